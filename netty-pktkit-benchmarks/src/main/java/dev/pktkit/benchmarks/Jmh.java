@@ -1,0 +1,12 @@
+package dev.pktkit.benchmarks;
+
+/** Settings shared by the benchmarks. */
+final class Jmh {
+    private Jmh() {
+    }
+
+    /** Forked JVMs run benchmark threads as Netty threads ({@link NettyThreadExecutor}). */
+    static final String EXECUTOR = "-Djmh.executor=CUSTOM";
+    static final String EXECUTOR_CLASS = "-Djmh.executor.class=dev.pktkit.benchmarks.NettyThreadExecutor";
+    static final String[] FORK_ARGS = {EXECUTOR, EXECUTOR_CLASS};
+}

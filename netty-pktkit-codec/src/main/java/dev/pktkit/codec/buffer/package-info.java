@@ -1,0 +1,2 @@
+/** Buffer ownership helpers for devices that modify packets in place. */
+package dev.pktkit.codec.buffer;

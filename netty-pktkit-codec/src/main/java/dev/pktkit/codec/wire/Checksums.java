@@ -1,0 +1,200 @@
+package dev.pktkit.codec.wire;
+
+import io.netty.buffer.ByteBuf;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+
+/**
+ * The Internet checksum (RFC 1071) and its incremental update (RFC 1624).
+ *
+ * <p>A checksum is computed in two steps: {@link #partial} adds the data as big-endian 16-bit words into a
+ * running 64-bit sum (not folded, so that sums over several pieces, such as a pseudo-header and a segment, can
+ * be added with {@code +}), and {@link #finish} folds the sum to 16 bits and complements it, giving the value
+ * stored in the header. {@link #fold} without the complement is what a receiver compares with {@code 0xFFFF}
+ * ({@link #verify}).
+ *
+ * <p>Sums are ordinary non-negative {@code long}s: words may be added as 16-bit or 32-bit quantities because
+ * {@code 2^16 ≡ 1 (mod 2^16 - 1)}; {@link #fold} reduces any non-negative {@code long} correctly. A sum returned
+ * by {@link #partial} is below {@code 2^40} for any {@code int} length, so thousands of sums can be added before
+ * the total needs folding.
+ *
+ * <p>All methods are allocation-free and thread-safe; none moves a buffer's indices.
+ */
+public final class Checksums {
+    private Checksums() {
+    }
+
+    private static final long LOW32 = 0xFFFF_FFFFL;
+    private static final VarHandle LONG_BE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
+    private static final VarHandle INT_BE = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.BIG_ENDIAN);
+
+    /**
+     * Adds {@code len} bytes of {@code buf} starting at absolute index {@code off}, as big-endian 16-bit words
+     * counted from {@code off} (an odd trailing byte is padded with a zero low octet), to {@code initial}.
+     * Heap buffers are read through their backing array, others (direct, composite) 8 bytes at a time through
+     * {@link ByteBuf#getLong}.
+     *
+     * @param initial a running sum from an earlier call, {@link #pseudoHeaderV4}, {@link #pseudoHeaderV6}, or 0;
+     *                any value is accepted (it is reduced first, keeping its checksum value)
+     * @return the new running sum, not folded; never negative
+     * @throws IndexOutOfBoundsException if {@code [off, off + len)} is not within {@code [0, buf.capacity())}:
+     *         this is a programming error, since callers validate lengths before checksumming
+     */
+    public static long partial(ByteBuf buf, int off, int len, long initial) {
+        if (off < 0 || len < 0 || off > buf.capacity() - len) {
+            throw new IndexOutOfBoundsException("checksum range " + off + "+" + len + " outside capacity "
+                    + buf.capacity());
+        }
+        long sum = (initial >>> 32) + (initial & LOW32); // < 2^33, same value mod 0xFFFF
+        if (buf.hasArray()) {
+            return sumArray(buf.array(), buf.arrayOffset() + off, len, sum);
+        }
+        return sumBuf(buf, off, len, sum);
+    }
+
+    /** Sum over a byte array region; 32 bytes per loop turn into two accumulators. */
+    private static long sumArray(byte[] a, int i, int len, long sum) {
+        int end = i + len;
+        long s1 = 0;
+        while (end - i >= 32) {
+            long w0 = (long) LONG_BE.get(a, i);
+            long w1 = (long) LONG_BE.get(a, i + 8);
+            long w2 = (long) LONG_BE.get(a, i + 16);
+            long w3 = (long) LONG_BE.get(a, i + 24);
+            sum += (w0 >>> 32) + (w0 & LOW32) + (w1 >>> 32) + (w1 & LOW32);
+            s1 += (w2 >>> 32) + (w2 & LOW32) + (w3 >>> 32) + (w3 & LOW32);
+            i += 32;
+        }
+        sum += s1;
+        while (end - i >= 8) {
+            long w = (long) LONG_BE.get(a, i);
+            sum += (w >>> 32) + (w & LOW32);
+            i += 8;
+        }
+        if (end - i >= 4) {
+            sum += (int) INT_BE.get(a, i) & LOW32;
+            i += 4;
+        }
+        if (end - i >= 2) {
+            sum += ((a[i] & 0xFF) << 8) | (a[i + 1] & 0xFF);
+            i += 2;
+        }
+        if (end - i == 1) {
+            sum += (a[i] & 0xFF) << 8;
+        }
+        return sum;
+    }
+
+    /** Sum through the buffer's own accessors (direct, composite, read-only wrappers). */
+    private static long sumBuf(ByteBuf b, int i, int len, long sum) {
+        int end = i + len;
+        long s1 = 0;
+        while (end - i >= 32) {
+            long w0 = b.getLong(i);
+            long w1 = b.getLong(i + 8);
+            long w2 = b.getLong(i + 16);
+            long w3 = b.getLong(i + 24);
+            sum += (w0 >>> 32) + (w0 & LOW32) + (w1 >>> 32) + (w1 & LOW32);
+            s1 += (w2 >>> 32) + (w2 & LOW32) + (w3 >>> 32) + (w3 & LOW32);
+            i += 32;
+        }
+        sum += s1;
+        while (end - i >= 8) {
+            long w = b.getLong(i);
+            sum += (w >>> 32) + (w & LOW32);
+            i += 8;
+        }
+        if (end - i >= 4) {
+            sum += b.getUnsignedInt(i);
+            i += 4;
+        }
+        if (end - i >= 2) {
+            sum += b.getUnsignedShort(i);
+            i += 2;
+        }
+        if (end - i == 1) {
+            sum += b.getUnsignedByte(i) << 8;
+        }
+        return sum;
+    }
+
+    /**
+     * Folds a running sum to its 16-bit one's-complement value with end-around carries, without complementing:
+     * 0 only for a zero sum, otherwise 1..0xFFFF.
+     */
+    public static int fold(long sum) {
+        long s = (sum >>> 32) + (sum & LOW32);
+        s = (s >>> 16) + (s & 0xFFFF);
+        s = (s >>> 16) + (s & 0xFFFF);
+        s = (s >>> 16) + (s & 0xFFFF);
+        return (int) s;
+    }
+
+    /** {@code ~fold(sum) & 0xFFFF}: the checksum field value for data whose running sum is {@code sum}. */
+    public static int finish(long sum) {
+        return ~fold(sum) & 0xFFFF;
+    }
+
+    /**
+     * The checksum field value for {@code len} bytes at absolute index {@code off}:
+     * {@code finish(partial(buf, off, len, 0))}. Compute it with the checksum field set to zero.
+     *
+     * @throws IndexOutOfBoundsException as {@link #partial}
+     */
+    public static int internet(ByteBuf buf, int off, int len) {
+        return finish(partial(buf, off, len, 0));
+    }
+
+    /**
+     * Whether data that includes its checksum field verifies: the folded sum of {@code initial} and the bytes is
+     * {@code 0xFFFF}.
+     *
+     * @param initial a pseudo-header sum, or 0
+     * @throws IndexOutOfBoundsException as {@link #partial}
+     */
+    public static boolean verify(ByteBuf buf, int off, int len, long initial) {
+        return fold(partial(buf, off, len, initial)) == 0xFFFF;
+    }
+
+    /**
+     * The running sum of the IPv4 pseudo-header (RFC 768, RFC 9293 §3.1): source and destination addresses,
+     * zero, protocol, and the upper-layer length in octets.
+     */
+    public static long pseudoHeaderV4(int src, int dst, int protocol, int upperLength) {
+        return (src & LOW32) + (dst & LOW32) + (protocol & 0xFF) + (upperLength & 0xFFFF);
+    }
+
+    /**
+     * The running sum of the IPv6 pseudo-header (RFC 8200 §8.1): source and destination addresses, the 32-bit
+     * upper-layer length in octets, three zero octets and the next-header value.
+     */
+    public static long pseudoHeaderV6(long srcHi, long srcLo, long dstHi, long dstLo, int nextHeader,
+                                      long upperLength) {
+        return (srcHi >>> 32) + (srcHi & LOW32) + (srcLo >>> 32) + (srcLo & LOW32)
+                + (dstHi >>> 32) + (dstHi & LOW32) + (dstLo >>> 32) + (dstLo & LOW32)
+                + (upperLength & LOW32) + (nextHeader & 0xFF);
+    }
+
+    /**
+     * RFC 1624 eqn. 3: the new checksum field after one 16-bit word covered by it changes from {@code oldWord}
+     * to {@code newWord}: {@code ~(~oldChecksum + ~oldWord + newWord)}. Gives the same value as recomputing the
+     * checksum over the changed data. Only the low 16 bits of each argument are used.
+     */
+    public static int incrementalUpdate16(int oldChecksum, int oldWord, int newWord) {
+        long s = (~oldChecksum & 0xFFFF) + (~oldWord & 0xFFFF) + (newWord & 0xFFFF);
+        return ~fold(s) & 0xFFFF;
+    }
+
+    /**
+     * {@link #incrementalUpdate16} for a 32-bit value covered by the checksum, such as an IPv4 address rewritten
+     * by NAT (which also changes the TCP/UDP pseudo-header sum).
+     */
+    public static int incrementalUpdate32(int oldChecksum, int oldValue, int newValue) {
+        long s = (~oldChecksum & 0xFFFF)
+                + (~oldValue >>> 16) + (~oldValue & 0xFFFF)
+                + (newValue >>> 16) + (newValue & 0xFFFF);
+        return ~fold(s) & 0xFFFF;
+    }
+}

@@ -1,0 +1,174 @@
+package dev.pktkit.switching;
+
+import dev.pktkit.codec.pipe.Attachment;
+import dev.pktkit.codec.pipe.PortConnector;
+import io.netty.channel.Channel;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.EventExecutor;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * What L2 and L3 hubs share: a {@link DefaultChannelGroup} whose members are ports.
+ *
+ * <p>{@link #add(Channel)} attaches a channel as a port (installing the hub's handler on its pipeline);
+ * {@link #remove(Object)}, {@link Attachment#detach()} or closing the channel detach it. Everything else of
+ * {@link io.netty.channel.group.ChannelGroup} (write to all, matchers, close all) works as usual. Forwarding does
+ * not use the group's map: it reads a copy-on-write port array with no lock.
+ *
+ * @param <P> the port type
+ */
+public abstract class AbstractHub<P extends HubPort> extends DefaultChannelGroup implements PortConnector {
+    private static final HubPort[] NO_PORTS = new HubPort[0];
+
+    private final Object portLock = new Object();
+    private final int maxPorts;
+    /** Copy-on-write: replaced under {@link #portLock}, read without it. */
+    private volatile HubPort[] ports = NO_PORTS;
+
+    protected AbstractHub(String name, EventExecutor executor, int maxPorts) {
+        super(name, executor, true);
+        if (maxPorts <= 0) {
+            throw new IllegalArgumentException("maxPorts must be positive: " + maxPorts);
+        }
+        this.maxPorts = maxPorts;
+    }
+
+    /** Creates the port object for a channel being attached. */
+    protected abstract P newPort(Channel channel);
+
+    /** Called after a port left the hub (forget its table entries). */
+    protected abstract void portRemoved(P port);
+
+    /** The handler name a hub uses in port pipelines. */
+    protected abstract String handlerName();
+
+    /**
+     * Attaches {@code channel} as a port and returns it; the same as {@link #add(Channel)} but hands back the
+     * attachment.
+     *
+     * @throws IllegalStateException if the channel is already a port or the hub has {@code maxPorts} ports
+     */
+    @Override
+    public P attach(Channel channel) {
+        return attachPort(newPort(channel));
+    }
+
+    /** Attaches a port object made by the subclass (with its options) for its channel. */
+    protected final P attachPort(P port) {
+        Channel channel = port.channel;
+        synchronized (portLock) {
+            if (find(channel) != null) {
+                throw new IllegalStateException(channel + " is already a port of " + name());
+            }
+            if (ports.length >= maxPorts) {
+                throw new IllegalStateException(name() + " is full: " + maxPorts + " ports");
+            }
+            HubPort[] next = Arrays.copyOf(ports, ports.length + 1);
+            next[ports.length] = port;
+            channel.pipeline().addLast(handlerName() + "#" + ports.length, port.ingress);
+            ports = next;
+        }
+        super.add(channel); // group membership, and removal when the channel closes
+        if (!channel.isOpen()) {
+            remove(channel); // closed while we attached: the group's close listener may have fired already
+        }
+        return port;
+    }
+
+    /**
+     * Attaches {@code channel} as a port; returns false if it already was one. A {@link ServerChannel} becomes a
+     * plain group member (so {@link #close()} closes a listener with its ports), not a port.
+     */
+    @Override
+    public boolean add(Channel channel) {
+        if (channel instanceof ServerChannel) {
+            return super.add(channel);
+        }
+        synchronized (portLock) {
+            if (find(channel) != null) {
+                return false;
+            }
+        }
+        attach(channel);
+        return true;
+    }
+
+    /** Detaches the port of {@code o} (a {@link Channel} or channel id); the channel stays open. */
+    @Override
+    public boolean remove(Object o) {
+        boolean inGroup = super.remove(o);
+        P removed = null;
+        synchronized (portLock) {
+            HubPort[] cur = ports;
+            for (int i = 0; i < cur.length; i++) {
+                HubPort p = cur[i];
+                if (p.channel == o || p.channel.id().equals(o)) {
+                    HubPort[] next = new HubPort[cur.length - 1];
+                    System.arraycopy(cur, 0, next, 0, i);
+                    System.arraycopy(cur, i + 1, next, i, cur.length - i - 1);
+                    ports = next;
+                    p.attached = false;
+                    @SuppressWarnings("unchecked")
+                    P typed = (P) p;
+                    removed = typed;
+                    break;
+                }
+            }
+        }
+        if (removed != null) {
+            portRemoved(removed);
+            if (removed.channel.isOpen()) {
+                removed.removeHandler();
+            }
+            return true;
+        }
+        return inGroup;
+    }
+
+    /** Detaches every port and forgets every member; channels stay open. */
+    @Override
+    public void clear() {
+        for (HubPort p : ports) {
+            remove(p.channel);
+        }
+        super.clear();
+    }
+
+    /** The port of {@code channel}, or null. */
+    public P port(Channel channel) {
+        return find(channel);
+    }
+
+    @SuppressWarnings("unchecked")
+    private P find(Channel channel) {
+        for (HubPort p : ports) {
+            if (p.channel == channel) {
+                return (P) p;
+            }
+        }
+        return null;
+    }
+
+    /** A snapshot of the current ports. */
+    @SuppressWarnings("unchecked")
+    public List<P> ports() {
+        List<P> list = new ArrayList<>();
+        for (HubPort p : ports) {
+            list.add((P) p);
+        }
+        return list;
+    }
+
+    /** The live copy-on-write array; never modify it. */
+    final HubPort[] portArray() {
+        return ports;
+    }
+
+    public int maxPorts() {
+        return maxPorts;
+    }
+}

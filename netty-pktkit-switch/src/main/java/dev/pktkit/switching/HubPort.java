@@ -1,0 +1,167 @@
+package dev.pktkit.switching;
+
+import dev.pktkit.codec.pipe.Attachment;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ImmediateEventExecutor;
+
+/**
+ * One port of a hub: the attached channel, its counters, and the inbound handler the hub puts on the channel's
+ * pipeline. Frames read on the channel enter the hub through this handler on the channel's own event loop.
+ *
+ * <p>Egress is batched per ingress port: a destination written during a read batch is flushed once, at the
+ * batch's {@code channelReadComplete}, not once per message.
+ */
+public abstract class HubPort implements Attachment {
+    /** Distinct destinations remembered per read batch before the batch flushes every port instead. */
+    private static final int DIRTY_SLOTS = 8;
+
+    final AbstractHub<?> hub;
+    final Channel channel;
+    final PortCounters counters = new PortCounters();
+    final Ingress ingress = new Ingress();
+    volatile boolean attached = true;
+
+    protected HubPort(AbstractHub<?> hub, Channel channel) {
+        this.hub = hub;
+        this.channel = channel;
+    }
+
+    @Override
+    public Channel port() {
+        return channel;
+    }
+
+    /** The hub this port belongs to. */
+    public AbstractHub<?> hub() {
+        return hub;
+    }
+
+    public PortCounters counters() {
+        return counters;
+    }
+
+    @Override
+    public boolean isAttached() {
+        return attached;
+    }
+
+    @Override
+    public Future<Void> detach() {
+        if (!attached) {
+            return ImmediateEventExecutor.INSTANCE.newSucceededFuture(null);
+        }
+        hub.remove(channel);
+        return removeHandler();
+    }
+
+    Future<Void> removeHandler() {
+        if (!channel.isRegistered()) {
+            removeHandlerNow();
+            return ImmediateEventExecutor.INSTANCE.newSucceededFuture(null);
+        }
+        return channel.eventLoop().submit(this::removeHandlerNow, null);
+    }
+
+    private void removeHandlerNow() {
+        if (channel.pipeline().context(ingress) != null) {
+            channel.pipeline().remove(ingress);
+        }
+    }
+
+    /**
+     * Writes {@code msg} to this port's channel, taking ownership. Checks writability first: a congested or
+     * inactive port drops (and counts) instead of queueing without bound.
+     *
+     * @param from the ingress port, whose batch will flush this port
+     */
+    final void send(HubPort from, ByteBuf msg) {
+        Channel ch = channel;
+        if (!ch.isActive()) {
+            counters.dropped(DropReason.INACTIVE);
+            msg.release();
+            return;
+        }
+        if (!ch.isWritable()) {
+            counters.dropped(DropReason.CONGESTED);
+            msg.release();
+            return;
+        }
+        counters.sent(msg.readableBytes());
+        ch.write(msg, ch.voidPromise());
+        from.ingress.markDirty(this);
+    }
+
+    /** Handles one inbound message of this port; owns {@code msg}. Runs on this port's event loop. */
+    protected abstract void receive(ByteBuf msg);
+
+    @Override
+    public String toString() {
+        return getClass().getSimpleName() + "(" + channel + ", " + counters + ")";
+    }
+
+    /** The per-port inbound handler; not sharable: it holds this port's batch state. */
+    final class Ingress extends ChannelInboundHandlerAdapter {
+        private final HubPort[] dirty = new HubPort[DIRTY_SLOTS];
+        private int dirtyCount;
+        private boolean flushAll;
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (!(msg instanceof ByteBuf buf)) {
+                counters.dropped(DropReason.MALFORMED);
+                ReferenceCountUtil.release(msg);
+                return;
+            }
+            counters.received(buf.readableBytes());
+            receive(buf);
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            flushBatch();
+            ctx.fireChannelReadComplete();
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            // Failed void-promise writes land here; a hub port never lets them reach the pipeline's tail.
+            counters.dropped(DropReason.WRITE_FAILED);
+        }
+
+        void markDirty(HubPort port) {
+            if (flushAll) {
+                return;
+            }
+            for (int i = dirtyCount - 1; i >= 0; i--) {
+                if (dirty[i] == port) {
+                    return;
+                }
+            }
+            if (dirtyCount == DIRTY_SLOTS) {
+                flushAll = true; // a flood batch: flushing every port is cheaper than tracking each
+                return;
+            }
+            dirty[dirtyCount++] = port;
+        }
+
+        void flushBatch() {
+            if (flushAll) {
+                flushAll = false;
+                for (HubPort p : hub.portArray()) {
+                    p.channel.flush();
+                }
+            } else {
+                for (int i = 0; i < dirtyCount; i++) {
+                    dirty[i].channel.flush();
+                    dirty[i] = null;
+                }
+            }
+            dirtyCount = 0;
+        }
+    }
+}

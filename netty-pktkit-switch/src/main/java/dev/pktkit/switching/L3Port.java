@@ -1,0 +1,151 @@
+package dev.pktkit.switching;
+
+import dev.pktkit.codec.buffer.Buffers;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+
+/** A port of an {@link L3Hub}: its channel, its own prefixes and counters. */
+public final class L3Port extends HubPort {
+    final L3Hub l3hub;
+    final L3PortOptions options;
+    /** Error-rate limiter state; touched only on this port's loop. */
+    private long icmpWindowStart;
+    private int icmpInWindow;
+
+    L3Port(L3Hub hub, Channel channel, L3PortOptions options) {
+        super(hub, channel);
+        this.l3hub = hub;
+        this.options = options;
+    }
+
+    public L3PortOptions options() {
+        return options;
+    }
+
+    @Override
+    protected void receive(ByteBuf pkt) {
+        int off = pkt.readerIndex();
+        int len = pkt.readableBytes();
+        if (len < 1) {
+            drop(pkt, DropReason.MALFORMED);
+            return;
+        }
+        int version = pkt.getUnsignedByte(off) >>> 4;
+        if (version == 4) {
+            receive4(pkt, off, len);
+        } else if (version == 6) {
+            receive6(pkt, off, len);
+        } else {
+            drop(pkt, DropReason.MALFORMED);
+        }
+    }
+
+    private void receive4(ByteBuf pkt, int off, int len) {
+        if (len < 20) {
+            drop(pkt, DropReason.MALFORMED);
+            return;
+        }
+        int ihl = (pkt.getUnsignedByte(off) & 0x0F) << 2;
+        int total = pkt.getUnsignedShort(off + 2);
+        if (ihl < 20 || total < ihl || total > len) {
+            drop(pkt, DropReason.MALFORMED);
+            return;
+        }
+        int dst = pkt.getInt(off + 16);
+        if (dst == -1 || (dst >>> 28) == 0xE) {
+            flood(pkt); // limited broadcast, multicast
+            return;
+        }
+        L3Hub hub = l3hub;
+        L3Port out = hub.v4.lookup(dst);
+        if (out == null || !out.attached) {
+            hub.unreachable(this, pkt);
+            return;
+        }
+        if (out == this) {
+            drop(pkt, DropReason.SAME_PORT);
+            return;
+        }
+        if (hub.routerMode) {
+            int ttl = pkt.getUnsignedByte(off + 8);
+            if (ttl <= 1) {
+                hub.timeExceeded(this, pkt);
+                return;
+            }
+            pkt = Buffers.exclusive(pkt, channel.alloc());
+            off = pkt.readerIndex();
+            int oldWord = pkt.getUnsignedShort(off + 8);
+            pkt.setByte(off + 8, ttl - 1);
+            int newWord = pkt.getUnsignedShort(off + 8);
+            pkt.setShort(off + 10, L3Hub.checksumUpdate(pkt.getUnsignedShort(off + 10), oldWord, newWord));
+        }
+        out.send(this, pkt);
+    }
+
+    private void receive6(ByteBuf pkt, int off, int len) {
+        if (len < 40 || 40 + pkt.getUnsignedShort(off + 4) > len) {
+            drop(pkt, DropReason.MALFORMED);
+            return;
+        }
+        long hi = pkt.getLong(off + 24);
+        long lo = pkt.getLong(off + 32);
+        if ((hi >>> 56) == 0xFF) {
+            flood(pkt); // multicast
+            return;
+        }
+        L3Hub hub = l3hub;
+        L3Port out = hub.v6.lookup(hi, lo);
+        if (out == null || !out.attached) {
+            hub.unreachable(this, pkt);
+            return;
+        }
+        if (out == this) {
+            drop(pkt, DropReason.SAME_PORT);
+            return;
+        }
+        if (hub.routerMode) {
+            int hops = pkt.getUnsignedByte(off + 7);
+            if (hops <= 1) {
+                hub.timeExceeded(this, pkt);
+                return;
+            }
+            pkt = Buffers.exclusive(pkt, channel.alloc());
+            pkt.setByte(pkt.readerIndex() + 7, hops - 1); // IPv6 has no header checksum
+        }
+        out.send(this, pkt);
+    }
+
+    /** Delivers to every port but this one; consumes {@code pkt}. */
+    private void flood(ByteBuf pkt) {
+        for (HubPort p : hub.portArray()) {
+            if (p != this) {
+                p.send(this, pkt.retainedDuplicate());
+            }
+        }
+        pkt.release();
+    }
+
+    void drop(ByteBuf pkt, DropReason reason) {
+        counters.dropped(reason);
+        pkt.release();
+    }
+
+    /** Whether another ICMP error may be sent from this port now (token window per second). */
+    boolean icmpAllowed(int perSecond) {
+        long t = System.nanoTime(); // error path only
+        if (t - icmpWindowStart >= 1_000_000_000L) {
+            icmpWindowStart = t;
+            icmpInWindow = 0;
+        }
+        if (icmpInWindow >= perSecond) {
+            return false;
+        }
+        icmpInWindow++;
+        return true;
+    }
+
+    /** Sends a packet the hub generated (an ICMP error) out of this port and flushes it with the batch. */
+    void reply(ByteBuf pkt) {
+        send(this, pkt);
+    }
+}

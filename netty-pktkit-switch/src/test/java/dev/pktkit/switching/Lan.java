@@ -1,0 +1,96 @@
+package dev.pktkit.switching;
+
+import dev.pktkit.codec.pipe.PacketPipe;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.EventLoop;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Test fixture: hosts joined to a hub through {@link PacketPipe}s, everything on one event loop so that a step run
+ * with {@link #run} has finished all its deliveries when it returns (same-loop pipes deliver synchronously).
+ */
+final class Lan {
+    final EventLoop loop;
+    final AbstractHub<?> hub;
+
+    Lan(EventLoop loop, AbstractHub<?> hub) {
+        this.loop = loop;
+        this.hub = hub;
+    }
+
+    /** A host end: records every frame it receives as a hex string. */
+    static final class Host extends ChannelInboundHandlerAdapter {
+        final PacketPipe pipe;
+        final List<String> received = new ArrayList<>();
+        HubPort port;
+
+        Host(PacketPipe pipe) {
+            this.pipe = pipe;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ByteBuf b = (ByteBuf) msg;
+            try {
+                received.add(io.netty.buffer.ByteBufUtil.hexDump(b));
+            } finally {
+                b.release();
+            }
+        }
+
+        void send(String hex) {
+            pipe.a().writeAndFlush(Unpooled.wrappedBuffer(io.netty.buffer.ByteBufUtil.decodeHexDump(hex)));
+        }
+
+        List<String> take() {
+            List<String> copy = new ArrayList<>(received);
+            received.clear();
+            return copy;
+        }
+    }
+
+    /** Adds a host whose hub side is attached by {@code attach} (e.g. with port options). */
+    Host host(java.util.function.Function<io.netty.channel.Channel, HubPort> attach) throws Exception {
+        PacketPipe pipe = new PacketPipe();
+        Host h = new Host(pipe);
+        pipe.a().pipeline().addLast(h);
+        pipe.register(loop, loop).get(5, TimeUnit.SECONDS);
+        h.port = run(() -> attach.apply(pipe.b()));
+        return h;
+    }
+
+    Host host() throws Exception {
+        return host(hub::attach);
+    }
+
+    <T> T run(java.util.concurrent.Callable<T> step) throws Exception {
+        return loop.submit(step).get(5, TimeUnit.SECONDS);
+    }
+
+    void run(Runnable step) throws Exception {
+        loop.submit(step).get(5, TimeUnit.SECONDS);
+    }
+
+    static String mac(int n) {
+        return String.format("02000000%04x", n);
+    }
+
+    static final String BROADCAST = "ffffffffffff";
+
+    /** An untagged frame: dst, src, IPv4 type, 46 bytes of payload starting with {@code tag}. */
+    static String frame(String dst, String src, int tag) {
+        return dst + src + "0800" + String.format("%08x", tag) + "00".repeat(42);
+    }
+
+    /** The same frame with an 802.1Q tag carrying {@code vid} (priority {@code pcp}). */
+    static String tagged(String dst, String src, int vid, int pcp, int tag) {
+        return dst + src + "8100" + String.format("%04x", (pcp << 13) | vid) + "0800"
+                + String.format("%08x", tag) + "00".repeat(42);
+    }
+}

@@ -1,12 +1,13 @@
 package dev.pktkit.switching;
 
 import dev.pktkit.codec.wire.Checksums;
+import dev.pktkit.codec.wire.Ip4;
+import dev.pktkit.codec.wire.Ip6;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 
 import java.net.Inet4Address;
 import java.net.Inet6Address;
-import java.nio.ByteBuffer;
 
 /**
  * Builds the ICMP and ICMPv6 errors an {@link L3Hub} in router mode sends: Time Exceeded (in transit) and
@@ -28,10 +29,10 @@ final class IcmpErrors {
 
     IcmpErrors(Inet4Address v4, Inet6Address v6) {
         hasV4 = v4 != null;
-        routerV4 = v4 == null ? 0 : ByteBuffer.wrap(v4.getAddress()).getInt();
+        routerV4 = v4 == null ? 0 : Ip4.of(v4);
         hasV6 = v6 != null;
-        routerV6Hi = v6 == null ? 0 : ByteBuffer.wrap(v6.getAddress()).getLong(0);
-        routerV6Lo = v6 == null ? 0 : ByteBuffer.wrap(v6.getAddress()).getLong(8);
+        routerV6Hi = v6 == null ? 0 : Ip6.hi(v6);
+        routerV6Lo = v6 == null ? 0 : Ip6.lo(v6);
     }
 
     ByteBuf timeExceeded(ByteBuf invoking, ByteBufAllocator alloc) {

@@ -11,7 +11,6 @@ import io.netty.util.internal.ObjectUtil;
 
 import java.net.Inet4Address;
 import java.net.Inet6Address;
-import java.nio.ByteBuffer;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -183,10 +182,6 @@ public final class L3Hub extends AbstractHub<L3Port> {
         pkt.release();
     }
 
-    static int checksumUpdate(int checksum, int oldWord, int newWord) {
-        return dev.pktkit.codec.wire.Checksums.incrementalUpdate16(checksum, oldWord, newWord);
-    }
-
     /** Configuration of an {@link L3Hub}. */
     public static final class Builder {
         private String name = "l3hub";
@@ -248,13 +243,5 @@ public final class L3Hub extends AbstractHub<L3Port> {
         public L3Hub build() {
             return new L3Hub(this);
         }
-    }
-
-    static long hi(Inet6Address a) {
-        return ByteBuffer.wrap(a.getAddress()).getLong(0);
-    }
-
-    static long lo(Inet6Address a) {
-        return ByteBuffer.wrap(a.getAddress()).getLong(8);
     }
 }

@@ -1,6 +1,7 @@
 package dev.pktkit.switching;
 
 import dev.pktkit.codec.buffer.Buffers;
+import dev.pktkit.codec.wire.Ipv4;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 
@@ -73,11 +74,7 @@ public final class L3Port extends HubPort {
                 return;
             }
             pkt = Buffers.exclusive(pkt, channel.alloc());
-            off = pkt.readerIndex();
-            int oldWord = pkt.getUnsignedShort(off + 8);
-            pkt.setByte(off + 8, ttl - 1);
-            int newWord = pkt.getUnsignedShort(off + 8);
-            pkt.setShort(off + 10, L3Hub.checksumUpdate(pkt.getUnsignedShort(off + 10), oldWord, newWord));
+            Ipv4.decrementTtl(pkt, pkt.readerIndex());
         }
         out.send(this, pkt);
     }

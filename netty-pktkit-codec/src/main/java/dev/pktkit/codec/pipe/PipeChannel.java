@@ -30,7 +30,8 @@ import java.util.concurrent.atomic.AtomicLongFieldUpdater;
  * <p>It registers with any {@link EventLoop} (NIO, epoll, io_uring, kqueue, {@code DefaultEventLoop}): it needs
  * no file descriptor, only the loop's task queue. When both ends share a loop a flush delivers synchronously
  * into the peer's pipeline (bounded re-entrance, then one task); across loops each flush hands its messages
- * over in one batch with at most one wake-up task per batch.
+ * over in one batch with at most one wake-up task per batch. On a shared loop the peer may therefore answer
+ * before {@code flush()} returns: record what you wait for before you write.
  *
  * <p>Back-pressure: at most {@link PacketPipe#inFlightLimit()} bytes may wait unread at the peer. Beyond it,
  * writes stay in this channel's outbound buffer, so its writability follows Netty's usual write-buffer water

@@ -1,6 +1,7 @@
 package dev.pktkit.codec.wire;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.util.concurrent.FastThreadLocal;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -27,14 +28,21 @@ public final class Checksums {
     }
 
     private static final long LOW32 = 0xFFFF_FFFFL;
-    private static final VarHandle LONG_BE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
+    private static final boolean NATIVE_BIG_ENDIAN = ByteOrder.nativeOrder() == ByteOrder.BIG_ENDIAN;
+    private static final VarHandle LONG_NATIVE =
+            MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.nativeOrder());
     private static final VarHandle INT_BE = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.BIG_ENDIAN);
 
     /**
      * Adds {@code len} bytes of {@code buf} starting at absolute index {@code off}, as big-endian 16-bit words
      * counted from {@code off} (an odd trailing byte is padded with a zero low octet), to {@code initial}.
-     * Heap buffers are read through their backing array, others (direct, composite) 8 bytes at a time through
-     * {@link ByteBuf#getLong}.
+     *
+     * <p>Heap buffers are summed in place through their backing array. Other buffers (direct, composite) are
+     * copied in blocks of {@value #SCRATCH_LENGTH} bytes into a per-thread scratch array and summed there: with
+     * Netty's {@code Unsafe} access off (the default on Java 25), a block copy and an array sum cost less than
+     * 8-byte reads through {@link ByteBuf#getLong}, and the copy goes through {@link ByteBuf#getBytes(int, byte[],
+     * int, int)}, which is safe while other threads read duplicates of the same buffer. Short ranges (under
+     * {@value #COPY_THRESHOLD} bytes, such as an IPv4 header) are read directly.
      *
      * @param initial a running sum from an earlier call, {@link #pseudoHeaderV4}, {@link #pseudoHeaderV6}, or 0;
      *                any value is accepted (it is reduced first, keeping its checksum value)
@@ -49,29 +57,68 @@ public final class Checksums {
         }
         long sum = (initial >>> 32) + (initial & LOW32); // < 2^33, same value mod 0xFFFF
         if (buf.hasArray()) {
-            return sumArray(buf.array(), buf.arrayOffset() + off, len, sum);
+            return sum + sumArray(buf.array(), buf.arrayOffset() + off, len);
         }
-        return sumBuf(buf, off, len, sum);
+        if (len < COPY_THRESHOLD) {
+            return sum + sumBuf(buf, off, len);
+        }
+        byte[] scratch = SCRATCH.get();
+        while (len > 0) {
+            int n = Math.min(len, SCRATCH_LENGTH); // SCRATCH_LENGTH is even: words stay aligned across blocks
+            buf.getBytes(off, scratch, 0, n);
+            sum += sumArray(scratch, 0, n);
+            off += n;
+            len -= n;
+        }
+        return sum;
     }
 
-    /** Sum over a byte array region; 32 bytes per loop turn into two accumulators. */
-    private static long sumArray(byte[] a, int i, int len, long sum) {
+    /** Block size for summing non-array buffers; even, so 16-bit words never straddle two blocks. */
+    static final int SCRATCH_LENGTH = 4096;
+    /** Below this length non-array buffers are read in place rather than copied. */
+    static final int COPY_THRESHOLD = 128;
+    private static final FastThreadLocal<byte[]> SCRATCH = new FastThreadLocal<>() {
+        @Override
+        protected byte[] initialValue() {
+            return new byte[SCRATCH_LENGTH];
+        }
+    };
+
+    /**
+     * Big-endian word sum of an array region, below 2^36 for any int length. The 8-byte body is read in native
+     * byte order, four accumulators wide, then folded and byte-swapped: a one's-complement sum of byte-swapped
+     * words is the byte-swapped sum (RFC 1071 §2(B)). The tail after the body starts at an even distance from
+     * {@code i}, so it is summed big-endian directly.
+     */
+    private static long sumArray(byte[] a, int i, int len) {
         int end = i + len;
+        long s0 = 0;
         long s1 = 0;
+        long s2 = 0;
+        long s3 = 0;
         while (end - i >= 32) {
-            long w0 = (long) LONG_BE.get(a, i);
-            long w1 = (long) LONG_BE.get(a, i + 8);
-            long w2 = (long) LONG_BE.get(a, i + 16);
-            long w3 = (long) LONG_BE.get(a, i + 24);
-            sum += (w0 >>> 32) + (w0 & LOW32) + (w1 >>> 32) + (w1 & LOW32);
-            s1 += (w2 >>> 32) + (w2 & LOW32) + (w3 >>> 32) + (w3 & LOW32);
+            long w0 = (long) LONG_NATIVE.get(a, i);
+            long w1 = (long) LONG_NATIVE.get(a, i + 8);
+            long w2 = (long) LONG_NATIVE.get(a, i + 16);
+            long w3 = (long) LONG_NATIVE.get(a, i + 24);
+            s0 += (w0 >>> 32) + (w0 & LOW32);
+            s1 += (w1 >>> 32) + (w1 & LOW32);
+            s2 += (w2 >>> 32) + (w2 & LOW32);
+            s3 += (w3 >>> 32) + (w3 & LOW32);
             i += 32;
         }
-        sum += s1;
         while (end - i >= 8) {
-            long w = (long) LONG_BE.get(a, i);
-            sum += (w >>> 32) + (w & LOW32);
+            long w = (long) LONG_NATIVE.get(a, i);
+            s0 += (w >>> 32) + (w & LOW32);
             i += 8;
+        }
+        long body = s0 + s1 + s2 + s3;
+        long sum;
+        if (NATIVE_BIG_ENDIAN) {
+            sum = body;
+        } else {
+            int f = fold(body);
+            sum = ((f & 0xFF) << 8) | (f >>> 8);
         }
         if (end - i >= 4) {
             sum += (int) INT_BE.get(a, i) & LOW32;
@@ -87,20 +134,10 @@ public final class Checksums {
         return sum;
     }
 
-    /** Sum through the buffer's own accessors (direct, composite, read-only wrappers). */
-    private static long sumBuf(ByteBuf b, int i, int len, long sum) {
+    /** Sum through the buffer's own accessors, for short ranges of non-array buffers. */
+    private static long sumBuf(ByteBuf b, int i, int len) {
         int end = i + len;
-        long s1 = 0;
-        while (end - i >= 32) {
-            long w0 = b.getLong(i);
-            long w1 = b.getLong(i + 8);
-            long w2 = b.getLong(i + 16);
-            long w3 = b.getLong(i + 24);
-            sum += (w0 >>> 32) + (w0 & LOW32) + (w1 >>> 32) + (w1 & LOW32);
-            s1 += (w2 >>> 32) + (w2 & LOW32) + (w3 >>> 32) + (w3 & LOW32);
-            i += 32;
-        }
-        sum += s1;
+        long sum = 0;
         while (end - i >= 8) {
             long w = b.getLong(i);
             sum += (w >>> 32) + (w & LOW32);

@@ -42,6 +42,16 @@ final class WireTestBuffers {
         return HexFormat.of().formatHex(b);
     }
 
+    static String toHex(byte[] b) {
+        return HexFormat.of().formatHex(b);
+    }
+
+    /** The bytes of a captured frame from {@code from} on (e.g. 14 to skip the Ethernet header). */
+    static byte[] frame(String capturedHex, int from) {
+        byte[] all = HexFormat.of().parseHex(capturedHex);
+        return java.util.Arrays.copyOfRange(all, from, all.length);
+    }
+
     static String toHex(ByteBuf buf) {
         return toHex(buf, buf.readerIndex(), buf.readableBytes());
     }

@@ -1,5 +1,8 @@
 package dev.pktkit.switching.lpm;
 
+import dev.pktkit.codec.wire.Ip4;
+import dev.pktkit.codec.wire.Ip6;
+
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.ArrayList;
@@ -113,8 +116,8 @@ public final class Ipv6RouteTable<V> {
                      Node[] kids, Object base) {
             this.depth = depth;
             this.end = Math.min(depth + STRIDE, 128);
-            this.maskHi = Prefix.maskHi(depth);
-            this.maskLo = Prefix.maskLo(depth);
+            this.maskHi = Ip6.maskHi(depth);
+            this.maskLo = Ip6.maskLo(depth);
             this.keyHi = hi & maskHi;
             this.keyLo = lo & maskLo;
             this.inLo = depth >= 64;

@@ -1,5 +1,8 @@
 package dev.pktkit.switching.lpm;
 
+import dev.pktkit.codec.wire.Ip4;
+import dev.pktkit.codec.wire.Ip6;
+
 /**
  * An IPv4 or IPv6 prefix (network address and prefix length), always normalised: host bits are zero.
  *
@@ -28,7 +31,7 @@ public final class Prefix implements Comparable<Prefix> {
      */
     public static Prefix ipv4(int address, int length) {
         checkLength(length, 32);
-        return new Prefix(false, 0, (address & ipv4Mask(length)) & 0xFFFF_FFFFL, length);
+        return new Prefix(false, 0, (address & Ip4.mask(length)) & 0xFFFF_FFFFL, length);
     }
 
     /**
@@ -38,7 +41,7 @@ public final class Prefix implements Comparable<Prefix> {
      */
     public static Prefix ipv6(long hi, long lo, int length) {
         checkLength(length, 128);
-        return new Prefix(true, hi & maskHi(length), lo & maskLo(length), length);
+        return new Prefix(true, hi & Ip6.maskHi(length), lo & Ip6.maskLo(length), length);
     }
 
     /**
@@ -60,18 +63,14 @@ public final class Prefix implements Comparable<Prefix> {
                 throw new IllegalArgumentException("bad prefix length in \"" + text + "\"");
             }
         }
-        if (v6) {
-            long[] hl = new long[2];
-            if (!parseIpv6(address, hl)) {
-                throw new IllegalArgumentException("bad IPv6 address in \"" + text + "\"");
+        try {
+            if (v6) {
+                return ipv6(Ip6.parseHi(address), Ip6.parseLo(address), length);
             }
-            return ipv6(hl[0], hl[1], length);
+            return ipv4(Ip4.parse(address), length);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("bad IP" + (v6 ? "v6" : "v4") + " address in \"" + text + "\"", e);
         }
-        long a = parseIpv4(address, 0, address.length());
-        if (a < 0) {
-            throw new IllegalArgumentException("bad IPv4 address in \"" + text + "\"");
-        }
-        return ipv4((int) a, length);
     }
 
     /** True for an IPv6 prefix, false for IPv4. */
@@ -122,90 +121,17 @@ public final class Prefix implements Comparable<Prefix> {
 
     /** Whether this IPv4 prefix contains {@code address}; false for an IPv6 prefix. */
     public boolean contains(int address) {
-        return !ipv6 && (address & ipv4Mask(length)) == (int) lo;
+        return !ipv6 && (address & Ip4.mask(length)) == (int) lo;
     }
 
     /** Whether this IPv6 prefix contains the address ({@code hi}, {@code lo}); false for an IPv4 prefix. */
     public boolean contains(long hi, long lo) {
-        return ipv6 && (hi & maskHi(length)) == this.hi && (lo & maskLo(length)) == this.lo;
-    }
-
-    /** The netmask of an IPv4 prefix length (0 for /0, -1 for /32). */
-    public static int ipv4Mask(int length) {
-        return length == 0 ? 0 : -1 << (32 - length);
-    }
-
-    /** The high 64 bits of the netmask of an IPv6 prefix length 0..128. */
-    public static long maskHi(int length) {
-        return length == 0 ? 0L : length >= 64 ? -1L : -1L << (64 - length);
-    }
-
-    /** The low 64 bits of the netmask of an IPv6 prefix length 0..128. */
-    public static long maskLo(int length) {
-        return length <= 64 ? 0L : -1L << (128 - length);
-    }
-
-    /**
-     * Parses a dotted-quad IPv4 address ({@code "192.0.2.1"}) to its int value.
-     *
-     * @throws IllegalArgumentException on malformed text
-     */
-    public static int parseIpv4Address(String text) {
-        long a = parseIpv4(text, 0, text.length());
-        if (a < 0) {
-            throw new IllegalArgumentException("bad IPv4 address \"" + text + "\"");
-        }
-        return (int) a;
-    }
-
-    /** Formats an IPv4 address as a dotted quad. */
-    public static String formatIpv4(int address) {
-        return (address >>> 24) + "." + ((address >>> 16) & 0xFF) + "." + ((address >>> 8) & 0xFF) + "."
-                + (address & 0xFF);
-    }
-
-    /** Formats an IPv6 address in RFC 5952 form (lower case, longest run of two or more zero groups as ::). */
-    public static String formatIpv6(long hi, long lo) {
-        int[] g = new int[8];
-        for (int i = 0; i < 4; i++) {
-            g[i] = (int) (hi >>> (48 - 16 * i)) & 0xFFFF;
-            g[i + 4] = (int) (lo >>> (48 - 16 * i)) & 0xFFFF;
-        }
-        int bestStart = -1;
-        int bestLen = 1; // a single zero group is not compressed
-        for (int i = 0; i < 8; ) {
-            if (g[i] != 0) {
-                i++;
-                continue;
-            }
-            int j = i;
-            while (j < 8 && g[j] == 0) {
-                j++;
-            }
-            if (j - i > bestLen) {
-                bestStart = i;
-                bestLen = j - i;
-            }
-            i = j;
-        }
-        StringBuilder sb = new StringBuilder(39);
-        for (int i = 0; i < 8; i++) {
-            if (i == bestStart) {
-                sb.append("::");
-                i += bestLen - 1;
-                continue;
-            }
-            if (sb.length() > 0 && sb.charAt(sb.length() - 1) != ':') {
-                sb.append(':');
-            }
-            sb.append(Integer.toHexString(g[i]));
-        }
-        return sb.toString();
+        return ipv6 && (hi & Ip6.maskHi(length)) == this.hi && (lo & Ip6.maskLo(length)) == this.lo;
     }
 
     @Override
     public String toString() {
-        return (ipv6 ? formatIpv6(hi, lo) : formatIpv4((int) lo)) + "/" + length;
+        return (ipv6 ? Ip6.format(hi, lo) : Ip4.format((int) lo)) + "/" + length;
     }
 
     @Override
@@ -254,112 +180,4 @@ public final class Prefix implements Comparable<Prefix> {
         return v <= max ? v : -1;
     }
 
-    /** The dotted-quad address in s[from, to) as an unsigned value, or -1. */
-    private static long parseIpv4(String s, int from, int to) {
-        long a = 0;
-        int start = from;
-        for (int part = 0; part < 4; part++) {
-            int end = start;
-            while (end < to && s.charAt(end) != '.') {
-                end++;
-            }
-            if ((part < 3) == (end >= to)) {
-                return -1; // too few or too many parts
-            }
-            int octet = parseDecimal(s, start, end, 255);
-            if (octet < 0) {
-                return -1;
-            }
-            a = (a << 8) | octet;
-            start = end + 1;
-        }
-        return a;
-    }
-
-    /** Parses IPv6 text into out[0] (hi) and out[1] (lo); false if malformed. */
-    private static boolean parseIpv6(String s, long[] out) {
-        int[] groups = new int[8];
-        int n = 0;          // groups written
-        int gap = -1;       // index in groups where "::" stands
-        int len = s.length();
-        int i = 0;
-        if (s.startsWith("::")) {
-            gap = 0;
-            i = 2;
-            if (i == len) {
-                out[0] = 0;
-                out[1] = 0;
-                return true;
-            }
-        } else if (s.startsWith(":")) {
-            return false;
-        }
-        while (i < len) {
-            int end = i;
-            while (end < len && s.charAt(end) != ':') {
-                end++;
-            }
-            if (end == i) {
-                return false; // empty group: ":::" or a misplaced "::"
-            }
-            if (end == len && s.indexOf('.', i) >= 0) {
-                long v4 = parseIpv4(s, i, end);
-                if (v4 < 0 || n > 6) {
-                    return false;
-                }
-                groups[n++] = (int) (v4 >>> 16);
-                groups[n++] = (int) v4 & 0xFFFF;
-                i = end;
-                break;
-            }
-            if (end - i > 4 || n == 8) {
-                return false;
-            }
-            int g = 0;
-            for (int k = i; k < end; k++) {
-                int d = Character.digit(s.charAt(k), 16);
-                if (d < 0) {
-                    return false;
-                }
-                g = (g << 4) | d;
-            }
-            groups[n++] = g;
-            if (end == len) {
-                i = end;
-                break;
-            }
-            // end points at ':'
-            if (end + 1 < len && s.charAt(end + 1) == ':') {
-                if (gap >= 0) {
-                    return false; // second "::"
-                }
-                gap = n;
-                i = end + 2;
-            } else if (end + 1 == len) {
-                return false; // trailing single ':'
-            } else {
-                i = end + 1;
-            }
-        }
-        if (gap < 0 ? n != 8 : n > 7) {
-            return false;
-        }
-        int[] full = new int[8];
-        if (gap < 0) {
-            full = groups;
-        } else {
-            System.arraycopy(groups, 0, full, 0, gap);
-            int tail = n - gap;
-            System.arraycopy(groups, gap, full, 8 - tail, tail);
-        }
-        long hi = 0;
-        long lo = 0;
-        for (int k = 0; k < 4; k++) {
-            hi = (hi << 16) | full[k];
-            lo = (lo << 16) | full[k + 4];
-        }
-        out[0] = hi;
-        out[1] = lo;
-        return true;
-    }
 }

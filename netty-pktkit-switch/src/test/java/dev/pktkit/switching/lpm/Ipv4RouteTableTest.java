@@ -1,5 +1,8 @@
 package dev.pktkit.switching.lpm;
 
+import dev.pktkit.codec.wire.Ip4;
+import dev.pktkit.codec.wire.Ip6;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -61,7 +64,7 @@ class Ipv4RouteTableTest {
 
         Object probe(int a) {
             for (int len = 32; len >= 0; len--) {
-                Object v = byLength[len].get(a & Prefix.ipv4Mask(len));
+                Object v = byLength[len].get(a & Ip4.mask(len));
                 if (v != null) {
                     return v;
                 }
@@ -82,7 +85,7 @@ class Ipv4RouteTableTest {
         if (!existing.isEmpty() && rnd.nextBoolean()) {
             // nest inside or around an existing prefix so covering chains and shared nodes are common
             Prefix base = existing.get(rnd.nextInt(existing.size()));
-            addr = base.ipv4Address() | (addr & ~Prefix.ipv4Mask(base.length()));
+            addr = base.ipv4Address() | (addr & ~Ip4.mask(base.length()));
         }
         return Prefix.ipv4(addr, len);
     }
@@ -92,12 +95,12 @@ class Ipv4RouteTableTest {
         List<Integer> list = new ArrayList<>();
         for (Prefix p : prefixes) {
             int first = p.ipv4Address();
-            int last = first | ~Prefix.ipv4Mask(p.length());
+            int last = first | ~Ip4.mask(p.length());
             list.add(first - 1);
             list.add(first);
             list.add(last);
             list.add(last + 1);
-            list.add(first | (rnd.nextInt() & ~Prefix.ipv4Mask(p.length())));
+            list.add(first | (rnd.nextInt() & ~Ip4.mask(p.length())));
         }
         for (int i = 0; i < randomCount; i++) {
             list.add(rnd.nextInt());
@@ -114,7 +117,7 @@ class Ipv4RouteTableTest {
             Object want = scan ? ref.scan(a) : ref.probe(a);
             Object got = table.lookup(a);
             if (want != got) {
-                assertEquals(want, got, "lookup(" + Prefix.formatIpv4(a) + ")");
+                assertEquals(want, got, "lookup(" + Ip4.format(a) + ")");
             }
         }
     }
@@ -204,7 +207,7 @@ class Ipv4RouteTableTest {
     @Test
     void defaultHostReplaceRemoveAndClear() {
         Ipv4RouteTable<String> t = new Ipv4RouteTable<>();
-        int host = Prefix.parseIpv4Address("10.1.2.3");
+        int host = Ip4.parse("10.1.2.3");
         assertNull(t.lookup(host));
         t.put(Prefix.parse("0.0.0.0/0"), "default");
         t.put(Prefix.parse("10.0.0.0/8"), "ten");
@@ -213,15 +216,15 @@ class Ipv4RouteTableTest {
         t.put(Prefix.parse("10.1.2.3/32"), "host");
         assertEquals("host", t.lookup(host));
         assertEquals("lan", t.lookup(host + 1));
-        assertEquals("ten-one", t.lookup(Prefix.parseIpv4Address("10.1.3.0")));
-        assertEquals("ten", t.lookup(Prefix.parseIpv4Address("10.255.255.255")));
-        assertEquals("default", t.lookup(Prefix.parseIpv4Address("11.0.0.0")));
-        assertEquals("default", t.lookup(Prefix.parseIpv4Address("9.255.255.255")));
+        assertEquals("ten-one", t.lookup(Ip4.parse("10.1.3.0")));
+        assertEquals("ten", t.lookup(Ip4.parse("10.255.255.255")));
+        assertEquals("default", t.lookup(Ip4.parse("11.0.0.0")));
+        assertEquals("default", t.lookup(Ip4.parse("9.255.255.255")));
 
-        assertEquals("lan", t.put(Prefix.parseIpv4Address("10.1.2.77"), 24, "lan2")); // host bits ignored
+        assertEquals("lan", t.put(Ip4.parse("10.1.2.77"), 24, "lan2")); // host bits ignored
         assertEquals("lan2", t.lookup(host + 1));
-        assertEquals("lan2", t.get(Prefix.parseIpv4Address("10.1.2.0"), 24));
-        assertNull(t.get(Prefix.parseIpv4Address("10.1.2.0"), 23));
+        assertEquals("lan2", t.get(Ip4.parse("10.1.2.0"), 24));
+        assertNull(t.get(Ip4.parse("10.1.2.0"), 23));
 
         assertTrue(t.remove(host, 32));
         assertEquals("lan2", t.lookup(host));
@@ -231,7 +234,7 @@ class Ipv4RouteTableTest {
         assertEquals("ten", t.lookup(host));
         assertTrue(t.remove(Prefix.parse("0.0.0.0/0")));
         assertEquals("ten", t.lookup(host));
-        assertNull(t.lookup(Prefix.parseIpv4Address("11.0.0.0")));
+        assertNull(t.lookup(Ip4.parse("11.0.0.0")));
         assertFalse(t.remove(Prefix.parse("0.0.0.0/0")));
 
         t.put(Prefix.parse("255.255.255.255/32"), "bcast");
@@ -315,10 +318,10 @@ class Ipv4RouteTableTest {
         List<Integer> probeList = new ArrayList<>();
         for (Prefix p : stable.keySet()) {
             int first = p.ipv4Address();
-            int last = first | ~Prefix.ipv4Mask(p.length());
+            int last = first | ~Ip4.mask(p.length());
             probeList.add(first);
             probeList.add(last);
-            probeList.add(first | (rnd.nextInt() & ~Prefix.ipv4Mask(p.length())));
+            probeList.add(first | (rnd.nextInt() & ~Ip4.mask(p.length())));
         }
         int[] addrs = probeList.stream().mapToInt(Integer::intValue).toArray();
         Object[] want = new Object[addrs.length];
@@ -365,7 +368,7 @@ class Ipv4RouteTableTest {
                         for (int i = 0; i < addrs.length; i++) {
                             Object got = table.lookup(addrs[i]);
                             if (got != want[i]) {
-                                failure.compareAndSet(null, "lookup(" + Prefix.formatIpv4(addrs[i]) + ") = " + got
+                                failure.compareAndSet(null, "lookup(" + Ip4.format(addrs[i]) + ") = " + got
                                         + ", expected " + want[i]);
                             }
                         }

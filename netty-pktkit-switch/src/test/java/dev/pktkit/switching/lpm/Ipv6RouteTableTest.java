@@ -1,5 +1,8 @@
 package dev.pktkit.switching.lpm;
 
+import dev.pktkit.codec.wire.Ip4;
+import dev.pktkit.codec.wire.Ip6;
+
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -80,8 +83,8 @@ class Ipv6RouteTableTest {
                 Prefix base = existing.get(rnd.nextInt(existing.size()));
                 int len = kind == 3 ? (rnd.nextBoolean() ? 128 : base.length() + rnd.nextInt(129 - base.length()))
                         : rnd.nextInt(base.length() + 1);
-                return Prefix.ipv6(base.hi() | (hi & ~Prefix.maskHi(base.length())),
-                        base.lo() | (lo & ~Prefix.maskLo(base.length())), len);
+                return Prefix.ipv6(base.hi() | (hi & ~Ip6.maskHi(base.length())),
+                        base.lo() | (lo & ~Ip6.maskLo(base.length())), len);
         }
     }
 
@@ -91,14 +94,14 @@ class Ipv6RouteTableTest {
         for (Prefix p : prefixes) {
             long fh = p.hi();
             long fl = p.lo();
-            long lh = fh | ~Prefix.maskHi(p.length());
-            long ll = fl | ~Prefix.maskLo(p.length());
+            long lh = fh | ~Ip6.maskHi(p.length());
+            long ll = fl | ~Ip6.maskLo(p.length());
             list.add(new long[] {fl == 0 ? fh - 1 : fh, fl - 1});
             list.add(new long[] {fh, fl});
             list.add(new long[] {lh, ll});
             list.add(new long[] {ll == -1 ? lh + 1 : lh, ll + 1});
-            list.add(new long[] {fh | (rnd.nextLong() & ~Prefix.maskHi(p.length())),
-                    fl | (rnd.nextLong() & ~Prefix.maskLo(p.length()))});
+            list.add(new long[] {fh | (rnd.nextLong() & ~Ip6.maskHi(p.length())),
+                    fl | (rnd.nextLong() & ~Ip6.maskLo(p.length()))});
         }
         for (int i = 0; i < randomCount; i++) {
             list.add(new long[] {rnd.nextBoolean() ? rnd.nextLong() : DOC_HI | (rnd.nextLong() >>> 32),
@@ -119,7 +122,7 @@ class Ipv6RouteTableTest {
             Object want = scan ? ref.scan(hi, lo) : ref.probe(hi, lo);
             Object got = table.lookup(hi, lo);
             if (want != got) {
-                assertEquals(want, got, "lookup(" + Prefix.formatIpv6(hi, lo) + ")");
+                assertEquals(want, got, "lookup(" + Ip6.format(hi, lo) + ")");
             }
         }
     }
@@ -339,9 +342,9 @@ class Ipv6RouteTableTest {
         List<long[]> probeList = new ArrayList<>();
         for (Prefix p : stable.keySet()) {
             probeList.add(new long[] {p.hi(), p.lo()});
-            probeList.add(new long[] {p.hi() | ~Prefix.maskHi(p.length()), p.lo() | ~Prefix.maskLo(p.length())});
-            probeList.add(new long[] {p.hi() | (rnd.nextLong() & ~Prefix.maskHi(p.length())),
-                    p.lo() | (rnd.nextLong() & ~Prefix.maskLo(p.length()))});
+            probeList.add(new long[] {p.hi() | ~Ip6.maskHi(p.length()), p.lo() | ~Ip6.maskLo(p.length())});
+            probeList.add(new long[] {p.hi() | (rnd.nextLong() & ~Ip6.maskHi(p.length())),
+                    p.lo() | (rnd.nextLong() & ~Ip6.maskLo(p.length()))});
         }
         int n = probeList.size();
         long[] his = new long[n];
@@ -370,8 +373,8 @@ class Ipv6RouteTableTest {
             } else { // near a stable prefix: shares its nodes
                 Prefix s = stableList.get(rnd.nextInt(stableList.size()));
                 int keep = 40 + rnd.nextInt(89);
-                p = Prefix.ipv6(s.hi() ^ (rnd.nextLong() & ~Prefix.maskHi(keep)),
-                        s.lo() ^ (rnd.nextLong() & ~Prefix.maskLo(keep)), 16 + rnd.nextInt(113));
+                p = Prefix.ipv6(s.hi() ^ (rnd.nextLong() & ~Ip6.maskHi(keep)),
+                        s.lo() ^ (rnd.nextLong() & ~Ip6.maskLo(keep)), 16 + rnd.nextInt(113));
             }
             boolean harmless = true;
             for (int i = 0; i < n; i++) {
@@ -400,7 +403,7 @@ class Ipv6RouteTableTest {
                         for (int i = 0; i < n; i++) {
                             Object got = table.lookup(his[i], los[i]);
                             if (got != want[i]) {
-                                failure.compareAndSet(null, "lookup(" + Prefix.formatIpv6(his[i], los[i]) + ") = "
+                                failure.compareAndSet(null, "lookup(" + Ip6.format(his[i], los[i]) + ") = "
                                         + got + ", expected " + want[i]);
                             }
                         }
@@ -451,7 +454,7 @@ class Ipv6RouteTableTest {
                 nets.add(p);
             } else {
                 Prefix net = nets.get(rnd.nextInt(nets.size()));
-                p = Prefix.ipv6(net.hi() | (rnd.nextLong() & ~Prefix.maskHi(net.length())), rnd.nextLong(), 128);
+                p = Prefix.ipv6(net.hi() | (rnd.nextLong() & ~Ip6.maskHi(net.length())), rnd.nextLong(), 128);
             }
             table.put(p, "v");
             ref.put(p, "v");

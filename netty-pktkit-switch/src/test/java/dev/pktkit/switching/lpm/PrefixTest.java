@@ -1,5 +1,8 @@
 package dev.pktkit.switching.lpm;
 
+import dev.pktkit.codec.wire.Ip4;
+import dev.pktkit.codec.wire.Ip6;
+
 import org.junit.jupiter.api.Test;
 
 import java.net.InetAddress;
@@ -22,7 +25,7 @@ class PrefixTest {
         assertEquals(Prefix.ipv4(0x0A0000FF, 8), p);
         assertEquals("192.0.2.1/32", Prefix.parse("192.0.2.1").toString());
         assertEquals("0.0.0.0/0", Prefix.parse("255.255.255.255/0").toString());
-        assertEquals(0xC0000201, Prefix.parseIpv4Address("192.0.2.1"));
+        assertEquals(0xC0000201, Ip4.parse("192.0.2.1"));
         assertTrue(p.contains(0x0AFFFFFF));
         assertFalse(p.contains(0x0B000000));
     }
@@ -69,7 +72,7 @@ class PrefixTest {
         for (int i = 0; i < 5000; i++) {
             long hi = sparse(rnd);
             long lo = sparse(rnd);
-            String text = Prefix.formatIpv6(hi, lo);
+            String text = Ip6.format(hi, lo);
             Prefix back = Prefix.parse(text);
             assertEquals(hi, back.hi(), text);
             assertEquals(lo, back.lo(), text);

@@ -1,0 +1,89 @@
+package dev.pktkit.benchmarks;
+
+import dev.pktkit.codec.wire.Checksums;
+import dev.pktkit.codec.wire.Ethernet;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.Blackhole;
+
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Wire views over pooled direct buffers (what transports deliver): header accessors and the RFC 1071 checksum.
+ * Accessor benchmarks read all fields a forwarding decision needs and report per-field time.
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(value = 1, jvmArgsAppend = {Jmh.EXECUTOR, Jmh.EXECUTOR_CLASS})
+public class WireBenchmark {
+    private ByteBuf frame;
+    private ByteBuf payload1500;
+    private ByteBuf heap1500;
+
+    @Setup(Level.Trial)
+    public void setUp() {
+        SplittableRandom rnd = new SplittableRandom(7);
+        frame = PooledByteBufAllocator.DEFAULT.directBuffer(1514);
+        for (int i = 0; i < 1514; i++) {
+            frame.writeByte(rnd.nextInt(256));
+        }
+        frame.setShort(12, Ethernet.IPV4);
+        payload1500 = PooledByteBufAllocator.DEFAULT.directBuffer(1500);
+        heap1500 = PooledByteBufAllocator.DEFAULT.heapBuffer(1500);
+        for (int i = 0; i < 1500; i++) {
+            int b = rnd.nextInt(256);
+            payload1500.writeByte(b);
+            heap1500.writeByte(b);
+        }
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        frame.release();
+        payload1500.release();
+        heap1500.release();
+    }
+
+    /** Destination MAC of an Ethernet frame. */
+    @Benchmark
+    public long ethernetDst() {
+        return Ethernet.dst(frame, 0);
+    }
+
+    /** Destination, source and EtherType together (three accessors). */
+    @Benchmark
+    public void ethernetHeader(Blackhole bh) {
+        ByteBuf f = frame;
+        bh.consume(Ethernet.dst(f, 0));
+        bh.consume(Ethernet.src(f, 0));
+        bh.consume(Ethernet.etherType(f, 0));
+    }
+
+    /** RFC 1071 over 1500 bytes of a pooled direct buffer. */
+    @Benchmark
+    public int checksum1500Direct() {
+        return Checksums.internet(payload1500, 0, 1500);
+    }
+
+    /** RFC 1071 over 1500 bytes of a pooled heap buffer. */
+    @Benchmark
+    public int checksum1500Heap() {
+        return Checksums.internet(heap1500, 0, 1500);
+    }
+}

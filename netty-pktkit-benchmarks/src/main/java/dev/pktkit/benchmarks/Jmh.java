@@ -8,5 +8,6 @@ final class Jmh {
     /** Forked JVMs run benchmark threads as Netty threads ({@link NettyThreadExecutor}). */
     static final String EXECUTOR = "-Djmh.executor=CUSTOM";
     static final String EXECUTOR_CLASS = "-Djmh.executor.class=dev.pktkit.benchmarks.NettyThreadExecutor";
-    static final String[] FORK_ARGS = {EXECUTOR, EXECUTOR_CLASS};
+    /** As Netty's own microbenchmarks: leak detection samples buffers and records stack traces. */
+    static final String NO_LEAK_DETECTION = "-Dio.netty.leakDetection.level=disabled";
 }

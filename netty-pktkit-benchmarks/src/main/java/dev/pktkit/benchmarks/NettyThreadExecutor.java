@@ -10,7 +10,7 @@ import java.util.concurrent.TimeUnit;
  * JMH worker threads that are Netty {@code FastThreadLocalThread}s, like event-loop threads. Netty 4.2 pools
  * recycled objects (outbound-buffer entries, derived buffers) only on such threads; on JMH's plain threads those
  * would be allocated per message and the benchmark would measure something no event loop does.
- * Selected with {@code -Djmh.executor=CUSTOM -Djmh.executor.class=...} (see {@link Jmh#FORK_ARGS}).
+ * Selected with {@code -Djmh.executor=CUSTOM -Djmh.executor.class=...} (see {@link Jmh}).
  */
 public final class NettyThreadExecutor extends ThreadPoolExecutor {
     public NettyThreadExecutor(int maxThreads, String prefix) {

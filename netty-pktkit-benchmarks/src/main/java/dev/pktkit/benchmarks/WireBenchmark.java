@@ -2,6 +2,8 @@ package dev.pktkit.benchmarks;
 
 import dev.pktkit.codec.wire.Checksums;
 import dev.pktkit.codec.wire.Ethernet;
+import dev.pktkit.codec.wire.Ipv4;
+import dev.pktkit.codec.wire.Ipv6;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -10,6 +12,7 @@ import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
@@ -30,9 +33,10 @@ import java.util.concurrent.TimeUnit;
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {Jmh.EXECUTOR, Jmh.EXECUTOR_CLASS})
+@Fork(value = 1, jvmArgsAppend = {Jmh.EXECUTOR, Jmh.EXECUTOR_CLASS, Jmh.NO_LEAK_DETECTION})
 public class WireBenchmark {
     private ByteBuf frame;
+    private ByteBuf frame6;
     private ByteBuf payload1500;
     private ByteBuf heap1500;
 
@@ -44,6 +48,11 @@ public class WireBenchmark {
             frame.writeByte(rnd.nextInt(256));
         }
         frame.setShort(12, Ethernet.IPV4);
+        frame.setByte(14, 0x45);
+        frame6 = PooledByteBufAllocator.DEFAULT.directBuffer(1514);
+        frame6.writeBytes(frame, 0, 1514);
+        frame6.setShort(12, Ethernet.IPV6);
+        frame6.setByte(14, 0x60);
         payload1500 = PooledByteBufAllocator.DEFAULT.directBuffer(1500);
         heap1500 = PooledByteBufAllocator.DEFAULT.heapBuffer(1500);
         for (int i = 0; i < 1500; i++) {
@@ -56,6 +65,7 @@ public class WireBenchmark {
     @TearDown(Level.Trial)
     public void tearDown() {
         frame.release();
+        frame6.release();
         payload1500.release();
         heap1500.release();
     }
@@ -66,13 +76,40 @@ public class WireBenchmark {
         return Ethernet.dst(frame, 0);
     }
 
-    /** Destination, source and EtherType together (three accessors). */
+    /** Destination, source and EtherType together; reported per accessor. */
     @Benchmark
+    @OperationsPerInvocation(3)
     public void ethernetHeader(Blackhole bh) {
         ByteBuf f = frame;
         bh.consume(Ethernet.dst(f, 0));
         bh.consume(Ethernet.src(f, 0));
         bh.consume(Ethernet.etherType(f, 0));
+    }
+
+    /** IPv4 source, destination, protocol, TTL and total length of the frame's packet; per accessor. */
+    @Benchmark
+    @OperationsPerInvocation(5)
+    public void ipv4Header(Blackhole bh) {
+        ByteBuf f = frame;
+        bh.consume(Ipv4.src(f, 14));
+        bh.consume(Ipv4.dst(f, 14));
+        bh.consume(Ipv4.protocol(f, 14));
+        bh.consume(Ipv4.ttl(f, 14));
+        bh.consume(Ipv4.totalLength(f, 14));
+    }
+
+    /** IPv6 source and destination (two longs each), next header, payload length, hop limit; per accessor. */
+    @Benchmark
+    @OperationsPerInvocation(7)
+    public void ipv6Header(Blackhole bh) {
+        ByteBuf f = frame6;
+        bh.consume(Ipv6.srcHi(f, 14));
+        bh.consume(Ipv6.srcLo(f, 14));
+        bh.consume(Ipv6.dstHi(f, 14));
+        bh.consume(Ipv6.dstLo(f, 14));
+        bh.consume(Ipv6.nextHeader(f, 14));
+        bh.consume(Ipv6.payloadLength(f, 14));
+        bh.consume(Ipv6.hopLimit(f, 14));
     }
 
     /** RFC 1071 over 1500 bytes of a pooled direct buffer. */

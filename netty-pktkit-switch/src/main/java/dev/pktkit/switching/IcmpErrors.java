@@ -1,6 +1,7 @@
 package dev.pktkit.switching;
 
-import dev.pktkit.codec.wire.Checksums;
+import dev.pktkit.codec.wire.Icmpv4;
+import dev.pktkit.codec.wire.Icmpv6;
 import dev.pktkit.codec.wire.Ip4;
 import dev.pktkit.codec.wire.Ip6;
 import io.netty.buffer.ByteBuf;
@@ -10,17 +11,12 @@ import java.net.Inet4Address;
 import java.net.Inet6Address;
 
 /**
- * Builds the ICMP and ICMPv6 errors an {@link L3Hub} in router mode sends: Time Exceeded (in transit) and
- * Destination Unreachable (no route). Follows the rules that keep errors from multiplying:
- * no error about an ICMP error, about a non-first fragment, about a broadcast/multicast destination or source, or
- * about an unspecified source (RFC 1812 §4.3.2.7, RFC 4443 §2.4 (e)).
+ * The ICMP and ICMPv6 errors an {@link L3Hub} in router mode sends: Time Exceeded (in transit) and Destination
+ * Unreachable (no route), sourced from the configured router addresses. Whether an error may be sent at all (not
+ * about an error, a non-first fragment, a multicast destination or a non-unicast source) is the wire layer's
+ * {@link Icmpv4#isErrorAllowed} / {@link Icmpv6#isErrorAllowed}; rate limiting is the port's.
  */
 final class IcmpErrors {
-    /** IPv4 errors quote up to this much of the invoking packet (RFC 1812: as much as fits in 576 bytes). */
-    private static final int V4_QUOTE_MAX = 576 - 20 - 8;
-    /** IPv6 errors quote as much as fits in the minimum MTU (RFC 4443 §2.4 (c)). */
-    private static final int V6_QUOTE_MAX = 1280 - 40 - 8;
-
     private final boolean hasV4;
     private final int routerV4;
     private final boolean hasV6;
@@ -35,82 +31,50 @@ final class IcmpErrors {
         routerV6Lo = v6 == null ? 0 : Ip6.lo(v6);
     }
 
-    ByteBuf timeExceeded(ByteBuf invoking, ByteBufAllocator alloc) {
-        return error(invoking, alloc, 11, 0, 3, 0);
+    /**
+     * Time Exceeded about {@code invoking} (not consumed), or null when none may be sent.
+     *
+     * @param id IPv4 identification for the error datagram (the ingress port counts them)
+     */
+    ByteBuf timeExceeded(ByteBuf invoking, ByteBufAllocator alloc, int id) {
+        return error(invoking, alloc, Icmpv4.TYPE_TIME_EXCEEDED, Icmpv6.TYPE_TIME_EXCEEDED, id);
     }
 
-    ByteBuf destinationUnreachable(ByteBuf invoking, ByteBufAllocator alloc) {
-        return error(invoking, alloc, 3, 0, 1, 0);
+    /** Destination Unreachable (no route) about {@code invoking} (not consumed), or null. */
+    ByteBuf destinationUnreachable(ByteBuf invoking, ByteBufAllocator alloc, int id) {
+        return error(invoking, alloc, Icmpv4.TYPE_DESTINATION_UNREACHABLE, Icmpv6.TYPE_DESTINATION_UNREACHABLE, id);
     }
 
-    /** The error for {@code invoking} (not consumed), or null when none may be sent. */
-    private ByteBuf error(ByteBuf invoking, ByteBufAllocator alloc, int type4, int code4, int type6, int code6) {
-        int off = invoking.readerIndex();
-        int version = invoking.getUnsignedByte(off) >>> 4;
-        return version == 4 ? error4(invoking, off, alloc, type4, code4) : error6(invoking, off, alloc, type6, code6);
-    }
-
-    private ByteBuf error4(ByteBuf in, int off, ByteBufAllocator alloc, int type, int code) {
-        if (!hasV4) {
-            return null;
-        }
-        int ihl = (in.getUnsignedByte(off) & 0x0F) << 2;
-        int total = Math.min(in.getUnsignedShort(off + 2), in.readableBytes());
-        int src = in.getInt(off + 12);
-        int dst = in.getInt(off + 16);
-        if (src == 0 || src == -1 || (src >>> 28) == 0xE || (src >>> 24) == 127
-                || dst == -1 || (dst >>> 28) == 0xE) {
-            return null;
-        }
-        if ((in.getUnsignedShort(off + 6) & 0x1FFF) != 0) {
-            return null; // not the first fragment
-        }
-        if (in.getUnsignedByte(off + 9) == 1 && total >= ihl + 1) {
-            int t = in.getUnsignedByte(off + ihl);
-            if (t != 0 && t != 8 && t != 13 && t != 15 && t != 17) {
-                return null; // an ICMP error (or unknown type): never answer with another error
+    private ByteBuf error(ByteBuf in, ByteBufAllocator alloc, int type4, int type6, int id) {
+        int off = in.readerIndex();
+        int version = in.getUnsignedByte(off) >>> 4;
+        if (version == 4) {
+            if (!hasV4 || !Icmpv4.isErrorAllowed(in, off)) {
+                return null;
             }
+            ByteBuf out = alloc.buffer(Icmpv4.MAX_ERROR_DATAGRAM);
+            int n = type4 == Icmpv4.TYPE_TIME_EXCEEDED
+                    ? Icmpv4.writeTimeExceededPacket(out, routerV4, in, off, id)
+                    : Icmpv4.writeDestinationUnreachablePacket(out, routerV4, Icmpv4.CODE_NET_UNREACHABLE, 0,
+                    in, off, id);
+            return written(out, n);
         }
-        int quote = Math.min(total, V4_QUOTE_MAX);
-        int length = 20 + 8 + quote;
-        ByteBuf out = alloc.buffer(length);
-        int ip = out.writerIndex();
-        out.writeByte(0x45).writeByte(0xC0) // internetwork control precedence, as routers send errors
-                .writeShort(length).writeShort(0).writeShort(0)
-                .writeByte(64).writeByte(1).writeShort(0)
-                .writeInt(routerV4).writeInt(src);
-        out.setShort(ip + 10, Checksums.internet(out, ip, 20));
-        int icmp = out.writerIndex();
-        out.writeByte(type).writeByte(code).writeShort(0).writeInt(0);
-        out.writeBytes(in, off, quote);
-        out.setShort(icmp + 2, Checksums.internet(out, icmp, 8 + quote));
-        return out;
+        int code6 = type6 == Icmpv6.TYPE_TIME_EXCEEDED ? Icmpv6.CODE_HOP_LIMIT_EXCEEDED : Icmpv6.CODE_NO_ROUTE;
+        if (!hasV6 || !Icmpv6.isErrorAllowed(in, off, type6, code6)) {
+            return null;
+        }
+        ByteBuf out = alloc.buffer(1280);
+        int n = type6 == Icmpv6.TYPE_TIME_EXCEEDED
+                ? Icmpv6.writeTimeExceededPacket(out, routerV6Hi, routerV6Lo, in, off)
+                : Icmpv6.writeDestinationUnreachablePacket(out, routerV6Hi, routerV6Lo, Icmpv6.CODE_NO_ROUTE, in, off);
+        return written(out, n);
     }
 
-    private ByteBuf error6(ByteBuf in, int off, ByteBufAllocator alloc, int type, int code) {
-        if (!hasV6) {
+    private static ByteBuf written(ByteBuf out, int n) {
+        if (n < 0) {
+            out.release();
             return null;
         }
-        long srcHi = in.getLong(off + 8);
-        long srcLo = in.getLong(off + 16);
-        long dstHi = in.getLong(off + 24);
-        if ((srcHi == 0 && srcLo == 0) || (srcHi >>> 56) == 0xFF || (dstHi >>> 56) == 0xFF) {
-            return null;
-        }
-        int next = in.getUnsignedByte(off + 6);
-        if (next == 58 && in.readableBytes() > 40 && in.getUnsignedByte(off + 40) < 128) {
-            return null; // an ICMPv6 error message (types 0..127)
-        }
-        int quote = Math.min(in.readableBytes(), V6_QUOTE_MAX);
-        int upper = 8 + quote;
-        ByteBuf out = alloc.buffer(40 + upper);
-        out.writeInt(0x6000_0000).writeShort(upper).writeByte(58).writeByte(64)
-                .writeLong(routerV6Hi).writeLong(routerV6Lo).writeLong(srcHi).writeLong(srcLo);
-        int icmp = out.writerIndex();
-        out.writeByte(type).writeByte(code).writeShort(0).writeInt(0);
-        out.writeBytes(in, off, quote);
-        long sum = Checksums.pseudoHeaderV6(routerV6Hi, routerV6Lo, srcHi, srcLo, 58, upper);
-        out.setShort(icmp + 2, Checksums.finish(Checksums.partial(out, icmp, upper, sum)));
         return out;
     }
 }

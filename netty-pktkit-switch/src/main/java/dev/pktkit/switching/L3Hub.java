@@ -163,7 +163,7 @@ public final class L3Hub extends AbstractHub<L3Port> {
     void unreachable(L3Port from, ByteBuf pkt) {
         from.counters.dropped(DropReason.NO_ROUTE);
         if (routerMode && from.icmpAllowed(icmpErrorsPerSecond)) {
-            ByteBuf reply = icmp.destinationUnreachable(pkt, from.channel.alloc());
+            ByteBuf reply = icmp.destinationUnreachable(pkt, from.channel.alloc(), from.nextIcmpId());
             if (reply != null) {
                 from.reply(reply);
             }
@@ -174,7 +174,7 @@ public final class L3Hub extends AbstractHub<L3Port> {
     void timeExceeded(L3Port from, ByteBuf pkt) {
         from.counters.dropped(DropReason.TTL_EXCEEDED);
         if (from.icmpAllowed(icmpErrorsPerSecond)) {
-            ByteBuf reply = icmp.timeExceeded(pkt, from.channel.alloc());
+            ByteBuf reply = icmp.timeExceeded(pkt, from.channel.alloc(), from.nextIcmpId());
             if (reply != null) {
                 from.reply(reply);
             }

@@ -12,6 +12,7 @@ public final class L3Port extends HubPort {
     /** Error-rate limiter state; touched only on this port's loop. */
     private long icmpWindowStart;
     private int icmpInWindow;
+    private int icmpId;
 
     L3Port(L3Hub hub, Channel channel, L3PortOptions options) {
         super(hub, channel);
@@ -139,6 +140,11 @@ public final class L3Port extends HubPort {
         }
         icmpInWindow++;
         return true;
+    }
+
+    /** IPv4 identification for the next ICMP error this port sends. */
+    int nextIcmpId() {
+        return icmpId++ & 0xFFFF;
     }
 
     /** Sends a packet the hub generated (an ICMP error) out of this port and flushes it with the batch. */

@@ -30,14 +30,14 @@ public final class Arp {
 
     /**
      * Validates the packet at {@code off}: {@link #LENGTH} on success, else {@link WireError#TRUNCATED} (fewer than
-     * 28 bytes), {@link WireError#BAD_TYPE} (not Ethernet/IPv4 with lengths 6 and 4) or {@link WireError#BAD_TYPE}
-     * for an operation other than request or reply. Ethernet padding after the 28 bytes is allowed.
+     * 28 bytes) or {@link WireError#BAD_TYPE} (not Ethernet/IPv4 with address lengths 6 and 4, or an operation
+     * other than request and reply). Ethernet padding after the 28 bytes is allowed.
      */
     public static int check(ByteBuf buf, int off) {
         if (!Bounds.has(buf, off, LENGTH)) {
             return WireError.TRUNCATED;
         }
-        // htype 1, ptype 0x0800, hlen 6, plen 4 in one 48-bit compare
+        // htype 1 and ptype 0x0800 in one int, then hlen 6 and plen 4
         if (buf.getInt(off) != 0x0001_0800 || buf.getUnsignedShort(off + 4) != 0x0604) {
             return WireError.BAD_TYPE;
         }

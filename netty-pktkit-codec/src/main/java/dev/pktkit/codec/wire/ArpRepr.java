@@ -34,9 +34,11 @@ public record ArpRepr(int operation, long senderMac, int senderIp, long targetMa
 
     @Override
     public String toString() {
-        return (operation == Arp.OP_REQUEST ? "ARP who-has " + Ip4.format(targetIp) + " tell "
-                : "ARP " + Ip4.format(senderIp) + " is-at ") + (operation == Arp.OP_REQUEST
-                ? Ip4.format(senderIp) + " (" + MacAddress.format(senderMac) + ")"
-                : MacAddress.format(senderMac) + " to " + Ip4.format(targetIp));
+        if (operation == Arp.OP_REQUEST) {
+            return "ARP request who-has " + Ip4.format(targetIp) + " tell " + Ip4.format(senderIp) + " ("
+                    + MacAddress.format(senderMac) + ")";
+        }
+        return "ARP op " + operation + " " + Ip4.format(senderIp) + " is-at " + MacAddress.format(senderMac)
+                + " to " + Ip4.format(targetIp) + " (" + MacAddress.format(targetMac) + ")";
     }
 }

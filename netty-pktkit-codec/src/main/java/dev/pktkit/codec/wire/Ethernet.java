@@ -74,7 +74,7 @@ public final class Ethernet {
         if (!Bounds.has(buf, off, HEADER_LENGTH)) {
             return -1;
         }
-        return ((long) buf.getUnsignedShort(off) << 32) | buf.getUnsignedInt(off + 2);
+        return buf.getLong(off) >>> 16; // one read: the header is at least 14 bytes
     }
 
     /** Source address (low 48 bits) of the frame at {@code off}; -1 if the header is short. */
@@ -82,7 +82,7 @@ public final class Ethernet {
         if (!Bounds.has(buf, off, HEADER_LENGTH)) {
             return -1;
         }
-        return ((long) buf.getUnsignedShort(off + 6) << 32) | buf.getUnsignedInt(off + 8);
+        return buf.getLong(off + 4) & 0xFFFF_FFFF_FFFFL;
     }
 
     /** The outer type field (an EtherType, or a TPID if tagged); -1 if the header is short. */
@@ -113,6 +113,32 @@ public final class Ethernet {
     public static int vlanCount(ByteBuf buf, int off) {
         int typeAt = innerTypeOffset(buf, off);
         return typeAt < 0 ? -1 : (typeAt - off - TYPE_OFFSET) / Vlan.TAG_LENGTH;
+    }
+
+    /**
+     * Validates the header of the frame at {@code off}.
+     *
+     * @return the header length (14, plus 4 per VLAN tag), or {@link WireError#TRUNCATED} if the buffer ends inside
+     *         the header or a tag, or {@link WireError#TOO_MANY_HEADERS} if there are more than {@link #MAX_TAGS}
+     *         tags
+     */
+    public static int check(ByteBuf buf, int off) {
+        if (!Bounds.has(buf, off, HEADER_LENGTH)) {
+            return WireError.TRUNCATED;
+        }
+        int at = off + TYPE_OFFSET;
+        for (int tags = 0; ; tags++) {
+            if (!isTagType(buf.getUnsignedShort(at))) {
+                return at + 2 - off;
+            }
+            if (tags == MAX_TAGS) {
+                return WireError.TOO_MANY_HEADERS;
+            }
+            if (at > buf.writerIndex() - (Vlan.TAG_LENGTH + 2)) {
+                return WireError.TRUNCATED;
+            }
+            at += Vlan.TAG_LENGTH;
+        }
     }
 
     /** Absolute offset of the last type field (the one not holding a TPID), or -1. */

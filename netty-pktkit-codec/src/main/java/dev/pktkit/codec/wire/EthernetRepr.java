@@ -36,7 +36,8 @@ public record EthernetRepr(long dst, long src, List<Vlan.Tag> tags, int etherTyp
             int at = off + Ethernet.TYPE_OFFSET + i * Vlan.TAG_LENGTH;
             tags.add(new Vlan.Tag(buf.getUnsignedShort(at), buf.getUnsignedShort(at + 2)));
         }
-        return new EthernetRepr(Ethernet.dst(buf, off), Ethernet.src(buf, off), tags, Ethernet.innerEtherType(buf, off));
+        return new EthernetRepr(Ethernet.dst(buf, off), Ethernet.src(buf, off), tags,
+                Ethernet.innerEtherType(buf, off));
     }
 
     /** Header length in octets: 14 plus 4 per tag. */

@@ -239,7 +239,10 @@ public final class Ip6 {
         return 0x0000_0001_FF00_0000L | (lo & 0xFF_FFFFL);
     }
 
-    /** The link-local address {@code fe80::/64} with a modified EUI-64 interface identifier (RFC 4291 App. A): low half. */
+    /**
+     * Low half of the link-local address ({@code fe80::/64}, high half {@link #LINK_LOCAL_PREFIX_HI}) whose
+     * interface identifier is the modified EUI-64 of {@code mac} (RFC 4291 appendix A).
+     */
     public static long linkLocalLoFromMac(long mac) {
         long oui = (mac >>> 24) & 0xFF_FFFF;
         long nic = mac & 0xFF_FFFF;

@@ -62,7 +62,9 @@ class ArpTest {
                     Ip4.parse("10.77.0.1")));
             assertEquals(Captures.ARP_REPLY, WireTestBuffers.toHex(out));
             out.clear();
-            ArpRepr r = ArpRepr.parse(Unpooled.wrappedBuffer(REQUEST), 0);
+            ByteBuf req = Unpooled.wrappedBuffer(REQUEST);
+            ArpRepr r = ArpRepr.parse(req, 0);
+            req.release();
             r.emit(out);
             assertEquals(r.emittedLength(), out.readableBytes());
             assertEquals(WireTestBuffers.toHex(REQUEST), WireTestBuffers.toHex(out));

@@ -230,8 +230,7 @@ class ChecksumsTest {
         // Captures.UDP6_HELLO: UDP fd77::1.48595 -> fd77::2.9999 "hello\n",
         // UDP header bdd3 270f 000e dc20 (ports, length 14, checksum dc20)
         byte[] udp = hex("bdd3 270f 000e dc20 68656c6c6f0a");
-        org.junit.jupiter.api.Assertions.assertTrue(Captures.UDP6_HELLO.endsWith(WireTestBuffers.toHex(
-                Unpooled.wrappedBuffer(udp))));
+        assertTrue(Captures.UDP6_HELLO.endsWith(WireTestBuffers.toHex(udp)));
         long ph = Checksums.pseudoHeaderV6(0xfd77_0000_0000_0000L, 1, 0xfd77_0000_0000_0000L, 2, 17, udp.length);
         WireTestBuffers.forEachKind(udp, b -> assertTrue(Checksums.verify(b, b.readerIndex(), udp.length, ph)));
     }

@@ -39,6 +39,7 @@ class EthernetTest {
             assertEquals(Ethernet.ARP, Ethernet.etherType(b, off));
             assertEquals(Ethernet.ARP, Ethernet.innerEtherType(b, off));
             assertEquals(off + 14, Ethernet.payloadOffset(b, off));
+            assertEquals(14, Ethernet.check(b, off));
             assertEquals(0, Ethernet.vlanCount(b, off));
             assertEquals(-1, Vlan.outerVid(b, off));
         });
@@ -77,10 +78,12 @@ class EthernetTest {
                 }
                 b.writeShort(Ethernet.IPV4);
                 if (tags <= Ethernet.MAX_TAGS) {
+                    assertEquals(14 + 4 * tags, Ethernet.check(b, 0));
                     assertEquals(14 + 4 * tags, Ethernet.payloadOffset(b, 0));
                     assertEquals(tags, Ethernet.vlanCount(b, 0));
                     assertEquals(Ethernet.IPV4, Ethernet.innerEtherType(b, 0));
                 } else {
+                    assertEquals(WireError.TOO_MANY_HEADERS, Ethernet.check(b, 0));
                     assertEquals(-1, Ethernet.payloadOffset(b, 0), "tags " + tags);
                     assertEquals(-1, Ethernet.vlanCount(b, 0));
                     assertEquals(-1, Ethernet.innerEtherType(b, 0));
@@ -101,8 +104,10 @@ class EthernetTest {
                 b.writeShort(0x8100).writeShort(7);
             }
             assertEquals(-1, Ethernet.payloadOffset(b, 0));
+            assertEquals(WireError.TRUNCATED, Ethernet.check(b, 0));
             b.writeShort(0x8100); // a TPID with no TCI
             assertEquals(-1, Ethernet.payloadOffset(b, 0));
+            assertEquals(WireError.TRUNCATED, Ethernet.check(b, 0));
         } finally {
             b.release();
         }
@@ -121,6 +126,7 @@ class EthernetTest {
                 assertEquals(0x88a8, Ethernet.etherType(b, off));
             }
             // inner type of the double-tagged frame needs all 22 header bytes
+            assertEquals(len >= 22 ? 22 : WireError.TRUNCATED, Ethernet.check(b, off), "len " + len);
             int want = len >= 22 ? off + 22 : -1;
             assertEquals(want, Ethernet.payloadOffset(b, off), "len " + len);
             assertEquals(len >= 22 ? Ethernet.IPV6 : -1, Ethernet.innerEtherType(b, off), "len " + len);
@@ -189,7 +195,7 @@ class EthernetTest {
             assertEquals(22, Vlan.writeDoubleTaggedHeader(out, 0x0200_0000_0b01L, 0x0200_0000_0a01L,
                     Vlan.tci(5, 1, 100), Vlan.tci(0, 0, 10), Ethernet.IPV6));
             out.writeByte(0x60);
-            assertEquals(WireTestBuffers.toHex(Unpooled.wrappedBuffer(QINQ)), WireTestBuffers.toHex(out));
+            assertEquals(WireTestBuffers.toHex(QINQ), WireTestBuffers.toHex(out));
         } finally {
             out.release();
         }

@@ -104,15 +104,12 @@ class Ipv6Test {
     @Test
     void handBuiltChainOfEveryKind() {
         String chain = """
-                3c 00 01 04 00000000          # hop-by-hop: next 60, len 0 (8 bytes), PadN of 4
-                2b 01 00 00 00 00 01 02 00000000 00000000  # dest opts: next 43, len 1 (16 bytes): Pad1 Pad1 PadN(2)+.. see tile note
-                33 00 00 00 00 00 00 00       # routing: next 51 (AH), len 0 (8 bytes), type 0 segs 0
+                3c 00 01 04 00000000                   # hop-by-hop: next 60, len 0 (8 bytes), PadN with 4 data
+                2b 01 00 00 01 0a 00000000000000000000 # dest opts: next 43, len 1 (16): Pad1, Pad1, PadN with 10
+                33 00 00 00 00000000                   # routing: next 51 (AH), len 0 (8 bytes), type 0, segs 0
                 2c 02 0000 00000001 00000002 00000000  # AH: next 44, payload len 2 -> (2+2)*4 = 16 bytes
-                11 00 0000 12345678           # fragment: next 17 (UDP), offset 0, M=0, id 0x12345678
+                11 00 0000 12345678                    # fragment: next 17 (UDP), offset 0, M=0, id 0x12345678
                 """;
-        // the destination options header: 2 bytes next/len, then options filling 14 bytes:
-        // 00 00 (two Pad1) 01 02 0000 (PadN with 2 data) 00000000 000000.. -> let the builder below be explicit
-        chain = chain.replace("2b 01 00 00 00 00 01 02 00000000 00000000", "2b 01 00 00 01 08 0000000000000000");
         ByteBuf b = packet(IpProtocol.HOPOPT, chain, 8);
         try {
             assertEquals(40 + 8 + 16 + 8 + 16 + 8, Ipv6.check(b, 0));

@@ -29,12 +29,48 @@ public abstract class AbstractHub<P extends HubPort> extends DefaultChannelGroup
     /** Copy-on-write: replaced under {@link #portLock}, read without it. */
     private volatile HubPort[] ports = NO_PORTS;
 
-    protected AbstractHub(String name, EventExecutor executor, int maxPorts) {
-        super(name, executor, true);
-        if (maxPorts <= 0) {
-            throw new IllegalArgumentException("maxPorts must be positive: " + maxPorts);
+    protected AbstractHub(Builder<?> b) {
+        super(b.name, b.executor, true);
+        this.maxPorts = b.maxPorts;
+    }
+
+    /**
+     * The options every hub has.
+     *
+     * @param <B> the concrete builder
+     */
+    public abstract static class Builder<B extends Builder<B>> {
+        String name;
+        EventExecutor executor = io.netty.util.concurrent.GlobalEventExecutor.INSTANCE;
+        int maxPorts;
+
+        protected Builder(String defaultName, int defaultMaxPorts) {
+            this.name = defaultName;
+            this.maxPorts = defaultMaxPorts;
         }
-        this.maxPorts = maxPorts;
+
+        @SuppressWarnings("unchecked")
+        private B self() {
+            return (B) this;
+        }
+
+        /** The group's name, shown in errors and {@code toString}. */
+        public B name(String name) {
+            this.name = io.netty.util.internal.ObjectUtil.checkNotNull(name, "name");
+            return self();
+        }
+
+        /** Executor for group futures (and the hub's timers); default {@code GlobalEventExecutor}. */
+        public B executor(EventExecutor executor) {
+            this.executor = io.netty.util.internal.ObjectUtil.checkNotNull(executor, "executor");
+            return self();
+        }
+
+        /** Cap on attached ports; attaching beyond it throws {@link IllegalStateException}. */
+        public B maxPorts(int maxPorts) {
+            this.maxPorts = io.netty.util.internal.ObjectUtil.checkPositive(maxPorts, "maxPorts");
+            return self();
+        }
     }
 
     /** Creates the port object for a channel being attached. */

@@ -2,8 +2,6 @@ package dev.pktkit.switching;
 
 import io.netty.channel.Channel;
 import io.netty.channel.group.ChannelGroupFuture;
-import io.netty.util.concurrent.EventExecutor;
-import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.netty.util.concurrent.Ticker;
 import io.netty.util.internal.ObjectUtil;
@@ -57,7 +55,7 @@ public final class L2Hub extends AbstractHub<L2Port> {
     volatile L2Port mirror;
 
     private L2Hub(Builder b) {
-        super(b.name, b.executor, b.maxPorts);
+        super(b);
         this.table = new MacTable(b.maxMacEntries);
         this.agingNanos = b.agingTime.toNanos();
         this.ticker = b.ticker;
@@ -163,32 +161,14 @@ public final class L2Hub extends AbstractHub<L2Port> {
     }
 
     /** Configuration of an {@link L2Hub}. */
-    public static final class Builder {
-        private String name = "l2hub";
-        private EventExecutor executor = GlobalEventExecutor.INSTANCE;
-        private int maxPorts = DEFAULT_MAX_PORTS;
+    public static final class Builder extends AbstractHub.Builder<Builder> {
         private int maxMacEntries = DEFAULT_MAX_MAC_ENTRIES;
         private Duration agingTime = DEFAULT_AGING_TIME;
         private Duration tickInterval = Duration.ofSeconds(1);
         private Ticker ticker = Ticker.systemTicker();
 
         private Builder() {
-        }
-
-        public Builder name(String name) {
-            this.name = ObjectUtil.checkNotNull(name, "name");
-            return this;
-        }
-
-        /** Executor for group futures and the aging tick; default {@link GlobalEventExecutor}. */
-        public Builder executor(EventExecutor executor) {
-            this.executor = ObjectUtil.checkNotNull(executor, "executor");
-            return this;
-        }
-
-        public Builder maxPorts(int maxPorts) {
-            this.maxPorts = ObjectUtil.checkPositive(maxPorts, "maxPorts");
-            return this;
+            super("l2hub", DEFAULT_MAX_PORTS);
         }
 
         /** Cap on learned (VLAN, MAC) entries; default 8192. */

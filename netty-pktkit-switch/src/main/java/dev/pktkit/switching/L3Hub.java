@@ -5,8 +5,6 @@ import dev.pktkit.switching.lpm.Ipv6RouteTable;
 import dev.pktkit.switching.lpm.Prefix;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
-import io.netty.util.concurrent.EventExecutor;
-import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.internal.ObjectUtil;
 
 import java.net.Inet4Address;
@@ -44,7 +42,7 @@ public final class L3Hub extends AbstractHub<L3Port> {
     private final Map<Prefix, L3Port> routes = new LinkedHashMap<>();
 
     private L3Hub(Builder b) {
-        super(b.name, b.executor, b.maxPorts);
+        super(b);
         v4 = new Ipv4RouteTable<>(b.maxRoutes);
         v6 = new Ipv6RouteTable<>(b.maxRoutes);
         routerMode = b.routerMode;
@@ -183,10 +181,7 @@ public final class L3Hub extends AbstractHub<L3Port> {
     }
 
     /** Configuration of an {@link L3Hub}. */
-    public static final class Builder {
-        private String name = "l3hub";
-        private EventExecutor executor = GlobalEventExecutor.INSTANCE;
-        private int maxPorts = DEFAULT_MAX_PORTS;
+    public static final class Builder extends AbstractHub.Builder<Builder> {
         private int maxRoutes = DEFAULT_MAX_ROUTES;
         private boolean routerMode;
         private int icmpErrorsPerSecond = DEFAULT_ICMP_ERRORS_PER_SECOND;
@@ -194,22 +189,7 @@ public final class L3Hub extends AbstractHub<L3Port> {
         private Inet6Address routerV6;
 
         private Builder() {
-        }
-
-        public Builder name(String name) {
-            this.name = ObjectUtil.checkNotNull(name, "name");
-            return this;
-        }
-
-        /** Executor for group futures; default {@link GlobalEventExecutor}. */
-        public Builder executor(EventExecutor executor) {
-            this.executor = ObjectUtil.checkNotNull(executor, "executor");
-            return this;
-        }
-
-        public Builder maxPorts(int maxPorts) {
-            this.maxPorts = ObjectUtil.checkPositive(maxPorts, "maxPorts");
-            return this;
+            super("l3hub", DEFAULT_MAX_PORTS);
         }
 
         /** Cap on routes per address family (ports' own prefixes included); default 100,000. */

@@ -71,6 +71,7 @@ public abstract class HubPort implements Attachment {
         if (channel.pipeline().context(ingress) != null) {
             channel.pipeline().remove(ingress);
         }
+        channel.flush(); // frames written to us in a batch whose flush skipped us after we left the port array
     }
 
     /**
@@ -117,6 +118,12 @@ public abstract class HubPort implements Attachment {
                 ReferenceCountUtil.release(msg);
                 return;
             }
+            if (!attached) {
+                // Detached, but our handler is still in the pipeline until its removal task runs.
+                counters.dropped(DropReason.INACTIVE);
+                buf.release();
+                return;
+            }
             counters.received(buf.readableBytes());
             receive(buf);
         }
@@ -129,8 +136,10 @@ public abstract class HubPort implements Attachment {
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            // Failed void-promise writes land here; a hub port never lets them reach the pipeline's tail.
+            // Failed void-promise writes of the hub land here; count them, and let the application see every
+            // exception (including read-side errors of the transport) as usual.
             counters.dropped(DropReason.WRITE_FAILED);
+            ctx.fireExceptionCaught(cause);
         }
 
         void markDirty(HubPort port) {

@@ -145,8 +145,12 @@ public final class L2Hub extends AbstractHub<L2Port> {
     public List<String> macTable() {
         List<String> rows = new ArrayList<>();
         for (MacTable.Entry e : table.entries()) {
+            L2Port p = e.port;
+            if (p == null) {
+                continue; // being removed
+            }
             rows.add((e.key >>> 48) + " " + dev.pktkit.codec.wire.MacAddress.format(e.key & 0xFFFF_FFFF_FFFFL)
-                    + " " + e.port.port());
+                    + " " + p.port());
         }
         return rows;
     }

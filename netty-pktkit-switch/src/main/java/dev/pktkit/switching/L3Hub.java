@@ -66,6 +66,9 @@ public final class L3Hub extends AbstractHub<L3Port> {
             remove(channel);
             throw e;
         }
+        if (!port.isAttached()) {
+            portRemoved(port); // closed while we added its routes: take them out again
+        }
         return port;
     }
 

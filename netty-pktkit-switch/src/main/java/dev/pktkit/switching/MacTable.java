@@ -39,6 +39,15 @@ final class MacTable {
     /** Marks the free slots of an array being retired by a rebuild: inserts there fail, lookups stop. */
     private static final Entry FROZEN = new Entry(-2L, null, 0);
     private static final VarHandle SLOT = MethodHandles.arrayElementVarHandle(Entry[].class);
+    private static final VarHandle PORT;
+
+    static {
+        try {
+            PORT = MethodHandles.lookup().findVarHandle(Entry.class, "port", L2Port.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     private final int maxEntries;
     private final AtomicInteger size = new AtomicInteger();
@@ -99,18 +108,28 @@ final class MacTable {
             if (e.lastSeen != now) {
                 e.lastSeen = now;
             }
-            L2Port old = e.port;
-            if (old == port) {
-                return Learn.KNOWN;
-            }
-            e.port = port; // station move: takes effect even if the new port is at its cap (no entry is added)
-            port.learned.incrementAndGet();
-            if (old != null) {
-                old.learned.decrementAndGet();
-            }
-            return Learn.MOVED;
+            return move(e, port) ? Learn.MOVED : Learn.KNOWN;
         }
         return insert(key, port, now);
+    }
+
+    /**
+     * Station move: the entry's port changes with a CAS so that concurrent moves from several loops adjust the
+     * per-port counts exactly once each. Takes effect even if the new port is at its cap (no entry is added).
+     * An entry whose port is null is being removed; it is left alone (the station is learned again afterwards).
+     */
+    private static boolean move(Entry e, L2Port port) {
+        for (;;) {
+            L2Port old = e.port;
+            if (old == port || old == null) {
+                return false;
+            }
+            if (PORT.compareAndSet(e, old, port)) {
+                port.learned.incrementAndGet();
+                old.learned.decrementAndGet();
+                return true;
+            }
+        }
     }
 
     private Learn insert(long key, L2Port port, long now) {
@@ -131,9 +150,8 @@ final class MacTable {
         port.learned.decrementAndGet();
         if (placed != null) {
             // The same station was inserted concurrently from another loop: refresh that entry instead.
-            placed.port = port;
             placed.lastSeen = now;
-            return Learn.KNOWN;
+            return move(placed, port) ? Learn.MOVED : Learn.KNOWN;
         }
         // The array is being rebuilt (or is full of tombstones): the station is learned on its next frame.
         return Learn.TABLE_FULL;
@@ -233,7 +251,9 @@ final class MacTable {
         }
         tombstones++;
         size.decrementAndGet();
-        L2Port p = e.port;
+        // Clear the port atomically: a move racing with us either happened before (we debit its new port) or
+        // sees null and gives up.
+        L2Port p = (L2Port) PORT.getAndSet(e, (L2Port) null);
         if (p != null) {
             p.learned.decrementAndGet();
         }

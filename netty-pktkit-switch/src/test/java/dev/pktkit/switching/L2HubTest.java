@@ -309,6 +309,9 @@ class L2HubTest {
         assertEquals(1, hub.size());
         lan.run(() -> h2.send(frame(BROADCAST, mac(2), 1)));
         assertEquals(List.of(), h1.take());
+        lan.run(() -> h1.send(frame(BROADCAST, mac(1), 2)));
+        assertEquals(List.of(), h2.take(), "a detached port's frames go nowhere");
+        assertEquals(1, hub.macEntries(), "and are not learned");
         assertThrows(IllegalStateException.class, () -> hub.attach(h2.pipe.b()));
     }
 

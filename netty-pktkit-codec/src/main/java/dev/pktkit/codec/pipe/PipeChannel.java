@@ -231,6 +231,22 @@ public final class PipeChannel extends AbstractChannel {
             PENDING_BYTES.addAndGet(p, size);
             p.inbound.offer(msg);
         }
+        if (!p.isOpen()) {
+            // The peer closed while we were handing over: its close already emptied its queue once.
+            p.releaseInboundOnItsLoop();
+        }
+    }
+
+    private void releaseInboundOnItsLoop() {
+        if (!isRegistered() || eventLoop().inEventLoop()) {
+            releaseInbound();
+            return;
+        }
+        try {
+            eventLoop().execute(this::releaseInbound);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            releaseInbound(); // the loop is gone: nobody else polls the queue any more
+        }
     }
 
     private static int sizeOf(Object msg) {
@@ -286,6 +302,10 @@ public final class PipeChannel extends AbstractChannel {
         }
         draining = true;
         try {
+            if (!isOpen()) {
+                releaseInbound();
+                return;
+            }
             ChannelPipeline pipeline = pipeline();
             int maxPerBatch = maxMessagesPerRead();
             for (int batch = 0; batch < BATCHES_PER_TASK; batch++) {
@@ -333,7 +353,10 @@ public final class PipeChannel extends AbstractChannel {
         if (!isOpen()) {
             return;
         }
-        drain();
+        // Deliver everything already handed over (not only one task's worth) while the reader keeps reading.
+        while (readRequested && isActive() && !inbound.isEmpty()) {
+            drain();
+        }
         unsafe().close(unsafe().voidPromise());
     }
 

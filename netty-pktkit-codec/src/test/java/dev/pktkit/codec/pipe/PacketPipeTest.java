@@ -217,6 +217,34 @@ class PacketPipeTest {
     }
 
     @Test
+    void closeDeliversEverythingAlreadyHandedOverNotOnlyOneBatch() throws Exception {
+        EventLoop la = loop(TestLoops.NIO);
+        EventLoop lb = loop(TestLoops.NIO);
+        int n = 1000; // far more than one drain task delivers (4 batches of 16)
+        Recorder rb = new Recorder(n);
+        PacketPipe pipe = PacketPipe.open(la, null, lb, rb).get(5, TimeUnit.SECONDS);
+        // Hold b's loop so that all writes and the close are queued before b reads anything.
+        CountDownLatch hold = new CountDownLatch(1);
+        lb.execute(() -> {
+            try {
+                hold.await(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        la.submit(() -> {
+            for (int i = 0; i < n; i++) {
+                pipe.a().write(ascii("m" + i));
+            }
+            pipe.a().flush();
+            pipe.a().close();
+        }).get(5, TimeUnit.SECONDS);
+        hold.countDown();
+        assertTrue(rb.closed.await(5, TimeUnit.SECONDS));
+        assertEquals(n, rb.snapshot().size(), "every message handed over before the close is delivered");
+    }
+
+    @Test
     void writeAfterPeerClosedFailsAndReleases() throws Exception {
         EventLoop la = loop(TestLoops.NIO);
         Recorder rb = new Recorder(0);

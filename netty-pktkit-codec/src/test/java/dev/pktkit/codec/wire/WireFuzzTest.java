@@ -150,6 +150,50 @@ class WireFuzzTest {
         directBacking.writeBytes(msg);
         ByteBuf direct = directBacking.slice(0, LEAD + msg.length); // capacity ends where the message ends
         run(group, direct, LEAD, msg, shorten);
+        checksums(msg, heapOf(msg), direct);
+    }
+
+    private static ByteBuf heapOf(byte[] msg) {
+        return Unpooled.wrappedBuffer(msg);
+    }
+
+    /**
+     * Differential check of {@link Checksums} on every input: a sub-range chosen from the input (any start, odd or
+     * even, any length) must sum the same on a heap buffer and a direct buffer at an odd offset as a plain
+     * byte-by-byte RFC 1071 reference.
+     */
+    private static void checksums(byte[] msg, ByteBuf heap, ByteBuf direct) {
+        try {
+            if (msg.length < 2) {
+                return;
+            }
+            int from = (msg[0] & 0xFF) % msg.length;
+            int len = (msg[1] & 0xFF) * 7 % (msg.length - from + 1);
+            long initial = msg.length >= 10 ? heap.getLong(2) : 0;
+            int expected = reference(msg, from, len, initial);
+            int onHeap = Checksums.finish(Checksums.partial(heap, from, len, initial));
+            int onDirect = Checksums.finish(Checksums.partial(direct, LEAD + from, len, initial));
+            if (onHeap != expected || onDirect != expected) {
+                throw new AssertionError("checksum of [" + from + ", +" + len + ") initial " + initial
+                        + ": heap " + onHeap + ", direct " + onDirect + ", reference " + expected);
+            }
+        } finally {
+            heap.release();
+        }
+    }
+
+    /** RFC 1071 one byte at a time, the odd byte padded with a zero low octet; an independent reference. */
+    private static int reference(byte[] b, int from, int len, long initial) {
+        long sum = (initial >>> 32) + (initial & 0xFFFF_FFFFL);
+        for (int i = 0; i < len; i++) {
+            int v = b[from + i] & 0xFF;
+            sum += (i & 1) == 0 ? v << 8 : v;
+            sum = (sum & 0xFFFF_FFFFL) + (sum >>> 32);
+        }
+        while ((sum >>> 16) != 0) {
+            sum = (sum & 0xFFFF) + (sum >>> 16);
+        }
+        return (int) (~sum & 0xFFFF);
     }
 
     private static void run(int group, ByteBuf buf, int off, byte[] msg, int shorten) {

@@ -94,13 +94,17 @@ final class DhcpClient {
 
     private void schedule(Runnable task, long delayNanos) {
         cancelTimer();
-        timer = adapter.ctx().executor().schedule(task, Math.max(0, delayNanos), TimeUnit.NANOSECONDS);
+        timer = adapter.ctx().executor().schedule(() -> {
+            timer = null;
+            task.run();
+        }, Math.max(0, delayNanos), TimeUnit.NANOSECONDS);
     }
 
     // ---- state machine ---------------------------------------------------------------------------------------------
 
     /** Back to INIT; the first DISCOVER goes out after {@code delayNanos}. */
     private void init(long delayNanos) {
+        cancelTimer();
         state = State.INIT;
         offered = 0;
         server = 0;
@@ -114,7 +118,6 @@ final class DhcpClient {
     }
 
     private void discover() {
-        timer = null;
         if (state == State.INIT) {
             state = State.SELECTING;
             xid = ThreadLocalRandom.current().nextInt() & 0xFFFF_FFFFL;
@@ -134,7 +137,6 @@ final class DhcpClient {
     }
 
     private void request() {
-        timer = null;
         if (state != State.REQUESTING) {
             return;
         }
@@ -148,7 +150,6 @@ final class DhcpClient {
     }
 
     private void renew() {
-        timer = null;
         long now = adapter.freshNow();
         if (state == State.BOUND) {
             state = State.RENEWING;
@@ -168,7 +169,6 @@ final class DhcpClient {
     }
 
     private void rebind() {
-        timer = null;
         long now = adapter.freshNow();
         if (state == State.BOUND || state == State.RENEWING) {
             state = State.REBINDING;
@@ -187,7 +187,6 @@ final class DhcpClient {
     }
 
     private void expire() {
-        timer = null;
         logger.info("{}: DHCP lease for {} expired", adapter.ctx().channel(), Ip4.format(bound.address));
         lose();
         init(0);
@@ -261,6 +260,7 @@ final class DhcpClient {
                 if (type != Dhcp4.OFFER || from == 0 || yiaddr == 0 || Ip4.isMulticast(yiaddr)) {
                     return;
                 }
+                cancelTimer();
                 offered = yiaddr;
                 server = from;
                 state = State.REQUESTING;
@@ -297,7 +297,6 @@ final class DhcpClient {
     }
 
     private void probeDone() {
-        timer = null;
         if (state == State.PROBING) {
             bind(pendingAck);
         }

@@ -66,7 +66,7 @@ final class Ipv6Host {
     private long routerLo;
     private long routerExpires; // nanos; meaningful only for a learned router
     private boolean learnedRouter;
-    private int mtu;
+    private volatile int mtu;
 
     private int solicitationsLeft;
     private ScheduledFuture<?> solicitTask;

@@ -158,6 +158,11 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
         return ipv6 == null ? List.of() : ipv6.addresses();
     }
 
+    /** The link MTU from the last router advertisement that carried one, or 0. */
+    public int ipv6Mtu() {
+        return ipv6 == null ? 0 : ipv6.mtu();
+    }
+
     /** The current DHCP lease, or null. */
     public DhcpLease lease() {
         return dhcp == null ? null : dhcp.lease();

@@ -188,6 +188,20 @@ public final class NeighborCache {
     }
 
     /**
+     * Records a resolved neighbour, reachable until {@code until} (in the owner's clock, nanoseconds): for
+     * pre-filled entries and benchmarks. Call it on the owner's event loop only.
+     *
+     * @return false if the cache had no room
+     */
+    public boolean put(long hi, long lo, long macAddress, long until) {
+        int s = update(hi, lo, macAddress, until);
+        if (s >= 0 && pending[s] != null && !pending[s].isEmpty()) {
+            throw new IllegalStateException("entry has packets waiting; let the adapter resolve it");
+        }
+        return s >= 0;
+    }
+
+    /**
      * Records {@code (hi, lo)} at {@code macAddress}, reachable until {@code until}; creates the entry if absent
      * (evicting as {@link #insertIncomplete} does). Pending packets stay queued: the caller drains them with
      * {@link #pollPending} once the entry is resolved.

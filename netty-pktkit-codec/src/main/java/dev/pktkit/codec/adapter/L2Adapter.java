@@ -577,10 +577,6 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
         }
     }
 
-    int ipv4() {
-        return v4Address;
-    }
-
     void leaseBound(DhcpLease lease) {
         firstLease.trySuccess(lease);
     }
@@ -887,11 +883,6 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
 
     AdapterCounters countersInternal() {
         return counters;
-    }
-
-    /** Writes and flushes a complete frame built by a control component. */
-    void sendControlFrame(ByteBuf frame, ChannelPromise promise) {
-        ctx.writeAndFlush(frame, promise);
     }
 
     /** Sends an IPv4 packet the adapter built itself to {@code dstMac} directly. */

@@ -5,6 +5,8 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
@@ -13,6 +15,8 @@ import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.util.internal.ObjectUtil;
 
 import java.net.SocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.regex.Pattern;
 
 /**
@@ -159,7 +163,7 @@ public final class QemuNetdev {
      * datagram socket bound at {@code local} (QEMU's {@code remote}), exchanging one frame per datagram with
      * {@code remote} (QEMU's {@code local}). The channel gets a {@link QemuDatagramCodec} and then
      * {@code handler}, and a fixed receive buffer of {@code maxFrameLength + 1} bytes so that no datagram is
-     * silently truncated.
+     * silently truncated. A Unix socket file is removed when the channel closes.
      *
      * <p>With a {@code remote}, call {@code connect()} to have the socket connected to it (frames then go out
      * without any per-frame allocation, and the kernel drops datagrams from anyone else; a Unix socket can only
@@ -187,6 +191,9 @@ public final class QemuNetdev {
                 .handler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        if (local instanceof QemuAddress.Unix unix) {
+                            ch.pipeline().addLast(new SocketFileRemover(unix.path()));
+                        }
                         ch.pipeline().addLast(DATAGRAM_CODEC, new QemuDatagramCodec(maxFrameLength, remoteAddress));
                         if (handler != null) {
                             ch.pipeline().addLast(handler);
@@ -282,5 +289,24 @@ public final class QemuNetdev {
                     + id);
         }
         return id;
+    }
+
+    /**
+     * Removes a bound Unix datagram socket's file when the socket closes, as Netty's Unix server channels do.
+     * Armed only once the bind succeeded, so a failed bind never removes somebody else's socket.
+     */
+    private static final class SocketFileRemover extends ChannelInboundHandlerAdapter {
+        private final Path path;
+
+        SocketFileRemover(Path path) {
+            this.path = path;
+        }
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            ctx.channel().closeFuture().addListener(f -> Files.deleteIfExists(path));
+            ctx.pipeline().remove(this);
+            ctx.fireChannelActive();
+        }
     }
 }

@@ -24,7 +24,10 @@ public sealed interface QemuAddress permits QemuAddress.Unix, QemuAddress.Inet {
         return new Unix(Path.of(path));
     }
 
-    /** An inet address: a literal IPv4/IPv6 address or a host name (resolved when a channel binds or connects). */
+    /**
+     * An inet address: a literal IPv4/IPv6 address, or a host name, which is resolved (blocking) when a bootstrap
+     * or transport address is made from it: prefer literals, and never make one on an event loop from a name.
+     */
     static Inet inet(String host, int port) {
         return new Inet(host, port);
     }

@@ -126,8 +126,9 @@ final class DhcpClient {
         } else if (state != State.SELECTING) {
             return;
         }
-        send(Dhcp4.DISCOVER, 0, 0, 0, false);
+        // Timer first: on a shared loop the reply may be handled inside send().
         schedule(this::discover, backoff(attempt++));
+        send(Dhcp4.DISCOVER, 0, 0, 0, false);
     }
 
     /** RFC 2131 §4.1: 4 s doubling to 64 s, randomised by ±1 s. */
@@ -145,8 +146,8 @@ final class DhcpClient {
             return;
         }
         requestSent = adapter.freshNow();
-        send(Dhcp4.REQUEST, 0, offered, server, false);
         schedule(this::request, backoff(attempt++));
+        send(Dhcp4.REQUEST, 0, offered, server, false);
     }
 
     private void renew() {
@@ -164,8 +165,8 @@ final class DhcpClient {
             return;
         }
         requestSent = now;
-        send(Dhcp4.REQUEST, bound.address, 0, 0, true);
         schedule(this::renew, Math.min(t2At - now, Math.max(MIN_RETRANSMIT_BOUND, (t2At - now) / 2)));
+        send(Dhcp4.REQUEST, bound.address, 0, 0, true);
     }
 
     private void rebind() {
@@ -182,8 +183,8 @@ final class DhcpClient {
             return;
         }
         requestSent = now;
-        send(Dhcp4.REQUEST, bound.address, 0, 0, false);
         schedule(this::rebind, Math.min(expiresAt - now, Math.max(MIN_RETRANSMIT_BOUND, (expiresAt - now) / 2)));
+        send(Dhcp4.REQUEST, bound.address, 0, 0, false);
     }
 
     private void expire() {
@@ -285,8 +286,8 @@ final class DhcpClient {
                 if (state == State.REQUESTING && config.dhcpProbeWait.toNanos() > 0) {
                     pendingAck = ack;
                     state = State.PROBING;
-                    adapter.sendArpProbe(ack.address);
                     schedule(this::probeDone, config.dhcpProbeWait.toNanos());
+                    adapter.sendArpProbe(ack.address);
                 } else {
                     bind(ack);
                 }
@@ -312,10 +313,9 @@ final class DhcpClient {
             logger.warn("{}: {} is in use by {}; declining", adapter.ctx().channel(), Ip4.format(candidate),
                     MacAddress.format(senderMac));
             ByteBuf pkt = build(Dhcp4.DECLINE, 0, candidate, server, 0, Ip4.BROADCAST);
+            init(DECLINE_BACKOFF);
             adapter.countersInternal().dhcpSent();
             adapter.sendIpv4To(pkt, MacAddress.BROADCAST, adapter.ctx().voidPromise());
-            cancelTimer();
-            init(DECLINE_BACKOFF);
         }
     }
 
@@ -333,12 +333,12 @@ final class DhcpClient {
         t2At = base + ack.t2Seconds * SECOND;
         state = State.BOUND;
         lease = ack.lease;
-        adapter.applyIpv4(ack.address, ack.prefixLength, ack.router, ack.routes);
         if (ack.leaseSeconds != 0xFFFF_FFFFL) {
             schedule(this::renew, t1At - adapter.freshNow());
         } else {
             cancelTimer();
         }
+        adapter.applyIpv4(ack.address, ack.prefixLength, ack.router, ack.routes);
         adapter.fire(new AdapterEvent.DhcpLeaseChanged(renewed ? AdapterEvent.DhcpLeaseChanged.Kind.RENEWED
                 : AdapterEvent.DhcpLeaseChanged.Kind.BOUND, ack.lease));
         adapter.leaseBound(ack.lease);

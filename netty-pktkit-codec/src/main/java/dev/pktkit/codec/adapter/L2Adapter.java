@@ -718,29 +718,37 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
             }
             if (st == NeighborCache.STALE) {
                 // RFC 4861 §7.3.3: keep using the old MAC and confirm it with unicast probes.
+                long m = cache.mac(s);
                 long t = freshNow();
                 cache.startProbe(s, t + config.retransmitInterval.toNanos());
-                solicit(cache, hi, lo, cache.mac(s));
                 scheduleResolver();
-                return cache.mac(s);
+                solicit(cache, hi, lo, m);
+                return m;
             }
             if (st == NeighborCache.PROBE) {
                 return cache.mac(s);
             }
-        } else {
-            long t = freshNow();
-            s = cache.insertIncomplete(hi, lo, t, t + config.retransmitInterval.toNanos());
-            if (s < 0) {
-                dropOut(pkt, promise, AdapterDropReason.CACHE_FULL);
+            if (!cache.enqueue(s, pkt, promise)) {
+                dropOut(pkt, promise, AdapterDropReason.PENDING_FULL);
                 return DROPPED;
             }
-            solicit(cache, hi, lo, MacAddress.BROADCAST);
-            scheduleResolver();
+            return QUEUED;
+        }
+        long t = freshNow();
+        s = cache.insertIncomplete(hi, lo, t, t + config.retransmitInterval.toNanos());
+        if (s < 0) {
+            dropOut(pkt, promise, AdapterDropReason.CACHE_FULL);
+            return DROPPED;
         }
         if (!cache.enqueue(s, pkt, promise)) {
             dropOut(pkt, promise, AdapterDropReason.PENDING_FULL);
+            cache.remove(s);
             return DROPPED;
         }
+        scheduleResolver();
+        // Last: on a loop shared with the neighbour the answer can arrive (and drain the queue) inside this call,
+        // and slot numbers may change under it.
+        solicit(cache, hi, lo, MacAddress.BROADCAST);
         return QUEUED;
     }
 

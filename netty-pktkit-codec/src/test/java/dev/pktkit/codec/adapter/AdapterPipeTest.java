@@ -19,6 +19,7 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.Channel;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.concurrent.BlockingQueue;
@@ -42,8 +43,9 @@ class AdapterPipeTest {
         }
     }
 
-    static Stream<String> kinds() {
-        return TestLoops.available().stream();
+    /** Every loop kind, with both hosts on one loop (synchronous, re-entrant delivery) and on two. */
+    static Stream<Arguments> kinds() {
+        return TestLoops.available().stream().flatMap(k -> Stream.of(Arguments.of(k, true), Arguments.of(k, false)));
     }
 
     static ChannelInitializer<Channel> host(L2Adapter adapter, BlockingQueue<Object> seen) {
@@ -78,13 +80,15 @@ class AdapterPipeTest {
 
     @ParameterizedTest
     @MethodSource("kinds")
-    void pingOverIpv4AndIpv6(String kind) throws Exception {
+    void pingOverIpv4AndIpv6(String kind, boolean sameLoop) throws Exception {
         group = TestLoops.group(kind, 2);
+        io.netty.channel.EventLoop loopA = group.next();
+        io.netty.channel.EventLoop loopB = sameLoop ? loopA : group.next();
         L2Adapter a = L2Adapter.builder().mac(mac("02:00:00:00:00:0a")).ipv4("192.168.9.1/24").build();
         L2Adapter b = L2Adapter.builder().mac(mac("02:00:00:00:00:0b")).ipv4("192.168.9.2/24").build();
         BlockingQueue<Object> seenA = new LinkedBlockingQueue<>();
         BlockingQueue<Object> seenB = new LinkedBlockingQueue<>();
-        PacketPipe pipe = PacketPipe.open(group.next(), host(a, seenA), group.next(), host(b, seenB))
+        PacketPipe pipe = PacketPipe.open(loopA, host(a, seenA), loopB, host(b, seenB))
                 .get(10, TimeUnit.SECONDS);
         try {
             // IPv4: A pings B; A resolves B by ARP, B answers from its echo responder.

@@ -1,0 +1,23 @@
+package dev.pktkit.codec.dhcp;
+
+/** Why a {@link DhcpServer} dropped a message addressed to it; counted per reason in {@link DhcpServerCounters}. */
+public enum DhcpDropReason {
+    /** IPv4 or UDP header invalid: bad lengths, header checksum, fragment. */
+    MALFORMED_IP,
+    /** UDP checksum wrong. */
+    BAD_CHECKSUM,
+    /** The BOOTP/DHCP message failed validation (truncated, bad cookie, options running past their area). */
+    MALFORMED_DHCP,
+    /** Not a BOOTREQUEST (op 1). */
+    WRONG_OP,
+    /** Hardware type not Ethernet or hardware length not 6. */
+    BAD_HARDWARE,
+    /** No message type option (53), or a type a server does not receive. */
+    BAD_MESSAGE_TYPE,
+    /** Relayed (giaddr set): relays are not supported. */
+    RELAYED,
+    /** A REQUEST or DECLINE without the options or addresses its state requires. */
+    INCOMPLETE_REQUEST,
+    /** No free address in the pool for a DISCOVER. */
+    POOL_EXHAUSTED
+}

@@ -1,0 +1,409 @@
+package dev.pktkit.codec.dhcp;
+
+import dev.pktkit.codec.wire.Dhcp4;
+import dev.pktkit.codec.wire.Dhcp4Option;
+import dev.pktkit.codec.wire.Ethernet;
+import dev.pktkit.codec.wire.Ip4;
+import dev.pktkit.codec.wire.IpProtocol;
+import dev.pktkit.codec.wire.Ipv4;
+import dev.pktkit.codec.wire.MacAddress;
+import dev.pktkit.codec.wire.Udp;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class DhcpServerTest {
+    static final long SERVER_MAC = MacAddress.parse("02:00:00:00:00:01");
+    static final long A = MacAddress.parse("02:00:00:00:00:0a");
+    static final long B = MacAddress.parse("02:00:00:00:00:0b");
+    static final long C = MacAddress.parse("02:00:00:00:00:0c");
+    static final int SERVER = Ip4.parse("10.0.2.1");
+
+    private EmbeddedChannel ch;
+    private DhcpServer server;
+
+    static DhcpServer.Builder config() {
+        return DhcpServer.builder().serverMac(SERVER_MAC).serverAddress("10.0.2.1", 24)
+                .pool("10.0.2.100", "10.0.2.102").router("10.0.2.1").dnsServer("10.0.2.53")
+                .domainName("lan.test").leaseTime(Duration.ofSeconds(600));
+    }
+
+    void start(DhcpServer s) {
+        server = s;
+        ch = new EmbeddedChannel();
+        ch.freezeTime();
+        ch.pipeline().addLast(s);
+    }
+
+    @AfterEach
+    void stop() {
+        if (ch != null) {
+            ch.finishAndReleaseAll();
+        }
+    }
+
+    /** A client message in a frame: from {@code mac}, to broadcast unless {@code ciaddr} is set. */
+    static ByteBuf client(int type, long xid, long mac, int ciaddr, int requested, int serverId, boolean bflag,
+                          int... requestOptions) {
+        ByteBuf msg = Unpooled.buffer(400);
+        Dhcp4.writeFixed(msg, Dhcp4.OP_REQUEST, xid, 0, bflag ? Dhcp4.FLAG_BROADCAST : 0, ciaddr, 0, 0, 0, mac);
+        Dhcp4.writeByteOption(msg, Dhcp4Option.MESSAGE_TYPE, type);
+        if (requested != 0) {
+            Dhcp4.writeIntOption(msg, Dhcp4Option.REQUESTED_IP_ADDRESS, requested);
+        }
+        if (serverId != 0) {
+            Dhcp4.writeIntOption(msg, Dhcp4Option.SERVER_IDENTIFIER, serverId);
+        }
+        Dhcp4.writeStringOption(msg, Dhcp4Option.HOST_NAME, "host-" + Long.toHexString(mac & 0xFF));
+        if (requestOptions.length > 0) {
+            Dhcp4.writeParameterRequestList(msg, requestOptions);
+        }
+        Dhcp4.writeEnd(msg, 0);
+        int dst = ciaddr != 0 ? SERVER : Ip4.BROADCAST;
+        ByteBuf f = Unpooled.buffer(600);
+        Ethernet.writeHeader(f, ciaddr != 0 ? SERVER_MAC : MacAddress.BROADCAST, mac, Ethernet.IPV4);
+        Ipv4.writeHeader(f, ciaddr, dst, IpProtocol.UDP, 64, 8 + msg.readableBytes(), 1, false);
+        Udp.writeDatagramV4(f, ciaddr, dst, Dhcp4.CLIENT_PORT, Dhcp4.SERVER_PORT, msg, 0, msg.readableBytes());
+        msg.release();
+        return f;
+    }
+
+    /** A reply the server sent, parsed. */
+    record Reply(long dstMac, int srcIp, int dstIp, int type, long xid, int yiaddr, int ciaddr, int flags,
+                 int serverId, long lease, long t1, long t2, int mask, int router, int dns, String domain,
+                 boolean hasRoutes) {
+    }
+
+    Reply reply() {
+        ByteBuf f = ch.readOutbound();
+        if (f == null) {
+            return null;
+        }
+        try {
+            int ip = f.readerIndex() + 14;
+            assertEquals(SERVER_MAC, Ethernet.src(f, f.readerIndex()));
+            assertTrue(Udp.checkInPacket(f, ip) > 0, "valid UDP with checksum");
+            int udp = Ipv4.payloadOffset(f, ip);
+            assertEquals(Dhcp4.SERVER_PORT, Udp.srcPort(f, udp));
+            assertEquals(Dhcp4.CLIENT_PORT, Udp.dstPort(f, udp));
+            int d = udp + 8;
+            int len = Udp.length(f, udp) - 8;
+            assertTrue(Dhcp4.check(f, d, len) >= 0);
+            assertEquals(Dhcp4.OP_REPLY, Dhcp4.op(f, d));
+            return new Reply(Ethernet.dst(f, f.readerIndex()), Ipv4.src(f, ip), Ipv4.dst(f, ip),
+                    Dhcp4.messageType(f, d, len), Dhcp4.xid(f, d), Dhcp4.yiaddr(f, d), Dhcp4.ciaddr(f, d),
+                    Dhcp4.flags(f, d), Dhcp4.serverId(f, d, len), Dhcp4.leaseTime(f, d, len),
+                    Dhcp4.renewalTime(f, d, len), Dhcp4.rebindingTime(f, d, len), Dhcp4.subnetMask(f, d, len),
+                    Dhcp4.router(f, d, len), Dhcp4.dnsServerCount(f, d, len) > 0 ? Dhcp4.dnsServer(f, d, len, 0) : 0,
+                    Dhcp4.domainName(f, d, len), Dhcp4.hasOption(f, d, len, Dhcp4Option.CLASSLESS_STATIC_ROUTE));
+        } finally {
+            f.release();
+        }
+    }
+
+    /** DISCOVER → OFFER → REQUEST → ACK; returns the address. */
+    int lease(long mac) {
+        ch.writeInbound(client(Dhcp4.DISCOVER, mac, mac, 0, 0, 0, false));
+        Reply offer = reply();
+        assertEquals(Dhcp4.OFFER, offer.type());
+        ch.writeInbound(client(Dhcp4.REQUEST, mac, mac, 0, offer.yiaddr(), SERVER, false));
+        Reply ack = reply();
+        assertEquals(Dhcp4.ACK, ack.type());
+        assertEquals(offer.yiaddr(), ack.yiaddr());
+        return ack.yiaddr();
+    }
+
+    void advance(long seconds) {
+        ch.advanceTimeBy(seconds, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void discoverOfferRequestAckWithTheConfiguredOptions() {
+        start(config().build());
+        ch.writeInbound(client(Dhcp4.DISCOVER, 0x1234, A, 0, 0, 0, false));
+        Reply offer = reply();
+        assertEquals(Dhcp4.OFFER, offer.type());
+        assertEquals(0x1234, offer.xid());
+        assertEquals(Ip4.parse("10.0.2.100"), offer.yiaddr());
+        assertEquals(A, offer.dstMac(), "unicast to chaddr when the broadcast flag is off");
+        assertEquals(offer.yiaddr(), offer.dstIp());
+        assertEquals(SERVER, offer.srcIp());
+        assertEquals(SERVER, offer.serverId());
+        assertEquals(600, offer.lease());
+        assertEquals(300, offer.t1());
+        assertEquals(525, offer.t2());
+        assertEquals(Ip4.mask(24), offer.mask());
+        assertEquals(SERVER, offer.router());
+        assertEquals(Ip4.parse("10.0.2.53"), offer.dns());
+        assertEquals("lan.test", offer.domain());
+        assertEquals(DhcpBinding.State.OFFERED, server.bindings().get(0).state());
+
+        ch.writeInbound(client(Dhcp4.REQUEST, 0x1234, A, 0, offer.yiaddr(), SERVER, false));
+        Reply ack = reply();
+        assertEquals(Dhcp4.ACK, ack.type());
+        assertEquals(offer.yiaddr(), ack.yiaddr());
+        DhcpBinding b = server.bindings().get(0);
+        assertEquals(DhcpBinding.State.BOUND, b.state());
+        assertEquals(A, b.mac());
+        assertEquals("host-a", b.hostName());
+        assertEquals(Duration.ofSeconds(600), b.remaining());
+        assertEquals(1, server.counters().sent(Dhcp4.ACK));
+    }
+
+    @Test
+    void broadcastFlagMakesRepliesBroadcast() {
+        start(config().build());
+        ch.writeInbound(client(Dhcp4.DISCOVER, 1, A, 0, 0, 0, true));
+        Reply offer = reply();
+        assertEquals(MacAddress.BROADCAST, offer.dstMac());
+        assertEquals(Ip4.BROADCAST, offer.dstIp());
+        assertEquals(Dhcp4.FLAG_BROADCAST, offer.flags());
+    }
+
+    @Test
+    void clientsKeepTheirAddressAndDoNotShareOffers() {
+        start(config().build());
+        int a = lease(A);
+        ch.writeInbound(client(Dhcp4.DISCOVER, 2, B, 0, 0, 0, false));
+        int offeredB = reply().yiaddr();
+        ch.writeInbound(client(Dhcp4.DISCOVER, 3, C, 0, 0, 0, false));
+        int offeredC = reply().yiaddr();
+        assertNotEquals(a, offeredB);
+        assertNotEquals(offeredB, offeredC, "an offer is held for its client");
+        ch.writeInbound(client(Dhcp4.DISCOVER, 4, A, 0, 0, 0, false));
+        assertEquals(a, reply().yiaddr(), "a bound client is offered its address again");
+    }
+
+    @Test
+    void requestedAddressIsOfferedWhenFree() {
+        start(config().build());
+        ch.writeInbound(client(Dhcp4.DISCOVER, 1, A, 0, Ip4.parse("10.0.2.102"), 0, false));
+        assertEquals(Ip4.parse("10.0.2.102"), reply().yiaddr());
+        ch.writeInbound(client(Dhcp4.DISCOVER, 2, B, 0, Ip4.parse("10.0.2.102"), 0, false));
+        assertNotEquals(Ip4.parse("10.0.2.102"), reply().yiaddr());
+    }
+
+    @Test
+    void choosingAnotherServerReleasesTheOffer() {
+        start(config().build());
+        ch.writeInbound(client(Dhcp4.DISCOVER, 1, A, 0, 0, 0, false));
+        int offered = reply().yiaddr();
+        ch.writeInbound(client(Dhcp4.REQUEST, 1, A, 0, offered, Ip4.parse("10.0.2.254"), false));
+        assertNull(reply(), "no answer to a request for another server");
+        assertTrue(server.bindings().isEmpty());
+    }
+
+    @Test
+    void initRebootIsAckedWhenRightAndNakedWhenWrong() {
+        start(config().build());
+        int a = lease(A);
+        ch.writeInbound(client(Dhcp4.REQUEST, 5, A, 0, a, 0, false));
+        assertEquals(Dhcp4.ACK, reply().type());
+        ch.writeInbound(client(Dhcp4.REQUEST, 6, B, 0, a, 0, false));
+        Reply nak = reply();
+        assertEquals(Dhcp4.NAK, nak.type(), "taken by another client");
+        assertEquals(MacAddress.BROADCAST, nak.dstMac(), "NAKs are broadcast");
+        assertEquals(Ip4.BROADCAST, nak.dstIp());
+        assertEquals(0, nak.yiaddr());
+        ch.writeInbound(client(Dhcp4.REQUEST, 7, B, 0, Ip4.parse("192.168.1.5"), 0, false));
+        assertEquals(Dhcp4.NAK, reply().type(), "wrong subnet");
+        assertEquals(2, server.counters().sent(Dhcp4.NAK));
+    }
+
+    @Test
+    void renewingIsUnicastToCiaddrAndExtendsTheLease() {
+        start(config().build());
+        int a = lease(A);
+        advance(300);
+        ch.writeInbound(client(Dhcp4.REQUEST, 9, A, a, 0, 0, false));
+        Reply ack = reply();
+        assertEquals(Dhcp4.ACK, ack.type());
+        assertEquals(a, ack.dstIp());
+        assertEquals(a, ack.ciaddr());
+        assertEquals(A, ack.dstMac());
+        assertEquals(Duration.ofSeconds(600), server.bindings().get(0).remaining());
+        ch.writeInbound(client(Dhcp4.REQUEST, 10, B, Ip4.parse("10.0.2.101"), 0, 0, false));
+        assertEquals(Dhcp4.ACK, reply().type(), "rebinding a free pool address after a server restart is fine");
+        ch.writeInbound(client(Dhcp4.REQUEST, 11, C, a, 0, 0, false));
+        assertEquals(Dhcp4.NAK, reply().type(), "renewing someone else's address");
+    }
+
+    @Test
+    void declineQuarantinesTheAddress() {
+        start(config().declineHold(Duration.ofSeconds(60)).build());
+        ch.writeInbound(client(Dhcp4.DISCOVER, 1, A, 0, 0, 0, false));
+        int offered = reply().yiaddr();
+        ch.writeInbound(client(Dhcp4.REQUEST, 1, A, 0, offered, SERVER, false));
+        reply();
+        ch.writeInbound(client(Dhcp4.DECLINE, 2, A, 0, offered, SERVER, false));
+        assertNull(reply());
+        assertTrue(server.bindings().isEmpty());
+        ch.writeInbound(client(Dhcp4.DISCOVER, 3, A, 0, offered, 0, false));
+        assertNotEquals(offered, reply().yiaddr(), "quarantined");
+        advance(61);
+        ch.writeInbound(client(Dhcp4.DISCOVER, 4, B, 0, offered, 0, false));
+        assertEquals(offered, reply().yiaddr(), "back in the pool after the hold");
+    }
+
+    @Test
+    void releaseFreesTheAddress() {
+        start(config().pool("10.0.2.100", "10.0.2.100").build());
+        int a = lease(A);
+        ch.writeInbound(client(Dhcp4.DISCOVER, 2, B, 0, 0, 0, false));
+        assertNull(reply(), "pool of one is taken");
+        ch.writeInbound(client(Dhcp4.RELEASE, 3, A, a, 0, SERVER, false));
+        assertTrue(server.bindings().isEmpty());
+        ch.writeInbound(client(Dhcp4.DISCOVER, 4, B, 0, 0, 0, false));
+        assertEquals(a, reply().yiaddr());
+    }
+
+    @Test
+    void informGetsConfigurationWithoutALease() {
+        start(config().build());
+        ch.writeInbound(client(Dhcp4.INFORM, 1, A, Ip4.parse("10.0.2.50"), 0, 0, false));
+        Reply ack = reply();
+        assertEquals(Dhcp4.ACK, ack.type());
+        assertEquals(0, ack.yiaddr());
+        assertEquals(-1, ack.lease());
+        assertEquals(Ip4.parse("10.0.2.50"), ack.dstIp());
+        assertEquals(SERVER, ack.router());
+        assertTrue(server.bindings().isEmpty());
+    }
+
+    @Test
+    void staticLeaseIsAlwaysTheSameAndReservedFromOthers() {
+        start(config().staticLease(B, "10.0.2.101").staticLease(C, "10.0.2.20").build());
+        assertEquals(Ip4.parse("10.0.2.20"), lease(C), "outside the pool");
+        assertEquals(Ip4.parse("10.0.2.101"), lease(B));
+        ch.writeInbound(client(Dhcp4.DISCOVER, 1, A, 0, Ip4.parse("10.0.2.101"), 0, false));
+        assertNotEquals(Ip4.parse("10.0.2.101"), reply().yiaddr());
+        ch.writeInbound(client(Dhcp4.REQUEST, 2, B, 0, Ip4.parse("10.0.2.100"), 0, false));
+        assertEquals(Dhcp4.NAK, reply().type(), "a static client may not take another address");
+        assertTrue(server.bindings().stream().anyMatch(DhcpBinding::staticLease));
+    }
+
+    @Test
+    void classlessRoutesOnlyWhenAskedFor() {
+        start(config().route("192.168.0.0", 16, "10.0.2.254").build());
+        ch.writeInbound(client(Dhcp4.DISCOVER, 1, A, 0, 0, 0, false));
+        assertFalse(reply().hasRoutes());
+        ch.writeInbound(client(Dhcp4.DISCOVER, 2, B, 0, 0, 0, false, Dhcp4Option.CLASSLESS_STATIC_ROUTE));
+        assertTrue(reply().hasRoutes());
+    }
+
+    @Test
+    void poolExhaustionIsCountedAndTheTableStaysBounded() {
+        start(config().build());
+        for (long mac = 0x10; mac < 0x20; mac++) {
+            ch.writeInbound(client(Dhcp4.DISCOVER, mac, 0x0200_0000_0000L | mac, 0, 0, 0, false));
+            reply();
+        }
+        assertEquals(3, server.bindings().size());
+        assertTrue(server.bindings().size() <= server.maxBindings());
+        assertEquals(13, server.counters().drops(DhcpDropReason.POOL_EXHAUSTED));
+    }
+
+    @Test
+    void offersAndLeasesExpire() {
+        start(config().pool("10.0.2.100", "10.0.2.100").offerHold(Duration.ofSeconds(30)).build());
+        ch.writeInbound(client(Dhcp4.DISCOVER, 1, A, 0, 0, 0, false));
+        assertNotNull(reply());
+        ch.writeInbound(client(Dhcp4.DISCOVER, 2, B, 0, 0, 0, false));
+        assertNull(reply(), "held for A");
+        advance(31);
+        ch.writeInbound(client(Dhcp4.DISCOVER, 3, B, 0, 0, 0, false));
+        assertEquals(Ip4.parse("10.0.2.100"), reply().yiaddr(), "offer to A expired");
+        ch.writeInbound(client(Dhcp4.REQUEST, 3, B, 0, Ip4.parse("10.0.2.100"), SERVER, false));
+        assertEquals(Dhcp4.ACK, reply().type());
+        advance(599);
+        ch.writeInbound(client(Dhcp4.DISCOVER, 4, A, 0, 0, 0, false));
+        assertNull(reply(), "leased to B");
+        advance(2);
+        ch.writeInbound(client(Dhcp4.DISCOVER, 5, A, 0, 0, 0, false));
+        assertEquals(Ip4.parse("10.0.2.100"), reply().yiaddr(), "B's lease expired");
+    }
+
+    @Test
+    void badMessagesAreDroppedCountedAndReleased() {
+        start(config().build());
+        ByteBuf badSum = client(Dhcp4.DISCOVER, 1, A, 0, 0, 0, false);
+        badSum.setByte(badSum.writerIndex() - 1, 0x33);
+        ByteBuf reply = client(Dhcp4.DISCOVER, 1, A, 0, 0, 0, false);
+        reply.setByte(14 + 28, Dhcp4.OP_REPLY);
+        fixUdpChecksum(reply);
+        ByteBuf hlen = client(Dhcp4.DISCOVER, 1, A, 0, 0, 0, false);
+        hlen.setByte(14 + 28 + 2, 8);
+        fixUdpChecksum(hlen);
+        ByteBuf noType = client(Dhcp4.DISCOVER, 1, A, 0, 0, 0, false);
+        noType.setByte(14 + 28 + Dhcp4.OPTIONS_OFFSET, 250); // option 53 turned into an unknown option
+        fixUdpChecksum(noType);
+        ByteBuf relayed = client(Dhcp4.DISCOVER, 1, A, 0, 0, 0, false);
+        relayed.setInt(14 + 28 + 24, Ip4.parse("10.9.9.9"));
+        fixUdpChecksum(relayed);
+        ByteBuf truncated = client(Dhcp4.DISCOVER, 1, A, 0, 0, 0, false);
+        truncated.setShort(14 + 20 + 4, 8 + 100); // UDP length cuts the message short
+        truncated.setShort(14 + 2, 20 + 8 + 100);
+        Ipv4.fillChecksum(truncated, 14);
+        truncated.writerIndex(14 + 20 + 8 + 100);
+        fixUdpChecksum(truncated);
+        List<ByteBuf> all = List.of(badSum, reply, hlen, noType, relayed, truncated);
+        for (ByteBuf b : all) {
+            ch.writeInbound(b);
+        }
+        assertNull(reply());
+        for (ByteBuf b : all) {
+            assertEquals(0, b.refCnt(), "released");
+        }
+        DhcpServerCounters c = server.counters();
+        assertEquals(1, c.drops(DhcpDropReason.BAD_CHECKSUM));
+        assertEquals(1, c.drops(DhcpDropReason.WRONG_OP));
+        assertEquals(1, c.drops(DhcpDropReason.BAD_HARDWARE));
+        assertEquals(1, c.drops(DhcpDropReason.BAD_MESSAGE_TYPE));
+        assertEquals(1, c.drops(DhcpDropReason.RELAYED));
+        assertEquals(1, c.drops(DhcpDropReason.MALFORMED_DHCP));
+        assertTrue(server.bindings().isEmpty());
+    }
+
+    @Test
+    void otherFramesPassThrough() {
+        start(config().build());
+        ByteBuf arp = Unpooled.buffer(42);
+        dev.pktkit.codec.wire.Arp.writeRequestFrame(arp, A, Ip4.parse("10.0.2.100"), SERVER);
+        ch.writeInbound(arp);
+        assertSame(arp, ch.readInbound());
+        arp.release();
+    }
+
+    @Test
+    void builderRejectsNonsense() {
+        assertThrows(IllegalStateException.class, () -> DhcpServer.builder().build());
+        assertThrows(IllegalStateException.class, () -> config().pool("10.0.3.1", "10.0.3.9").build());
+        assertThrows(IllegalStateException.class, () -> config().pool("10.0.2.0", "10.0.2.9").build());
+        assertThrows(IllegalStateException.class, () -> config().staticLease(A, "10.0.2.1").build());
+        assertThrows(IllegalStateException.class,
+                () -> config().staticLease(A, "10.0.2.9").staticLease(B, "10.0.2.9").build());
+        assertThrows(IllegalArgumentException.class, () -> config().leaseTime(Duration.ofSeconds(1)));
+    }
+
+    static void fixUdpChecksum(ByteBuf f) {
+        int ip = 14;
+        int udp = ip + 20;
+        f.setShort(udp + 6, 0);
+        Udp.fillChecksumV4(f, udp, Udp.length(f, udp), Ipv4.src(f, ip), Ipv4.dst(f, ip));
+    }
+}

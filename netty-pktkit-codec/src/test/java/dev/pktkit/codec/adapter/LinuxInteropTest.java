@@ -1,6 +1,7 @@
 package dev.pktkit.codec.adapter;
 
 import dev.pktkit.codec.device.EchoResponder;
+import dev.pktkit.codec.linux.KernelTap;
 import dev.pktkit.codec.wire.Icmpv4;
 import dev.pktkit.codec.wire.Ip4;
 import dev.pktkit.codec.wire.IpProtocol;

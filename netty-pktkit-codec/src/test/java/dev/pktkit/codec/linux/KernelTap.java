@@ -1,4 +1,4 @@
-package dev.pktkit.codec.adapter;
+package dev.pktkit.codec.linux;
 
 import dev.pktkit.testkit.Tools;
 import io.netty.bootstrap.Bootstrap;
@@ -33,16 +33,16 @@ import java.util.concurrent.TimeUnit;
  * <p>Needs root, {@code ip}, {@code socat} and epoll (Unix datagram sockets); skips otherwise. {@link #close}
  * kills every process started here, deletes the namespace and the socket files.
  */
-final class KernelTap implements AutoCloseable {
-    static final String TAP = "tap0";
+public final class KernelTap implements AutoCloseable {
+    public static final String TAP = "tap0";
 
-    final String namespace = "pktkit-" + UUID.randomUUID().toString().substring(0, 8);
+    public final String namespace = "pktkit-" + UUID.randomUUID().toString().substring(0, 8);
     private final Path dir;
     private final List<Process> processes = new ArrayList<>();
     private Channel channel;
 
     /** A result of a command run in the namespace. */
-    record Result(int exit, String output) {
+    public record Result(int exit, String output) {
     }
 
     private KernelTap() throws IOException {
@@ -53,7 +53,7 @@ final class KernelTap implements AutoCloseable {
      * Creates the namespace, binds our socket, starts socat with a TAP whose kernel side has {@code cidr}
      * ("none" for no address), waits until the TAP is up, and puts {@code device} on the channel.
      */
-    static KernelTap open(EventLoopGroup epollGroup, String cidr, ChannelHandler device) throws Exception {
+    public static KernelTap open(EventLoopGroup epollGroup, String cidr, ChannelHandler device) throws Exception {
         Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "needs root for namespaces");
         Assumptions.assumeTrue(Epoll.isAvailable(), "needs epoll for Unix datagram sockets");
         Tools.assumeCommand("ip", "iproute2");
@@ -87,23 +87,23 @@ final class KernelTap implements AutoCloseable {
     }
 
     /** The channel carrying the TAP's frames. */
-    Channel channel() {
+    public Channel channel() {
         return channel;
     }
 
     /** Runs {@code cmd} in the namespace, waiting at most {@code seconds}. */
-    Result exec(int seconds, String... cmd) throws IOException, InterruptedException {
+    public Result exec(int seconds, String... cmd) throws IOException, InterruptedException {
         List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", namespace));
         full.addAll(List.of(cmd));
         return run(seconds, full.toArray(String[]::new));
     }
 
-    Result exec(String... cmd) throws IOException, InterruptedException {
+    public Result exec(String... cmd) throws IOException, InterruptedException {
         return exec(10, cmd);
     }
 
     /** Starts {@code cmd} in the namespace in the background; it is killed on {@link #close}. */
-    Process start(String... cmd) throws IOException {
+    public Process start(String... cmd) throws IOException {
         List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", namespace));
         full.addAll(List.of(cmd));
         Process p = new ProcessBuilder(full).redirectErrorStream(true)
@@ -112,18 +112,23 @@ final class KernelTap implements AutoCloseable {
         return p;
     }
 
-    /** Output of the {@code i}-th background process so far. */
-    String log(int i) throws IOException {
+    /** Output of background process {@code p} (started by {@link #start}) so far. */
+    public String log(Process p) throws IOException {
+        return log(processes.indexOf(p));
+    }
+
+    /** Output of the {@code i}-th background process so far (0 is socat). */
+    public String log(int i) throws IOException {
         Path p = dir.resolve("proc" + i + ".log");
         return Files.exists(p) ? Files.readString(p) : "";
     }
 
-    Path dir() {
+    public Path dir() {
         return dir;
     }
 
     /** Polls {@code condition} every 100 ms until it holds; fails after 20 s. */
-    static void await(Check condition, String what) throws Exception {
+    public static void await(Check condition, String what) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (!condition.holds()) {
             if (System.nanoTime() - deadline > 0) {
@@ -133,8 +138,21 @@ final class KernelTap implements AutoCloseable {
         }
     }
 
+    /** {@link #await(Check, String)}, with the output of every background process in the failure message. */
+    public void awaitWithLogs(Check condition, String what) throws Exception {
+        try {
+            await(condition, what);
+        } catch (AssertionError e) {
+            StringBuilder sb = new StringBuilder(e.getMessage());
+            for (int i = 0; i < processes.size(); i++) {
+                sb.append("\n--- process ").append(i).append(" ---\n").append(log(i));
+            }
+            throw new AssertionError(sb.toString(), e);
+        }
+    }
+
     /** A condition that may do I/O. */
-    interface Check {
+    public interface Check {
         boolean holds() throws Exception;
     }
 

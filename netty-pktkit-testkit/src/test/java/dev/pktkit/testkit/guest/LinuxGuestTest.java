@@ -1,0 +1,57 @@
+package dev.pktkit.testkit.guest;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.net.DatagramSocket;
+import java.time.Duration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The fixture itself: a guest boots and reports markers; two guests on QEMU's own datagram link ping. */
+class LinuxGuestTest {
+    static int freeUdpPort() throws IOException {
+        try (DatagramSocket s = new DatagramSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    @Test
+    void guestBootsRunsTheScriptAndPowersOff() throws Exception {
+        try (LinuxGuest g = LinuxGuest.builder()
+                .nic("dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=" + freeUdpPort()
+                        + ",remote.type=inet,remote.host=127.0.0.1,remote.port=" + freeUdpPort(), "52:54:00:00:00:01")
+                .script("mark link $(cat /sys/class/net/eth0/address)\nmark answer 42").start()) {
+            String release = g.awaitMarker("boot", Duration.ofSeconds(60));
+            assertTrue(release.endsWith("-amd64"), release);
+            assertEquals("52:54:00:00:00:01", g.awaitMarker("link", Duration.ofSeconds(30)));
+            assertEquals("42", g.awaitMarker("answer", Duration.ofSeconds(30)));
+            assertEquals("0", g.awaitMarker("exit", Duration.ofSeconds(30)));
+            assertEquals(0, g.awaitExit(Duration.ofSeconds(30)));
+        }
+    }
+
+    @Test
+    void twoGuestsOnADatagramLinkPingEachOther() throws Exception {
+        int pa = freeUdpPort();
+        int pb = freeUdpPort();
+        String a = "dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=" + pa
+                + ",remote.type=inet,remote.host=127.0.0.1,remote.port=" + pb;
+        String b = "dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=" + pb
+                + ",remote.type=inet,remote.host=127.0.0.1,remote.port=" + pa;
+        try (LinuxGuest ga = LinuxGuest.builder().nic(a, "52:54:00:00:00:0a").script("""
+                ip addr add 192.168.50.1/24 dev eth0
+                if ping -c 1 -w 30 192.168.50.2 >/dev/null; then mark ping ok; else mark ping fail; fi
+                read stay_up_until_the_test_is_done
+                """).start();
+             LinuxGuest gb = LinuxGuest.builder().nic(b, "52:54:00:00:00:0b").script("""
+                ip addr add 192.168.50.2/24 dev eth0
+                if ping -c 1 -w 30 192.168.50.1 >/dev/null; then mark ping ok; else mark ping fail; fi
+                read stay_up_until_the_test_is_done
+                """).start()) {
+            assertEquals("ok", ga.awaitMarker("ping", Duration.ofSeconds(90)), ga.consoleTail());
+            assertEquals("ok", gb.awaitMarker("ping", Duration.ofSeconds(90)), gb.consoleTail());
+        }
+    }
+}

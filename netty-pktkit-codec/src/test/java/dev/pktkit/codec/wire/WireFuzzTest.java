@@ -125,6 +125,40 @@ class WireFuzzTest {
     @AfterAll
     static void release() {
         directBacking.release();
+        if (devices != null) {
+            devices.finishAndReleaseAll();
+        }
+    }
+
+    /** The frame-level devices (DHCP server, adapter with DHCP client, echo responder) on one channel. */
+    private static io.netty.channel.embedded.EmbeddedChannel devices;
+
+    /**
+     * Feeds the input to the devices as a frame (to broadcast or to the adapter's MAC, by the selector): they must
+     * drop what is bad without an exception reaching the pipeline, and release everything.
+     */
+    private static void devices(byte[] msg, int selector) {
+        if (devices == null) {
+            long mac = 0x0200_0000_0001L;
+            dev.pktkit.codec.adapter.L2Adapter nic = dev.pktkit.codec.adapter.L2Adapter.builder().mac(mac)
+                    .dhcp(true).maxNeighbors(64).build();
+            devices = new io.netty.channel.embedded.EmbeddedChannel(
+                    dev.pktkit.codec.dhcp.DhcpServer.builder().serverMac(mac).serverAddress("10.0.0.1", 24)
+                            .pool("10.0.0.10", "10.0.0.20").router("10.0.0.1").build(),
+                    nic, new dev.pktkit.codec.device.EchoResponder(nic));
+        }
+        ByteBuf frame = Unpooled.buffer(msg.length).writeBytes(msg);
+        if (msg.length >= 6 && (selector & 0x80) != 0) {
+            MacAddress.set(frame, 0, (selector & 0x40) != 0 ? MacAddress.BROADCAST : 0x0200_0000_0001L);
+        }
+        devices.writeInbound(frame);
+        devices.checkException();
+        for (Object o; (o = devices.readInbound()) != null; ) {
+            io.netty.util.ReferenceCountUtil.release(o);
+        }
+        for (Object o; (o = devices.readOutbound()) != null; ) {
+            io.netty.util.ReferenceCountUtil.release(o);
+        }
     }
 
     @FuzzTest(maxDuration = MAX_DURATION)
@@ -151,6 +185,7 @@ class WireFuzzTest {
         ByteBuf direct = directBacking.slice(0, LEAD + msg.length); // capacity ends where the message ends
         run(group, direct, LEAD, msg, shorten);
         checksums(msg, heapOf(msg), direct);
+        devices(msg, selector);
     }
 
     private static ByteBuf heapOf(byte[] msg) {

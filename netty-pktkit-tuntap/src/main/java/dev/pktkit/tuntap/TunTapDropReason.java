@@ -1,0 +1,23 @@
+package dev.pktkit.tuntap;
+
+/** Why a TUN/TAP channel dropped a packet; counted per channel ({@link TunTapCounters#drops(TunTapDropReason)}). */
+public enum TunTapDropReason {
+    /**
+     * A read did not fit the read buffer (sized from the device's MTU): someone raised the MTU behind the
+     * channel's back. The channel re-reads the MTU and sizes later reads to it.
+     */
+    TRUNCATED,
+    /** A read shorter than the virtio-net header, or an empty packet, in either direction. */
+    TOO_SHORT,
+    /** A virtio-net header inconsistent with its packet: segmentation or checksum completion was impossible. */
+    BAD_OFFLOAD,
+    /** A large segment of a kind this module does not cut in Java (UDP fragmentation or segmentation). */
+    UNSUPPORTED_OFFLOAD,
+    /** An outbound message that is neither a {@code ByteBuf} nor a {@code VirtioNetPacket}. */
+    UNSUPPORTED_MESSAGE,
+    /**
+     * The kernel refused a write (for example {@code EIO} while the interface is down, {@code EINVAL} for a
+     * packet it cannot parse). The channel stays open; a real promise fails with the error.
+     */
+    WRITE_FAILED
+}

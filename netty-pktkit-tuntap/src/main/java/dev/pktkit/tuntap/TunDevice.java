@@ -50,9 +50,12 @@ final class TunDevice {
     static void ensurePlatform() {
         Throwable why = LibC.unavailabilityCause();
         if (why != null) {
-            throw new TunTapException(TunTapException.Reason.NOT_LINUX,
-                    "TUN/TAP channels need Linux with a 64-bit JVM: " + why.getMessage(), why);
+            throw notLinux(why);
         }
+    }
+
+    static TunTapException notLinux(Throwable why) {
+        return new TunTapException(TunTapException.Reason.NOT_LINUX, why.getMessage(), why);
     }
 
     /** Opens {@code path} read/write, non-blocking, close-on-exec, in {@code ns} (the caller's if null). */
@@ -132,8 +135,8 @@ final class TunDevice {
                     if (!name.isEmpty() && exists.test(name)) {
                         throw new TunTapException(TunTapException.Reason.NAME_IN_USE,
                                 "name in use: an interface named " + name + " exists but is not a " + kind
-                                        + " device" + ((flags & IFF_MULTI_QUEUE) != 0 ? " with multi-queue"
-                                        : " without multi-queue") + " (" + LibC.errnoName(e) + ")", e);
+                                        + " device with multi-queue " + ((flags & IFF_MULTI_QUEUE) != 0 ? "on"
+                                        : "off") + " (" + LibC.errnoName(e) + ")", e);
                     }
                     throw new TunTapException(TunTapException.Reason.UNSUPPORTED,
                             "the kernel refused the flags 0x" + Integer.toHexString(flags) + " for " + dev + ": "

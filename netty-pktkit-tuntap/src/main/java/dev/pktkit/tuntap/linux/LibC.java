@@ -119,12 +119,9 @@ public final class LibC {
         MethodHandle getsockname = null;
         MethodHandle setns = null;
         try {
-            String os = System.getProperty("os.name", "");
-            if (!os.toLowerCase(java.util.Locale.ROOT).startsWith("linux")) {
-                throw new UnsupportedOperationException("TUN/TAP channels and rtnetlink need Linux; this is " + os);
-            }
-            if (ADDRESS.byteSize() != 8) {
-                throw new UnsupportedOperationException("a 64-bit JVM is required (pointers are passed as longs)");
+            String problem = platformProblem(System.getProperty("os.name", ""), ADDRESS.byteSize());
+            if (problem != null) {
+                throw new UnsupportedOperationException(problem);
             }
             linker = Linker.nativeLinker();
             capture = Linker.Option.captureStateLayout();
@@ -191,6 +188,19 @@ public final class LibC {
     }
 
     private LibC() {
+    }
+
+    /** Why this class cannot work on {@code osName} with {@code pointerSize}-byte pointers, or null if it can. */
+    static String platformProblem(String osName, long pointerSize) {
+        if (!osName.toLowerCase(java.util.Locale.ROOT).startsWith("linux")) {
+            return "TUN/TAP channels and rtnetlink need Linux (/dev/net/tun); this is " + osName
+                    + (osName.toLowerCase(java.util.Locale.ROOT).contains("mac")
+                    ? " (macOS utun devices are not supported yet)" : "");
+        }
+        if (pointerSize != 8) {
+            return "a 64-bit JVM is required (pointers are passed as longs)";
+        }
+        return null;
     }
 
     /** Why this class cannot be used here (not Linux, not 64-bit, FFM refused), or null if it can. */

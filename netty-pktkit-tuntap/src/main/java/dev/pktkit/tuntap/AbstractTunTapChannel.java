@@ -56,8 +56,9 @@ import java.nio.channels.UnsupportedAddressTypeException;
  * read, and ends with one {@code channelReadComplete}. Writes happen on flush, one system call per packet on
  * epoll ({@code write}/{@code writev}; a TUN device has no batched write), and on io_uring up to
  * {@code MAX_MESSAGES_PER_WRITE} writes submitted at once, linked so that the kernel runs them in order.
- * A packet the kernel refuses (for example {@code EIO} while the interface is down) is dropped and counted; its
- * promise fails, the channel stays open. Losing the device (its descriptor detached) closes the channel.
+ * A packet written while the interface is down is dropped and counted ({@link TunTapDropReason#LINK_DOWN}) as a
+ * NIC without carrier would; a packet the kernel refuses for another reason is counted and its promise fails;
+ * either way the channel stays open. Losing the device (its descriptor detached) closes the channel.
  *
  * <h2>Device setup</h2>
  * {@link #link()} configures the interface through rtnetlink in the device's namespace: MTU, up/down,
@@ -686,6 +687,10 @@ public abstract class AbstractTunTapChannel extends AbstractChannel {
             if (msg instanceof VirtioNetPacket p && p.isGso() && vnetLength != 0) {
                 counters.largeOut();
             }
+            return null;
+        }
+        if (res == -LibC.EIO) {
+            counters.dropped(TunTapDropReason.LINK_DOWN); // the interface is down: a drop, not an error
             return null;
         }
         counters.dropped(TunTapDropReason.WRITE_FAILED);

@@ -16,8 +16,13 @@ public enum TunTapDropReason {
     /** An outbound message that is neither a {@code ByteBuf} nor a {@code VirtioNetPacket}. */
     UNSUPPORTED_MESSAGE,
     /**
-     * The kernel refused a write (for example {@code EIO} while the interface is down, {@code EINVAL} for a
-     * packet it cannot parse). The channel stays open; a real promise fails with the error.
+     * A write while the interface is down ({@code EIO}): the kernel discards it, as a NIC without carrier does.
+     * Counted, not an error: the write's promise succeeds.
+     */
+    LINK_DOWN,
+    /**
+     * The kernel refused a write for another reason (for example {@code EINVAL} for a packet it cannot parse,
+     * {@code ENOBUFS}). The channel stays open; the write's promise fails with the error.
      */
     WRITE_FAILED
 }

@@ -199,6 +199,37 @@ class TunChannelBehaviourTest {
 
     @ParameterizedTest
     @MethodSource("loops")
+    void writesToADownLinkAreDroppedAndRefusedPacketsFailTheirPromise(String loop) throws Exception {
+        group = TestLoops.group(loop, 1);
+        tun = (TunChannel) new Bootstrap().group(group).channelFactory(() -> new TunChannel(ns.handle))
+                .handler(recorder).bind(TunTapAddress.of("pktbeh")).sync().channel();
+        // down: the kernel discards it (EIO); counted, and the promise succeeds
+        io.netty.channel.ChannelFuture down = tun.writeAndFlush(echoRequest(tun, 1));
+        assertTrue(down.await(10, TimeUnit.SECONDS));
+        assertTrue(down.isSuccess(), String.valueOf(down.cause()));
+        assertEquals(1, (long) onLoop(tun, () -> tun.counters().drops(TunTapDropReason.LINK_DOWN)));
+
+        tun.link().addAddress("10.71.0.1/24").up();
+        // not an IP packet (version 7): the kernel refuses it (EINVAL); counted, the promise fails, the channel lives
+        ByteBuf junk = tun.alloc().directBuffer(40).writeByte(0x70).writeZero(39);
+        io.netty.channel.ChannelFuture refused = tun.writeAndFlush(junk);
+        assertTrue(refused.await(10, TimeUnit.SECONDS));
+        assertTrue(refused.cause() instanceof java.io.IOException, String.valueOf(refused.cause()));
+        assertTrue(refused.cause().getMessage().contains("EINVAL"), refused.cause().getMessage());
+        assertEquals(1, (long) onLoop(tun, () -> tun.counters().drops(TunTapDropReason.WRITE_FAILED)));
+        assertTrue(tun.isActive());
+        // and the next good packet goes through
+        tun.writeAndFlush(echoRequest(tun, 2));
+        awaitReplies(1);
+        // messages a TUN channel cannot write fail at once and are counted
+        io.netty.channel.ChannelFuture wrong = tun.writeAndFlush("not a packet");
+        assertTrue(wrong.await(10, TimeUnit.SECONDS));
+        assertTrue(wrong.cause() instanceof UnsupportedOperationException, String.valueOf(wrong.cause()));
+        assertEquals(1, (long) onLoop(tun, () -> tun.counters().drops(TunTapDropReason.UNSUPPORTED_MESSAGE)));
+    }
+
+    @ParameterizedTest
+    @MethodSource("loops")
     void withoutAutoReadEachReadDeliversOnePacket(String loop) throws Exception {
         group = TestLoops.group(loop, 1);
         tun = open(group, false, 16);

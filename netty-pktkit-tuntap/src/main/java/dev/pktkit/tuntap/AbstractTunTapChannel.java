@@ -19,6 +19,8 @@ import io.netty.channel.IoEventLoop;
 import io.netty.channel.IoRegistration;
 import io.netty.channel.MaxMessagesRecvByteBufAllocator;
 import io.netty.channel.RecvByteBufAllocator;
+import io.netty.channel.unix.Errors;
+import io.netty.channel.unix.FileDescriptor;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.internal.logging.InternalLogger;
 import io.netty.util.internal.logging.InternalLoggerFactory;
@@ -91,8 +93,13 @@ public abstract class AbstractTunTapChannel extends AbstractChannel {
     final int fd;
     private final TunTapChannelConfig config;
     private final TunTapCounters counters = new TunTapCounters();
-    /** errno space for the synchronous data-path calls; used only on the channel's loop. */
-    final LibC.CallState callState;
+    /**
+     * Netty's view of the descriptor: the data path reads and writes through its JNI calls ({@code readAddress},
+     * {@code writeAddress}, {@code writevAddresses}), which allocate nothing (an FFM call that captures
+     * {@code errno} allocates a slice per call). Never closed through this object: {@link #closeFd()} closes
+     * the descriptor once the loop has let go of it.
+     */
+    final FileDescriptor fileDescriptor;
     /** Header and iovecs for synchronous vectored writes; used only on the channel's loop. */
     private final MemorySegment writeScratch;
     private final SegmentSink segmentSink = new SegmentSink();
@@ -143,7 +150,7 @@ public abstract class AbstractTunTapChannel extends AbstractChannel {
         }
         this.fd = fdOut[0];
         this.netlink = nlOut[0];
-        this.callState = new LibC.CallState();
+        this.fileDescriptor = new FileDescriptor(fd);
         this.writeScratch = Arena.ofAuto().allocate(16 + 2L * LibC.IOVEC_SIZE, 16);
     }
 
@@ -620,7 +627,7 @@ public abstract class AbstractTunTapChannel extends AbstractChannel {
         ByteBuf pkt = packetOf(msg);
         int len = pkt.readableBytes();
         if (vnetLength == 0) {
-            return LibC.write(callState, fd, addressOf(pkt), len);
+            return write(addressOf(pkt), len);
         }
         MemorySegment s = writeScratch;
         writeHeader(s, 0, msg);
@@ -629,8 +636,50 @@ public abstract class AbstractTunTapChannel extends AbstractChannel {
         s.set(ValueLayout.JAVA_LONG, 24, VirtioNetHeader.LENGTH);
         s.set(ValueLayout.JAVA_LONG, 32, addressOf(pkt));
         s.set(ValueLayout.JAVA_LONG, 40, len);
-        long r = LibC.writev(callState, fd, iov, 2);
+        long r = writev(iov, 2);
         return r > 0 ? r - VirtioNetHeader.LENGTH : r;
+    }
+
+    // ---- system calls of the data path: bytes, or -errno (-EAGAIN when the device has nothing / no room) ----
+
+    /** {@code read(2)} of up to {@code length} bytes at {@code address}. */
+    final long read(long address, int length) {
+        try {
+            int n = fileDescriptor.readAddress(address, 0, length);
+            return n == 0 ? -LibC.EAGAIN : n; // Netty reports EAGAIN as 0; a TUN/TAP read is never empty
+        } catch (IOException e) {
+            return errnoOf(e);
+        }
+    }
+
+    /** {@code write(2)} of {@code length} bytes at {@code address}. */
+    final long write(long address, int length) {
+        try {
+            int n = fileDescriptor.writeAddress(address, 0, length);
+            return n == 0 ? -LibC.EAGAIN : n;
+        } catch (IOException e) {
+            return errnoOf(e);
+        }
+    }
+
+    /** {@code writev(2)} of the {@code count} iovecs at {@code iov}. */
+    final long writev(long iov, int count) {
+        try {
+            long n = fileDescriptor.writevAddresses(iov, count);
+            return n == 0 ? -LibC.EAGAIN : n;
+        } catch (IOException e) {
+            return errnoOf(e);
+        }
+    }
+
+    private static long errnoOf(IOException e) {
+        if (e instanceof Errors.NativeIoException n) {
+            return n.expectedErr(); // already negative
+        }
+        if (e instanceof java.nio.channels.ClosedChannelException) {
+            return -LibC.EBADF;
+        }
+        return -LibC.EIO;
     }
 
     /** Cuts (or checksums) {@code msg} in Java and writes each piece; {@code msg} is left to the caller. */
@@ -642,7 +691,7 @@ public abstract class AbstractTunTapChannel extends AbstractChannel {
                 if (!GsoSegmenter.completeChecksum(own, msg.checksumStart(), msg.checksumOffset())) {
                     return -LibC.EINVAL;
                 }
-                return LibC.write(callState, fd, addressOf(own), own.readableBytes());
+                return write(addressOf(own), own.readableBytes());
             } finally {
                 own.release();
             }
@@ -664,7 +713,7 @@ public abstract class AbstractTunTapChannel extends AbstractChannel {
         public void accept(ByteBuf segment) {
             try {
                 if (error == 0) {
-                    long r = LibC.write(callState, fd, addressOf(segment), segment.readableBytes());
+                    long r = write(addressOf(segment), segment.readableBytes());
                     if (r < 0) {
                         error = (int) r;
                     } else {

@@ -26,7 +26,6 @@ final class EpollTunTapIo extends TunTapIo implements EpollIoHandle {
     private static final int OUT = EpollIoOps.EPOLLOUT.value();
     private static final int ERR = EpollIoOps.EPOLLERR.value();
 
-    private final FileDescriptor fileDescriptor;
     private final Runnable flushTask;
     private boolean readInterest;
     private boolean writeInterest;
@@ -36,8 +35,6 @@ final class EpollTunTapIo extends TunTapIo implements EpollIoHandle {
 
     EpollTunTapIo(AbstractTunTapChannel ch) {
         super(ch);
-        // Netty's view of our descriptor, for the loop's bookkeeping only: we never close it through this object
-        this.fileDescriptor = new FileDescriptor(ch.fd);
         this.flushTask = ch::resumeFlush;
     }
 
@@ -48,7 +45,7 @@ final class EpollTunTapIo extends TunTapIo implements EpollIoHandle {
 
     @Override
     public FileDescriptor fd() {
-        return fileDescriptor;
+        return ch.fileDescriptor;
     }
 
     @Override
@@ -85,7 +82,7 @@ final class EpollTunTapIo extends TunTapIo implements EpollIoHandle {
                 }
                 buf = ch.newReadBuffer();
             }
-            long n = LibC.read(ch.callState, ch.fd, buf.memoryAddress(), buf.capacity());
+            long n = ch.read(buf.memoryAddress(), buf.capacity());
             if (n < 0) {
                 spare = buf;
                 if (n == -LibC.EINTR) {

@@ -19,10 +19,9 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * part of the module's API.
  *
  * <p>Every call returns what the kernel returns, with failures as the negated {@code errno} (so {@code -1} is
- * {@code -EPERM}, as inside the kernel), and never throws for a failed call. Calls on the data path
- * ({@link #read}, {@link #write}, {@link #readv}, {@link #writev}) take the buffer as a raw address and a
- * caller-owned {@link CallState} for {@code errno}, so they allocate nothing; the others allocate in a confined
- * arena and are meant for setup.
+ * {@code -EPERM}, as inside the kernel), and never throws for a failed call. They allocate in a confined arena
+ * and are meant for setup: the data path reads and writes through Netty's {@code FileDescriptor} instead (an FFM
+ * call that captures {@code errno} allocates a segment slice per call on JDK 25).
  *
  * <p>Linux on a 64-bit ABI only: pointers travel as {@code long}s. Loading this class elsewhere fails with an
  * {@link UnsupportedOperationException} saying why.
@@ -86,10 +85,6 @@ public final class LibC {
     private static final MethodHandle CLOSE;
     private static final MethodHandle IOCTL_PTR;
     private static final MethodHandle IOCTL_LONG;
-    private static final MethodHandle READ;
-    private static final MethodHandle WRITE;
-    private static final MethodHandle READV;
-    private static final MethodHandle WRITEV;
     private static final MethodHandle SOCKET;
     private static final MethodHandle BIND;
     private static final MethodHandle SENDTO;
@@ -107,10 +102,6 @@ public final class LibC {
         MethodHandle close = null;
         MethodHandle ioctlPtr = null;
         MethodHandle ioctlLong = null;
-        MethodHandle read = null;
-        MethodHandle write = null;
-        MethodHandle readv = null;
-        MethodHandle writev = null;
         MethodHandle socket = null;
         MethodHandle bind = null;
         MethodHandle sendto = null;
@@ -139,14 +130,6 @@ public final class LibC {
             ioctlLong = linker.downcallHandle(libc.find("ioctl").orElseThrow(),
                     FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG),
                     keepErrno, Linker.Option.firstVariadicArg(2));
-            read = linker.downcallHandle(libc.find("read").orElseThrow(),
-                    FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG), keepErrno);
-            write = linker.downcallHandle(libc.find("write").orElseThrow(),
-                    FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_LONG), keepErrno);
-            readv = linker.downcallHandle(libc.find("readv").orElseThrow(),
-                    FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT), keepErrno);
-            writev = linker.downcallHandle(libc.find("writev").orElseThrow(),
-                    FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT), keepErrno);
             socket = linker.downcallHandle(libc.find("socket").orElseThrow(),
                     FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT), keepErrno);
             bind = linker.downcallHandle(libc.find("bind").orElseThrow(),
@@ -174,10 +157,6 @@ public final class LibC {
         CLOSE = close;
         IOCTL_PTR = ioctlPtr;
         IOCTL_LONG = ioctlLong;
-        READ = read;
-        WRITE = write;
-        READV = readv;
-        WRITEV = writev;
         SOCKET = socket;
         BIND = bind;
         SENDTO = sendto;
@@ -217,17 +196,9 @@ public final class LibC {
         }
     }
 
-    /**
-     * Space for the {@code errno} a call leaves behind. One per thread that makes data-path calls (a channel keeps
-     * one and uses it only on its event loop); not thread-safe.
-     */
-    public static final class CallState {
+    /** Space for the {@code errno} a call leaves behind; one per call. */
+    static final class CallState {
         final MemorySegment segment;
-
-        public CallState() {
-            ensureAvailable();
-            segment = Arena.ofAuto().allocate(CAPTURE_LAYOUT);
-        }
 
         CallState(Arena arena) {
             segment = arena.allocate(CAPTURE_LAYOUT);
@@ -243,44 +214,6 @@ public final class LibC {
 
         int result(int r) {
             return r < 0 ? -errno() : r;
-        }
-    }
-
-    // ---- data path: raw addresses, caller's CallState, no allocation ----
-
-    /** {@code read(fd, address, length)}: bytes read, or {@code -errno}. */
-    public static long read(CallState state, int fd, long address, int length) {
-        try {
-            return state.result((long) READ.invokeExact(state.segment, fd, address, (long) length));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
-
-    /** {@code write(fd, address, length)}: bytes written, or {@code -errno}. */
-    public static long write(CallState state, int fd, long address, int length) {
-        try {
-            return state.result((long) WRITE.invokeExact(state.segment, fd, address, (long) length));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
-
-    /** {@code readv(fd, iov, count)} over an array of {@code struct iovec} at {@code iov}. */
-    public static long readv(CallState state, int fd, long iov, int count) {
-        try {
-            return state.result((long) READV.invokeExact(state.segment, fd, iov, count));
-        } catch (Throwable t) {
-            throw rethrow(t);
-        }
-    }
-
-    /** {@code writev(fd, iov, count)} over an array of {@code struct iovec} at {@code iov}. */
-    public static long writev(CallState state, int fd, long iov, int count) {
-        try {
-            return state.result((long) WRITEV.invokeExact(state.segment, fd, iov, count));
-        } catch (Throwable t) {
-            throw rethrow(t);
         }
     }
 

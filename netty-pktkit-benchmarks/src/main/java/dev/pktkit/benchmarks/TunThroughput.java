@@ -41,7 +41,8 @@ import java.util.regex.Pattern;
  * (TUN without offloads, {@code L3Hub}); {@code segment} (offloads on, large segments cut in Java,
  * {@code L3Hub}); {@code large-codec} (offloads on, large segments cross an {@code L3Hub} as oversized packets
  * through {@code VirtioNetCodec}); {@code large-pass} (offloads on, segments cross-connected with their
- * virtio-net header untouched). Each on an epoll and an io_uring loop.
+ * virtio-net header untouched). Each on an epoll and an io_uring loop; {@code --threads 2} puts the two TUN
+ * channels on two loops (the forwarder then hands packets between threads).
  *
  * <p>Needs root, iproute2 and iperf3; creates namespaces {@code pktbench-a-PID} / {@code -b-PID} and removes them.
  * Not part of {@code mvn verify}. Run (see the module README):
@@ -49,7 +50,7 @@ import java.util.regex.Pattern;
  * <pre>
  * java --enable-native-access=ALL-UNNAMED -cp netty-pktkit-benchmarks/target/benchmarks.jar \
  *     dev.pktkit.benchmarks.TunThroughput [--seconds 10] [--modes veth,none,segment,large-codec,large-pass]
- *     [--loops epoll,io_uring] [--streams 1]
+ *     [--loops epoll,io_uring] [--streams 1] [--threads 1]
  * </pre>
  */
 public final class TunThroughput {
@@ -60,12 +61,14 @@ public final class TunThroughput {
 
     private final int seconds;
     private final int streams;
+    private final int threads;
     private final String a;
     private final String b;
 
-    private TunThroughput(int seconds, int streams) {
+    private TunThroughput(int seconds, int streams, int threads) {
         this.seconds = seconds;
         this.streams = streams;
+        this.threads = threads;
         long pid = ProcessHandle.current().pid();
         this.a = "pktbench-a-" + pid;
         this.b = "pktbench-b-" + pid;
@@ -74,22 +77,24 @@ public final class TunThroughput {
     public static void main(String[] args) throws Exception {
         int seconds = 10;
         int streams = 1;
+        int threads = 1;
         List<String> modes = List.of("veth", "none", "segment", "large-codec", "large-pass");
         List<String> loops = List.of("epoll", "io_uring");
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--seconds" -> seconds = Integer.parseInt(args[++i]);
                 case "--streams" -> streams = Integer.parseInt(args[++i]);
+                case "--threads" -> threads = Integer.parseInt(args[++i]);
                 case "--modes" -> modes = List.of(args[++i].split(","));
                 case "--loops" -> loops = List.of(args[++i].split(","));
                 default -> {
-                    System.err.println("usage: TunThroughput [--seconds N] [--streams N] [--modes m1,m2,...] "
+                    System.err.println("usage: TunThroughput [--seconds N] [--streams N] [--threads N] [--modes m1,m2,...] "
                             + "[--loops epoll,io_uring]");
                     System.exit(2);
                 }
             }
         }
-        TunThroughput bench = new TunThroughput(seconds, streams);
+        TunThroughput bench = new TunThroughput(seconds, streams, threads);
         System.out.printf("| path | loop | Gbit/s | retransmits | notes |%n|---|---|---|---|---|%n");
         for (String mode : modes) {
             for (String loop : mode.equals("veth") ? List.of("-") : loops) {
@@ -127,7 +132,7 @@ public final class TunThroughput {
                 ip("-n", a, "route", "add", "10.81.2.0/24", "dev", va);
                 ip("-n", b, "route", "add", "10.81.1.0/24", "dev", vb);
             } else {
-                group = new MultiThreadIoEventLoopGroup(1, factory(loop));
+                group = new MultiThreadIoEventLoopGroup(threads, factory(loop));
                 OffloadMode offload = switch (mode) {
                     case "none" -> OffloadMode.NONE;
                     case "segment" -> OffloadMode.SEGMENT;

@@ -23,8 +23,9 @@ import java.lang.foreign.ValueLayout;
  * A TUN/TAP descriptor on an io_uring loop: the reads and writes themselves are io_uring operations.
  *
  * <p><b>Reads.</b> While idle the engine keeps one {@code POLL_ADD(POLLIN)} on the descriptor. When it fires,
- * it submits a batch of {@code MAX_MESSAGES_PER_READ} {@code READ}s with {@code RWF_NOWAIT}, hard-linked so
- * that the kernel runs them in order: each returns a packet or {@code -EAGAIN} at once (a plain read on a TUN
+ * it submits a batch of up to {@code MAX_MESSAGES_PER_READ} {@code READ}s (as many as the device held last
+ * time, plus one; doubling while batches come back full) with {@code RWF_NOWAIT}, hard-linked so that the kernel
+ * runs them in order: each returns a packet or {@code -EAGAIN} at once (a plain read on a TUN
  * descriptor would instead wait for a packet, {@code O_NONBLOCK} or not). Packets go up the pipeline as their
  * completions arrive; the batch's last completion fires {@code channelReadComplete} and, if every read returned
  * a packet, submits the next batch right away, else re-arms the poll. Read buffers stay with the engine across
@@ -64,6 +65,12 @@ final class IoUringTunTapIo extends TunTapIo implements IoUringIoHandle {
     private boolean batchEmptied;
     private int readError;
     private boolean pollInFlight;
+    /**
+     * Reads in the next batch: adapts between 1 and {@code MAX_MESSAGES_PER_READ} to what the device held last
+     * time (doubling while batches come back full), so that a trickle does not cost a full batch of reads that
+     * return {@code EAGAIN}.
+     */
+    private int nextBatch = 2;
     private boolean endingBatch;
     private long pollId;
     private int cancelsInFlight;
@@ -145,7 +152,7 @@ final class IoUringTunTapIo extends TunTapIo implements IoUringIoHandle {
     }
 
     private void submitReads() {
-        int n = ch.config().isAutoRead() ? Math.min(ch.maxMessagesPerRead(), MAX_SLOTS) : 1;
+        int n = ch.config().isAutoRead() ? Math.min(Math.min(nextBatch, ch.maxMessagesPerRead()), MAX_SLOTS) : 1;
         if (readBufs.length < n) {
             readBufs = java.util.Arrays.copyOf(readBufs, n);
         }
@@ -207,8 +214,10 @@ final class IoUringTunTapIo extends TunTapIo implements IoUringIoHandle {
             return; // idle until beginRead
         }
         if (batchEmptied) {
+            nextBatch = Math.max(2, batchReads + 1);
             armPoll();
         } else {
+            nextBatch = Math.min(2 * nextBatch, MAX_SLOTS);
             submitReads();
         }
     }

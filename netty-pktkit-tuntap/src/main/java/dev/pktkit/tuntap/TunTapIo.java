@@ -58,11 +58,6 @@ abstract class TunTapIo {
         registration = r;
     }
 
-    boolean isRegistered() {
-        IoRegistration r = registration;
-        return r != null && r.isValid();
-    }
-
     /** The pipeline asked for packets. */
     abstract void beginRead();
 

@@ -244,6 +244,24 @@ class TunDeviceTest {
 
     @ParameterizedTest
     @MethodSource("loops")
+    void deletingTheDeviceClosesTheChannelWithAReason(String loop) throws Exception {
+        java.util.concurrent.BlockingQueue<Throwable> errors = new java.util.concurrent.LinkedBlockingQueue<>();
+        TunChannel t = bound(tun(loop).handler(new ChannelInboundHandlerAdapter() {
+            @Override
+            public void exceptionCaught(io.netty.channel.ChannelHandlerContext ctx, Throwable cause) {
+                errors.add(cause);
+            }
+        }).bind(TunTapAddress.of("pktdel")));
+        t.link().up();
+        assertEquals(0, ns.exec("ip", "link", "del", "pktdel").exit());
+        assertTrue(t.closeFuture().await(10, TimeUnit.SECONDS), "the channel closes when its device goes");
+        Throwable e = errors.poll(10, TimeUnit.SECONDS);
+        assertInstanceOf(java.io.IOException.class, e);
+        assertTrue(e.getMessage().contains("pktdel"), e.getMessage());
+    }
+
+    @ParameterizedTest
+    @MethodSource("loops")
     void multiQueueDeviceSpreadsQueuesOverLoops(String loop) throws Exception {
         Tools.assumeCommand("ping", "iputils-ping");
         group = TestLoops.group(loop, 2);

@@ -8,7 +8,6 @@ import dev.pktkit.tuntap.vnet.GsoSegmenter;
 import dev.pktkit.tuntap.vnet.VirtioNetHeader;
 import dev.pktkit.tuntap.vnet.VirtioNetPacket;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.AbstractChannel;
 import io.netty.channel.ChannelMetadata;
 import io.netty.channel.ChannelOutboundBuffer;
@@ -176,7 +175,7 @@ public abstract class AbstractTunTapChannel extends AbstractChannel {
         return state == STATE_BOUND;
     }
 
-    /** Whether {@code bind} attached the channel to a device (it stays true... until close). */
+    /** Whether {@code bind} attached the channel to a device (and it has not closed since). */
     boolean isBound() {
         return state == STATE_BOUND;
     }
@@ -764,11 +763,6 @@ public abstract class AbstractTunTapChannel extends AbstractChannel {
     final String where() {
         NetNamespace ns = namespace;
         return ns == null ? "the current network namespace" : ns.toString();
-    }
-
-    /** The channel's allocator (for the engines). */
-    final ByteBufAllocator allocator() {
-        return alloc();
     }
 
     /** Unsafe with a hook the engines use to resume flushing. */

@@ -1,22 +1,18 @@
 package dev.pktkit.tuntap.vnet;
 
 import dev.pktkit.codec.wire.Checksums;
-import dev.pktkit.codec.wire.Ip4;
 import dev.pktkit.codec.wire.IpProtocol;
 import dev.pktkit.codec.wire.Ipv4;
-import dev.pktkit.codec.wire.Ipv6;
 import dev.pktkit.codec.wire.Tcp;
 import dev.pktkit.codec.wire.Udp;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.PooledByteBufAllocator;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -163,7 +159,8 @@ class GsoSegmenterTest {
         Ipv4.writeHeader(udp, TestSegments.SRC4, TestSegments.DST4, IpProtocol.UDP, 64, len, 1, true);
         udp.writeShort(1000).writeShort(2000).writeShort(len).writeShort(0);
         udp.writeBytes(payload(30, 11));
-        udp.setShort(20 + 6, Checksums.fold(Checksums.pseudoHeaderV4(TestSegments.SRC4, TestSegments.DST4, IpProtocol.UDP, len)));
+        udp.setShort(20 + 6, Checksums.fold(Checksums.pseudoHeaderV4(TestSegments.SRC4, TestSegments.DST4,
+                IpProtocol.UDP, len)));
         assertTrue(GsoSegmenter.completeChecksum(udp, 20, 6));
         assertTrue(Udp.checkInPacket(udp, 0) >= 0, "UDP checksum verifies");
         udp.release();

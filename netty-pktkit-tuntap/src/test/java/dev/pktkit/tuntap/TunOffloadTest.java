@@ -1,5 +1,6 @@
 package dev.pktkit.tuntap;
 
+import dev.pktkit.switching.L2Hub;
 import dev.pktkit.switching.L3Hub;
 import dev.pktkit.switching.L3PortOptions;
 import dev.pktkit.testkit.Tools;
@@ -28,6 +29,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  *   <li>{@link OffloadMode#LARGE} with {@link VirtioNetCodec} and an {@link L3Hub}: large segments cross the hub
  *       as oversized packets and leave as large segments the kernel cuts.</li>
  *   <li>{@link OffloadMode#LARGE} with a cross-connect: segments pass through with their header untouched.</li>
+ *   <li>The same with TAP devices (frames, one subnet, ARP through Java): {@code SEGMENT} through an
+ *       {@code L2Hub}, {@code LARGE} cross-connected.</li>
  * </ul>
  */
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
@@ -103,6 +106,38 @@ class TunOffloadTest {
         }
     }
 
+    @ParameterizedTest
+    @MethodSource("loops")
+    void tapFramesSegmentedInJavaThroughL2Hub(String loop) throws Exception {
+        try (TunPair pair = TunPair.create(loop, 2)) {
+            pair.openTap(OffloadMode.SEGMENT, new ChannelInboundHandlerAdapter(), new ChannelInboundHandlerAdapter());
+            L2Hub hub = L2Hub.builder().name("tap-offload").build();
+            hub.add(pair.tunA);
+            hub.add(pair.tunB);
+            pair.echoThrough(dir, TunPair.TAP_B_V4, false, BYTES, 41);
+            assertLargeSegmentsRead(pair);
+            assertNoDrops(pair);
+            hub.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("loops")
+    void tapLargeFramesPassThroughACrossConnect(String loop) throws Exception {
+        try (TunPair pair = TunPair.create(loop, 1)) {
+            CrossConnect aToB = new CrossConnect();
+            CrossConnect bToA = new CrossConnect();
+            pair.openTap(OffloadMode.LARGE, aToB, bToA);
+            aToB.peer(pair.tunB);
+            bToA.peer(pair.tunA);
+            pair.echoThrough(dir, TunPair.TAP_B_V4, false, BYTES, 51);
+            assertLargeSegmentsRead(pair);
+            assertTrue(pair.tunA.counters().largeSegmentsOut() + pair.tunB.counters().largeSegmentsOut() > 0);
+            assertEquals(0, aToB.dropped.get() + bToA.dropped.get(), "cross-connect drops");
+            assertNoDrops(pair);
+        }
+    }
+
     private static L3Hub hub(TunPair pair) {
         L3Hub hub = L3Hub.builder().name("offload-forwarder").build();
         hub.attach(pair.tunA, L3PortOptions.prefixes("10.81.1.0/24", "fd81:1::/64"));
@@ -111,7 +146,6 @@ class TunOffloadTest {
     }
 
     private static void assertLargeSegmentsRead(TunPair pair) {
-        System.out.println("a: " + pair.tunA.counters() + "\nb: " + pair.tunB.counters());
         long large = pair.tunA.counters().largeSegmentsIn() + pair.tunB.counters().largeSegmentsIn();
         assertTrue(large > 0, "the kernel handed over no large segment: " + pair.tunA.counters() + " / "
                 + pair.tunB.counters());

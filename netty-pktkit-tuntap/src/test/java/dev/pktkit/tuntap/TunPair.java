@@ -34,8 +34,8 @@ final class TunPair implements AutoCloseable {
     final Netns a;
     final Netns b;
     final MultiThreadIoEventLoopGroup group;
-    TunChannel tunA;
-    TunChannel tunB;
+    AbstractTunTapChannel tunA;
+    AbstractTunTapChannel tunB;
 
     private TunPair(Netns a, Netns b, MultiThreadIoEventLoopGroup group) {
         this.a = a;
@@ -66,10 +66,29 @@ final class TunPair implements AutoCloseable {
                 .addRoute("10.81.1.0/24").addRoute("fd81:1::/64");
     }
 
-    private TunChannel bind(Netns ns, String name, OffloadMode offload, ChannelHandler handler)
+    /**
+     * Opens two TAP devices on one subnet instead: {@code pktapa} 10.82.0.1/24 in a, {@code pktapb} 10.82.0.2/24
+     * in b; whatever joins the channels carries Ethernet frames (ARP included) between the two kernels.
+     */
+    void openTap(OffloadMode offload, ChannelHandler handlerA, ChannelHandler handlerB) throws Exception {
+        tunA = bind(a, "pktapa", offload, handlerA, true);
+        tunB = bind(b, "pktapb", offload, handlerB, true);
+        tunA.link().addAddress(TAP_A_V4 + "/24").up();
+        tunB.link().addAddress(TAP_B_V4 + "/24").up();
+    }
+
+    static final String TAP_A_V4 = "10.82.0.1";
+    static final String TAP_B_V4 = "10.82.0.2";
+
+    private AbstractTunTapChannel bind(Netns ns, String name, OffloadMode offload, ChannelHandler handler)
             throws InterruptedException {
-        return (TunChannel) new Bootstrap().group(group)
-                .channelFactory(() -> new TunChannel(ns.handle))
+        return bind(ns, name, offload, handler, false);
+    }
+
+    private AbstractTunTapChannel bind(Netns ns, String name, OffloadMode offload, ChannelHandler handler,
+                                       boolean tap) throws InterruptedException {
+        return (AbstractTunTapChannel) new Bootstrap().group(group)
+                .channelFactory(() -> tap ? new TapChannel(ns.handle) : new TunChannel(ns.handle))
                 .option(TunTapChannelOption.OFFLOAD, offload)
                 .handler(handler)
                 .bind(TunTapAddress.of(name)).sync().channel();

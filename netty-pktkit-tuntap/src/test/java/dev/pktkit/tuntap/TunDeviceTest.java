@@ -117,24 +117,6 @@ class TunDeviceTest {
     }
 
     @Test
-    void missingDeviceNodeIsReportedAsNoTunDevice() {
-        TunTapException e = assertThrows(TunTapException.class, () -> new TunChannel(null, "/nonexistent/net/tun"));
-        assertEquals(TunTapException.Reason.NO_TUN_DEVICE, e.reason());
-        assertTrue(e.getMessage().contains("/nonexistent/net/tun does not exist"), e.getMessage());
-        assertTrue(e.getMessage().contains("modprobe tun"), e.getMessage());
-    }
-
-    @Test
-    void notLinuxIsReportedAsSuch() {
-        String problem = dev.pktkit.tuntap.linux.LinuxAccess.platformProblem("Mac OS X", 8);
-        assertTrue(problem.contains("need Linux") && problem.contains("Mac OS X"), problem);
-        TunTapException e = TunDevice.notLinux(new UnsupportedOperationException(problem));
-        assertEquals(TunTapException.Reason.NOT_LINUX, e.reason());
-        assertEquals(problem, e.getMessage());
-        assertEquals(null, dev.pktkit.tuntap.linux.LinuxAccess.platformProblem("Linux", 8));
-    }
-
-    @Test
     void nioLoopIsNotCompatible() throws Exception {
         MultiThreadIoEventLoopGroup nio = TestLoops.group(TestLoops.NIO, 1);
         try {

@@ -23,8 +23,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * and are meant for setup: the data path reads and writes through Netty's {@code FileDescriptor} instead (an FFM
  * call that captures {@code errno} allocates a segment slice per call on JDK 25).
  *
- * <p>Linux on a 64-bit ABI only: pointers travel as {@code long}s. Loading this class elsewhere fails with an
- * {@link UnsupportedOperationException} saying why.
+ * <p>Linux on a 64-bit ABI only (an ioctl's integer argument travels as a {@code long}). Elsewhere
+ * {@link #unavailabilityCause()} says why, and every call throws an {@link UnsupportedOperationException} with it.
  */
 @SuppressWarnings("restricted") // binding C functions is this class's purpose
 public final class LibC {

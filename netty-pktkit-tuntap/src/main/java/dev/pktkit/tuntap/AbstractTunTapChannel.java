@@ -59,7 +59,8 @@ import java.nio.channels.UnsupportedAddressTypeException;
  * {@code MAX_MESSAGES_PER_WRITE} writes submitted at once, linked so that the kernel runs them in order.
  * A packet written while the interface is down is dropped and counted ({@link TunTapDropReason#LINK_DOWN}) as a
  * NIC without carrier would; a packet the kernel refuses for another reason is counted and its promise fails;
- * either way the channel stays open. Losing the device (its descriptor detached) closes the channel.
+ * either way the channel stays open. Losing the device (its descriptor detached) closes the channel with an
+ * {@code IOException} in the pipeline; without auto-read, when the pipeline next asks to read.
  *
  * <h2>Device setup</h2>
  * {@link #link()} configures the interface through rtnetlink in the device's namespace: MTU, up/down,

@@ -56,7 +56,43 @@ final class EpollTunTapIo extends TunTapIo implements EpollIoHandle {
             ch.resumeFlush();
         }
         if ((ops & (IN | ERR)) != 0) {
-            readReady();
+            if ((ops & ERR) != 0 && !ch.wantsRead()) {
+                errorReady();
+            } else {
+                readReady();
+            }
+        }
+    }
+
+    /**
+     * {@code EPOLLERR} while nobody asked for packets (a TUN/TAP descriptor reports it when its device is gone):
+     * one read finds out (and delivers a packet, should there be one), so that level-triggered epoll does not
+     * report the error again and again. (The kernel wakes pollers of a lost device with {@code EPOLLIN} only, so
+     * in practice the error is seen by the next read the pipeline asks for.)
+     */
+    private void errorReady() {
+        if (!ch.isActive()) {
+            return;
+        }
+        ByteBuf buf = spare;
+        spare = null;
+        if (buf == null || buf.capacity() != ch.readLength()) {
+            if (buf != null) {
+                buf.release();
+            }
+            buf = ch.newReadBuffer();
+        }
+        long n = ch.read(buf.memoryAddress(), buf.capacity());
+        if (n > 0) {
+            if (!ch.onRead(buf, (int) n)) {
+                spare = buf;
+            }
+            ch.readBatchDone(1);
+            return;
+        }
+        spare = buf;
+        if (n != -LibC.EAGAIN && n != -LibC.EINTR) {
+            ch.readFailed((int) -n);
         }
     }
 

@@ -383,11 +383,17 @@ final class IoUringTunTapIo extends TunTapIo implements IoUringIoHandle {
             return;
         }
         stopped = true;
-        if (pollInFlight && registration != null && registration.isValid()) {
-            cancelsInFlight++;
-            registration.submit(new IoUringIoOps(IORING_OP_ASYNC_CANCEL, (byte) 0, (short) 0, -1, 0L, pollId, 0,
-                    0, 0L, (short) 0, (short) 0, 0, 0L));
+        if (registration != null && registration.isValid()) {
+            if (pollInFlight) {
+                cancel(pollId);
+            }
         }
+    }
+
+    private void cancel(long id) {
+        cancelsInFlight++;
+        registration.submit(new IoUringIoOps(IORING_OP_ASYNC_CANCEL, (byte) 0, (short) 0, -1, 0L, id, 0, 0, 0L,
+                (short) 0, (short) 0, 0, 0L));
     }
 
     /** Nothing is in flight any more: release the buffers, close the descriptor if the channel closed, leave. */

@@ -1,6 +1,7 @@
 package dev.pktkit.tuntap;
 
 import dev.pktkit.codec.adapter.L2Adapter;
+import dev.pktkit.codec.dhcp.DhcpServer;
 import dev.pktkit.codec.device.EchoResponder;
 import dev.pktkit.codec.pipe.PacketPipe;
 import dev.pktkit.codec.wire.Dhcp4;
@@ -20,7 +21,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -47,14 +47,12 @@ import static org.junit.jupiter.api.Assertions.fail;
  *   <li>{@link #udhcpcDiscoverArrivesOnTheTapChannel}: udhcpc's DISCOVER arrives on the channel as a well-formed
  *       broadcast frame from the TAP's MAC (the raw frame path, runs now).</li>
  *   <li>{@link #udhcpcLeasesFromOurDhcpServerAndPingsTheGateway}: the TAP joins an {@link L2Hub} with our DHCP
- *       server behind an {@link L2Adapter} gateway; udhcpc gets a lease and pings the gateway. <b>Skipped until
- *       {@code dev.pktkit.codec.dhcp.DhcpServer} exists</b> (another issue, written in parallel): see
- *       {@link #dhcpServerHandler}, the one place to wire it.</li>
+ *       server ({@link DhcpServer}) in front of an {@link L2Adapter} gateway; udhcpc gets a lease and pings the
+ *       gateway.</li>
  * </ul>
  */
 @Timeout(value = 2, unit = TimeUnit.MINUTES)
 class TapDhcpTest {
-    static final String DHCP_SERVER_CLASS = "dev.pktkit.codec.dhcp.DhcpServer";
     static final long GATEWAY_MAC = 0x02_00_5e_79_00_01L;
     static final String GATEWAY_IP = "10.79.0.1";
 
@@ -160,8 +158,6 @@ class TapDhcpTest {
     @ParameterizedTest
     @MethodSource("loops")
     void udhcpcLeasesFromOurDhcpServerAndPingsTheGateway(String loop) throws Exception {
-        Assumptions.assumeTrue(dhcpServerPresent(), DHCP_SERVER_CLASS + " is not on this branch yet (DHCP server "
-                + "issue): this test runs once it is and dhcpServerHandler() creates it");
         Tools.assumeCommand("ping", "iputils-ping");
         group = TestLoops.group(loop, 2);
         hub = L2Hub.builder().name("dhcp-lan").build();
@@ -171,7 +167,7 @@ class TapDhcpTest {
         gateway = PacketPipe.open(group.next(), new ChannelInitializer<Channel>() {
             @Override
             protected void initChannel(Channel ch) {
-                ch.pipeline().addLast(adapter, server, responder);
+                ch.pipeline().addLast(server, adapter, responder); // the server reads frames, before the adapter
             }
         }, group.next(), null).sync().getNow();
         hub.add(gateway.b());
@@ -194,23 +190,10 @@ class TapDhcpTest {
         assertTrue(responder.replies() >= 3);
     }
 
-    /**
-     * The DHCP server for 10.79.0.0/24 with router {@value #GATEWAY_IP}, as a handler after the gateway's
-     * {@link L2Adapter}. <b>Integration point:</b> once {@code dev.pktkit.codec.dhcp.DhcpServer} has landed,
-     * replace this body with its construction (pool 10.79.0.100-10.79.0.199, router and server id
-     * {@value #GATEWAY_IP}); until then the test that uses it is skipped by {@link #dhcpServerPresent()}.
-     */
+    /** The DHCP server for 10.79.0.0/24 with router {@value #GATEWAY_IP}, in front of the gateway's adapter. */
     private static ChannelHandler dhcpServerHandler() {
-        throw new AssertionError(DHCP_SERVER_CLASS + " has landed: construct it in TapDhcpTest.dhcpServerHandler()");
-    }
-
-    static boolean dhcpServerPresent() {
-        try {
-            Class.forName(DHCP_SERVER_CLASS, false, TapDhcpTest.class.getClassLoader());
-            return true;
-        } catch (ClassNotFoundException e) {
-            return false;
-        }
+        return DhcpServer.builder().serverMac(GATEWAY_MAC).serverAddress(GATEWAY_IP, 24)
+                .pool("10.79.0.100", "10.79.0.199").router(GATEWAY_IP).dnsServer(GATEWAY_IP).build();
     }
 
     /**

@@ -11,7 +11,7 @@ import io.netty.buffer.DefaultByteBufHolder;
  * <p>A TUN/TAP channel with {@code OffloadMode.LARGE} reads these for packets that carry offload state (and plain
  * {@code ByteBuf}s for those that do not), and a channel with virtio-net headers on writes them with their header
  * as given. Offsets ({@link #checksumStart()}) count from the content's {@code readerIndex()}.
- * {@link GsoSegmenter} cuts one into ordinary packets; {@link VirtioNetCodec} turns them into plain
+ * {@link GsoSegmenter} cuts one into ordinary packets; {@link dev.pktkit.tuntap.VirtioNetCodec} turns them into plain
  * {@code ByteBuf}s and back for handlers (hubs) that read only {@code ByteBuf}s.
  *
  * <p>Reference counting is the content's: whoever receives one owns it and releases it (or passes it on).

@@ -224,7 +224,11 @@ public final class QemuListener {
             return this;
         }
 
-        /** Datagram only: QEMU's local address, where frames go; without it, frames go to the last sender. */
+        /**
+         * Datagram only: QEMU's local address, where frames go and the only sender accepted; without it, the
+         * first sender becomes the peer for good. Datagrams from anyone else are dropped and counted
+         * ({@link QemuDropReason#FOREIGN_SENDER}).
+         */
         public Builder remote(QemuAddress remote) {
             if (stream) {
                 throw new IllegalStateException("a stream listener has no remote");

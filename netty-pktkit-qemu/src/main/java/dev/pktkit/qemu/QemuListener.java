@@ -413,7 +413,7 @@ public final class QemuListener {
         /**
          * Closes {@code group} (for example the {@code L2Hub} given to {@link #connector}) when the listener is
          * closed, after the listener and its guests; {@link QemuListener#close()} completes once it has closed.
-         * May be given several times.
+         * May be given several times. If the bind fails, nothing given here is closed: it stays the caller's.
          */
         public Builder closeWith(ChannelGroup group) {
             closeWith.add(ObjectUtil.checkNotNull(group, "group"));

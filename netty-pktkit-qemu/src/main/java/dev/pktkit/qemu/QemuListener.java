@@ -68,7 +68,8 @@ import java.util.function.Function;
  * mode, and the umask is per process (not per thread), so the listener binds in a fresh private directory
  * ({@code rwx------}, created beside the socket path), sets mode, owner and group on the socket file there,
  * then hard-links it to the requested path ({@code link(2)} fails if the path exists, so nothing is replaced) and
- * removes the private name and directory. The listening channel's own {@code localAddress()} therefore names
+ * removes the private name and directory. The private path ({@code DIR/.pktkit-bind-NNN/s}) is about 32 bytes
+ * longer than the socket's directory and must fit a Unix socket address (107 bytes), or the bind fails saying so. The listening channel's own {@code localAddress()} therefore names
  * the private path; {@link #localAddress()} and the netdev arguments name the requested one. On close the
  * socket file is removed if it is still the listener's own (same inode).
  *
@@ -271,6 +272,9 @@ public final class QemuListener {
      * hard-linked to the path: nobody can connect before the file carries its final permissions.
      */
     private static final class SocketFile {
+        /** {@code sun_path} holds 108 bytes with the terminating NUL on Linux. */
+        static final int MAX_SOCKET_PATH_BYTES = 107;
+
         final Path path;
         final Path privateDir;
         final Path privatePath;
@@ -287,8 +291,16 @@ public final class QemuListener {
                 throw new BindException("Address already in use: " + absolute + " exists");
             }
             // rwx------ (Files.createTempDirectory's POSIX default), in the same directory so link(2) works
-            Path dir = Files.createTempDirectory(absolute.getParent(), "." + absolute.getFileName() + ".bind-");
-            return new SocketFile(absolute, dir);
+            Path dir = Files.createTempDirectory(absolute.getParent(), ".pktkit-bind-");
+            SocketFile f = new SocketFile(absolute, dir);
+            int length = f.privatePath.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+            if (length > MAX_SOCKET_PATH_BYTES) {
+                f.discard();
+                throw new IOException("the private bind path " + f.privatePath + " is " + length + " bytes, more "
+                        + "than a Unix socket address holds (" + MAX_SOCKET_PATH_BYTES + "); use a shorter directory"
+                        + " for " + absolute + " (the private path is about 32 bytes longer than the directory)");
+            }
+            return f;
         }
 
         /** Sets mode, owner and group on the private name, links it to the path; returns the file's key. */

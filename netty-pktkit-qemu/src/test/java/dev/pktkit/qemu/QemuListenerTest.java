@@ -186,6 +186,23 @@ class QemuListenerTest {
     }
 
     @Test
+    void aPrivatePathTooLongForASocketAddressFailsClearly() throws Exception {
+        group = TestLoops.group(TestLoops.NIO, 1);
+        int room = 100 - dir.toString().length() - "/l.sock".length() - 1;
+        Assumptions.assumeTrue(room > 0, "temporary directory path too long for this test: " + dir);
+        Path deep = Files.createDirectory(dir.resolve("d".repeat(room)));
+        Path socket = deep.resolve("l.sock");   // 100 bytes: fits; its private bind path does not
+        Future<QemuListener> f = QemuListener.stream(QemuAddress.unix(socket)).group(group).connector(port -> null)
+                .socketPermissions(PosixFilePermissions.fromString("rw-------")).bind();
+        assertTrue(f.await(WAIT_SECONDS, TimeUnit.SECONDS));
+        assertTrue(f.cause() instanceof IOException && f.cause().getMessage().contains("Unix socket address"),
+                String.valueOf(f.cause()));
+        try (Stream<Path> left = Files.list(deep)) {
+            assertEquals(List.of(), left.toList(), "no private directory left");
+        }
+    }
+
+    @Test
     void socketFileOptionsAreForUnixStreamListenersOnly() {
         QemuListener.Builder udp = QemuListener.datagram(QemuAddress.inet("127.0.0.1", 0));
         IllegalStateException e = assertThrows(IllegalStateException.class,

@@ -35,8 +35,8 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Function;
 
@@ -69,9 +69,10 @@ import java.util.function.Function;
  * ({@code rwx------}, created beside the socket path), sets mode, owner and group on the socket file there,
  * then hard-links it to the requested path ({@code link(2)} fails if the path exists, so nothing is replaced) and
  * removes the private name and directory. The private path ({@code DIR/.pktkit-bind-NNN/s}) is about 32 bytes
- * longer than the socket's directory and must fit a Unix socket address (107 bytes), or the bind fails saying so. The listening channel's own {@code localAddress()} therefore names
- * the private path; {@link #localAddress()} and the netdev arguments name the requested one. On close the
- * socket file is removed if it is still the listener's own (same inode).
+ * longer than the socket's directory and must fit a Unix socket address (107 bytes), or the bind fails saying so.
+ * The listening channel's own {@code localAddress()} therefore names the private path; {@link #localAddress()}
+ * and the netdev arguments name the requested one. On close the socket file is removed if it is still the
+ * listener's own (same inode).
  *
  * <p>Bounds: at most {@link Builder#maxGuests} guests at once ({@value #DEFAULT_MAX_GUESTS} by default); a
  * further connection is closed at once and counted ({@link #refusedGuests()}), as is one the connector refuses

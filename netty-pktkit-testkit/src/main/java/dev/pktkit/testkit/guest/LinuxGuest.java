@@ -21,11 +21,11 @@ import java.util.zip.GZIPOutputStream;
  * A real Linux guest under QEMU (TCG) for interop tests: a stock Debian kernel ({@link GuestImage}) and a busybox
  * initramfs that loads the virtio-net driver (modules in {@code depends=} order, {@link GuestImage}), brings up
  * {@code lo} and every {@code ethN}, runs the test's shell script, and powers off. The initramfs is a gzipped newc
- * cpio archive written in Java ({@link CpioWriter}, {@code java.util.zip}; no {@code cpio} process). Each NIC is a QEMU socket netdev ({@code -netdev stream|dgram|socket,...}) the test
- * points at its own Java transport.
+ * cpio archive written in Java ({@code CpioWriter}, {@code java.util.zip}; no {@code cpio} process). Each NIC
+ * is a QEMU socket netdev ({@code -netdev stream|dgram|socket,...}) the test points at its own Java transport.
  *
  * <p>The script reports results as console lines {@code PKTKIT <key> <value...>} ({@code mark key value} in
- * the script); {@link #awaitMarker} waits for one. The shell helpers ({@link #HELPERS}, {@code /etc/pktkit.sh},
+ * the script); {@link #awaitMarker} waits for one. The shell helpers ({@code HELPERS}, {@code /etc/pktkit.sh},
  * sourced by {@code /init}, the test's script and udhcpc's script) are {@code mark}, {@code load_modules},
  * {@code links_up} and {@code udhcpc_event}: the guest's DHCP script ({@code /etc/udhcpc/default.script}, used by
  * {@code udhcpc}) applies the lease with {@code ip} and marks {@code lease <ip>/<prefix> router <r...> dns <d...>};

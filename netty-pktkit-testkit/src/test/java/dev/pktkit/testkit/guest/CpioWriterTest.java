@@ -144,9 +144,11 @@ class CpioWriterTest {
         assertTrue(p.waitFor(30, TimeUnit.SECONDS));
         assertEquals(0, p.exitValue(), msg);
         assertArrayEquals(big, Files.readAllBytes(out.resolve("bin/tool")));
-        assertEquals(PosixFilePermissions.fromString("rwxr-xr-x"), Files.getPosixFilePermissions(out.resolve("bin/tool")));
+        assertEquals(PosixFilePermissions.fromString("rwxr-xr-x"),
+                Files.getPosixFilePermissions(out.resolve("bin/tool")));
         assertEquals("key=value\n", Files.readString(out.resolve("etc/conf")));
-        assertEquals(PosixFilePermissions.fromString("rw-r-----"), Files.getPosixFilePermissions(out.resolve("etc/conf")));
+        assertEquals(PosixFilePermissions.fromString("rw-r-----"),
+                Files.getPosixFilePermissions(out.resolve("etc/conf")));
         assertEquals(PosixFilePermissions.fromString("rwxr-x---"), Files.getPosixFilePermissions(out.resolve("etc")));
         assertTrue(Files.isSymbolicLink(out.resolve("bin/sh")));
         assertEquals(Path.of("tool"), Files.readSymbolicLink(out.resolve("bin/sh")));

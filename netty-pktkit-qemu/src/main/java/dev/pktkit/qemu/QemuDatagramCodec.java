@@ -23,12 +23,21 @@ import java.net.SocketAddress;
  * datagram netdev ({@code -netdev dgram}, legacy {@code -netdev socket,udp=}): one frame per datagram, no prefix.
  *
  * <p>Inbound: each datagram ({@code DatagramPacket}, {@code DomainDatagramPacket} or any
- * {@code AddressedEnvelope} of a {@code ByteBuf}) becomes its content, a plain frame. Its sender becomes the peer
- * unless a remote was configured: frames go back to whoever sent last (QEMU's socket address is stable).
+ * {@code AddressedEnvelope} of a {@code ByteBuf}) becomes its content, a plain frame.
+ *
+ * <p>The peer is locked: it is the configured remote, or, without one, the first (named) sender, and it never
+ * changes afterwards. A datagram from any other address is dropped, released and counted
+ * ({@link QemuDropReason#FOREIGN_SENDER}), so another local process cannot take a VM's traffic over, or inject
+ * frames into its LAN, by sending one datagram to the socket. QEMU always sends from the address it bound
+ * ({@code local} / {@code localaddr}), so a restarted QEMU with the same options is the same peer; one that comes
+ * back on another address needs a new endpoint. Addresses compare with {@code equals}: an
+ * {@code InetSocketAddress} by IP and port, a Unix socket by the path string the peer bound (give QEMU the same
+ * path text as the remote here). Datagrams from an unnamed (unbound) Unix socket are never accepted: nothing can
+ * be sent back to it. On a connected channel the kernel already filters by sender and the check is skipped.
  *
  * <p>Outbound: each frame goes to the peer. On a connected channel the frame is written as is (the transport
  * sends it to the connected address, and nothing is allocated); otherwise it is wrapped in an envelope addressed
- * to the configured remote, or to the last sender. Before any peer is known, frames are dropped and counted
+ * to the peer. Before any peer is known, frames are dropped and counted
  * ({@link QemuDropReason#NO_PEER}).
  *
  * <p>Bad input: a datagram shorter than {@value QemuFraming#MIN_FRAME_LENGTH} bytes or longer than the maximum
@@ -49,11 +58,12 @@ public class QemuDatagramCodec extends ChannelDuplexHandler {
 
     private final int maxFrameLength;
     private final SocketAddress remote;
+    /** The locked peer: {@link #remote}, or the first named sender; null until then. */
     private SocketAddress peer;
     private boolean connected;
     private QemuFrameCounters counters;
 
-    /** Frames up to {@value QemuFraming#DEFAULT_MAX_FRAME_LENGTH} bytes; replies go to the last sender. */
+    /** Frames up to {@value QemuFraming#DEFAULT_MAX_FRAME_LENGTH} bytes; the peer is the first sender. */
     public QemuDatagramCodec() {
         this(QemuFraming.DEFAULT_MAX_FRAME_LENGTH, null);
     }
@@ -61,7 +71,8 @@ public class QemuDatagramCodec extends ChannelDuplexHandler {
     /**
      * @param maxFrameLength largest frame either way
      * @param remote         where frames go (a transport address: {@code InetSocketAddress}, or Netty's
-     *                       {@code DomainSocketAddress} for Unix sockets); null to reply to the last sender
+     *                       {@code DomainSocketAddress} for Unix sockets), and the only sender accepted; null to
+     *                       lock onto the first sender
      */
     public QemuDatagramCodec(int maxFrameLength, SocketAddress remote) {
         this.maxFrameLength = QemuFraming.checkMaxFrameLength(maxFrameLength);
@@ -75,8 +86,8 @@ public class QemuDatagramCodec extends ChannelDuplexHandler {
     }
 
     /**
-     * Where outbound frames go: the configured remote, else the last sender, else null. Read it on the channel's
-     * event loop.
+     * Where outbound frames go, and the only sender accepted: the configured remote, else the first named sender,
+     * else null. Read it on the channel's event loop.
      */
     public SocketAddress peer() {
         return peer;
@@ -130,14 +141,29 @@ public class QemuDatagramCodec extends ChannelDuplexHandler {
             frame.release();
             return;
         }
-        if (remote == null && sender != null && !connected && QemuTransports.isNamed(sender)) {
-            peer = sender;
+        if (sender != null && !connected && !isPeer(sender)) {
+            counters.dropped(QemuDropReason.FOREIGN_SENDER);
+            frame.release();
+            return;
         }
         if (frame.capacity() - length > MAX_WASTED_RECEIVE_BYTES) {
             frame = compact(ctx, frame);
         }
         counters.frameIn(length);
         ctx.fireChannelRead(frame); // the envelope's one reference is its content's: it moves on with the frame
+    }
+
+    /** Whether {@code sender} is the peer, locking onto it if no peer is known yet. */
+    private boolean isPeer(SocketAddress sender) {
+        SocketAddress p = peer;
+        if (p != null) {
+            return p.equals(sender);
+        }
+        if (!QemuTransports.isNamed(sender)) {
+            return false;
+        }
+        peer = sender;
+        return true;
     }
 
     private static ByteBuf compact(ChannelHandlerContext ctx, ByteBuf frame) {

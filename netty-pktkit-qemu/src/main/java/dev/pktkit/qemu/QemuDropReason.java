@@ -19,5 +19,10 @@ public enum QemuDropReason {
     /** Datagram: an outbound frame before any peer address was configured or seen. */
     NO_PEER,
     /** Datagram: the kernel reported a failed send (peer socket missing or port unreachable). */
-    SEND_FAILED
+    SEND_FAILED,
+    /**
+     * Datagram, inbound: sent by someone other than the locked peer (the configured remote, or the first sender
+     * when none was configured), or by an unnamed Unix socket that cannot be answered. The peer does not change.
+     */
+    FOREIGN_SENDER
 }

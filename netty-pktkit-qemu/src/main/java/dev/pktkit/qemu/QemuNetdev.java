@@ -168,10 +168,11 @@ public final class QemuNetdev {
      * <p>With a {@code remote}, call {@code connect()} to have the socket connected to it (frames then go out
      * without any per-frame allocation, and the kernel drops datagrams from anyone else; a Unix socket can only
      * be connected once QEMU has created its socket), or {@code bind()} to send each frame to {@code remote} as an
-     * addressed datagram. Without one, call {@code bind()}: frames go to whoever sent the last datagram, and are
-     * dropped (counted) until someone has.
+     * addressed datagram; datagrams from anyone else are dropped and counted. Without one, call {@code bind()}:
+     * the first sender becomes the peer for good (see {@link QemuDatagramCodec}); frames are dropped (counted) until
+     * someone has sent, and datagrams from anybody else afterwards are dropped and counted too.
      *
-     * @param remote QEMU's local address, or null to reply to the last sender
+     * @param remote QEMU's local address, or null to lock onto the first sender
      */
     public static Bootstrap datagram(EventLoopGroup group, QemuAddress local, QemuAddress remote,
                                      int maxFrameLength, ChannelHandler handler) {

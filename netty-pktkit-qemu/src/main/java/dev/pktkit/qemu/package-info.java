@@ -8,8 +8,8 @@
  *       {@link dev.pktkit.qemu.QemuStreamFrameDecoder} and {@link dev.pktkit.qemu.QemuStreamFrameEncoder}, a
  *       4-byte big-endian length before each frame.</li>
  *   <li>Datagram ({@code -netdev dgram}, legacy {@code -netdev socket,udp=}; UDP or Unix):
- *       {@link dev.pktkit.qemu.QemuDatagramCodec}, one frame per datagram, replies to the configured remote or
- *       the last sender.</li>
+ *       {@link dev.pktkit.qemu.QemuDatagramCodec}, one frame per datagram, to and from one locked peer: the
+ *       configured remote, or the first sender.</li>
  * </ul>
  * Limits and constants are in {@link dev.pktkit.qemu.QemuFraming}: frames of 14 bytes (an Ethernet header) up to
  * QEMU's own 69,632 by default, either way. Bad input is dropped, released and counted

@@ -76,7 +76,7 @@ class QemuDatagramCodecTest {
     }
 
     @Test
-    void repliesGoToTheLastSender() {
+    void thePeerIsLockedToTheFirstSenderAndOthersAreDropped() {
         ch.writeInbound(datagram(frame(60, 1), QEMU));
         take(ch.readInbound());
         byte[] reply = frame(60, 2);
@@ -85,23 +85,37 @@ class QemuDatagramCodecTest {
         assertEquals(QEMU, out.recipient());
         assertArrayEquals(reply, take(out.content()));
 
-        ch.writeInbound(datagram(frame(60, 3), OTHER));
-        take(ch.readInbound());
+        // a takeover attempt: another local socket sends a frame
+        DatagramPacket foreign = datagram(frame(60, 3), OTHER);
+        ch.writeInbound(foreign);
+        assertNull(ch.readInbound(), "the foreign frame does not enter the LAN");
+        assertEquals(0, foreign.refCnt());
+        assertEquals(1, counters().drops(QemuDropReason.FOREIGN_SENDER));
+        assertEquals(QEMU, codec.peer());
         ch.writeOutbound(buf(reply));
         DatagramPacket again = ch.readOutbound();
-        assertEquals(OTHER, again.recipient(), "the last sender wins");
+        assertEquals(QEMU, again.recipient(), "the first sender keeps the traffic");
         again.release();
         assertEquals(2, counters().framesOut());
+
+        ch.writeInbound(datagram(frame(60, 4), QEMU));
+        assertEquals(60, take(ch.readInbound()).length, "the peer itself is still heard");
+        assertEquals(2, counters().framesIn());
     }
 
     @Test
-    void configuredRemoteIsUsedFromTheStartAndNotReplaced() {
+    void configuredRemoteIsUsedFromTheStartAndIsTheOnlySenderAccepted() {
         ch = new EmbeddedChannel(new QemuDatagramCodec(QemuFraming.DEFAULT_MAX_FRAME_LENGTH, QEMU));
         ch.writeOutbound(buf(frame(60, 1)));
         DatagramPacket out = ch.readOutbound();
         assertEquals(QEMU, out.recipient());
         out.release();
-        ch.writeInbound(datagram(frame(60, 2), OTHER));
+        DatagramPacket foreign = datagram(frame(60, 2), OTHER);
+        ch.writeInbound(foreign);
+        assertNull(ch.readInbound());
+        assertEquals(0, foreign.refCnt());
+        assertEquals(1, counters().drops(QemuDropReason.FOREIGN_SENDER));
+        ch.writeInbound(datagram(frame(60, 3), QEMU));
         take(ch.readInbound());
         ch.writeOutbound(buf(frame(60, 3)));
         DatagramPacket next = ch.readOutbound();
@@ -122,11 +136,30 @@ class QemuDatagramCodecTest {
     }
 
     @Test
-    void unnamedUnixSenderIsNotLearned() {
-        ch.writeInbound(new DefaultAddressedEnvelope<ByteBuf, SocketAddress>(buf(frame(60, 1)),
-                new DomainSocketAddress("/tmp/ours.sock"), new DomainSocketAddress("")));
+    void unixPeerIsLockedByPath() {
+        DomainSocketAddress ours = new DomainSocketAddress("/tmp/ours.sock");
+        ch.writeInbound(new DefaultAddressedEnvelope<ByteBuf, SocketAddress>(buf(frame(60, 1)), ours,
+                new DomainSocketAddress("/tmp/qemu-test.sock")));
         take(ch.readInbound());
+        ch.writeInbound(new DefaultAddressedEnvelope<ByteBuf, SocketAddress>(buf(frame(60, 2)), ours,
+                new DomainSocketAddress("/tmp/qemu-test.sock")));
+        take(ch.readInbound());
+        ch.writeInbound(new DefaultAddressedEnvelope<ByteBuf, SocketAddress>(buf(frame(60, 3)), ours,
+                new DomainSocketAddress("/tmp/intruder.sock")));
+        assertNull(ch.readInbound());
+        assertEquals(new DomainSocketAddress("/tmp/qemu-test.sock"), codec.peer());
+        assertEquals(1, counters().drops(QemuDropReason.FOREIGN_SENDER));
+    }
+
+    @Test
+    void unnamedUnixSenderIsNeitherLearnedNorHeard() {
+        ByteBuf content = buf(frame(60, 1));
+        ch.writeInbound(new DefaultAddressedEnvelope<ByteBuf, SocketAddress>(content,
+                new DomainSocketAddress("/tmp/ours.sock"), new DomainSocketAddress("")));
+        assertNull(ch.readInbound(), "nothing can be sent back to an unbound socket");
+        assertEquals(0, content.refCnt());
         assertNull(codec.peer());
+        assertEquals(1, counters().drops(QemuDropReason.FOREIGN_SENDER));
     }
 
     @Test

@@ -5,13 +5,17 @@ import dev.pktkit.codec.pipe.PortConnector;
 import dev.pktkit.switching.L2Hub;
 import dev.pktkit.testkit.TestLoops;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.AddressedEnvelope;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import java.net.SocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -386,5 +390,97 @@ class QemuLoopbackTest {
 
         a.close().await(WAIT_SECONDS, TimeUnit.SECONDS);
         assertFalse(Files.exists(dir.resolve("a.sock")), "the socket file goes with the endpoint");
+    }
+
+    static List<Object[]> takeoverCases() {
+        List<Object[]> cases = new ArrayList<>();
+        for (String loop : TestLoops.available()) {
+            cases.add(new Object[] {loop, "udp", false});
+            if (loop.equals(TestLoops.EPOLL)) {
+                cases.add(new Object[] {loop, "unix", false});
+                cases.add(new Object[] {loop, "unix", true});
+            }
+        }
+        return cases;
+    }
+
+    /** Sees every datagram that reaches a datagram endpoint's codec, and reports it once the codec has run. */
+    static final class DatagramTap extends ChannelInboundHandlerAdapter {
+        final BlockingQueue<SocketAddress> senders = new LinkedBlockingQueue<>();
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            SocketAddress sender = msg instanceof AddressedEnvelope<?, ?> e ? e.sender() : null;
+            ctx.fireChannelRead(msg);
+            senders.add(sender);
+        }
+
+        SocketAddress next() throws InterruptedException {
+            SocketAddress a = senders.poll(WAIT_SECONDS, TimeUnit.SECONDS);
+            assertNotNull(a, "no datagram reached the endpoint within " + WAIT_SECONDS + " s");
+            return a;
+        }
+    }
+
+    /**
+     * The takeover attempt: a datagram guest's peer is locked (to the first sender, or to the configured remote);
+     * a second local socket sends frames to the endpoint; they are dropped and counted, and the LAN's traffic
+     * still goes to the original peer.
+     */
+    @ParameterizedTest(name = "{0} {1} configured remote {2}")
+    @MethodSource("takeoverCases")
+    void aSecondSocketCannotTakeADatagramGuestOver(String loop, String transport, boolean configured)
+            throws Exception {
+        start(loop);
+        Guest lan = connect(listen(QemuAddress.inet("127.0.0.1", 0)));   // another guest on the hub, by stream
+        boolean unix = transport.equals("unix");
+        QemuAddress ours = unix ? QemuAddress.unix(dir.resolve("ours.sock")) : QemuAddress.inet("127.0.0.1", 0);
+        QemuAddress qemuAt = unix ? QemuAddress.unix(dir.resolve("qemu.sock")) : QemuAddress.inet("127.0.0.1", 0);
+        QemuAddress intruderAt = unix ? QemuAddress.unix(dir.resolve("intruder.sock"))
+                : QemuAddress.inet("127.0.0.1", 0);
+        DatagramTap tap = new DatagramTap();
+        QemuListener.Builder b = QemuListener.datagram(ours).group(group).connector(port -> {
+            port.pipeline().addFirst(tap);
+            return tracking.attach(port);
+        });
+        if (configured) {
+            b.remote(qemuAt);
+        }
+        QemuListener endpoint = b.bind().get(WAIT_SECONDS, TimeUnit.SECONDS);
+        listeners.add(endpoint);
+        tracking.nextAttached();
+
+        Recorder qemu = new Recorder();
+        Channel vm = QemuNetdev.datagram(group, qemuAt, endpoint.localAddress(), qemu).connect()
+                .syncUninterruptibly().channel();
+        peers.add(vm);
+        Recorder intruderSaw = new Recorder();
+        Channel intruder = QemuNetdev.datagram(group, intruderAt, endpoint.localAddress(), intruderSaw).connect()
+                .syncUninterruptibly().channel();
+        peers.add(intruder);
+
+        byte[] first = frame(BROADCAST, mac(5), 60, 1);
+        vm.writeAndFlush(Unpooled.wrappedBuffer(first)).syncUninterruptibly();
+        assertEquals(vm.localAddress(), tap.next());
+        assertArrayEquals(first, lan.recorder().next());
+
+        byte[] injected = frame(BROADCAST, mac(6), 60, 2);
+        for (int i = 0; i < 3; i++) {
+            intruder.writeAndFlush(Unpooled.wrappedBuffer(injected)).syncUninterruptibly();
+            assertEquals(intruder.localAddress(), tap.next());
+        }
+        assertEquals(3, onLoop(endpoint.channel(), c -> c.drops(QemuDropReason.FOREIGN_SENDER)));
+        assertEquals(1, onLoop(endpoint.channel(), QemuFrameCounters::framesIn), "only the VM's frame came in");
+
+        // the LAN's traffic still goes to the VM, not to the intruder
+        byte[] toVm = frame(mac(5), mac(2), 100, 3);
+        lan.send(toVm);
+        assertArrayEquals(toVm, qemu.next());
+        byte[] second = frame(BROADCAST, mac(5), 80, 4);
+        vm.writeAndFlush(Unpooled.wrappedBuffer(second)).syncUninterruptibly();
+        assertArrayEquals(second, lan.recorder().next(), "the VM is still heard; the injected frames never were");
+        assertTrue(lan.recorder().frames.isEmpty());
+        assertTrue(intruderSaw.frames.isEmpty());
+        assertEquals(1, onLoop(endpoint.channel(), QemuFrameCounters::framesOut));
     }
 }

@@ -13,24 +13,33 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
  * The parts of a minimal Linux guest that every guest shares, built once from Debian packages and cached: the
  * stock Debian kernel (as an uncompressed ELF {@code vmlinux} when it can be extracted, which boots about twice as
- * fast under TCG as the compressed bzImage) and the modules its virtio NIC needs.
+ * fast under TCG as the compressed bzImage) and the modules its virtio NIC needs: {@link #ROOT_MODULES} and
+ * everything their {@code depends=} fields name, transitively, read from each module's {@code .modinfo} section
+ * ({@link KernelModule}); {@link #modules} lists them in load order (dependencies first).
  *
  * <p>Cache: {@code $PKTKIT_GUEST_CACHE}, else {@code ~/.cache/netty-pktkit/guest}, one folder per kernel
  * package; built in a temporary folder and renamed into place, under a file lock, so concurrent JVMs agree.
  */
 public final class GuestImage {
-    /** The virtio-net driver chain, in load order (each module's dependencies first). */
-    static final List<String> NIC_MODULES = List.of("virtio_ring", "virtio", "virtio_pci_modern_dev",
-            "virtio_pci_legacy_dev", "virtio_pci", "failover", "net_failover", "virtio_net");
+    /**
+     * The modules the guest's NIC needs, without their dependencies: the virtio PCI transport and the virtio-net
+     * driver (Debian builds both as modules).
+     */
+    static final List<String> ROOT_MODULES = List.of("virtio_pci", "virtio_net");
     private static final byte[] XZ_MAGIC = {(byte) 0xFD, '7', 'z', 'X', 'Z', 0};
 
     private static GuestImage cached;
@@ -60,7 +69,6 @@ public final class GuestImage {
         Tools.assumeCommand("apt-get", "apt");
         Tools.assumeCommand("apt-cache", "apt");
         Tools.assumeCommand("dpkg", "dpkg");
-        Tools.assumeCommand("cpio", "cpio");
         Tools.assumeCommand("xz", "xz-utils");
         Assumptions.assumeTrue(Files.isRegularFile(busybox()), "busybox-static is not installed ("
                 + busybox() + "); .ci/run installs it");
@@ -74,9 +82,15 @@ public final class GuestImage {
                 build(pkg, root, dir);
             }
         }
+        List<KernelModule> available = new ArrayList<>();
+        try (Stream<Path> s = Files.list(dir.resolve("modules"))) {
+            for (Path ko : s.filter(p -> p.getFileName().toString().endsWith(".ko")).sorted().toList()) {
+                available.add(KernelModule.read(ko));
+            }
+        }
         List<Path> mods = new ArrayList<>();
-        for (String m : NIC_MODULES) {
-            mods.add(dir.resolve("modules").resolve(m + ".ko"));
+        for (KernelModule m : KernelModule.loadOrder(available, ROOT_MODULES)) {
+            mods.add(m.file());
         }
         Path vmlinux = dir.resolve("vmlinux");
         cached = new GuestImage(Files.exists(vmlinux) ? vmlinux : dir.resolve("vmlinuz"), List.copyOf(mods), pkg);
@@ -139,13 +153,8 @@ public final class GuestImage {
             try (Stream<Path> s = Files.list(x.resolve("lib/modules"))) {
                 modRoot = s.findFirst().orElseThrow(() -> new IOException("no modules in " + deb));
             }
-            for (String m : NIC_MODULES) {
-                Path ko;
-                try (Stream<Path> s = Files.walk(modRoot)) {
-                    ko = s.filter(p -> p.getFileName().toString().equals(m + ".ko")).findFirst()
-                            .orElseThrow(() -> new IOException("module " + m + " not in " + deb));
-                }
-                Files.copy(ko, out.resolve("modules").resolve(m + ".ko"));
+            for (KernelModule m : neededModules(modRoot)) {
+                Files.copy(m.file(), out.resolve("modules").resolve(m.name() + ".ko"));
             }
             Files.writeString(out.resolve("ready"), pkg + "\n");
             if (Files.exists(dir)) {
@@ -155,6 +164,39 @@ public final class GuestImage {
         } finally {
             deleteTree(work);
         }
+    }
+
+    /**
+     * {@link #ROOT_MODULES} and, transitively, every module their {@code depends=} fields name, found by file name
+     * under {@code modRoot} (a kernel's {@code lib/modules/<release>}). Only the needed modules are read.
+     *
+     * @throws IOException if one is missing (for example compressed, {@code .ko.xz}, which this does not read)
+     */
+    static List<KernelModule> neededModules(Path modRoot) throws IOException {
+        Map<String, Path> files = new HashMap<>();
+        try (Stream<Path> s = Files.walk(modRoot)) {
+            for (Path p : s.filter(p -> p.getFileName().toString().endsWith(".ko")).toList()) {
+                String n = p.getFileName().toString();
+                files.putIfAbsent(KernelModule.normalise(n.substring(0, n.length() - 3)), p);
+            }
+        }
+        Map<String, KernelModule> needed = new LinkedHashMap<>();
+        Deque<String> todo = new ArrayDeque<>(ROOT_MODULES);
+        while (!todo.isEmpty()) {
+            String name = KernelModule.normalise(todo.removeFirst());
+            if (needed.containsKey(name)) {
+                continue;
+            }
+            Path ko = files.get(name);
+            if (ko == null) {
+                throw new IOException("module " + name + " (needed by the guest's NIC) is not under " + modRoot
+                        + " as " + name + ".ko");
+            }
+            KernelModule m = KernelModule.read(ko);
+            needed.put(name, m);
+            todo.addAll(m.depends());
+        }
+        return KernelModule.loadOrder(needed.values(), ROOT_MODULES);
     }
 
     /**

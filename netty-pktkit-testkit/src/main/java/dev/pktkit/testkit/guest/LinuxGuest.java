@@ -1,13 +1,12 @@
 package dev.pktkit.testkit.guest;
 
+import java.io.BufferedOutputStream;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -15,18 +14,24 @@ import java.util.Deque;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
+import java.util.zip.Deflater;
+import java.util.zip.GZIPOutputStream;
 
 /**
  * A real Linux guest under QEMU (TCG) for interop tests: a stock Debian kernel ({@link GuestImage}) and a busybox
- * initramfs that loads the virtio-net driver, brings up {@code lo} and every {@code ethN}, runs the test's shell
- * script, and powers off. Each NIC is a QEMU socket netdev ({@code -netdev stream|dgram|socket,...}) the test
- * points at its own Java transport.
+ * initramfs that loads the virtio-net driver (modules in {@code depends=} order, {@link GuestImage}), brings up
+ * {@code lo} and every {@code ethN}, runs the test's shell script, and powers off. The initramfs is a gzipped newc
+ * cpio archive written in Java ({@code CpioWriter}, {@code java.util.zip}; no {@code cpio} process). Each NIC
+ * is a QEMU socket netdev ({@code -netdev stream|dgram|socket,...}) the test points at its own Java transport.
  *
  * <p>The script reports results as console lines {@code PKTKIT <key> <value...>} ({@code mark key value} in
- * the script); {@link #awaitMarker} waits for one. The guest's default DHCP script
- * ({@code /etc/udhcpc/default.script}, used by {@code udhcpc}) applies the lease with {@code ip} and marks
- * {@code lease <ip>/<prefix> router <r> dns <d...>}; the router is also written to {@code /tmp/router}. The init
- * marks {@code boot <kernel release>} before and {@code exit <status>} after the script.
+ * the script); {@link #awaitMarker} waits for one. The shell helpers ({@code HELPERS}, {@code /etc/pktkit.sh},
+ * sourced by {@code /init}, the test's script and udhcpc's script) are {@code mark}, {@code load_modules},
+ * {@code links_up} and {@code udhcpc_event}: the guest's DHCP script ({@code /etc/udhcpc/default.script}, used by
+ * {@code udhcpc}) applies the lease with {@code ip} and marks {@code lease <ip>/<prefix> router <r...> dns <d...>};
+ * the first router is also written to {@code /tmp/router}. A module that fails to load is marked
+ * {@code insmod-failed <file>}. The init marks {@code boot <kernel release>} before and {@code exit <status>}
+ * after the script.
  *
  * <pre>{@code
  * try (LinuxGuest g = LinuxGuest.builder()
@@ -47,6 +52,83 @@ public final class LinuxGuest implements AutoCloseable {
     /** A marker line the guest printed. */
     public record Marker(String key, String value) {
     }
+
+    /** What {@code mark} prints before its arguments. */
+    static final String MARKER_PREFIX = "PKTKIT ";
+
+    /**
+     * The guest's shell helpers ({@code /etc/pktkit.sh}), sourced by {@code /init}, by the test's script and by
+     * udhcpc's script; {@code GuestScriptsTest} runs them on the host with busybox and stand-ins for
+     * {@code ip} and {@code insmod}.
+     */
+    static final String HELPERS = """
+            # Shell helpers of the pktkit test guest (busybox sh).
+
+            # mark KEY [VALUE...]: a marker line on the console ("PKTKIT KEY VALUE..."), for LinuxGuest.awaitMarker.
+            mark() { echo "PKTKIT $*"; }
+
+            # load_modules LIST: insmod each module file LIST names (one per line, in load order, beside LIST);
+            # a module that fails to load is marked "insmod-failed NAME" and the rest still load.
+            load_modules() {
+              while read -r m; do
+                [ -n "$m" ] || continue
+                insmod "${1%/*}/$m" || mark insmod-failed "$m"
+              done < "$1"
+            }
+
+            # links_up [DIR]: brings up every ethN interface listed in DIR (default /sys/class/net).
+            links_up() {
+              for n in "${1:-/sys/class/net}"/eth*; do
+                [ -e "$n" ] || continue
+                ip link set "${n##*/}" up
+              done
+            }
+
+            # udhcpc_event EVENT: applies what udhcpc passes in its environment ($interface, $ip, $mask, $router,
+            # $dns) with ip; on bound/renew the first router becomes the default route and goes to
+            # ${PKTKIT_STATE:-/tmp}/router, and the lease is marked "lease IP/MASK router R... dns D...".
+            udhcpc_event() {
+              case "$1" in
+                deconfig) ip addr flush dev "$interface" ;;
+                bound|renew)
+                  ip addr flush dev "$interface"
+                  ip addr add "$ip/$mask" dev "$interface"
+                  for r in $router; do
+                    ip route replace default via "$r" dev "$interface"
+                    echo "$r" > "${PKTKIT_STATE:-/tmp}/router"
+                    break
+                  done
+                  mark lease "$ip/$mask" router $router dns $dns
+                  ;;
+              esac
+              return 0
+            }
+            """;
+
+    /** The guest's {@code /init}: mounts, modules, links, the test's script, power off. */
+    static final String INIT = """
+            #!/bin/busybox sh
+            /bin/busybox --install -s /bin
+            export PATH=/bin
+            mount -t proc proc /proc
+            mount -t sysfs sys /sys
+            mount -t devtmpfs dev /dev
+            . /etc/pktkit.sh
+            load_modules /modules/order
+            ip link set lo up
+            links_up
+            mark boot "$(uname -r)"
+            sh /script.sh
+            mark exit "$?"
+            poweroff -f
+            """;
+
+    /** udhcpc's script, at the path Debian's busybox looks for. */
+    static final String UDHCPC_SCRIPT = """
+            #!/bin/sh
+            . /etc/pktkit.sh
+            udhcpc_event "$1"
+            """;
 
     private final Process qemu;
     private final Path dir;
@@ -75,12 +157,9 @@ public final class LinuxGuest implements AutoCloseable {
                     if (tail.size() > 200) {
                         tail.removeFirst();
                     }
-                    int at = line.indexOf("PKTKIT ");
-                    if (at >= 0) {
-                        String rest = line.substring(at + 7).strip();
-                        int sp = rest.indexOf(' ');
-                        markers.add(sp < 0 ? new Marker(rest, "") : new Marker(rest.substring(0, sp),
-                                rest.substring(sp + 1).strip()));
+                    Marker m = parseMarker(line);
+                    if (m != null) {
+                        markers.add(m);
                     }
                     notifyAll();
                 }
@@ -88,6 +167,23 @@ public final class LinuxGuest implements AutoCloseable {
         } catch (IOException ignored) {
             // QEMU went away
         }
+    }
+
+    /**
+     * The marker in a console line, or null: the text after {@value #MARKER_PREFIX} (anywhere in the line, since
+     * SeaBIOS's escape codes can precede it), split at the first space into key and value, both stripped.
+     */
+    static Marker parseMarker(String line) {
+        int at = line.indexOf(MARKER_PREFIX);
+        if (at < 0) {
+            return null;
+        }
+        String rest = line.substring(at + MARKER_PREFIX.length()).strip();
+        if (rest.isEmpty()) {
+            return null;
+        }
+        int sp = rest.indexOf(' ');
+        return sp < 0 ? new Marker(rest, "") : new Marker(rest.substring(0, sp), rest.substring(sp + 1).strip());
     }
 
     /** Every marker so far, in order. */
@@ -189,7 +285,7 @@ public final class LinuxGuest implements AutoCloseable {
         }
 
         /**
-         * Builds the initramfs and starts QEMU. Skips the calling test when QEMU, busybox-static, cpio, xz or the
+         * Builds the initramfs and starts QEMU. Skips the calling test when QEMU, busybox-static, xz or the
          * kernel package is unavailable.
          */
         public LinuxGuest start() throws IOException, InterruptedException {
@@ -213,56 +309,42 @@ public final class LinuxGuest implements AutoCloseable {
             }
         }
 
-        private Path initramfs(GuestImage image, Path dir) throws IOException, InterruptedException {
-            Path root = dir.resolve("root");
-            for (String d : new String[] {"bin", "sbin", "etc/udhcpc", "proc", "sys", "dev", "tmp", "modules"}) {
-                Files.createDirectories(root.resolve(d));
-            }
-            Files.copy(GuestImage.busybox(), root.resolve("bin/busybox"), StandardCopyOption.COPY_ATTRIBUTES);
-            StringBuilder load = new StringBuilder();
-            for (Path m : image.modules) {
-                Files.copy(m, root.resolve("modules").resolve(m.getFileName()));
-                load.append("insmod /modules/").append(m.getFileName()).append('\n');
-            }
-            executable(root.resolve("init"), """
-                    #!/bin/busybox sh
-                    /bin/busybox --install -s /bin
-                    export PATH=/bin
-                    mount -t proc proc /proc
-                    mount -t sysfs sys /sys
-                    mount -t devtmpfs dev /dev
-                    mark() { echo "PKTKIT $*"; }
-                    """ + load + """
-                    ip link set lo up
-                    for n in /sys/class/net/eth*; do ip link set "${n##*/}" up; done
-                    mark boot "$(uname -r)"
-                    sh /script.sh
-                    mark exit "$?"
-                    poweroff -f
-                    """);
-            executable(root.resolve("etc/udhcpc/default.script"), """
-                    #!/bin/sh
-                    case "$1" in
-                      deconfig) ip addr flush dev "$interface" ;;
-                      bound|renew)
-                        ip addr flush dev "$interface"
-                        ip addr add "$ip/$mask" dev "$interface"
-                        for r in $router; do ip route replace default via "$r" dev "$interface"; break; done
-                        for r in $router; do echo "$r" > /tmp/router; break; done
-                        echo "PKTKIT lease $ip/$mask router $router dns $dns"
-                        ;;
-                    esac
-                    exit 0
-                    """);
-            executable(root.resolve("script.sh"), "mark() { echo \"PKTKIT $*\"; }\n" + script + "\n");
+        /**
+         * Writes the guest's initramfs: a gzipped newc cpio archive ({@link CpioWriter}, {@code java.util.zip})
+         * of busybox, the helpers, {@code /init}, udhcpc's script, the test's script and the NIC modules with
+         * their load order ({@code /modules/order}).
+         */
+        private Path initramfs(GuestImage image, Path dir) throws IOException {
             Path out = dir.resolve("initrd.gz");
-            GuestImage.run(root, 60, "sh", "-c", "find . | cpio -o -H newc --quiet | gzip -1 > " + out);
+            StringBuilder order = new StringBuilder();
+            try (CpioWriter cpio = new CpioWriter(new GZIPOutputStream(new BufferedOutputStream(
+                    Files.newOutputStream(out), 1 << 16), 1 << 16) {
+                {
+                    def.setLevel(Deflater.BEST_SPEED);
+                }
+            })) {
+                for (String d : new String[] {"bin", "sbin", "etc", "etc/udhcpc", "proc", "sys", "dev", "tmp",
+                        "modules"}) {
+                    cpio.directory(d, 0755);
+                }
+                cpio.characterDevice("dev/console", 0600, 5, 1);
+                cpio.file("bin/busybox", 0755, Files.readAllBytes(GuestImage.busybox()));
+                cpio.file("etc/pktkit.sh", 0644, utf8(HELPERS));
+                cpio.file("init", 0755, utf8(INIT));
+                cpio.file("etc/udhcpc/default.script", 0755, utf8(UDHCPC_SCRIPT));
+                cpio.file("script.sh", 0755, utf8(". /etc/pktkit.sh\n" + script + "\n"));
+                for (Path m : image.modules) {
+                    String name = m.getFileName().toString();
+                    cpio.file("modules/" + name, 0644, Files.readAllBytes(m));
+                    order.append(name).append('\n');
+                }
+                cpio.file("modules/order", 0644, utf8(order.toString()));
+            }
             return out;
         }
 
-        private static void executable(Path p, String text) throws IOException {
-            Files.writeString(p, text);
-            Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
+        private static byte[] utf8(String s) {
+            return s.getBytes(StandardCharsets.UTF_8);
         }
     }
 }

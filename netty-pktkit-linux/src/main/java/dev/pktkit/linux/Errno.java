@@ -28,6 +28,7 @@ public final class Errno {
     public static final int ENOSYS = 38;
     public static final int EBADFD = 77;
     public static final int EMSGSIZE = 90;
+    public static final int ENOPROTOOPT = 92;
     public static final int EPROTONOSUPPORT = 93;
     public static final int EOPNOTSUPP = 95;
     public static final int EAFNOSUPPORT = 97;
@@ -73,6 +74,7 @@ public final class Errno {
             case ENOSYS -> "ENOSYS (function not implemented)";
             case EBADFD -> "EBADFD (file descriptor in bad state)";
             case EMSGSIZE -> "EMSGSIZE (message too long)";
+            case ENOPROTOOPT -> "ENOPROTOOPT (protocol not available)";
             case EPROTONOSUPPORT -> "EPROTONOSUPPORT (protocol not supported)";
             case EOPNOTSUPP -> "EOPNOTSUPP (operation not supported)";
             case EAFNOSUPPORT -> "EAFNOSUPPORT (address family not supported by protocol)";

@@ -93,6 +93,8 @@ public abstract class AbstractTunTapChannel extends AbstractChannel {
     private volatile TunTapAddress local;
     private volatile int mtu;
     private volatile int readLength;
+    /** Counts MTU changes made through {@link #link()}: a refresh that started before one does not overwrite it. */
+    private final java.util.concurrent.atomic.AtomicInteger mtuGeneration = new java.util.concurrent.atomic.AtomicInteger();
     private boolean fdClosed;
     /** A bind's setup runs on the setup executor with {@link #fd}: the loop must not close it meanwhile. */
     private boolean binding;
@@ -221,8 +223,14 @@ public abstract class AbstractTunTapChannel extends AbstractChannel {
         local = TunTapAddress.bound(a.name(), a.mode(), newIndex);
     }
 
-    /** After {@link TunTapLink#mtu} or a refresh: size later reads for {@code newMtu}. */
-    void mtuChanged(int newMtu) {
+    /** After {@link TunTapLink#mtu}: the MTU is {@code newMtu} now. */
+    void mtuSet(int newMtu) {
+        mtuGeneration.incrementAndGet();
+        mtuChanged(newMtu);
+    }
+
+    /** Size later reads for {@code newMtu}. */
+    private void mtuChanged(int newMtu) {
         mtu = newMtu;
         readLength = DeviceSetup.readLengthFor(newMtu, tap, config.getOffload());
     }
@@ -231,7 +239,12 @@ public abstract class AbstractTunTapChannel extends AbstractChannel {
     void refreshMtu() {
         TunTapAddress a = local;
         if (a != null && isOpen()) {
-            setup.refreshMtu(a.index(), eventLoop(), this::mtuChanged);
+            int generation = mtuGeneration.get();
+            setup.refreshMtu(a.index(), eventLoop(), m -> {
+                if (mtuGeneration.get() == generation) {
+                    mtuChanged(m);
+                }
+            });
         }
     }
 

@@ -48,7 +48,7 @@ public final class TunTapLink {
     /** Sets the MTU; the channel sizes its reads to it. */
     public TunTapLink mtu(int mtu) {
         ch.setup.netlinkForLinkCall().setMtu(index(), mtu);
-        ch.mtuChanged(mtu);
+        ch.mtuSet(mtu);
         return this;
     }
 

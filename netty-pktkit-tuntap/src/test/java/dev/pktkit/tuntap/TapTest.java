@@ -82,7 +82,9 @@ class TapTest {
                 group.shutdownGracefully(0, 10, TimeUnit.SECONDS).syncUninterruptibly();
             }
         } finally {
-            ns.close();
+            if (ns != null) {
+                ns.close();
+            }
         }
     }
 

@@ -78,7 +78,9 @@ class TunChannelBehaviourTest {
             }
         } finally {
             recorder.releaseAll();
-            ns.close();
+            if (ns != null) {
+                ns.close();
+            }
         }
     }
 

@@ -62,7 +62,9 @@ class TunDeviceTest {
                 group.shutdownGracefully(0, 10, TimeUnit.SECONDS).syncUninterruptibly();
             }
         } finally {
-            ns.close();
+            if (ns != null) {
+                ns.close();
+            }
         }
     }
 

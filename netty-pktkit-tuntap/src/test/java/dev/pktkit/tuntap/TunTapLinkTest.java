@@ -50,10 +50,14 @@ class TunTapLinkTest {
             if (channel != null) {
                 channel.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
             }
-            group.shutdownGracefully(0, 10, TimeUnit.SECONDS).syncUninterruptibly();
+            if (group != null) {
+                group.shutdownGracefully(0, 10, TimeUnit.SECONDS).syncUninterruptibly();
+            }
         } finally {
             try {
-                ns.close();
+                if (ns != null) {
+                    ns.close();
+                }
             } finally {
                 if (other != null) {
                     other.close();

@@ -364,14 +364,19 @@ public abstract class AbstractTunTapChannel extends AbstractChannel {
             closeFdAfterBind = false;
             closeFd(); // the channel closed while the setup used the descriptor
         }
-        if (failure != null) {
-            Throwable cause = failure instanceof java.util.concurrent.CompletionException c && c.getCause() != null
-                    ? c.getCause() : failure;
-            promise.tryFailure(cause);
+        Throwable cause = failure instanceof java.util.concurrent.CompletionException c && c.getCause() != null
+                ? c.getCause() : failure;
+        if (!isOpen()) {
+            // closed meanwhile: that is the reason, whatever the setup ran into after it
+            ClosedChannelException closed = new ClosedChannelException();
+            if (cause != null) {
+                closed.initCause(cause);
+            }
+            promise.tryFailure(closed);
             return;
         }
-        if (!isOpen()) {
-            promise.tryFailure(new ClosedChannelException());
+        if (cause != null) {
+            promise.tryFailure(cause);
             return;
         }
         vnetLength = off != OffloadMode.NONE ? VirtioNetHeader.LENGTH : 0;
@@ -484,6 +489,7 @@ public abstract class AbstractTunTapChannel extends AbstractChannel {
         }
 
         @Override
+        @SuppressWarnings("deprecation") // Channel.Unsafe's own signature
         public RecvByteBufAllocator.Handle recvBufAllocHandle() {
             return netty.recvBufAllocHandle();
         }

@@ -106,6 +106,29 @@ class TunSetupOffLoopTest {
 
     @ParameterizedTest
     @MethodSource("loops")
+    void closingWhileABindWaitsFailsTheBindAndLeavesNoDevice(String loop) throws Exception {
+        group = TestLoops.group(loop, 1);
+        CountDownLatch entered = new CountDownLatch(1);
+        holdSetup("bind", entered);
+        ChannelFuture bind = tun().bind(TunTapAddress.of("pktclosed"));
+        assertTrue(entered.await(10, TimeUnit.SECONDS));
+        // closed while the setup thread still uses the descriptor: the descriptor stays open until it is done
+        assertTrue(bind.channel().close().await(10, TimeUnit.SECONDS));
+        assertFalse(bind.isDone());
+        release.countDown();
+        assertTrue(bind.await(10, TimeUnit.SECONDS));
+        assertTrue(bind.cause() instanceof java.nio.channels.ClosedChannelException, String.valueOf(bind.cause()));
+        assertFalse(bind.channel().isActive());
+        // the device the setup created went with the descriptor, closed once the setup had finished
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (ns.exec("ip", "link", "show", "pktclosed").ok()) {
+            assertTrue(System.nanoTime() < deadline, "pktclosed outlived its closed channel");
+            Thread.onSpinWait();
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("loops")
     void aLinkCallStuckOnAUserThreadStopsNeitherTheLoopNorItsMtuRefresh(String loop) throws Exception {
         group = TestLoops.group(loop, 1);
         TunChannel t = (TunChannel) tun().bind(TunTapAddress.of("pktstuck")).sync().channel();

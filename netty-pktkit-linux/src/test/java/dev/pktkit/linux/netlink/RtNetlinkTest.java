@@ -148,6 +148,13 @@ class RtNetlinkTest {
         try (RtNetlink mine = RtNetlink.open()) {
             assertTrue(mine.findLink("pkn0").isEmpty(), "the calling thread did not move");
         }
+        try (NetNamespace self = NetNamespace.ofSelf()) {
+            assertTrue(self.call(() -> {
+                try (RtNetlink nl = RtNetlink.open()) {
+                    return nl.findLink("pkn0host").isPresent();
+                }
+            }), "the JVM's own namespace holds the host end");
+        }
         LinuxException missing = assertThrows(LinuxException.class, () -> NetNamespace.named("pktt-nosuch"));
         assertEquals(LinuxException.Reason.NOT_FOUND, missing.reason());
         assertThrows(IllegalArgumentException.class, () -> NetNamespace.named("../etc"));

@@ -12,9 +12,9 @@ public class LinuxException extends RuntimeException {
 
     /** The kinds of failure, derived from the errno. */
     public enum Reason {
-        /** {@code EPERM}, {@code EACCES}: a privilege ({@code CAP_NET_ADMIN}, {@code CAP_SYS_ADMIN}, ...) is missing. */
+        /** {@code EPERM}, {@code EACCES}: a privilege ({@code CAP_NET_ADMIN}, {@code CAP_SYS_ADMIN}) is missing. */
         PERMISSION_DENIED,
-        /** {@code ENOENT}, {@code ENODEV}, {@code ENXIO}, {@code ESRCH}: the file, device or interface does not exist. */
+        /** {@code ENOENT}, {@code ENODEV}, {@code ENXIO}, {@code ESRCH}: the file, device or interface is missing. */
         NOT_FOUND,
         /** {@code EEXIST}, {@code EADDRINUSE}: it exists already. */
         ALREADY_EXISTS,

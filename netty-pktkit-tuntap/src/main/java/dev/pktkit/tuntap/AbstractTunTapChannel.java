@@ -21,6 +21,7 @@ import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ConnectionPendingException;
 import java.nio.channels.UnsupportedAddressTypeException;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * What {@link TunChannel} and {@link TapChannel} share: a Linux TUN/TAP device file descriptor as a Netty
@@ -94,7 +95,7 @@ public abstract class AbstractTunTapChannel extends AbstractChannel {
     private volatile int mtu;
     private volatile int readLength;
     /** Counts MTU changes made through {@link #link()}: a refresh that started before one does not overwrite it. */
-    private final java.util.concurrent.atomic.AtomicInteger mtuGeneration = new java.util.concurrent.atomic.AtomicInteger();
+    private final AtomicInteger mtuGeneration = new AtomicInteger();
     private boolean fdClosed;
     /** A bind's setup runs on the setup executor with {@link #fd}: the loop must not close it meanwhile. */
     private boolean binding;

@@ -104,7 +104,8 @@ class RtMessageTest {
     @Test
     void aLinkAnswerIsParsed() {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment d = datagram(arena, newLink(9, 12, "pk0", 1400, new byte[] {2, 0x11, 0x22, 0x33, 0x44, 0x55}));
+            byte[] mac = {2, 0x11, 0x22, 0x33, 0x44, 0x55};
+            MemorySegment d = datagram(arena, newLink(9, 12, "pk0", 1400, mac));
             RtMessage.Answer a = RtMessage.answer(d, (int) d.byteSize(), 9, true);
             assertEquals(RtMessage.Kind.DONE, a.kind());
             assertEquals(new LinkInfo(12, "pk0", 1400, 0x1043, 0x02_11_22_33_44_55L), a.link());

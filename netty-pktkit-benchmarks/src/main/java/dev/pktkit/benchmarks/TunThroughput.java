@@ -7,7 +7,7 @@ import dev.pktkit.tuntap.TunChannel;
 import dev.pktkit.tuntap.TunTapAddress;
 import dev.pktkit.tuntap.TunTapChannelOption;
 import dev.pktkit.tuntap.VirtioNetCodec;
-import dev.pktkit.tuntap.netlink.NetNamespace;
+import dev.pktkit.linux.NetNamespace;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;

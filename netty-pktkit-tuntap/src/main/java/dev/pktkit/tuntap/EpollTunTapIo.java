@@ -1,6 +1,7 @@
 package dev.pktkit.tuntap;
 
-import dev.pktkit.tuntap.linux.LibC;
+import dev.pktkit.linux.Errno;
+import dev.pktkit.linux.LibC;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.IoEvent;
@@ -56,7 +57,7 @@ final class EpollTunTapIo extends TunTapIo implements EpollIoHandle {
             ch.resumeFlush();
         }
         if ((ops & (IN | ERR)) != 0) {
-            if ((ops & ERR) != 0 && !ch.wantsRead()) {
+            if ((ops & ERR) != 0 && !ch.reader.wantsRead()) {
                 errorReady();
             } else {
                 readReady();
@@ -76,23 +77,23 @@ final class EpollTunTapIo extends TunTapIo implements EpollIoHandle {
         }
         ByteBuf buf = spare;
         spare = null;
-        if (buf == null || buf.capacity() != ch.readLength()) {
+        if (buf == null || buf.capacity() != ch.reader.readLength()) {
             if (buf != null) {
                 buf.release();
             }
-            buf = ch.newReadBuffer();
+            buf = ch.reader.newReadBuffer();
         }
-        long n = ch.read(buf.memoryAddress(), buf.capacity());
+        long n = ch.reader.read(buf.memoryAddress(), buf.capacity());
         if (n > 0) {
-            if (!ch.onRead(buf, (int) n)) {
+            if (!ch.reader.onRead(buf, (int) n)) {
                 spare = buf;
             }
-            ch.readBatchDone(1);
+            ch.reader.readBatchDone(1);
             return;
         }
         spare = buf;
-        if (n != -LibC.EAGAIN && n != -LibC.EINTR) {
-            ch.readFailed((int) -n);
+        if (n != -Errno.EAGAIN && n != -Errno.EINTR) {
+            ch.reader.readFailed((int) -n);
         }
     }
 
@@ -107,37 +108,37 @@ final class EpollTunTapIo extends TunTapIo implements EpollIoHandle {
         if (!ch.isActive()) {
             return;
         }
-        int max = ch.maxMessagesPerRead();
+        int max = ch.reader.maxMessagesPerRead();
         int reads = 0;
-        while (reads < max && ch.wantsRead()) {
+        while (reads < max && ch.reader.wantsRead()) {
             ByteBuf buf = spare;
             spare = null;
-            if (buf == null || buf.capacity() != ch.readLength()) {
+            if (buf == null || buf.capacity() != ch.reader.readLength()) {
                 if (buf != null) {
                     buf.release();
                 }
-                buf = ch.newReadBuffer();
+                buf = ch.reader.newReadBuffer();
             }
-            long n = ch.read(buf.memoryAddress(), buf.capacity());
+            long n = ch.reader.read(buf.memoryAddress(), buf.capacity());
             if (n < 0) {
                 spare = buf;
-                if (n == -LibC.EINTR) {
+                if (n == -Errno.EINTR) {
                     continue;
                 }
-                if (n != -LibC.EAGAIN) {
-                    ch.readBatchDone(reads);
-                    ch.readFailed((int) -n);
+                if (n != -Errno.EAGAIN) {
+                    ch.reader.readBatchDone(reads);
+                    ch.reader.readFailed((int) -n);
                     return;
                 }
                 break;
             }
             reads++;
-            if (!ch.onRead(buf, (int) n)) {
+            if (!ch.reader.onRead(buf, (int) n)) {
                 spare = buf;
             }
         }
-        ch.readBatchDone(reads);
-        if (!ch.wantsRead() && readInterest && ch.isOpen()) {
+        ch.reader.readBatchDone(reads);
+        if (!ch.reader.wantsRead() && readInterest && ch.isOpen()) {
             interest(false, writeInterest);
         }
     }
@@ -157,21 +158,21 @@ final class EpollTunTapIo extends TunTapIo implements EpollIoHandle {
                 ch.eventLoop().execute(flushTask); // let the loop serve others, then go on
                 return;
             }
-            long r = ch.writeNow(msg);
-            if (r == -LibC.EAGAIN) {
+            long r = ch.writer.writeNow(msg);
+            if (r == -Errno.EAGAIN) {
                 if (!writeInterest) {
                     interest(readInterest, true);
                 }
                 return;
             }
-            if (r == -LibC.EINTR) {
+            if (r == -Errno.EINTR) {
                 budget++;
                 continue;
             }
-            if (r < 0 && AbstractTunTapChannel.isFatalWriteError(r)) {
-                throw new IOException("writing to " + ch.localAddress() + " failed: " + LibC.errnoName((int) -r));
+            if (r < 0 && TunTapWriter.isFatalWriteError(r)) {
+                throw new IOException("writing to " + ch.localAddress() + " failed: " + Errno.name((int) -r));
             }
-            Throwable failure = ch.writeDone(msg, r);
+            Throwable failure = ch.writer.writeDone(msg, r);
             if (failure == null) {
                 in.remove();
             } else {

@@ -1,6 +1,7 @@
 package dev.pktkit.tuntap;
 
-import dev.pktkit.tuntap.linux.LibC;
+import dev.pktkit.linux.Errno;
+import dev.pktkit.linux.LibC;
 import dev.pktkit.tuntap.vnet.VirtioNetHeader;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelOutboundBuffer;
@@ -139,31 +140,31 @@ final class IoUringTunTapIo extends TunTapIo implements IoUringIoHandle {
     private void pollDone(int res) {
         pollInFlight = false;
         pollId = 0;
-        if (stopped || res == -LibC.ECANCELED) {
+        if (stopped || res == -Errno.ECANCELED) {
             return;
         }
         if (res < 0) {
-            ch.readFailed(-res);
+            ch.reader.readFailed(-res);
             return;
         }
-        if (ch.wantsRead()) {
+        if (ch.reader.wantsRead()) {
             submitReads(); // on POLLERR the reads report the error
         }
     }
 
     private void submitReads() {
-        int n = ch.config().isAutoRead() ? Math.min(Math.min(nextBatch, ch.maxMessagesPerRead()), MAX_SLOTS) : 1;
+        int n = ch.config().isAutoRead() ? Math.min(Math.min(nextBatch, ch.reader.maxMessagesPerRead()), MAX_SLOTS) : 1;
         if (readBufs.length < n) {
             readBufs = java.util.Arrays.copyOf(readBufs, n);
         }
-        int length = ch.readLength();
+        int length = ch.reader.readLength();
         for (int i = 0; i < n; i++) {
             ByteBuf buf = readBufs[i];
             if (buf == null || buf.capacity() != length) {
                 if (buf != null) {
                     buf.release();
                 }
-                buf = ch.newReadBuffer();
+                buf = ch.reader.newReadBuffer();
                 readBufs[i] = buf;
             }
         }
@@ -183,13 +184,13 @@ final class IoUringTunTapIo extends TunTapIo implements IoUringIoHandle {
         if (res > 0) {
             if (!stopped && ch.isActive()) {
                 batchReads++;
-                if (ch.onRead(readBufs[slot], res)) {
+                if (ch.reader.onRead(readBufs[slot], res)) {
                     readBufs[slot] = null;
                 }
             }
-        } else if (res == -LibC.EAGAIN || res == 0) {
+        } else if (res == -Errno.EAGAIN || res == 0) {
             batchEmptied = true;
-        } else if (res != -LibC.ECANCELED && res != -LibC.EINTR && readError == 0) {
+        } else if (res != -Errno.ECANCELED && res != -Errno.EINTR && readError == 0) {
             readError = -res;
         }
         if (readsInFlight > 0) {
@@ -197,7 +198,7 @@ final class IoUringTunTapIo extends TunTapIo implements IoUringIoHandle {
         }
         endingBatch = true;
         try {
-            ch.readBatchDone(batchReads);
+            ch.reader.readBatchDone(batchReads);
         } finally {
             endingBatch = false;
         }
@@ -207,10 +208,10 @@ final class IoUringTunTapIo extends TunTapIo implements IoUringIoHandle {
         if (readError != 0) {
             int err = readError;
             readError = 0;
-            ch.readFailed(err);
+            ch.reader.readFailed(err);
             return;
         }
-        if (!ch.wantsRead()) {
+        if (!ch.reader.wantsRead()) {
             return; // idle until beginRead
         }
         if (batchEmptied) {
@@ -229,7 +230,7 @@ final class IoUringTunTapIo extends TunTapIo implements IoUringIoHandle {
         if (fatalWrite != 0) {
             long r = fatalWrite;
             fatalWrite = 0;
-            throw new IOException("writing to " + ch.localAddress() + " failed: " + LibC.errnoName((int) -r));
+            throw new IOException("writing to " + ch.localAddress() + " failed: " + Errno.name((int) -r));
         }
         if (writesInFlight > 0 || stopped) {
             return; // the last completion resumes the flush
@@ -247,11 +248,11 @@ final class IoUringTunTapIo extends TunTapIo implements IoUringIoHandle {
             }
             // the head needs cutting in Java: written synchronously, with nothing in flight before it
             Object msg = in.current();
-            long r = ch.writeNow(msg);
-            if (r < 0 && AbstractTunTapChannel.isFatalWriteError(r)) {
-                throw new IOException("writing to " + ch.localAddress() + " failed: " + LibC.errnoName((int) -r));
+            long r = ch.writer.writeNow(msg);
+            if (r < 0 && TunTapWriter.isFatalWriteError(r)) {
+                throw new IOException("writing to " + ch.localAddress() + " failed: " + Errno.name((int) -r));
             }
-            Throwable failure = ch.writeDone(msg, r);
+            Throwable failure = ch.writer.writeDone(msg, r);
             if (failure == null) {
                 in.remove();
             } else {
@@ -268,15 +269,15 @@ final class IoUringTunTapIo extends TunTapIo implements IoUringIoHandle {
         for (int i = 0; i < n; i++) {
             Object msg = writeMsgs[i];
             ReferenceCountUtil.retain(msg); // ours until the completion, whatever happens to the channel
-            ByteBuf pkt = AbstractTunTapChannel.packetOf(msg);
-            long addr = AbstractTunTapChannel.addressOf(pkt);
+            ByteBuf pkt = TunTapWriter.packetOf(msg);
+            long addr = TunTapWriter.addressOf(pkt);
             int len = pkt.readableBytes();
             byte flags = i < n - 1 ? IOSQE_IO_HARDLINK : 0;
             IoUringIoOps op;
             if (vnet) {
                 long slot = (long) i * WRITE_SLOT_BYTES;
                 MemorySegment s = writeScratch;
-                AbstractTunTapChannel.writeHeader(s, slot, msg);
+                TunTapWriter.writeHeader(s, slot, msg);
                 s.set(ValueLayout.JAVA_LONG, slot + 16, base + slot);
                 s.set(ValueLayout.JAVA_LONG, slot + 24, VirtioNetHeader.LENGTH);
                 s.set(ValueLayout.JAVA_LONG, slot + 32, addr);
@@ -299,12 +300,12 @@ final class IoUringTunTapIo extends TunTapIo implements IoUringIoHandle {
             ChannelOutboundBuffer in = ch.unsafe().outboundBuffer();
             if (!writesDetached && !closing && in != null) {
                 long bytes = res > 0 && ch.vnetLength != 0 ? res - VirtioNetHeader.LENGTH : res;
-                if (res < 0 && AbstractTunTapChannel.isFatalWriteError(res)) {
+                if (res < 0 && TunTapWriter.isFatalWriteError(res)) {
                     if (fatalWrite == 0) {
                         fatalWrite = res;
                     }
                 } else if (in.current() == msg) {
-                    Throwable failure = ch.writeDone(msg, bytes);
+                    Throwable failure = ch.writer.writeDone(msg, bytes);
                     if (failure == null) {
                         in.remove();
                     } else {
@@ -314,7 +315,7 @@ final class IoUringTunTapIo extends TunTapIo implements IoUringIoHandle {
                     logger.debug("write completion out of order on {}", ch);
                 }
             } else if (writesDetached && res >= 0) {
-                ch.writeDone(msg, res > 0 && ch.vnetLength != 0 ? res - VirtioNetHeader.LENGTH : res);
+                ch.writer.writeDone(msg, res > 0 && ch.vnetLength != 0 ? res - VirtioNetHeader.LENGTH : res);
             }
         } finally {
             ReferenceCountUtil.release(msg);
@@ -338,7 +339,7 @@ final class IoUringTunTapIo extends TunTapIo implements IoUringIoHandle {
 
         @Override
         public boolean processMessage(Object msg) {
-            if (ch.needsSoftwareOffload(msg)) {
+            if (ch.writer.needsSoftwareOffload(msg)) {
                 softwareFirst = count == 0;
                 return false;
             }

@@ -1,6 +1,6 @@
 package dev.pktkit.tuntap;
 
-import dev.pktkit.tuntap.netlink.NetNamespace;
+import dev.pktkit.linux.NetNamespace;
 
 /**
  * A Linux TAP device as a Netty channel: every message is one Ethernet frame in a {@code ByteBuf}, from

@@ -1,6 +1,6 @@
 package dev.pktkit.tuntap;
 
-import dev.pktkit.tuntap.netlink.NetNamespace;
+import dev.pktkit.linux.NetNamespace;
 
 /**
  * A Linux TUN device as a Netty channel: every message is one IP packet (IPv4 or IPv6) in a {@code ByteBuf}, from

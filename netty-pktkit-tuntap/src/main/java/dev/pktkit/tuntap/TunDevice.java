@@ -1,7 +1,8 @@
 package dev.pktkit.tuntap;
 
-import dev.pktkit.tuntap.linux.LibC;
-import dev.pktkit.tuntap.netlink.NetNamespace;
+import dev.pktkit.linux.Errno;
+import dev.pktkit.linux.LibC;
+import dev.pktkit.linux.NetNamespace;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -55,7 +56,10 @@ final class TunDevice {
     }
 
     static TunTapException notLinux(Throwable why) {
-        return new TunTapException(TunTapException.Reason.NOT_LINUX, why.getMessage(), why);
+        String text = String.valueOf(why.getMessage());
+        String hint = text.toLowerCase(java.util.Locale.ROOT).contains("mac")
+                ? " (macOS utun devices are not supported yet)" : "";
+        return new TunTapException(TunTapException.Reason.NOT_LINUX, why.getMessage() + hint, why);
     }
 
     /** Opens {@code path} read/write, non-blocking, close-on-exec, in {@code ns} (the caller's if null). */
@@ -83,17 +87,17 @@ final class TunDevice {
         }
         int e = -fd;
         switch (e) {
-            case LibC.ENOENT -> throw new TunTapException(TunTapException.Reason.NO_TUN_DEVICE,
+            case Errno.ENOENT -> throw new TunTapException(TunTapException.Reason.NO_TUN_DEVICE,
                     path + " does not exist: load the tun module (modprobe tun), or give the container the "
                             + "device (mknod " + path + " c 10 200)", e);
-            case LibC.ENXIO, LibC.ENODEV -> throw new TunTapException(TunTapException.Reason.NO_TUN_DEVICE,
-                    path + " has no driver behind it (" + LibC.errnoName(e) + "): load the tun module "
+            case Errno.ENXIO, Errno.ENODEV -> throw new TunTapException(TunTapException.Reason.NO_TUN_DEVICE,
+                    path + " has no driver behind it (" + Errno.name(e) + "): load the tun module "
                             + "(modprobe tun)", e);
-            case LibC.EACCES, LibC.EPERM -> throw new TunTapException(TunTapException.Reason.PERMISSION_DENIED,
-                    "cannot open " + path + ": " + LibC.errnoName(e) + "; the process needs read/write access "
+            case Errno.EACCES, Errno.EPERM -> throw new TunTapException(TunTapException.Reason.PERMISSION_DENIED,
+                    "cannot open " + path + ": " + Errno.name(e) + "; the process needs read/write access "
                             + "to it (and CAP_NET_ADMIN to create devices)", e);
             default -> throw new TunTapException(TunTapException.Reason.SYSTEM_ERROR,
-                    "cannot open " + path + ": " + LibC.errnoName(e), e);
+                    "cannot open " + path + ": " + Errno.name(e), e);
         }
     }
 
@@ -123,29 +127,29 @@ final class TunDevice {
             int e = -r;
             String dev = name.isEmpty() ? "a new " + kind + " device" : kind + " device " + name;
             switch (e) {
-                case LibC.EPERM, LibC.EACCES -> throw new TunTapException(TunTapException.Reason.PERMISSION_DENIED,
+                case Errno.EPERM, Errno.EACCES -> throw new TunTapException(TunTapException.Reason.PERMISSION_DENIED,
                         "creating or attaching " + dev + " needs CAP_NET_ADMIN (or, for a persistent device, "
-                                + "being its owner or group): " + LibC.errnoName(e), e);
-                case LibC.EBUSY -> throw new TunTapException(TunTapException.Reason.NAME_IN_USE,
+                                + "being its owner or group): " + Errno.name(e), e);
+                case Errno.EBUSY -> throw new TunTapException(TunTapException.Reason.NAME_IN_USE,
                         (flags & IFF_TUN_EXCL) != 0
                                 ? "name in use: an interface named " + name + " already exists"
                                 : "name in use: " + name + " is a TUN/TAP device another file descriptor is "
                                 + "attached to (set MULTI_QUEUE on every channel to share one device)", e);
-                case LibC.EINVAL -> {
+                case Errno.EINVAL -> {
                     if (!name.isEmpty() && exists.test(name)) {
                         throw new TunTapException(TunTapException.Reason.NAME_IN_USE,
                                 "name in use: an interface named " + name + " exists but is not a " + kind
                                         + " device with multi-queue " + ((flags & IFF_MULTI_QUEUE) != 0 ? "on"
-                                        : "off") + " (" + LibC.errnoName(e) + ")", e);
+                                        : "off") + " (" + Errno.name(e) + ")", e);
                     }
                     throw new TunTapException(TunTapException.Reason.UNSUPPORTED,
                             "the kernel refused the flags 0x" + Integer.toHexString(flags) + " for " + dev + ": "
-                                    + LibC.errnoName(e), e);
+                                    + Errno.name(e), e);
                 }
-                case LibC.EBADFD -> throw new TunTapException(TunTapException.Reason.SYSTEM_ERROR,
-                        "this file descriptor is already attached to a device: " + LibC.errnoName(e), e);
+                case Errno.EBADFD -> throw new TunTapException(TunTapException.Reason.SYSTEM_ERROR,
+                        "this file descriptor is already attached to a device: " + Errno.name(e), e);
                 default -> throw new TunTapException(TunTapException.Reason.SYSTEM_ERROR,
-                        "TUNSETIFF for " + dev + " failed: " + LibC.errnoName(e), e);
+                        "TUNSETIFF for " + dev + " failed: " + Errno.name(e), e);
             }
         }
     }
@@ -190,10 +194,10 @@ final class TunDevice {
         }
         int e = -r;
         TunTapException.Reason reason = switch (e) {
-            case LibC.EPERM, LibC.EACCES -> TunTapException.Reason.PERMISSION_DENIED;
-            case LibC.EINVAL, LibC.ENOTTY, LibC.EOPNOTSUPP -> TunTapException.Reason.UNSUPPORTED;
+            case Errno.EPERM, Errno.EACCES -> TunTapException.Reason.PERMISSION_DENIED;
+            case Errno.EINVAL, Errno.ENOTTY, Errno.EOPNOTSUPP -> TunTapException.Reason.UNSUPPORTED;
             default -> TunTapException.Reason.SYSTEM_ERROR;
         };
-        throw new TunTapException(reason, what + " on " + name + " failed: " + LibC.errnoName(e), e);
+        throw new TunTapException(reason, what + " on " + name + " failed: " + Errno.name(e), e);
     }
 }

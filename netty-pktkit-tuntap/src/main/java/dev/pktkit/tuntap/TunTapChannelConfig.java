@@ -108,7 +108,10 @@ public final class TunTapChannelConfig extends DefaultChannelConfig {
         return persist;
     }
 
-    /** See {@link TunTapChannelOption#PERSIST}; on a bound channel it takes effect at once. */
+    /**
+     * See {@link TunTapChannelOption#PERSIST}; on a bound channel it takes effect at once, through an ioctl on the
+     * calling thread that waits for the kernel's rtnetlink lock (so not on an event loop, as {@code link()}).
+     */
     public TunTapChannelConfig setPersist(boolean persist) {
         this.persist = persist;
         tunTap.persistChanged(persist);

@@ -1,8 +1,8 @@
 package dev.pktkit.tuntap;
 
-import dev.pktkit.tuntap.netlink.LinkInfo;
-import dev.pktkit.tuntap.netlink.NetNamespace;
-import dev.pktkit.tuntap.netlink.RtNetlink;
+import dev.pktkit.linux.netlink.LinkInfo;
+import dev.pktkit.linux.NetNamespace;
+import dev.pktkit.linux.netlink.RtNetlink;
 import io.netty.util.NetUtil;
 
 import java.net.InetAddress;
@@ -11,8 +11,11 @@ import java.util.Objects;
 
 /**
  * The network interface of a bound TUN/TAP channel, configured through rtnetlink in the device's namespace: no
- * {@code ip} command, no shell. Each call is one request the kernel answers at once; the methods return this
- * object for chaining and throw {@link dev.pktkit.tuntap.netlink.NetlinkException} with the kernel's error.
+ * {@code ip} command, no shell. Each call is one rtnetlink request made on the calling thread, which waits for the
+ * kernel's answer (microseconds, unless another process holds the kernel's rtnetlink lock: then up to
+ * {@link RtNetlink#TIMEOUT_SECONDS} s), so call it from a thread that may block, not from an event loop; the
+ * channel's own loop never waits for these calls. The methods return this object for chaining and throw
+ * {@link dev.pktkit.linux.netlink.NetlinkException} with the kernel's error.
  *
  * <pre>{@code
  * tun.link().mtu(1400).addAddress("10.9.0.1/24").addAddress("fd00:9::1/64").up().addRoute("10.10.0.0/16");
@@ -39,65 +42,65 @@ public final class TunTapLink {
 
     /** What the kernel says about the interface now. */
     public LinkInfo info() {
-        return ch.netlink().link(index());
+        return ch.setup.netlinkForLinkCall().link(index());
     }
 
     /** Sets the MTU; the channel sizes its reads to it. */
     public TunTapLink mtu(int mtu) {
-        ch.netlink().setMtu(index(), mtu);
-        ch.mtuChanged(mtu);
+        ch.setup.netlinkForLinkCall().setMtu(index(), mtu);
+        ch.mtuSet(mtu);
         return this;
     }
 
     /** Sets the interface up. */
     public TunTapLink up() {
-        ch.netlink().setUp(index(), true);
+        ch.setup.netlinkForLinkCall().setUp(index(), true);
         return this;
     }
 
     /** Sets the interface down. */
     public TunTapLink down() {
-        ch.netlink().setUp(index(), false);
+        ch.setup.netlinkForLinkCall().setUp(index(), false);
         return this;
     }
 
     /** Adds an address, {@code 10.9.0.1/24} or {@code fd00::1/64} (IPv6 without duplicate address detection). */
     public TunTapLink addAddress(String cidr) {
         Cidr c = Cidr.parse(cidr);
-        ch.netlink().addAddress(index(), c.address, c.prefixLength);
+        ch.setup.netlinkForLinkCall().addAddress(index(), c.address, c.prefixLength);
         return this;
     }
 
     /** Adds {@code address/prefixLength}. */
     public TunTapLink addAddress(InetAddress address, int prefixLength) {
-        ch.netlink().addAddress(index(), address, prefixLength);
+        ch.setup.netlinkForLinkCall().addAddress(index(), address, prefixLength);
         return this;
     }
 
     /** Removes an address given as {@code 10.9.0.1/24}. */
     public TunTapLink deleteAddress(String cidr) {
         Cidr c = Cidr.parse(cidr);
-        ch.netlink().deleteAddress(index(), c.address, c.prefixLength);
+        ch.setup.netlinkForLinkCall().deleteAddress(index(), c.address, c.prefixLength);
         return this;
     }
 
     /** Routes {@code cidr} (e.g. {@code 10.10.0.0/16}, {@code 0.0.0.0/0}) directly onto this link. */
     public TunTapLink addRoute(String cidr) {
         Cidr c = Cidr.parse(cidr);
-        ch.netlink().addRoute(c.address, c.prefixLength, index(), null);
+        ch.setup.netlinkForLinkCall().addRoute(c.address, c.prefixLength, index(), null);
         return this;
     }
 
     /** Routes {@code cidr} through this link via {@code gateway} (a literal address). */
     public TunTapLink addRoute(String cidr, String gateway) {
         Cidr c = Cidr.parse(cidr);
-        ch.netlink().addRoute(c.address, c.prefixLength, index(), Cidr.literal(gateway));
+        ch.setup.netlinkForLinkCall().addRoute(c.address, c.prefixLength, index(), Cidr.literal(gateway));
         return this;
     }
 
     /** Sets the link-layer address of a TAP device (low 48 bits of {@code mac}). */
     public TunTapLink macAddress(long mac) {
-        ch.netlink().setMacAddress(index(), mac);
+        ch.setup.netlinkForLinkCall().setMacAddress(index(), mac);
         return this;
     }
 
@@ -108,7 +111,7 @@ public final class TunTapLink {
     public TunTapLink moveTo(NetNamespace target) {
         Objects.requireNonNull(target, "target");
         String name = name();
-        ch.netlink().moveToNamespace(index(), target);
+        ch.setup.netlinkForLinkCall().moveToNamespace(index(), target);
         RtNetlink there = RtNetlink.open(target);
         try {
             int index = there.link(name).index();

@@ -19,7 +19,8 @@
  *
  * <h2>Ownership and threads</h2>
  * Whoever receives a packet owns it; a write hands it to the channel. Everything on the data path runs on the
- * channel's event loop without locks; device configuration ({@code link()}) may be called from any thread and
- * waits for the kernel's answer (microseconds).
+ * channel's event loop without locks. Device setup (binding, re-reading the MTU) runs on a small setup executor,
+ * never on the loop; device configuration ({@code link()}) runs on the calling thread and waits for the kernel's
+ * answer, so call it from a thread that may block, not from an event loop.
  */
 package dev.pktkit.tuntap;

@@ -1,5 +1,7 @@
 package dev.pktkit.tuntap;
 
+import dev.pktkit.testkit.netns.CommandResult;
+import dev.pktkit.testkit.netns.Netns;
 import dev.pktkit.codec.adapter.L2Adapter;
 import dev.pktkit.codec.dhcp.DhcpServer;
 import dev.pktkit.codec.device.EchoResponder;
@@ -71,7 +73,7 @@ class TapDhcpTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        Netns.assumeUsable();
+        Netns.assumeTunUsable();
         Tools.assumeCommand("udhcpc", "udhcpc");
         ns = Netns.create();
     }
@@ -92,7 +94,9 @@ class TapDhcpTest {
                 group.shutdownGracefully(0, 10, TimeUnit.SECONDS).syncUninterruptibly();
             }
         } finally {
-            ns.close();
+            if (ns != null) {
+                ns.close();
+            }
         }
     }
 
@@ -102,7 +106,7 @@ class TapDhcpTest {
         group = TestLoops.group(loop, 1);
         TapTest.FrameRecorder recorder = new TapTest.FrameRecorder();
         tap = (TapChannel) new Bootstrap().group(group)
-                .channelFactory(() -> new TapChannel(ns.handle))
+                .channelFactory(() -> new TapChannel(Namespaces.handle(ns)))
                 .handler(recorder)
                 .bind(TunTapAddress.of("pktap2")).sync().channel();
         try {
@@ -172,20 +176,20 @@ class TapDhcpTest {
         }, group.next(), null).sync().getNow();
         hub.add(gateway.b());
         tap = (TapChannel) new Bootstrap().group(group)
-                .channelFactory(() -> new TapChannel(ns.handle))
+                .channelFactory(() -> new TapChannel(Namespaces.handle(ns)))
                 .handler(new ChannelInboundHandlerAdapter())
                 .bind(TunTapAddress.of("pktap3")).sync().channel();
         hub.add(tap);
         tap.link().up();
 
         Path lease = dir.resolve("lease.env");
-        Netns.Result r = ns.exec("udhcpc", "-i", "pktap3", "-n", "-q", "-t", "5", "-T", "1",
+        CommandResult r = ns.exec("udhcpc", "-i", "pktap3", "-n", "-q", "-t", "5", "-T", "1",
                 "-s", script(dir).toString());
         assertEquals(0, r.exit(), "udhcpc got no lease: " + r.output());
         Map<String, String> env = readEnv(lease);
         assertEquals(GATEWAY_IP, env.get("router"), env.toString());
         assertTrue(env.getOrDefault("ip", "").startsWith("10.79.0."), env.toString());
-        Netns.Result ping = ns.exec("ping", "-c", "3", "-i", "0.2", "-w", "20", GATEWAY_IP);
+        CommandResult ping = ns.exec("ping", "-c", "3", "-i", "0.2", "-w", "20", GATEWAY_IP);
         assertEquals(0, ping.exit(), ping.output());
         assertTrue(responder.replies() >= 3);
     }

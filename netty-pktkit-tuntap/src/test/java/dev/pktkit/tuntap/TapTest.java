@@ -1,5 +1,7 @@
 package dev.pktkit.tuntap;
 
+import dev.pktkit.testkit.netns.CommandResult;
+import dev.pktkit.testkit.netns.Netns;
 import dev.pktkit.codec.adapter.L2Adapter;
 import dev.pktkit.codec.device.EchoResponder;
 import dev.pktkit.codec.pipe.PacketPipe;
@@ -59,7 +61,7 @@ class TapTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        Netns.assumeUsable();
+        Netns.assumeTunUsable();
         Tools.assumeCommand("ping", "iputils-ping");
         ns = Netns.create();
     }
@@ -80,7 +82,9 @@ class TapTest {
                 group.shutdownGracefully(0, 10, TimeUnit.SECONDS).syncUninterruptibly();
             }
         } finally {
-            ns.close();
+            if (ns != null) {
+                ns.close();
+            }
         }
     }
 
@@ -111,7 +115,7 @@ class TapTest {
         group = TestLoops.group(loop, 1);
         FrameRecorder recorder = new FrameRecorder();
         tap = (TapChannel) new Bootstrap().group(group)
-                .channelFactory(() -> new TapChannel(ns.handle))
+                .channelFactory(() -> new TapChannel(Namespaces.handle(ns)))
                 .handler(recorder)
                 .bind(TunTapAddress.of("pktap0")).sync().channel();
         try {
@@ -171,19 +175,19 @@ class TapTest {
         }, group.next(), null).sync().getNow();
         hub.add(gateway.b());
         tap = (TapChannel) new Bootstrap().group(group)
-                .channelFactory(() -> new TapChannel(ns.handle))
+                .channelFactory(() -> new TapChannel(Namespaces.handle(ns)))
                 .handler(new ChannelInboundHandlerAdapter())
                 .bind(TunTapAddress.of("pktap1")).sync().channel();
         hub.add(tap);
         tap.link().addAddress("10.78.0.1/24").addAddress("fd78::1/64").up();
 
-        Netns.Result v4 = ns.exec("ping", "-c", "3", "-i", "0.2", "-w", "20", "10.78.0.254");
+        CommandResult v4 = ns.exec("ping", "-c", "3", "-i", "0.2", "-w", "20", "10.78.0.254");
         assertEquals(0, v4.exit(), v4.output());
-        Netns.Result v6 = ns.exec("ping", "-6", "-c", "3", "-i", "0.2", "-w", "20", "fd78::fe");
+        CommandResult v6 = ns.exec("ping", "-6", "-c", "3", "-i", "0.2", "-w", "20", "fd78::fe");
         assertEquals(0, v6.exit(), v6.output());
         assertTrue(responder.replies() >= 6, "replies: " + responder.replies());
         // the kernel resolved our gateway with ARP: its neighbour table holds our MAC
-        Netns.Result neigh = ns.exec("ip", "neigh", "show", "10.78.0.254");
+        CommandResult neigh = ns.exec("ip", "neigh", "show", "10.78.0.254");
         assertTrue(neigh.output().contains("02:00:5e:78:00:fe"), neigh.output());
     }
 }

@@ -1,5 +1,7 @@
 package dev.pktkit.tuntap;
 
+import dev.pktkit.testkit.netns.CommandResult;
+import dev.pktkit.testkit.netns.Netns;
 import dev.pktkit.codec.device.EchoResponder;
 import dev.pktkit.codec.device.LocalAddresses;
 import dev.pktkit.codec.wire.Icmpv4;
@@ -58,7 +60,7 @@ class TunChannelBehaviourTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        Netns.assumeUsable();
+        Netns.assumeTunUsable();
         ns = Netns.create();
     }
 
@@ -76,7 +78,9 @@ class TunChannelBehaviourTest {
             }
         } finally {
             recorder.releaseAll();
-            ns.close();
+            if (ns != null) {
+                ns.close();
+            }
         }
     }
 
@@ -122,7 +126,7 @@ class TunChannelBehaviourTest {
     }
 
     private TunChannel open(MultiThreadIoEventLoopGroup g, boolean autoRead, int maxPerRead) throws Exception {
-        TunChannel t = (TunChannel) new Bootstrap().group(g).channelFactory(() -> new TunChannel(ns.handle))
+        TunChannel t = (TunChannel) new Bootstrap().group(g).channelFactory(() -> new TunChannel(Namespaces.handle(ns)))
                 .option(ChannelOption.AUTO_READ, autoRead)
                 .option(ChannelOption.MAX_MESSAGES_PER_READ, maxPerRead)
                 .handler(recorder)
@@ -204,7 +208,7 @@ class TunChannelBehaviourTest {
     @MethodSource("loops")
     void writesToADownLinkAreDroppedAndRefusedPacketsFailTheirPromise(String loop) throws Exception {
         group = TestLoops.group(loop, 1);
-        tun = (TunChannel) new Bootstrap().group(group).channelFactory(() -> new TunChannel(ns.handle))
+        tun = (TunChannel) new Bootstrap().group(group).channelFactory(() -> new TunChannel(Namespaces.handle(ns)))
                 .handler(recorder).bind(TunTapAddress.of("pktbeh")).sync().channel();
         // down: the kernel discards it (EIO); counted, and the promise succeeds
         io.netty.channel.ChannelFuture down = tun.writeAndFlush(echoRequest(tun, 1));
@@ -289,7 +293,7 @@ class TunChannelBehaviourTest {
         group = TestLoops.group(TestLoops.EPOLL, 1);
         otherGroup = TestLoops.group(TestLoops.IO_URING, 1);
         EchoResponder responder = new EchoResponder(LocalAddresses.of(InetAddress.getByName("10.71.0.2")));
-        tun = (TunChannel) new Bootstrap().group(group).channelFactory(() -> new TunChannel(ns.handle))
+        tun = (TunChannel) new Bootstrap().group(group).channelFactory(() -> new TunChannel(Namespaces.handle(ns)))
                 .handler(responder).bind(TunTapAddress.of("pktmove")).sync().channel();
         tun.link().addAddress("10.71.0.1/24").up();
         assertEquals(0, ns.exec("ping", "-c", "2", "-i", "0.2", "-w", "10", "10.71.0.2").exit());
@@ -297,12 +301,12 @@ class TunChannelBehaviourTest {
         tun.deregister().sync();
         otherGroup.next().register(tun).sync();
         assertTrue(tun.isActive());
-        Netns.Result ping = ns.exec("ping", "-c", "2", "-i", "0.2", "-w", "10", "10.71.0.2");
+        CommandResult ping = ns.exec("ping", "-c", "2", "-i", "0.2", "-w", "10", "10.71.0.2");
         assertEquals(0, ping.exit(), ping.output());
 
         tun.deregister().sync();
         group.next().register(tun).sync();
-        Netns.Result back = ns.exec("ping", "-c", "2", "-i", "0.2", "-w", "10", "10.71.0.2");
+        CommandResult back = ns.exec("ping", "-c", "2", "-i", "0.2", "-w", "10", "10.71.0.2");
         assertEquals(0, back.exit(), back.output());
         assertNotNull(tun.localAddress());
         assertTrue(responder.replies() >= 6);

@@ -1,10 +1,12 @@
 package dev.pktkit.tuntap;
 
+import dev.pktkit.testkit.netns.CommandResult;
+import dev.pktkit.testkit.netns.Netns;
 import dev.pktkit.codec.device.EchoResponder;
 import dev.pktkit.codec.device.LocalAddresses;
 import dev.pktkit.testkit.TestLoops;
 import dev.pktkit.testkit.Tools;
-import dev.pktkit.tuntap.netlink.RtNetlink;
+import dev.pktkit.linux.netlink.RtNetlink;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -46,7 +48,7 @@ class TunDeviceTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        Netns.assumeUsable();
+        Netns.assumeTunUsable();
         ns = Netns.create();
     }
 
@@ -60,7 +62,9 @@ class TunDeviceTest {
                 group.shutdownGracefully(0, 10, TimeUnit.SECONDS).syncUninterruptibly();
             }
         } finally {
-            ns.close();
+            if (ns != null) {
+                ns.close();
+            }
         }
     }
 
@@ -68,7 +72,7 @@ class TunDeviceTest {
         if (group == null) {
             group = TestLoops.group(loop, 2);
         }
-        return new Bootstrap().group(group).channelFactory(() -> new TunChannel(ns.handle))
+        return new Bootstrap().group(group).channelFactory(() -> new TunChannel(Namespaces.handle(ns)))
                 .handler(new ChannelInboundHandlerAdapter());
     }
 
@@ -76,7 +80,7 @@ class TunDeviceTest {
         if (group == null) {
             group = TestLoops.group(loop, 2);
         }
-        return new Bootstrap().group(group).channelFactory(() -> new TapChannel(ns.handle))
+        return new Bootstrap().group(group).channelFactory(() -> new TapChannel(Namespaces.handle(ns)))
                 .handler(new ChannelInboundHandlerAdapter());
     }
 
@@ -99,7 +103,7 @@ class TunDeviceTest {
     }
 
     private boolean linkExists(String name) {
-        try (RtNetlink nl = RtNetlink.open(ns.handle)) {
+        try (RtNetlink nl = RtNetlink.open(Namespaces.handle(ns))) {
             return nl.findLink(name).isPresent();
         }
     }
@@ -119,7 +123,7 @@ class TunDeviceTest {
     void nioLoopIsNotCompatible() throws Exception {
         MultiThreadIoEventLoopGroup nio = TestLoops.group(TestLoops.NIO, 1);
         try {
-            ChannelFuture f = new Bootstrap().group(nio).channelFactory(() -> new TunChannel(ns.handle))
+            ChannelFuture f = new Bootstrap().group(nio).channelFactory(() -> new TunChannel(Namespaces.handle(ns)))
                     .handler(new ChannelInboundHandlerAdapter()).register();
             assertTrue(f.await(10, TimeUnit.SECONDS));
             assertFalse(f.isSuccess());
@@ -172,15 +176,24 @@ class TunDeviceTest {
     @MethodSource("loops")
     void withoutCapNetAdminCreatingIsRefused(String loop) throws Exception {
         Assumptions.assumeTrue(Capabilities.supported(), "capability system calls are set up for x86_64 only");
-        group = TestLoops.group(loop, 1);
-        io.netty.channel.EventLoop only = group.next();
-        only.submit(() -> Capabilities.setEffective(Capabilities.CAP_NET_ADMIN, false)).sync();
+        // the device is created on a setup thread (never on the loop): drop the capability there, for that call
+        DeviceSetup.hook = new DeviceSetup.Hook() {
+            @Override
+            public void beforeSetupCall(String operation) {
+                Capabilities.setEffective(Capabilities.CAP_NET_ADMIN, false);
+            }
+
+            @Override
+            public void afterSetupCall(String operation) {
+                Capabilities.setEffective(Capabilities.CAP_NET_ADMIN, true);
+            }
+        };
         try {
             TunTapException e = bindFailure(tun(loop).bind(TunTapAddress.of("pktnocap")));
             assertEquals(TunTapException.Reason.PERMISSION_DENIED, e.reason());
             assertTrue(e.getMessage().contains("CAP_NET_ADMIN"), e.getMessage());
         } finally {
-            only.submit(() -> Capabilities.setEffective(Capabilities.CAP_NET_ADMIN, true)).sync();
+            DeviceSetup.hook = null;
         }
         assertFalse(linkExists("pktnocap"));
     }
@@ -216,7 +229,7 @@ class TunDeviceTest {
         TunChannel again = bound(tun(loop).handler(responder).bind(TunTapAddress.attach("pktkeep")));
         assertEquals(TunTapAddress.OpenMode.ATTACH, again.localAddress().mode());
         again.link().addAddress("10.76.0.1/24").up();
-        Netns.Result ping = ns.exec("ping", "-c", "2", "-i", "0.2", "-w", "10", "10.76.0.2");
+        CommandResult ping = ns.exec("ping", "-c", "2", "-i", "0.2", "-w", "10", "10.76.0.2");
         assertEquals(0, ping.exit(), ping.output());
         again.config().setPersist(false);
         again.close().sync();
@@ -261,7 +274,7 @@ class TunDeviceTest {
         group = TestLoops.group(loop, 2);
         EchoResponder responder = new EchoResponder(LocalAddresses.of(InetAddress.getByName("10.75.0.2")));
         List<Channel> queues = MultiQueue.bind(new Bootstrap().group(group)
-                .channelFactory(() -> new TunChannel(ns.handle)).handler(responder),
+                .channelFactory(() -> new TunChannel(Namespaces.handle(ns))).handler(responder),
                 TunTapAddress.of("pktmq"), 2).sync().getNow();
         channels.addAll(queues);
         assertEquals(2, queues.size());
@@ -270,10 +283,10 @@ class TunDeviceTest {
             assertEquals("pktmq", ((TunChannel) q).localAddress().name());
             assertTrue(q.config().getOption(TunTapChannelOption.MULTI_QUEUE));
         }
-        Netns.Result sys = ns.exec("ls", "/sys/class/net/pktmq/queues");
+        CommandResult sys = ns.exec("ls", "/sys/class/net/pktmq/queues");
         assertTrue(sys.output().contains("rx-0") && sys.output().contains("rx-1"), sys.output());
         ((TunChannel) queues.get(0)).link().addAddress("10.75.0.1/24").up();
-        Netns.Result ping = ns.exec("ping", "-c", "3", "-i", "0.2", "-w", "10", "10.75.0.2");
+        CommandResult ping = ns.exec("ping", "-c", "3", "-i", "0.2", "-w", "10", "10.75.0.2");
         assertEquals(0, ping.exit(), ping.output());
         // a channel without MULTI_QUEUE cannot join
         TunTapException e = bindFailure(tun(loop).bind(TunTapAddress.of("pktmq")));

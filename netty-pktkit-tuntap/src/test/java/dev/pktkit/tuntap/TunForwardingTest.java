@@ -1,5 +1,6 @@
 package dev.pktkit.tuntap;
 
+import dev.pktkit.testkit.netns.Netns;
 import dev.pktkit.switching.L3Hub;
 import dev.pktkit.switching.L3PortOptions;
 import dev.pktkit.testkit.Tools;
@@ -33,7 +34,7 @@ class TunForwardingTest {
 
     @BeforeEach
     void assume() {
-        Netns.assumeUsable();
+        Netns.assumeTunUsable();
         Tools.assumeCommand("socat", "socat");
         Tools.assumeCommand("ss", "iproute2");
     }

@@ -1,5 +1,6 @@
 package dev.pktkit.tuntap;
 
+import dev.pktkit.testkit.netns.Netns;
 import dev.pktkit.switching.L2Hub;
 import dev.pktkit.switching.L3Hub;
 import dev.pktkit.switching.L3PortOptions;
@@ -46,7 +47,7 @@ class TunOffloadTest {
 
     @BeforeEach
     void assume() {
-        Netns.assumeUsable();
+        Netns.assumeTunUsable();
         Tools.assumeCommand("socat", "socat");
         Tools.assumeCommand("ss", "iproute2");
     }

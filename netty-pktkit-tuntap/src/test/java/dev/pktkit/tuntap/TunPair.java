@@ -1,5 +1,7 @@
 package dev.pktkit.tuntap;
 
+import dev.pktkit.testkit.netns.CommandResult;
+import dev.pktkit.testkit.netns.Netns;
 import dev.pktkit.testkit.TestLoops;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.ChannelHandler;
@@ -88,7 +90,7 @@ final class TunPair implements AutoCloseable {
     private AbstractTunTapChannel bind(Netns ns, String name, OffloadMode offload, ChannelHandler handler,
                                        boolean tap) throws InterruptedException {
         return (AbstractTunTapChannel) new Bootstrap().group(group)
-                .channelFactory(() -> tap ? new TapChannel(ns.handle) : new TunChannel(ns.handle))
+                .channelFactory(() -> tap ? new TapChannel(Namespaces.handle(ns)) : new TunChannel(Namespaces.handle(ns)))
                 .option(TunTapChannelOption.OFFLOAD, offload)
                 .handler(handler)
                 .bind(TunTapAddress.of(name)).sync().channel();
@@ -112,7 +114,7 @@ final class TunPair implements AutoCloseable {
         awaitListening(b, port);
         String target = (v6 ? "TCP6:[" + serverAddress + "]:" : "TCP4:" + serverAddress + ":") + port;
         long t0 = System.nanoTime();
-        Netns.Result r = a.exec("sh", "-c", "socat -t 30 -T 60 STDIO " + target + " < " + in + " > " + out);
+        CommandResult r = a.exec("sh", "-c", "socat -t 30 -T 60 STDIO " + target + " < " + in + " > " + out);
         long elapsed = System.nanoTime() - t0;
         if (r.exit() != 0) {
             throw new AssertionError("socat client failed (" + r.exit() + "): " + r.output());
@@ -128,7 +130,7 @@ final class TunPair implements AutoCloseable {
     static void awaitListening(Netns ns, int port) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (System.nanoTime() < deadline) {
-            Netns.Result r = ns.exec("ss", "-Hltn", "sport = :" + port);
+            CommandResult r = ns.exec("ss", "-Hltn", "sport = :" + port);
             if (r.exit() == 0 && !r.output().isBlank()) {
                 return;
             }

@@ -1,5 +1,7 @@
 package dev.pktkit.tuntap;
 
+import dev.pktkit.testkit.netns.CommandResult;
+import dev.pktkit.testkit.netns.Netns;
 import dev.pktkit.codec.device.EchoResponder;
 import dev.pktkit.codec.device.LocalAddresses;
 import dev.pktkit.testkit.TestLoops;
@@ -36,7 +38,7 @@ class TunPingTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        Netns.assumeUsable();
+        Netns.assumeTunUsable();
         Tools.assumeCommand("ping", "iputils-ping");
         ns = Netns.create();
     }
@@ -61,15 +63,15 @@ class TunPingTest {
         EchoResponder responder = new EchoResponder(LocalAddresses.of(InetAddress.getByName("10.77.0.2"),
                 InetAddress.getByName("fd77::2")));
         tun = (TunChannel) new Bootstrap().group(group)
-                .channelFactory(() -> new TunChannel(ns.handle))
+                .channelFactory(() -> new TunChannel(Namespaces.handle(ns)))
                 .handler(responder)
                 .bind(TunTapAddress.of("pkt0")).sync().channel();
         assertEquals("pkt0", tun.localAddress().name());
         tun.link().addAddress("10.77.0.1/24").addAddress("fd77::1/64").up();
 
-        Netns.Result v4 = ns.exec("ping", "-c", "3", "-i", "0.2", "-W", "5", "10.77.0.2");
+        CommandResult v4 = ns.exec("ping", "-c", "3", "-i", "0.2", "-W", "5", "10.77.0.2");
         assertEquals(0, v4.exit(), v4.output());
-        Netns.Result v6 = ns.exec("ping", "-6", "-c", "3", "-i", "0.2", "-W", "5", "fd77::2");
+        CommandResult v6 = ns.exec("ping", "-6", "-c", "3", "-i", "0.2", "-W", "5", "fd77::2");
         assertEquals(0, v6.exit(), v6.output());
         assertTrue(responder.replies() >= 6, "replies: " + responder.replies());
         assertEquals(0, responder.malformed());

@@ -1,12 +1,14 @@
 package dev.pktkit.tuntap;
 
+import dev.pktkit.testkit.netns.CommandResult;
+import dev.pktkit.testkit.netns.Netns;
 import dev.pktkit.codec.device.EchoResponder;
 import dev.pktkit.codec.device.LocalAddresses;
 import dev.pktkit.testkit.TestLoops;
 import dev.pktkit.testkit.Tools;
-import dev.pktkit.tuntap.netlink.LinkInfo;
-import dev.pktkit.tuntap.netlink.NetlinkException;
-import dev.pktkit.tuntap.netlink.RtNetlink;
+import dev.pktkit.linux.netlink.LinkInfo;
+import dev.pktkit.linux.netlink.NetlinkException;
+import dev.pktkit.linux.netlink.RtNetlink;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -37,7 +39,7 @@ class TunTapLinkTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        Netns.assumeUsable();
+        Netns.assumeTunUsable();
         ns = Netns.create();
         group = TestLoops.group(NativeLoops.available().get(0), 1);
     }
@@ -48,10 +50,14 @@ class TunTapLinkTest {
             if (channel != null) {
                 channel.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
             }
-            group.shutdownGracefully(0, 10, TimeUnit.SECONDS).syncUninterruptibly();
+            if (group != null) {
+                group.shutdownGracefully(0, 10, TimeUnit.SECONDS).syncUninterruptibly();
+            }
         } finally {
             try {
-                ns.close();
+                if (ns != null) {
+                    ns.close();
+                }
             } finally {
                 if (other != null) {
                     other.close();
@@ -61,7 +67,7 @@ class TunTapLinkTest {
     }
 
     private TunChannel tun(String name, io.netty.channel.ChannelHandler handler) throws InterruptedException {
-        TunChannel t = (TunChannel) new Bootstrap().group(group).channelFactory(() -> new TunChannel(ns.handle))
+        TunChannel t = (TunChannel) new Bootstrap().group(group).channelFactory(() -> new TunChannel(Namespaces.handle(ns)))
                 .handler(handler).bind(TunTapAddress.of(name)).sync().channel();
         channel = t;
         return t;
@@ -99,7 +105,7 @@ class TunTapLinkTest {
 
     @Test
     void tapMacAddress() throws Exception {
-        TapChannel t = (TapChannel) new Bootstrap().group(group).channelFactory(() -> new TapChannel(ns.handle))
+        TapChannel t = (TapChannel) new Bootstrap().group(group).channelFactory(() -> new TapChannel(Namespaces.handle(ns)))
                 .handler(new ChannelInboundHandlerAdapter()).bind(TunTapAddress.of("pktmac")).sync().channel();
         channel = t;
         t.link().macAddress(0x02_11_22_33_44_55L);
@@ -116,7 +122,7 @@ class TunTapLinkTest {
         assertTrue(e.getMessage().contains("EINVAL"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> t.link().addAddress("10.0.0.1/33"));
         assertThrows(IllegalArgumentException.class, () -> t.link().addAddress("not-an-address/24"));
-        try (RtNetlink nl = RtNetlink.open(ns.handle)) {
+        try (RtNetlink nl = RtNetlink.open(Namespaces.handle(ns))) {
             assertTrue(nl.findLink("nosuchdev").isEmpty());
             NetlinkException missing = assertThrows(NetlinkException.class, () -> nl.link("nosuchdev"));
             assertEquals(19, missing.errno());
@@ -129,11 +135,11 @@ class TunTapLinkTest {
         other = Netns.create();
         EchoResponder responder = new EchoResponder(LocalAddresses.of(InetAddress.getByName("10.73.0.2")));
         TunChannel t = tun("pktmove", responder);
-        t.link().moveTo(other.handle);
-        assertEquals(other.handle, t.namespace());
+        t.link().moveTo(Namespaces.handle(other));
+        assertEquals(Namespaces.handle(other), t.namespace());
         assertTrue(ns.exec("ip", "link", "show", "pktmove").exit() != 0, "gone from the first namespace");
         t.link().addAddress("10.73.0.1/24").up();
-        Netns.Result ping = other.exec("ping", "-c", "2", "-i", "0.2", "-w", "10", "10.73.0.2");
+        CommandResult ping = other.exec("ping", "-c", "2", "-i", "0.2", "-w", "10", "10.73.0.2");
         assertEquals(0, ping.exit(), ping.output());
         assertTrue(responder.replies() >= 2);
     }
@@ -147,7 +153,7 @@ class TunTapLinkTest {
         assertEquals(0, ns.exec("ip", "link", "set", "pktbig", "mtu", "9000").exit());
         // the first 8028-byte request no longer fits the 1501-byte read buffer: dropped, counted, MTU re-read;
         // ping keeps asking until it has its replies
-        Netns.Result ping = ns.exec("ping", "-c", "2", "-i", "0.2", "-w", "20", "-s", "8000", "10.72.0.2");
+        CommandResult ping = ns.exec("ping", "-c", "2", "-i", "0.2", "-w", "20", "-s", "8000", "10.72.0.2");
         assertEquals(0, ping.exit(), ping.output());
         assertTrue(t.counters().drops(TunTapDropReason.TRUNCATED) >= 1, t.counters().toString());
         assertEquals(9000, t.mtu());

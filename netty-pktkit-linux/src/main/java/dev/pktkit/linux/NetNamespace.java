@@ -1,6 +1,6 @@
-package dev.pktkit.tuntap.netlink;
+package dev.pktkit.linux;
 
-import dev.pktkit.tuntap.linux.LibC;
+import dev.pktkit.linux.netlink.RtNetlink;
 
 import java.nio.file.Path;
 import java.util.Objects;
@@ -19,6 +19,8 @@ import java.util.concurrent.atomic.AtomicReference;
  *
  * <p>Closing this object closes its descriptor; the namespace itself lives on while anything else holds it
  * (a mount under {@code /run/netns}, a process, a socket, a device).
+ *
+ * <p>Opening fails with a {@link LinuxException} ({@code NOT_FOUND} for a missing file). Thread-safe.
  */
 public final class NetNamespace implements AutoCloseable {
     /** Where {@code ip netns} keeps named namespaces. */
@@ -42,6 +44,11 @@ public final class NetNamespace implements AutoCloseable {
         return open(NAMED_NAMESPACES.resolve(name));
     }
 
+    /** The namespace of this process's main thread ({@code /proc/self/ns/net}): the JVM's own. */
+    public static NetNamespace ofSelf() {
+        return open(Path.of("/proc/self/ns/net"));
+    }
+
     /** The namespace of process {@code pid} ({@code /proc/PID/ns/net}). */
     public static NetNamespace ofProcess(long pid) {
         return open(Path.of("/proc", Long.toString(pid), "ns", "net"));
@@ -52,7 +59,7 @@ public final class NetNamespace implements AutoCloseable {
         Objects.requireNonNull(path, "path");
         int fd = LibC.open(path.toString(), LibC.O_RDONLY | LibC.O_CLOEXEC);
         if (fd < 0) {
-            throw new NetlinkException("opening network namespace " + path, -fd);
+            throw new LinuxException("opening network namespace " + path, -fd);
         }
         return new NetNamespace(path, fd);
     }
@@ -75,7 +82,7 @@ public final class NetNamespace implements AutoCloseable {
      * result. Sockets and devices the task creates live in this namespace. Blocks the caller for the thread's
      * lifetime: do not call it on an event loop.
      *
-     * @throws NetlinkException if the thread cannot enter the namespace
+     * @throws LinuxException if the thread cannot enter the namespace
      * @throws Exception whatever {@code task} throws
      */
     public <T> T call(Callable<T> task) throws Exception {
@@ -86,7 +93,7 @@ public final class NetNamespace implements AutoCloseable {
         Thread t = Thread.ofPlatform().name("netns-" + path.getFileName()).daemon(true).unstarted(() -> {
             int r = LibC.setns(nsFd, LibC.CLONE_NEWNET);
             if (r < 0) {
-                failure.set(new NetlinkException("entering network namespace " + path, -r));
+                failure.set(new LinuxException("entering network namespace " + path, -r));
                 return;
             }
             try {

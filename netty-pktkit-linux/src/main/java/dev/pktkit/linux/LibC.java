@@ -1,4 +1,4 @@
-package dev.pktkit.tuntap.linux;
+package dev.pktkit.linux;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
@@ -15,16 +15,18 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
- * The few C library calls this module makes, bound through the Foreign Function &amp; Memory API. Internal: not
- * part of the module's API.
+ * The C library calls the native transports make for setup, bound through the Foreign Function &amp; Memory API:
+ * files, ioctls, sockets and their options, namespaces, memory mappings.
  *
  * <p>Every call returns what the kernel returns, with failures as the negated {@code errno} (so {@code -1} is
- * {@code -EPERM}, as inside the kernel), and never throws for a failed call. They allocate in a confined arena
- * and are meant for setup: the data path reads and writes through Netty's {@code FileDescriptor} instead (an FFM
- * call that captures {@code errno} allocates a segment slice per call on JDK 25).
+ * {@code -EPERM}, as inside the kernel; names in {@link Errno}), and never throws for a failed call;
+ * {@link LinuxException#check(long, String)} turns a failure into an exception. The calls allocate in a confined
+ * arena (the captured {@code errno} lives there) and are meant for setup and control traffic: a data path should
+ * read and write through Netty's {@code FileDescriptor} (JNI, no allocation) or io_uring instead.
  *
  * <p>Linux on a 64-bit ABI only (an ioctl's integer argument travels as a {@code long}). Elsewhere
  * {@link #unavailabilityCause()} says why, and every call throws an {@link UnsupportedOperationException} with it.
+ * Thread-safe: nothing is shared between calls.
  */
 @SuppressWarnings("restricted") // binding C functions is this class's purpose
 public final class LibC {
@@ -37,6 +39,19 @@ public final class LibC {
     /** Linux's {@code O_CLOEXEC} (generic value). */
     public static final int O_CLOEXEC = 0x80000;
 
+    /** {@code PROT_READ} for {@link #mmap}. */
+    public static final int PROT_READ = 0x1;
+    /** {@code PROT_WRITE} for {@link #mmap}. */
+    public static final int PROT_WRITE = 0x2;
+    /** {@code MAP_SHARED} for {@link #mmap}. */
+    public static final int MAP_SHARED = 0x01;
+    /** {@code MAP_PRIVATE} for {@link #mmap}. */
+    public static final int MAP_PRIVATE = 0x02;
+    /** {@code MAP_ANONYMOUS} for {@link #mmap} (fd -1). */
+    public static final int MAP_ANONYMOUS = 0x20;
+    /** {@code MAP_POPULATE} for {@link #mmap}: fault the pages in at once (AF_XDP rings and UMEM). */
+    public static final int MAP_POPULATE = 0x8000;
+
     public static final int AF_INET = 2;
     public static final int AF_INET6 = 10;
     public static final int AF_NETLINK = 16;
@@ -47,34 +62,11 @@ public final class LibC {
     public static final int SO_SNDTIMEO = 21;
     public static final int SO_RCVTIMEO = 20;
     public static final int SO_RCVBUF = 8;
+    public static final int SOCK_NONBLOCK = 0x800;
     public static final int CLONE_NEWNET = 0x40000000;
+    public static final int IPPROTO_ICMP = 1;
+    public static final int IPPROTO_ICMPV6 = 58;
 
-    public static final int EPERM = 1;
-    public static final int ENOENT = 2;
-    public static final int EINTR = 4;
-    public static final int EIO = 5;
-    public static final int ENXIO = 6;
-    public static final int EBADF = 9;
-    public static final int EAGAIN = 11;
-    public static final int ENOMEM = 12;
-    public static final int EACCES = 13;
-    public static final int EFAULT = 14;
-    public static final int EBUSY = 16;
-    public static final int EEXIST = 17;
-    public static final int ENODEV = 19;
-    public static final int EINVAL = 22;
-    public static final int ENFILE = 23;
-    public static final int EMFILE = 24;
-    public static final int ENOTTY = 25;
-    public static final int ERANGE = 34;
-    public static final int ENOSYS = 38;
-    public static final int EOPNOTSUPP = 95;
-    public static final int EADDRNOTAVAIL = 99;
-    public static final int ENOBUFS = 105;
-    public static final int ECANCELED = 125;
-    public static final int EMSGSIZE = 90;
-    public static final int EBADFD = 77;
-    public static final int ENETDOWN = 100;
 
     private static final Linker LINKER;
     private static final StructLayout CAPTURE_LAYOUT;
@@ -92,6 +84,9 @@ public final class LibC {
     private static final MethodHandle SETSOCKOPT;
     private static final MethodHandle GETSOCKNAME;
     private static final MethodHandle SETNS;
+    private static final MethodHandle GETSOCKOPT;
+    private static final MethodHandle MMAP;
+    private static final MethodHandle MUNMAP;
 
     static {
         Linker linker = null;
@@ -109,6 +104,9 @@ public final class LibC {
         MethodHandle setsockopt = null;
         MethodHandle getsockname = null;
         MethodHandle setns = null;
+        MethodHandle getsockopt = null;
+        MethodHandle mmap = null;
+        MethodHandle munmap = null;
         try {
             String problem = platformProblem(System.getProperty("os.name", ""), ADDRESS.byteSize());
             if (problem != null) {
@@ -145,6 +143,13 @@ public final class LibC {
                     FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS), keepErrno);
             setns = linker.downcallHandle(libc.find("setns").orElseThrow(),
                     FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), keepErrno);
+            getsockopt = linker.downcallHandle(libc.find("getsockopt").orElseThrow(),
+                    FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS), keepErrno);
+            mmap = linker.downcallHandle(libc.find("mmap").orElseThrow(),
+                    FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG),
+                    keepErrno);
+            munmap = linker.downcallHandle(libc.find("munmap").orElseThrow(),
+                    FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG), keepErrno);
         } catch (Throwable t) {
             why = t instanceof UnsupportedOperationException ? t
                     : new UnsupportedOperationException("the C library could not be bound through FFM: " + t, t);
@@ -164,17 +169,22 @@ public final class LibC {
         SETSOCKOPT = setsockopt;
         GETSOCKNAME = getsockname;
         SETNS = setns;
+        GETSOCKOPT = getsockopt;
+        MMAP = mmap;
+        MUNMAP = munmap;
     }
 
     private LibC() {
     }
 
-    /** Why this class cannot work on {@code osName} with {@code pointerSize}-byte pointers, or null if it can. */
-    static String platformProblem(String osName, long pointerSize) {
+    /**
+     * Why these bindings cannot work on {@code osName} with {@code pointerSize}-byte pointers, or null if they can
+     * (what {@link #unavailabilityCause()} reports for this JVM).
+     */
+    public static String platformProblem(String osName, long pointerSize) {
         if (!osName.toLowerCase(java.util.Locale.ROOT).startsWith("linux")) {
-            return "TUN/TAP channels and rtnetlink need Linux (/dev/net/tun); this is " + osName
-                    + (osName.toLowerCase(java.util.Locale.ROOT).contains("mac")
-                    ? " (macOS utun devices are not supported yet)" : "");
+            return "the native transports (TUN/TAP, rtnetlink, namespaces, AF_XDP, ICMP sockets) need Linux; "
+                    + "this is " + osName;
         }
         if (pointerSize != 8) {
             return "a 64-bit JVM is required (pointers are passed as longs)";
@@ -196,8 +206,13 @@ public final class LibC {
         }
     }
 
+    /** Whether the bindings work here (Linux, 64-bit, native access granted). */
+    public static boolean isAvailable() {
+        return UNAVAILABILITY == null;
+    }
+
     /** Space for the {@code errno} a call leaves behind; one per call. */
-    static final class CallState {
+    private static final class CallState {
         final MemorySegment segment;
 
         CallState(Arena arena) {
@@ -342,38 +357,47 @@ public final class LibC {
         }
     }
 
-    /** The symbolic name of an errno value with its usual text, e.g. {@code "EPERM (operation not permitted)"}. */
-    public static String errnoName(int errno) {
-        int e = Math.abs(errno);
-        return switch (e) {
-            case EPERM -> "EPERM (operation not permitted)";
-            case ENOENT -> "ENOENT (no such file or directory)";
-            case EINTR -> "EINTR (interrupted system call)";
-            case EIO -> "EIO (input/output error)";
-            case ENXIO -> "ENXIO (no such device or address)";
-            case EBADF -> "EBADF (bad file descriptor)";
-            case EAGAIN -> "EAGAIN (resource temporarily unavailable)";
-            case ENOMEM -> "ENOMEM (cannot allocate memory)";
-            case EACCES -> "EACCES (permission denied)";
-            case EFAULT -> "EFAULT (bad address)";
-            case EBUSY -> "EBUSY (device or resource busy)";
-            case EEXIST -> "EEXIST (file exists)";
-            case ENODEV -> "ENODEV (no such device)";
-            case EINVAL -> "EINVAL (invalid argument)";
-            case ENFILE -> "ENFILE (too many open files in system)";
-            case EMFILE -> "EMFILE (too many open files)";
-            case ENOTTY -> "ENOTTY (inappropriate ioctl for device)";
-            case ERANGE -> "ERANGE (result out of range)";
-            case ENOSYS -> "ENOSYS (function not implemented)";
-            case EBADFD -> "EBADFD (file descriptor in bad state)";
-            case EMSGSIZE -> "EMSGSIZE (message too long)";
-            case EOPNOTSUPP -> "EOPNOTSUPP (operation not supported)";
-            case EADDRNOTAVAIL -> "EADDRNOTAVAIL (cannot assign requested address)";
-            case ENETDOWN -> "ENETDOWN (network is down)";
-            case ENOBUFS -> "ENOBUFS (no buffer space available)";
-            case ECANCELED -> "ECANCELED (operation canceled)";
-            default -> "errno " + e;
-        };
+    /**
+     * {@code getsockopt(fd, level, name, value, &len)}: the option's length in bytes as the kernel wrote it into
+     * {@code value}, or {@code -errno}.
+     */
+    public static int getsockopt(int fd, int level, int name, MemorySegment value) {
+        ensureAvailable();
+        try (Arena arena = Arena.ofConfined()) {
+            CallState st = new CallState(arena);
+            MemorySegment len = arena.allocateFrom(JAVA_INT, (int) value.byteSize());
+            int r = st.result((int) GETSOCKOPT.invokeExact(st.segment, fd, level, name, value, len));
+            return r < 0 ? r : len.get(JAVA_INT, 0);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * {@code mmap(NULL, length, prot, flags, fd, offset)}: the address of the mapping, or {@code -errno}
+     * (the kernel never maps at addresses that look negative to Java on 64-bit Linux). Use
+     * {@code MemorySegment.ofAddress(a).reinterpret(length)} to reach it; unmap it with {@link #munmap}.
+     */
+    public static long mmap(long length, int prot, int flags, int fd, long offset) {
+        ensureAvailable();
+        try (Arena arena = Arena.ofConfined()) {
+            CallState st = new CallState(arena);
+            long r = (long) MMAP.invokeExact(st.segment, 0L, length, prot, flags, fd, offset);
+            return r == -1L ? -st.errno() : r;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code munmap(address, length)}: 0 or {@code -errno}. */
+    public static int munmap(long address, long length) {
+        ensureAvailable();
+        try (Arena arena = Arena.ofConfined()) {
+            CallState st = new CallState(arena);
+            return st.result((int) MUNMAP.invokeExact(st.segment, address, length));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
     }
 
     private static RuntimeException rethrow(Throwable t) {

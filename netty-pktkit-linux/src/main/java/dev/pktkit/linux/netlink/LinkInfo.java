@@ -1,4 +1,4 @@
-package dev.pktkit.tuntap.netlink;
+package dev.pktkit.linux.netlink;
 
 /**
  * What rtnetlink reports about a network interface.

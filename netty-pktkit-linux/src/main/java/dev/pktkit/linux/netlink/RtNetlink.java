@@ -1,6 +1,8 @@
-package dev.pktkit.tuntap.netlink;
+package dev.pktkit.linux.netlink;
 
-import dev.pktkit.tuntap.linux.LibC;
+import dev.pktkit.linux.Errno;
+import dev.pktkit.linux.LibC;
+import dev.pktkit.linux.NetNamespace;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -10,6 +12,8 @@ import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A client of the kernel's rtnetlink: names, MTU, state, addresses, routes and namespaces of network interfaces,
@@ -28,8 +32,12 @@ import java.util.Optional;
  * }
  * }</pre>
  *
- * <p>Thread-safe (requests are serialised on the socket). Failures throw {@link NetlinkException} with the
- * kernel's errno. Changing configuration needs {@code CAP_NET_ADMIN}.
+ * <p>Thread-safe: requests are serialised on the socket by a lock that only callers of this object take.
+ * Every request blocks its caller until the kernel answers, and the kernel may make it wait (its rtnetlink lock
+ * is held for seconds while, for example, a namespace is torn down): call it on a thread that may block, never on
+ * an event loop. {@link #close()} never waits for a request in progress; the socket is closed when the last one
+ * returns. Failures throw {@link NetlinkException} with the kernel's errno. Changing configuration needs
+ * {@code CAP_NET_ADMIN}.
  */
 public final class RtNetlink implements AutoCloseable {
     /** Upper bound on the wait for one answer. */
@@ -76,10 +84,13 @@ public final class RtNetlink implements AutoCloseable {
     private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED;
     private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED;
 
+    /** Requests in progress, plus 1 while open: the socket is closed when it drops to 0. */
+    private final AtomicInteger users = new AtomicInteger(1);
+    private final ReentrantLock lock = new ReentrantLock();
     private final int fd;
     private final String where;
+    private volatile boolean closed;
     private int seq;
-    private boolean closed;
 
     private RtNetlink(int fd, String where) {
         this.fd = fd;
@@ -102,7 +113,7 @@ public final class RtNetlink implements AutoCloseable {
             throw e;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new NetlinkException("interrupted while opening rtnetlink in " + namespace);
+            throw new NetlinkException("interrupted while opening rtnetlink in " + namespace, Errno.EINTR);
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
@@ -138,7 +149,7 @@ public final class RtNetlink implements AutoCloseable {
     /** The interface named {@code name}, if there is one. */
     public Optional<LinkInfo> findLink(String name) {
         checkName(name);
-        Message m = new Message(RTM_GETLINK, NLM_F_REQUEST);
+        RtMessage m = new RtMessage(RTM_GETLINK, NLM_F_REQUEST);
         m.ifinfo(0, 0, 0);
         m.attrString(IFLA_IFNAME, name);
         return Optional.ofNullable(request(m, "looking up interface " + name, true));
@@ -147,23 +158,23 @@ public final class RtNetlink implements AutoCloseable {
     /** The interface named {@code name}; throws {@link NetlinkException} ({@code ENODEV}) if there is none. */
     public LinkInfo link(String name) {
         return findLink(name).orElseThrow(() -> new NetlinkException("looking up interface " + name + " in "
-                + where, LibC.ENODEV));
+                + where, Errno.ENODEV));
     }
 
     /** The interface with index {@code index}; throws {@link NetlinkException} ({@code ENODEV}) if none. */
     public LinkInfo link(int index) {
-        Message m = new Message(RTM_GETLINK, NLM_F_REQUEST);
+        RtMessage m = new RtMessage(RTM_GETLINK, NLM_F_REQUEST);
         m.ifinfo(index, 0, 0);
         LinkInfo info = request(m, "looking up interface #" + index, true);
         if (info == null) {
-            throw new NetlinkException("looking up interface #" + index + " in " + where, LibC.ENODEV);
+            throw new NetlinkException("looking up interface #" + index + " in " + where, Errno.ENODEV);
         }
         return info;
     }
 
     /** Sets the interface administratively up or down. */
     public void setUp(int index, boolean up) {
-        Message m = new Message(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK);
+        RtMessage m = new RtMessage(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK);
         m.ifinfo(index, up ? LinkInfo.IFF_UP : 0, LinkInfo.IFF_UP);
         request(m, "setting interface #" + index + (up ? " up" : " down"), false);
     }
@@ -173,7 +184,7 @@ public final class RtNetlink implements AutoCloseable {
         if (mtu <= 0) {
             throw new IllegalArgumentException("mtu must be positive: " + mtu);
         }
-        Message m = new Message(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK);
+        RtMessage m = new RtMessage(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK);
         m.ifinfo(index, 0, 0);
         m.attrInt(IFLA_MTU, mtu);
         request(m, "setting the MTU of interface #" + index + " to " + mtu, false);
@@ -182,7 +193,7 @@ public final class RtNetlink implements AutoCloseable {
     /** Renames the interface (the kernel requires it to be down). */
     public void setName(int index, String name) {
         checkName(name);
-        Message m = new Message(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK);
+        RtMessage m = new RtMessage(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK);
         m.ifinfo(index, 0, 0);
         m.attrString(IFLA_IFNAME, name);
         request(m, "renaming interface #" + index + " to " + name, false);
@@ -194,7 +205,7 @@ public final class RtNetlink implements AutoCloseable {
         for (int i = 0; i < 6; i++) {
             b[i] = (byte) (mac >>> (40 - 8 * i));
         }
-        Message m = new Message(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK);
+        RtMessage m = new RtMessage(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK);
         m.ifinfo(index, 0, 0);
         m.attrBytes(IFLA_ADDRESS, b);
         request(m, "setting the MAC address of interface #" + index, false);
@@ -207,7 +218,7 @@ public final class RtNetlink implements AutoCloseable {
      */
     public void moveToNamespace(int index, NetNamespace target) {
         Objects.requireNonNull(target, "target");
-        Message m = new Message(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK);
+        RtMessage m = new RtMessage(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK);
         m.ifinfo(index, 0, 0);
         m.attrInt(IFLA_NET_NS_FD, target.fd());
         request(m, "moving interface #" + index + " to " + target, false);
@@ -215,7 +226,7 @@ public final class RtNetlink implements AutoCloseable {
 
     /** Deletes the interface (virtual interfaces such as veth, vxlan, bridge; TUN/TAP devices go with their fd). */
     public void deleteLink(int index) {
-        Message m = new Message(RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK);
+        RtMessage m = new RtMessage(RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK);
         m.ifinfo(index, 0, 0);
         request(m, "deleting interface #" + index, false);
     }
@@ -241,7 +252,7 @@ public final class RtNetlink implements AutoCloseable {
         byte[] a = address.getAddress();
         checkPrefix(a, prefixLength);
         boolean v6 = address instanceof Inet6Address;
-        Message m = new Message(type, flags);
+        RtMessage m = new RtMessage(type, flags);
         m.ifaddr(v6 ? LibC.AF_INET6 : LibC.AF_INET, prefixLength, v6 ? IFA_F_NODAD : 0, index);
         m.attrBytes(IFA_LOCAL, a);
         m.attrBytes(IFA_ADDRESS, a);
@@ -277,7 +288,7 @@ public final class RtNetlink implements AutoCloseable {
         if (gateway != null && (gateway instanceof Inet6Address) != v6) {
             throw new IllegalArgumentException("gateway " + gateway + " is not of the destination's family");
         }
-        Message m = new Message(type, flags);
+        RtMessage m = new RtMessage(type, flags);
         int scope = gateway == null && !v6 ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
         m.rtmsg(v6 ? LibC.AF_INET6 : LibC.AF_INET, prefixLength, scope);
         if (prefixLength > 0) {
@@ -291,11 +302,35 @@ public final class RtNetlink implements AutoCloseable {
                 + (gateway == null ? "" : " via " + gateway.getHostAddress()), false);
     }
 
+    /** Closes the socket; a request in progress on another thread finishes first (this call does not wait). */
     @Override
-    public synchronized void close() {
+    public void close() {
         if (!closed) {
             closed = true;
+            release();
+        }
+    }
+
+    /** Whether {@link #close()} was called. */
+    public boolean isClosed() {
+        return closed;
+    }
+
+    private void release() {
+        if (users.decrementAndGet() == 0) {
             LibC.close(fd);
+        }
+    }
+
+    private void acquire() {
+        for (;;) {
+            int n = users.get();
+            if (n == 0 || closed) {
+                throw new IllegalStateException(this + " is closed");
+            }
+            if (users.compareAndSet(n, n + 1)) {
+                return;
+            }
         }
     }
 
@@ -310,10 +345,21 @@ public final class RtNetlink implements AutoCloseable {
      * Sends {@code m} and waits for its answer: an ACK (returns null), an error (throws, except {@code ENODEV}
      * for a lookup, which returns null), or, for a lookup, the link it asked for.
      */
-    private synchronized LinkInfo request(Message m, String what, boolean lookup) {
-        if (closed) {
-            throw new IllegalStateException(this + " is closed");
+    private LinkInfo request(RtMessage m, String what, boolean lookup) {
+        acquire();
+        try {
+            lock.lock();
+            try {
+                return exchange(m, what, lookup);
+            } finally {
+                lock.unlock();
+            }
+        } finally {
+            release();
         }
+    }
+
+    private LinkInfo exchange(RtMessage m, String what, boolean lookup) {
         int mySeq = ++seq;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment req = m.finish(arena, mySeq);
@@ -327,88 +373,30 @@ public final class RtNetlink implements AutoCloseable {
             while (true) {
                 long n = LibC.recv(fd, buf, 0);
                 if (n < 0) {
-                    if (-n == LibC.EINTR) {
+                    if (-n == Errno.EINTR) {
                         continue;
                     }
-                    throw new NetlinkException(what + " (waiting for the kernel's answer)", (int) -n);
+                    throw new NetlinkException(what + " (waiting " + TIMEOUT_SECONDS + " s at most for the kernel's "
+                            + "answer)", (int) -n);
                 }
-                int off = 0;
-                while (off + NLMSG_HDRLEN <= n) {
-                    int len = buf.get(U32, off);
-                    int type = Short.toUnsignedInt(buf.get(U16, off + 4));
-                    int rseq = buf.get(U32, off + 8);
-                    if (len < NLMSG_HDRLEN || off + len > n) {
-                        throw new NetlinkException(what + ": malformed rtnetlink answer");
-                    }
-                    if (rseq == mySeq) {
-                        if (type == NLMSG_ERROR) {
-                            int err = buf.get(U32, off + NLMSG_HDRLEN);
-                            if (err == 0) {
-                                return null;
-                            }
-                            if (lookup && -err == LibC.ENODEV) {
-                                return null;
-                            }
-                            throw new NetlinkException(what + " in " + where, -err);
-                        }
-                        if (type == RTM_NEWLINK && lookup) {
-                            return parseLink(buf, off, len);
-                        }
-                        if (type == NLMSG_DONE) {
+                RtMessage.Answer a = RtMessage.answer(buf, (int) n, mySeq, lookup);
+                switch (a.kind()) {
+                    case MALFORMED -> throw new NetlinkException(what + ": malformed rtnetlink answer");
+                    case ERROR -> {
+                        if (lookup && a.errno() == Errno.ENODEV) {
                             return null;
                         }
+                        throw new NetlinkException(what + " in " + where, a.errno());
                     }
-                    off += align(len);
+                    case DONE -> {
+                        return a.link();
+                    }
+                    case NONE -> {
+                        // not the answer to this request (a late one to an earlier request): read on
+                    }
                 }
             }
         }
-    }
-
-    private static LinkInfo parseLink(MemorySegment buf, int off, int len) {
-        int body = off + NLMSG_HDRLEN;
-        int index = buf.get(U32, body + 4);
-        int flags = buf.get(U32, body + 8);
-        String name = null;
-        int mtu = 0;
-        long mac = 0;
-        int a = body + IFINFOMSG_LEN;
-        int end = off + len;
-        while (a + 4 <= end) {
-            int alen = Short.toUnsignedInt(buf.get(U16, a));
-            int atype = Short.toUnsignedInt(buf.get(U16, a + 2)) & 0x3FFF;
-            if (alen < 4 || a + alen > end) {
-                break;
-            }
-            int data = a + 4;
-            int dlen = alen - 4;
-            switch (atype) {
-                case IFLA_IFNAME -> {
-                    byte[] s = new byte[dlen];
-                    MemorySegment.copy(buf, ValueLayout.JAVA_BYTE, data, s, 0, dlen);
-                    int z = 0;
-                    while (z < s.length && s[z] != 0) {
-                        z++;
-                    }
-                    name = new String(s, 0, z, StandardCharsets.UTF_8);
-                }
-                case IFLA_MTU -> mtu = dlen >= 4 ? buf.get(U32, data) : 0;
-                case IFLA_ADDRESS -> {
-                    if (dlen == 6) {
-                        for (int i = 0; i < 6; i++) {
-                            mac = (mac << 8) | (buf.get(ValueLayout.JAVA_BYTE, data + i) & 0xFF);
-                        }
-                    }
-                }
-                default -> {
-                }
-            }
-            a += align(alen);
-        }
-        return new LinkInfo(index, name, mtu, flags, mac);
-    }
-
-    static int align(int n) {
-        return (n + 3) & ~3;
     }
 
     static void checkName(String name) {
@@ -425,65 +413,6 @@ public final class RtNetlink implements AutoCloseable {
         if (prefixLength < 0 || prefixLength > address.length * 8) {
             throw new IllegalArgumentException("prefix length " + prefixLength + " out of range for "
                     + (address.length == 4 ? "IPv4" : "IPv6"));
-        }
-    }
-
-    /** A request under construction: a netlink header, one fixed struct, attributes. */
-    private static final class Message {
-        private final byte[] bytes = new byte[512];
-        private final java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.nativeOrder());
-
-        Message(int type, int flags) {
-            b.putInt(0); // length, filled by finish
-            b.putShort((short) type);
-            b.putShort((short) flags);
-            b.putInt(0); // seq, filled by finish
-            b.putInt(0); // port id: 0 = the kernel fills ours
-        }
-
-        void ifinfo(int index, int flags, int change) {
-            b.put((byte) 0).put((byte) 0).putShort((short) 0);
-            b.putInt(index).putInt(flags).putInt(change);
-        }
-
-        void ifaddr(int family, int prefixLength, int flags, int index) {
-            b.put((byte) family).put((byte) prefixLength).put((byte) flags).put((byte) 0).putInt(index);
-        }
-
-        void rtmsg(int family, int dstLength, int scope) {
-            b.put((byte) family).put((byte) dstLength).put((byte) 0).put((byte) 0);
-            b.put((byte) RT_TABLE_MAIN).put((byte) RTPROT_STATIC).put((byte) scope).put((byte) RTN_UNICAST);
-            b.putInt(0);
-        }
-
-        void attrInt(int type, int value) {
-            b.putShort((short) 8).putShort((short) type).putInt(value);
-        }
-
-        void attrBytes(int type, byte[] value) {
-            b.putShort((short) (4 + value.length)).putShort((short) type).put(value);
-            pad();
-        }
-
-        void attrString(int type, String value) {
-            byte[] s = value.getBytes(StandardCharsets.UTF_8);
-            b.putShort((short) (4 + s.length + 1)).putShort((short) type).put(s).put((byte) 0);
-            pad();
-        }
-
-        private void pad() {
-            while ((b.position() & 3) != 0) {
-                b.put((byte) 0);
-            }
-        }
-
-        MemorySegment finish(Arena arena, int seq) {
-            int len = b.position();
-            b.putInt(0, len);
-            b.putInt(8, seq);
-            MemorySegment s = arena.allocate(len);
-            MemorySegment.copy(bytes, 0, s, ValueLayout.JAVA_BYTE, 0, len);
-            return s;
         }
     }
 }

@@ -773,6 +773,13 @@ public final class TcpConnection implements TcpFlow {
             }
             return;
         }
+        // simultaneous open (RFC 9293 §3.5 figure 8, line 7): the SYN-ACK answering our SYN in SYN-RECEIVED
+        // acknowledges our SYN; its SYN repeats the one we have, so it is processed as an ACK
+        if (state == TcpState.SYN_RECEIVED && listener == null && seg.has(Tcp.SYN) && seg.has(Tcp.ACK)
+                && seg.seq == irs) {
+            seg.seq += 1;
+            seg.flags &= ~Tcp.SYN;
+        }
         // SYN-RECEIVED: a retransmitted SYN repeats our SYN-ACK (unless deferred)
         if (state == TcpState.SYN_RECEIVED && seg.has(Tcp.SYN) && !seg.has(Tcp.ACK) && seg.seq == irs) {
             if (!deferred) {
@@ -1446,6 +1453,9 @@ public final class TcpConnection implements TcpFlow {
         h.writerIndex(headroom).readerIndex(headroom);
         int w = headroom;
         int window = (flags & Tcp.ACK) != 0 || syn ? windowField(syn) : 0;
+        if (syn && (flags & Tcp.ACK) != 0 && Seq.gt(rcvNxt + window, rcvAdv)) {
+            rcvAdv = rcvNxt + window; // RFC 7323 §2.2: the SYN-ACK's window is unscaled
+        }
         int ackField = (flags & Tcp.ACK) != 0 ? rcvNxt : 0;
         if ((flags & Tcp.ACK) != 0) {
             if (ecnOk && eceSend && !syn) {

@@ -38,6 +38,8 @@ final class TestNet implements AutoCloseable {
     private record Ev(long time, long order, Runnable run, ByteBuf held) {
     }
 
+    /** The allocator of engines, link copies and test data. */
+    final ByteBufAllocator alloc;
     long now;
     private long order;
     private final PriorityQueue<Ev> queue = new PriorityQueue<>((x, y) -> x.time != y.time
@@ -60,7 +62,12 @@ final class TestNet implements AutoCloseable {
     final List<Node> nodes = new ArrayList<>();
 
     TestNet(long seed) {
+        this(seed, ALLOC);
+    }
+
+    TestNet(long seed, ByteBufAllocator alloc) {
         this.rnd = new Random(seed);
+        this.alloc = alloc;
     }
 
     /** One engine with an IPv4 address (10.0.0.index+1) on the net. */
@@ -73,7 +80,7 @@ final class TestNet implements AutoCloseable {
         Node(int index, TcpEngineConfig config) {
             this.index = index;
             this.address = 0x0A00_0001 + index;
-            this.engine = new TcpEngine(config, this, this, this, ALLOC);
+            this.engine = new TcpEngine(config, this, this, this, alloc);
         }
 
         @Override
@@ -92,7 +99,7 @@ final class TestNet implements AutoCloseable {
             if (payload == null) {
                 seg = header;
             } else {
-                seg = ALLOC.directBuffer(header.readableBytes() + payload.readableBytes());
+                seg = alloc.directBuffer(header.readableBytes() + payload.readableBytes());
                 seg.writeBytes(header).writeBytes(payload);
                 header.release();
                 payload.release();

@@ -260,7 +260,8 @@ final class Scoreboard {
         boolean needed = false;
         for (int i = 0; i < count; i++) {
             int j = at(i);
-            if (end[j] - start[j] > maxLen) {
+            int dataLen = end[j] - start[j] - ((flags[j] & FIN) != 0 ? 1 : 0);
+            if (dataLen > maxLen) {
                 needed = true;
                 break;
             }
@@ -284,18 +285,25 @@ final class Scoreboard {
         count = 0;
         marked = 0;
         for (int i = 0; i < n; i++) {
-            for (int a = s[i]; Seq.lt(a, e[i]); ) {
-                int b = Seq.min(a + maxLen, e[i]);
-                add(a, b, x[i], false);
-                int j = at(count - 1);
-                flags[j] = (byte) (f[i] & ~FIN);
+            boolean fin = (f[i] & FIN) != 0;
+            int dataEnd = fin ? e[i] - 1 : e[i];
+            if (dataEnd == s[i]) {
+                add(s[i], e[i], x[i], fin);
+                flags[at(count - 1)] = f[i];
+                if ((f[i] & (SACKED | LOST)) != 0) {
+                    marked++;
+                }
+                continue;
+            }
+            for (int a = s[i]; Seq.lt(a, dataEnd); ) {
+                int b = Seq.min(a + maxLen, dataEnd);
+                boolean last = b == dataEnd;
+                add(a, last && fin ? b + 1 : b, x[i], false);
+                flags[at(count - 1)] = (byte) ((f[i] & ~FIN) | (last && fin ? FIN : 0));
                 if ((f[i] & (SACKED | LOST)) != 0) {
                     marked++;
                 }
                 a = b;
-            }
-            if ((f[i] & FIN) != 0) {
-                flags[at(count - 1)] |= FIN;
             }
         }
     }

@@ -122,6 +122,7 @@ public final class TcpConnection implements TcpFlow {
     // congestion control and recovery
     CongestionControl cc;
     boolean inRecovery;
+    boolean retransmitNow;
     boolean recoveryReducesCwnd;
     int recoveryPoint;
     int dupAcks;
@@ -137,6 +138,7 @@ public final class TcpConnection implements TcpFlow {
     int ecnRecoverSeq;
 
     // delayed ACK
+    boolean inInput;
     int unackedSegs;
     boolean ackNow;
     int quickAcks = QUICK_ACKS;
@@ -202,6 +204,7 @@ public final class TcpConnection implements TcpFlow {
             }
         }
         this.rcvWscale = ws;
+        this.quickAcks = opts.quickAck() ? QUICK_ACKS : 0;
     }
 
     // ------------------------------------------------------------------------------------------------ public API
@@ -237,6 +240,7 @@ public final class TcpConnection implements TcpFlow {
     public void flush() {
         if (state.isSynchronized() && state != TcpState.TIME_WAIT) {
             output(engine.now());
+            engine.reschedule(this);
             engine.afterEvent();
         }
     }
@@ -259,9 +263,17 @@ public final class TcpConnection implements TcpFlow {
         autoTune(now);
         int avail = rcvBuf - unconsumed;
         int advertised = rcvAdv - rcvNxt;
-        if (state.isSynchronized() && !finReceived && avail - advertised >= Math.min(rcvBuf / 2, mss)) {
-            sendAck(now);
-            engine.afterEvent();
+        // a window update only when the window at least doubles from at most half the buffer (as Linux's
+        // tcp_cleanup_rbuf), and grows by at least min(MSS, half the buffer) (RFC 9293 §3.8.6.2.2)
+        if (state.isSynchronized() && !finReceived && advertised <= rcvBuf / 2 && avail >= 2 * advertised
+                && avail - advertised >= Math.min(rcvBuf / 2, mss)) {
+            if (inInput) {
+                ackNow = true; // sent when the segment being processed is done
+            } else {
+                sendAck(now);
+                engine.reschedule(this);
+                engine.afterEvent();
+            }
         }
     }
 
@@ -286,6 +298,7 @@ public final class TcpConnection implements TcpFlow {
         }
         if (state.isSynchronized()) {
             output(engine.now());
+            engine.reschedule(this);
         }
         engine.afterEvent();
     }
@@ -686,10 +699,18 @@ public final class TcpConnection implements TcpFlow {
     /** Processes a segment for this connection (the engine parsed and validated it). */
     void input(Segment seg, long now) {
         segmentsReceived++;
-        switch (state) {
-            case SYN_SENT -> inputSynSent(seg, now);
-            case CLOSED, LISTEN -> engine.drop(DropReason.IGNORED);
-            default -> inputSynchronized(seg, now);
+        inInput = true;
+        try {
+            switch (state) {
+                case SYN_SENT -> inputSynSent(seg, now);
+                case CLOSED, LISTEN -> engine.drop(DropReason.IGNORED);
+                default -> inputSynchronized(seg, now);
+            }
+        } finally {
+            inInput = false;
+        }
+        if (ackNow && state.isSynchronized()) {
+            output(now);
         }
         if (state != TcpState.CLOSED) {
             engine.reschedule(this);
@@ -1012,6 +1033,7 @@ public final class TcpConnection implements TcpFlow {
             rtoRetries = 0;
             tlpOutstanding = false;
             tlpAt = 0;
+            persistBackoff = 0;
             if (inRecovery) {
                 if (Seq.ge(ack, recoveryPoint)) {
                     inRecovery = false;
@@ -1041,6 +1063,7 @@ public final class TcpConnection implements TcpFlow {
                 rtxAt = 0;
             } else {
                 rtxAt = now + backedOffRto(); // RFC 6298 §5.3
+                armTlp(now); // RFC 8985 §7.2: re-arm the PTO on an ACK that advances SND.UNA
             }
             if (!writable && sendBuf.bytes <= opts.sendBufferLowWaterMark()) {
                 writable = true;
@@ -1105,6 +1128,7 @@ public final class TcpConnection implements TcpFlow {
 
     private void enterRecovery(int inFlight, long now) {
         inRecovery = true;
+        retransmitNow = true; // RFC 5681 §3.2 step 4 / RFC 6675 §5 step 4.3: the first loss goes out at once
         recoveryReducesCwnd = true;
         recoveryPoint = sndNxt;
         fastRetransmits++;
@@ -1259,14 +1283,14 @@ public final class TcpConnection implements TcpFlow {
 
     /** Bytes in flight for sending decisions: RFC 6675 pipe with SACK, else flight minus dupACK estimate. */
     int pipe() {
-        int flight = sndNxt - sndUna;
+        if (inRecovery && !sackOk) {
+            // RFC 6582 / RFC 5681 §3.2: each duplicate ACK is a segment that left the network
+            return Math.max(0, (sb.marked > 0 ? sb.pipe() : sndNxt - sndUna) - dupAcks * mss);
+        }
         if (sb.marked > 0) {
             return sb.pipe();
         }
-        if (inRecovery && !sackOk) {
-            return Math.max(0, flight - dupAcks * mss);
-        }
-        return flight;
+        return sndNxt - sndUna;
     }
 
     /**
@@ -1295,9 +1319,10 @@ public final class TcpConnection implements TcpFlow {
                 int s = sb.start(lost);
                 int e = sb.end(lost);
                 int len = e - s;
-                if (pipe + len > cwnd && pipe > 0) {
+                if (pipe + len > cwnd && pipe > 0 && !retransmitNow) {
                     break;
                 }
+                retransmitNow = false;
                 boolean fin = (sb.flags(lost) & Scoreboard.FIN) != 0;
                 int dataLen = fin ? len - 1 : len;
                 emit(s, dataLen, Tcp.ACK | (fin ? Tcp.FIN : 0) | Tcp.PSH, now, true);
@@ -1364,8 +1389,12 @@ public final class TcpConnection implements TcpFlow {
         if (rtxAt == 0) {
             rtxAt = now + backedOffRto();
         }
-        // RFC 8985 §7.2: arm the tail-loss probe when not in recovery and an RTT is known
-        if (!inRecovery && srtt > 0 && !tlpOutstanding) {
+        armTlp(now);
+    }
+
+    /** RFC 8985 §7.2: arm the tail-loss probe when not in recovery and an RTT is known. */
+    private void armTlp(long now) {
+        if (!inRecovery && srtt > 0 && !tlpOutstanding && sndNxt != sndUna) {
             long pto = 2 * srtt;
             if (sndNxt - sndUna <= mss + 1) {
                 pto += TLP_WORST_CASE_DELACK;
@@ -1790,7 +1819,7 @@ public final class TcpConnection implements TcpFlow {
             pmtu = m;
             updateMss();
             if (sb.count > 0) {
-                sb.split(mss + 1);
+                sb.split(mss);
                 // RFC 1191 §6.5: retransmit what was sent too large, without a congestion response
                 for (int i = 0; i < sb.count; i++) {
                     sb.markLost(i);

@@ -57,6 +57,8 @@ final class TestNet implements AutoCloseable {
     /** ECN: mark CE instead of dropping when the bottleneck queue exceeds this (0 = off). */
     int ceMarkAboveBytes;
     Filter filter;
+    /** Sees every segment sent (before any drop), must not retain it. */
+    java.util.function.BiConsumer<Integer, ByteBuf> tap;
     boolean logging = true;
     final List<Sent> log = new ArrayList<>();
     final List<Node> nodes = new ArrayList<>();
@@ -154,6 +156,9 @@ final class TestNet implements AutoCloseable {
         int seq = seg.getInt(off + 4);
         int flags = seg.getUnsignedShort(off + 12) & 0x1FF;
         int len = seg.readableBytes() - ((seg.getUnsignedByte(off + 12) >>> 4) << 2);
+        if (tap != null) {
+            tap.accept(from.index, seg);
+        }
         boolean drop = filter != null && filter.drop(from.index, seg, seq, len, flags);
         if (!drop && loss > 0 && rnd.nextDouble() < loss) {
             drop = true;

@@ -31,6 +31,11 @@ public final class StaticIdentity {
         return publicKey.clone();
     }
 
+    /** {@code DH(our private key, remotePublic)}, or null for a low-order point. */
+    public byte[] sharedSecret(byte[] remotePublic) {
+        return Curve25519.dh(privateKey, remotePublic);
+    }
+
     static byte[] mac1KeyOf(byte[] publicKey) {
         return Blake2s.hash(LABEL_MAC1, publicKey);
     }

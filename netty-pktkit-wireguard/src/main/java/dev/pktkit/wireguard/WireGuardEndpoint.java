@@ -364,6 +364,7 @@ public final class WireGuardEndpoint extends ChannelInboundHandlerAdapter {
         }
         p.hasSentHandshake = false; // an endpoint change or dial: skip the REKEY_TIMEOUT pacing once
         sendInitiation(p, false);
+        flush();
     }
 
     private EventLoop requireLoop() {

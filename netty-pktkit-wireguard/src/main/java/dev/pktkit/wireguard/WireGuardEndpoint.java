@@ -125,6 +125,7 @@ public final class WireGuardEndpoint extends ChannelInboundHandlerAdapter {
     private int loadWindowCount;
     private long underLoadUntil;
     private boolean wasUnderLoad;
+    private volatile long cookieVerified;
 
     /** An index-table entry: a keypair of a peer, or (keypair null) the peer's initiation in flight. */
     private record IndexEntry(Peer peer, Keypair keypair) {
@@ -177,6 +178,21 @@ public final class WireGuardEndpoint extends ChannelInboundHandlerAdapter {
             }
         }
         return m;
+    }
+
+    /** Handshake messages that arrived while under load with a valid mac2 (a cookie we gave) and were processed. */
+    public long cookieVerifiedHandshakes() {
+        return cookieVerified;
+    }
+
+    /** Entries in the per-source handshake rate limiter (bounded by {@code maxRateLimiterEntries}). */
+    public int rateLimiterEntries() {
+        return rateLimiter.size();
+    }
+
+    /** The UDP channel this endpoint runs on, or null before it is added to one. */
+    public Channel channel() {
+        return channel;
     }
 
     void countDrop(WireGuardDropReason r) {
@@ -608,6 +624,7 @@ public final class WireGuardEndpoint extends ChannelInboundHandlerAdapter {
                 countDrop(WireGuardDropReason.RATE_LIMITED);
                 return;
             }
+            cookieVerified++;
         }
         if (type == MessageType.INITIATION) {
             receiveInitiation(msg, sender, now);

@@ -569,7 +569,7 @@ public final class WireGuardEndpoint extends ChannelInboundHandlerAdapter {
             receive(dp.content(), dp.sender());
         } catch (RuntimeException e) {
             // a protocol bug must not kill the endpoint; the datagram is dropped and counted
-            countDrop(WireGuardDropReason.MALFORMED);
+            countDrop(WireGuardDropReason.INTERNAL_ERROR);
             logger.debug("dropped a datagram after an internal error", e);
         } finally {
             dp.release();

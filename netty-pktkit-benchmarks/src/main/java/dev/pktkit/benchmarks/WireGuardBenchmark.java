@@ -64,7 +64,7 @@ public class WireGuardBenchmark {
     private TransportCipher seal;
     private TransportCipher open;
     private byte[] sealed;
-    private long counter;
+    private long counter = 1; // 0 was used in setUp: the JDK refuses a key+nonce pair twice in a row
     private ChaCha20Poly1305 bc;
     private KeyParameter bcKey;
     private Cipher gcm;

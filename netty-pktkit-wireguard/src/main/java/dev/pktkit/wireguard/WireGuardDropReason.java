@@ -40,6 +40,8 @@ public enum WireGuardDropReason {
     OVERSIZED,
     /** A decrypted packet for a peer channel that does not read and whose inbound queue is full. */
     INBOUND_QUEUE_FULL,
+    /** A datagram the UDP channel failed to send (e.g. no route to the peer's endpoint); reported, not thrown. */
+    SEND_FAILED,
     /** A datagram whose handling failed inside the endpoint (a bug: reported at debug level, never thrown). */
     INTERNAL_ERROR,
     /** A handshake could not start because {@code maxHandshakesInFlight} initiations are awaiting responses. */

@@ -239,6 +239,21 @@ public final class WireGuardEndpoint extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /**
+     * Send errors of the UDP channel (the endpoint writes with the void promise, so they arrive here) are counted
+     * as {@link WireGuardDropReason#SEND_FAILED} and not passed on: one unreachable peer must not disturb the
+     * others. Anything else is passed on.
+     */
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof java.io.IOException) {
+            countDrop(WireGuardDropReason.SEND_FAILED);
+            logger.debug("WireGuard datagram not sent", cause);
+            return;
+        }
+        ctx.fireExceptionCaught(cause);
+    }
+
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         removeAll();

@@ -60,4 +60,28 @@ class OurClientInteropTest {
             assertEquals(data.sha256(), f.transfer(data, false, WgGoFixture.GO_V4, false, null));
         }
     }
+
+    @Test
+    void hostNameIsResolvedAgainWhileHandshakesFail() throws Exception {
+        String hostsFile = System.getProperty("jdk.net.hosts.file");
+        org.junit.jupiter.api.Assumptions.assumeTrue(hostsFile != null, "run by surefire with jdk.net.hosts.file");
+        java.nio.file.Path hosts = java.nio.file.Path.of(hostsFile);
+        String name = "wg-peer.pktkit.test";
+        try (WgGoFixture f = new WgGoFixture()) {
+            java.nio.file.Files.writeString(hosts, "10.255.255.1 " + name + "\n"); // no route from the namespace
+            int port = goPort();
+            f.startWireguardGo(f.goConfig(port, f.ourPeerForGo(null)));
+            f.startOurs("127.0.0.1", b -> b, p -> p.withEndpoint(InetSocketAddress.createUnresolved(name, port)));
+            io.netty.util.concurrent.Future<Void> connected = f.endpoint.connect(f.goKey.publicKey());
+            WgGoFixture.waitFor(() -> f.endpoint.drops(dev.pktkit.wireguard.WireGuardDropReason.SEND_FAILED) > 0, 10,
+                    "an initiation to the old address");
+            assertEquals("10.255.255.1", f.endpoint.status().get(0).endpoint().getAddress().getHostAddress());
+            java.nio.file.Files.writeString(hosts, "127.0.0.1 " + name + "\n"); // the name moves
+            connected.get(20, TimeUnit.SECONDS);
+            assertEquals("127.0.0.1", f.endpoint.status().get(0).endpoint().getAddress().getHostAddress());
+            assertEquals(0, f.inInner(30, "ping", "-c", "2", "-i", "0.2", "-W", "5", WgGoFixture.GO_V4).exit());
+        } finally {
+            java.nio.file.Files.deleteIfExists(hosts);
+        }
+    }
 }

@@ -142,4 +142,18 @@ class WireGuardGoInteropTest {
             assertTrue(f.endpoint.drops(WireGuardDropReason.COOKIE_REQUIRED) > 100);
         }
     }
+
+    /** wireguard-go's own REKEY_AFTER_TIME (120 s, not configurable there): it rekeys as initiator, we answer. */
+    @Test
+    void wireguardGoRekeysOnItsOwn120SecondTimer() throws Exception {
+        try (WgGoFixture f = new WgGoFixture()) {
+            f.startOurs("127.0.0.1", b -> b, p -> p);
+            f.startWireguardGo(f.goConfig(0, f.ourPeerForGo(new InetSocketAddress("127.0.0.1", f.ourPort()))));
+            // 250 pings over 125 s: wireguard-go sends under a 120 s old keypair and starts a new handshake
+            Sh.Result ping = f.inOuter(140, "ping", "-c", "250", "-i", "0.5", "-W", "2", WgGoFixture.OUR_V4);
+            assertEquals(0, ping.exit(), ping.output());
+            assertTrue(ping.output().contains("250 received"), ping.output());
+            assertTrue(f.endpoint.status().get(0).handshakes() >= 2, f.endpoint.show());
+        }
+    }
 }

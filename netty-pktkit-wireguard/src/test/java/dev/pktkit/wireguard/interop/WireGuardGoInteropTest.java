@@ -145,6 +145,7 @@ class WireGuardGoInteropTest {
 
     /** wireguard-go's own REKEY_AFTER_TIME (120 s, not configurable there): it rekeys as initiator, we answer. */
     @Test
+    @org.junit.jupiter.api.Timeout(value = 200, unit = java.util.concurrent.TimeUnit.SECONDS) // beyond the 120 s default
     void wireguardGoRekeysOnItsOwn120SecondTimer() throws Exception {
         try (WgGoFixture f = new WgGoFixture()) {
             f.startOurs("127.0.0.1", b -> b, p -> p);

@@ -1,0 +1,95 @@
+package dev.pktkit.wireguard.crypto;
+
+import javax.crypto.AEADBadTagException;
+import javax.crypto.Cipher;
+import javax.crypto.spec.IvParameterSpec;
+import javax.crypto.spec.SecretKeySpec;
+import java.security.GeneralSecurityException;
+import java.util.Arrays;
+
+/**
+ * One direction of a transport keypair: the JDK's ChaCha20-Poly1305 ({@code javax.crypto}) with a reused
+ * {@link Cipher} instance, nonce = 32 zero bits then the 64-bit little-endian counter, no associated data.
+ *
+ * <p>Works in place on heap arrays (the JDK provider is fastest on {@code byte[]}, DESIGN.md §7). Per call the
+ * JDK API forces one {@link IvParameterSpec} (it copies the nonce; 2 small objects); the provider's own
+ * allocations are measured in {@code WireGuardBenchmark} (README). Not thread-safe: one owner thread at a time.
+ */
+public final class TransportCipher {
+    /** Poly1305 tag length. */
+    public static final int TAG_LEN = 16;
+
+    private final Cipher cipher;
+    private final SecretKeySpec key;
+    private final byte[] keyBytes;
+    private final boolean encrypt;
+    private final byte[] nonce = new byte[12];
+    private volatile boolean destroyed;
+
+    /**
+     * @param key32   the 32-byte key (copied)
+     * @param encrypt true to seal, false to open
+     */
+    public TransportCipher(byte[] key32, boolean encrypt) {
+        if (key32.length != 32) {
+            throw new IllegalArgumentException("key must be 32 bytes");
+        }
+        this.keyBytes = key32.clone();
+        this.key = new SecretKeySpec(keyBytes, "ChaCha20");
+        this.encrypt = encrypt;
+        try {
+            this.cipher = Cipher.getInstance("ChaCha20-Poly1305");
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("the JDK offers no ChaCha20-Poly1305", e);
+        }
+    }
+
+    private void init(long counter) throws GeneralSecurityException {
+        for (int i = 0; i < 8; i++) {
+            nonce[4 + i] = (byte) (counter >>> (8 * i));
+        }
+        cipher.init(encrypt ? Cipher.ENCRYPT_MODE : Cipher.DECRYPT_MODE, key, new IvParameterSpec(nonce));
+    }
+
+    /**
+     * Seals {@code a[off..off+len)} in place and writes the tag at {@code a[off+len..off+len+16)}.
+     *
+     * @throws IllegalStateException if the key was destroyed or the provider fails
+     */
+    public void seal(long counter, byte[] a, int off, int len) {
+        if (!encrypt || destroyed) {
+            throw new IllegalStateException(destroyed ? "key destroyed" : "an opening cipher");
+        }
+        try {
+            init(counter);
+            cipher.doFinal(a, off, len, a, off);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("ChaCha20-Poly1305 seal failed", e);
+        }
+    }
+
+    /**
+     * Opens {@code a[off..off+len)} (ciphertext and tag) in place.
+     *
+     * @return the plaintext length, or -1 if the packet does not authenticate (or the key was destroyed)
+     */
+    public int open(long counter, byte[] a, int off, int len) {
+        if (encrypt || destroyed || len < TAG_LEN) {
+            return -1;
+        }
+        try {
+            init(counter);
+            return cipher.doFinal(a, off, len, a, off);
+        } catch (AEADBadTagException e) {
+            return -1;
+        } catch (GeneralSecurityException e) {
+            return -1;
+        }
+    }
+
+    /** Zeroes this side's copy of the key; later calls fail. (The JDK's key objects cannot be wiped.) */
+    public void destroy() {
+        destroyed = true;
+        Arrays.fill(keyBytes, (byte) 0);
+    }
+}

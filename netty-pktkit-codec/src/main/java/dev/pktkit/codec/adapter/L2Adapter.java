@@ -502,10 +502,19 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
         if (dhcp != null) {
             dhcp.onArp(senderMac, senderIp, targetIp);
         }
-        if (senderIp == 0 || !MacAddress.isUnicast(senderMac)) {
-            return; // probes teach nothing; a group sender MAC is bogus
+        if (!MacAddress.isUnicast(senderMac)) {
+            return; // a group sender MAC is bogus
         }
         int me = v4Address;
+        if (senderIp == 0) {
+            // An RFC 5227 probe teaches nothing, but one for our address must be answered so that the prober's
+            // conflict detection sees us: a reply to the prober, target address 0.0.0.0, as Linux sends it.
+            if (op == Arp.OP_REQUEST && me != 0 && targetIp == me) {
+                counters.arpProbeAnswered();
+                sendArpReply(senderMac, 0);
+            }
+            return;
+        }
         if (me != 0 && senderIp == me) {
             counters.dropped(AdapterDropReason.BAD_NEIGHBOR_MESSAGE);
             logger.warn("{}: {} claims our address {}", ctx.channel(), MacAddress.format(senderMac),
@@ -524,11 +533,15 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
             }
         }
         if (forMe && op == Arp.OP_REQUEST) {
-            ByteBuf reply = ctx.alloc().buffer(Ethernet.HEADER_LENGTH + Arp.LENGTH);
-            Arp.writeReplyFrame(reply, mac, me, senderMac, senderIp);
-            counters.arpSent();
-            ctx.writeAndFlush(reply, ctx.voidPromise());
+            sendArpReply(senderMac, senderIp);
         }
+    }
+
+    private void sendArpReply(long targetMac, int targetIp) {
+        ByteBuf reply = ctx.alloc().buffer(Ethernet.HEADER_LENGTH + Arp.LENGTH);
+        Arp.writeReplyFrame(reply, mac, v4Address, targetMac, targetIp);
+        counters.arpSent();
+        ctx.writeAndFlush(reply, ctx.voidPromise());
     }
 
     private void sendArpRequest(int targetIp, long dstMac) {

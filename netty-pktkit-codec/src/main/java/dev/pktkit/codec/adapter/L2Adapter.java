@@ -87,7 +87,7 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
     private static final long DROPPED = -3;
     private static final int IPV4_ALL_HOSTS = 0xE000_0001;
 
-    private final Builder config;
+    private final AdapterConfig config;
     private final long mac;
     private final NeighborCache arp;
     private final NeighborCache nd;
@@ -115,7 +115,7 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
     private long[] groups = new long[8];
     private int groupCount;
 
-    private L2Adapter(Builder b) {
+    private L2Adapter(AdapterConfig b) {
         this.config = b;
         this.mac = b.mac;
         this.arp = new NeighborCache(b.maxNeighbors, b.maxPendingPerNeighbor, b.maxPendingTotal);
@@ -941,10 +941,13 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
 
     /**
      * Configuration of an {@link L2Adapter}. Every bound has a default suitable for a host on a LAN; the
-     * timers follow RFC 4861 §10 (which Linux also uses for ARP).
+     * timers follow RFC 4861 §10 (which Linux also uses for ARP). {@link #build()} takes an immutable snapshot:
+     * changing the builder afterwards does not change adapters already built, and one builder may build many
+     * adapters (each with its own random MAC unless {@link #mac(long)} was set).
      */
     public static final class Builder {
-        long mac = MacAddress.randomLocallyAdministered();
+        /** 0: a random locally administered MAC drawn at each {@link #build()}. */
+        long mac;
         int v4Address;
         int v4Prefix;
         int v4Gateway;
@@ -973,7 +976,10 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
         private Builder() {
         }
 
-        /** The adapter's MAC; default a random locally administered unicast address. */
+        /**
+         * The adapter's MAC; by default each {@link #build()} draws a new random locally administered unicast
+         * address, so one builder can make several adapters.
+         */
         public Builder mac(long mac) {
             if (!MacAddress.isUnicast(mac) || mac == 0) {
                 throw new IllegalArgumentException("not a unicast MAC: " + MacAddress.format(mac));
@@ -1181,14 +1187,6 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
             return d;
         }
 
-        int[] v4RoutesArray() {
-            int[] r = new int[v4Routes.size() * 3];
-            for (int i = 0; i < v4Routes.size(); i++) {
-                System.arraycopy(v4Routes.get(i), 0, r, i * 3, 3);
-            }
-            return r;
-        }
-
         public L2Adapter build() {
             if (dhcp && v4Address != 0) {
                 throw new IllegalStateException("choose a static IPv4 address or DHCP, not both");
@@ -1200,7 +1198,7 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
                 throw new IllegalStateException("IPv6 settings given but IPv6 is off");
             }
             Objects.requireNonNull(dhcpProbeWait);
-            return new L2Adapter(this);
+            return new L2Adapter(new AdapterConfig(this));
         }
     }
 }

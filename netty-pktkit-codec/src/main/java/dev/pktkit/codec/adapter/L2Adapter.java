@@ -17,7 +17,8 @@ import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.util.concurrent.Future;
-import io.netty.util.concurrent.ImmediateEventExecutor;
+import io.netty.util.concurrent.DefaultPromise;
+import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.netty.util.internal.logging.InternalLogger;
@@ -94,7 +95,7 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
     private final AdapterCounters counters = new AdapterCounters();
     private final Ipv6Host ipv6;
     private final DhcpClient dhcp;
-    private final Promise<DhcpLease> firstLease = ImmediateEventExecutor.INSTANCE.newPromise();
+    private final LeasePromise firstLease = new LeasePromise();
 
     private ChannelHandlerContext ctx;
     private boolean started;
@@ -169,8 +170,11 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
     }
 
     /**
-     * Completes with the first DHCP lease the client binds; never completes when DHCP is off. It completes on the
-     * channel's event loop: listeners must not block.
+     * Completes with the first DHCP lease the client binds; never completes when DHCP is off. It belongs to the
+     * channel's event loop (once the adapter is in a pipeline): listeners run there and must not block, and
+     * {@code sync()} or {@code await()} called on that loop fails at once with Netty's
+     * {@link io.netty.util.concurrent.BlockingOperationException} instead of hanging it. Wait from another
+     * thread, or add a listener.
      */
     public Future<DhcpLease> leaseFuture() {
         return firstLease;
@@ -256,6 +260,7 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
+        firstLease.loop = ctx.executor();
         this.now = freshNow();
         if (ctx.channel().isActive()) {
             start();
@@ -935,6 +940,20 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
     public String toString() {
         return "L2Adapter(" + MacAddress.format(mac) + (publishedV4 != 0 ? " " + Ip4.format(publishedV4) + "/"
                 + publishedV4Prefix : "") + ")";
+    }
+
+    /**
+     * The first-lease promise: made before the adapter knows its loop, it belongs to that loop once the adapter is
+     * in a pipeline, so listeners run there and Netty's deadlock check ({@code sync()} on the loop) applies, as
+     * for a {@link io.netty.channel.DefaultChannelPromise}.
+     */
+    private static final class LeasePromise extends DefaultPromise<DhcpLease> {
+        volatile EventExecutor loop;
+
+        @Override
+        protected EventExecutor executor() {
+            return loop; // null only before handlerAdded, when the promise cannot complete yet
+        }
     }
 
     // ------------------------------------------------------------------------------------------------------------

@@ -543,6 +543,9 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
     }
 
     private void sendArpReply(long targetMac, int targetIp) {
+        if (congested()) {
+            return;
+        }
         ByteBuf reply = ctx.alloc().buffer(Ethernet.HEADER_LENGTH + Arp.LENGTH);
         Arp.writeReplyFrame(reply, mac, v4Address, targetMac, targetIp);
         counters.arpSent();
@@ -550,6 +553,9 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
     }
 
     private void sendArpRequest(int targetIp, long dstMac) {
+        if (congested()) {
+            return;
+        }
         ByteBuf req = ctx.alloc().buffer(Ethernet.HEADER_LENGTH + Arp.LENGTH);
         if (dstMac == MacAddress.BROADCAST) {
             Arp.writeRequestFrame(req, mac, v4Address, targetIp);
@@ -563,6 +569,9 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
 
     /** Sends an ARP probe (sender address 0.0.0.0, RFC 5227) for {@code candidate}. */
     void sendArpProbe(int candidate) {
+        if (congested()) {
+            return;
+        }
         ByteBuf req = ctx.alloc().buffer(Ethernet.HEADER_LENGTH + Arp.LENGTH);
         Arp.writeRequestFrame(req, mac, 0, candidate);
         counters.arpSent();
@@ -570,6 +579,9 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
     }
 
     private void sendGratuitousArp(int address) {
+        if (congested()) {
+            return;
+        }
         ByteBuf req = ctx.alloc().buffer(Ethernet.HEADER_LENGTH + Arp.LENGTH);
         Arp.writeRequestFrame(req, mac, address, address);
         counters.arpSent();
@@ -911,14 +923,36 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
         return counters;
     }
 
+    /**
+     * True (and counted) when the port is not writable: then the adapter sends none of its own messages (ARP, NDP,
+     * DHCP), so a slow or stuck reader bounds what it queues at the channel's write-buffer high water mark.
+     * Retransmission timers send again later; replies are simply not given, as a congested host's would not.
+     */
+    boolean congested() {
+        if (ctx.channel().isWritable()) {
+            return false;
+        }
+        counters.dropped(AdapterDropReason.CONGESTED);
+        return true;
+    }
+
     /** Sends an IPv4 packet the adapter built itself to {@code dstMac} directly. */
     void sendIpv4To(ByteBuf pkt, long dstMac, ChannelPromise promise) {
+        if (congested()) {
+            pkt.release();
+            promise.tryFailure(new NoRouteToHostException("congested: the port is not writable"));
+            return;
+        }
         sendFrame(pkt, dstMac, Ethernet.IPV4, promise);
         ctx.flush();
     }
 
     /** Sends an IPv6 packet the adapter built itself to {@code dstMac}. */
     void sendIpv6To(ByteBuf pkt, long dstMac) {
+        if (congested()) {
+            pkt.release();
+            return;
+        }
         counters.ndpSent();
         sendFrame(pkt, dstMac, Ethernet.IPV6, ctx.voidPromise());
         ctx.flush();

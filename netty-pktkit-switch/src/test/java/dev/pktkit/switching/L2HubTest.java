@@ -3,7 +3,6 @@ package dev.pktkit.switching;
 import dev.pktkit.codec.pipe.PacketPipe;
 import dev.pktkit.switching.Lan.Host;
 import dev.pktkit.testkit.TestLoops;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.EventLoop;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.util.concurrent.MockTicker;
@@ -48,7 +47,8 @@ class L2HubTest {
     }
 
     @AfterEach
-    void tearDown() {
+    void tearDown() throws Exception {
+        lan.assertAllReleased(); // floods, drops and deliveries of every test let go of every frame
         hub.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         group.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
     }
@@ -272,11 +272,12 @@ class L2HubTest {
         Host h1 = lan.host();
         Host h2 = lan.host();
         lan.run(() -> {
-            h1.pipe.a().writeAndFlush(Unpooled.wrappedBuffer(new byte[13]));
+            h1.send("00".repeat(13));
             h1.send(frame(BROADCAST, "010000000001", 1)); // group source address
             h1.send(mac(1) + mac(2) + "8100"); // tag TPID without a tag
             h1.pipe.a().writeAndFlush("not a frame");
         });
+        lan.assertAllReleased(); // every dropped frame was released
         assertEquals(List.of(), h2.take());
         PortCounters c = h1.port.counters();
         assertEquals(3, c.drops(DropReason.MALFORMED));
@@ -320,11 +321,12 @@ class L2HubTest {
         Host h1 = lan.host();
         Host h2 = lan.host();
         String announce = frame(BROADCAST, mac(99), 1);
-        hub.writeAndFlush(Unpooled.wrappedBuffer(io.netty.buffer.ByteBufUtil.decodeHexDump(announce)))
-                .await(5, TimeUnit.SECONDS);
+        io.netty.buffer.ByteBuf msg = Lan.pooled(announce);
+        hub.writeAndFlush(msg).await(5, TimeUnit.SECONDS);
         lan.run(() -> { });
         assertEquals(List.of(announce), h1.take());
         assertEquals(List.of(announce), h2.take());
+        assertEquals(0, msg.refCnt(), "the group write released its message after the fan-out");
         hub.close().await(5, TimeUnit.SECONDS);
         assertFalse(h1.pipe.b().isOpen());
         assertTrue(h2.pipe.a().closeFuture().await(5, TimeUnit.SECONDS), "and the pipe's far end follows");

@@ -29,13 +29,16 @@ class L3HubTest {
     private Lan lan;
 
     @BeforeEach
-    void setUp() {
+    void setUp() throws Exception {
         group = TestLoops.group(TestLoops.NIO, 1);
         loop = group.next();
         use(L3Hub.builder().build());
     }
 
-    private void use(L3Hub h) {
+    private void use(L3Hub h) throws Exception {
+        if (lan != null) {
+            lan.assertAllReleased();
+        }
         if (hub != null) {
             hub.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         }
@@ -44,7 +47,8 @@ class L3HubTest {
     }
 
     @AfterEach
-    void tearDown() {
+    void tearDown() throws Exception {
+        lan.assertAllReleased();
         hub.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         group.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
     }
@@ -330,7 +334,10 @@ class L3HubTest {
         int c = checksum(p, 0, 20);
         p[10] = (byte) (c >>> 8);
         p[11] = (byte) c;
-        lan.run(() -> a.pipe.a().writeAndFlush(Unpooled.wrappedBuffer(p)));
+        io.netty.buffer.ByteBuf sent = io.netty.buffer.PooledByteBufAllocator.DEFAULT.directBuffer(p.length)
+                .writeBytes(p);
+        lan.run(() -> a.pipe.a().writeAndFlush(sent));
+        assertEquals(0, sent.refCnt(), "the dropped packet was released");
         assertEquals(List.of(), a.take());
         assertEquals(1, a.port.counters().drops(DropReason.TTL_EXCEEDED));
     }

@@ -25,6 +25,8 @@ public abstract class HubPort implements Attachment {
     final PortCounters counters = new PortCounters();
     final Ingress ingress = new Ingress();
     volatile boolean attached = true;
+    /** Set for a cable the hub made ({@code attach(EventLoop, ChannelHandler)}): detaching closes it. */
+    volatile boolean closeOnDetach;
 
     protected HubPort(AbstractHub<?> hub, Channel channel) {
         this.hub = hub;
@@ -50,8 +52,19 @@ public abstract class HubPort implements Attachment {
         return attached;
     }
 
+    /**
+     * Removes the port from the hub. The channel stays open — except for a cable the hub made with
+     * {@code attach(EventLoop, ChannelHandler)}, which is closed (its device end with it).
+     */
     @Override
     public Future<Void> detach() {
+        if (closeOnDetach) {
+            hub.remove(channel);
+            io.netty.util.concurrent.Promise<Void> done = io.netty.util.concurrent.ImmediateEventExecutor.INSTANCE
+                    .newPromise();
+            channel.close().addListener(f -> done.trySuccess(null));
+            return done;
+        }
         if (!attached) {
             return ImmediateEventExecutor.INSTANCE.newSucceededFuture(null);
         }

@@ -37,9 +37,13 @@ public abstract class AbstractHub<P extends HubPort> extends DefaultChannelGroup
     /** Copy-on-write: replaced under {@link #portLock}, read without it. */
     private volatile HubPort[] ports = NO_PORTS;
 
+    /** The group's executor: futures, timers, and table maintenance off the ports' loops. */
+    final EventExecutor hubExecutor;
+
     protected AbstractHub(Builder<?> b) {
         super(b.name, b.executor, true);
         this.maxPorts = b.maxPorts;
+        this.hubExecutor = b.executor;
     }
 
     /**

@@ -114,7 +114,14 @@ public final class L2Hub extends AbstractHub<L2Port> {
                 mirror = null;
             }
         }
-        table.removePort(port);
+        // The table scan is O(table): run it on the hub's executor, not on the loop of the channel that closed
+        // (which serves other ports' traffic). Until it runs, frames to the port's stations flood, since the
+        // port is no longer attached.
+        try {
+            hubExecutor.execute(() -> table.removePort(port));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            table.removePort(port);
+        }
     }
 
     @Override

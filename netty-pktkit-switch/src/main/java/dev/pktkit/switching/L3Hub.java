@@ -176,6 +176,7 @@ public final class L3Hub extends AbstractHub<L3Port> {
         if (routerMode && from.icmpAllowed(icmpErrorsPerSecond)) {
             ByteBuf reply = icmp.destinationUnreachable(pkt, from.channel.alloc(), from.nextIcmpId());
             if (reply != null) {
+                from.icmpSent();
                 from.reply(reply);
             }
         }
@@ -187,6 +188,7 @@ public final class L3Hub extends AbstractHub<L3Port> {
         if (from.icmpAllowed(icmpErrorsPerSecond)) {
             ByteBuf reply = icmp.timeExceeded(pkt, from.channel.alloc(), from.nextIcmpId());
             if (reply != null) {
+                from.icmpSent();
                 from.reply(reply);
             }
         }

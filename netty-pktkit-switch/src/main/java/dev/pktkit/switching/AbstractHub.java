@@ -1,8 +1,11 @@
 package dev.pktkit.switching;
 
 import dev.pktkit.codec.pipe.Attachment;
+import dev.pktkit.codec.pipe.PacketPipe;
 import dev.pktkit.codec.pipe.PortConnector;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.EventLoop;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.EventExecutor;
@@ -10,6 +13,8 @@ import io.netty.util.concurrent.EventExecutor;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 
 /**
  * What L2 and L3 hubs share: a {@link DefaultChannelGroup} whose members are ports.
@@ -23,15 +28,22 @@ import java.util.List;
  */
 public abstract class AbstractHub<P extends HubPort> extends DefaultChannelGroup implements PortConnector {
     private static final HubPort[] NO_PORTS = new HubPort[0];
+    private static final AtomicLong IDS = new AtomicLong();
 
     private final Object portLock = new Object();
     private final int maxPorts;
+    /** Makes this hub's handler name unique in a pipeline that also holds another hub's (one channel, two hubs). */
+    private final long id = IDS.incrementAndGet();
     /** Copy-on-write: replaced under {@link #portLock}, read without it. */
     private volatile HubPort[] ports = NO_PORTS;
+
+    /** The group's executor: futures, timers, and table maintenance off the ports' loops. */
+    final EventExecutor hubExecutor;
 
     protected AbstractHub(Builder<?> b) {
         super(b.name, b.executor, true);
         this.maxPorts = b.maxPorts;
+        this.hubExecutor = b.executor;
     }
 
     /**
@@ -93,6 +105,41 @@ public abstract class AbstractHub<P extends HubPort> extends DefaultChannelGroup
         return attachPort(newPort(channel));
     }
 
+    /**
+     * Puts {@code device} on a new {@link PacketPipe} whose other end becomes a port of this hub, both ends on
+     * {@code loop} (so device and hub side talk synchronously): the one-call form of opening a cable and
+     * attaching its far end. The port is attached when this returns; the cable registers with {@code loop}
+     * right after (a registration failure closes it, which detaches the port).
+     *
+     * <p>The returned port's {@link HubPort#port() channel} is the cable's hub-side end; its
+     * {@link dev.pktkit.codec.pipe.PipeChannel#peer() peer} is the device's channel. Unlike a port the caller
+     * brought, {@link HubPort#detach()} closes the cable (the device's channel closes with it), and closing the
+     * device's channel detaches the port.
+     *
+     * @param device a handler for the device's end, usually a {@code ChannelInitializer} or an {@code L2Adapter}
+     *               (or a {@code Gateway}) for an L2 hub, an L3 device for an L3 hub
+     */
+    public P attach(EventLoop loop, ChannelHandler device) {
+        return attachDevice(loop, device, this::attach);
+    }
+
+    /** {@link #attach(EventLoop, ChannelHandler)} with the cable's hub end attached by {@code attach} (options). */
+    protected final P attachDevice(EventLoop loop, ChannelHandler device, Function<Channel, P> attach) {
+        io.netty.util.internal.ObjectUtil.checkNotNull(loop, "loop");
+        io.netty.util.internal.ObjectUtil.checkNotNull(device, "device");
+        PacketPipe cable = new PacketPipe();
+        P port = attach.apply(cable.b()); // first: a refused attach (full hub) leaves the device unused
+        port.closeOnDetach = true;
+        try {
+            cable.a().pipeline().addLast(device);
+        } catch (RuntimeException e) {
+            remove(cable.b()); // the cable never registered: nothing else to undo
+            throw e;
+        }
+        cable.register(loop, loop);
+        return port;
+    }
+
     /** Attaches a port object made by the subclass (with its options) for its channel. */
     protected final P attachPort(P port) {
         Channel channel = port.channel;
@@ -105,7 +152,7 @@ public abstract class AbstractHub<P extends HubPort> extends DefaultChannelGroup
             }
             HubPort[] next = Arrays.copyOf(ports, ports.length + 1);
             next[ports.length] = port;
-            channel.pipeline().addLast(handlerName() + "#" + ports.length, port.ingress);
+            channel.pipeline().addLast(handlerName() + "#" + id, port.ingress);
             ports = next;
         }
         super.add(channel); // group membership, and removal when the channel closes

@@ -14,17 +14,24 @@ import io.netty.util.concurrent.ImmediateEventExecutor;
  * pipeline. Frames read on the channel enter the hub through this handler on the channel's own event loop.
  *
  * <p>Egress is batched per ingress port: a destination written during a read batch is flushed once, at the
- * batch's {@code channelReadComplete}, not once per message.
+ * batch's {@code channelReadComplete}, not once per message, and only the destinations written are flushed,
+ * however many there are (a per-port batch tag replaces a fixed set that fell back to flushing every port).
  */
 public abstract class HubPort implements Attachment {
-    /** Distinct destinations remembered per read batch before the batch flushes every port instead. */
-    private static final int DIRTY_SLOTS = 8;
+    private static final int INITIAL_DIRTY_SLOTS = 8;
+    /** Batch tags are unique across all ports: each ingress reserves a block of them at a time. */
+    private static final java.util.concurrent.atomic.AtomicLong EPOCHS = new java.util.concurrent.atomic.AtomicLong();
+    private static final long EPOCH_BLOCK = 1 << 16;
 
     final AbstractHub<?> hub;
     final Channel channel;
     final PortCounters counters = new PortCounters();
     final Ingress ingress = new Ingress();
     volatile boolean attached = true;
+    /** The epoch of the last ingress batch that listed this port for flushing (see {@link Ingress#markDirty}). */
+    volatile long dirtyEpoch;
+    /** Set for a cable the hub made ({@code attach(EventLoop, ChannelHandler)}): detaching closes it. */
+    volatile boolean closeOnDetach;
 
     protected HubPort(AbstractHub<?> hub, Channel channel) {
         this.hub = hub;
@@ -50,8 +57,19 @@ public abstract class HubPort implements Attachment {
         return attached;
     }
 
+    /**
+     * Removes the port from the hub. The channel stays open — except for a cable the hub made with
+     * {@code attach(EventLoop, ChannelHandler)}, which is closed (its device end with it).
+     */
     @Override
     public Future<Void> detach() {
+        if (closeOnDetach) {
+            hub.remove(channel);
+            io.netty.util.concurrent.Promise<Void> done = io.netty.util.concurrent.ImmediateEventExecutor.INSTANCE
+                    .newPromise();
+            channel.close().addListener(f -> done.trySuccess(null));
+            return done;
+        }
         if (!attached) {
             return ImmediateEventExecutor.INSTANCE.newSucceededFuture(null);
         }
@@ -107,9 +125,23 @@ public abstract class HubPort implements Attachment {
 
     /** The per-port inbound handler; not sharable: it holds this port's batch state. */
     final class Ingress extends ChannelInboundHandlerAdapter {
-        private final HubPort[] dirty = new HubPort[DIRTY_SLOTS];
+        /** Destinations written in the current batch; grows (rarely) up to the number of ports, then stays. */
+        private HubPort[] dirty = new HubPort[INITIAL_DIRTY_SLOTS];
         private int dirtyCount;
-        private boolean flushAll;
+        /** Tags destinations already in {@link #dirty}: unique per batch across every port of every hub. */
+        private long epoch;
+        private long epochLimit;
+
+        Ingress() {
+            nextEpoch();
+        }
+
+        private void nextEpoch() {
+            if (++epoch >= epochLimit) {
+                epoch = EPOCHS.getAndAdd(EPOCH_BLOCK) + 1; // never 0, the tag of a port never listed
+                epochLimit = epoch - 1 + EPOCH_BLOCK;
+            }
+        }
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
@@ -142,35 +174,31 @@ public abstract class HubPort implements Attachment {
             ctx.fireExceptionCaught(cause);
         }
 
+        /**
+         * Remembers {@code port} for this batch's flush, once. The tag on the destination is written by every
+         * ingress port that sends to it, on their own loops: a lost race only lists a destination twice (one
+         * extra, harmless flush), never misses one, because no other ingress port ever writes our epoch.
+         */
         void markDirty(HubPort port) {
-            if (flushAll) {
+            long e = epoch;
+            if (port.dirtyEpoch == e) {
                 return;
             }
-            for (int i = dirtyCount - 1; i >= 0; i--) {
-                if (dirty[i] == port) {
-                    return;
-                }
-            }
-            if (dirtyCount == DIRTY_SLOTS) {
-                flushAll = true; // a flood batch: flushing every port is cheaper than tracking each
-                return;
+            port.dirtyEpoch = e;
+            if (dirtyCount == dirty.length) {
+                dirty = java.util.Arrays.copyOf(dirty, dirty.length * 2);
             }
             dirty[dirtyCount++] = port;
         }
 
         void flushBatch() {
-            if (flushAll) {
-                flushAll = false;
-                for (HubPort p : hub.portArray()) {
-                    p.channel.flush();
-                }
-            } else {
-                for (int i = 0; i < dirtyCount; i++) {
-                    dirty[i].channel.flush();
-                    dirty[i] = null;
-                }
+            HubPort[] d = dirty;
+            for (int i = 0; i < dirtyCount; i++) {
+                d[i].channel.flush();
+                d[i] = null;
             }
             dirtyCount = 0;
+            nextEpoch();
         }
     }
 }

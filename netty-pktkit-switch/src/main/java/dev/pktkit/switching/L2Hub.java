@@ -88,6 +88,20 @@ public final class L2Hub extends AbstractHub<L2Port> {
         return attachPort(new L2Port(this, channel, options));
     }
 
+    /**
+     * {@link #attach(io.netty.channel.EventLoop, io.netty.channel.ChannelHandler)} with port options; a mirror
+     * port this way is refused (a device that only watches is attached with {@link #attach(Channel,
+     * L2PortOptions)}).
+     */
+    public L2Port attach(io.netty.channel.EventLoop loop, io.netty.channel.ChannelHandler device,
+                         L2PortOptions options) {
+        ObjectUtil.checkNotNull(options, "options");
+        if (options.isMirror()) {
+            throw new IllegalArgumentException("attach a mirror port's channel with attach(Channel, L2PortOptions)");
+        }
+        return attachDevice(loop, device, ch -> attach(ch, options));
+    }
+
     @Override
     protected L2Port newPort(Channel channel) {
         return new L2Port(this, channel, L2PortOptions.defaults());
@@ -100,7 +114,14 @@ public final class L2Hub extends AbstractHub<L2Port> {
                 mirror = null;
             }
         }
-        table.removePort(port);
+        // The table scan is O(table): run it on the hub's executor, not on the loop of the channel that closed
+        // (which serves other ports' traffic). Until it runs, frames to the port's stations flood, since the
+        // port is no longer attached.
+        try {
+            hubExecutor.execute(() -> table.removePort(port));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            table.removePort(port);
+        }
     }
 
     @Override

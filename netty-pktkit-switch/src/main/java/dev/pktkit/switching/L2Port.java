@@ -39,12 +39,18 @@ public final class L2Port extends HubPort {
     protected void receive(ByteBuf frame) {
         L2Hub hub = l2hub;
         int off = frame.readerIndex();
-        if (frame.readableBytes() < MIN_FRAME) {
-            drop(frame, DropReason.MALFORMED);
-            return;
-        }
         if (options.isMirror()) {
             drop(frame, DropReason.VLAN); // a monitor port does not inject traffic
+            return;
+        }
+        // The mirror sees every frame that enters the hub, also those dropped below (malformed, bad source,
+        // wrong VLAN): a monitor is where one looks for exactly those.
+        L2Port mirror = hub.mirror;
+        if (mirror != null) {
+            mirror.send(this, frame.retainedDuplicate());
+        }
+        if (frame.readableBytes() < MIN_FRAME) {
+            drop(frame, DropReason.MALFORMED);
             return;
         }
         long dst = Ethernet.dst(frame, off);
@@ -68,11 +74,6 @@ public final class L2Port extends HubPort {
         }
         long now = hub.now;
         hub.table.learn(MacTable.key(src, vid), this, now);
-
-        L2Port mirror = hub.mirror;
-        if (mirror != null) {
-            mirror.send(this, frame.retainedDuplicate());
-        }
 
         if (!MacAddress.isMulticast(dst)) {
             L2Port out = hub.table.lookup(MacTable.key(dst, vid), now, hub.agingNanos);

@@ -72,6 +72,16 @@ public final class L3Hub extends AbstractHub<L3Port> {
         return port;
     }
 
+    /**
+     * {@link #attach(io.netty.channel.EventLoop, io.netty.channel.ChannelHandler)} for an L3 device owning the
+     * prefixes in {@code options}.
+     */
+    public L3Port attach(io.netty.channel.EventLoop loop, io.netty.channel.ChannelHandler device,
+                         L3PortOptions options) {
+        ObjectUtil.checkNotNull(options, "options");
+        return attachDevice(loop, device, ch -> attach(ch, options));
+    }
+
     @Override
     protected L3Port newPort(Channel channel) {
         return new L3Port(this, channel, L3PortOptions.none());
@@ -166,6 +176,7 @@ public final class L3Hub extends AbstractHub<L3Port> {
         if (routerMode && from.icmpAllowed(icmpErrorsPerSecond)) {
             ByteBuf reply = icmp.destinationUnreachable(pkt, from.channel.alloc(), from.nextIcmpId());
             if (reply != null) {
+                from.icmpSent();
                 from.reply(reply);
             }
         }
@@ -177,6 +188,7 @@ public final class L3Hub extends AbstractHub<L3Port> {
         if (from.icmpAllowed(icmpErrorsPerSecond)) {
             ByteBuf reply = icmp.timeExceeded(pkt, from.channel.alloc(), from.nextIcmpId());
             if (reply != null) {
+                from.icmpSent();
                 from.reply(reply);
             }
         }

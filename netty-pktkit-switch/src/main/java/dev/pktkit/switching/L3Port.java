@@ -128,18 +128,23 @@ public final class L3Port extends HubPort {
         pkt.release();
     }
 
-    /** Whether another ICMP error may be sent from this port now (token window per second). */
+    /**
+     * Whether another ICMP error may be sent from this port now (a window of {@code perSecond} per second). Only
+     * looks: the token is spent by {@link #icmpSent()} once an error was really built and sent, so packets that
+     * get no error (errors about errors, fragments, multicast) do not use up the budget.
+     */
     boolean icmpAllowed(int perSecond) {
         long t = System.nanoTime(); // error path only
         if (t - icmpWindowStart >= 1_000_000_000L) {
             icmpWindowStart = t;
             icmpInWindow = 0;
         }
-        if (icmpInWindow >= perSecond) {
-            return false;
-        }
+        return icmpInWindow < perSecond;
+    }
+
+    /** Spends one token of the ICMP error window. */
+    void icmpSent() {
         icmpInWindow++;
-        return true;
     }
 
     /** IPv4 identification for the next ICMP error this port sends. */

@@ -53,6 +53,7 @@ final class MacTable {
     private final AtomicInteger size = new AtomicInteger();
     private volatile Entry[] slots;
     private int tombstones; // guarded by this
+    private volatile int rebuilds; // written under this; for tests
 
     MacTable(int maxEntries) {
         if (maxEntries <= 0) {
@@ -283,6 +284,12 @@ final class MacTable {
         }
         slots = fresh;
         tombstones = 0;
+        rebuilds++;
+    }
+
+    /** How many freeze-and-rebuilds ran (tests check the stress test exercised them). */
+    int rebuilds() {
+        return rebuilds;
     }
 
     /** A snapshot of live entries, for display and tests. */

@@ -136,6 +136,6 @@ class L2HubConcurrencyTest {
     private static ByteBuf frame(long dst, int host, int seq) {
         String hex = String.format("%012x", dst & 0xFFFF_FFFF_FFFFL) + String.format("%012x", mac(host))
                 + "0800" + String.format("%08x", seq) + "00".repeat(42);
-        return io.netty.buffer.Unpooled.wrappedBuffer(ByteBufUtil.decodeHexDump(hex));
+        return Lan.pooled(hex);
     }
 }

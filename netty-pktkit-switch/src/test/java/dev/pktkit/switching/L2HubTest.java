@@ -3,7 +3,6 @@ package dev.pktkit.switching;
 import dev.pktkit.codec.pipe.PacketPipe;
 import dev.pktkit.switching.Lan.Host;
 import dev.pktkit.testkit.TestLoops;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.EventLoop;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.util.concurrent.MockTicker;
@@ -15,6 +14,7 @@ import org.junit.jupiter.api.Test;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static dev.pktkit.switching.Lan.BROADCAST;
 import static dev.pktkit.switching.Lan.frame;
@@ -48,7 +48,8 @@ class L2HubTest {
     }
 
     @AfterEach
-    void tearDown() {
+    void tearDown() throws Exception {
+        lan.assertAllReleased(); // floods, drops and deliveries of every test let go of every frame
         hub.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         group.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
     }
@@ -268,15 +269,81 @@ class L2HubTest {
     }
 
     @Test
+    void mirrorAlsoSeesFramesTheHubDrops() throws Exception {
+        Host h1 = lan.host();
+        Host h2 = lan.host(ch -> hub.attach(ch, L2PortOptions.access(10)));
+        Host mon = lan.host(ch -> hub.attach(ch, L2PortOptions.mirror()));
+        String runt = "00".repeat(13);
+        String groupSource = frame(BROADCAST, "010000000001", 1);
+        String wrongVlan = tagged(BROADCAST, mac(1), 20, 0, 2); // access port 1 does not take VLAN 20
+        lan.run(() -> {
+            h1.send(runt);
+            h1.send(groupSource);
+            h1.send(wrongVlan);
+        });
+        assertEquals(List.of(runt, groupSource, wrongVlan), mon.take(), "a monitor sees what was dropped");
+        assertEquals(List.of(), h2.take());
+        assertEquals(3, h1.port.counters().drops());
+    }
+
+    /**
+     * A batch to more destinations than a fixed dirty set held flushes exactly those destinations, not every
+     * port of the hub.
+     */
+    @Test
+    void aBatchToManyDestinationsFlushesOnlyThose() throws Exception {
+        int n = 12;
+        Host[] hosts = new Host[n + 1];
+        AtomicInteger[] flushes = new AtomicInteger[n + 1];
+        for (int i = 0; i <= n; i++) {
+            hosts[i] = lan.host();
+            AtomicInteger count = new AtomicInteger();
+            flushes[i] = count;
+            hosts[i].pipe.b().pipeline().addFirst(new io.netty.channel.ChannelOutboundHandlerAdapter() {
+                @Override
+                public void flush(io.netty.channel.ChannelHandlerContext ctx) {
+                    count.incrementAndGet();
+                    ctx.flush();
+                }
+            });
+        }
+        for (int i = 1; i <= n; i++) {
+            int k = i;
+            lan.run(() -> hosts[k].send(frame(mac(0), mac(k), k))); // learn station k on port k
+        }
+        lan.run(() -> {
+            for (int i = 0; i <= n; i++) {
+                flushes[i].set(0);
+                hosts[i].take();
+            }
+            // One batch from host 0 to ten learned stations (1..10); 11 and 12 get nothing.
+            for (int k = 1; k <= 10; k++) {
+                io.netty.buffer.ByteBuf b = Lan.pooled(frame(mac(k), mac(0), 100 + k));
+                lan.sent.add(b);
+                hosts[0].pipe.a().write(b);
+            }
+            hosts[0].pipe.a().flush();
+        });
+        for (int k = 1; k <= 10; k++) {
+            assertEquals(1, hosts[k].take().size());
+            assertEquals(1, flushes[k].get(), "destination " + k + " flushed once for the batch");
+        }
+        assertEquals(0, flushes[11].get(), "no flush for a port the batch did not write to");
+        assertEquals(0, flushes[12].get());
+        assertEquals(0, flushes[0].get());
+    }
+
+    @Test
     void malformedAndBadSourceFramesAreDroppedAndCounted() throws Exception {
         Host h1 = lan.host();
         Host h2 = lan.host();
         lan.run(() -> {
-            h1.pipe.a().writeAndFlush(Unpooled.wrappedBuffer(new byte[13]));
+            h1.send("00".repeat(13));
             h1.send(frame(BROADCAST, "010000000001", 1)); // group source address
             h1.send(mac(1) + mac(2) + "8100"); // tag TPID without a tag
             h1.pipe.a().writeAndFlush("not a frame");
         });
+        lan.assertAllReleased(); // every dropped frame was released
         assertEquals(List.of(), h2.take());
         PortCounters c = h1.port.counters();
         assertEquals(3, c.drops(DropReason.MALFORMED));
@@ -295,6 +362,8 @@ class L2HubTest {
         lan.run(() -> { });
         assertEquals(1, hub.size(), "group membership follows the channel");
         assertEquals(1, hub.ports().size());
+        // The table scan runs on the hub's executor, not on the closing channel's loop.
+        assertTrue(hub.hubExecutor.submit(() -> hub.macEntries()).get(5, TimeUnit.SECONDS) == 0);
         assertEquals(0, hub.macEntries());
         assertFalse(h1.port.isAttached());
         h2.take();
@@ -320,11 +389,12 @@ class L2HubTest {
         Host h1 = lan.host();
         Host h2 = lan.host();
         String announce = frame(BROADCAST, mac(99), 1);
-        hub.writeAndFlush(Unpooled.wrappedBuffer(io.netty.buffer.ByteBufUtil.decodeHexDump(announce)))
-                .await(5, TimeUnit.SECONDS);
+        io.netty.buffer.ByteBuf msg = Lan.pooled(announce);
+        hub.writeAndFlush(msg).await(5, TimeUnit.SECONDS);
         lan.run(() -> { });
         assertEquals(List.of(announce), h1.take());
         assertEquals(List.of(announce), h2.take());
+        assertEquals(0, msg.refCnt(), "the group write released its message after the fan-out");
         hub.close().await(5, TimeUnit.SECONDS);
         assertFalse(h1.pipe.b().isOpen());
         assertTrue(h2.pipe.a().closeFuture().await(5, TimeUnit.SECONDS), "and the pipe's far end follows");

@@ -29,13 +29,16 @@ class L3HubTest {
     private Lan lan;
 
     @BeforeEach
-    void setUp() {
+    void setUp() throws Exception {
         group = TestLoops.group(TestLoops.NIO, 1);
         loop = group.next();
         use(L3Hub.builder().build());
     }
 
-    private void use(L3Hub h) {
+    private void use(L3Hub h) throws Exception {
+        if (lan != null) {
+            lan.assertAllReleased();
+        }
         if (hub != null) {
             hub.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         }
@@ -44,7 +47,8 @@ class L3HubTest {
     }
 
     @AfterEach
-    void tearDown() {
+    void tearDown() throws Exception {
+        lan.assertAllReleased();
         hub.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         group.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
     }
@@ -317,6 +321,34 @@ class L3HubTest {
         assertEquals(0, checksum(pseudo, 0, pseudo.length), "valid ICMPv6 checksum");
     }
 
+    /** A packet that gets no error (here an error about an error) does not spend a token of the rate limit. */
+    @Test
+    void packetsThatGetNoErrorDoNotSpendTheRateLimit() throws Exception {
+        use(L3Hub.builder().routerMode(true).icmpErrorsPerSecond(1)
+                .routerAddresses((Inet4Address) InetAddress.getByName("10.0.0.1"), null)
+                .build());
+        Host a = port("10.0.1.0/24");
+        port("10.0.2.0/24");
+        byte[] p = ByteBufUtil.decodeHexDump(ipv4("10.0.1.2", "10.0.2.3", 1));
+        p[9] = 1; // ICMP
+        p[20] = 3; // destination unreachable: an error message, which never gets an error
+        p[10] = 0;
+        p[11] = 0;
+        int c = checksum(p, 0, 20);
+        p[10] = (byte) (c >>> 8);
+        p[11] = (byte) c;
+        lan.run(() -> {
+            for (int i = 0; i < 5; i++) {
+                a.send(ByteBufUtil.hexDump(p));
+            }
+            a.send(ipv4("10.0.1.2", "10.0.2.3", 1)); // a UDP packet dying here: this one gets its error
+        });
+        List<String> replies = a.take();
+        assertEquals(1, replies.size(), "the one token of this second went to the packet that got an error");
+        assertEquals(11, ByteBufUtil.decodeHexDump(replies.get(0))[20], "Time Exceeded");
+        assertEquals(6, a.port.counters().drops(DropReason.TTL_EXCEEDED));
+    }
+
     @Test
     void noIcmpErrorAboutAnIcmpError() throws Exception {
         routerMode();
@@ -330,7 +362,10 @@ class L3HubTest {
         int c = checksum(p, 0, 20);
         p[10] = (byte) (c >>> 8);
         p[11] = (byte) c;
-        lan.run(() -> a.pipe.a().writeAndFlush(Unpooled.wrappedBuffer(p)));
+        io.netty.buffer.ByteBuf sent = io.netty.buffer.PooledByteBufAllocator.DEFAULT.directBuffer(p.length)
+                .writeBytes(p);
+        lan.run(() -> a.pipe.a().writeAndFlush(sent));
+        assertEquals(0, sent.refCnt(), "the dropped packet was released");
         assertEquals(List.of(), a.take());
         assertEquals(1, a.port.counters().drops(DropReason.TTL_EXCEEDED));
     }

@@ -18,7 +18,8 @@ public final class AdapterCounters {
     private static final int NDP_OUT = 5;
     private static final int DHCP_IN = 6;
     private static final int DHCP_OUT = 7;
-    private static final int FIRST_DROP = 8;
+    private static final int ARP_PROBES_ANSWERED = 8;
+    private static final int FIRST_DROP = 9;
 
     private final long[] values = new long[FIRST_DROP + AdapterDropReason.values().length];
 
@@ -47,6 +48,10 @@ public final class AdapterCounters {
 
     void arpSent() {
         inc(ARP_OUT);
+    }
+
+    void arpProbeAnswered() {
+        inc(ARP_PROBES_ANSWERED);
     }
 
     void ndpReceived() {
@@ -87,6 +92,11 @@ public final class AdapterCounters {
     /** ARP messages sent (requests, replies, probes, announcements). */
     public long arpOut() {
         return get(ARP_OUT);
+    }
+
+    /** RFC 5227 ARP probes (sender 0.0.0.0) for the adapter's own address it answered (also in {@link #arpOut}). */
+    public long arpProbesAnswered() {
+        return get(ARP_PROBES_ANSWERED);
     }
 
     /** Neighbour discovery messages received and handled. */

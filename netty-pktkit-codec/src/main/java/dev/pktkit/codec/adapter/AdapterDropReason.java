@@ -23,5 +23,10 @@ public enum AdapterDropReason {
     /** Next-hop resolution failed after all retries; the packet's sender gets ICMP unreachable. */
     UNRESOLVED,
     /** Queued packets dropped because the adapter closed or its address changed. */
-    FLUSHED
+    FLUSHED,
+    /**
+     * A message the adapter originates (ARP/NDP reply or request, DHCP) not sent because the channel was not
+     * writable: the adapter bounds what it queues at the write-buffer high water mark.
+     */
+    CONGESTED
 }

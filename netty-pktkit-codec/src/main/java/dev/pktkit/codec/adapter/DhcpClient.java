@@ -40,7 +40,7 @@ final class DhcpClient {
     enum State { STOPPED, INIT, SELECTING, REQUESTING, PROBING, BOUND, RENEWING, REBINDING }
 
     private final L2Adapter adapter;
-    private final L2Adapter.Builder config;
+    private final AdapterConfig config;
     private State state = State.STOPPED;
     private long xid;
     private int attempt;
@@ -63,7 +63,7 @@ final class DhcpClient {
                        long t1Seconds, long t2Seconds) {
     }
 
-    DhcpClient(L2Adapter adapter, L2Adapter.Builder config) {
+    DhcpClient(L2Adapter adapter, AdapterConfig config) {
         this.adapter = adapter;
         this.config = config;
     }

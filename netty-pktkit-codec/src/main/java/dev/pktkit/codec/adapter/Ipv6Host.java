@@ -50,7 +50,7 @@ final class Ipv6Host {
     }
 
     private final L2Adapter adapter;
-    private final L2Adapter.Builder config;
+    private final AdapterConfig config;
     private final List<Address> addresses = new ArrayList<>();
     private volatile long[] published = new long[0]; // hi, lo pairs of preferred addresses, link-local first
 
@@ -72,7 +72,7 @@ final class Ipv6Host {
     private ScheduledFuture<?> solicitTask;
     private boolean sawAdvertisement;
 
-    Ipv6Host(L2Adapter adapter, L2Adapter.Builder config) {
+    Ipv6Host(L2Adapter adapter, AdapterConfig config) {
         this.adapter = adapter;
         this.config = config;
         int n = config.maxOnLinkPrefixes;

@@ -17,7 +17,8 @@ import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.util.concurrent.Future;
-import io.netty.util.concurrent.ImmediateEventExecutor;
+import io.netty.util.concurrent.DefaultPromise;
+import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.netty.util.internal.logging.InternalLogger;
@@ -87,14 +88,14 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
     private static final long DROPPED = -3;
     private static final int IPV4_ALL_HOSTS = 0xE000_0001;
 
-    private final Builder config;
+    private final AdapterConfig config;
     private final long mac;
     private final NeighborCache arp;
     private final NeighborCache nd;
     private final AdapterCounters counters = new AdapterCounters();
     private final Ipv6Host ipv6;
     private final DhcpClient dhcp;
-    private final Promise<DhcpLease> firstLease = ImmediateEventExecutor.INSTANCE.newPromise();
+    private final LeasePromise firstLease = new LeasePromise();
 
     private ChannelHandlerContext ctx;
     private boolean started;
@@ -115,7 +116,7 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
     private long[] groups = new long[8];
     private int groupCount;
 
-    private L2Adapter(Builder b) {
+    private L2Adapter(AdapterConfig b) {
         this.config = b;
         this.mac = b.mac;
         this.arp = new NeighborCache(b.maxNeighbors, b.maxPendingPerNeighbor, b.maxPendingTotal);
@@ -169,8 +170,11 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
     }
 
     /**
-     * Completes with the first DHCP lease the client binds; never completes when DHCP is off. It completes on the
-     * channel's event loop: listeners must not block.
+     * Completes with the first DHCP lease the client binds; never completes when DHCP is off. It belongs to the
+     * channel's event loop (once the adapter is in a pipeline): listeners run there and must not block, and
+     * {@code sync()} or {@code await()} called on that loop fails at once with Netty's
+     * {@link io.netty.util.concurrent.BlockingOperationException} instead of hanging it. Wait from another
+     * thread, or add a listener.
      */
     public Future<DhcpLease> leaseFuture() {
         return firstLease;
@@ -256,6 +260,7 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
+        firstLease.loop = ctx.executor();
         this.now = freshNow();
         if (ctx.channel().isActive()) {
             start();
@@ -502,10 +507,19 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
         if (dhcp != null) {
             dhcp.onArp(senderMac, senderIp, targetIp);
         }
-        if (senderIp == 0 || !MacAddress.isUnicast(senderMac)) {
-            return; // probes teach nothing; a group sender MAC is bogus
+        if (!MacAddress.isUnicast(senderMac)) {
+            return; // a group sender MAC is bogus
         }
         int me = v4Address;
+        if (senderIp == 0) {
+            // An RFC 5227 probe teaches nothing, but one for our address must be answered so that the prober's
+            // conflict detection sees us: a reply to the prober, target address 0.0.0.0, as Linux sends it.
+            if (op == Arp.OP_REQUEST && me != 0 && targetIp == me) {
+                counters.arpProbeAnswered();
+                sendArpReply(senderMac, 0);
+            }
+            return;
+        }
         if (me != 0 && senderIp == me) {
             counters.dropped(AdapterDropReason.BAD_NEIGHBOR_MESSAGE);
             logger.warn("{}: {} claims our address {}", ctx.channel(), MacAddress.format(senderMac),
@@ -524,14 +538,24 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
             }
         }
         if (forMe && op == Arp.OP_REQUEST) {
-            ByteBuf reply = ctx.alloc().buffer(Ethernet.HEADER_LENGTH + Arp.LENGTH);
-            Arp.writeReplyFrame(reply, mac, me, senderMac, senderIp);
-            counters.arpSent();
-            ctx.writeAndFlush(reply, ctx.voidPromise());
+            sendArpReply(senderMac, senderIp);
         }
     }
 
+    private void sendArpReply(long targetMac, int targetIp) {
+        if (congested()) {
+            return;
+        }
+        ByteBuf reply = ctx.alloc().buffer(Ethernet.HEADER_LENGTH + Arp.LENGTH);
+        Arp.writeReplyFrame(reply, mac, v4Address, targetMac, targetIp);
+        counters.arpSent();
+        ctx.writeAndFlush(reply, ctx.voidPromise());
+    }
+
     private void sendArpRequest(int targetIp, long dstMac) {
+        if (congested()) {
+            return;
+        }
         ByteBuf req = ctx.alloc().buffer(Ethernet.HEADER_LENGTH + Arp.LENGTH);
         if (dstMac == MacAddress.BROADCAST) {
             Arp.writeRequestFrame(req, mac, v4Address, targetIp);
@@ -545,6 +569,9 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
 
     /** Sends an ARP probe (sender address 0.0.0.0, RFC 5227) for {@code candidate}. */
     void sendArpProbe(int candidate) {
+        if (congested()) {
+            return;
+        }
         ByteBuf req = ctx.alloc().buffer(Ethernet.HEADER_LENGTH + Arp.LENGTH);
         Arp.writeRequestFrame(req, mac, 0, candidate);
         counters.arpSent();
@@ -552,6 +579,9 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
     }
 
     private void sendGratuitousArp(int address) {
+        if (congested()) {
+            return;
+        }
         ByteBuf req = ctx.alloc().buffer(Ethernet.HEADER_LENGTH + Arp.LENGTH);
         Arp.writeRequestFrame(req, mac, address, address);
         counters.arpSent();
@@ -893,14 +923,36 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
         return counters;
     }
 
+    /**
+     * True (and counted) when the port is not writable: then the adapter sends none of its own messages (ARP, NDP,
+     * DHCP), so a slow or stuck reader bounds what it queues at the channel's write-buffer high water mark.
+     * Retransmission timers send again later; replies are simply not given, as a congested host's would not.
+     */
+    boolean congested() {
+        if (ctx.channel().isWritable()) {
+            return false;
+        }
+        counters.dropped(AdapterDropReason.CONGESTED);
+        return true;
+    }
+
     /** Sends an IPv4 packet the adapter built itself to {@code dstMac} directly. */
     void sendIpv4To(ByteBuf pkt, long dstMac, ChannelPromise promise) {
+        if (congested()) {
+            pkt.release();
+            promise.tryFailure(new NoRouteToHostException("congested: the port is not writable"));
+            return;
+        }
         sendFrame(pkt, dstMac, Ethernet.IPV4, promise);
         ctx.flush();
     }
 
     /** Sends an IPv6 packet the adapter built itself to {@code dstMac}. */
     void sendIpv6To(ByteBuf pkt, long dstMac) {
+        if (congested()) {
+            pkt.release();
+            return;
+        }
         counters.ndpSent();
         sendFrame(pkt, dstMac, Ethernet.IPV6, ctx.voidPromise());
         ctx.flush();
@@ -924,14 +976,31 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
                 + publishedV4Prefix : "") + ")";
     }
 
+    /**
+     * The first-lease promise: made before the adapter knows its loop, it belongs to that loop once the adapter is
+     * in a pipeline, so listeners run there and Netty's deadlock check ({@code sync()} on the loop) applies, as
+     * for a {@link io.netty.channel.DefaultChannelPromise}.
+     */
+    private static final class LeasePromise extends DefaultPromise<DhcpLease> {
+        volatile EventExecutor loop;
+
+        @Override
+        protected EventExecutor executor() {
+            return loop; // null only before handlerAdded, when the promise cannot complete yet
+        }
+    }
+
     // ------------------------------------------------------------------------------------------------------------
 
     /**
      * Configuration of an {@link L2Adapter}. Every bound has a default suitable for a host on a LAN; the
-     * timers follow RFC 4861 §10 (which Linux also uses for ARP).
+     * timers follow RFC 4861 §10 (which Linux also uses for ARP). {@link #build()} takes an immutable snapshot:
+     * changing the builder afterwards does not change adapters already built, and one builder may build many
+     * adapters (each with its own random MAC unless {@link #mac(long)} was set).
      */
     public static final class Builder {
-        long mac = MacAddress.randomLocallyAdministered();
+        /** 0: a random locally administered MAC drawn at each {@link #build()}. */
+        long mac;
         int v4Address;
         int v4Prefix;
         int v4Gateway;
@@ -960,7 +1029,10 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
         private Builder() {
         }
 
-        /** The adapter's MAC; default a random locally administered unicast address. */
+        /**
+         * The adapter's MAC; by default each {@link #build()} draws a new random locally administered unicast
+         * address, so one builder can make several adapters.
+         */
         public Builder mac(long mac) {
             if (!MacAddress.isUnicast(mac) || mac == 0) {
                 throw new IllegalArgumentException("not a unicast MAC: " + MacAddress.format(mac));
@@ -1168,14 +1240,6 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
             return d;
         }
 
-        int[] v4RoutesArray() {
-            int[] r = new int[v4Routes.size() * 3];
-            for (int i = 0; i < v4Routes.size(); i++) {
-                System.arraycopy(v4Routes.get(i), 0, r, i * 3, 3);
-            }
-            return r;
-        }
-
         public L2Adapter build() {
             if (dhcp && v4Address != 0) {
                 throw new IllegalStateException("choose a static IPv4 address or DHCP, not both");
@@ -1187,7 +1251,7 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
                 throw new IllegalStateException("IPv6 settings given but IPv6 is off");
             }
             Objects.requireNonNull(dhcpProbeWait);
-            return new L2Adapter(this);
+            return new L2Adapter(new AdapterConfig(this));
         }
     }
 }

@@ -25,6 +25,8 @@ import java.util.Objects;
  * the request buffer is not shared, so a ping costs no allocation and keeps the adapter's headroom; a shared
  * buffer is copied first. Echo requests with bad checksums or lengths are dropped, released and counted; echo
  * requests to broadcast, multicast or foreign addresses are passed on (hosts do not answer those by default).
+ * While the channel is not writable, requests are dropped and counted ({@link #congested()}) rather than answered,
+ * so a peer that does not read its replies cannot grow the outbound buffer past its high water mark.
  *
  * <p>{@code @Sharable}: it keeps no per-channel state; its counters sum over all channels.
  */
@@ -32,11 +34,13 @@ import java.util.Objects;
 public final class EchoResponder extends ChannelInboundHandlerAdapter {
     private static final VarHandle COUNT;
     private static final VarHandle MALFORMED;
+    private static final VarHandle CONGESTED;
 
     static {
         try {
             COUNT = MethodHandles.lookup().findVarHandle(EchoResponder.class, "replies", long.class);
             MALFORMED = MethodHandles.lookup().findVarHandle(EchoResponder.class, "malformed", long.class);
+            CONGESTED = MethodHandles.lookup().findVarHandle(EchoResponder.class, "congested", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -45,6 +49,7 @@ public final class EchoResponder extends ChannelInboundHandlerAdapter {
     private final LocalAddresses local;
     private volatile long replies;
     private volatile long malformed;
+    private volatile long congested;
 
     /** Answers pings for {@code local}'s addresses. */
     public EchoResponder(LocalAddresses local) {
@@ -59,6 +64,15 @@ public final class EchoResponder extends ChannelInboundHandlerAdapter {
     /** Echo requests to a local address dropped for bad lengths or checksums. */
     public long malformed() {
         return malformed;
+    }
+
+    /**
+     * Echo requests not answered because the channel was not writable: a reader that does not keep up turns the
+     * channel unwritable at its write-buffer high water mark, and the responder then drops (and counts) instead of
+     * queueing replies without bound.
+     */
+    public long congested() {
+        return congested;
     }
 
     @Override
@@ -95,6 +109,11 @@ public final class EchoResponder extends ChannelInboundHandlerAdapter {
     }
 
     private void reply4(ChannelHandlerContext ctx, ByteBuf pkt) {
+        if (!ctx.channel().isWritable()) {
+            CONGESTED.getAndAdd(this, 1L);
+            pkt.release();
+            return;
+        }
         if (Icmpv4.checkInPacket(pkt, pkt.readerIndex()) < 0) {
             drop(pkt);
             return;
@@ -117,6 +136,11 @@ public final class EchoResponder extends ChannelInboundHandlerAdapter {
     }
 
     private void reply6(ChannelHandlerContext ctx, ByteBuf pkt) {
+        if (!ctx.channel().isWritable()) {
+            CONGESTED.getAndAdd(this, 1L);
+            pkt.release();
+            return;
+        }
         if (Icmpv6.checkInPacket(pkt, pkt.readerIndex()) < 0) {
             drop(pkt);
             return;

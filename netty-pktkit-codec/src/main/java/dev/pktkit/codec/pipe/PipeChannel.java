@@ -14,14 +14,14 @@ import io.netty.channel.MaxMessagesRecvByteBufAllocator;
 import io.netty.channel.RecvByteBufAllocator;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.FastThreadLocal;
-import io.netty.util.internal.PlatformDependent;
 
 import java.net.SocketAddress;
 import java.nio.channels.AlreadyConnectedException;
 import java.nio.channels.ClosedChannelException;
-import java.util.Queue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.atomic.AtomicLongFieldUpdater;
+import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 
 /**
  * One end of a {@link PacketPipe}: a message channel whose writes are reads on its peer, one message per write,
@@ -33,13 +33,22 @@ import java.util.concurrent.atomic.AtomicLongFieldUpdater;
  * over in one batch with at most one wake-up task per batch. On a shared loop the peer may therefore answer
  * before {@code flush()} returns: record what you wait for before you write.
  *
- * <p>Back-pressure: at most {@link PacketPipe#inFlightLimit()} bytes may wait unread at the peer. Beyond it,
- * writes stay in this channel's outbound buffer, so its writability follows Netty's usual write-buffer water
- * marks; they move on as the peer reads. A peer with auto-read off keeps messages queued until it calls
- * {@code read()}.
+ * <p>Hand-over: each end reads from a single-producer ring (the peer's loop writes, this end's loop reads) of
+ * {@link PacketPipe#maxMessagesInFlight()} slots; a flush publishes its whole batch at once, so a reader never
+ * sees half a flush and reads it in {@code ceil(batch / maxMessagesPerRead)} read batches, each ended by one
+ * {@code channelReadComplete}. The size of each message is taken once, when it is handed over, and stored with
+ * it; what the reader subtracts is exactly what the writer added.
+ *
+ * <p>Back-pressure: at most {@link PacketPipe#inFlightLimit()} bytes and {@link PacketPipe#maxMessagesInFlight()}
+ * messages may wait unread at the peer (an empty message costs a slot, so empty messages cannot pile up
+ * either). Beyond that, writes stay in this channel's outbound buffer, so its writability follows Netty's usual
+ * write-buffer water marks; they move on as the peer reads. A peer with auto-read off keeps messages queued
+ * until it calls {@code read()}.
  *
  * <p>Closing either end closes the other after the messages already handed to it have been delivered (if it
- * is reading) or released.
+ * is reading) or released. An end whose peer closes before it registered closes when it registers. An end
+ * whose event loop refuses tasks (shut down) counts as closed: writes to it fail, and once its loop has
+ * terminated what was handed to it is released.
  */
 public final class PipeChannel extends AbstractChannel {
     private static final ChannelMetadata METADATA = new ChannelMetadata(false, 16);
@@ -56,34 +65,52 @@ public final class PipeChannel extends AbstractChannel {
 
     private static final AtomicLongFieldUpdater<PipeChannel> PENDING_BYTES =
             AtomicLongFieldUpdater.newUpdater(PipeChannel.class, "pendingBytes");
+    private static final AtomicLongFieldUpdater<PipeChannel> TAIL =
+            AtomicLongFieldUpdater.newUpdater(PipeChannel.class, "tail");
     private static final AtomicIntegerFieldUpdater<PipeChannel> WAKEUP =
             AtomicIntegerFieldUpdater.newUpdater(PipeChannel.class, "wakeup");
+    private static final AtomicIntegerFieldUpdater<PipeChannel> RELEASING =
+            AtomicIntegerFieldUpdater.newUpdater(PipeChannel.class, "releasing");
+    private static final AtomicReferenceFieldUpdater<PipeChannel, State> STATE =
+            AtomicReferenceFieldUpdater.newUpdater(PipeChannel.class, State.class, "state");
 
     private enum State { OPEN, ACTIVE, CLOSED }
 
     private final PacketPipe pipe;
     private final PipeAddress address;
     private final ChannelConfig config = new DefaultChannelConfig(this);
-    /** Messages written by the peer, waiting to be read here. Multi-producer: the peer's loop and close tasks. */
-    private final Queue<Object> inbound = PlatformDependent.newMpscQueue();
+    /** Messages written by the peer, waiting to be read here: slots [head, tail) of a power-of-two ring. */
+    private final Object[] ring;
+    /** The size each message in {@link #ring} was counted with when it was handed over. */
+    private final int[] sizes;
+    private final int mask;
     private final Runnable drainTask = this::drainFromTask;
     private final Runnable resumeWritesTask = this::resumeWrites;
 
     private volatile State state = State.OPEN;
-    /** Bytes in {@link #inbound}; written by both loops. */
+    /** Next slot the peer fills; written only by the peer's loop, published once per flush. */
+    private volatile long tail;
+    /** Next slot this end reads; written by this end's reader. */
+    private volatile long head;
+    /** Bytes in {@link #ring}; written by both loops. */
     private volatile long pendingBytes;
     /** 1 while a drain is scheduled or running; producers wake the reader only on 0 → 1. */
     private volatile int wakeup;
-    /** Set by the peer when it stopped writing because our queue was full; read on our loop. */
+    /** 1 while some thread releases the ring's contents (close paths only). */
+    private volatile int releasing;
+    /** Set by the peer when it stopped writing because our ring was full; read on our loop. */
     private volatile boolean writerBlocked;
     private PipeChannel peer;
     private boolean readRequested;
     private boolean draining;
 
-    PipeChannel(PacketPipe pipe, PipeAddress address) {
+    PipeChannel(PacketPipe pipe, PipeAddress address, int slots) {
         super(null);
         this.pipe = pipe;
         this.address = address;
+        this.ring = new Object[slots];
+        this.sizes = new int[slots];
+        this.mask = slots - 1;
     }
 
     void peer(PipeChannel peer) {
@@ -103,6 +130,20 @@ public final class PipeChannel extends AbstractChannel {
     /** Bytes written by the peer and not yet read by this end. */
     public long pendingBytes() {
         return pendingBytes;
+    }
+
+    /** Messages written by the peer and not yet read by this end. */
+    public int pendingMessages() {
+        return (int) (tail - head);
+    }
+
+    /** Whether a wake-up of this end's reader is scheduled or running (for tests). */
+    boolean wakeupPending() {
+        return wakeup != 0;
+    }
+
+    private boolean ringEmpty() {
+        return tail == head;
     }
 
     @Override
@@ -158,10 +199,14 @@ public final class PipeChannel extends AbstractChannel {
 
     @Override
     protected void doRegister(ChannelPromise promise) {
-        if (state == State.OPEN) {
-            state = State.ACTIVE;
+        // A CAS, not check-then-set: the peer may close us from its loop while we register on ours.
+        if (STATE.compareAndSet(this, State.OPEN, State.ACTIVE) || state == State.ACTIVE) {
+            promise.setSuccess();
+            return;
         }
+        // The peer closed us after Netty's open check: finish registering, then close on our own loop.
         promise.setSuccess();
+        eventLoop().execute(() -> unsafe().close(unsafe().voidPromise()));
     }
 
     @Override
@@ -176,19 +221,52 @@ public final class PipeChannel extends AbstractChannel {
 
     @Override
     protected void doClose() {
-        if (state == State.CLOSED) {
+        State previous = STATE.getAndSet(this, State.CLOSED);
+        releaseInbound();
+        if (previous != State.CLOSED) {
+            closePeer();
+        }
+    }
+
+    /** Tells the peer we closed: it closes after reading what we handed it, on its own loop. */
+    private void closePeer() {
+        PipeChannel p = peer;
+        for (;;) {
+            State s = p.state;
+            if (s == State.CLOSED) {
+                return;
+            }
+            if (s == State.OPEN) {
+                // Not registered (or registering): it closes itself when it registers (Netty's open check or
+                // our doRegister). Nobody reads its ring now, so release what waits there.
+                if (STATE.compareAndSet(p, State.OPEN, State.CLOSED)) {
+                    p.releaseAll();
+                    return;
+                }
+                continue;
+            }
+            try {
+                p.eventLoop().execute(p::closeAfterDrain);
+            } catch (RejectedExecutionException e) {
+                p.loopGone();
+            }
             return;
         }
-        state = State.CLOSED;
-        releaseInbound();
-        PipeChannel p = peer;
-        if (p.isOpen()) {
-            // Let the peer first read what we already handed it, then close on its own loop.
-            if (p.isRegistered()) {
-                p.eventLoop().execute(p::closeAfterDrain);
-            } else {
-                p.unsafe().close(p.unsafe().voidPromise());
-            }
+    }
+
+    /**
+     * Our loop refuses tasks (it is shutting down). On that loop we close properly; from another thread we only
+     * count as closed (writes to us fail) and, once the loop has terminated and nobody can read us any more,
+     * free what waits in our ring.
+     */
+    private void loopGone() {
+        if (eventLoop().inEventLoop()) {
+            unsafe().close(unsafe().voidPromise());
+            return;
+        }
+        STATE.set(this, State.CLOSED);
+        if (eventLoop().isTerminated()) {
+            releaseAll();
         }
     }
 
@@ -212,27 +290,46 @@ public final class PipeChannel extends AbstractChannel {
             return;
         }
         long limit = pipe.inFlightLimit();
+        int slots = p.ring.length;
+        long t = p.tail; // we are the only writer of p.tail
+        long h = p.head;
+        long pending = p.pendingBytes;
+        long added = 0;
         for (;;) {
             Object msg = in.current();
             if (msg == null) {
                 break;
             }
-            if (p.pendingBytes >= limit) {
-                // Full: keep the rest in our outbound buffer; the peer resumes us after it has read.
-                p.writerBlocked = true;
-                if (p.pendingBytes >= limit) {
-                    break;
+            if (pending + added >= limit || t - h >= slots) {
+                h = p.head;
+                pending = p.pendingBytes;
+                if (pending + added >= limit || t - h >= slots) {
+                    // Full: keep the rest in our outbound buffer; the peer resumes us after it has read. Flag
+                    // first, then look again, so a reader that drained meanwhile cannot miss the flag.
+                    p.writerBlocked = true;
+                    h = p.head;
+                    pending = p.pendingBytes;
+                    if (pending + added >= limit || t - h >= slots) {
+                        break;
+                    }
+                    p.writerBlocked = false;
                 }
-                p.writerBlocked = false;
             }
             int size = sizeOf(msg);
             ReferenceCountUtil.retain(msg);
             in.remove(); // releases our reference and completes the promise; the peer now owns the retained one
-            PENDING_BYTES.addAndGet(p, size);
-            p.inbound.offer(msg);
+            int i = (int) t & p.mask;
+            p.ring[i] = msg;
+            p.sizes[i] = size;
+            t++;
+            added += size;
+        }
+        if (t != p.tail) {
+            PENDING_BYTES.addAndGet(p, added);
+            TAIL.lazySet(p, t); // publishes the batch: slots before t are visible to the reader
         }
         if (!p.isOpen()) {
-            // The peer closed while we were handing over: its close already emptied its queue once.
+            // The peer closed while we were handing over: its close already emptied its ring once.
             p.releaseInboundOnItsLoop();
         }
     }
@@ -244,8 +341,8 @@ public final class PipeChannel extends AbstractChannel {
         }
         try {
             eventLoop().execute(this::releaseInbound);
-        } catch (java.util.concurrent.RejectedExecutionException e) {
-            releaseInbound(); // the loop is gone: nobody else polls the queue any more
+        } catch (RejectedExecutionException e) {
+            loopGone();
         }
     }
 
@@ -262,7 +359,7 @@ public final class PipeChannel extends AbstractChannel {
     /** After a flush: make the peer read what we handed it, synchronously when it shares our loop. */
     private void notifyPeer() {
         PipeChannel p = peer;
-        if (p.inbound.isEmpty()) {
+        if (p.ringEmpty()) {
             return;
         }
         if (!p.isRegistered()) {
@@ -281,8 +378,21 @@ public final class PipeChannel extends AbstractChannel {
                 return;
             }
         }
-        if (WAKEUP.compareAndSet(p, 0, 1)) {
-            loop.execute(p.drainTask);
+        p.scheduleDrain();
+    }
+
+    /** Wakes this end's reader through one task, unless one is already scheduled. */
+    private void scheduleDrain() {
+        if (!WAKEUP.compareAndSet(this, 0, 1)) {
+            return;
+        }
+        try {
+            eventLoop().execute(drainTask);
+        } catch (RejectedExecutionException e) {
+            // The loop refuses tasks (shutting down): clear the flag so that a later flush can try again
+            // instead of finding it set forever, and free what waits once the loop is gone for good.
+            wakeup = 0;
+            loopGone();
         }
     }
 
@@ -290,8 +400,8 @@ public final class PipeChannel extends AbstractChannel {
         drain();
         wakeup = 0;
         // A producer that saw wakeup == 1 did not schedule us: look again after clearing the flag.
-        if (!inbound.isEmpty() && readRequested && isActive() && WAKEUP.compareAndSet(this, 0, 1)) {
-            eventLoop().execute(drainTask);
+        if (!ringEmpty() && readRequested && isActive()) {
+            scheduleDrain();
         }
     }
 
@@ -303,44 +413,61 @@ public final class PipeChannel extends AbstractChannel {
         draining = true;
         try {
             if (!isOpen()) {
-                releaseInbound();
-                return;
+                return; // released in finally
             }
             ChannelPipeline pipeline = pipeline();
             int maxPerBatch = maxMessagesPerRead();
+            Object[] ring = this.ring;
+            int[] sizes = this.sizes;
+            long h = head;
             for (int batch = 0; batch < BATCHES_PER_TASK; batch++) {
-                if (!readRequested || !isActive() || inbound.isEmpty()) {
+                long t = tail;
+                if (!readRequested || !isActive() || h == t) {
                     break;
                 }
                 readRequested = config.isAutoRead();
+                long end = Math.min(t, h + maxPerBatch);
                 long readBytes = 0;
-                for (int i = 0; i < maxPerBatch; i++) {
-                    Object msg = inbound.poll();
-                    if (msg == null) {
-                        break;
-                    }
-                    int size = sizeOf(msg);
-                    readBytes += size;
+                while (h < end) {
+                    int i = (int) h & mask;
+                    Object msg = ring[i];
+                    ring[i] = null;
+                    readBytes += sizes[i];
+                    h++;
                     pipeline.fireChannelRead(msg);
+                    if (state == State.CLOSED) {
+                        break; // closed by a handler: the rest is released below
+                    }
                 }
+                head = h;
                 PENDING_BYTES.addAndGet(this, -readBytes);
+                if (state == State.CLOSED) {
+                    break;
+                }
                 pipeline.fireChannelReadComplete(); // auto-read calls read() again from here
                 resumeWriterIfRoom();
             }
-            if (!inbound.isEmpty() && readRequested && isActive() && WAKEUP.compareAndSet(this, 0, 1)) {
-                eventLoop().execute(drainTask); // more left: yield, then go on
+            if (!ringEmpty() && readRequested && isActive()) {
+                scheduleDrain(); // more left: yield, then go on
             }
         } finally {
             draining = false;
+            if (!isOpen()) {
+                releaseAll();
+            }
         }
     }
 
     private void resumeWriterIfRoom() {
-        if (writerBlocked && pendingBytes < pipe.inFlightLimit() / 2) {
+        if (writerBlocked && pendingBytes < pipe.inFlightLimit() / 2 && tail - head <= ring.length / 2) {
             writerBlocked = false;
             PipeChannel p = peer;
             if (p.isRegistered() && p.isOpen()) {
-                p.eventLoop().execute(p.resumeWritesTask);
+                try {
+                    p.eventLoop().execute(p.resumeWritesTask);
+                } catch (RejectedExecutionException e) {
+                    p.loopGone();
+                }
             }
         }
     }
@@ -351,10 +478,11 @@ public final class PipeChannel extends AbstractChannel {
 
     private void closeAfterDrain() {
         if (!isOpen()) {
+            releaseInbound();
             return;
         }
         // Deliver everything already handed over (not only one task's worth) while the reader keeps reading.
-        while (readRequested && isActive() && !inbound.isEmpty()) {
+        while (readRequested && isActive() && !ringEmpty()) {
             drain();
         }
         unsafe().close(unsafe().voidPromise());
@@ -368,17 +496,38 @@ public final class PipeChannel extends AbstractChannel {
         return METADATA.defaultMaxMessagesPerRead();
     }
 
+    /** Releases what waits in the ring, unless a drain on this thread is running (it releases when it ends). */
     private void releaseInbound() {
-        long released = 0;
-        for (;;) {
-            Object msg = inbound.poll();
-            if (msg == null) {
-                break;
-            }
-            released += sizeOf(msg);
-            ReferenceCountUtil.release(msg);
+        if (draining) {
+            return;
         }
-        PENDING_BYTES.addAndGet(this, -released);
+        releaseAll();
+    }
+
+    /** Releases everything in the ring; safe against another thread doing the same. */
+    private void releaseAll() {
+        do {
+            if (!RELEASING.compareAndSet(this, 0, 1)) {
+                return; // the holder looks again after letting go
+            }
+            try {
+                long h = head;
+                long t = tail;
+                long released = 0;
+                while (h < t) {
+                    int i = (int) h & mask;
+                    Object msg = ring[i];
+                    ring[i] = null;
+                    released += sizes[i];
+                    h++;
+                    ReferenceCountUtil.release(msg);
+                }
+                head = h;
+                PENDING_BYTES.addAndGet(this, -released);
+            } finally {
+                releasing = 0;
+            }
+        } while (!ringEmpty());
     }
 
     @Override

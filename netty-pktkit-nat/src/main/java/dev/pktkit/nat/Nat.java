@@ -72,6 +72,7 @@ public final class Nat implements PortConnector, AutoCloseable {
     private final ScheduledFuture<?> ticker;
     private volatile boolean closed;
     private int ipId;
+    private long fragmentId = 0x6e617436L;
 
     private Nat(EventLoop loop, NatConfig config, DefragConfig defragConfig) {
         this.loop = loop;
@@ -82,9 +83,12 @@ public final class Nat implements PortConnector, AutoCloseable {
         this.ticker = loop.scheduleAtFixedRate(this::tick, 1, 1, TimeUnit.SECONDS);
     }
 
-    /** A NAT on {@code loop} with IPv4/IPv6 defragmentation in front (default {@link DefragConfig}). */
+    /**
+     * A NAT on {@code loop} with defragmentation in front (default {@link DefragConfig}; IPv6 reassembly too
+     * when NAT64 is on).
+     */
     public static Nat create(EventLoop loop, NatConfig config) {
-        return create(loop, config, DefragConfig.builder().build());
+        return create(loop, config, DefragConfig.builder().ipv6(config.nat64Prefix() != null).build());
     }
 
     /**
@@ -358,7 +362,19 @@ public final class Nat implements PortConnector, AutoCloseable {
         if (tooBig(buf, config.insideMtu, outside, false)) {
             return;
         }
+        if (buf.readableBytes() + 20 > config.insideMtu && config.nat64Prefix() != null
+                && engine.isNat64Inbound(buf) && tooBig(buf, config.insideMtu - 20, outside, false)) {
+            return; // RFC 7915 §4: DF set and too big once translated: frag needed with the MTU minus 20
+        }
         int v = engine.inbound(buf);
+        if (v == NatEngine.NEED_HEADROOM) {
+            ByteBuf roomy = buf.alloc().buffer(NatEngine.NAT64_HEADROOM + buf.readableBytes());
+            roomy.setIndex(NatEngine.NAT64_HEADROOM, NatEngine.NAT64_HEADROOM);
+            roomy.writeBytes(buf, buf.readerIndex(), buf.readableBytes());
+            buf.release();
+            buf = roomy;
+            v = engine.inbound(buf);
+        }
         if (v >= 0) {
             send(ports[v], buf, config.insideMtu);
         } else {
@@ -412,8 +428,11 @@ public final class Nat implements PortConnector, AutoCloseable {
             drop(buf, NatDropReason.CONGESTED);
             return;
         }
-        if (buf.readableBytes() > mtu && buf.getUnsignedByte(buf.readerIndex()) >>> 4 == 4) {
+        int version = buf.getUnsignedByte(buf.readerIndex()) >>> 4;
+        if (buf.readableBytes() > mtu && version == 4) {
             fragmenter.fragment(buf, mtu, to.sink);
+        } else if (buf.readableBytes() > mtu && version == 6 && !to.isOutside && config.nat64Prefix() != null) {
+            fragmenter.fragment6(buf, mtu, fragmentId++, to.sink);
         } else {
             ch.write(buf, ch.voidPromise());
         }

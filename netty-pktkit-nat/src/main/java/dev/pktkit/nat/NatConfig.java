@@ -1,6 +1,7 @@
 package dev.pktkit.nat;
 
 import dev.pktkit.codec.wire.Ip4;
+import dev.pktkit.nat.nat64.Nat64Prefix;
 import io.netty.util.internal.ObjectUtil;
 
 import java.time.Duration;
@@ -51,6 +52,7 @@ public final class NatConfig {
     final int outsideMtu;
     final int insideMtu;
     final NatListener listener;
+    final Nat64Prefix nat64;
 
     private NatConfig(Builder b) {
         if (b.outside.length == 0) {
@@ -82,6 +84,7 @@ public final class NatConfig {
         outsideMtu = b.outsideMtu;
         insideMtu = b.insideMtu;
         listener = b.listener;
+        nat64 = b.nat64;
     }
 
     public static Builder builder() {
@@ -116,6 +119,11 @@ public final class NatConfig {
 
     public int maxSessions() {
         return maxSessions;
+    }
+
+    /** The NAT64 prefix, or null when NAT64 is off. */
+    public Nat64Prefix nat64Prefix() {
+        return nat64;
     }
 
     @Override
@@ -153,6 +161,7 @@ public final class NatConfig {
         private int outsideMtu = DEFAULT_MTU;
         private int insideMtu = DEFAULT_MTU;
         private NatListener listener;
+        private Nat64Prefix nat64;
 
         private Builder() {
         }
@@ -306,6 +315,21 @@ public final class NatConfig {
         public Builder insideMtu(int mtu) {
             this.insideMtu = mtu(mtu);
             return this;
+        }
+
+        /**
+         * Stateful NAT64 (RFC 6146) for IPv6 inside hosts: packets to {@code prefix} (RFC 6052) are translated
+         * (RFC 7915) to IPv4 from the outside addresses, sharing the IPv4 mapping tables and bounds. Null: off
+         * (the default).
+         */
+        public Builder nat64(Nat64Prefix prefix) {
+            this.nat64 = prefix;
+            return this;
+        }
+
+        /** {@link #nat64(Nat64Prefix)} with the well-known prefix {@code 64:ff9b::/96}. */
+        public Builder nat64() {
+            return nat64(Nat64Prefix.WELL_KNOWN);
         }
 
         public Builder listener(NatListener listener) {

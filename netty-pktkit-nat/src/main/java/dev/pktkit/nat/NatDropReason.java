@@ -44,6 +44,10 @@ public enum NatDropReason {
     TOO_BIG,
     /** Dropped by the defragmenter (see its own counters for the detail). */
     DEFRAG,
+    /** NAT64: the hop limit or TTL would reach zero. */
+    HOP_LIMIT,
+    /** NAT64: an IPv6 packet with extension headers the translator does not handle, or to an outside address. */
+    NAT64_UNSUPPORTED,
     /** Hairpinned traffic between namespaces while that is off. */
     HAIRPIN_REFUSED
 }

@@ -3,9 +3,12 @@ package dev.pktkit.nat;
 import dev.pktkit.codec.wire.Checksums;
 import dev.pktkit.codec.wire.Icmpv4;
 import dev.pktkit.codec.wire.Ip4;
+import dev.pktkit.codec.wire.Ip6;
 import dev.pktkit.codec.wire.IpProtocol;
 import dev.pktkit.codec.wire.Ipv4;
 import dev.pktkit.codec.wire.Ipv6;
+import dev.pktkit.codec.wire.Udp;
+import dev.pktkit.nat.nat64.Nat64Prefix;
 import io.netty.buffer.ByteBuf;
 
 import java.util.ArrayList;
@@ -46,6 +49,15 @@ public final class NatEngine {
     public static final int TO_OUTSIDE = -1;
     /** Result: drop (already counted). */
     public static final int DROP = -2;
+    /**
+     * {@link #inbound} result for NAT64: the IPv4 packet becomes a longer IPv6 packet and needs
+     * {@link #NAT64_HEADROOM} bytes before its reader index; nothing was changed: give it that and call again.
+     */
+    public static final int NEED_HEADROOM = -3;
+    /** Headroom NAT64 needs before an inbound packet's reader index to translate it in place. */
+    public static final int NAT64_HEADROOM = 64;
+    /** Pseudo inside addresses 240.0.0.0/4 stand for IPv6 hosts in the mapping tables (never a real source). */
+    private static final int V6_HOST_TAG = 0xF;
 
     private static final int F_USED = 1;
     private static final int F_PERMANENT = 2;
@@ -132,6 +144,16 @@ public final class NatEngine {
     private int addressMappings;
     private int staticCount;
 
+    // ---- NAT64: IPv6 inside hosts, each with a pseudo IPv4 inside address 0xF0000000 | slot ----
+    private final Nat64Prefix nat64;
+    private final int[] xNs;
+    private final long[] xHi;
+    private final long[] xLo;
+    private final int[] xFree;
+    private int xFreeTop;
+    private final OpenIndex v6Hosts;
+    private int ipId;
+
     // ---- routed IPv6: direct-mapped cache of source address -> port ----
     private final long[] v6Hi;
     private final long[] v6Lo;
@@ -211,6 +233,19 @@ public final class NatEngine {
         aNs = new int[config.maxStatic];
         aIn = new int[config.maxStatic];
         aOut = new int[config.maxStatic];
+        nat64 = config.nat64;
+        int x = nat64 == null ? 1 : m;
+        xNs = new int[x];
+        xHi = new long[x];
+        xLo = new long[x];
+        xFree = freeList(x);
+        xFreeTop = x;
+        v6Hosts = new OpenIndex(x) {
+            @Override
+            int hashOf(int id) {
+                return OpenIndex.hash(xHi[id] ^ xNs[id], xLo[id]);
+            }
+        };
         int c = Integer.highestOneBit(config.ipv6RouteCache * 2 - 1);
         v6Hi = new long[c];
         v6Lo = new long[c];
@@ -607,6 +642,10 @@ public final class NatEngine {
     }
 
     private int outboundV6(ByteBuf buf, int off, int port) {
+        if (nat64 != null && buf.readableBytes() >= 40
+                && nat64.contains(buf.getLong(off + 24), buf.getLong(off + 32))) {
+            return outbound64(buf, off, port);
+        }
         if (config.ipv6Policy != Ipv6Policy.ROUTE || Ipv6.check(buf, off) < 0) {
             return drop(config.ipv6Policy == Ipv6Policy.ROUTE ? NatDropReason.MALFORMED : NatDropReason.IPV6_DROPPED);
         }
@@ -707,12 +746,18 @@ public final class NatEngine {
         if (target < 0) {
             return drop(NatDropReason.NO_ROUTE);
         }
+        if ((mInAddr[m] >>> 28) == V6_HOST_TAG && buf.readerIndex() < NAT64_HEADROOM) {
+            return NEED_HEADROOM;
+        }
         if (proto == IpProtocol.TCP) {
             tcpTrack(s, flags, false);
         } else {
             sExpiry[s] = now + config.udpSeconds;
         }
         int inAddr = mInAddr[m];
+        if ((inAddr >>> 28) == V6_HOST_TAG) {
+            return inbound64(buf, off, l4, proto, src, dst, m, ckOff, dport) ? target : DROP;
+        }
         int inPort = mProtoInPort[m] & 0xFFFF;
         buf.setInt(off + 16, inAddr);
         buf.setShort(off + 10, addressUpdate(buf.getUnsignedShort(off + 10), dst, inAddr));
@@ -761,6 +806,12 @@ public final class NatEngine {
             }
             int inAddr = mInAddr[m];
             int inId = mProtoInPort[m] & 0xFFFF;
+            if ((inAddr >>> 28) == V6_HOST_TAG) {
+                if (buf.readerIndex() < NAT64_HEADROOM) {
+                    return NEED_HEADROOM;
+                }
+                return inbound64(buf, off, l4, IpProtocol.ICMP, src, dst, m, 2, id) ? target : DROP;
+            }
             buf.setInt(off + 16, inAddr);
             buf.setShort(off + 10, addressUpdate(buf.getUnsignedShort(off + 10), dst, inAddr));
             buf.setShort(l4 + 4, inId);
@@ -805,6 +856,12 @@ public final class NatEngine {
         }
         int inAddr = mInAddr[m];
         int inPort = mProtoInPort[m] & 0xFFFF;
+        if ((inAddr >>> 28) == V6_HOST_TAG) {
+            if (buf.readerIndex() < NAT64_HEADROOM) {
+                return NEED_HEADROOM;
+            }
+            return inbound64Error(buf, off, l4, e, ehl, end, eproto, src, m) ? target : DROP;
+        }
         rewriteEmbedded(buf, e, el4, end, eproto, true, esrc, inAddr, outPort, inPort);
         buf.setInt(off + 16, inAddr);
         buf.setShort(off + 10, addressUpdate(buf.getUnsignedShort(off + 10), dst, inAddr));
@@ -855,6 +912,367 @@ public final class NatEngine {
         }
         counters.count(NatCounters.IN);
         return p;
+    }
+
+
+    // =====================================================================================================
+    // NAT64 (RFC 6146 stateful, RFC 7915 headers)
+    // =====================================================================================================
+
+    private int findV6Host(int ns, long hi, long lo) {
+        int[] slots = v6Hosts.slots;
+        int mask = v6Hosts.mask;
+        int i = OpenIndex.hash(hi ^ ns, lo) & mask;
+        while (true) {
+            int v = slots[i];
+            if (v == 0) {
+                return -1;
+            }
+            int x = v - 1;
+            if (xLo[x] == lo && xHi[x] == hi && xNs[x] == ns) {
+                return x;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    private void freeV6Host(int x) {
+        v6Hosts.remove(x);
+        xFree[xFreeTop++] = x;
+    }
+
+    /**
+     * Whether an inbound IPv4 packet goes to a NAT64 mapping (it will grow by 20 bytes as IPv6). A read-only
+     * look-up for MTU decisions; no state changes.
+     */
+    public boolean isNat64Inbound(ByteBuf buf) {
+        if (nat64 == null) {
+            return false;
+        }
+        int off = buf.readerIndex();
+        if (buf.readableBytes() < 28 || buf.getUnsignedByte(off) >>> 4 != 4) {
+            return false;
+        }
+        int hl = (buf.getUnsignedByte(off) & 0x0F) << 2;
+        int proto = buf.getUnsignedByte(off + 9);
+        int l4 = off + hl;
+        if (buf.readableBytes() < hl + 8) {
+            return false;
+        }
+        int port = proto == IpProtocol.ICMP ? buf.getUnsignedShort(l4 + 4) : buf.getUnsignedShort(l4 + 2);
+        int m = findOutside(proto, buf.getInt(off + 16), port);
+        return m >= 0 && (mInAddr[m] >>> 28) == V6_HOST_TAG;
+    }
+
+    /** Sum of the 16-bit words of an IPv6 address pair, folded. */
+    private static int sum6(long aHi, long aLo, long bHi, long bLo) {
+        long s = (aHi >>> 32) + (aHi & 0xFFFF_FFFFL) + (aLo >>> 32) + (aLo & 0xFFFF_FFFFL)
+                + (bHi >>> 32) + (bHi & 0xFFFF_FFFFL) + (bLo >>> 32) + (bLo & 0xFFFF_FFFFL);
+        return Checksums.fold(s);
+    }
+
+    private static int sum4(int a, int b) {
+        return Checksums.fold((a & 0xFFFF_FFFFL) + (b & 0xFFFF_FFFFL));
+    }
+
+    /** A checksum after its pseudo-header sum changed from {@code oldSum} to {@code newSum} and a port changed. */
+    private static int pseudoSwap(int ck, int oldSum, int newSum, int oldP, int newP) {
+        long s = (~ck & 0xFFFF) + (~oldSum & 0xFFFF) + newSum + (~oldP & 0xFFFF) + newP;
+        return ~Checksums.fold(s) & 0xFFFF;
+    }
+
+    /**
+     * IPv6 → IPv4: TCP, UDP and ICMPv6 echo requests without extension headers (fragments are reassembled in
+     * front). The IPv4 header is written over the last 20 bytes of the IPv6 header and the reader index moves.
+     */
+    private int outbound64(ByteBuf buf, int off, int port) {
+        if (Ipv6.check(buf, off) < 0) {
+            return drop(NatDropReason.MALFORMED);
+        }
+        int plen = buf.getUnsignedShort(off + 4);
+        int nh = buf.getUnsignedByte(off + 6);
+        int hop = buf.getUnsignedByte(off + 7);
+        long sHi = buf.getLong(off + 8);
+        long sLo = buf.getLong(off + 16);
+        long dHi = buf.getLong(off + 24);
+        long dLo = buf.getLong(off + 32);
+        int v4dst = nat64.extract(dHi, dLo);
+        if ((v4dst >>> 24) == 0 || (v4dst >>> 24) == 127 || (v4dst >>> 28) >= 0xE) {
+            return drop(NatDropReason.NOT_UNICAST);
+        }
+        if (isOutside(v4dst) || Ip6.isMulticast(sHi) || Ip6.isUnspecified(sHi, sLo)) {
+            return drop(NatDropReason.NAT64_UNSUPPORTED);
+        }
+        if (hop <= 1) {
+            return drop(NatDropReason.HOP_LIMIT);
+        }
+        int l4 = off + 40;
+        int proto;
+        int key;
+        int rPort;
+        switch (nh) {
+            case IpProtocol.TCP, IpProtocol.UDP -> {
+                if (plen < (nh == IpProtocol.TCP ? 20 : 8)) {
+                    return drop(NatDropReason.MALFORMED);
+                }
+                proto = nh;
+                key = buf.getUnsignedShort(l4);
+                rPort = buf.getUnsignedShort(l4 + 2);
+            }
+            case IpProtocol.ICMPV6 -> {
+                if (plen < 8 || buf.getUnsignedByte(l4) != 128) {
+                    return drop(NatDropReason.UNSUPPORTED_ICMP);
+                }
+                proto = IpProtocol.ICMP;
+                key = buf.getUnsignedShort(l4 + 4);
+                rPort = 0;
+            }
+            default -> {
+                return drop(NatDropReason.NAT64_UNSUPPORTED);
+            }
+        }
+        int ns = portNs[port];
+        int x = findV6Host(ns, sHi, sLo);
+        boolean newHost = false;
+        if (x < 0) {
+            if (xFreeTop == 0) {
+                return drop(NatDropReason.MAPPINGS_FULL);
+            }
+            x = xFree[--xFreeTop];
+            xNs[x] = ns;
+            xHi[x] = sHi;
+            xLo[x] = sLo;
+            v6Hosts.insert(OpenIndex.hash(sHi ^ ns, sLo), x);
+            newHost = true;
+        }
+        int pseudo = (V6_HOST_TAG << 28) | x;
+        int m = findInside(ns, (proto << 16) | key, pseudo);
+        boolean fresh = false;
+        if (m < 0) {
+            m = createMapping(ns, port, proto, pseudo, key, 0, 0);
+            if (m < 0) {
+                if (newHost) {
+                    freeV6Host(x);
+                }
+                return DROP;
+            }
+            fresh = true;
+        }
+        int s = findSession(m, v4dst, rPort);
+        if (s < 0) {
+            s = createSession(m, v4dst, rPort);
+            if (s < 0) {
+                if (fresh) {
+                    releaseIfIdle(m);
+                }
+                return DROP;
+            }
+        }
+        if (proto == IpProtocol.TCP) {
+            tcpTrack(s, buf.getUnsignedByte(l4 + 13), true);
+        } else {
+            sExpiry[s] = now + (proto == IpProtocol.UDP ? config.udpSeconds : config.icmpSeconds);
+        }
+        mPort[m] = port;
+        hPort[mHost[m]] = port;
+        int outAddr = mOutAddr[m];
+        int outPort = mOutPort[m];
+        int tc = (buf.getInt(off) >>> 20) & 0xFF;
+        if (proto == IpProtocol.ICMP) {
+            buf.setByte(l4, Icmpv4.TYPE_ECHO_REQUEST);
+            buf.setShort(l4 + 4, outPort);
+            buf.setShort(l4 + 2, 0);
+            buf.setShort(l4 + 2, Checksums.internet(buf, l4, plen));
+        } else {
+            int ckAt = l4 + (proto == IpProtocol.TCP ? 16 : 6);
+            int neu = pseudoSwap(buf.getUnsignedShort(ckAt), sum6(sHi, sLo, dHi, dLo), sum4(outAddr, v4dst), key,
+                    outPort);
+            buf.setShort(ckAt, proto == IpProtocol.UDP && neu == 0 ? 0xFFFF : neu);
+            buf.setShort(l4, outPort);
+        }
+        int o = off + 20;
+        buf.setByte(o, 0x45);
+        buf.setByte(o + 1, tc);
+        buf.setShort(o + 2, 20 + plen);
+        buf.setShort(o + 4, ipId++);
+        buf.setShort(o + 6, Ipv4.FLAG_DF);
+        buf.setByte(o + 8, hop - 1);
+        buf.setByte(o + 9, proto);
+        buf.setShort(o + 10, 0);
+        buf.setInt(o + 12, outAddr);
+        buf.setInt(o + 16, v4dst);
+        buf.setShort(o + 10, Checksums.internet(buf, o, 20));
+        buf.setIndex(o, o + 20 + plen);
+        counters.count(NatCounters.OUT);
+        return TO_OUTSIDE;
+    }
+
+    /**
+     * IPv4 → IPv6 for a mapping of an IPv6 host: TCP, UDP (a zero checksum is computed, RFC 7915 §4.5) and
+     * echo replies. The IPv6 header goes in front of the transport header, into the headroom.
+     */
+    private boolean inbound64(ByteBuf buf, int off, int l4, int proto, int src, int dst, int m, int ckOff,
+                              int oldPort) {
+        int hl = l4 - off;
+        int plen = buf.getUnsignedShort(off + 2) - hl;
+        int ttl = buf.getUnsignedByte(off + 8);
+        if (ttl <= 1) {
+            drop(NatDropReason.HOP_LIMIT);
+            return false;
+        }
+        int tos = buf.getUnsignedByte(off + 1);
+        int x = mInAddr[m] & 0x0FFF_FFFF;
+        long hHi = xHi[x];
+        long hLo = xLo[x];
+        long sHi = nat64.embedHi(src);
+        long sLo = nat64.embedLo(src);
+        int inPort = mProtoInPort[m] & 0xFFFF;
+        int nh;
+        if (proto == IpProtocol.ICMP) {
+            nh = IpProtocol.ICMPV6;
+            buf.setByte(l4, 129);
+            buf.setShort(l4 + 4, inPort);
+        } else {
+            nh = proto;
+            int ckAt = l4 + ckOff;
+            int ck = buf.getUnsignedShort(ckAt);
+            buf.setShort(l4 + 2, inPort);
+            if (proto == IpProtocol.UDP && ck == 0) {
+                ckAt = -1; // computed below, over the IPv6 pseudo-header
+            } else {
+                int neu = pseudoSwap(ck, sum4(src, dst), sum6(sHi, sLo, hHi, hLo), oldPort, inPort);
+                buf.setShort(ckAt, proto == IpProtocol.UDP && neu == 0 ? 0xFFFF : neu);
+            }
+            if (ckAt < 0) {
+                Udp.fillChecksumV6(buf, l4, plen, sHi, sLo, hHi, hLo);
+            }
+        }
+        int o = l4 - 40;
+        buf.setInt(o, 0x6000_0000 | (tos << 20));
+        buf.setShort(o + 4, plen);
+        buf.setByte(o + 6, nh);
+        buf.setByte(o + 7, ttl - 1);
+        buf.setLong(o + 8, sHi);
+        buf.setLong(o + 16, sLo);
+        buf.setLong(o + 24, hHi);
+        buf.setLong(o + 32, hLo);
+        buf.setIndex(o, l4 + plen);
+        if (nh == IpProtocol.ICMPV6) {
+            buf.setShort(l4 + 2, 0);
+            buf.setShort(l4 + 2, Checksums.finish(Checksums.partial(buf, l4, plen,
+                    Checksums.pseudoHeaderV6(sHi, sLo, hHi, hLo, IpProtocol.ICMPV6, plen))));
+        }
+        return true;
+    }
+
+    /**
+     * An ICMPv4 error about a NAT64-translated packet becomes an ICMPv6 error (RFC 7915 §4.2): destination
+     * unreachable codes, fragmentation needed as Packet Too Big (MTU + 20, at least 1280), time exceeded; the
+     * embedded packet is translated back to the IPv6 packet the host sent, the message cut to 1280 bytes.
+     */
+    private boolean inbound64Error(ByteBuf buf, int off, int l4, int e, int ehl, int end, int eproto, int src,
+                                   int m) {
+        int type = buf.getUnsignedByte(l4);
+        int code = buf.getUnsignedByte(l4 + 1);
+        int t6;
+        int c6;
+        long rest = 0;
+        if (type == Icmpv4.TYPE_DESTINATION_UNREACHABLE) {
+            switch (code) {
+                case 0, 1, 5, 6, 7, 8, 11, 12 -> {
+                    t6 = 1;
+                    c6 = 0;
+                }
+                case 3 -> {
+                    t6 = 1;
+                    c6 = 4;
+                }
+                case 4 -> {
+                    t6 = 2;
+                    c6 = 0;
+                    int mtu = buf.getUnsignedShort(l4 + 6);
+                    rest = Math.max(1280, Math.min(mtu == 0 ? 1280 : mtu + 20, config.insideMtu));
+                }
+                case 9, 10, 13, 15 -> {
+                    t6 = 1;
+                    c6 = 1;
+                }
+                case 2 -> {
+                    t6 = 4;
+                    c6 = 1;
+                    rest = 6;
+                }
+                default -> {
+                    drop(NatDropReason.UNSUPPORTED_ICMP);
+                    return false;
+                }
+            }
+        } else if (type == Icmpv4.TYPE_TIME_EXCEEDED) {
+            t6 = 3;
+            c6 = code;
+        } else {
+            drop(NatDropReason.UNSUPPORTED_ICMP);
+            return false;
+        }
+        int x = mInAddr[m] & 0x0FFF_FFFF;
+        long hHi = xHi[x];
+        long hLo = xLo[x];
+        long sHi = nat64.embedHi(src);
+        long sLo = nat64.embedLo(src);
+        int edst = buf.getInt(e + 16);
+        long dHi = nat64.embedHi(edst);
+        long dLo = nat64.embedLo(edst);
+        int el4 = e + ehl;
+        int epay = end - el4;
+        int eplen = buf.getUnsignedShort(e + 2) - ehl; // the original's payload length
+        int max = 1280 - 40 - 8 - 40;
+        int quote = Math.min(epay, max);
+        int total = 40 + 8 + 40 + quote;
+        ByteBuf t = buf.alloc().heapBuffer(total);
+        try {
+            t.writeInt(0x6000_0000);
+            t.writeShort(total - 40);
+            t.writeByte(IpProtocol.ICMPV6);
+            t.writeByte(Math.max(1, buf.getUnsignedByte(off + 8) - 1));
+            t.writeLong(sHi).writeLong(sLo).writeLong(hHi).writeLong(hLo);
+            t.writeByte(t6).writeByte(c6).writeShort(0).writeInt((int) rest);
+            int enh = eproto == IpProtocol.ICMP ? IpProtocol.ICMPV6 : eproto;
+            t.writeInt(0x6000_0000 | (buf.getUnsignedByte(e + 1) << 20));
+            t.writeShort(eplen);
+            t.writeByte(enh);
+            t.writeByte(buf.getUnsignedByte(e + 8));
+            t.writeLong(hHi).writeLong(hLo).writeLong(dHi).writeLong(dLo);
+            int q = t.writerIndex();
+            t.writeBytes(buf, el4, quote);
+            int inPort = mProtoInPort[m] & 0xFFFF;
+            if (eproto == IpProtocol.ICMP) {
+                t.setByte(q, 128);
+                t.setShort(q + 4, inPort);
+            } else {
+                int oldPort = t.getUnsignedShort(q);
+                t.setShort(q, inPort);
+                int ckAt = q + (eproto == IpProtocol.TCP ? 16 : 6);
+                if (ckAt + 2 <= t.writerIndex()) {
+                    int ck = t.getUnsignedShort(ckAt);
+                    if (!(eproto == IpProtocol.UDP && ck == 0)) {
+                        int neu = pseudoSwap(ck, sum4(buf.getInt(e + 12), edst), sum6(hHi, hLo, dHi, dLo), oldPort,
+                                inPort);
+                        t.setShort(ckAt, neu);
+                    }
+                }
+            }
+            t.setShort(42, Checksums.finish(Checksums.partial(t, 40, total - 40,
+                    Checksums.pseudoHeaderV6(sHi, sLo, hHi, hLo, IpProtocol.ICMPV6, total - 40))));
+            int start = end - total;
+            if (start < 0) {
+                start = 0;
+            }
+            buf.setBytes(start, t, 0, total);
+            buf.setIndex(start, start + total);
+        } finally {
+            t.release();
+        }
+        return true;
     }
 
     // =====================================================================================================
@@ -1227,6 +1645,9 @@ public final class NatEngine {
         if (--hCount[h] == 0) {
             hosts.remove(h);
             hFree[hFreeTop++] = h;
+            if ((hAddr[h] >>> 28) == V6_HOST_TAG) {
+                freeV6Host(hAddr[h] & 0x0FFF_FFFF);
+            }
         }
         nsMappings[mNs[m]]--;
         if ((mFlags[m] & F_PERMANENT) != 0) {

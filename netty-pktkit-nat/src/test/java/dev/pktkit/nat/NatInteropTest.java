@@ -40,7 +40,10 @@ class NatInteropTest {
     static final String HOST = "10.70.0.2";
 
     private Netns in;
+    private Netns in6;
     private Netns out;
+    private TunChannel tunIn6;
+    private byte[] big;
     private MultiThreadIoEventLoopGroup group;
     private Nat nat;
     private TunChannel tunIn;
@@ -79,7 +82,7 @@ class NatInteropTest {
         out = Netns.create();
         group = TestLoops.group(TestLoops.EPOLL, 1);
         nat = Nat.create(group.next(), NatConfig.builder().outsideAddresses(NAT_OUT).insideAddress("10.70.0.1")
-                .filtering(Filtering.ADDRESS_AND_PORT_DEPENDENT).outsideMtu(1500).insideMtu(1500).build());
+                .filtering(Filtering.ADDRESS_AND_PORT_DEPENDENT).outsideMtu(1500).insideMtu(1500).nat64().build());
         tunIn = bind(in, "nin0", toInside);
         tunOut = bind(out, "nout0", toOutside);
         tunIn.link().mtu(1500).addAddress(HOST + "/24").up();
@@ -87,6 +90,18 @@ class NatInteropTest {
         tunOut.link().mtu(1500).addAddress(SERVER + "/24").up();
         nat.attach(tunIn, "inside");
         nat.attachOutside(tunOut);
+        in6 = Netns.create();
+        tunIn6 = bind(in6, "nin6", new ChannelOutboundHandlerAdapter());
+        tunIn6.link().mtu(1500).addAddress("fd70::2/64").up().addRoute("64:ff9b::/96");
+        nat.attach(tunIn6);
+        Path www = Files.createDirectories(dir.resolve("www"));
+        big = new byte[64 << 20];
+        new Random(12).nextBytes(big);
+        Files.write(www.resolve("big.bin"), big);
+        Files.write(www.resolve("small.bin"), java.util.Arrays.copyOf(big, 1 << 20));
+        out.start(dir.resolve("http.log"), "python3", "-m", "http.server", "8080", "--bind", SERVER,
+                "--directory", www.toString());
+        out.awaitListening(8080, false);
         Files.writeString(dir.resolve("udp_echo.py"), """
                 import socket, sys
                 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -126,6 +141,9 @@ class NatInteropTest {
         if (tunIn != null) {
             tunIn.close().sync();
         }
+        if (tunIn6 != null) {
+            tunIn6.close().sync();
+        }
         if (tunOut != null) {
             tunOut.close().sync();
         }
@@ -138,6 +156,33 @@ class NatInteropTest {
         if (out != null) {
             out.close();
         }
+        if (in6 != null) {
+            in6.close();
+        }
+    }
+
+    @Test
+    void nat64V6OnlyHostReachesV4ServerAndPings() throws Exception {
+        Path got = dir.resolve("got64.bin");
+        Netns.Result r = in6.exec("curl", "-sS", "-g", "--max-time", "30", "-o", got.toString(),
+                "http://[64:ff9b::" + SERVER + "]:8080/small.bin");
+        assertEquals(0, r.exit(), r.output());
+        assertEquals(sha256(java.util.Arrays.copyOf(big, 1 << 20)), sha256(Files.readAllBytes(got)));
+        Netns.Result ping = in6.exec("ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", "64:ff9b::" + SERVER);
+        assertEquals(0, ping.exit(), ping.output());
+        assertTrue(ping.output().contains("3 received"), ping.output());
+        Netns.Result refused = in6.exec("python3", "-c", """
+                import socket
+                s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.settimeout(5)
+                s.connect(("64:ff9b::%s", 9998))
+                try:
+                    s.send(b"x"); s.recv(100); print("answered")
+                except ConnectionRefusedError:
+                    print("refused")
+                except socket.timeout:
+                    print("timeout")
+                """.formatted(SERVER));
+        assertEquals("refused", refused.output().trim(), "ICMPv4 port unreachable arrived as ICMPv6");
     }
 
     @Test
@@ -151,13 +196,8 @@ class NatInteropTest {
 
     @Test
     void curlDownloads64MiBAndServerSeesOutsideAddress() throws Exception {
-        Path www = Files.createDirectories(dir.resolve("www"));
-        byte[] data = new byte[64 << 20];
-        new Random(12).nextBytes(data);
-        Files.write(www.resolve("big.bin"), data);
+        byte[] data = big;
         Path log = dir.resolve("http.log");
-        out.start(log, "python3", "-m", "http.server", "8080", "--bind", SERVER, "--directory", www.toString());
-        out.awaitListening(8080, false);
         Path got = dir.resolve("got.bin");
         Netns.Result r = in.exec("curl", "-sS", "--max-time", "50", "-o", got.toString(),
                 "http://" + SERVER + ":8080/big.bin");

@@ -110,4 +110,39 @@ public final class Fragmenter {
             i += l;
         }
     }
+
+    /**
+     * Writes an IPv6 packet without extension headers as fragments of at most {@code mtu} bytes (RFC 8200 §4.5;
+     * a translator's duty for IPv4 packets without DF, RFC 7915 §4) and releases it; a packet that fits, or that
+     * has extension headers, goes to the sink whole.
+     */
+    public void fragment6(ByteBuf packet, int mtu, long identification, Sink sink) {
+        int off = packet.readerIndex();
+        int plen = packet.readableBytes() - 40;
+        int nh = packet.getUnsignedByte(off + 6);
+        if (packet.readableBytes() <= mtu || plen <= 0 || dev.pktkit.codec.wire.IpProtocol.isIpv6ExtensionHeader(nh)
+                || nh == dev.pktkit.codec.wire.IpProtocol.IPV6_FRAG) {
+            sink.accept(packet);
+            return;
+        }
+        int chunk = (mtu - 48) & ~7;
+        int pos = 0;
+        while (pos < plen) {
+            int n = Math.min(chunk, plen - pos);
+            boolean more = pos + n < plen;
+            ByteBuf f = packet.alloc().buffer(48 + n);
+            f.writeBytes(packet, off, 40);
+            int o = f.readerIndex();
+            f.setShort(o + 4, 8 + n);
+            f.setByte(o + 6, dev.pktkit.codec.wire.IpProtocol.IPV6_FRAG);
+            f.writeByte(nh);
+            f.writeByte(0);
+            f.writeShort(pos | (more ? 1 : 0));
+            f.writeInt((int) identification);
+            f.writeBytes(packet, off + 40 + pos, n);
+            sink.accept(f);
+            pos += n;
+        }
+        packet.release();
+    }
 }

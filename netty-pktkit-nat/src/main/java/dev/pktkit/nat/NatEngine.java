@@ -1904,6 +1904,11 @@ public final class NatEngine {
         return l;
     }
 
+    /** Whether an outside endpoint is mapped: one primitive look-up, allocation-free (for ALGs and benchmarks). */
+    public boolean isMapped(int protocol, int outsideAddress, int outsidePort) {
+        return findOutside(protocol, outsideAddress, outsidePort) >= 0;
+    }
+
     /** The mapping of an inside endpoint, or null. */
     public NatMapping mappingOf(int ns, int protocol, int insideAddress, int insidePort) {
         int m = findInside(ns, (protocol << 16) | insidePort, insideAddress);

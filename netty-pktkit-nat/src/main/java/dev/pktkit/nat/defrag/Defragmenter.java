@@ -60,9 +60,10 @@ public final class Defragmenter {
         if (buf.readableBytes() < 20) {
             return buf; // the translator counts it
         }
-        int b0 = buf.getUnsignedByte(off);
+        long w = buf.getLong(off); // version .. flags/offset in one read
+        int b0 = (int) (w >>> 56);
         if (b0 >>> 4 == 4) {
-            if ((buf.getUnsignedShort(off + 6) & 0x3FFF) == 0) {
+            if ((w & 0x3FFF) == 0) {
                 return buf;
             }
             return ipv4(buf, off, alloc);

@@ -21,6 +21,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -240,6 +241,32 @@ class NatInteropTest {
             assertEquals("forwarded", r.output().trim());
         } finally {
             nat.removePortForward(IpProtocol.TCP, 2022).sync();
+        }
+    }
+
+    /**
+     * A router namespace in the path: "outside" forwards to a server namespace behind a veth (192.0.2.0/24).
+     * {@code traceroute -n} from inside shows the router's hop (its time exceeded, translated back by the NAT)
+     * and then the server (its port unreachable).
+     */
+    @Test
+    void tracerouteShowsTheRouterHop() throws Exception {
+        Tools.assumeCommand("traceroute", "traceroute");
+        try (Netns srv = Netns.create()) {
+            String veth = "natv" + (ProcessHandle.current().pid() % 100000);
+            out.exec("ip", "link", "add", veth, "type", "veth", "peer", "name", "srv0", "netns", srv.name).check();
+            out.exec("ip", "addr", "add", "192.0.2.1/24", "dev", veth).check();
+            out.exec("ip", "link", "set", veth, "up").check();
+            out.exec("sysctl", "-q", "-w", "net.ipv4.ip_forward=1").check();
+            srv.exec("ip", "addr", "add", "192.0.2.2/24", "dev", "srv0").check();
+            srv.exec("ip", "link", "set", "srv0", "up").check();
+            srv.exec("ip", "route", "add", "default", "via", "192.0.2.1").check();
+            Netns.Result r = in.exec("traceroute", "-n", "-q", "1", "-w", "2", "-m", "4", "192.0.2.2");
+            assertEquals(0, r.exit(), r.output());
+            List<String> hops = r.output().lines().skip(1).map(String::trim).toList();
+            assertTrue(hops.size() >= 2, r.output());
+            assertTrue(hops.get(0).startsWith("1  " + SERVER), "router hop: " + r.output());
+            assertTrue(hops.get(1).startsWith("2  192.0.2.2"), "destination: " + r.output());
         }
     }
 

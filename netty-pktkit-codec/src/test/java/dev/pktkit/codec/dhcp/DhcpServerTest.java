@@ -9,6 +9,7 @@ import dev.pktkit.codec.wire.Ipv4;
 import dev.pktkit.codec.wire.MacAddress;
 import dev.pktkit.codec.wire.Udp;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
@@ -89,6 +90,13 @@ class DhcpServerTest {
      */
     static ByteBuf message(int type, long xid, long mac, int ciaddr, int requested, int serverId, boolean bflag,
                            int giaddr, long relayMac, byte[] agent, int... requestOptions) {
+        return message(PooledByteBufAllocator.DEFAULT, type, xid, mac, ciaddr, requested, serverId, bflag, giaddr,
+                relayMac, agent, requestOptions);
+    }
+
+    static ByteBuf message(ByteBufAllocator alloc, int type, long xid, long mac, int ciaddr, int requested,
+                           int serverId, boolean bflag, int giaddr, long relayMac, byte[] agent,
+                           int... requestOptions) {
         ByteBuf msg = Unpooled.buffer(400);
         Dhcp4.writeFixed(msg, Dhcp4.OP_REQUEST, xid, 0, bflag ? Dhcp4.FLAG_BROADCAST : 0, ciaddr, 0, 0, giaddr, mac);
         Dhcp4.writeByteOption(msg, Dhcp4Option.MESSAGE_TYPE, type);
@@ -109,7 +117,7 @@ class DhcpServerTest {
         boolean relayed = giaddr != 0;
         int src = relayed ? giaddr : ciaddr;
         int dst = relayed || ciaddr != 0 ? SERVER : Ip4.BROADCAST;
-        ByteBuf f = PooledByteBufAllocator.DEFAULT.buffer(600);
+        ByteBuf f = alloc.buffer(600);
         Ethernet.writeHeader(f, relayed || ciaddr != 0 ? SERVER_MAC : MacAddress.BROADCAST, relayed ? relayMac : mac,
                 Ethernet.IPV4);
         Ipv4.writeHeader(f, src, dst, IpProtocol.UDP, 64, 8 + msg.readableBytes(), 1, false);

@@ -57,7 +57,7 @@ import java.util.concurrent.TimeUnit;
  * reply. Requests relayed from a giaddr in no configured subnet are dropped ({@link DhcpDropReason#RELAYED}).
  *
  * <h2>Bounds and cost</h2>
- * Each subnet's {@link DhcpLeaseTable} does O(1) hash work, O(log<sub>64</sub> pool) bitmap work and O(log n)
+ * Each subnet's {@code DhcpLeaseTable} does O(1) hash work, O(log<sub>64</sub> pool) bitmap work and O(log n)
  * tree work per message; expiry takes at most a few entries per message from the expiry-ordered heads, and a sweep
  * on the event loop every second removes the rest (at most 4096 per subnet per run) and fires
  * {@link DhcpLeaseEvent.Kind#EXPIRED}. The table holds at most {@link Builder#maxBindings} bindings (default:

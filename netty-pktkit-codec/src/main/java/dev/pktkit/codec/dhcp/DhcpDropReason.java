@@ -14,10 +14,18 @@ public enum DhcpDropReason {
     BAD_HARDWARE,
     /** No message type option (53), or a type a server does not receive. */
     BAD_MESSAGE_TYPE,
-    /** Relayed (giaddr set): relays are not supported. */
+    /** Relayed (giaddr set) from a relay agent whose giaddr lies in no subnet this server serves. */
     RELAYED,
     /** A REQUEST or DECLINE without the options or addresses its state requires. */
     INCOMPLETE_REQUEST,
-    /** No free address in the pool for a DISCOVER. */
-    POOL_EXHAUSTED
+    /** No free address in the pool for a DISCOVER (and no pending offer to withdraw). */
+    POOL_EXHAUSTED,
+    /** The lease table holds {@code maxBindings} bindings, all of them leases. */
+    TABLE_FULL,
+    /** The client sent more than its per-client rate limit allows. */
+    RATE_LIMITED_CLIENT,
+    /** The server received more than its global rate limit allows. */
+    RATE_LIMITED_GLOBAL,
+    /** A reply was not sent: {@code maxQueuedReplies} replies already wait unwritten in the channel. */
+    REPLY_QUEUE_FULL
 }

@@ -3,10 +3,12 @@ package dev.pktkit.codec.dhcp;
 import dev.pktkit.codec.wire.Dhcp4;
 
 import java.util.Locale;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
- * Counters of one {@link DhcpServer}: messages received per DHCP type, replies sent, drops per reason. Written on
+ * Counters of one {@link DhcpServer}: messages received per DHCP type, replies sent, drops per reason, lease events
+ * per kind, offers withdrawn. Written on
  * the server's event loop; readable from any thread.
  */
 public final class DhcpServerCounters {
@@ -14,6 +16,8 @@ public final class DhcpServerCounters {
     private final AtomicLongArray received = new AtomicLongArray(TYPES);
     private final AtomicLongArray sent = new AtomicLongArray(TYPES);
     private final AtomicLongArray drops = new AtomicLongArray(DhcpDropReason.values().length);
+    private final AtomicLongArray events = new AtomicLongArray(DhcpLeaseEvent.Kind.values().length);
+    private final AtomicLong offersWithdrawn = new AtomicLong();
 
     DhcpServerCounters() {
     }
@@ -28,6 +32,24 @@ public final class DhcpServerCounters {
 
     void dropped(DhcpDropReason reason) {
         drops.incrementAndGet(reason.ordinal());
+    }
+
+    void leaseEvent(DhcpLeaseEvent.Kind kind) {
+        events.incrementAndGet(kind.ordinal());
+    }
+
+    void offerWithdrawn() {
+        offersWithdrawn.incrementAndGet();
+    }
+
+    /** Lease events of {@code kind} fired ({@link DhcpLeaseEvent}). */
+    public long leaseEvents(DhcpLeaseEvent.Kind kind) {
+        return events.get(kind.ordinal());
+    }
+
+    /** Pending offers withdrawn to make room for another client when the pool or the table was full. */
+    public long offersWithdrawn() {
+        return offersWithdrawn.get();
     }
 
     /** Messages of DHCP {@code type} ({@link Dhcp4#DISCOVER} ... {@link Dhcp4#INFORM}) accepted for handling. */
@@ -62,6 +84,9 @@ public final class DhcpServerCounters {
                 .append(" offer=").append(sent(Dhcp4.OFFER))
                 .append(" ack=").append(sent(Dhcp4.ACK))
                 .append(" nak=").append(sent(Dhcp4.NAK));
+        if (offersWithdrawn() != 0) {
+            sb.append(" offers_withdrawn=").append(offersWithdrawn());
+        }
         for (DhcpDropReason r : DhcpDropReason.values()) {
             if (drops(r) != 0) {
                 sb.append(' ').append(r.name().toLowerCase(Locale.ROOT)).append('=').append(drops(r));

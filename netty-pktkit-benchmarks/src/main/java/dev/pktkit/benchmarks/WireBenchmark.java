@@ -14,6 +14,7 @@ import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OperationsPerInvocation;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -21,12 +22,16 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.Blackhole;
 
+import java.nio.ByteBuffer;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Wire views over pooled direct buffers (what transports deliver): header accessors and the RFC 1071 checksum.
- * Accessor benchmarks read all fields a forwarding decision needs and report per-field time.
+ * Accessor benchmarks read all fields a forwarding decision needs and report per-field time. The frames are
+ * pooled direct or pooled heap buffers ({@code memory}); {@code raw*} read the same fields with plain
+ * {@code ByteBuf} getters (the baseline the accessors are compared with), {@code nio*} with absolute
+ * {@code ByteBuffer} getters on a view taken once (the floor for direct memory without {@code Unsafe}).
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -35,21 +40,27 @@ import java.util.concurrent.TimeUnit;
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = {Jmh.EXECUTOR, Jmh.EXECUTOR_CLASS, Jmh.NO_LEAK_DETECTION})
 public class WireBenchmark {
+    @Param({"direct", "heap"})
+    public String memory;
+
     private ByteBuf frame;
     private ByteBuf frame6;
+    private ByteBuffer frameNio;
     private ByteBuf payload1500;
     private ByteBuf heap1500;
 
     @Setup(Level.Trial)
     public void setUp() {
         SplittableRandom rnd = new SplittableRandom(7);
-        frame = PooledByteBufAllocator.DEFAULT.directBuffer(1514);
+        boolean heap = "heap".equals(memory);
+        frame = heap ? PooledByteBufAllocator.DEFAULT.heapBuffer(1514) : PooledByteBufAllocator.DEFAULT.directBuffer(1514);
         for (int i = 0; i < 1514; i++) {
             frame.writeByte(rnd.nextInt(256));
         }
         frame.setShort(12, Ethernet.IPV4);
         frame.setByte(14, 0x45);
-        frame6 = PooledByteBufAllocator.DEFAULT.directBuffer(1514);
+        frameNio = frame.nioBuffer(0, 1514);
+        frame6 = heap ? PooledByteBufAllocator.DEFAULT.heapBuffer(1514) : PooledByteBufAllocator.DEFAULT.directBuffer(1514);
         frame6.writeBytes(frame, 0, 1514);
         frame6.setShort(12, Ethernet.IPV6);
         frame6.setByte(14, 0x60);
@@ -86,6 +97,26 @@ public class WireBenchmark {
         bh.consume(Ethernet.etherType(f, 0));
     }
 
+    /** Baseline for {@link #ethernetHeader}: the same three reads with plain {@code ByteBuf} getters, unchecked. */
+    @Benchmark
+    @OperationsPerInvocation(3)
+    public void rawEthernetHeader(Blackhole bh) {
+        ByteBuf f = frame;
+        bh.consume(f.getLong(0) >>> 16);
+        bh.consume(f.getLong(4) & 0xFFFF_FFFF_FFFFL);
+        bh.consume(f.getUnsignedShort(12));
+    }
+
+    /** The floor for {@link #ethernetHeader}: absolute reads on a {@code ByteBuffer} view taken once. */
+    @Benchmark
+    @OperationsPerInvocation(3)
+    public void nioEthernetHeader(Blackhole bh) {
+        ByteBuffer f = frameNio;
+        bh.consume(f.getLong(0) >>> 16);
+        bh.consume(f.getLong(4) & 0xFFFF_FFFF_FFFFL);
+        bh.consume(f.getShort(12) & 0xFFFF);
+    }
+
     /** IPv4 source, destination, protocol, TTL and total length of the frame's packet; per accessor. */
     @Benchmark
     @OperationsPerInvocation(5)
@@ -96,6 +127,30 @@ public class WireBenchmark {
         bh.consume(Ipv4.protocol(f, 14));
         bh.consume(Ipv4.ttl(f, 14));
         bh.consume(Ipv4.totalLength(f, 14));
+    }
+
+    /** Baseline for {@link #ipv4Header}: the same five reads with plain {@code ByteBuf} getters, unchecked. */
+    @Benchmark
+    @OperationsPerInvocation(5)
+    public void rawIpv4Header(Blackhole bh) {
+        ByteBuf f = frame;
+        bh.consume(f.getInt(14 + 12));
+        bh.consume(f.getInt(14 + 16));
+        bh.consume(f.getUnsignedByte(14 + 9));
+        bh.consume(f.getUnsignedByte(14 + 8));
+        bh.consume(f.getUnsignedShort(14 + 2));
+    }
+
+    /** The floor for {@link #ipv4Header}: absolute reads on a {@code ByteBuffer} view taken once. */
+    @Benchmark
+    @OperationsPerInvocation(5)
+    public void nioIpv4Header(Blackhole bh) {
+        ByteBuffer f = frameNio;
+        bh.consume(f.getInt(14 + 12));
+        bh.consume(f.getInt(14 + 16));
+        bh.consume(f.get(14 + 9) & 0xFF);
+        bh.consume(f.get(14 + 8) & 0xFF);
+        bh.consume(f.getShort(14 + 2) & 0xFFFF);
     }
 
     /** IPv6 source and destination (two longs each), next header, payload length, hop limit; per accessor. */

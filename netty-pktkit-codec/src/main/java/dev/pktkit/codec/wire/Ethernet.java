@@ -74,7 +74,7 @@ public final class Ethernet {
         if (!Bounds.has(buf, off, HEADER_LENGTH)) {
             return -1;
         }
-        return buf.getLong(off) >>> 16; // one read: the header is at least 14 bytes
+        return Peek.i64(buf, off) >>> 16; // one read: the header is at least 14 bytes
     }
 
     /** Source address (low 48 bits) of the frame at {@code off}; -1 if the header is short. */
@@ -82,7 +82,7 @@ public final class Ethernet {
         if (!Bounds.has(buf, off, HEADER_LENGTH)) {
             return -1;
         }
-        return buf.getLong(off + 4) & 0xFFFF_FFFF_FFFFL;
+        return Peek.i64(buf, off + 4) & 0xFFFF_FFFF_FFFFL;
     }
 
     /** The outer type field (an EtherType, or a TPID if tagged); -1 if the header is short. */
@@ -90,7 +90,7 @@ public final class Ethernet {
         if (!Bounds.has(buf, off, HEADER_LENGTH)) {
             return -1;
         }
-        return buf.getUnsignedShort(off + TYPE_OFFSET);
+        return Peek.u16(buf, off + TYPE_OFFSET);
     }
 
     /**

@@ -54,87 +54,87 @@ public final class Ipv4 {
 
     /** Version nibble (4 for IPv4); -1 if short. */
     public static int version(ByteBuf buf, int off) {
-        return fixed(buf, off) ? buf.getUnsignedByte(off) >>> 4 : -1;
+        return fixed(buf, off) ? Peek.u8(buf, off) >>> 4 : -1;
     }
 
     /** Header length in bytes from the IHL field (IHL * 4, not validated); -1 if short. */
     public static int headerLength(ByteBuf buf, int off) {
-        return fixed(buf, off) ? (buf.getUnsignedByte(off) & 0x0F) << 2 : -1;
+        return fixed(buf, off) ? (Peek.u8(buf, off) & 0x0F) << 2 : -1;
     }
 
     /** Type of service octet (DSCP and ECN); -1 if short. */
     public static int tos(ByteBuf buf, int off) {
-        return fixed(buf, off) ? buf.getUnsignedByte(off + 1) : -1;
+        return fixed(buf, off) ? Peek.u8(buf, off + 1) : -1;
     }
 
     /** Differentiated services code point (6 bits); -1 if short. */
     public static int dscp(ByteBuf buf, int off) {
-        return fixed(buf, off) ? buf.getUnsignedByte(off + 1) >>> 2 : -1;
+        return fixed(buf, off) ? Peek.u8(buf, off + 1) >>> 2 : -1;
     }
 
     /** Explicit congestion notification (2 bits); -1 if short. */
     public static int ecn(ByteBuf buf, int off) {
-        return fixed(buf, off) ? buf.getUnsignedByte(off + 1) & 3 : -1;
+        return fixed(buf, off) ? Peek.u8(buf, off + 1) & 3 : -1;
     }
 
     /** Total length of header and payload in bytes; -1 if short. */
     public static int totalLength(ByteBuf buf, int off) {
-        return fixed(buf, off) ? buf.getUnsignedShort(off + 2) : -1;
+        return fixed(buf, off) ? Peek.u16(buf, off + 2) : -1;
     }
 
     /** Identification; -1 if short. */
     public static int identification(ByteBuf buf, int off) {
-        return fixed(buf, off) ? buf.getUnsignedShort(off + 4) : -1;
+        return fixed(buf, off) ? Peek.u16(buf, off + 4) : -1;
     }
 
     /** The 16-bit flags and fragment offset word; -1 if short. */
     public static int flagsAndFragmentOffset(ByteBuf buf, int off) {
-        return fixed(buf, off) ? buf.getUnsignedShort(off + 6) : -1;
+        return fixed(buf, off) ? Peek.u16(buf, off + 6) : -1;
     }
 
     /** Whether DF is set; false if short. */
     public static boolean dontFragment(ByteBuf buf, int off) {
-        return fixed(buf, off) && (buf.getUnsignedShort(off + 6) & FLAG_DF) != 0;
+        return fixed(buf, off) && (Peek.u16(buf, off + 6) & FLAG_DF) != 0;
     }
 
     /** Whether MF is set; false if short. */
     public static boolean moreFragments(ByteBuf buf, int off) {
-        return fixed(buf, off) && (buf.getUnsignedShort(off + 6) & FLAG_MF) != 0;
+        return fixed(buf, off) && (Peek.u16(buf, off + 6) & FLAG_MF) != 0;
     }
 
     /** Fragment offset in bytes (the field times 8); -1 if short. */
     public static int fragmentOffset(ByteBuf buf, int off) {
-        return fixed(buf, off) ? (buf.getUnsignedShort(off + 6) & FRAGMENT_OFFSET_MASK) << 3 : -1;
+        return fixed(buf, off) ? (Peek.u16(buf, off + 6) & FRAGMENT_OFFSET_MASK) << 3 : -1;
     }
 
     /** Whether the packet is a fragment (MF set or offset non-zero); false if short. */
     public static boolean isFragment(ByteBuf buf, int off) {
-        return fixed(buf, off) && (buf.getUnsignedShort(off + 6) & (FLAG_MF | FRAGMENT_OFFSET_MASK)) != 0;
+        return fixed(buf, off) && (Peek.u16(buf, off + 6) & (FLAG_MF | FRAGMENT_OFFSET_MASK)) != 0;
     }
 
     /** Time to live; -1 if short. */
     public static int ttl(ByteBuf buf, int off) {
-        return fixed(buf, off) ? buf.getUnsignedByte(off + 8) : -1;
+        return fixed(buf, off) ? Peek.u8(buf, off + 8) : -1;
     }
 
     /** Protocol ({@link IpProtocol}); -1 if short. */
     public static int protocol(ByteBuf buf, int off) {
-        return fixed(buf, off) ? buf.getUnsignedByte(off + 9) : -1;
+        return fixed(buf, off) ? Peek.u8(buf, off + 9) : -1;
     }
 
     /** Header checksum field; -1 if short. */
     public static int headerChecksum(ByteBuf buf, int off) {
-        return fixed(buf, off) ? buf.getUnsignedShort(off + CHECKSUM_OFFSET) : -1;
+        return fixed(buf, off) ? Peek.u16(buf, off + CHECKSUM_OFFSET) : -1;
     }
 
     /** Source address; 0 if short. */
     public static int src(ByteBuf buf, int off) {
-        return fixed(buf, off) ? buf.getInt(off + 12) : 0;
+        return fixed(buf, off) ? Peek.i32(buf, off + 12) : 0;
     }
 
     /** Destination address; 0 if short. */
     public static int dst(ByteBuf buf, int off) {
-        return fixed(buf, off) ? buf.getInt(off + 16) : 0;
+        return fixed(buf, off) ? Peek.i32(buf, off + 16) : 0;
     }
 
     /**

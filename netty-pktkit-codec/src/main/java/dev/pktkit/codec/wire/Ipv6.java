@@ -49,52 +49,52 @@ public final class Ipv6 {
 
     /** Version nibble (6 for IPv6); -1 if short. */
     public static int version(ByteBuf buf, int off) {
-        return fixed(buf, off) ? buf.getUnsignedByte(off) >>> 4 : -1;
+        return fixed(buf, off) ? Peek.u8(buf, off) >>> 4 : -1;
     }
 
     /** Traffic class (8 bits); -1 if short. */
     public static int trafficClass(ByteBuf buf, int off) {
-        return fixed(buf, off) ? (buf.getInt(off) >>> 20) & 0xFF : -1;
+        return fixed(buf, off) ? (Peek.i32(buf, off) >>> 20) & 0xFF : -1;
     }
 
     /** Flow label (20 bits); -1 if short. */
     public static int flowLabel(ByteBuf buf, int off) {
-        return fixed(buf, off) ? buf.getInt(off) & 0xF_FFFF : -1;
+        return fixed(buf, off) ? Peek.i32(buf, off) & 0xF_FFFF : -1;
     }
 
     /** Payload length in bytes (everything after the fixed header); -1 if short. */
     public static int payloadLength(ByteBuf buf, int off) {
-        return fixed(buf, off) ? buf.getUnsignedShort(off + 4) : -1;
+        return fixed(buf, off) ? Peek.u16(buf, off + 4) : -1;
     }
 
     /** Next header of the fixed header; -1 if short. */
     public static int nextHeader(ByteBuf buf, int off) {
-        return fixed(buf, off) ? buf.getUnsignedByte(off + 6) : -1;
+        return fixed(buf, off) ? Peek.u8(buf, off + 6) : -1;
     }
 
     /** Hop limit; -1 if short. */
     public static int hopLimit(ByteBuf buf, int off) {
-        return fixed(buf, off) ? buf.getUnsignedByte(off + 7) : -1;
+        return fixed(buf, off) ? Peek.u8(buf, off + 7) : -1;
     }
 
     /** Source address, octets 0-7; 0 if short. */
     public static long srcHi(ByteBuf buf, int off) {
-        return fixed(buf, off) ? buf.getLong(off + 8) : 0;
+        return fixed(buf, off) ? Peek.i64(buf, off + 8) : 0;
     }
 
     /** Source address, octets 8-15; 0 if short. */
     public static long srcLo(ByteBuf buf, int off) {
-        return fixed(buf, off) ? buf.getLong(off + 16) : 0;
+        return fixed(buf, off) ? Peek.i64(buf, off + 16) : 0;
     }
 
     /** Destination address, octets 0-7; 0 if short. */
     public static long dstHi(ByteBuf buf, int off) {
-        return fixed(buf, off) ? buf.getLong(off + 24) : 0;
+        return fixed(buf, off) ? Peek.i64(buf, off + 24) : 0;
     }
 
     /** Destination address, octets 8-15; 0 if short. */
     public static long dstLo(ByteBuf buf, int off) {
-        return fixed(buf, off) ? buf.getLong(off + 32) : 0;
+        return fixed(buf, off) ? Peek.i64(buf, off + 32) : 0;
     }
 
     // ---- extension header chain ----

@@ -36,7 +36,9 @@
  * incrementally (RFC 1624) for TTL and NAT rewrites.
  *
  * <h2>Ownership</h2>
- * No method in this package retains, releases or keeps a reference to a {@code ByteBuf} it is given. Methods that
+ * No method in this package retains, releases or keeps a reference to a {@code ByteBuf} it is given. A view read
+ * of a released buffer (reference count 0) throws Netty's {@link io.netty.util.IllegalReferenceCountException},
+ * as the buffer's own getters do: that is a bug in the caller, not bad input. Methods that
  * modify bytes in place ({@code set...}) require the caller to hold the only view of those bytes (see
  * {@link dev.pktkit.codec.buffer.Buffers#exclusive}).
  */

@@ -57,7 +57,15 @@ final class WireTestBuffers {
     }
 
     /** Kinds of buffer a view must handle alike. */
-    enum Kind { HEAP, DIRECT, POOLED_DIRECT, COMPOSITE_ODD_SPLIT, SLICE_AT_OFFSET }
+    enum Kind {
+        HEAP, DIRECT, POOLED_DIRECT, COMPOSITE_ODD_SPLIT, SLICE_AT_OFFSET,
+        /** Pooled heap: array-backed with a non-zero array offset into the arena's chunk. */
+        POOLED_HEAP,
+        /** A slice of a heap buffer starting at 9: array-backed, arrayOffset 9, indices from 0. */
+        HEAP_SLICE,
+        /** A read-only view of a heap buffer: no accessible array, so the views use the getters. */
+        READ_ONLY_HEAP
+    }
 
     /**
      * {@code data} in a buffer of {@code kind}; the bytes start at the returned buffer's readerIndex (which is 7
@@ -91,6 +99,16 @@ final class WireTestBuffers {
                 b.readerIndex(7);
                 return b;
             }
+            case POOLED_HEAP:
+                return pooled.heapBuffer(data.length).writeBytes(data);
+            case HEAP_SLICE: {
+                ByteBuf b = Unpooled.buffer(data.length + 9);
+                b.writeZero(9);
+                b.writeBytes(data);
+                return b.slice(9, data.length); // shares the parent's reference count
+            }
+            case READ_ONLY_HEAP:
+                return Unpooled.buffer(data.length).writeBytes(data).asReadOnly();
             default:
                 throw new AssertionError(kind);
         }

@@ -93,11 +93,11 @@ class ControlPacketTest {
         } finally {
             ack.release();
         }
-        ByteBuf data = hex("48 000001 00000000");
+        ByteBuf data = hex("48 000001 0000000000000000");
         try {
-            assertEquals(ControlPacket.NOT_CONTROL, ControlPacket.check(data, 0, 8));
+            assertEquals(ControlPacket.NOT_CONTROL, ControlPacket.check(data, 0, 12));
             assertEquals(ControlPacket.TRUNCATED, ControlPacket.check(data, 0, 5));
-            assertEquals(ControlPacket.TRUNCATED, ControlPacket.check(data, 0, 9), "longer than the buffer");
+            assertEquals(ControlPacket.TRUNCATED, ControlPacket.check(data, 0, 13), "longer than the buffer");
             assertNull(ControlPacketRepr.parse(data, 0, 8));
         } finally {
             data.release();

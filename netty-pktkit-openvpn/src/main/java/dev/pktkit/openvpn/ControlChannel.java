@@ -1,0 +1,266 @@
+package dev.pktkit.openvpn;
+
+import dev.pktkit.openvpn.crypto.ReplayWindow;
+import dev.pktkit.openvpn.crypto.TlsAuth;
+import dev.pktkit.openvpn.reliable.ReliableConfig;
+import dev.pktkit.openvpn.reliable.ReliableLayer;
+import dev.pktkit.openvpn.wire.ControlPacket;
+import dev.pktkit.openvpn.wire.Opcode;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+
+import java.util.ArrayDeque;
+import java.util.EnumMap;
+import java.util.function.Consumer;
+
+/**
+ * One key's control channel between two session IDs: turns received control packets into in-order control
+ * messages (the TLS byte stream's fragments) and outgoing messages into reliable, acknowledged, optionally
+ * tls-auth protected packets. Transport-blind: packets go out through {@code output} and time is passed in.
+ *
+ * <p>Ownership: {@link #onPacket} takes the packet's reference; {@link #send} takes the payload's; buffers given
+ * to {@code output} and {@code messages} belong to the receiver. One event loop; not thread-safe.
+ *
+ * <p>Not done here: tls-crypt and tls-crypt-v2 protection, soft resets (renegotiation), the stateless cookie
+ * handshake.
+ */
+public final class ControlChannel {
+    /** Largest payload of one control packet (OpenVPN 2.6's default {@code tls-mtu} 1250 minus headers). */
+    public static final int DEFAULT_FRAGMENT = 1150;
+    /** Default bound of the queue of messages waiting for the send window. */
+    public static final int DEFAULT_SEND_QUEUE = 64;
+
+    private final ByteBufAllocator alloc;
+    private final ReliableLayer reliable;
+    private final TlsAuth tlsAuth;
+    private final ReplayWindow replay = new ReplayWindow();
+    private final boolean server;
+    private final long localSessionId;
+    private final int keyId;
+    private final Consumer<ByteBuf> output;
+    private final Consumer<ByteBuf> messages;
+    private final ArrayDeque<ByteBuf> sendQueue = new ArrayDeque<>();
+    private final int sendQueueLimit;
+    private final EnumMap<OpenVpnDropReason, Long> drops = new EnumMap<>(OpenVpnDropReason.class);
+    private final long[] ackScratch = new long[ControlPacket.MAX_ACKS];
+    private long remoteSessionId;
+    private boolean remoteKnown;
+    private long packetId;
+    private long resetMessageId = -1;
+    private boolean resetAcknowledged;
+
+    /**
+     * @param tlsAuth null for no control-channel protection
+     * @param output receives each outgoing packet in its wire form (protected)
+     * @param messages receives each incoming control message payload in message-ID order (reset payloads excluded)
+     */
+    public ControlChannel(ByteBufAllocator alloc, ReliableConfig config, TlsAuth tlsAuth, boolean server,
+                          long localSessionId, int keyId, int sendQueueLimit, long now, Consumer<ByteBuf> output,
+                          Consumer<ByteBuf> messages) {
+        this.alloc = alloc;
+        this.reliable = new ReliableLayer(config, now);
+        this.tlsAuth = tlsAuth;
+        this.server = server;
+        this.localSessionId = localSessionId;
+        this.keyId = keyId;
+        this.sendQueueLimit = sendQueueLimit;
+        this.output = output;
+        this.messages = messages;
+    }
+
+    public long localSessionId() {
+        return localSessionId;
+    }
+
+    /** The peer's session ID, or 0 before its first packet. */
+    public long remoteSessionId() {
+        return remoteSessionId;
+    }
+
+    public ReliableLayer reliable() {
+        return reliable;
+    }
+
+    /** Whether the peer acknowledged our hard reset. */
+    public boolean resetAcknowledged() {
+        return resetAcknowledged;
+    }
+
+    public long drops(OpenVpnDropReason reason) {
+        return drops.getOrDefault(reason, 0L);
+    }
+
+    private void drop(OpenVpnDropReason reason, ByteBuf pkt) {
+        drops.merge(reason, 1L, Long::sum);
+        pkt.release();
+    }
+
+    /** Sends our hard reset (server V2 or client V2) as message 0. */
+    public void sendReset(long now) {
+        int op = server ? Opcode.CONTROL_HARD_RESET_SERVER_V2 : Opcode.CONTROL_HARD_RESET_CLIENT_V2;
+        resetMessageId = reliable.send(alloc.buffer(0), now);
+        transmit(op, resetMessageId, reliable.config().piggybackAcks(), null);
+    }
+
+    /**
+     * Sends a control message, fragmenting it into packets of at most {@link #DEFAULT_FRAGMENT} bytes; fragments
+     * beyond the send window wait in a bounded queue.
+     *
+     * @return false when the queue overflowed (the rest of the message was dropped and counted)
+     */
+    public boolean send(ByteBuf payload, long now) {
+        try {
+            while (payload.isReadable()) {
+                int n = Math.min(DEFAULT_FRAGMENT, payload.readableBytes());
+                if (sendQueue.size() >= sendQueueLimit) {
+                    drops.merge(OpenVpnDropReason.SEND_QUEUE_FULL, 1L, Long::sum);
+                    return false;
+                }
+                sendQueue.add(payload.readRetainedSlice(n));
+            }
+        } finally {
+            payload.release();
+        }
+        pump(now);
+        return true;
+    }
+
+    private void pump(long now) {
+        while (!sendQueue.isEmpty() && reliable.canSend()) {
+            ByteBuf frag = sendQueue.poll();
+            long id = reliable.send(frag, now);
+            transmit(Opcode.CONTROL_V1, id, reliable.config().piggybackAcks(), frag);
+        }
+    }
+
+    private void transmit(int op, long messageId, int maxAcks, ByteBuf payload) {
+        int n = reliable.drainAcks(ackScratch, maxAcks);
+        int plen = payload == null ? 0 : payload.readableBytes();
+        ByteBuf plain = alloc.buffer(ControlPacket.length(op, n, plen));
+        ControlPacket.writeHeader(plain, op, keyId, localSessionId, ackScratch, n, remoteSessionId, messageId);
+        if (payload != null) {
+            plain.writeBytes(payload, payload.readerIndex(), plen);
+        }
+        if (tlsAuth != null) {
+            ByteBuf wrapped = tlsAuth.wrap(alloc, plain, ++packetId, System.currentTimeMillis() / 1000);
+            plain.release();
+            plain = wrapped;
+        }
+        output.accept(plain);
+    }
+
+    /** Sends a P_ACK_V1 for pending acks, if any (call after processing a batch of input). */
+    public void flushAcks() {
+        while (reliable.pendingAcks() > 0 && remoteKnown) {
+            transmit(Opcode.ACK_V1, -1, ControlPacket.MAX_ACKS, null);
+        }
+    }
+
+    /** Retransmits what is due and returns the next deadline ({@code Long.MAX_VALUE} for none). */
+    public long tick(long now) {
+        reliable.pollRetransmissions(now, (id, payload) -> {
+            int op = id == resetMessageId
+                    ? (server ? Opcode.CONTROL_HARD_RESET_SERVER_V2 : Opcode.CONTROL_HARD_RESET_CLIENT_V2)
+                    : Opcode.CONTROL_V1;
+            transmit(op, id, reliable.config().piggybackAcks(), payload);
+        });
+        return reliable.nextDeadline();
+    }
+
+    /**
+     * Processes one received control packet in wire form (its readable bytes).
+     *
+     * @return null when accepted, or why it was dropped (and counted)
+     */
+    public OpenVpnDropReason onPacket(ByteBuf pkt, long now) {
+        int off = pkt.readerIndex();
+        int len = pkt.readableBytes();
+        if (tlsAuth != null) {
+            int plain = tlsAuth.unwrap(pkt, off, len);
+            if (plain < 0) {
+                drop(OpenVpnDropReason.BAD_HMAC, pkt);
+                return OpenVpnDropReason.BAD_HMAC;
+            }
+            if (!replay.update(tlsAuth.lastPacketId())) {
+                drop(OpenVpnDropReason.REPLAY, pkt);
+                return OpenVpnDropReason.REPLAY;
+            }
+            len -= plain - off;
+            off = plain;
+        }
+        int check = ControlPacket.check(pkt, off, len);
+        if (check != ControlPacket.OK) {
+            OpenVpnDropReason r = check == ControlPacket.NOT_CONTROL
+                    ? OpenVpnDropReason.BAD_OPCODE : OpenVpnDropReason.MALFORMED;
+            drop(r, pkt);
+            return r;
+        }
+        int op = ControlPacket.opcode(pkt, off);
+        if (!Opcode.isSupported(op) || op == Opcode.CONTROL_HARD_RESET_CLIENT_V3 || op == Opcode.CONTROL_WKC_V1
+                || op == Opcode.CONTROL_SOFT_RESET_V1
+                || (server ? op == Opcode.CONTROL_HARD_RESET_SERVER_V2 : op == Opcode.CONTROL_HARD_RESET_CLIENT_V2)) {
+            drop(OpenVpnDropReason.BAD_OPCODE, pkt);
+            return OpenVpnDropReason.BAD_OPCODE;
+        }
+        long sid = ControlPacket.sessionId(pkt, off);
+        if (!remoteKnown) {
+            remoteSessionId = sid;
+            remoteKnown = true;
+        } else if (sid != remoteSessionId) {
+            drop(OpenVpnDropReason.WRONG_SESSION, pkt);
+            return OpenVpnDropReason.WRONG_SESSION;
+        }
+        int n = ControlPacket.ackCount(pkt, off);
+        if (n > 0) {
+            if (ControlPacket.remoteSessionId(pkt, off) != localSessionId) {
+                drop(OpenVpnDropReason.WRONG_SESSION, pkt);
+                return OpenVpnDropReason.WRONG_SESSION;
+            }
+            for (int i = 0; i < n; i++) {
+                long id = ControlPacket.ack(pkt, off, i);
+                if (reliable.acknowledge(id, now) && id == resetMessageId) {
+                    resetAcknowledged = true;
+                }
+            }
+        }
+        if (op == Opcode.ACK_V1) {
+            pkt.release();
+            pump(now);
+            return null;
+        }
+        long msgId = ControlPacket.messageId(pkt, off);
+        int p = ControlPacket.payloadOffset(pkt, off);
+        boolean isReset = op == Opcode.CONTROL_HARD_RESET_CLIENT_V2 || op == Opcode.CONTROL_HARD_RESET_SERVER_V2;
+        ByteBuf payload = pkt.retainedSlice(p, off + len - p);
+        pkt.release();
+        ReliableLayer.Received r = reliable.receive(msgId, payload);
+        if (r == ReliableLayer.Received.OUT_OF_WINDOW || r == ReliableLayer.Received.ACK_QUEUE_FULL) {
+            drops.merge(OpenVpnDropReason.RELIABLE_WINDOW, 1L, Long::sum);
+            return OpenVpnDropReason.RELIABLE_WINDOW;
+        }
+        if (isReset && msgId != 0) {
+            // A reset is always message 0; anything else is a confused peer. It was acknowledged and stored, but
+            // its payload (early-negotiation TLVs) carries no TLS bytes either way.
+            drops.merge(OpenVpnDropReason.BAD_OPCODE, 1L, Long::sum);
+        }
+        ByteBuf m;
+        while ((m = reliable.poll()) != null) {
+            if (reliable.expectedMessageId() == 1) {
+                m.release(); // message 0 is the peer's reset
+            } else {
+                messages.accept(m);
+            }
+        }
+        pump(now);
+        return null;
+    }
+
+    /** Releases buffered messages; the channel must not be used afterwards. */
+    public void release() {
+        reliable.release();
+        ByteBuf b;
+        while ((b = sendQueue.poll()) != null) {
+            b.release();
+        }
+    }
+}

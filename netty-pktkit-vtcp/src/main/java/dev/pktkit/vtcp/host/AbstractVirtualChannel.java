@@ -241,7 +241,11 @@ abstract class AbstractVirtualChannel extends AbstractChannel {
             }
             queued.decrementAndGet();
             queuedBytes.addAndGet(-sizeOf(m));
-            ReferenceCountUtil.release(m);
+            if (m instanceof Channel child) {
+                child.unsafe().closeForcibly(); // an accepted child nobody read: it resets
+            } else {
+                ReferenceCountUtil.release(m);
+            }
         }
     }
 }

@@ -15,6 +15,16 @@ public final class VirtualChannelOption<T> extends ChannelOption<T> {
      */
     public static final ChannelOption<Boolean> TRANSPARENT = valueOf(VirtualChannelOption.class, "TRANSPARENT");
 
+    /**
+     * On a {@link VirtualServerSocketChannel}: keep each SYN unanswered and hand the application the child
+     * channel at once, inactive, so it decides first ({@link VirtualSocketChannel#acceptConnection()} sends the
+     * SYN-ACK, {@link VirtualSocketChannel#refuseConnection(Refusal)} refuses with RST, ICMP unreachable or
+     * silence). A gateway connects to the real destination before it accepts. The child becomes active (and
+     * {@code channelActive} fires) when the handshake completes.
+     */
+    public static final ChannelOption<Boolean> DEFERRED_ACCEPT =
+            valueOf(VirtualChannelOption.class, "DEFERRED_ACCEPT");
+
     @SuppressWarnings("deprecation")
     private VirtualChannelOption() {
         super(null);

@@ -12,6 +12,7 @@ import dev.pktkit.codec.wire.Ipv4;
 import dev.pktkit.codec.wire.Ipv6;
 import dev.pktkit.codec.wire.Tcp;
 import dev.pktkit.codec.wire.Udp;
+import dev.pktkit.vtcp.engine.TcpEngineConfig;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
@@ -93,6 +94,8 @@ public final class VirtualHost extends ChannelInboundHandlerAdapter implements L
     public static final int DEFAULT_MAX_DEVICE_QUEUE_BYTES = 8 << 20;
     /** Default ICMP error rate: 1000 per second (burst of the same size). */
     public static final int DEFAULT_ICMP_ERRORS_PER_SECOND = 1000;
+    /** Default bound on bound TCP sockets and listeners per host (connections are bounded by the engine): 16384. */
+    public static final int DEFAULT_MAX_TCP_BINDINGS = 16384;
     /** Default ephemeral port range: 49152–65535 (RFC 6335). */
     public static final int DEFAULT_EPHEMERAL_LOW = 49152;
     public static final int DEFAULT_EPHEMERAL_HIGH = 65535;
@@ -106,6 +109,10 @@ public final class VirtualHost extends ChannelInboundHandlerAdapter implements L
     private final int maxDeviceQueueBytes;
     private final boolean answerPing;
     final PortTable<VirtualDatagramChannel> udpPorts;
+    final PortTable<PortTable.Bound> tcpPorts;
+    private final TcpEngineConfig tcpConfig;
+    private volatile TcpLayer tcpLayer;
+    private volatile Throwable tcpFailure;
     private final HostCounters counters = new HostCounters();
     private final AtomicInteger ipId = new AtomicInteger();
     private final IcmpRateLimiter icmpLimiter;
@@ -131,6 +138,8 @@ public final class VirtualHost extends ChannelInboundHandlerAdapter implements L
         this.maxDeviceQueueBytes = b.maxDeviceQueueBytes;
         this.answerPing = b.answerPing;
         this.udpPorts = new PortTable<>(b.maxDatagramChannels, b.ephemeralLow, b.ephemeralHigh);
+        this.tcpPorts = new PortTable<>(b.maxTcpBindings, b.ephemeralLow, b.ephemeralHigh);
+        this.tcpConfig = b.tcpConfig.copy();
         this.icmpLimiter = new IcmpRateLimiter(b.icmpErrorsPerSecond);
     }
 
@@ -143,6 +152,37 @@ public final class VirtualHost extends ChannelInboundHandlerAdapter implements L
     /** A factory for {@link VirtualDatagramChannel}s of this host, for {@code Bootstrap.channelFactory}. */
     public ChannelFactory<VirtualDatagramChannel> datagramChannels() {
         return () -> new VirtualDatagramChannel(this);
+    }
+
+    /** A factory for {@link VirtualSocketChannel}s of this host, for {@code Bootstrap.channelFactory}. */
+    public ChannelFactory<VirtualSocketChannel> socketChannels() {
+        return () -> new VirtualSocketChannel(this);
+    }
+
+    /** A factory for {@link VirtualServerSocketChannel}s of this host, for {@code ServerBootstrap.channelFactory}. */
+    public ChannelFactory<VirtualServerSocketChannel> serverSocketChannels() {
+        return () -> new VirtualServerSocketChannel(this);
+    }
+
+    /**
+     * The host's TCP layer, once the host is in a pipeline.
+     *
+     * @throws IllegalStateException if the host is not attached yet or its TCP engine could not start
+     */
+    TcpLayer tcpLayer() {
+        TcpLayer t = tcpLayer;
+        if (t == null) {
+            Throwable f = tcpFailure;
+            throw new IllegalStateException(f == null ? "the VirtualHost is not in a pipeline yet"
+                    : "the TCP engine did not start: " + f, f);
+        }
+        return t;
+    }
+
+    /** TCP connections of this host (any state but TIME-WAIT); 0 before it is attached. Call on the host's loop. */
+    public int tcpConnectionCount() {
+        TcpLayer t = tcpLayer;
+        return t == null ? 0 : t.engine.connectionCount();
     }
 
     /** The host's counters. */
@@ -219,10 +259,24 @@ public final class VirtualHost extends ChannelInboundHandlerAdapter implements L
         }
         this.ctx = ctx;
         this.loop = ctx.channel().eventLoop();
+        if (tcpLayer == null) {
+            try {
+                TcpLayer t = new TcpLayer(this, loop, ctx.alloc(), tcpConfig, tcpPorts);
+                tcpLayer = t;
+                tcp = t;
+            } catch (RuntimeException e) {
+                // No TCP engine: the host still answers TCP with RST, and socket channels fail with this cause.
+                tcpFailure = e;
+            }
+        }
     }
 
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
+        TcpLayer t = tcpLayer;
+        if (t != null) {
+            t.close();
+        }
         this.ctx = null;
         releasePendingOutput();
     }
@@ -898,6 +952,8 @@ public final class VirtualHost extends ChannelInboundHandlerAdapter implements L
         private int ephemeralLow = DEFAULT_EPHEMERAL_LOW;
         private int ephemeralHigh = DEFAULT_EPHEMERAL_HIGH;
         private boolean answerPing = true;
+        private int maxTcpBindings = DEFAULT_MAX_TCP_BINDINGS;
+        private TcpEngineConfig tcpConfig = new TcpEngineConfig();
 
         private Builder() {
         }
@@ -985,6 +1041,21 @@ public final class VirtualHost extends ChannelInboundHandlerAdapter implements L
         /** Whether the host answers echo requests (default true). */
         public Builder answerPing(boolean answer) {
             this.answerPing = answer;
+            return this;
+        }
+
+        /**
+         * The TCP engine's bounds and settings (copied; default {@code new TcpEngineConfig()}); the host sets the
+         * engine's MTU, headroom and payload copying itself.
+         */
+        public Builder tcp(TcpEngineConfig config) {
+            this.tcpConfig = Objects.requireNonNull(config, "config").copy();
+            return this;
+        }
+
+        /** Bound on bound TCP sockets and listeners (default {@value #DEFAULT_MAX_TCP_BINDINGS}). */
+        public Builder maxTcpBindings(int n) {
+            this.maxTcpBindings = ObjectUtil.checkPositive(n, "maxTcpBindings");
             return this;
         }
 

@@ -21,6 +21,10 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.EventLoop;
+import io.netty.resolver.dns.DnsAddressResolverGroup;
+import io.netty.resolver.dns.DnsNameResolver;
+import io.netty.resolver.dns.DnsNameResolverBuilder;
+import io.netty.resolver.dns.SequentialDnsServerAddressStreamProvider;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.internal.ObjectUtil;
 import io.netty.util.internal.PlatformDependent;
@@ -183,6 +187,33 @@ public final class VirtualHost extends ChannelInboundHandlerAdapter implements L
     public int tcpConnectionCount() {
         TcpLayer t = tcpLayer;
         return t == null ? 0 : t.engine.connectionCount();
+    }
+
+    /**
+     * A builder for Netty's own {@link DnsNameResolver} running over this host's channels: queries go out through
+     * {@link VirtualDatagramChannel}s, truncated answers are retried over {@link VirtualSocketChannel}s (Netty's
+     * TCP fallback), to {@code nameServers} in order. The machine's {@code /etc/hosts} and search domains are not
+     * consulted (they describe another network); EDNS0 advertises a payload that fits the host's MTU, since the
+     * host does not reassemble fragments. Set the event loop ({@link DnsNameResolverBuilder#eventLoop}) and
+     * anything else, then {@code build()}, or wrap it in a {@link DnsAddressResolverGroup} for
+     * {@code Bootstrap.resolver(...)} ({@link #dnsResolverGroup}).
+     */
+    public DnsNameResolverBuilder dnsResolverBuilder(InetSocketAddress... nameServers) {
+        if (nameServers.length == 0) {
+            throw new IllegalArgumentException("at least one name server");
+        }
+        return new DnsNameResolverBuilder()
+                .datagramChannelFactory(datagramChannels())
+                .socketChannelFactory(socketChannels())
+                .nameServerProvider(new SequentialDnsServerAddressStreamProvider(nameServers))
+                .searchDomains(List.of())
+                .hostsFileEntriesResolver((name, types) -> null)
+                .maxPayloadSize(mtu - Ipv6.HEADER_LENGTH - Udp.HEADER_LENGTH);
+    }
+
+    /** {@code Bootstrap.resolver(host.dnsResolverGroup(server))}: names resolve over the virtual network. */
+    public DnsAddressResolverGroup dnsResolverGroup(InetSocketAddress... nameServers) {
+        return new DnsAddressResolverGroup(dnsResolverBuilder(nameServers));
     }
 
     /** The host's counters. */

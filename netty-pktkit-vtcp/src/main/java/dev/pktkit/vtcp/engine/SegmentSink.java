@@ -25,6 +25,10 @@ import io.netty.buffer.ByteBuf;
  * the pseudo-header, header and payload unless {@link TcpEngineConfig#computeChecksums()} is off (checksum
  * offload: then it holds the pseudo-header sum, folded but not complemented, as Linux's {@code CHECKSUM_PARTIAL}
  * expects). The {@code flow} may be a scratch object valid only during this call.
+ *
+ * <p>The sink must not call back into the same engine from inside {@link #send} (for example by delivering a
+ * segment to itself synchronously for a loopback connection): the engine is in the middle of processing. Defer
+ * such a delivery (for example with {@code eventLoop.execute}).
  */
 public interface SegmentSink {
     /**

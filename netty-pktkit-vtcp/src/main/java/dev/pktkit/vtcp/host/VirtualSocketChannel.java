@@ -71,6 +71,7 @@ public final class VirtualSocketChannel extends AbstractVirtualChannel implement
     private volatile Endpoint local;
     private volatile Endpoint remote;
     private volatile int boundPort = -1;
+    private volatile boolean ephemeralBound;
     private volatile boolean engineWritable = true;
     private volatile boolean writeBlocked;
     private final AtomicLong inTransit = new AtomicLong();
@@ -262,6 +263,7 @@ public final class VirtualSocketChannel extends AbstractVirtualChannel implement
             int port = host.tcpPorts.reservePort(want, false);
             local = want.withPort(port);
             boundPort = port;
+            ephemeralBound = want.port() == 0;
             host.tcpPorts.add(port, this);
         }
     }
@@ -647,8 +649,9 @@ public final class VirtualSocketChannel extends AbstractVirtualChannel implement
             if (t != null) {
                 t.cancel(false);
             }
-            p.tryFailure(cause != null ? cause : new ClosedChannelException());
+            // closed first, as a refused NIO connect leaves a closed channel behind when its promise fails
             close();
+            p.tryFailure(cause != null ? cause : new ClosedChannelException());
             return;
         }
         if (cause != null && isActive()) {
@@ -684,6 +687,7 @@ public final class VirtualSocketChannel extends AbstractVirtualChannel implement
                     bind0(req);
                     want = local;
                 }
+                boolean ephemeral = ephemeralBound;
                 Endpoint src = sourceFor(want, r);
                 remote = r;
                 state = State.CONNECTING;
@@ -692,21 +696,28 @@ public final class VirtualSocketChannel extends AbstractVirtualChannel implement
                 if (timeoutMillis > 0) {
                     connectTimeout = eventLoop().schedule(() -> {
                         ChannelPromise p = connectPromise;
-                        if (p != null && p.tryFailure(new ConnectTimeoutException(
-                                "connection timed out after " + timeoutMillis + " ms: " + to))) {
+                        if (p != null && !p.isDone()) {
                             connectPromise = null;
                             close(voidPromise());
+                            p.tryFailure(new ConnectTimeoutException("connection timed out after " + timeoutMillis
+                                    + " ms: " + to));
                         }
                     }, timeoutMillis, TimeUnit.MILLISECONDS);
                 }
                 TcpSocketOptions options = config.toOptions();
-                InetSocketAddress localIsa = src.toSocketAddress();
                 InetSocketAddress remoteIsa = r.toSocketAddress();
+                Endpoint src0 = src;
                 onHostLoopForConnect(layer, () -> {
                     if (state == State.CLOSED) {
                         return;
                     }
                     try {
+                        InetSocketAddress localIsa = src0.toSocketAddress();
+                        // an ephemeral port still in TIME-WAIT with this peer: pick another (RFC 6056 §3.3.2)
+                        for (int tries = 0; ephemeral && tries < 64 && layer.engine.isInUse(localIsa, remoteIsa);
+                                tries++) {
+                            localIsa = rebindEphemeral(src0).toSocketAddress();
+                        }
                         TcpConnection c = layer.engine.connect(localIsa, remoteIsa, options, events);
                         c.attachment(VirtualSocketChannel.this);
                         if (state == State.CLOSED) {
@@ -714,7 +725,7 @@ public final class VirtualSocketChannel extends AbstractVirtualChannel implement
                         } else {
                             conn = c;
                         }
-                    } catch (RuntimeException e) {
+                    } catch (RuntimeException | java.net.BindException e) {
                         java.net.ConnectException ce = new java.net.ConnectException(e.getMessage());
                         ce.initCause(e);
                         onChannelLoop(() -> closedByEngine(ce));
@@ -728,6 +739,22 @@ public final class VirtualSocketChannel extends AbstractVirtualChannel implement
 
         void resume() {
             flush0();
+        }
+    }
+
+    /** Moves this channel to another ephemeral port; returns the source endpoint with it. */
+    private Endpoint rebindEphemeral(Endpoint src) throws java.net.BindException {
+        synchronized (host.tcpPorts) {
+            int old = boundPort;
+            Endpoint bound = local;
+            int port = host.tcpPorts.reservePort(bound.withPort(0), false);
+            host.tcpPorts.add(port, this);
+            local = bound.withPort(port);
+            boundPort = port;
+            if (old >= 0) {
+                host.tcpPorts.remove(old, this);
+            }
+            return src.withPort(port);
         }
     }
 

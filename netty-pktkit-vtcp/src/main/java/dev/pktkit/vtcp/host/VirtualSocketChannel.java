@@ -78,6 +78,7 @@ public final class VirtualSocketChannel extends AbstractVirtualChannel implement
     private volatile boolean inputShutdown;
     private volatile boolean outputShutdown;
     private ChannelPromise connectPromise;
+    private ChannelPromise pendingShutdown;
     private ScheduledFuture<?> connectTimeout;
     private List<Runnable> beforeRegistration;
     private final Runnable resumeWrites = this::resumeWrites;
@@ -368,6 +369,7 @@ public final class VirtualSocketChannel extends AbstractVirtualChannel implement
             }
         }
         if (single == null) {
+            maybeFinishShutdown(in);
             return;
         }
         inTransit.addAndGet(bytes);
@@ -389,9 +391,25 @@ public final class VirtualSocketChannel extends AbstractVirtualChannel implement
             }
             inTransit.addAndGet(-handed);
             if (writeBlocked && engineWritable) {
-                onChannelLoop(resumeWrites);
+                scheduleResume();
             }
         });
+        maybeFinishShutdown(in);
+    }
+
+    private void maybeFinishShutdown(ChannelOutboundBuffer in) {
+        ChannelPromise p = pendingShutdown;
+        if (p != null && in.isEmpty()) {
+            pendingShutdown = null;
+            // after this flush returns: the event must not run inside the write path
+            eventLoop().execute(() -> {
+                if (isActive()) {
+                    finishShutdownOutput(p);
+                } else {
+                    p.tryFailure(new ClosedChannelException());
+                }
+            });
+        }
     }
 
     private static void writeToEngine(TcpConnection c, ByteBuf b) {
@@ -400,6 +418,20 @@ public final class VirtualSocketChannel extends AbstractVirtualChannel implement
                 b.release();
             }
             // the engine released it: the connection is closing; the close event follows
+        }
+    }
+
+    /**
+     * Resumes writing in a task of its own: the engine may turn writable while this channel is inside its own
+     * flush (same loop), where a nested flush would be ignored and the wake-up lost.
+     */
+    private void scheduleResume() {
+        if (isRegistered()) {
+            try {
+                eventLoop().execute(resumeWrites);
+            } catch (RejectedExecutionException ignored) {
+                // shutting down
+            }
         }
     }
 
@@ -418,6 +450,33 @@ public final class VirtualSocketChannel extends AbstractVirtualChannel implement
                 c.consumed((int) bytes);
             }
         });
+    }
+
+    /**
+     * A snapshot of the connection's TCP state (RFC 9293 state, windows, RTT, retransmissions, negotiated
+     * options), taken on the host's loop; fails when there is no connection (not connected yet, or gone).
+     */
+    public io.netty.util.concurrent.Future<dev.pktkit.vtcp.engine.TcpConnectionStats> connectionStats() {
+        io.netty.util.concurrent.Promise<dev.pktkit.vtcp.engine.TcpConnectionStats> p =
+                io.netty.util.concurrent.ImmediateEventExecutor.INSTANCE.newPromise();
+        try {
+            onHostLoop(() -> {
+                TcpConnection c = conn;
+                if (c == null) {
+                    p.tryFailure(new ClosedChannelException());
+                } else {
+                    p.trySuccess(c.stats());
+                }
+            });
+        } catch (RuntimeException e) {
+            p.tryFailure(e);
+        }
+        return p;
+    }
+
+    /** Debugging aid for tests: writability flags of the channel's write path. */
+    String writeState() {
+        return "engineWritable=" + engineWritable + " writeBlocked=" + writeBlocked + " inTransit=" + inTransit.get();
     }
 
     // ---- deferred accept ----
@@ -506,8 +565,22 @@ public final class VirtualSocketChannel extends AbstractVirtualChannel implement
             promise.trySuccess();
             return;
         }
-        // What is already in Netty's outbound buffer and flushed goes first (FIN after the data).
+        // FIN goes after everything written so far: what still waits in Netty's outbound buffer (the send buffer
+        // being full) moves into the send buffer first, then the engine queues the FIN behind it.
         unsafe().flush();
+        ChannelOutboundBuffer ob = unsafe().outboundBuffer();
+        if (ob != null && !ob.isEmpty()) {
+            if (pendingShutdown == null) {
+                pendingShutdown = promise;
+            } else {
+                pendingShutdown.addListener(f -> promise.trySuccess());
+            }
+            return;
+        }
+        finishShutdownOutput(promise);
+    }
+
+    private void finishShutdownOutput(ChannelPromise promise) {
         outputShutdown = true;
         onHostLoop(() -> {
             TcpConnection c = conn;
@@ -598,7 +671,7 @@ public final class VirtualSocketChannel extends AbstractVirtualChannel implement
         public void onWritabilityChanged(TcpConnection c, boolean writable) {
             engineWritable = writable;
             if (writable && writeBlocked) {
-                onChannelLoop(resumeWrites);
+                scheduleResume();
             }
         }
 

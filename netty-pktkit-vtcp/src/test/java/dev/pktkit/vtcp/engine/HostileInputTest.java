@@ -278,4 +278,54 @@ class HostileInputTest {
             assertEquals(0, b.engine.connectionCount());
         }
     }
+    @Test
+    void outOfOrderQueueIsBoundedInBytes() {
+        TcpEngineConfig cfg = new TcpEngineConfig().maxOutOfOrderBytes(8 * 1024).secret(new byte[32]);
+        try (TestNet net = new TestNet(44)) {
+            TestNet.Node a = net.node();
+            TestNet.Node b = net.node(cfg);
+            Recorder server = new Recorder();
+            b.engine.listen(null, 80, 16, null, server);
+            Recorder client = new Recorder();
+            TcpConnection c = a.engine.connect(a.sock(40000), b.sock(80), new TcpSocketOptions().noDelay(true),
+                    client);
+            assertTrue(net.runUntil(() -> client.established && server.established, S));
+            int first = c.sndNxt;
+            boolean[] dropped = new boolean[1];
+            // the first data segment is lost once: everything behind it waits in the out-of-order queue
+            net.filter = (from, tcp, seq, len, flags) -> from == 0 && seq == first && len > 0 && !dropped[0]
+                    && (dropped[0] = true);
+            byte[] d = bytes(200_000, 44);
+            c.write(buf(d));
+            c.flush();
+            assertTrue(net.runUntil(() -> server.receivedBytes == d.length, 30 * S));
+            assertArrayEquals(d, server.received.toByteArray());
+            assertTrue(b.engine.drops(DropReason.OUT_OF_ORDER_FULL) > 0, "segments beyond the 8 KiB bound dropped");
+            assertEquals(0, server.connection.stats().outOfOrderBytes());
+        }
+    }
+
+    @Test
+    void connectionTableIsBounded() {
+        TcpEngineConfig cfg = new TcpEngineConfig().maxConnections(3).secret(new byte[32]);
+        try (TestNet net = new TestNet(45)) {
+            TestNet.Node a = net.node();
+            TestNet.Node b = net.node(cfg);
+            Recorder server = new Recorder();
+            b.engine.listen(null, 80, 16, null, server);
+            List<Recorder> clients = new ArrayList<>();
+            for (int i = 0; i < 5; i++) {
+                Recorder r = new Recorder();
+                clients.add(r);
+                a.engine.connect(a.sock(41000 + i), b.sock(80), new TcpSocketOptions().synRetries(1), r);
+            }
+            net.runFor(10 * S);
+            assertEquals(3, b.engine.connectionCount());
+            assertEquals(3, clients.stream().filter(r -> r.established).count());
+            assertTrue(b.engine.drops(DropReason.CONNECTION_LIMIT) >= 2);
+            TcpEngine small = b.engine;
+            org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                    () -> small.connect(b.sock(5000), a.sock(6000), null, new Recorder()));
+        }
+    }
 }

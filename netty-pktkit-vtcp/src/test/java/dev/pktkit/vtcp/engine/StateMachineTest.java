@@ -433,4 +433,95 @@ class StateMachineTest {
             assertFalse(l.isOpen());
         }
     }
+    @Test
+    void ipv6TransferAndClose() {
+        try (TestNet net = new TestNet(15)) {
+            TestNet.Node a = net.node();
+            TestNet.Node b = net.node();
+            Recorder server = new Recorder();
+            Recorder client = new Recorder();
+            b.engine.listen(b.sock6(443).getAddress(), 443, 8, null, server);
+            TcpConnection c = a.engine.connect(a.sock6(50000), b.sock6(443), null, client);
+            assertTrue(net.runUntil(() -> client.established && server.established, S));
+            assertTrue(c.isIpv6());
+            assertEquals(1500 - 60 - 12, c.stats().mss(), "RFC 6691: IPv6 header is 40 bytes");
+            byte[] d = bytes(300_000, 15);
+            c.write(buf(d));
+            c.flush();
+            c.shutdownOutput();
+            assertTrue(net.runUntil(() -> server.peerFin, 5 * S));
+            assertArrayEquals(d, server.received.toByteArray());
+            server.connection.close();
+            assertTrue(net.runUntil(() -> client.closed && server.closed, S));
+            assertEquals(b.sock6(443), c.remoteAddress());
+        }
+    }
+
+    @Test
+    void icmpErrors() {
+        // a hard error (port unreachable) in SYN-SENT fails the connect (RFC 1122 §4.2.3.9)
+        try (TestNet net = new TestNet(16)) {
+            TestNet.Node a = net.node();
+            TestNet.Node b = net.node();
+            net.filter = (from, tcp, seq, len, flags) -> true;
+            Recorder r = new Recorder();
+            TcpConnection c = a.engine.connect(a.sock(40000), b.sock(80), null, r);
+            ByteBuf q = Segments.build(a.address, b.address, 40000, 80, c.iss, 0, Tcp.SYN, 0, null, null);
+            // a soft error does not
+            a.engine.icmpError4(a.address, b.address, q, IcmpError.HOST_UNREACHABLE, 0);
+            assertEquals(TcpState.SYN_SENT, c.state());
+            a.engine.icmpError4(a.address, b.address, q, IcmpError.PORT_UNREACHABLE, 0);
+            q.release();
+            assertTrue(r.closed);
+            assertInstanceOf(ConnectException.class, r.cause);
+        }
+        // in a synchronized state every error is soft (RFC 5927 §4.1); it names the cause of a later timeout
+        try (Pair p = new Pair(17, new TcpSocketOptions().dataRetries(3))) {
+            assertTrue(p.connect());
+            p.net.filter = (from, tcp, seq, len, flags) -> true;
+            p.c.write(buf(new byte[100]));
+            p.c.flush();
+            ByteBuf q = Segments.build(p.a.address, p.b.address, 40000, 80, p.c.sndUna, 0, Tcp.ACK, 0, null, null);
+            p.a.engine.icmpError4(p.a.address, p.b.address, q, IcmpError.PORT_UNREACHABLE, 0);
+            q.release();
+            assertEquals(TcpState.ESTABLISHED, p.c.state());
+            assertTrue(p.net.runUntil(() -> p.client.closed, 60 * S));
+            assertEquals("Connection timed out: port unreachable", p.client.cause.getMessage());
+        }
+    }
+
+    @Test
+    void writabilityFollowsTheSendBuffer() {
+        TcpSocketOptions o = new TcpSocketOptions().sendBuffer(64 * 1024).sendBufferWaterMarks(16 * 1024, 64 * 1024);
+        try (Pair p = new Pair(18, o)) {
+            assertTrue(p.connect());
+            assertTrue(p.c.isWritable());
+            p.c.write(buf(new byte[40 * 1024]));
+            assertTrue(p.c.isWritable());
+            p.c.write(buf(new byte[40 * 1024]));
+            assertFalse(p.c.isWritable(), "above the high water mark");
+            assertEquals(80 * 1024, p.c.sendBufferBytes());
+            assertEquals(64 * 1024 - 80 * 1024, p.c.sendBufferFree());
+            p.c.flush();
+            assertTrue(p.net.runUntil(() -> p.c.isWritable(), 5 * S));
+            assertTrue(p.c.sendBufferBytes() <= 16 * 1024);
+            assertEquals(java.util.List.of("established", "unwritable", "writable"), p.client.events);
+        }
+    }
+
+    @Test
+    void receiveWindowFollowsConsumption() {
+        TcpSocketOptions so = new TcpSocketOptions().receiveBuffer(8192).autoTuning(false);
+        try (Pair p = new Pair(19, new TcpSocketOptions().noDelay(true), so)) {
+            p.server.consume = false;
+            assertTrue(p.connect());
+            p.c.write(buf(new byte[50_000]));
+            p.c.flush();
+            p.net.runFor(2 * S);
+            long got = p.server.receivedBytes;
+            assertTrue(got <= 8192 && got > 4096, "the unconsumed bytes fill the window: " + got);
+            p.s().consumed((int) got);
+            assertTrue(p.net.runUntil(() -> p.server.receivedBytes > got, S), "window reopened by consumption");
+        }
+    }
 }

@@ -106,7 +106,11 @@ final class TestNet implements AutoCloseable {
                 header.release();
                 payload.release();
             }
-            transmit(this, flow.remoteV4(), seg, ecn);
+            if (flow.isIpv6()) {
+                transmit6(this, flow.remoteLo(), seg, ecn);
+            } else {
+                transmit(this, flow.remoteV4(), seg, ecn);
+            }
         }
 
         @Override
@@ -116,6 +120,21 @@ final class TestNet implements AutoCloseable {
 
         InetSocketAddress sock(int port) {
             return new InetSocketAddress(inet(address), port);
+        }
+
+        /** The node's IPv6 address 2001:db8::index+1. */
+        InetSocketAddress sock6(int port) {
+            byte[] b = new byte[16];
+            b[0] = 0x20;
+            b[1] = 0x01;
+            b[2] = 0x0d;
+            b[3] = (byte) 0xb8;
+            b[15] = (byte) (index + 1);
+            try {
+                return new InetSocketAddress(InetAddress.getByAddress(b), port);
+            } catch (UnknownHostException e) {
+                throw new AssertionError(e);
+            }
         }
     }
 
@@ -200,6 +219,25 @@ final class TestNet implements AutoCloseable {
             int e = ceEcn;
             at(t, () -> to.engine.input4(b, src, dst, e, false), b);
         }
+    }
+
+    static final long V6_HI = 0x2001_0db8_0000_0000L;
+
+    private void transmit6(Node from, long dstLo, ByteBuf seg, int ecn) {
+        if (logging) {
+            int off = seg.readerIndex();
+            log.add(new Sent(now, from.index, seg.getInt(off + 4), seg.getInt(off + 8),
+                    seg.getUnsignedShort(off + 12) & 0x1FF,
+                    seg.readableBytes() - ((seg.getUnsignedByte(off + 12) >>> 4) << 2),
+                    seg.getUnsignedShort(off + 14), ecn, false));
+        }
+        Node to = dstLo >= 1 && dstLo <= nodes.size() ? nodes.get((int) dstLo - 1) : null;
+        if (to == null || (loss > 0 && rnd.nextDouble() < loss)) {
+            seg.release();
+            return;
+        }
+        long srcLo = from.index + 1;
+        at(now + delayNanos, () -> to.engine.input6(seg, V6_HI, srcLo, V6_HI, dstLo, ecn, false), seg);
     }
 
     /** Injects a raw segment into {@code to} as if from {@code srcAddress}, after the link delay. */

@@ -1,0 +1,316 @@
+package dev.pktkit.vtcp.engine;
+
+/**
+ * The sender's record of every segment in flight: its sequence range, when it was (last) sent, and whether it
+ * was SACKed, retransmitted or deemed lost. This is RFC 6675's scoreboard (§3, SACKed octets, {@code pipe},
+ * {@code NextSeg()}) kept per transmitted segment, which is also what RFC 8985 RACK needs (§6.1: the
+ * transmission time of each segment). Struct-of-arrays ring, grown by doubling, no allocation in steady state.
+ */
+final class Scoreboard {
+    static final byte SACKED = 1;
+    static final byte RETRANS = 2;
+    static final byte LOST = 4;
+    static final byte FIN = 8;
+
+    private int[] start = new int[64];
+    private int[] end = new int[64];
+    private long[] xmit = new long[64];
+    private byte[] flags = new byte[64];
+    private int head;
+    int count;
+    /** Records with SACKED or LOST set: when 0, pipe is simply SND.NXT − SND.UNA. */
+    int marked;
+    /** Set by {@link #markSacked}: the latest transmission time among newly delivered records (RACK). */
+    long deliveredXmit;
+    int deliveredEnd;
+    boolean deliveredRetrans;
+
+    private int at(int i) {
+        return (head + i) & (start.length - 1);
+    }
+
+    int start(int i) {
+        return start[at(i)];
+    }
+
+    int end(int i) {
+        return end[at(i)];
+    }
+
+    long xmit(int i) {
+        return xmit[at(i)];
+    }
+
+    byte flags(int i) {
+        return flags[at(i)];
+    }
+
+    void add(int s, int e, long now, boolean fin) {
+        if (count == start.length) {
+            grow();
+        }
+        int j = at(count);
+        start[j] = s;
+        end[j] = e;
+        xmit[j] = now;
+        flags[j] = fin ? FIN : 0;
+        count++;
+    }
+
+    private void grow() {
+        int n = start.length * 2;
+        int[] s = new int[n];
+        int[] e = new int[n];
+        long[] x = new long[n];
+        byte[] f = new byte[n];
+        for (int i = 0; i < count; i++) {
+            int j = at(i);
+            s[i] = start[j];
+            e[i] = end[j];
+            x[i] = xmit[j];
+            f[i] = flags[j];
+        }
+        start = s;
+        end = e;
+        xmit = x;
+        flags = f;
+        head = 0;
+    }
+
+    void retransmitted(int i, long now) {
+        int j = at(i);
+        if ((flags[j] & LOST) != 0) {
+            marked--;
+        }
+        flags[j] = (byte) ((flags[j] & ~LOST) | RETRANS);
+        xmit[j] = now;
+    }
+
+    void markLost(int i) {
+        int j = at(i);
+        if ((flags[j] & (LOST | SACKED)) == 0) {
+            flags[j] |= LOST;
+            marked++;
+        }
+    }
+
+    /**
+     * Removes records acknowledged by a cumulative ACK.
+     *
+     * @return the transmission time of the newest fully acknowledged record that was never retransmitted (an RTT
+     * sample valid under Karn's rule, RFC 6298 §3), or -1; {@link #deliveredXmit} is updated for RACK
+     */
+    long ackTo(int ack) {
+        long sample = -1;
+        while (count > 0) {
+            int j = head;
+            if (Seq.le(end[j], ack)) {
+                if ((flags[j] & (SACKED | LOST)) != 0) {
+                    marked--;
+                }
+                if ((flags[j] & SACKED) == 0) {
+                    delivered(j);
+                    if ((flags[j] & RETRANS) == 0) {
+                        sample = xmit[j];
+                    }
+                }
+                head = (head + 1) & (start.length - 1);
+                count--;
+            } else {
+                if (Seq.gt(ack, start[j])) {
+                    start[j] = ack;
+                }
+                break;
+            }
+        }
+        if (count == 0) {
+            head = 0;
+            marked = 0;
+        }
+        return sample;
+    }
+
+    private void delivered(int j) {
+        if (xmit[j] > deliveredXmit || (xmit[j] == deliveredXmit && Seq.gt(end[j], deliveredEnd))) {
+            deliveredXmit = xmit[j];
+            deliveredEnd = end[j];
+            deliveredRetrans = (flags[j] & RETRANS) != 0;
+        }
+    }
+
+    /**
+     * Marks records entirely inside the SACK block {@code [l, r)} (RFC 2018 §3).
+     *
+     * @return the bytes newly SACKed
+     */
+    int markSacked(int l, int r) {
+        int bytes = 0;
+        for (int i = 0; i < count; i++) {
+            int j = at(i);
+            if (Seq.ge(start[j], r)) {
+                break;
+            }
+            if ((flags[j] & SACKED) == 0 && Seq.ge(start[j], l) && Seq.le(end[j], r)) {
+                if ((flags[j] & LOST) == 0) {
+                    marked++;
+                }
+                flags[j] = (byte) ((flags[j] & ~LOST) | SACKED);
+                delivered(j);
+                bytes += end[j] - start[j];
+            }
+        }
+        return bytes;
+    }
+
+    /** Forgets SACK marks and marks every record lost (RTO, RFC 2018 §8 and RFC 6298 §5.5). */
+    void markAllLost() {
+        marked = count;
+        for (int i = 0; i < count; i++) {
+            int j = at(i);
+            flags[j] = (byte) ((flags[j] & ~(SACKED | RETRANS)) | LOST);
+        }
+    }
+
+    /**
+     * RFC 6675 §4 pipe: octets in flight: not SACKed, and either not lost or retransmitted.
+     */
+    int pipe() {
+        int p = 0;
+        for (int i = 0; i < count; i++) {
+            int j = at(i);
+            byte f = flags[j];
+            if ((f & SACKED) == 0 && ((f & LOST) == 0 || (f & RETRANS) != 0)) {
+                p += end[j] - start[j];
+            }
+        }
+        return p;
+    }
+
+    /** The first record marked lost and not retransmitted since ({@code NextSeg()} rule 1), or -1. */
+    int firstLost() {
+        if (marked == 0) {
+            return -1;
+        }
+        for (int i = 0; i < count; i++) {
+            if ((flags[at(i)] & LOST) != 0) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * RFC 6675 §4 IsLost(): a record is lost when at least {@code dupThresh} records above it were SACKed.
+     * Marks such records and returns how many were newly marked.
+     */
+    int markLostByDupThresh(int dupThresh) {
+        int sackedAbove = 0;
+        int n = 0;
+        for (int i = count - 1; i >= 0; i--) {
+            int j = at(i);
+            byte f = flags[j];
+            if ((f & SACKED) != 0) {
+                sackedAbove++;
+            } else if (sackedAbove >= dupThresh && (f & (LOST | RETRANS)) == 0) {
+                flags[j] |= LOST;
+                marked++;
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /**
+     * RFC 8985 §6.2 step 5: marks records sent before the most recently delivered one, and older than RACK.rtt +
+     * reoWnd, lost.
+     *
+     * @return the earliest time a candidate record will be considered lost (the reordering timer), or 0
+     */
+    long rackDetect(long now, long rackXmit, int rackEnd, long rackRtt, long reoWnd, int[] newlyLost) {
+        long timer = 0;
+        newlyLost[0] = 0;
+        for (int i = 0; i < count; i++) {
+            int j = at(i);
+            byte f = flags[j];
+            if ((f & (SACKED | LOST)) != 0) {
+                continue;
+            }
+            boolean sentBefore = xmit[j] < rackXmit || (xmit[j] == rackXmit && Seq.lt(end[j], rackEnd));
+            if (!sentBefore) {
+                continue;
+            }
+            long remaining = xmit[j] + rackRtt + reoWnd - now;
+            if (remaining <= 0) {
+                flags[j] |= LOST;
+                flags[j] &= ~RETRANS;
+                marked++;
+                newlyLost[0]++;
+            } else if (timer == 0 || now + remaining < timer) {
+                timer = now + remaining;
+            }
+        }
+        return timer;
+    }
+
+    /**
+     * Splits records longer than {@code maxLen} (after a PMTU decrease, RFC 1191 §6.5) so that each can be
+     * retransmitted in one segment.
+     */
+    void split(int maxLen) {
+        boolean needed = false;
+        for (int i = 0; i < count; i++) {
+            int j = at(i);
+            int dataLen = end[j] - start[j] - ((flags[j] & FIN) != 0 ? 1 : 0);
+            if (dataLen > maxLen) {
+                needed = true;
+                break;
+            }
+        }
+        if (!needed) {
+            return;
+        }
+        int n = count;
+        int[] s = new int[n];
+        int[] e = new int[n];
+        long[] x = new long[n];
+        byte[] f = new byte[n];
+        for (int i = 0; i < n; i++) {
+            int j = at(i);
+            s[i] = start[j];
+            e[i] = end[j];
+            x[i] = xmit[j];
+            f[i] = flags[j];
+        }
+        head = 0;
+        count = 0;
+        marked = 0;
+        for (int i = 0; i < n; i++) {
+            boolean fin = (f[i] & FIN) != 0;
+            int dataEnd = fin ? e[i] - 1 : e[i];
+            if (dataEnd == s[i]) {
+                add(s[i], e[i], x[i], fin);
+                flags[at(count - 1)] = f[i];
+                if ((f[i] & (SACKED | LOST)) != 0) {
+                    marked++;
+                }
+                continue;
+            }
+            for (int a = s[i]; Seq.lt(a, dataEnd); ) {
+                int b = Seq.min(a + maxLen, dataEnd);
+                boolean last = b == dataEnd;
+                add(a, last && fin ? b + 1 : b, x[i], false);
+                flags[at(count - 1)] = (byte) ((f[i] & ~FIN) | (last && fin ? FIN : 0));
+                if ((f[i] & (SACKED | LOST)) != 0) {
+                    marked++;
+                }
+                a = b;
+            }
+        }
+    }
+
+    void clear() {
+        head = 0;
+        count = 0;
+        marked = 0;
+    }
+}

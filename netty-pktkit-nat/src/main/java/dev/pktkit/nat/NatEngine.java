@@ -1,0 +1,1948 @@
+package dev.pktkit.nat;
+
+import dev.pktkit.codec.wire.Checksums;
+import dev.pktkit.codec.wire.Icmpv4;
+import dev.pktkit.codec.wire.Ip4;
+import dev.pktkit.codec.wire.Ip6;
+import dev.pktkit.codec.wire.IpProtocol;
+import dev.pktkit.codec.wire.Ipv4;
+import dev.pktkit.codec.wire.Ipv6;
+import dev.pktkit.codec.wire.Udp;
+import dev.pktkit.nat.nat64.Nat64Prefix;
+import io.netty.buffer.ByteBuf;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The translator and connection tracker of the packet NAT, without channels: it rewrites one IPv4 packet in
+ * place and says where it goes. {@link Nat} puts it between Netty channels; tests, benchmarks and ALGs use it
+ * directly.
+ *
+ * <h2>Model</h2>
+ * <ul>
+ *   <li>A <b>namespace</b> ({@link #openNamespace}) is one inside address space: mappings are keyed by it, so
+ *   tenants with the same inside addresses share the outside addresses without seeing each other. A
+ *   <b>port</b> ({@link #addPort}) is one inside attachment in a namespace; inbound packets go to the port that
+ *   last sent from the inside host.</li>
+ *   <li>A <b>mapping</b> binds (namespace, protocol, inside address, inside port) to (outside address, outside
+ *   port), endpoint-independent (RFC 4787 REQ-1): the same for every remote. All mappings of one inside host
+ *   use one outside address (paired pooling, REQ-2). For ICMP echo the port is the identifier.</li>
+ *   <li>A <b>session</b> is a mapping plus one remote endpoint; it carries the TCP state and the idle timer and
+ *   decides filtering. A mapping lives while it has sessions, a pending expectation, or is permanent (static
+ *   mapping, port forward).</li>
+ * </ul>
+ *
+ * <h2>Threads</h2>
+ * One thread owns an engine (the NAT's event loop): every method must be called on it. Lookups are primitive
+ * open-addressing probes over parallel arrays sized at construction; nothing on the translation path allocates
+ * or locks (events allocate their snapshot only when a listener is set). The clock is coarse: {@link #tick}
+ * sets "now" in seconds and expires what is due, once a second from the NAT's loop.
+ *
+ * <h2>Ownership</h2>
+ * The engine never retains or releases a buffer: the caller owns it and must not share its memory with another
+ * reader, since it is rewritten in place. On {@link #DROP} the caller releases it.
+ */
+public final class NatEngine {
+    /** {@link #outbound} result: send the rewritten packet to the outside. */
+    public static final int TO_OUTSIDE = -1;
+    /** Result: drop (already counted). */
+    public static final int DROP = -2;
+    /**
+     * {@link #inbound} result for NAT64: the IPv4 packet becomes a longer IPv6 packet and needs
+     * {@link #NAT64_HEADROOM} bytes before its reader index; nothing was changed: give it that and call again.
+     */
+    public static final int NEED_HEADROOM = -3;
+    /** Headroom NAT64 needs before an inbound packet's reader index to translate it in place. */
+    public static final int NAT64_HEADROOM = 64;
+    /** Pseudo inside addresses 240.0.0.0/4 stand for IPv6 hosts in the mapping tables (never a real source). */
+    private static final int V6_HOST_TAG = 0xF;
+
+    private static final int F_USED = 1;
+    private static final int F_PERMANENT = 2;
+    private static final int F_OPEN = 4; // admits any remote (port forward)
+
+    // TCP session state bits
+    private static final int T_SYN_OUT = 1;
+    private static final int T_SYN_IN = 2;
+    private static final int T_FIN_OUT = 4;
+    private static final int T_FIN_IN = 8;
+    private static final int T_RST = 16;
+    private static final int T_EST = 32;
+
+    private final NatConfig config;
+    private final NatCounters counters = new NatCounters();
+    private final NatListener listener;
+    private final int[] outside;
+    private final Filtering filtering;
+    private final int insideAddress;
+    private int now;
+    private long random = 0x2545F4914F6CDD1DL ^ System.nanoTime();
+
+    // ---- mappings ----
+    private final int[] mNs;
+    private final int[] mProtoInPort; // proto << 16 | inside port
+    private final int[] mInAddr;
+    private final int[] mOutAddr;
+    private final int[] mOutPort;
+    private final int[] mPort;
+    private final int[] mHost;
+    private final int[] mFlags;
+    private final int[] mSessHead;
+    private final int[] mSessCount;
+    private final int[] mRefs;
+    private final int[] mFree;
+    private int mFreeTop;
+    private int mappingCount;
+    private final OpenIndex byInside;
+    private final OpenIndex byOutside;
+
+    // ---- sessions ----
+    private final int[] sMap;
+    private final int[] sRAddr;
+    private final int[] sRPort;
+    private final int[] sState;
+    private final int[] sExpiry;
+    private final int[] sNext;
+    private final int[] sPrev;
+    private final int[] sFree;
+    private int sFreeTop;
+    private int sHigh;
+    private int sessionCount;
+    private final OpenIndex sessions;
+
+    // ---- inside hosts (namespace, address) ----
+    private final int[] hNs;
+    private final int[] hAddr;
+    private final int[] hCount;
+    private final int[] hPort;
+    private final int[] hOut;
+    private final int[] hFree;
+    private int hFreeTop;
+    private final OpenIndex hosts;
+
+    // ---- namespaces and ports ----
+    private final int[] nsMappings;
+    private final boolean[] nsOpen;
+    private final int[] nsPorts;
+    private final int[] nsLastPort;
+    private int[] portNs = new int[16];
+    private int portCount;
+    private int livePorts;
+
+    // ---- expectations (few, scanned) ----
+    private final ExpectedFlow[] expects;
+    private final int[] eMap;
+    private final int[] eExpiry;
+    private int expectCount;
+
+    // ---- address-only mappings for other protocols ----
+    private final int[] aNs;
+    private final int[] aIn;
+    private final int[] aOut;
+    private int addressMappings;
+    private int staticCount;
+
+    // ---- NAT64: IPv6 inside hosts, each with a pseudo IPv4 inside address 0xF0000000 | slot ----
+    private final Nat64Prefix nat64;
+    private final int[] xNs;
+    private final long[] xHi;
+    private final long[] xLo;
+    private final int[] xFree;
+    private int xFreeTop;
+    private final OpenIndex v6Hosts;
+    private int ipId;
+
+    // ---- routed IPv6: direct-mapped cache of source address -> port ----
+    private final long[] v6Hi;
+    private final long[] v6Lo;
+    private final int[] v6Port;
+    private final int v6Mask;
+
+    public NatEngine(NatConfig config) {
+        this.config = config;
+        this.listener = config.listener;
+        this.outside = config.outsideAddresses;
+        this.filtering = config.filtering;
+        this.insideAddress = config.insideAddress;
+        int m = config.maxMappings;
+        mNs = new int[m];
+        mProtoInPort = new int[m];
+        mInAddr = new int[m];
+        mOutAddr = new int[m];
+        mOutPort = new int[m];
+        mPort = new int[m];
+        mHost = new int[m];
+        mFlags = new int[m];
+        mSessHead = new int[m];
+        mSessCount = new int[m];
+        mRefs = new int[m];
+        mFree = freeList(m);
+        mFreeTop = m;
+        byInside = new OpenIndex(m) {
+            @Override
+            int hashOf(int id) {
+                return insideHash(mNs[id], mProtoInPort[id], mInAddr[id]);
+            }
+        };
+        byOutside = new OpenIndex(m) {
+            @Override
+            int hashOf(int id) {
+                return outsideHash(mProtoInPort[id] >>> 16, mOutAddr[id], mOutPort[id]);
+            }
+        };
+        int s = config.maxSessions;
+        sMap = new int[s];
+        sRAddr = new int[s];
+        sRPort = new int[s];
+        sState = new int[s];
+        sExpiry = new int[s];
+        sNext = new int[s];
+        sPrev = new int[s];
+        sFree = freeList(s);
+        sFreeTop = s;
+        Arrays.fill(sMap, -1);
+        sessions = new OpenIndex(s) {
+            @Override
+            int hashOf(int id) {
+                return sessionHash(sMap[id], sRAddr[id], sRPort[id]);
+            }
+        };
+        hNs = new int[m];
+        hAddr = new int[m];
+        hCount = new int[m];
+        hPort = new int[m];
+        hOut = new int[m];
+        hFree = freeList(m);
+        hFreeTop = m;
+        hosts = new OpenIndex(m) {
+            @Override
+            int hashOf(int id) {
+                return hostHash(hNs[id], hAddr[id]);
+            }
+        };
+        int n = config.maxNamespaces;
+        nsMappings = new int[n];
+        nsOpen = new boolean[n];
+        nsPorts = new int[n];
+        nsLastPort = new int[n];
+        expects = new ExpectedFlow[config.maxExpectations];
+        eMap = new int[config.maxExpectations];
+        eExpiry = new int[config.maxExpectations];
+        aNs = new int[config.maxStatic];
+        aIn = new int[config.maxStatic];
+        aOut = new int[config.maxStatic];
+        nat64 = config.nat64;
+        int x = nat64 == null ? 1 : m;
+        xNs = new int[x];
+        xHi = new long[x];
+        xLo = new long[x];
+        xFree = freeList(x);
+        xFreeTop = x;
+        v6Hosts = new OpenIndex(x) {
+            @Override
+            int hashOf(int id) {
+                return OpenIndex.hash(xHi[id] ^ xNs[id], xLo[id]);
+            }
+        };
+        int c = Integer.highestOneBit(config.ipv6RouteCache * 2 - 1);
+        v6Hi = new long[c];
+        v6Lo = new long[c];
+        v6Port = new int[c];
+        Arrays.fill(v6Port, -1);
+        v6Mask = c - 1;
+    }
+
+    private static int[] freeList(int n) {
+        int[] f = new int[n];
+        for (int i = 0; i < n; i++) {
+            f[i] = n - 1 - i; // pop from the top gives 0, 1, 2...
+        }
+        return f;
+    }
+
+    static int insideHash(int ns, int protoPort, int inAddr) {
+        return OpenIndex.hash(((long) ns << 32) | protoPort, inAddr & 0xFFFF_FFFFL);
+    }
+
+    static int outsideHash(int proto, int outAddr, int outPort) {
+        return OpenIndex.hash((proto << 16) | outPort, outAddr & 0xFFFF_FFFFL);
+    }
+
+    static int sessionHash(int map, int rAddr, int rPort) {
+        return OpenIndex.hash(((long) map << 16) | rPort, rAddr & 0xFFFF_FFFFL);
+    }
+
+    static int hostHash(int ns, int addr) {
+        return OpenIndex.hash(ns, addr & 0xFFFF_FFFFL);
+    }
+
+    public NatConfig config() {
+        return config;
+    }
+
+    public NatCounters counters() {
+        return counters;
+    }
+
+    /** Live mappings (dynamic and permanent). */
+    public int mappingCount() {
+        return mappingCount;
+    }
+
+    /** Live sessions. */
+    public int sessionCount() {
+        return sessionCount;
+    }
+
+    /** Pending expectations. */
+    public int expectationCount() {
+        return expectCount;
+    }
+
+    /** The coarse clock, in seconds, as last set by {@link #tick}. */
+    public int now() {
+        return now;
+    }
+
+    // =====================================================================================================
+    // namespaces and ports
+    // =====================================================================================================
+
+    /** Opens a namespace and returns its id. @throws IllegalStateException when {@code maxNamespaces} are open */
+    public int openNamespace() {
+        for (int i = 0; i < nsOpen.length; i++) {
+            if (!nsOpen[i]) {
+                nsOpen[i] = true;
+                nsMappings[i] = 0;
+                nsPorts[i] = 0;
+                nsLastPort[i] = -1;
+                return i;
+            }
+        }
+        throw new IllegalStateException("NAT namespaces full (" + nsOpen.length + ")");
+    }
+
+    /** Closes a namespace: its mappings (permanent ones included) and expectations go. Its ports must be gone. */
+    public void closeNamespace(int ns) {
+        checkNamespace(ns);
+        for (int i = 0; i < expects.length; i++) {
+            if (expects[i] != null && mNs[eMap[i]] == ns) {
+                removeExpectation(i);
+            }
+        }
+        for (int m = 0; m < mNs.length; m++) {
+            if ((mFlags[m] & F_USED) != 0 && mNs[m] == ns) {
+                removeMapping(m);
+            }
+        }
+        for (int i = 0; i < addressMappings; i++) {
+            if (aNs[i] == ns) {
+                removeAddressAt(i--);
+            }
+        }
+        nsOpen[ns] = false;
+    }
+
+    /** Adds an inside port in {@code ns}; returns its index (what {@link #inbound} returns). */
+    public int addPort(int ns) {
+        checkNamespace(ns);
+        int p = -1;
+        for (int i = 0; i < portCount; i++) {
+            if (portNs[i] < 0) {
+                p = i;
+                break;
+            }
+        }
+        if (p < 0) {
+            if (portCount == portNs.length) {
+                portNs = Arrays.copyOf(portNs, portCount * 2);
+            }
+            p = portCount++;
+        }
+        portNs[p] = ns;
+        nsPorts[ns]++;
+        nsLastPort[ns] = p;
+        livePorts++;
+        return p;
+    }
+
+    /** Removes an inside port; mappings stay (they follow the host to another port of the namespace). */
+    public void removePort(int port) {
+        int ns = portNs[port];
+        if (ns < 0) {
+            return;
+        }
+        portNs[port] = -1;
+        nsPorts[ns]--;
+        livePorts--;
+        if (nsLastPort[ns] == port) {
+            nsLastPort[ns] = -1;
+            for (int i = 0; i < portCount; i++) {
+                if (portNs[i] == ns) {
+                    nsLastPort[ns] = i;
+                }
+            }
+        }
+        for (int i = 0; i < v6Port.length; i++) {
+            if (v6Port[i] == port) {
+                v6Port[i] = -1;
+            }
+        }
+    }
+
+    /** The namespace of a port, or -1. */
+    public int namespaceOf(int port) {
+        return port >= 0 && port < portCount ? portNs[port] : -1;
+    }
+
+    private void checkNamespace(int ns) {
+        if (ns < 0 || ns >= nsOpen.length || !nsOpen[ns]) {
+            throw new IllegalArgumentException("no such namespace: " + ns);
+        }
+    }
+
+    // =====================================================================================================
+    // outbound
+    // =====================================================================================================
+
+    /** {@link #outbound(ByteBuf, int, boolean)} with complete transport checksums. */
+    public int outbound(ByteBuf buf, int port) {
+        return outbound(buf, port, false);
+    }
+
+    /**
+     * Translates a packet that arrived on inside port {@code port} (the packet from {@code readerIndex()}).
+     *
+     * @param partialChecksum the TCP/UDP checksum field holds only the pseudo-header sum (checksum offload,
+     *                        Linux's CHECKSUM_PARTIAL): it is updated for the address change only, and stays partial
+     * @return {@link #TO_OUTSIDE}, {@link #DROP}, or an inside port index (hairpinned, or a reply from the NAT's
+     *         own inside address) to deliver the rewritten packet to
+     */
+    public int outbound(ByteBuf buf, int port, boolean partialChecksum) {
+        int off = buf.readerIndex();
+        if (buf.readableBytes() < 1) {
+            return drop(NatDropReason.MALFORMED);
+        }
+        int version = buf.getUnsignedByte(off) >>> 4;
+        if (version != 4) {
+            return version == 6 ? outboundV6(buf, off, port) : drop(NatDropReason.MALFORMED);
+        }
+        int hl = Ipv4.check(buf, off, true);
+        if (hl < 0) {
+            return drop(NatDropReason.MALFORMED);
+        }
+        if ((buf.getUnsignedShort(off + 6) & 0x3FFF) != 0) {
+            return drop(NatDropReason.FRAGMENT);
+        }
+        int ns = portNs[port];
+        int src = buf.getInt(off + 12);
+        int dst = buf.getInt(off + 16);
+        if ((src >>> 24) == 0 || (src >>> 24) == 127 || (src >>> 28) >= 0xE || isOutside(src)) {
+            return drop(NatDropReason.BAD_SOURCE);
+        }
+        if ((dst >>> 28) >= 0xE) {
+            return drop(NatDropReason.NOT_UNICAST);
+        }
+        int proto = buf.getUnsignedByte(off + 9);
+        int l4 = off + hl;
+        int l4len = buf.getUnsignedShort(off + 2) - hl;
+        if (dst == insideAddress && insideAddress != 0) {
+            return local(buf, off, l4, l4len, proto, port);
+        }
+        int verdict;
+        switch (proto) {
+            case IpProtocol.TCP:
+                if (l4len < 20) {
+                    return drop(NatDropReason.MALFORMED);
+                }
+                verdict = outboundPorts(buf, off, l4, proto, ns, port, src, dst, 16, partialChecksum);
+                break;
+            case IpProtocol.UDP:
+                if (l4len < 8) {
+                    return drop(NatDropReason.MALFORMED);
+                }
+                verdict = outboundPorts(buf, off, l4, proto, ns, port, src, dst, 6, partialChecksum);
+                break;
+            case IpProtocol.ICMP:
+                if (l4len < 8) {
+                    return drop(NatDropReason.MALFORMED);
+                }
+                verdict = outboundIcmp(buf, off, l4, l4len, ns, port, src, dst);
+                break;
+            default:
+                verdict = outboundOther(buf, off, ns, src);
+        }
+        if (verdict != TO_OUTSIDE) {
+            return verdict;
+        }
+        if (isOutside(dst)) {
+            if (!config.hairpinning) {
+                return drop(NatDropReason.HAIRPIN_REFUSED);
+            }
+            int p = inbound(buf, partialChecksum);
+            if (p >= 0) {
+                counters.count(NatCounters.HAIRPIN);
+            }
+            return p;
+        }
+        counters.count(NatCounters.OUT);
+        return TO_OUTSIDE;
+    }
+
+    private int outboundPorts(ByteBuf buf, int off, int l4, int proto, int ns, int port, int src, int dst,
+                              int ckOff, boolean partial) {
+        int sport = buf.getUnsignedShort(l4);
+        int dport = buf.getUnsignedShort(l4 + 2);
+        int protoPort = (proto << 16) | sport;
+        int m = findInside(ns, protoPort, src);
+        boolean fresh = false;
+        if (m < 0) {
+            m = createMapping(ns, port, proto, src, sport, 0, 0);
+            if (m < 0) {
+                return DROP;
+            }
+            fresh = true;
+        }
+        int s = findSession(m, dst, dport);
+        if (s < 0) {
+            s = createSession(m, dst, dport);
+            if (s < 0) {
+                if (fresh) {
+                    releaseIfIdle(m);
+                }
+                return DROP;
+            }
+        }
+        if (proto == IpProtocol.TCP) {
+            tcpTrack(s, buf.getUnsignedByte(l4 + 13), true);
+        } else {
+            sExpiry[s] = now + config.udpSeconds;
+        }
+        mPort[m] = port;
+        hPort[mHost[m]] = port;
+        int outAddr = mOutAddr[m];
+        int outPort = mOutPort[m];
+        buf.setInt(off + 12, outAddr);
+        buf.setShort(off + 10, addressUpdate(buf.getUnsignedShort(off + 10), src, outAddr));
+        buf.setShort(l4, outPort);
+        transportUpdate(buf, l4 + ckOff, proto, src, outAddr, sport, outPort, partial);
+        return TO_OUTSIDE;
+    }
+
+    private int outboundIcmp(ByteBuf buf, int off, int l4, int l4len, int ns, int port, int src, int dst) {
+        int type = buf.getUnsignedByte(l4);
+        if (type == Icmpv4.TYPE_ECHO_REQUEST) {
+            int id = buf.getUnsignedShort(l4 + 4);
+            int protoPort = (IpProtocol.ICMP << 16) | id;
+            int m = findInside(ns, protoPort, src);
+            boolean fresh = false;
+            if (m < 0) {
+                m = createMapping(ns, port, IpProtocol.ICMP, src, id, 0, 0);
+                if (m < 0) {
+                    return DROP;
+                }
+                fresh = true;
+            }
+            int s = findSession(m, dst, 0);
+            if (s < 0) {
+                s = createSession(m, dst, 0);
+                if (s < 0) {
+                    if (fresh) {
+                        releaseIfIdle(m);
+                    }
+                    return DROP;
+                }
+            }
+            sExpiry[s] = now + config.icmpSeconds;
+            mPort[m] = port;
+            hPort[mHost[m]] = port;
+            int outAddr = mOutAddr[m];
+            int outId = mOutPort[m];
+            buf.setInt(off + 12, outAddr);
+            buf.setShort(off + 10, addressUpdate(buf.getUnsignedShort(off + 10), src, outAddr));
+            buf.setShort(l4 + 4, outId);
+            buf.setShort(l4 + 2, Checksums.incrementalUpdate16(buf.getUnsignedShort(l4 + 2), id, outId));
+            return TO_OUTSIDE;
+        }
+        if (Icmpv4.isError(type) && type != Icmpv4.TYPE_REDIRECT) {
+            return outboundIcmpError(buf, off, l4, l4len, ns, src);
+        }
+        return drop(NatDropReason.UNSUPPORTED_ICMP);
+    }
+
+    /**
+     * An inside host's ICMP error about an inbound packet (RFC 5508 §4.2): the embedded packet went remote →
+     * outside endpoint → inside endpoint; its destination becomes the outside endpoint again.
+     */
+    private int outboundIcmpError(ByteBuf buf, int off, int l4, int l4len, int ns, int src) {
+        int e = l4 + 8;
+        int end = off + buf.getUnsignedShort(off + 2);
+        int ehl = embeddedHeader(buf, e, end);
+        if (ehl < 0) {
+            return drop(NatDropReason.MALFORMED);
+        }
+        int eproto = buf.getUnsignedByte(e + 9);
+        int esrc = buf.getInt(e + 12);
+        int edst = buf.getInt(e + 16);
+        int el4 = e + ehl;
+        if (edst != src) {
+            return drop(NatDropReason.ICMP_NO_SESSION);
+        }
+        int inPort;
+        int rPort;
+        if (eproto == IpProtocol.TCP || eproto == IpProtocol.UDP) {
+            rPort = buf.getUnsignedShort(el4);
+            inPort = buf.getUnsignedShort(el4 + 2);
+        } else if (eproto == IpProtocol.ICMP && buf.getUnsignedByte(el4) == Icmpv4.TYPE_ECHO_REPLY) {
+            rPort = 0;
+            inPort = buf.getUnsignedShort(el4 + 4);
+        } else {
+            return drop(NatDropReason.UNSUPPORTED_ICMP);
+        }
+        int m = findInside(ns, (eproto << 16) | inPort, edst);
+        if (m < 0 || findSession(m, esrc, rPort) < 0) {
+            return drop(NatDropReason.ICMP_NO_SESSION);
+        }
+        int outAddr = mOutAddr[m];
+        int outPort = mOutPort[m];
+        rewriteEmbedded(buf, e, el4, end, eproto, false, edst, outAddr, inPort, outPort);
+        buf.setInt(off + 12, outAddr);
+        buf.setShort(off + 10, addressUpdate(buf.getUnsignedShort(off + 10), src, outAddr));
+        refillIcmpChecksum(buf, l4, l4len);
+        return TO_OUTSIDE;
+    }
+
+    private int outboundOther(ByteBuf buf, int off, int ns, int src) {
+        for (int i = 0; i < addressMappings; i++) {
+            if (aNs[i] == ns && aIn[i] == src) {
+                int out = aOut[i];
+                buf.setInt(off + 12, out);
+                buf.setShort(off + 10, addressUpdate(buf.getUnsignedShort(off + 10), src, out));
+                return TO_OUTSIDE;
+            }
+        }
+        return drop(NatDropReason.UNSUPPORTED_PROTOCOL);
+    }
+
+    /** A packet to the NAT's inside address: echo requests are answered in place; the rest is dropped. */
+    private int local(ByteBuf buf, int off, int l4, int l4len, int proto, int port) {
+        if (proto != IpProtocol.ICMP || l4len < 8 || buf.getUnsignedByte(l4) != Icmpv4.TYPE_ECHO_REQUEST
+                || buf.getUnsignedByte(l4 + 1) != 0) {
+            return drop(NatDropReason.LOCAL);
+        }
+        int src = buf.getInt(off + 12);
+        buf.setInt(off + 12, buf.getInt(off + 16));
+        buf.setInt(off + 16, src); // swapping the addresses keeps the header checksum
+        buf.setByte(l4, Icmpv4.TYPE_ECHO_REPLY);
+        buf.setShort(l4 + 2, Checksums.incrementalUpdate16(buf.getUnsignedShort(l4 + 2),
+                Icmpv4.TYPE_ECHO_REQUEST << 8, Icmpv4.TYPE_ECHO_REPLY << 8));
+        return port;
+    }
+
+    private int outboundV6(ByteBuf buf, int off, int port) {
+        if (nat64 != null && buf.readableBytes() >= 40
+                && nat64.contains(buf.getLong(off + 24), buf.getLong(off + 32))) {
+            return outbound64(buf, off, port);
+        }
+        if (config.ipv6Policy != Ipv6Policy.ROUTE || Ipv6.check(buf, off) < 0) {
+            return drop(config.ipv6Policy == Ipv6Policy.ROUTE ? NatDropReason.MALFORMED : NatDropReason.IPV6_DROPPED);
+        }
+        long hi = buf.getLong(off + 8);
+        long lo = buf.getLong(off + 16);
+        int i = OpenIndex.hash(hi, lo) & v6Mask;
+        v6Hi[i] = hi;
+        v6Lo[i] = lo;
+        v6Port[i] = port;
+        counters.count(NatCounters.OUT);
+        return TO_OUTSIDE;
+    }
+
+    // =====================================================================================================
+    // inbound
+    // =====================================================================================================
+
+    /** {@link #inbound(ByteBuf, boolean)} with complete transport checksums. */
+    public int inbound(ByteBuf buf) {
+        return inbound(buf, false);
+    }
+
+    /**
+     * Translates a packet that arrived from the outside.
+     *
+     * @return the inside port index to deliver it to, or {@link #DROP}
+     */
+    public int inbound(ByteBuf buf, boolean partialChecksum) {
+        int off = buf.readerIndex();
+        if (buf.readableBytes() < 1) {
+            return drop(NatDropReason.MALFORMED);
+        }
+        int version = buf.getUnsignedByte(off) >>> 4;
+        if (version != 4) {
+            return version == 6 ? inboundV6(buf, off) : drop(NatDropReason.MALFORMED);
+        }
+        int hl = Ipv4.check(buf, off, true);
+        if (hl < 0) {
+            return drop(NatDropReason.MALFORMED);
+        }
+        if ((buf.getUnsignedShort(off + 6) & 0x3FFF) != 0) {
+            return drop(NatDropReason.FRAGMENT);
+        }
+        int src = buf.getInt(off + 12);
+        int dst = buf.getInt(off + 16);
+        int proto = buf.getUnsignedByte(off + 9);
+        int l4 = off + hl;
+        int l4len = buf.getUnsignedShort(off + 2) - hl;
+        int p;
+        switch (proto) {
+            case IpProtocol.TCP:
+                if (l4len < 20) {
+                    return drop(NatDropReason.MALFORMED);
+                }
+                p = inboundPorts(buf, off, l4, proto, src, dst, 16, partialChecksum);
+                break;
+            case IpProtocol.UDP:
+                if (l4len < 8) {
+                    return drop(NatDropReason.MALFORMED);
+                }
+                p = inboundPorts(buf, off, l4, proto, src, dst, 6, partialChecksum);
+                break;
+            case IpProtocol.ICMP:
+                if (l4len < 8) {
+                    return drop(NatDropReason.MALFORMED);
+                }
+                p = inboundIcmp(buf, off, l4, l4len, src, dst);
+                break;
+            default:
+                p = inboundOther(buf, off, dst);
+        }
+        if (p >= 0) {
+            counters.count(NatCounters.IN);
+        }
+        return p;
+    }
+
+    private int inboundPorts(ByteBuf buf, int off, int l4, int proto, int src, int dst, int ckOff,
+                             boolean partial) {
+        int sport = buf.getUnsignedShort(l4);
+        int dport = buf.getUnsignedShort(l4 + 2);
+        int m = findOutside(proto, dst, dport);
+        if (m < 0) {
+            return drop(NatDropReason.NO_MAPPING);
+        }
+        int s = findSession(m, src, sport);
+        int flags = proto == IpProtocol.TCP ? buf.getUnsignedByte(l4 + 13) : 0;
+        if (s < 0) {
+            if (proto == IpProtocol.TCP && (flags & 0x16) != 0x02) { // SYN without ACK/RST opens
+                return drop(NatDropReason.TCP_NO_SESSION);
+            }
+            s = admit(m, src, sport);
+            if (s < 0) {
+                return DROP;
+            }
+        }
+        int target = targetPort(m);
+        if (target < 0) {
+            return drop(NatDropReason.NO_ROUTE);
+        }
+        if ((mInAddr[m] >>> 28) == V6_HOST_TAG && buf.readerIndex() < NAT64_HEADROOM) {
+            return NEED_HEADROOM;
+        }
+        if (proto == IpProtocol.TCP) {
+            tcpTrack(s, flags, false);
+        } else {
+            sExpiry[s] = now + config.udpSeconds;
+        }
+        int inAddr = mInAddr[m];
+        if ((inAddr >>> 28) == V6_HOST_TAG) {
+            return inbound64(buf, off, l4, proto, src, dst, m, ckOff, dport) ? target : DROP;
+        }
+        int inPort = mProtoInPort[m] & 0xFFFF;
+        buf.setInt(off + 16, inAddr);
+        buf.setShort(off + 10, addressUpdate(buf.getUnsignedShort(off + 10), dst, inAddr));
+        buf.setShort(l4 + 2, inPort);
+        transportUpdate(buf, l4 + ckOff, proto, dst, inAddr, dport, inPort, partial);
+        return target;
+    }
+
+    /** A new inbound session on mapping {@code m}: filtering, then expectations. */
+    private int admit(int m, int src, int sport) {
+        boolean ok = (mFlags[m] & F_OPEN) != 0 || filtering == Filtering.ENDPOINT_INDEPENDENT
+                || (filtering == Filtering.ADDRESS_DEPENDENT && hasRemoteAddress(m, src));
+        if (!ok && expectCount > 0) {
+            ok = matchExpectation(m, src, sport);
+        }
+        if (!ok) {
+            return drop(NatDropReason.FILTERED);
+        }
+        int s = createSession(m, src, sport);
+        return s < 0 ? DROP : s;
+    }
+
+    private boolean hasRemoteAddress(int m, int addr) {
+        for (int s = mSessHead[m]; s >= 0; s = sNext[s]) {
+            if (sRAddr[s] == addr) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private int inboundIcmp(ByteBuf buf, int off, int l4, int l4len, int src, int dst) {
+        int type = buf.getUnsignedByte(l4);
+        if (type == Icmpv4.TYPE_ECHO_REPLY) {
+            int id = buf.getUnsignedShort(l4 + 4);
+            int m = findOutside(IpProtocol.ICMP, dst, id);
+            if (m < 0) {
+                return drop(NatDropReason.NO_MAPPING);
+            }
+            if (findSession(m, src, 0) < 0) {
+                return drop(NatDropReason.FILTERED);
+            }
+            int target = targetPort(m);
+            if (target < 0) {
+                return drop(NatDropReason.NO_ROUTE);
+            }
+            int inAddr = mInAddr[m];
+            int inId = mProtoInPort[m] & 0xFFFF;
+            if ((inAddr >>> 28) == V6_HOST_TAG) {
+                if (buf.readerIndex() < NAT64_HEADROOM) {
+                    return NEED_HEADROOM;
+                }
+                return inbound64(buf, off, l4, IpProtocol.ICMP, src, dst, m, 2, id) ? target : DROP;
+            }
+            buf.setInt(off + 16, inAddr);
+            buf.setShort(off + 10, addressUpdate(buf.getUnsignedShort(off + 10), dst, inAddr));
+            buf.setShort(l4 + 4, inId);
+            buf.setShort(l4 + 2, Checksums.incrementalUpdate16(buf.getUnsignedShort(l4 + 2), id, inId));
+            return target;
+        }
+        if (!Icmpv4.isError(type) || type == Icmpv4.TYPE_REDIRECT) {
+            return drop(NatDropReason.UNSUPPORTED_ICMP);
+        }
+        // RFC 5508 §4.1: the embedded packet is one of ours, outside endpoint -> remote.
+        int e = l4 + 8;
+        int end = off + buf.getUnsignedShort(off + 2);
+        int ehl = embeddedHeader(buf, e, end);
+        if (ehl < 0) {
+            return drop(NatDropReason.MALFORMED);
+        }
+        int eproto = buf.getUnsignedByte(e + 9);
+        int esrc = buf.getInt(e + 12);
+        int edst = buf.getInt(e + 16);
+        int el4 = e + ehl;
+        if (esrc != dst) {
+            return drop(NatDropReason.ICMP_NO_SESSION);
+        }
+        int outPort;
+        int rPort;
+        if (eproto == IpProtocol.TCP || eproto == IpProtocol.UDP) {
+            outPort = buf.getUnsignedShort(el4);
+            rPort = buf.getUnsignedShort(el4 + 2);
+        } else if (eproto == IpProtocol.ICMP && buf.getUnsignedByte(el4) == Icmpv4.TYPE_ECHO_REQUEST) {
+            outPort = buf.getUnsignedShort(el4 + 4);
+            rPort = 0;
+        } else {
+            return drop(NatDropReason.UNSUPPORTED_ICMP);
+        }
+        int m = findOutside(eproto, esrc, outPort);
+        if (m < 0 || findSession(m, edst, rPort) < 0) {
+            return drop(NatDropReason.ICMP_NO_SESSION);
+        }
+        int target = targetPort(m);
+        if (target < 0) {
+            return drop(NatDropReason.NO_ROUTE);
+        }
+        int inAddr = mInAddr[m];
+        int inPort = mProtoInPort[m] & 0xFFFF;
+        if ((inAddr >>> 28) == V6_HOST_TAG) {
+            if (buf.readerIndex() < NAT64_HEADROOM) {
+                return NEED_HEADROOM;
+            }
+            return inbound64Error(buf, off, l4, e, ehl, end, eproto, src, m) ? target : DROP;
+        }
+        rewriteEmbedded(buf, e, el4, end, eproto, true, esrc, inAddr, outPort, inPort);
+        buf.setInt(off + 16, inAddr);
+        buf.setShort(off + 10, addressUpdate(buf.getUnsignedShort(off + 10), dst, inAddr));
+        refillIcmpChecksum(buf, l4, l4len);
+        return target;
+    }
+
+    private int inboundOther(ByteBuf buf, int off, int dst) {
+        for (int i = 0; i < addressMappings; i++) {
+            if (aOut[i] == dst) {
+                int ns = aNs[i];
+                int in = aIn[i];
+                int h = findHost(ns, in);
+                int target = h >= 0 && validPort(hPort[h], ns) ? hPort[h] : singlePort(ns);
+                if (target < 0) {
+                    return drop(NatDropReason.NO_ROUTE);
+                }
+                buf.setInt(off + 16, in);
+                buf.setShort(off + 10, addressUpdate(buf.getUnsignedShort(off + 10), dst, in));
+                return target;
+            }
+        }
+        return drop(isOutside(dst) ? NatDropReason.UNSUPPORTED_PROTOCOL : NatDropReason.NO_MAPPING);
+    }
+
+    private int inboundV6(ByteBuf buf, int off) {
+        if (config.ipv6Policy != Ipv6Policy.ROUTE) {
+            return drop(NatDropReason.IPV6_DROPPED);
+        }
+        if (Ipv6.check(buf, off) < 0) {
+            return drop(NatDropReason.MALFORMED);
+        }
+        long hi = buf.getLong(off + 24);
+        long lo = buf.getLong(off + 32);
+        int i = OpenIndex.hash(hi, lo) & v6Mask;
+        int p = -1;
+        if (v6Port[i] >= 0 && v6Hi[i] == hi && v6Lo[i] == lo) {
+            p = v6Port[i];
+        } else if (livePorts == 1) {
+            for (int k = 0; k < portCount; k++) {
+                if (portNs[k] >= 0) {
+                    p = k;
+                }
+            }
+        }
+        if (p < 0) {
+            return drop(NatDropReason.IPV6_DROPPED);
+        }
+        counters.count(NatCounters.IN);
+        return p;
+    }
+
+
+    // =====================================================================================================
+    // NAT64 (RFC 6146 stateful, RFC 7915 headers)
+    // =====================================================================================================
+
+    private int findV6Host(int ns, long hi, long lo) {
+        int[] slots = v6Hosts.slots;
+        int mask = v6Hosts.mask;
+        int i = OpenIndex.hash(hi ^ ns, lo) & mask;
+        while (true) {
+            int v = slots[i];
+            if (v == 0) {
+                return -1;
+            }
+            int x = v - 1;
+            if (xLo[x] == lo && xHi[x] == hi && xNs[x] == ns) {
+                return x;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    private void freeV6Host(int x) {
+        v6Hosts.remove(x);
+        xFree[xFreeTop++] = x;
+    }
+
+    /**
+     * Whether an inbound IPv4 packet goes to a NAT64 mapping (it will grow by 20 bytes as IPv6). A read-only
+     * look-up for MTU decisions; no state changes.
+     */
+    public boolean isNat64Inbound(ByteBuf buf) {
+        if (nat64 == null) {
+            return false;
+        }
+        int off = buf.readerIndex();
+        if (buf.readableBytes() < 28 || buf.getUnsignedByte(off) >>> 4 != 4) {
+            return false;
+        }
+        int hl = (buf.getUnsignedByte(off) & 0x0F) << 2;
+        int proto = buf.getUnsignedByte(off + 9);
+        int l4 = off + hl;
+        if (buf.readableBytes() < hl + 8) {
+            return false;
+        }
+        int port = proto == IpProtocol.ICMP ? buf.getUnsignedShort(l4 + 4) : buf.getUnsignedShort(l4 + 2);
+        int m = findOutside(proto, buf.getInt(off + 16), port);
+        return m >= 0 && (mInAddr[m] >>> 28) == V6_HOST_TAG;
+    }
+
+    /** Sum of the 16-bit words of an IPv6 address pair, folded. */
+    private static int sum6(long aHi, long aLo, long bHi, long bLo) {
+        long s = (aHi >>> 32) + (aHi & 0xFFFF_FFFFL) + (aLo >>> 32) + (aLo & 0xFFFF_FFFFL)
+                + (bHi >>> 32) + (bHi & 0xFFFF_FFFFL) + (bLo >>> 32) + (bLo & 0xFFFF_FFFFL);
+        return Checksums.fold(s);
+    }
+
+    private static int sum4(int a, int b) {
+        return Checksums.fold((a & 0xFFFF_FFFFL) + (b & 0xFFFF_FFFFL));
+    }
+
+    /** A checksum after its pseudo-header sum changed from {@code oldSum} to {@code newSum} and a port changed. */
+    private static int pseudoSwap(int ck, int oldSum, int newSum, int oldP, int newP) {
+        long s = (~ck & 0xFFFF) + (~oldSum & 0xFFFF) + newSum + (~oldP & 0xFFFF) + newP;
+        return ~Checksums.fold(s) & 0xFFFF;
+    }
+
+    /**
+     * IPv6 → IPv4: TCP, UDP and ICMPv6 echo requests without extension headers (fragments are reassembled in
+     * front). The IPv4 header is written over the last 20 bytes of the IPv6 header and the reader index moves.
+     */
+    private int outbound64(ByteBuf buf, int off, int port) {
+        if (Ipv6.check(buf, off) < 0) {
+            return drop(NatDropReason.MALFORMED);
+        }
+        int plen = buf.getUnsignedShort(off + 4);
+        int nh = buf.getUnsignedByte(off + 6);
+        int hop = buf.getUnsignedByte(off + 7);
+        long sHi = buf.getLong(off + 8);
+        long sLo = buf.getLong(off + 16);
+        long dHi = buf.getLong(off + 24);
+        long dLo = buf.getLong(off + 32);
+        int v4dst = nat64.extract(dHi, dLo);
+        if ((v4dst >>> 24) == 0 || (v4dst >>> 24) == 127 || (v4dst >>> 28) >= 0xE) {
+            return drop(NatDropReason.NOT_UNICAST);
+        }
+        if (isOutside(v4dst) || Ip6.isMulticast(sHi) || Ip6.isUnspecified(sHi, sLo)) {
+            return drop(NatDropReason.NAT64_UNSUPPORTED);
+        }
+        if (hop <= 1) {
+            return drop(NatDropReason.HOP_LIMIT);
+        }
+        int l4 = off + 40;
+        int proto;
+        int key;
+        int rPort;
+        switch (nh) {
+            case IpProtocol.TCP, IpProtocol.UDP -> {
+                if (plen < (nh == IpProtocol.TCP ? 20 : 8)) {
+                    return drop(NatDropReason.MALFORMED);
+                }
+                proto = nh;
+                key = buf.getUnsignedShort(l4);
+                rPort = buf.getUnsignedShort(l4 + 2);
+            }
+            case IpProtocol.ICMPV6 -> {
+                if (plen < 8 || buf.getUnsignedByte(l4) != 128) {
+                    return drop(NatDropReason.UNSUPPORTED_ICMP);
+                }
+                proto = IpProtocol.ICMP;
+                key = buf.getUnsignedShort(l4 + 4);
+                rPort = 0;
+            }
+            default -> {
+                return drop(NatDropReason.NAT64_UNSUPPORTED);
+            }
+        }
+        int ns = portNs[port];
+        int x = findV6Host(ns, sHi, sLo);
+        boolean newHost = false;
+        if (x < 0) {
+            if (xFreeTop == 0) {
+                return drop(NatDropReason.MAPPINGS_FULL);
+            }
+            x = xFree[--xFreeTop];
+            xNs[x] = ns;
+            xHi[x] = sHi;
+            xLo[x] = sLo;
+            v6Hosts.insert(OpenIndex.hash(sHi ^ ns, sLo), x);
+            newHost = true;
+        }
+        int pseudo = (V6_HOST_TAG << 28) | x;
+        int m = findInside(ns, (proto << 16) | key, pseudo);
+        boolean fresh = false;
+        if (m < 0) {
+            m = createMapping(ns, port, proto, pseudo, key, 0, 0);
+            if (m < 0) {
+                if (newHost) {
+                    freeV6Host(x);
+                }
+                return DROP;
+            }
+            fresh = true;
+        }
+        int s = findSession(m, v4dst, rPort);
+        if (s < 0) {
+            s = createSession(m, v4dst, rPort);
+            if (s < 0) {
+                if (fresh) {
+                    releaseIfIdle(m);
+                }
+                return DROP;
+            }
+        }
+        if (proto == IpProtocol.TCP) {
+            tcpTrack(s, buf.getUnsignedByte(l4 + 13), true);
+        } else {
+            sExpiry[s] = now + (proto == IpProtocol.UDP ? config.udpSeconds : config.icmpSeconds);
+        }
+        mPort[m] = port;
+        hPort[mHost[m]] = port;
+        int outAddr = mOutAddr[m];
+        int outPort = mOutPort[m];
+        int tc = (buf.getInt(off) >>> 20) & 0xFF;
+        if (proto == IpProtocol.ICMP) {
+            buf.setByte(l4, Icmpv4.TYPE_ECHO_REQUEST);
+            buf.setShort(l4 + 4, outPort);
+            buf.setShort(l4 + 2, 0);
+            buf.setShort(l4 + 2, Checksums.internet(buf, l4, plen));
+        } else {
+            int ckAt = l4 + (proto == IpProtocol.TCP ? 16 : 6);
+            int neu = pseudoSwap(buf.getUnsignedShort(ckAt), sum6(sHi, sLo, dHi, dLo), sum4(outAddr, v4dst), key,
+                    outPort);
+            buf.setShort(ckAt, proto == IpProtocol.UDP && neu == 0 ? 0xFFFF : neu);
+            buf.setShort(l4, outPort);
+        }
+        int o = off + 20;
+        buf.setByte(o, 0x45);
+        buf.setByte(o + 1, tc);
+        buf.setShort(o + 2, 20 + plen);
+        buf.setShort(o + 4, ipId++);
+        buf.setShort(o + 6, Ipv4.FLAG_DF);
+        buf.setByte(o + 8, hop - 1);
+        buf.setByte(o + 9, proto);
+        buf.setShort(o + 10, 0);
+        buf.setInt(o + 12, outAddr);
+        buf.setInt(o + 16, v4dst);
+        buf.setShort(o + 10, Checksums.internet(buf, o, 20));
+        buf.setIndex(o, o + 20 + plen);
+        counters.count(NatCounters.OUT);
+        return TO_OUTSIDE;
+    }
+
+    /**
+     * IPv4 → IPv6 for a mapping of an IPv6 host: TCP, UDP (a zero checksum is computed, RFC 7915 §4.5) and
+     * echo replies. The IPv6 header goes in front of the transport header, into the headroom.
+     */
+    private boolean inbound64(ByteBuf buf, int off, int l4, int proto, int src, int dst, int m, int ckOff,
+                              int oldPort) {
+        int hl = l4 - off;
+        int plen = buf.getUnsignedShort(off + 2) - hl;
+        int ttl = buf.getUnsignedByte(off + 8);
+        if (ttl <= 1) {
+            drop(NatDropReason.HOP_LIMIT);
+            return false;
+        }
+        int tos = buf.getUnsignedByte(off + 1);
+        int x = mInAddr[m] & 0x0FFF_FFFF;
+        long hHi = xHi[x];
+        long hLo = xLo[x];
+        long sHi = nat64.embedHi(src);
+        long sLo = nat64.embedLo(src);
+        int inPort = mProtoInPort[m] & 0xFFFF;
+        int nh;
+        if (proto == IpProtocol.ICMP) {
+            nh = IpProtocol.ICMPV6;
+            buf.setByte(l4, 129);
+            buf.setShort(l4 + 4, inPort);
+        } else {
+            nh = proto;
+            int ckAt = l4 + ckOff;
+            int ck = buf.getUnsignedShort(ckAt);
+            buf.setShort(l4 + 2, inPort);
+            if (proto == IpProtocol.UDP && ck == 0) {
+                ckAt = -1; // computed below, over the IPv6 pseudo-header
+            } else {
+                int neu = pseudoSwap(ck, sum4(src, dst), sum6(sHi, sLo, hHi, hLo), oldPort, inPort);
+                buf.setShort(ckAt, proto == IpProtocol.UDP && neu == 0 ? 0xFFFF : neu);
+            }
+            if (ckAt < 0) {
+                Udp.fillChecksumV6(buf, l4, plen, sHi, sLo, hHi, hLo);
+            }
+        }
+        int o = l4 - 40;
+        buf.setInt(o, 0x6000_0000 | (tos << 20));
+        buf.setShort(o + 4, plen);
+        buf.setByte(o + 6, nh);
+        buf.setByte(o + 7, ttl - 1);
+        buf.setLong(o + 8, sHi);
+        buf.setLong(o + 16, sLo);
+        buf.setLong(o + 24, hHi);
+        buf.setLong(o + 32, hLo);
+        buf.setIndex(o, l4 + plen);
+        if (nh == IpProtocol.ICMPV6) {
+            buf.setShort(l4 + 2, 0);
+            buf.setShort(l4 + 2, Checksums.finish(Checksums.partial(buf, l4, plen,
+                    Checksums.pseudoHeaderV6(sHi, sLo, hHi, hLo, IpProtocol.ICMPV6, plen))));
+        }
+        return true;
+    }
+
+    /**
+     * An ICMPv4 error about a NAT64-translated packet becomes an ICMPv6 error (RFC 7915 §4.2): destination
+     * unreachable codes, fragmentation needed as Packet Too Big (MTU + 20, at least 1280), time exceeded; the
+     * embedded packet is translated back to the IPv6 packet the host sent, the message cut to 1280 bytes.
+     */
+    private boolean inbound64Error(ByteBuf buf, int off, int l4, int e, int ehl, int end, int eproto, int src,
+                                   int m) {
+        int type = buf.getUnsignedByte(l4);
+        int code = buf.getUnsignedByte(l4 + 1);
+        int t6;
+        int c6;
+        long rest = 0;
+        if (type == Icmpv4.TYPE_DESTINATION_UNREACHABLE) {
+            switch (code) {
+                case 0, 1, 5, 6, 7, 8, 11, 12 -> {
+                    t6 = 1;
+                    c6 = 0;
+                }
+                case 3 -> {
+                    t6 = 1;
+                    c6 = 4;
+                }
+                case 4 -> {
+                    t6 = 2;
+                    c6 = 0;
+                    int mtu = buf.getUnsignedShort(l4 + 6);
+                    rest = Math.max(1280, Math.min(mtu == 0 ? 1280 : mtu + 20, config.insideMtu));
+                }
+                case 9, 10, 13, 15 -> {
+                    t6 = 1;
+                    c6 = 1;
+                }
+                case 2 -> {
+                    t6 = 4;
+                    c6 = 1;
+                    rest = 6;
+                }
+                default -> {
+                    drop(NatDropReason.UNSUPPORTED_ICMP);
+                    return false;
+                }
+            }
+        } else if (type == Icmpv4.TYPE_TIME_EXCEEDED) {
+            t6 = 3;
+            c6 = code;
+        } else {
+            drop(NatDropReason.UNSUPPORTED_ICMP);
+            return false;
+        }
+        int x = mInAddr[m] & 0x0FFF_FFFF;
+        long hHi = xHi[x];
+        long hLo = xLo[x];
+        long sHi = nat64.embedHi(src);
+        long sLo = nat64.embedLo(src);
+        int edst = buf.getInt(e + 16);
+        long dHi = nat64.embedHi(edst);
+        long dLo = nat64.embedLo(edst);
+        int el4 = e + ehl;
+        int epay = end - el4;
+        int eplen = buf.getUnsignedShort(e + 2) - ehl; // the original's payload length
+        int max = 1280 - 40 - 8 - 40;
+        int quote = Math.min(epay, max);
+        int total = 40 + 8 + 40 + quote;
+        ByteBuf t = buf.alloc().heapBuffer(total);
+        try {
+            t.writeInt(0x6000_0000);
+            t.writeShort(total - 40);
+            t.writeByte(IpProtocol.ICMPV6);
+            t.writeByte(Math.max(1, buf.getUnsignedByte(off + 8) - 1));
+            t.writeLong(sHi).writeLong(sLo).writeLong(hHi).writeLong(hLo);
+            t.writeByte(t6).writeByte(c6).writeShort(0).writeInt((int) rest);
+            int enh = eproto == IpProtocol.ICMP ? IpProtocol.ICMPV6 : eproto;
+            t.writeInt(0x6000_0000 | (buf.getUnsignedByte(e + 1) << 20));
+            t.writeShort(eplen);
+            t.writeByte(enh);
+            t.writeByte(buf.getUnsignedByte(e + 8));
+            t.writeLong(hHi).writeLong(hLo).writeLong(dHi).writeLong(dLo);
+            int q = t.writerIndex();
+            t.writeBytes(buf, el4, quote);
+            int inPort = mProtoInPort[m] & 0xFFFF;
+            if (eproto == IpProtocol.ICMP) {
+                t.setByte(q, 128);
+                t.setShort(q + 4, inPort);
+            } else {
+                int oldPort = t.getUnsignedShort(q);
+                t.setShort(q, inPort);
+                int ckAt = q + (eproto == IpProtocol.TCP ? 16 : 6);
+                if (ckAt + 2 <= t.writerIndex()) {
+                    int ck = t.getUnsignedShort(ckAt);
+                    if (!(eproto == IpProtocol.UDP && ck == 0)) {
+                        int neu = pseudoSwap(ck, sum4(buf.getInt(e + 12), edst), sum6(hHi, hLo, dHi, dLo), oldPort,
+                                inPort);
+                        t.setShort(ckAt, neu);
+                    }
+                }
+            }
+            t.setShort(42, Checksums.finish(Checksums.partial(t, 40, total - 40,
+                    Checksums.pseudoHeaderV6(sHi, sLo, hHi, hLo, IpProtocol.ICMPV6, total - 40))));
+            int start = end - total;
+            if (start < 0) {
+                start = 0;
+            }
+            buf.setBytes(start, t, 0, total);
+            buf.setIndex(start, start + total);
+        } finally {
+            t.release();
+        }
+        return true;
+    }
+
+    // =====================================================================================================
+    // checksums and ICMP payload rewriting
+    // =====================================================================================================
+
+    /** RFC 1624 update of a checksum covering a 32-bit address that changed. */
+    private static int addressUpdate(int ck, int oldA, int newA) {
+        long s = (~ck & 0xFFFF) + ((~oldA >>> 16) & 0xFFFF) + (~oldA & 0xFFFF) + (newA >>> 16) + (newA & 0xFFFF);
+        return ~Checksums.fold(s) & 0xFFFF;
+    }
+
+    /**
+     * Updates a TCP/UDP checksum at {@code at} for an address and a port change. A partial (offloaded) checksum
+     * holds the folded pseudo-header sum, not complemented: only the address enters it. A zero UDP checksum
+     * means "none" and stays zero.
+     */
+    private static void transportUpdate(ByteBuf buf, int at, int proto, int oldA, int newA, int oldP, int newP,
+                                        boolean partial) {
+        int ck = buf.getUnsignedShort(at);
+        if (partial) {
+            long s = ck + ((~oldA >>> 16) & 0xFFFF) + (~oldA & 0xFFFF) + (newA >>> 16) + (newA & 0xFFFF);
+            buf.setShort(at, Checksums.fold(s));
+            return;
+        }
+        if (proto == IpProtocol.UDP && ck == 0) {
+            return;
+        }
+        long s = (~ck & 0xFFFF) + ((~oldA >>> 16) & 0xFFFF) + (~oldA & 0xFFFF) + (newA >>> 16) + (newA & 0xFFFF)
+                + (~oldP & 0xFFFF) + newP;
+        int neu = ~Checksums.fold(s) & 0xFFFF;
+        if (proto == IpProtocol.UDP && neu == 0) {
+            neu = 0xFFFF;
+        }
+        buf.setShort(at, neu);
+    }
+
+    /** Header length of the embedded IPv4 packet at {@code e} if its header and 8 bytes after it are there. */
+    private static int embeddedHeader(ByteBuf buf, int e, int end) {
+        if (end - e < 28 || buf.getUnsignedByte(e) >>> 4 != 4) {
+            return -1;
+        }
+        int ehl = (buf.getUnsignedByte(e) & 0x0F) << 2;
+        if (ehl < 20 || end - e < ehl + 8) {
+            return -1;
+        }
+        return ehl;
+    }
+
+    /**
+     * Rewrites the embedded packet's source (when {@code src}) or destination address and port, with its IP
+     * header checksum and, where quoted, its transport checksum.
+     */
+    private static void rewriteEmbedded(ByteBuf buf, int e, int el4, int end, int eproto, boolean src, int oldA,
+                                        int newA, int oldP, int newP) {
+        buf.setInt(e + (src ? 12 : 16), newA);
+        buf.setShort(e + 10, addressUpdate(buf.getUnsignedShort(e + 10), oldA, newA));
+        if (eproto == IpProtocol.ICMP) {
+            buf.setShort(el4 + 4, newP);
+            if (end - el4 >= 4) {
+                buf.setShort(el4 + 2, Checksums.incrementalUpdate16(buf.getUnsignedShort(el4 + 2), oldP, newP));
+            }
+            return;
+        }
+        buf.setShort(el4 + (src ? 0 : 2), newP);
+        int ckAt = el4 + (eproto == IpProtocol.TCP ? 16 : 6);
+        if (end - ckAt >= 2) {
+            transportUpdate(buf, ckAt, eproto, oldA, newA, oldP, newP, false);
+        }
+    }
+
+    private static void refillIcmpChecksum(ByteBuf buf, int l4, int l4len) {
+        buf.setShort(l4 + 2, 0);
+        buf.setShort(l4 + 2, Checksums.internet(buf, l4, l4len));
+    }
+
+    // =====================================================================================================
+    // tables
+    // =====================================================================================================
+
+    private int findInside(int ns, int protoPort, int inAddr) {
+        int[] slots = byInside.slots;
+        int mask = byInside.mask;
+        int i = insideHash(ns, protoPort, inAddr) & mask;
+        while (true) {
+            int v = slots[i];
+            if (v == 0) {
+                return -1;
+            }
+            int m = v - 1;
+            if (mInAddr[m] == inAddr && mProtoInPort[m] == protoPort && mNs[m] == ns) {
+                return m;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    private int findOutside(int proto, int outAddr, int outPort) {
+        int[] slots = byOutside.slots;
+        int mask = byOutside.mask;
+        int i = outsideHash(proto, outAddr, outPort) & mask;
+        while (true) {
+            int v = slots[i];
+            if (v == 0) {
+                return -1;
+            }
+            int m = v - 1;
+            if (mOutPort[m] == outPort && mOutAddr[m] == outAddr && (mProtoInPort[m] >>> 16) == proto) {
+                return m;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    private int findSession(int m, int rAddr, int rPort) {
+        int[] slots = sessions.slots;
+        int mask = sessions.mask;
+        int i = sessionHash(m, rAddr, rPort) & mask;
+        while (true) {
+            int v = slots[i];
+            if (v == 0) {
+                return -1;
+            }
+            int s = v - 1;
+            if (sRAddr[s] == rAddr && sRPort[s] == rPort && sMap[s] == m) {
+                return s;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    private int findHost(int ns, int addr) {
+        int[] slots = hosts.slots;
+        int mask = hosts.mask;
+        int i = hostHash(ns, addr) & mask;
+        while (true) {
+            int v = slots[i];
+            if (v == 0) {
+                return -1;
+            }
+            int h = v - 1;
+            if (hAddr[h] == addr && hNs[h] == ns) {
+                return h;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    private boolean isOutside(int addr) {
+        for (int a : outside) {
+            if (a == addr) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private boolean validPort(int p, int ns) {
+        return p >= 0 && p < portCount && portNs[p] == ns;
+    }
+
+    private int singlePort(int ns) {
+        int p = nsLastPort[ns];
+        return validPort(p, ns) ? p : -1;
+    }
+
+    /** The inside port for mapping {@code m}: the port that last sent for it or its host, else any of its namespace. */
+    private int targetPort(int m) {
+        int ns = mNs[m];
+        int p = mPort[m];
+        if (validPort(p, ns)) {
+            return p;
+        }
+        p = hPort[mHost[m]];
+        return validPort(p, ns) ? p : singlePort(ns);
+    }
+
+    /**
+     * Creates a mapping; returns -1 after counting the reason when a bound is reached or no port is free.
+     * {@code wantOutPort} 0 means choose; {@code forcedOut} 0 means the host's paired outside address.
+     */
+    private int createMapping(int ns, int port, int proto, int inAddr, int inPort, int wantOutPort, int forcedOut) {
+        if (mappingCount >= mFlags.length) {
+            drop(NatDropReason.MAPPINGS_FULL);
+            return -1;
+        }
+        if (nsMappings[ns] >= config.maxMappingsPerNamespace) {
+            drop(NatDropReason.NAMESPACE_FULL);
+            return -1;
+        }
+        int h = findHost(ns, inAddr);
+        if (h >= 0 && hCount[h] >= config.maxMappingsPerHost) {
+            drop(NatDropReason.HOST_FULL);
+            return -1;
+        }
+        int outAddr = forcedOut != 0 ? forcedOut : h >= 0 ? outside[hOut[h]] : outside[pairedAddress(ns, inAddr)];
+        int outPort = allocatePort(proto, outAddr, inPort, wantOutPort);
+        if (outPort < 0) {
+            drop(NatDropReason.PORTS_EXHAUSTED);
+            return -1;
+        }
+        if (h < 0) {
+            h = hFree[--hFreeTop];
+            hNs[h] = ns;
+            hAddr[h] = inAddr;
+            hCount[h] = 0;
+            hPort[h] = port;
+            hOut[h] = pairedAddress(ns, inAddr);
+            hosts.insert(hostHash(ns, inAddr), h);
+        }
+        hCount[h]++;
+        int m = mFree[--mFreeTop];
+        mNs[m] = ns;
+        mProtoInPort[m] = (proto << 16) | inPort;
+        mInAddr[m] = inAddr;
+        mOutAddr[m] = outAddr;
+        mOutPort[m] = outPort;
+        mPort[m] = port;
+        mHost[m] = h;
+        mFlags[m] = F_USED;
+        mSessHead[m] = -1;
+        mSessCount[m] = 0;
+        mRefs[m] = 0;
+        byInside.insert(insideHash(ns, mProtoInPort[m], inAddr), m);
+        byOutside.insert(outsideHash(proto, outAddr, outPort), m);
+        mappingCount++;
+        nsMappings[ns]++;
+        counters.count(NatCounters.MAPPINGS_CREATED);
+        if (listener != null) {
+            listener.mappingCreated(snapshot(m));
+        }
+        return m;
+    }
+
+    private int pairedAddress(int ns, int inAddr) {
+        return outside.length == 1 ? 0 : Math.floorMod(hostHash(ns, inAddr), outside.length);
+    }
+
+    /**
+     * An outside port for a new mapping on {@code outAddr}: {@code want} if given (or -1 if taken); else the
+     * inside port if free and in range (preservation); else a random free port of the same parity, else any.
+     */
+    private int allocatePort(int proto, int outAddr, int inPort, int want) {
+        if (want != 0) {
+            return findOutside(proto, outAddr, want) < 0 ? want : -1;
+        }
+        int min = proto == IpProtocol.ICMP ? 1 : config.portMin;
+        int max = proto == IpProtocol.ICMP ? 65535 : config.portMax;
+        if (config.portPreservation && inPort >= min && inPort <= max && findOutside(proto, outAddr, inPort) < 0) {
+            return inPort;
+        }
+        int range = max - min + 1;
+        random ^= random << 13;
+        random ^= random >>> 7;
+        random ^= random << 17;
+        int start = (int) Math.floorMod(random, (long) range);
+        boolean parity = config.portParity && proto != IpProtocol.ICMP && range > 1;
+        for (int pass = parity ? 0 : 1; pass < 2; pass++) {
+            for (int i = 0; i < range; i++) {
+                int p = min + (start + i) % range;
+                if (pass == 0 && ((p ^ inPort) & 1) != 0) {
+                    continue;
+                }
+                if (findOutside(proto, outAddr, p) < 0) {
+                    return p;
+                }
+            }
+        }
+        return -1;
+    }
+
+    private int createSession(int m, int rAddr, int rPort) {
+        if (sFreeTop == 0 || mSessCount[m] >= config.maxSessionsPerMapping) {
+            drop(NatDropReason.SESSIONS_FULL);
+            return -1;
+        }
+        int s = sFree[--sFreeTop];
+        if (s >= sHigh) {
+            sHigh = s + 1;
+        }
+        sMap[s] = m;
+        sRAddr[s] = rAddr;
+        sRPort[s] = rPort;
+        sState[s] = 0;
+        sExpiry[s] = now + config.tcpTransitorySeconds;
+        sPrev[s] = -1;
+        sNext[s] = mSessHead[m];
+        if (mSessHead[m] >= 0) {
+            sPrev[mSessHead[m]] = s;
+        }
+        mSessHead[m] = s;
+        mSessCount[m]++;
+        sessions.insert(sessionHash(m, rAddr, rPort), s);
+        sessionCount++;
+        counters.count(NatCounters.SESSIONS_CREATED);
+        return s;
+    }
+
+    /**
+     * TCP state per RFC 5382 / RFC 7857: established once SYNs went both ways; a RST, or FINs both ways, make the
+     * session transitory (4 min) again.
+     */
+    private void tcpTrack(int s, int flags, boolean out) {
+        int st = sState[s];
+        if ((flags & 0x04) != 0) {
+            st |= T_RST;
+        } else {
+            if ((flags & 0x02) != 0) {
+                if ((st & (T_RST | T_FIN_OUT | T_FIN_IN)) != 0 && (flags & 0x10) == 0) {
+                    st = 0; // a new connection on a closed 4-tuple
+                }
+                st |= out ? T_SYN_OUT : T_SYN_IN;
+                if ((st & (T_SYN_OUT | T_SYN_IN)) == (T_SYN_OUT | T_SYN_IN)) {
+                    st |= T_EST;
+                }
+            }
+            if ((flags & 0x01) != 0) {
+                st |= out ? T_FIN_OUT : T_FIN_IN;
+            }
+        }
+        sState[s] = st;
+        boolean established = (st & T_EST) != 0 && (st & T_RST) == 0
+                && (st & (T_FIN_OUT | T_FIN_IN)) != (T_FIN_OUT | T_FIN_IN);
+        sExpiry[s] = now + (established ? config.tcpEstablishedSeconds : config.tcpTransitorySeconds);
+    }
+
+    private void removeSession(int s) {
+        int m = sMap[s];
+        sessions.remove(s);
+        int prev = sPrev[s];
+        int next = sNext[s];
+        if (prev >= 0) {
+            sNext[prev] = next;
+        } else {
+            mSessHead[m] = next;
+        }
+        if (next >= 0) {
+            sPrev[next] = prev;
+        }
+        mSessCount[m]--;
+        sMap[s] = -1;
+        sFree[sFreeTop++] = s;
+        sessionCount--;
+        counters.count(NatCounters.SESSIONS_EXPIRED);
+        releaseIfIdle(m);
+    }
+
+    private void releaseIfIdle(int m) {
+        if (mSessCount[m] == 0 && mRefs[m] == 0 && (mFlags[m] & F_PERMANENT) == 0 && (mFlags[m] & F_USED) != 0) {
+            freeMapping(m);
+            counters.count(NatCounters.MAPPINGS_EXPIRED);
+        }
+    }
+
+    private void removeMapping(int m) {
+        while (mSessHead[m] >= 0) {
+            int s = mSessHead[m];
+            mRefs[m]++; // keep m while its sessions go
+            removeSession(s);
+            mRefs[m]--;
+        }
+        freeMapping(m);
+    }
+
+    private void freeMapping(int m) {
+        NatMapping snap = listener != null ? snapshot(m) : null;
+        byInside.remove(m);
+        byOutside.remove(m);
+        int h = mHost[m];
+        if (--hCount[h] == 0) {
+            hosts.remove(h);
+            hFree[hFreeTop++] = h;
+            if ((hAddr[h] >>> 28) == V6_HOST_TAG) {
+                freeV6Host(hAddr[h] & 0x0FFF_FFFF);
+            }
+        }
+        nsMappings[mNs[m]]--;
+        if ((mFlags[m] & F_PERMANENT) != 0) {
+            staticCount--;
+        }
+        mFlags[m] = 0;
+        mFree[mFreeTop++] = m;
+        mappingCount--;
+        if (snap != null) {
+            listener.mappingRemoved(snap);
+        }
+    }
+
+    private NatMapping snapshot(int m) {
+        return new NatMapping(mNs[m], mProtoInPort[m] >>> 16, mInAddr[m], mProtoInPort[m] & 0xFFFF, mOutAddr[m],
+                mOutPort[m], (mFlags[m] & F_PERMANENT) != 0);
+    }
+
+    private int drop(NatDropReason reason) {
+        counters.drop(reason);
+        return DROP;
+    }
+
+    // =====================================================================================================
+    // time
+    // =====================================================================================================
+
+    /**
+     * Sets the clock to {@code nowSeconds} (monotonic, any origin) and removes sessions, mappings and
+     * expectations that are due. {@link Nat} calls it once a second; the scan is linear in the session table's
+     * high-water mark.
+     */
+    public void tick(int nowSeconds) {
+        now = nowSeconds;
+        for (int s = 0; s < sHigh; s++) {
+            if (sMap[s] >= 0 && sExpiry[s] - nowSeconds <= 0) {
+                removeSession(s);
+            }
+        }
+        if (expectCount > 0) {
+            for (int i = 0; i < expects.length; i++) {
+                if (expects[i] != null && eExpiry[i] - nowSeconds <= 0) {
+                    removeExpectation(i);
+                }
+            }
+        }
+    }
+
+    // =====================================================================================================
+    // expectations
+    // =====================================================================================================
+
+    /**
+     * Announces a related flow (see {@link Expectation}). The inside endpoint's existing mapping is used if it
+     * has one (its outside port then wins over {@link Expectation#outsidePort}); else a mapping is created, with
+     * the requested outside port or by the usual choice. The mapping stays while the expectation is pending.
+     *
+     * @return the reserved outside endpoint, or {@code null} when refused (bounds: {@code maxExpectations} in
+     *         total, {@code maxExpectationsPerFlow} per master; mapping bounds; the requested port taken), counted
+     *         in {@link NatCounters#expectationsRefused()}
+     */
+    public ExpectedFlow expect(Expectation e) {
+        int ns = e.namespace();
+        checkNamespace(ns);
+        int perMaster = 0;
+        int free = -1;
+        for (int i = 0; i < expects.length; i++) {
+            if (expects[i] == null) {
+                if (free < 0) {
+                    free = i;
+                }
+            } else if (expects[i].expectation.master().equals(e.master())) {
+                perMaster++;
+            }
+        }
+        if (free < 0 || perMaster >= config.maxExpectationsPerFlow) {
+            counters.count(NatCounters.EXPECTATIONS_REFUSED);
+            return null;
+        }
+        int proto = e.protocol();
+        int m = findInside(ns, (proto << 16) | e.insidePort(), e.insideAddress());
+        if (m < 0) {
+            m = createMapping(ns, -1, proto, e.insideAddress(), e.insidePort(), e.outsidePort(), 0);
+            if (m < 0) {
+                counters.count(NatCounters.EXPECTATIONS_REFUSED);
+                return null;
+            }
+        }
+        mRefs[m]++;
+        ExpectedFlow f = new ExpectedFlow(this, e, mOutAddr[m], mOutPort[m], free);
+        expects[free] = f;
+        eMap[free] = m;
+        eExpiry[free] = now + (int) Math.max(1, Math.min(Integer.MAX_VALUE / 2, e.timeout().toSeconds()));
+        expectCount++;
+        return f;
+    }
+
+    /** Pending expectations; a snapshot. */
+    public List<ExpectedFlow> expectations() {
+        List<ExpectedFlow> l = new ArrayList<>();
+        for (ExpectedFlow f : expects) {
+            if (f != null) {
+                l.add(f);
+            }
+        }
+        return l;
+    }
+
+    private boolean matchExpectation(int m, int src, int sport) {
+        for (int i = 0; i < expects.length; i++) {
+            ExpectedFlow f = expects[i];
+            if (f != null && eMap[i] == m) {
+                Expectation x = f.expectation;
+                if ((x.remoteAddress() == 0 || x.remoteAddress() == src)
+                        && (x.remotePort() == 0 || x.remotePort() == sport)) {
+                    f.matched = true;
+                    mRefs[m]++; // keep m until the session exists
+                    removeExpectation(i);
+                    mRefs[m]--;
+                    counters.count(NatCounters.EXPECTATIONS_MATCHED);
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    void removeExpectation(int i) {
+        ExpectedFlow f = expects[i];
+        if (f == null) {
+            return;
+        }
+        expects[i] = null;
+        f.pending = false;
+        expectCount--;
+        int m = eMap[i];
+        mRefs[m]--;
+        releaseIfIdle(m);
+    }
+
+    // =====================================================================================================
+    // static mappings, port forwards, address mappings
+    // =====================================================================================================
+
+    /**
+     * Adds a permanent mapping of (namespace, protocol, inside address, inside port) to (outside address,
+     * outside port). With {@code open} it is a port forward: any remote may open a session to it; without, the
+     * configured filtering applies and it only fixes the outbound translation.
+     *
+     * @param outsideAddress one of the outside addresses, or 0 for the first
+     * @return the mapping
+     * @throws IllegalStateException if the outside endpoint or the inside endpoint is already mapped, or the
+     *         static bound is reached
+     */
+    public NatMapping addStaticMapping(int ns, int protocol, int insideAddress, int insidePort, int outsideAddress,
+                                       int outsidePort, boolean open) {
+        checkNamespace(ns);
+        if (protocol != IpProtocol.TCP && protocol != IpProtocol.UDP) {
+            throw new IllegalArgumentException("static mappings are for TCP or UDP");
+        }
+        if (insidePort < 1 || insidePort > 65535 || outsidePort < 1 || outsidePort > 65535) {
+            throw new IllegalArgumentException("port out of range");
+        }
+        int out = outsideAddress == 0 ? outside[0] : outsideAddress;
+        if (!isOutside(out)) {
+            throw new IllegalArgumentException("not an outside address: " + Ip4.format(out));
+        }
+        if (staticCount + addressMappings >= config.maxStatic) {
+            throw new IllegalStateException("static mappings full (" + config.maxStatic + ")");
+        }
+        if (findOutside(protocol, out, outsidePort) >= 0) {
+            throw new IllegalStateException("outside " + Ip4.format(out) + ":" + outsidePort + " is mapped");
+        }
+        if (findInside(ns, (protocol << 16) | insidePort, insideAddress) >= 0) {
+            throw new IllegalStateException("inside " + Ip4.format(insideAddress) + ":" + insidePort + " is mapped");
+        }
+        int m = createMapping(ns, -1, protocol, insideAddress, insidePort, outsidePort, out);
+        if (m < 0) {
+            throw new IllegalStateException("mapping refused by the NAT's bounds: " + counters.drops());
+        }
+        mFlags[m] |= F_PERMANENT | (open ? F_OPEN : 0);
+        staticCount++;
+        return snapshot(m);
+    }
+
+    /** Removes a static mapping or port forward; returns whether there was one. Its sessions go with it. */
+    public boolean removeStaticMapping(int protocol, int outsideAddress, int outsidePort) {
+        int out = outsideAddress == 0 ? outside[0] : outsideAddress;
+        int m = findOutside(protocol, out, outsidePort);
+        if (m < 0 || (mFlags[m] & F_PERMANENT) == 0) {
+            return false;
+        }
+        removeMapping(m);
+        return true;
+    }
+
+    /**
+     * Translates protocols other than TCP, UDP and ICMP (GRE, ESP, SCTP, ...) for one inside host by address only:
+     * its source becomes {@code outsideAddress} going out, and packets of those protocols to {@code outsideAddress}
+     * come back to it. Only the IPv4 header checksum is updated, so a protocol whose checksum covers the
+     * pseudo-header (SCTP uses CRC32c without one; UDP-Lite and DCCP do) is not fixed.
+     *
+     * @throws IllegalStateException if the outside address is used by another address mapping or the bound is hit
+     */
+    public void addAddressMapping(int ns, int insideAddress, int outsideAddress) {
+        checkNamespace(ns);
+        if (!isOutside(outsideAddress)) {
+            throw new IllegalArgumentException("not an outside address: " + Ip4.format(outsideAddress));
+        }
+        for (int i = 0; i < addressMappings; i++) {
+            if (aOut[i] == outsideAddress || (aNs[i] == ns && aIn[i] == insideAddress)) {
+                throw new IllegalStateException("address mapping exists for " + Ip4.format(outsideAddress));
+            }
+        }
+        if (staticCount + addressMappings >= config.maxStatic) {
+            throw new IllegalStateException("static mappings full (" + config.maxStatic + ")");
+        }
+        aNs[addressMappings] = ns;
+        aIn[addressMappings] = insideAddress;
+        aOut[addressMappings] = outsideAddress;
+        addressMappings++;
+    }
+
+    /** Removes an address mapping; returns whether there was one. */
+    public boolean removeAddressMapping(int outsideAddress) {
+        for (int i = 0; i < addressMappings; i++) {
+            if (aOut[i] == outsideAddress) {
+                removeAddressAt(i);
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void removeAddressAt(int i) {
+        addressMappings--;
+        aNs[i] = aNs[addressMappings];
+        aIn[i] = aIn[addressMappings];
+        aOut[i] = aOut[addressMappings];
+    }
+
+    // =====================================================================================================
+    // inspection (control path; allocates)
+    // =====================================================================================================
+
+    /** All live mappings; a snapshot. */
+    public List<NatMapping> mappings() {
+        List<NatMapping> l = new ArrayList<>();
+        for (int m = 0; m < mFlags.length; m++) {
+            if ((mFlags[m] & F_USED) != 0) {
+                l.add(snapshot(m));
+            }
+        }
+        return l;
+    }
+
+    /** The mapping of an inside endpoint, or null. */
+    public NatMapping mappingOf(int ns, int protocol, int insideAddress, int insidePort) {
+        int m = findInside(ns, (protocol << 16) | insidePort, insideAddress);
+        return m < 0 ? null : snapshot(m);
+    }
+
+    /** The mapping of an outside endpoint, or null. */
+    public NatMapping mappingAt(int protocol, int outsideAddress, int outsidePort) {
+        int m = findOutside(protocol, outsideAddress, outsidePort);
+        return m < 0 ? null : snapshot(m);
+    }
+
+    /** Sessions of a mapping's outside endpoint (remote endpoints it talks to), for tests and tools. */
+    public int sessionsOf(int protocol, int outsideAddress, int outsidePort) {
+        int m = findOutside(protocol, outsideAddress, outsidePort);
+        return m < 0 ? 0 : mSessCount[m];
+    }
+
+    /** Whether the session's TCP state counts as established (RFC 5382 timeout); false if none. */
+    public boolean isEstablished(FlowKey k) {
+        int m = findInside(k.namespace(), (k.protocol() << 16) | k.insidePort(), k.insideAddress());
+        if (m < 0) {
+            return false;
+        }
+        int s = findSession(m, k.remoteAddress(), k.remotePort());
+        if (s < 0) {
+            return false;
+        }
+        int st = sState[s];
+        return (st & T_EST) != 0 && (st & T_RST) == 0 && (st & (T_FIN_OUT | T_FIN_IN)) != (T_FIN_OUT | T_FIN_IN);
+    }
+
+    /** Seconds until the session expires, or -1 if there is none. */
+    public int secondsLeft(FlowKey k) {
+        int m = findInside(k.namespace(), (k.protocol() << 16) | k.insidePort(), k.insideAddress());
+        if (m < 0) {
+            return -1;
+        }
+        int s = findSession(m, k.remoteAddress(), k.remotePort());
+        return s < 0 ? -1 : sExpiry[s] - now;
+    }
+}

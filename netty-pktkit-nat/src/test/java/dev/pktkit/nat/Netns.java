@@ -1,7 +1,7 @@
 package dev.pktkit.nat;
 
 import dev.pktkit.testkit.Tools;
-import dev.pktkit.tuntap.netlink.NetNamespace;
+import dev.pktkit.linux.NetNamespace;
 import org.junit.jupiter.api.Assumptions;
 
 import java.io.File;

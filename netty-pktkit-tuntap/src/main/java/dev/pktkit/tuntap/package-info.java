@@ -9,7 +9,7 @@
  *   <li>{@link dev.pktkit.tuntap.TunTapChannelOption}: offloads ({@link dev.pktkit.tuntap.OffloadMode}),
  *       multi-queue ({@link dev.pktkit.tuntap.MultiQueue}), persistence, owner and group.</li>
  *   <li>{@link dev.pktkit.tuntap.TunTapLink}: MTU, up/down, addresses, routes, MAC address and namespace of the
- *       device, through rtnetlink ({@link dev.pktkit.tuntap.netlink}).</li>
+ *       device, through rtnetlink ({@link dev.pktkit.linux.netlink}).</li>
  *   <li>{@link dev.pktkit.tuntap.VirtioNetCodec}: large segments as plain oversized packets for handlers that
  *       read only {@code ByteBuf}s.</li>
  *   <li>{@link dev.pktkit.tuntap.TunTapException}: why a device could not be opened, as a

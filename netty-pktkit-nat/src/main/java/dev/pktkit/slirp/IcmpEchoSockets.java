@@ -1,0 +1,60 @@
+package dev.pktkit.slirp;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.net.InetAddress;
+
+/**
+ * Where slirp sends guests' ICMP echo requests: host ICMP sockets. The ICMP message (type, code, checksum,
+ * identifier, sequence, data) is sent as it came, through a socket of the host; the reply is the host's. Nothing
+ * is forged: when no socket can be opened, slirp answers the guest with ICMP administratively prohibited and
+ * counts it ({@link SlirpCounters#icmpProhibited()}).
+ *
+ * <p>{@link #system()} finds {@code dev.pktkit.linux.IcmpSocket} (module {@code netty-pktkit-linux}, Java 22+) on
+ * the class path and uses its ICMP datagram sockets ({@code SOCK_DGRAM}, {@code IPPROTO_ICMP}/{@code ICMPV6}),
+ * which need the process's group in {@code net.ipv4.ping_group_range}; without it (or without the module)
+ * {@link #none()}. Looked up by name so that slirp itself stays at Java 21.
+ */
+public interface IcmpEchoSockets extends Closeable {
+    /** Receives echo replies, on the socket's own reader thread. */
+    interface Receiver {
+        /** An ICMP message of {@code length} bytes (no IP header) from {@code from}. */
+        void onMessage(byte[] message, int length, InetAddress from);
+    }
+
+    /** One host ICMP socket. A datagram socket's kernel rewrites the echo identifier to its own. */
+    interface Socket extends Closeable {
+        /** Sends one ICMP message; must not block (a full socket buffer drops it). */
+        void send(byte[] message, int length, InetAddress to) throws IOException;
+
+        /** True when the kernel rewrites the identifier (datagram sockets), false for raw sockets. */
+        boolean rewritesIdentifier();
+    }
+
+    /** Opens a socket for IPv4 ({@code ipv6} false) or IPv6 echo, whose replies go to {@code receiver}. */
+    Socket open(boolean ipv6, Receiver receiver) throws IOException;
+
+    @Override
+    default void close() {
+    }
+
+    /** Never opens a socket: every echo request is answered with administratively prohibited. */
+    static IcmpEchoSockets none() {
+        return (ipv6, receiver) -> {
+            throw new IOException("ICMP echo forwarding is off");
+        };
+    }
+
+    /** The host's ICMP datagram sockets through {@code netty-pktkit-linux}, or {@link #none()} without it. */
+    static IcmpEchoSockets system() {
+        return LinuxIcmpSockets.lookup(null);
+    }
+
+    /**
+     * As {@link #system()}, the sockets opened in the network namespace at {@code namespacePath} (such as
+     * {@code /run/netns/NAME}): pings then leave from that namespace.
+     */
+    static IcmpEchoSockets linux(String namespacePath) {
+        return LinuxIcmpSockets.lookup(namespacePath);
+    }
+}

@@ -1,0 +1,107 @@
+package dev.pktkit.slirp;
+
+import java.util.concurrent.atomic.LongAdder;
+
+/** What one {@link Slirp} did and refused; safe to read from any thread. */
+public final class SlirpCounters {
+    final LongAdder tcpConnects = new LongAdder();
+    final LongAdder tcpEstablished = new LongAdder();
+    final LongAdder tcpRefusedByHost = new LongAdder();
+    final LongAdder tcpRefusedByPolicy = new LongAdder();
+    final LongAdder tcpRefusedByLimit = new LongAdder();
+    final LongAdder tcpResetsRelayed = new LongAdder();
+    final LongAdder udpFlowsOpened = new LongAdder();
+    final LongAdder udpFlowsExpired = new LongAdder();
+    final LongAdder udpDroppedByPolicy = new LongAdder();
+    final LongAdder udpDroppedByLimit = new LongAdder();
+    final LongAdder udpDatagramsOut = new LongAdder();
+    final LongAdder udpDatagramsIn = new LongAdder();
+    final LongAdder icmpEchoForwarded = new LongAdder();
+    final LongAdder icmpEchoReplies = new LongAdder();
+    final LongAdder icmpProhibited = new LongAdder();
+
+    /** Guest SYNs that started a host connect. */
+    public long tcpConnects() {
+        return tcpConnects.sum();
+    }
+
+    /** Host connects that succeeded (the guest then got its SYN-ACK). */
+    public long tcpEstablished() {
+        return tcpEstablished.sum();
+    }
+
+    /** Host connects that failed (refused, unreachable, timed out): the guest got the configured refusal. */
+    public long tcpRefusedByHost() {
+        return tcpRefusedByHost.sum();
+    }
+
+    /** Guest SYNs to a destination the egress policy (or a disabled loopback mapping) forbids. */
+    public long tcpRefusedByPolicy() {
+        return tcpRefusedByPolicy.sum();
+    }
+
+    /** Guest SYNs refused because the connection or pending-connect bound was reached. */
+    public long tcpRefusedByLimit() {
+        return tcpRefusedByLimit.sum();
+    }
+
+    /** Resets passed from one side to the other. */
+    public long tcpResetsRelayed() {
+        return tcpResetsRelayed.sum();
+    }
+
+    /** UDP flows (guest address and port, destination) that got a host socket. */
+    public long udpFlowsOpened() {
+        return udpFlowsOpened.sum();
+    }
+
+    /** UDP flows closed after their idle timeout. */
+    public long udpFlowsExpired() {
+        return udpFlowsExpired.sum();
+    }
+
+    /** Guest datagrams dropped by the egress policy. */
+    public long udpDroppedByPolicy() {
+        return udpDroppedByPolicy.sum();
+    }
+
+    /** Guest datagrams dropped because the flow bound or a flow's pending queue was full. */
+    public long udpDroppedByLimit() {
+        return udpDroppedByLimit.sum();
+    }
+
+    /** Datagrams sent from host sockets on behalf of guests. */
+    public long udpDatagramsOut() {
+        return udpDatagramsOut.sum();
+    }
+
+    /** Datagrams received on host sockets and passed to guests. */
+    public long udpDatagramsIn() {
+        return udpDatagramsIn.sum();
+    }
+
+    /** ICMP echo requests sent out of a host ICMP socket. */
+    public long icmpEchoForwarded() {
+        return icmpEchoForwarded.sum();
+    }
+
+    /** Echo replies received on a host ICMP socket and passed to guests. */
+    public long icmpEchoReplies() {
+        return icmpEchoReplies.sum();
+    }
+
+    /** Echo requests answered with ICMP administratively prohibited (no ICMP socket could be opened). */
+    public long icmpProhibited() {
+        return icmpProhibited.sum();
+    }
+
+    @Override
+    public String toString() {
+        return "SlirpCounters(tcp connects=" + tcpConnects() + " established=" + tcpEstablished()
+                + " refused host/policy/limit=" + tcpRefusedByHost() + "/" + tcpRefusedByPolicy() + "/"
+                + tcpRefusedByLimit() + " resets=" + tcpResetsRelayed() + ", udp flows=" + udpFlowsOpened()
+                + " expired=" + udpFlowsExpired() + " out/in=" + udpDatagramsOut() + "/" + udpDatagramsIn()
+                + ", icmp echo=" + icmpEchoForwarded() + " replies=" + icmpEchoReplies() + " prohibited="
+                + icmpProhibited() + ")";
+    }
+}

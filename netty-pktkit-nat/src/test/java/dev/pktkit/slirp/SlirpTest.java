@@ -1,0 +1,286 @@
+package dev.pktkit.slirp;
+
+import dev.pktkit.codec.pipe.PacketPipe;
+import dev.pktkit.codec.transport.TransportKind;
+import dev.pktkit.testkit.TestLoops;
+import dev.pktkit.vtcp.host.VirtualHost;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DatagramPacket;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.ByteArrayOutputStream;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.security.MessageDigest;
+import java.util.Arrays;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A guest (a vtcp {@link VirtualHost} on one end of a {@link PacketPipe}) reaches real sockets on the host's
+ * loopback through slirp on the other end: TCP both ways with SHA-256 checks and half-close, refusals by the host,
+ * by policy and by the connection bound, UDP over IPv4 and IPv6.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class SlirpTest {
+    private MultiThreadIoEventLoopGroup group;
+    private PacketPipe pipe;
+    private Slirp slirp;
+    private VirtualHost guest;
+    private SlirpNamespace ns;
+    private Channel server;
+
+    private void start(Slirp.Builder b) throws Exception {
+        group = TestLoops.group(TestLoops.NIO, 2);
+        slirp = b.hostTransport(group, TransportKind.NIO).build();
+        guest = VirtualHost.builder().address("10.0.2.15").address("fec0::15").build();
+        pipe = new PacketPipe();
+        pipe.a().pipeline().addLast(guest);
+        pipe.register(group.next(), group.next()).sync();
+        ns = slirp.attach(pipe.b()).sync().getNow();
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        if (server != null) {
+            server.close().sync();
+        }
+        if (ns != null) {
+            ns.close();
+        }
+        if (pipe != null) {
+            pipe.close();
+        }
+        if (slirp != null) {
+            slirp.close();
+        }
+        if (group != null) {
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        }
+    }
+
+    /**
+     * A host server on loopback that reads until EOF, then answers with the SHA-256 of what it read followed by
+     * {@code reply}, then closes: the guest's half-close must reach it, and its bytes must still reach the guest.
+     */
+    private int hostServer(String bind, byte[] reply) throws Exception {
+        server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .childHandler(new ChannelInboundHandlerAdapter() {
+                    MessageDigest md;
+
+                    @Override
+                    public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+                        if (md == null) {
+                            md = MessageDigest.getInstance("SHA-256");
+                        }
+                        ByteBuf b = (ByteBuf) msg;
+                        md.update(b.nioBuffer());
+                        b.release();
+                    }
+
+                    @Override
+                    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+                        if (evt instanceof ChannelInputShutdownEvent) {
+                            byte[] digest = (md == null ? MessageDigest.getInstance("SHA-256") : md).digest();
+                            ctx.write(Unpooled.wrappedBuffer(digest));
+                            ctx.writeAndFlush(Unpooled.wrappedBuffer(reply)).addListener(ChannelFutureListener.CLOSE);
+                        }
+                    }
+                }).bind(bind, 0).sync().channel();
+        return ((InetSocketAddress) server.localAddress()).getPort();
+    }
+
+    /** Collects what the guest reads until the connection closes. */
+    static final class Collect extends ChannelInboundHandlerAdapter {
+        final ByteArrayOutputStream got = new ByteArrayOutputStream();
+        final CompletableFuture<byte[]> done = new CompletableFuture<>();
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ByteBuf b = (ByteBuf) msg;
+            byte[] a = new byte[b.readableBytes()];
+            b.readBytes(a);
+            b.release();
+            got.write(a, 0, a.length);
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof ChannelInputShutdownEvent) {
+                ctx.close();
+            }
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            done.complete(got.toByteArray());
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            done.completeExceptionally(cause);
+        }
+    }
+
+    private void transfer(String gateway, String hostBind) throws Exception {
+        byte[] up = new byte[4 << 20];
+        byte[] down = new byte[3 << 20];
+        new Random(7).nextBytes(up);
+        new Random(8).nextBytes(down);
+        int port = hostServer(hostBind, down);
+        Collect c = new Collect();
+        Channel ch = new Bootstrap().group(group).channelFactory(guest.socketChannels())
+                .option(ChannelOption.ALLOW_HALF_CLOSURE, true).handler(c)
+                .connect(new InetSocketAddress(gateway, port)).sync().channel();
+        ChannelFuture last = null;
+        for (int off = 0; off < up.length; off += 65536) {
+            last = ch.write(Unpooled.wrappedBuffer(up, off, 65536));
+        }
+        ch.flush();
+        last.sync(); // shutdownOutput fails writes still queued, as on NIO
+        ((DuplexChannel) ch).shutdownOutput(); // the host server answers only after this FIN
+        byte[] got = c.done.get(30, TimeUnit.SECONDS);
+        assertEquals(32 + down.length, got.length);
+        assertArrayEquals(MessageDigest.getInstance("SHA-256").digest(up), Arrays.copyOf(got, 32),
+                "the host saw every byte the guest sent");
+        assertArrayEquals(MessageDigest.getInstance("SHA-256").digest(down),
+                MessageDigest.getInstance("SHA-256").digest(Arrays.copyOfRange(got, 32, got.length)),
+                "the guest got every byte the host sent after its half-close");
+    }
+
+    @Test
+    void tcpBothWaysWithHalfCloseIpv4() throws Exception {
+        start(Slirp.builder().hostLoopback(true));
+        transfer("10.0.2.2", "127.0.0.1");
+        assertEquals(1, slirp.counters().tcpEstablished());
+    }
+
+    @Test
+    void tcpBothWaysWithHalfCloseIpv6() throws Exception {
+        start(Slirp.builder().hostLoopback(true));
+        transfer("fec0::2", "::1");
+        assertEquals(1, slirp.counters().tcpEstablished());
+    }
+
+    @Test
+    void refusedByHostIsRefusedToGuest() throws Exception {
+        start(Slirp.builder().hostLoopback(true));
+        int closed;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            closed = s.getLocalPort();
+        }
+        ChannelFuture f = new Bootstrap().group(group).channelFactory(guest.socketChannels())
+                .handler(new Collect()).connect(new InetSocketAddress("10.0.2.2", closed)).await();
+        assertInstanceOf(ConnectException.class, f.cause(), String.valueOf(f.cause()));
+        assertEquals(1, slirp.counters().tcpRefusedByHost());
+        assertEquals(0, slirp.counters().tcpEstablished());
+    }
+
+    @Test
+    void gatewayIsNotLoopbackUnlessMapped() throws Exception {
+        start(Slirp.builder());
+        int port = hostServer("127.0.0.1", new byte[0]);
+        ChannelFuture f = new Bootstrap().group(group).channelFactory(guest.socketChannels())
+                .handler(new Collect()).connect(new InetSocketAddress("10.0.2.2", port)).await();
+        assertInstanceOf(ConnectException.class, f.cause());
+        assertEquals(1, slirp.counters().tcpRefusedByPolicy());
+        assertEquals(0, slirp.counters().tcpConnects());
+    }
+
+    @Test
+    void connectionBoundRefusesAndCounts() throws Exception {
+        start(Slirp.builder().hostLoopback(true).maxConnections(1));
+        int port = hostServer("127.0.0.1", new byte[0]);
+        Channel first = new Bootstrap().group(group).channelFactory(guest.socketChannels())
+                .handler(new Collect()).connect(new InetSocketAddress("10.0.2.2", port)).sync().channel();
+        ChannelFuture second = new Bootstrap().group(group).channelFactory(guest.socketChannels())
+                .handler(new Collect()).connect(new InetSocketAddress("10.0.2.2", port)).await();
+        assertInstanceOf(ConnectException.class, second.cause());
+        assertEquals(1, slirp.counters().tcpRefusedByLimit());
+        assertTrue(first.isActive());
+        first.close().sync();
+    }
+
+    private void udpEcho(String gateway, String hostBind) throws Exception {
+        Channel echo = new Bootstrap().group(group).channel(NioDatagramChannel.class)
+                .handler(new SimpleChannelInboundHandler<DatagramPacket>() {
+                    @Override
+                    protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket p) {
+                        ctx.writeAndFlush(new DatagramPacket(p.content().retain(), p.sender()));
+                    }
+                }).bind(hostBind, 0).sync().channel();
+        int port = ((InetSocketAddress) echo.localAddress()).getPort();
+        CompletableFuture<DatagramPacket> reply = new CompletableFuture<>();
+        Channel g = new Bootstrap().group(group).channelFactory(guest.datagramChannels())
+                .handler(new SimpleChannelInboundHandler<DatagramPacket>() {
+                    @Override
+                    protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket p) {
+                        reply.complete(p.retain());
+                    }
+                }).bind(0).sync().channel();
+        byte[] payload = new byte[1200];
+        new Random(3).nextBytes(payload);
+        g.writeAndFlush(new DatagramPacket(Unpooled.wrappedBuffer(payload), new InetSocketAddress(gateway, port)));
+        DatagramPacket p = reply.get(10, TimeUnit.SECONDS);
+        try {
+            byte[] got = new byte[p.content().readableBytes()];
+            p.content().readBytes(got);
+            assertArrayEquals(payload, got);
+            assertEquals(new InetSocketAddress(gateway, port), p.sender(), "the reply comes from where the guest sent");
+        } finally {
+            p.release();
+        }
+        g.close().sync();
+        echo.close().sync();
+        assertEquals(1, slirp.counters().udpFlowsOpened());
+    }
+
+    @Test
+    void udpEchoIpv4() throws Exception {
+        start(Slirp.builder().hostLoopback(true));
+        udpEcho("10.0.2.2", "127.0.0.1");
+    }
+
+    @Test
+    void udpEchoIpv6() throws Exception {
+        start(Slirp.builder().hostLoopback(true));
+        udpEcho("fec0::2", "::1");
+    }
+
+    @Test
+    void idleUdpFlowsExpire() throws Exception {
+        start(Slirp.builder().hostLoopback(true).udpIdleTimeout(200, TimeUnit.MILLISECONDS));
+        udpEcho("10.0.2.2", "127.0.0.1");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (slirp.counters().udpFlowsExpired() == 0 && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        assertEquals(1, slirp.counters().udpFlowsExpired());
+        assertEquals(0, (int) ns.loop.submit(ns::udpFlows).get());
+    }
+}

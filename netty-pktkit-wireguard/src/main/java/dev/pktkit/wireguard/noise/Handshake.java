@@ -14,7 +14,7 @@ import java.util.function.Supplier;
 
 /**
  * The Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s handshake of one peer, as the WireGuard paper (§5.4) defines it:
- * the initiator's {@link #createInitiation}, the responder's {@link #consumeInitiation} / {@link #createResponse},
+ * the initiator's {@link #createInitiation}, the responder's {@link #decryptInitiation} / {@link #createResponse},
  * the initiator's {@link #consumeResponse}, and {@link #deriveKeypair} for either side. mac1/mac2 are not part of
  * the Noise state: {@link CookieGenerator} adds them and {@link CookieChecker} checks them.
  *

@@ -323,7 +323,7 @@ public final class VirtualSocketChannel extends AbstractVirtualChannel implement
     }
 
     @Override
-    protected void doWrite(ChannelOutboundBuffer in) {
+    protected void doWrite(ChannelOutboundBuffer in) throws Exception {
         if (outputShutdown) {
             ClosedChannelException e = new ClosedChannelException();
             while (in.remove(e)) {
@@ -331,51 +331,81 @@ public final class VirtualSocketChannel extends AbstractVirtualChannel implement
             }
             return;
         }
-        long budget = Math.max(config.getSendBufferSize(), 1024);
-        List<ByteBuf> batch = null;
-        ByteBuf single = null;
-        long bytes = 0;
+        WriteBatch w = writeBatch;
         for (;;) {
-            Object m = in.current();
-            if (m == null) {
+            w.reset(Math.max(config.getSendBufferSize(), 1024));
+            in.forEachFlushedMessage(w);
+            if (w.single != null) {
+                handToEngine(w.single, w.rest, w.bytes);
+            }
+            // Only now do the writes' promises complete: a listener that shuts the output down or closes the
+            // channel from there queues its FIN behind these bytes, never in front of them.
+            for (int i = 0; i < w.entries; i++) {
+                in.remove();
+            }
+            if (w.entries == 0 || w.blocked || in.isEmpty()) {
                 break;
             }
+            // a listener wrote and flushed more while its promise completed: take that too
+        }
+        maybeFinishShutdown(in);
+    }
+
+    private final WriteBatch writeBatch = new WriteBatch();
+
+    /** Takes flushed messages off the front of the outbound buffer, without removing them, up to the budget. */
+    private final class WriteBatch implements ChannelOutboundBuffer.MessageProcessor {
+        private long budget;
+        ByteBuf single;
+        List<ByteBuf> rest;
+        long bytes;
+        int entries;
+        boolean blocked;
+
+        void reset(long budget) {
+            this.budget = budget;
+            single = null;
+            rest = null;
+            bytes = 0;
+            entries = 0;
+            blocked = false;
+        }
+
+        @Override
+        public boolean processMessage(Object m) {
             ByteBuf b = (ByteBuf) m;
             int n = b.readableBytes();
             if (n == 0) {
-                in.remove();
-                continue;
+                entries++;
+                return true;
             }
             if (!engineWritable || inTransit.get() + bytes >= budget) {
                 writeBlocked = true;
                 // Look again: the engine may have turned writable between the check and the flag.
-                if (engineWritable && inTransit.get() + bytes < budget) {
-                    writeBlocked = false;
-                    continue;
+                if (!engineWritable || inTransit.get() + bytes >= budget) {
+                    blocked = true;
+                    return false;
                 }
-                break;
+                writeBlocked = false;
             }
-            b.retain();
-            in.remove(); // the promise completes: the bytes are handed to the send buffer
+            b.retain(); // the engine's reference; the outbound buffer's goes when the entry is removed
+            entries++;
             bytes += n;
             if (single == null) {
                 single = b;
             } else {
-                if (batch == null) {
-                    batch = new ArrayList<>();
-                    batch.add(single);
+                if (rest == null) {
+                    rest = new ArrayList<>();
+                    rest.add(single);
                 }
-                batch.add(b);
+                rest.add(b);
             }
+            return true;
         }
-        if (single == null) {
-            maybeFinishShutdown(in);
-            return;
-        }
-        inTransit.addAndGet(bytes);
-        long handed = bytes;
-        ByteBuf first = single;
-        List<ByteBuf> rest = batch;
+    }
+
+    private void handToEngine(ByteBuf first, List<ByteBuf> rest, long handed) {
+        inTransit.addAndGet(handed);
         onHostLoop(() -> {
             TcpConnection c = conn;
             if (rest == null) {
@@ -394,7 +424,6 @@ public final class VirtualSocketChannel extends AbstractVirtualChannel implement
                 scheduleResume();
             }
         });
-        maybeFinishShutdown(in);
     }
 
     private void maybeFinishShutdown(ChannelOutboundBuffer in) {

@@ -54,9 +54,9 @@ public final class Dhcp4Options {
     }
 
     /**
-     * The option overload value of the {@code len}-byte message at {@code off}: 0 (none), {@link #OVERLOAD_FILE},
-     * {@link #OVERLOAD_SNAME} or both (3); or a negative code: {@link WireError#TRUNCATED}, {@link #BAD_COOKIE},
-     * {@link WireError#BAD_OPTION} (in the options field) or {@link #BAD_OVERLOAD}.
+     * The option overload value of the {@code len}-byte message at {@code off}: 0 (none), {@link Dhcp4#OVERLOAD_FILE},
+     * {@link Dhcp4#OVERLOAD_SNAME} or both (3); or a negative code: {@link WireError#TRUNCATED}, {@link Dhcp4#BAD_COOKIE},
+     * {@link WireError#BAD_OPTION} (in the options field) or {@link Dhcp4#BAD_OVERLOAD}.
      */
     public static int optionOverload(ByteBuf buf, int off, int len) {
         int r = frame(buf, off, len);
@@ -104,14 +104,14 @@ public final class Dhcp4Options {
 
     /**
      * The option after the one at {@code pos} in reading order (options field, then 'file', then 'sname' as option
-     * 52 says), skipping PAD. Pass {@link #DONE} to get the first option.
+     * 52 says), skipping PAD. Pass {@link Dhcp4#DONE} to get the first option.
      *
-     * @param pos {@link #DONE}, or a position this method returned for the same message
+     * @param pos {@link Dhcp4#DONE}, or a position this method returned for the same message
      * @return the absolute position of the next option's code octet (always greater than 0; the option's value,
-     *         {@link #lengthAt} bytes, follows at {@code pos + 2} and lies inside the message), or {@link #DONE}
-     *         when there are no more, or a negative code: {@link WireError#TRUNCATED}, {@link #BAD_COOKIE},
+     *         {@link #lengthAt} bytes, follows at {@code pos + 2} and lies inside the message), or {@link Dhcp4#DONE}
+     *         when there are no more, or a negative code: {@link WireError#TRUNCATED}, {@link Dhcp4#BAD_COOKIE},
      *         {@link WireError#BAD_OPTION} (an option runs past its area, or {@code pos} is not inside an options
-     *         area) or {@link #BAD_OVERLOAD}
+     *         area) or {@link Dhcp4#BAD_OVERLOAD}
      */
     public static int nextOption(ByteBuf buf, int off, int len, int pos) {
         int r = frame(buf, off, len);
@@ -273,7 +273,7 @@ public final class Dhcp4Options {
 
     // ---- options: typed readers ----
 
-    /** Option 53, DHCP message type ({@link #DISCOVER} ... {@link #INFORM} or another value); -1 if absent or not one octet. */
+    /** Option 53, DHCP message type ({@link Dhcp4#DISCOVER} ... {@link Dhcp4#INFORM} or another value); -1 if absent or not one octet. */
     public static int messageType(ByteBuf buf, int off, int len) {
         return (int) readValue(buf, off, len, Dhcp4Option.MESSAGE_TYPE, 0, 1, 1);
     }
@@ -588,7 +588,7 @@ public final class Dhcp4Options {
 
     /**
      * Ends the options of the message that starts at absolute {@code messageStart}: appends END, then zero octets
-     * until the message is at least {@link #MIN_BOOTP_LENGTH} bytes long.
+     * until the message is at least {@link Dhcp4#MIN_BOOTP_LENGTH} bytes long.
      *
      * @return bytes appended
      */

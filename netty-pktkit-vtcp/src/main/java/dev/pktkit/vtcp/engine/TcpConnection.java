@@ -355,6 +355,7 @@ public final class TcpConnection implements TcpFlow {
         deferred = false;
         releaseSynHeader();
         long now = engine.now();
+        rtxAt = 0; // was the deferral's expiry; now the SYN-ACK's retransmission timer
         sendSyn(now);
         engine.afterEvent();
     }
@@ -604,7 +605,9 @@ public final class TcpConnection implements TcpFlow {
         state = TcpState.SYN_RECEIVED;
         lastRecv = now;
         deferred = defer;
-        if (!defer) {
+        if (defer) {
+            rtxAt = now + engine.config.deferredTimeoutNanos(); // the entry's expiry while nobody decides
+        } else {
             sendSyn(now);
         }
     }
@@ -811,7 +814,8 @@ public final class TcpConnection implements TcpFlow {
         }
         if (deferred) {
             if (seg.has(Tcp.RST) && seg.seq == rcvNxt) {
-                terminate(null);
+                abortDeferred(new java.net.ConnectException("Connection reset by peer before it was accepted: "
+                        + remoteAddress()));
             } else {
                 engine.drop(DropReason.IGNORED);
             }
@@ -1726,6 +1730,11 @@ public final class TcpConnection implements TcpFlow {
 
     /** RFC 6298 §5.4–5.7, RFC 5681 §3.1, RFC 1122 R2. */
     private void onRetransmissionTimeout(long now) {
+        if (deferred) {
+            abortDeferred(new IOException("Deferred connection not accepted within "
+                    + engine.config.deferredTimeoutNanos() / 1_000_000 + " ms: " + remoteAddress()));
+            return;
+        }
         int retries = state == TcpState.SYN_SENT || state == TcpState.SYN_RECEIVED ? opts.synRetries()
                 : opts.dataRetries();
         if (rtoRetries >= retries) {
@@ -1871,6 +1880,15 @@ public final class TcpConnection implements TcpFlow {
     private void restartTimeWait(long now) {
         twAt = now + engine.config.timeWaitNanos();
         engine.reschedule(this);
+    }
+
+    /** A deferred connection dies before the application decided: forget it and tell the listener. */
+    private void abortDeferred(Throwable cause) {
+        TcpListener l = listener == null ? null : listener.listener;
+        terminate(null);
+        if (l != null) {
+            l.onDeferredAborted(this, cause);
+        }
     }
 
     /** Ends the connection: CLOSED, buffers released, removed from the engine, handler told once. */

@@ -16,6 +16,8 @@ import java.security.SecureRandom;
  *   <tr><td>{@link #maxOutOfOrderBytes()}</td><td>4 MiB per connection (and never beyond the window)</td><td>
  *       segment dropped ({@link DropReason#OUT_OF_ORDER_FULL})</td></tr>
  *   <tr><td>send buffer</td><td>{@link TcpSocketOptions#sendBuffer()}</td><td>writability off</td></tr>
+ *   <tr><td>{@link #deferredTimeoutNanos()}</td><td>60 s per deferred SYN</td><td>the entry expires
+ *       ({@link TcpListener#onDeferredAborted})</td></tr>
  *   <tr><td>{@link #maxTimeWait()}</td><td>16 384</td><td>the oldest entry is recycled early
  *       ({@link DropReason#TIME_WAIT_TABLE_FULL})</td></tr>
  * </table>
@@ -26,6 +28,7 @@ public final class TcpEngineConfig implements Cloneable {
     private int maxOutOfOrderBytes = 4 * 1024 * 1024;
     private int maxTimeWait = 16_384;
     private long timeWaitNanos = 60_000_000_000L;
+    private long deferredTimeoutNanos = 60_000_000_000L;
     private SynCookieMode synCookies = SynCookieMode.ON_OVERFLOW;
     private boolean computeChecksums = true;
     private boolean copyPayload;
@@ -98,6 +101,21 @@ public final class TcpEngineConfig implements Cloneable {
 
     public TcpEngineConfig timeWaitNanos(long nanos) {
         this.timeWaitNanos = positive(nanos, "timeWaitNanos");
+        return this;
+    }
+
+    /**
+     * How long a deferred SYN ({@link SynVerdict#DEFER}) waits for {@link TcpConnection#acceptDeferred()} or
+     * {@link TcpConnection#refuseDeferred} before the entry expires (silently, no SYN-ACK having been sent) and
+     * {@link TcpListener#onDeferredAborted} is called; default 60 s (a Linux client retries its SYN for about
+     * 127 s, so an accept within this time still completes the handshake).
+     */
+    public long deferredTimeoutNanos() {
+        return deferredTimeoutNanos;
+    }
+
+    public TcpEngineConfig deferredTimeoutNanos(long nanos) {
+        this.deferredTimeoutNanos = positive(nanos, "deferredTimeoutNanos");
         return this;
     }
 

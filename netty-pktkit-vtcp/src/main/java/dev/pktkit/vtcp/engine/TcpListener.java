@@ -20,11 +20,25 @@ public interface TcpListener {
     /**
      * {@link #onSyn} returned {@link SynVerdict#DEFER}: {@code pending} is the connection in
      * {@link TcpState#SYN_RECEIVED} (no SYN-ACK sent yet). Call {@link TcpConnection#acceptDeferred()} or
-     * {@link TcpConnection#refuseDeferred} on it now or later. If the peer gives up first (RST) or the listener
-     * closes, the entry goes away; {@link TcpConnection#state()} then says {@link TcpState#CLOSED}.
+     * {@link TcpConnection#refuseDeferred} on it now or later. If the peer gives up first (RST) or the entry
+     * expires ({@link TcpEngineConfig#deferredTimeoutNanos()}), the entry goes away and
+     * {@link #onDeferredAborted} is called; when the listener closes, pending entries are reset without a call.
+     * {@link TcpConnection#state()} then says {@link TcpState#CLOSED}.
      */
     default void onDeferred(TcpConnection pending) {
         pending.refuseDeferred(SynVerdict.REJECT_RST);
+    }
+
+    /**
+     * A connection handed to {@link #onDeferred} died before the application accepted or refused it: the peer
+     * reset it ({@code cause} a {@link java.net.ConnectException}) or it waited longer than
+     * {@link TcpEngineConfig#deferredTimeoutNanos()} ({@code cause} a {@link java.io.IOException} saying so).
+     * {@code pending} is already {@link TcpState#CLOSED}; calling {@code acceptDeferred()} or
+     * {@code refuseDeferred()} on it does nothing. Called at most once per pending connection, never after the
+     * application's own accept or refuse, nor when the listener itself is closed. Hosts that keep an object per
+     * pending connection (an unaccepted child channel) should drop it here. The default does nothing.
+     */
+    default void onDeferredAborted(TcpConnection pending, Throwable cause) {
     }
 
     /**

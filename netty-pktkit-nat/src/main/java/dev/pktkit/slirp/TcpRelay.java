@@ -84,9 +84,7 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
                 // after the bytes read before the FIN (shutdownOutput would fail writes still queued)
                 p.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) f -> {
                     if (f.isSuccess()) {
-                        // a task later: VirtualSocketChannel completes write promises before the batch they
-                        // belong to reaches its engine, and a FIN sent from inside the listener overtakes it
-                        d.eventLoop().execute(() -> d.shutdownOutput().addListener(s -> closeIfDone(d)));
+                        d.shutdownOutput().addListener(s -> closeIfDone(d));
                     }
                 });
             }
@@ -118,8 +116,7 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
                 p.config().setOption(ChannelOption.SO_LINGER, 0);
                 p.close();
             } else if (p.isActive()) {
-                p.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) f ->
-                        f.channel().eventLoop().execute(() -> f.channel().close())); // as above: after the batch
+                p.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
             } else {
                 p.close();
             }

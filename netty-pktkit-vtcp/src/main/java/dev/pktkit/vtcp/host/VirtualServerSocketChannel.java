@@ -198,7 +198,7 @@ public final class VirtualServerSocketChannel extends AbstractVirtualChannel
 
     @Override
     protected void doDisconnect() {
-        throw new UnsupportedOperationException();
+        throw new UnsupportedOperationException("a server channel has no peer to disconnect from");
     }
 
     @Override

@@ -1,61 +1,48 @@
 package dev.pktkit.nat;
 
-import dev.pktkit.testkit.Tools;
 import dev.pktkit.linux.NetNamespace;
-import org.junit.jupiter.api.Assumptions;
+import dev.pktkit.testkit.netns.CommandResult;
 
-import java.io.File;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A network namespace a test creates and removes ({@code ip netns add/del}), with the processes started in it.
- * Names are {@code nat-PID-N}; {@link #close()} kills what it started and deletes the namespace.
+ * A network namespace a NAT test creates and removes, with the processes started in it.
+ * A thin layer over testkit's {@link dev.pktkit.testkit.netns.Netns} fixture (unique names, cleanup, time
+ * limits) that adds the {@link NetNamespace} handle a {@code TunChannel} is created in.
  */
 final class Netns implements AutoCloseable {
-    private static final AtomicInteger COUNTER = new AtomicInteger();
-    static final long COMMAND_TIMEOUT_SECONDS = 60;
+    static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(60);
 
     final String name;
     final NetNamespace handle;
-    private final List<Process> started = new ArrayList<>();
+    private final dev.pktkit.testkit.netns.Netns ns;
 
-    private Netns(String name, NetNamespace handle) {
-        this.name = name;
+    private Netns(dev.pktkit.testkit.netns.Netns ns, NetNamespace handle) {
+        this.ns = ns;
+        this.name = ns.name();
         this.handle = handle;
     }
 
     /** Skips unless namespaces, TUN and {@code ip} can be used (root on Linux). */
     static void assumeUsable() {
-        Assumptions.assumeTrue(System.getProperty("os.name").startsWith("Linux"), "not Linux");
-        Assumptions.assumeTrue(new File("/dev/net/tun").exists(), "/dev/net/tun does not exist here");
-        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")),
-                "network namespaces and TUN devices need root");
-        Tools.assumeCommand("ip", "iproute2");
+        dev.pktkit.testkit.netns.Netns.assumeTunUsable();
     }
 
     static Netns create() throws IOException, InterruptedException {
-        String name = "nat-" + ProcessHandle.current().pid() + "-" + COUNTER.incrementAndGet();
-        Result r = run(List.of("ip", "netns", "add", name));
-        if (r.exit != 0) {
-            throw new IOException("ip netns add " + name + " failed: " + r.output);
-        }
+        dev.pktkit.testkit.netns.Netns ns = dev.pktkit.testkit.netns.Netns.create();
         NetNamespace handle;
         try {
-            handle = NetNamespace.named(name);
+            handle = NetNamespace.open(ns.path());
         } catch (RuntimeException e) {
-            run(List.of("ip", "netns", "del", name));
+            ns.close();
             throw e;
         }
-        Netns ns = new Netns(name, handle);
-        ns.exec("ip", "link", "set", "lo", "up").check();
-        return ns;
+        Netns t = new Netns(ns, handle);
+        return t;
     }
 
     record Result(int exit, String output) {
@@ -67,19 +54,21 @@ final class Netns implements AutoCloseable {
         }
     }
 
+    private static Result of(CommandResult r) {
+        return new Result(r.exit(), r.timedOut() ? String.join(" ", r.command()) + " timed out; output: "
+                + r.output() : r.output());
+    }
+
     Result exec(String... command) throws IOException, InterruptedException {
-        return run(inside(command));
+        return of(ns.exec(COMMAND_TIMEOUT, command));
+    }
+
+    Process start(Path log, String... command) throws IOException {
+        return ns.start(log, command);
     }
 
     Result sh(String script) throws IOException, InterruptedException {
         return exec("sh", "-c", script);
-    }
-
-    Process start(Path log, String... command) throws IOException {
-        Process p = new ProcessBuilder(inside(command)).redirectErrorStream(true).redirectOutput(log.toFile())
-                .start();
-        started.add(p);
-        return p;
     }
 
     /** Polls {@code ss} until something listens on {@code port} ({@code udp}: bound); fails after 20 s. */
@@ -95,38 +84,14 @@ final class Netns implements AutoCloseable {
         throw new AssertionError("nothing listens on port " + port + " in " + name);
     }
 
-    private List<String> inside(String... command) {
-        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", name));
-        cmd.addAll(List.of(command));
-        return cmd;
-    }
-
     static Result run(List<String> command) throws IOException, InterruptedException {
-        Path out = Files.createTempFile("nat-cmd", ".log");
-        try {
-            Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile()).start();
-            if (!p.waitFor(COMMAND_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-                p.descendants().forEach(ProcessHandle::destroyForcibly);
-                p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-                return new Result(-1, String.join(" ", command) + " timed out; output: "
-                        + Files.readString(out, StandardCharsets.UTF_8));
-            }
-            return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8));
-        } finally {
-            Files.deleteIfExists(out);
-        }
+        return of(dev.pktkit.testkit.netns.Netns.runOnHost(COMMAND_TIMEOUT, command.toArray(String[]::new)));
     }
 
     @Override
     public void close() throws IOException, InterruptedException {
-        for (Process p : started) {
-            p.descendants().forEach(ProcessHandle::destroyForcibly);
-            p.destroyForcibly();
-            p.waitFor(10, TimeUnit.SECONDS);
-        }
-        started.clear();
         handle.close();
-        run(List.of("ip", "netns", "del", name));
+        ns.close();
     }
 
     @Override

@@ -1,61 +1,52 @@
 package dev.pktkit.vtcp.host;
 
-import dev.pktkit.testkit.Tools;
 import dev.pktkit.linux.NetNamespace;
-import org.junit.jupiter.api.Assumptions;
+import dev.pktkit.testkit.netns.CommandResult;
+import dev.pktkit.testkit.netns.Netns;
 
-import java.io.File;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
+import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
+
 
 /**
- * A network namespace the test creates and deletes ({@code ip netns}), with the processes started in it. IPv6
- * duplicate address detection is off inside, so the kernel's addresses are usable at once.
+ * A network namespace a vtcp interop test creates and deletes, with the processes started in it.
+ * A thin layer over testkit's {@link Netns} fixture (unique names, cleanup, time limits) that adds the
+ * {@link NetNamespace} handle a {@code TunChannel} is created in.
  */
 final class TestNamespace implements AutoCloseable {
-    private static final AtomicInteger COUNTER = new AtomicInteger();
-    static final long COMMAND_TIMEOUT_SECONDS = 120;
+    static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(120);
 
     final String name;
     final NetNamespace handle;
-    private final List<Process> started = new ArrayList<>();
+    private final Netns ns;
 
-    private TestNamespace(String name, NetNamespace handle) {
-        this.name = name;
+    private TestNamespace(Netns ns, NetNamespace handle) {
+        this.ns = ns;
+        this.name = ns.name();
         this.handle = handle;
     }
 
+    /** Skips unless namespaces, TUN and {@code ip} can be used (root on Linux). */
     static void assumeUsable() {
-        Assumptions.assumeTrue(new File("/dev/net/tun").exists(), "/dev/net/tun does not exist here");
-        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")),
-                "network namespaces and TUN devices need root");
-        Tools.assumeCommand("ip", "iproute2");
+        Netns.assumeTunUsable();
     }
 
     static TestNamespace create() throws IOException, InterruptedException {
-        String name = "vtcph-" + ProcessHandle.current().pid() + "-" + COUNTER.incrementAndGet();
-        Result r = run(List.of("ip", "netns", "add", name));
-        if (r.exit != 0) {
-            throw new IOException("ip netns add " + name + " failed: " + r.output);
-        }
+        Netns ns = Netns.create();
         NetNamespace handle;
         try {
-            handle = NetNamespace.named(name);
+            handle = NetNamespace.open(ns.path());
         } catch (RuntimeException e) {
-            run(List.of("ip", "netns", "del", name));
+            ns.close();
             throw e;
         }
-        TestNamespace ns = new TestNamespace(name, handle);
-        ns.exec("ip", "link", "set", "lo", "up").check();
-        ns.exec("sysctl", "-q", "-w", "net.ipv6.conf.all.accept_dad=0").check();
-        ns.exec("sysctl", "-q", "-w", "net.ipv6.conf.default.accept_dad=0").check();
-        return ns;
+        TestNamespace t = new TestNamespace(ns, handle);
+        // IPv6 duplicate address detection off inside, so the kernel's addresses are usable at once
+        t.exec("sysctl", "-q", "-w", "net.ipv6.conf.all.accept_dad=0").check();
+        t.exec("sysctl", "-q", "-w", "net.ipv6.conf.default.accept_dad=0").check();
+        return t;
     }
 
     record Result(int exit, String output) {
@@ -67,48 +58,27 @@ final class TestNamespace implements AutoCloseable {
         }
     }
 
+    private static Result of(CommandResult r) {
+        return new Result(r.exit(), r.timedOut() ? String.join(" ", r.command()) + " timed out; output: "
+                + r.output() : r.output());
+    }
+
     Result exec(String... command) throws IOException, InterruptedException {
-        return run(inside(command));
+        return of(ns.exec(COMMAND_TIMEOUT, command));
     }
 
     Process start(Path log, String... command) throws IOException {
-        Process p = new ProcessBuilder(inside(command)).redirectErrorStream(true).redirectOutput(log.toFile())
-                .start();
-        started.add(p);
-        return p;
-    }
-
-    private List<String> inside(String... command) {
-        List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", name));
-        cmd.addAll(List.of(command));
-        return cmd;
+        return ns.start(log, command);
     }
 
     static Result run(List<String> command) throws IOException, InterruptedException {
-        Path out = Files.createTempFile("vtcph-cmd", ".log");
-        try {
-            Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile()).start();
-            if (!p.waitFor(COMMAND_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-                p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-                return new Result(-1, String.join(" ", command) + " timed out; output: "
-                        + Files.readString(out, StandardCharsets.UTF_8));
-            }
-            return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8));
-        } finally {
-            Files.deleteIfExists(out);
-        }
+        return of(Netns.runOnHost(COMMAND_TIMEOUT, command.toArray(String[]::new)));
     }
 
     @Override
     public void close() throws IOException, InterruptedException {
-        for (Process p : started) {
-            p.descendants().forEach(ProcessHandle::destroyForcibly);
-            p.destroyForcibly();
-            p.waitFor(10, TimeUnit.SECONDS);
-        }
-        started.clear();
         handle.close();
-        run(List.of("ip", "netns", "del", name));
+        ns.close();
     }
 
     @Override

@@ -37,6 +37,10 @@ public abstract class AbstractHub<P extends HubPort> extends DefaultChannelGroup
     /** Copy-on-write: replaced under {@link #portLock}, read without it. */
     private volatile HubPort[] ports = NO_PORTS;
 
+    /** Told about every port attached and detached (the Micrometer binder); rarely more than one. */
+    private final java.util.concurrent.CopyOnWriteArrayList<PortListener> listeners =
+            new java.util.concurrent.CopyOnWriteArrayList<>();
+
     /** The group's executor: futures, timers, and table maintenance off the ports' loops. */
     final EventExecutor hubExecutor;
 
@@ -156,6 +160,9 @@ public abstract class AbstractHub<P extends HubPort> extends DefaultChannelGroup
             ports = next;
         }
         super.add(channel); // group membership, and removal when the channel closes
+        for (PortListener l : listeners) {
+            l.attached(port);
+        }
         if (!channel.isOpen()) {
             remove(channel); // closed while we attached: the group's close listener may have fired already
         }
@@ -204,6 +211,9 @@ public abstract class AbstractHub<P extends HubPort> extends DefaultChannelGroup
         }
         if (removed != null) {
             portRemoved(removed);
+            for (PortListener l : listeners) {
+                l.detached(removed);
+            }
             if (removed.channel.isOpen()) {
                 removed.removeHandler();
             }
@@ -253,5 +263,20 @@ public abstract class AbstractHub<P extends HubPort> extends DefaultChannelGroup
 
     public int maxPorts() {
         return maxPorts;
+    }
+
+    /** Hears about ports coming and going; called on the thread that attaches or detaches. */
+    interface PortListener {
+        void attached(HubPort port);
+
+        void detached(HubPort port);
+    }
+
+    void addPortListener(PortListener l) {
+        listeners.add(l);
+    }
+
+    void removePortListener(PortListener l) {
+        listeners.remove(l);
     }
 }

@@ -15,21 +15,21 @@ import io.netty.util.concurrent.ImmediateEventExecutor;
  *
  * <p>Egress is batched per ingress port: a destination written during a read batch is flushed once, at the
  * batch's {@code channelReadComplete}, not once per message, and only the destinations written are flushed,
- * however many there are (a per-port batch tag replaces a fixed set that fell back to flushing every port).
+ * however many there are. The same batch bookkeeping sums the traffic counters (see {@link PortCounters}).
  */
 public abstract class HubPort implements Attachment {
     private static final int INITIAL_DIRTY_SLOTS = 8;
-    /** Batch tags are unique across all ports: each ingress reserves a block of them at a time. */
-    private static final java.util.concurrent.atomic.AtomicLong EPOCHS = new java.util.concurrent.atomic.AtomicLong();
-    private static final long EPOCH_BLOCK = 1 << 16;
 
     final AbstractHub<?> hub;
     final Channel channel;
     final PortCounters counters = new PortCounters();
     final Ingress ingress = new Ingress();
     volatile boolean attached = true;
-    /** The epoch of the last ingress batch that listed this port for flushing (see {@link Ingress#markDirty}). */
-    volatile long dirtyEpoch;
+    /**
+     * Where the last ingress batch that wrote to this port listed it (see {@link Ingress#markSent}). Written and read
+     * by every ingress loop without synchronisation: a reader trusts it only after checking its own list.
+     */
+    int dirtySlot = -1;
     /** Set for a cable the hub made ({@code attach(EventLoop, ChannelHandler)}): detaching closes it. */
     volatile boolean closeOnDetach;
 
@@ -110,9 +110,8 @@ public abstract class HubPort implements Attachment {
             msg.release();
             return;
         }
-        counters.sent(msg.readableBytes());
+        from.ingress.markSent(this, msg.readableBytes());
         ch.write(msg, ch.voidPromise());
-        from.ingress.markDirty(this);
     }
 
     /** Handles one inbound message of this port; owns {@code msg}. Runs on this port's event loop. */
@@ -127,21 +126,13 @@ public abstract class HubPort implements Attachment {
     final class Ingress extends ChannelInboundHandlerAdapter {
         /** Destinations written in the current batch; grows (rarely) up to the number of ports, then stays. */
         private HubPort[] dirty = new HubPort[INITIAL_DIRTY_SLOTS];
+        /** Messages and bytes written to {@code dirty[i]} in this batch, added to its counters at the flush. */
+        private long[] dirtyFrames = new long[INITIAL_DIRTY_SLOTS];
+        private long[] dirtyBytes = new long[INITIAL_DIRTY_SLOTS];
         private int dirtyCount;
-        /** Tags destinations already in {@link #dirty}: unique per batch across every port of every hub. */
-        private long epoch;
-        private long epochLimit;
-
-        Ingress() {
-            nextEpoch();
-        }
-
-        private void nextEpoch() {
-            if (++epoch >= epochLimit) {
-                epoch = EPOCHS.getAndAdd(EPOCH_BLOCK) + 1; // never 0, the tag of a port never listed
-                epochLimit = epoch - 1 + EPOCH_BLOCK;
-            }
-        }
+        /** Received in this batch, not yet added to the port's counters. */
+        private long framesIn;
+        private long bytesIn;
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
@@ -156,7 +147,8 @@ public abstract class HubPort implements Attachment {
                 buf.release();
                 return;
             }
-            counters.received(buf.readableBytes());
+            framesIn++;
+            bytesIn += buf.readableBytes();
             receive(buf);
         }
 
@@ -164,6 +156,11 @@ public abstract class HubPort implements Attachment {
         public void channelReadComplete(ChannelHandlerContext ctx) {
             flushBatch();
             ctx.fireChannelReadComplete();
+        }
+
+        @Override
+        public void handlerRemoved(ChannelHandlerContext ctx) {
+            flushBatch(); // a batch cut short by detaching: its writes and counts are not lost
         }
 
         @Override
@@ -175,30 +172,51 @@ public abstract class HubPort implements Attachment {
         }
 
         /**
-         * Remembers {@code port} for this batch's flush, once. The tag on the destination is written by every
-         * ingress port that sends to it, on their own loops: a lost race only lists a destination twice (one
-         * extra, harmless flush), never misses one, because no other ingress port ever writes our epoch.
+         * Remembers {@code port} for this batch's flush, once, and sums what was written to it. The slot hint on the
+         * destination is written by every ingress port that sends to it, on their own loops, without
+         * synchronisation: we use it only if our own list holds the port at that slot, so a lost race lists a
+         * destination twice (one extra, harmless flush; its sums split over two slots), never misses one.
          */
-        void markDirty(HubPort port) {
-            long e = epoch;
-            if (port.dirtyEpoch == e) {
-                return;
+        void markSent(HubPort port, int bytes) {
+            int i = port.dirtySlot;
+            if (i < 0 || i >= dirtyCount || dirty[i] != port) {
+                i = dirtyCount;
+                if (i == dirty.length) {
+                    int n = i * 2;
+                    dirty = java.util.Arrays.copyOf(dirty, n);
+                    dirtyFrames = java.util.Arrays.copyOf(dirtyFrames, n);
+                    dirtyBytes = java.util.Arrays.copyOf(dirtyBytes, n);
+                }
+                dirty[i] = port;
+                dirtyCount = i + 1;
+                port.dirtySlot = i;
             }
-            port.dirtyEpoch = e;
-            if (dirtyCount == dirty.length) {
-                dirty = java.util.Arrays.copyOf(dirty, dirty.length * 2);
-            }
-            dirty[dirtyCount++] = port;
+            dirtyFrames[i]++;
+            dirtyBytes[i] += bytes;
         }
 
         void flushBatch() {
-            HubPort[] d = dirty;
+            if (framesIn != 0) {
+                counters.received(framesIn, bytesIn);
+                framesIn = 0;
+                bytesIn = 0;
+            }
+            // A flush may re-enter (a device on the same loop answers at once): entries listed meanwhile are
+            // appended and flushed by this loop too, and a nested flushBatch takes what it finds (leaving nulls).
             for (int i = 0; i < dirtyCount; i++) {
-                d[i].channel.flush();
-                d[i] = null;
+                HubPort p = dirty[i];
+                if (p == null) {
+                    continue;
+                }
+                dirty[i] = null;
+                long frames = dirtyFrames[i];
+                long bytes = dirtyBytes[i];
+                dirtyFrames[i] = 0;
+                dirtyBytes[i] = 0;
+                p.counters.sent(frames, bytes);
+                p.channel.flush();
             }
             dirtyCount = 0;
-            nextEpoch();
         }
     }
 }

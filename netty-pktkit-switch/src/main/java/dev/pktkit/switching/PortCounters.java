@@ -1,81 +1,83 @@
 package dev.pktkit.switching;
 
-import java.util.concurrent.atomic.LongAdder;
+import dev.pktkit.codec.stats.EnumCounters;
 
 /**
- * Per-port traffic counters. Ingress counters are written only by the port's own event loop; egress and drop
- * counters by whichever loops forward to the port, so they are {@link LongAdder}s (no allocation once warm,
- * no lock). Reads are approximate while traffic flows, exact when it has stopped.
+ * Per-port counters: traffic ({@link PortTraffic}) and drops by {@link DropReason}, each an {@link EnumCounters}
+ * (so {@link HubMetrics} or any {@code EnumCounters} exporter can publish them).
+ *
+ * <p>The hub adds traffic once per ingress read batch, not once per message: the ingress port sums what it received
+ * and what it wrote to each destination during the batch, and adds the sums at the batch's
+ * {@code channelReadComplete} (next to the flush it does anyway). So forwarding a frame costs no atomic counter
+ * update, and several ingress loops may still count into one egress port. Drops count at once. Reads are exact
+ * once traffic has stopped (a batch that is still being read is not in them yet), approximate while it flows.
  */
 public final class PortCounters {
-    private volatile long framesIn;
-    private volatile long bytesIn;
-    private final LongAdder framesOut = new LongAdder();
-    private final LongAdder bytesOut = new LongAdder();
-    private final LongAdder[] drops = new LongAdder[DropReason.values().length];
+    private final EnumCounters<PortTraffic> traffic = EnumCounters.of(PortTraffic.class);
+    private final EnumCounters<DropReason> drops = EnumCounters.of(DropReason.class);
 
     PortCounters() {
-        for (int i = 0; i < drops.length; i++) {
-            drops[i] = new LongAdder();
-        }
     }
 
-    @SuppressWarnings("NonAtomicOperationOnVolatileField") // single writer: the port's loop
-    void received(int bytes) {
-        framesIn = framesIn + 1;
-        bytesIn = bytesIn + bytes;
+    void received(long frames, long bytes) {
+        traffic.add(PortTraffic.FRAMES_IN, frames);
+        traffic.add(PortTraffic.BYTES_IN, bytes);
     }
 
-    void sent(int bytes) {
-        framesOut.increment();
-        bytesOut.add(bytes);
+    void sent(long frames, long bytes) {
+        traffic.add(PortTraffic.FRAMES_OUT, frames);
+        traffic.add(PortTraffic.BYTES_OUT, bytes);
     }
 
     void dropped(DropReason reason) {
-        drops[reason.ordinal()].increment();
+        drops.increment(reason);
     }
 
     /** Messages received on this port (from its channel into the hub). */
     public long framesIn() {
-        return framesIn;
+        return traffic.get(PortTraffic.FRAMES_IN);
     }
 
     public long bytesIn() {
-        return bytesIn;
+        return traffic.get(PortTraffic.BYTES_IN);
     }
 
     /** Messages the hub wrote to this port's channel. */
     public long framesOut() {
-        return framesOut.sum();
+        return traffic.get(PortTraffic.FRAMES_OUT);
     }
 
     public long bytesOut() {
-        return bytesOut.sum();
+        return traffic.get(PortTraffic.BYTES_OUT);
     }
 
     /** Messages dropped for {@code reason}; ingress-side reasons count on the ingress port, egress on the egress. */
     public long drops(DropReason reason) {
-        return drops[reason.ordinal()].sum();
+        return drops.get(reason);
     }
 
     /** All drops together. */
     public long drops() {
-        long n = 0;
-        for (LongAdder d : drops) {
-            n += d.sum();
-        }
-        return n;
+        return drops.sum();
+    }
+
+    /** The traffic counts themselves (live). */
+    public EnumCounters<PortTraffic> traffic() {
+        return traffic;
+    }
+
+    /** The drop counts themselves (live), one per {@link DropReason}. */
+    public EnumCounters<DropReason> dropCounters() {
+        return drops;
     }
 
     @Override
     public String toString() {
         StringBuilder sb = new StringBuilder("in=").append(framesIn()).append('/').append(bytesIn())
                 .append("B out=").append(framesOut()).append('/').append(bytesOut()).append('B');
-        for (DropReason r : DropReason.values()) {
-            long d = drops(r);
-            if (d != 0) {
-                sb.append(' ').append(r.name().toLowerCase(java.util.Locale.ROOT)).append('=').append(d);
-            }
+        String d = drops.toString();
+        if (!d.isEmpty()) {
+            sb.append(' ').append(d);
         }
         return sb.toString();
     }

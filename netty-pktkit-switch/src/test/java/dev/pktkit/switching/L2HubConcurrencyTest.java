@@ -121,7 +121,12 @@ class L2HubConcurrencyTest {
                     assertEquals(List.of(), rx[host].errors);
                     assertEquals(FRAMES * 2, rx[host].unicastReceived, "no duplicates");
                 }).get(5, TimeUnit.SECONDS);
-                assertEquals(0, hub.port(pipes[h].b()).counters().drops(), "no drops on port " + h);
+                PortCounters c = hub.port(pipes[h].b()).counters();
+                assertEquals(0, c.drops(), "no drops on port " + h);
+                // Counts are summed per read batch and added by each ingress loop: none lost in the race.
+                assertEquals(FRAMES * 2 + 1, c.framesIn(), "frames in, port " + h);
+                assertEquals(FRAMES * 2 + HOSTS - 1, c.framesOut(), "frames out (and the others' announcements)");
+                assertEquals(60L * (FRAMES * 2 + HOSTS - 1), c.bytesOut());
             }
         } finally {
             hub.close().awaitUninterruptibly(5, TimeUnit.SECONDS);

@@ -2,11 +2,7 @@ package dev.pktkit.switching.lpm;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.Objects;
 
 /**
  * An IPv4 longest-prefix-match table: prefixes (address {@code int}, length 0..32) to values of type {@code V}.
@@ -55,16 +51,16 @@ import java.util.Objects;
  *       The control plane keeps one {@link HashMap} entry (about 100 bytes) per prefix on top.</li>
  * </ul>
  *
- * <p>Bound: at most {@link #maxEntries()} prefixes (default {@value #DEFAULT_MAX_ENTRIES}); adding beyond that
+ * <p>The control plane (exact routes, bound, lock, snapshots) is {@link RouteTable}'s, shared with
+ * {@link Ipv6RouteTable}; this class holds the trie.
+ *
+ * <p>Bound: at most {@link #maxEntries()} prefixes (default {@value RouteTable#DEFAULT_MAX_ENTRIES}); adding beyond that
  * throws {@link IllegalStateException}. Values must not be null.
  *
  * @param <V> the value type (the hub stores its port object); values should be immutable or safely published
  *            themselves, the table only orders its own writes
  */
-public final class Ipv4RouteTable<V> {
-    /** The default bound on the number of prefixes. */
-    public static final int DEFAULT_MAX_ENTRIES = 1_000_000;
-
+public final class Ipv4RouteTable<V> extends RouteTable<V> {
     private static final int ROOT_SIZE = 1 << 16;
     private static final int NODE_SIZE = 256;
     /** The address bit (exclusive) up to which each level decides: root 16, middle 24, bottom 32. */
@@ -124,16 +120,12 @@ public final class Ipv4RouteTable<V> {
         }
     }
 
-    private final int maxEntries;
-    private final Object lock = new Object();
     /** Root slots: value, null or Node. Written with release stores under the lock, read with acquire loads. */
     private volatile Object[] root = new Object[ROOT_SIZE];
-    // Control plane, guarded by lock.
+    /** Writer-only, guarded by the lock: the recorded length of each root slot's value. */
     private byte[] rootLens = newRootLens();
-    private final HashMap<Prefix, V> routes = new HashMap<>();
-    private final int[] lengthCount = new int[33];
 
-    /** A table bounded to {@value #DEFAULT_MAX_ENTRIES} prefixes. */
+    /** A table bounded to {@value RouteTable#DEFAULT_MAX_ENTRIES} prefixes. */
     public Ipv4RouteTable() {
         this(DEFAULT_MAX_ENTRIES);
     }
@@ -144,10 +136,7 @@ public final class Ipv4RouteTable<V> {
      * @throws IllegalArgumentException if {@code maxEntries} is not positive
      */
     public Ipv4RouteTable(int maxEntries) {
-        if (maxEntries <= 0) {
-            throw new IllegalArgumentException("maxEntries must be positive: " + maxEntries);
-        }
-        this.maxEntries = maxEntries;
+        super(false, maxEntries);
     }
 
     /**
@@ -181,49 +170,6 @@ public final class Ipv4RouteTable<V> {
     }
 
     /**
-     * Adds or replaces the route for an IPv4 prefix.
-     *
-     * @return the value previously stored for exactly this prefix, or null
-     * @throws IllegalArgumentException if {@code prefix} is IPv6
-     * @throws IllegalStateException    if the prefix is new and the table is full
-     */
-    public V put(Prefix prefix, V value) {
-        checkFamily(prefix);
-        Objects.requireNonNull(value, "value");
-        synchronized (lock) {
-            return putLocked(prefix, value);
-        }
-    }
-
-    /**
-     * Adds or replaces every route of {@code routes} (all IPv4). The bound is checked first: if the new prefixes
-     * would not fit, nothing is changed. Readers may observe the routes being added one by one.
-     *
-     * @throws IllegalArgumentException if a prefix is IPv6 (nothing is changed)
-     * @throws IllegalStateException    if the table would exceed {@link #maxEntries()} (nothing is changed)
-     */
-    public void putAll(Map<Prefix, ? extends V> routes) {
-        for (Map.Entry<Prefix, ? extends V> e : routes.entrySet()) {
-            checkFamily(e.getKey());
-            Objects.requireNonNull(e.getValue(), "value");
-        }
-        synchronized (lock) {
-            int added = 0;
-            for (Prefix p : routes.keySet()) {
-                if (!this.routes.containsKey(p)) {
-                    added++;
-                }
-            }
-            if ((long) this.routes.size() + added > maxEntries) {
-                throw full(added + " new prefixes");
-            }
-            for (Map.Entry<Prefix, ? extends V> e : routes.entrySet()) {
-                putLocked(e.getKey(), e.getValue());
-            }
-        }
-    }
-
-    /**
      * Removes the route for exactly {@code prefix/length} (host bits ignored); addresses under it fall back to
      * the next longest covering prefix.
      *
@@ -235,77 +181,12 @@ public final class Ipv4RouteTable<V> {
     }
 
     /**
-     * Removes the route for exactly this IPv4 prefix.
-     *
-     * @return whether the prefix was present
-     * @throws IllegalArgumentException if {@code prefix} is IPv6
-     */
-    public boolean remove(Prefix prefix) {
-        checkFamily(prefix);
-        synchronized (lock) {
-            if (routes.remove(prefix) == null) {
-                return false;
-            }
-            int len = prefix.length();
-            int a = prefix.ipv4Address();
-            lengthCount[len]--;
-            int coverLen = longestCovering(a, len - 1);
-            Object cover = coverLen < 0 ? null : routes.get(Prefix.ipv4(a, coverLen));
-            change(a, len, REMOVE, cover, (byte) coverLen);
-            return true;
-        }
-    }
-
-    /**
      * The value stored for exactly {@code prefix/length} (not a longest match), or null.
      *
      * @throws IllegalArgumentException if {@code length} is not in 0..32
      */
     public V get(int prefix, int length) {
-        Prefix p = Prefix.ipv4(prefix, length);
-        synchronized (lock) {
-            return routes.get(p);
-        }
-    }
-
-    /** Removes every route. Concurrent lookups see either the old table or the empty one. */
-    public void clear() {
-        synchronized (lock) {
-            routes.clear();
-            java.util.Arrays.fill(lengthCount, 0);
-            rootLens = newRootLens();
-            root = new Object[ROOT_SIZE];
-        }
-    }
-
-    /** The number of prefixes in the table. */
-    public int size() {
-        synchronized (lock) {
-            return routes.size();
-        }
-    }
-
-    /** The bound on the number of prefixes. */
-    public int maxEntries() {
-        return maxEntries;
-    }
-
-    /** A snapshot of the routes, ordered by address then length; allocates, for display and dumps. */
-    public List<Route<V>> entries() {
-        List<Route<V>> list;
-        synchronized (lock) {
-            list = new ArrayList<>(routes.size());
-            for (Map.Entry<Prefix, V> e : routes.entrySet()) {
-                list.add(new Route<>(e.getKey(), e.getValue()));
-            }
-        }
-        list.sort((x, y) -> x.prefix().compareTo(y.prefix()));
-        return list;
-    }
-
-    @Override
-    public String toString() {
-        return "Ipv4RouteTable(" + size() + " routes)";
+        return get(Prefix.ipv4(prefix, length));
     }
 
     /** The number of child nodes (for tests and memory estimates). */
@@ -326,45 +207,29 @@ public final class Ipv4RouteTable<V> {
         }
     }
 
-    private V putLocked(Prefix prefix, V value) {
-        V old = routes.get(prefix);
-        if (old == null && routes.size() >= maxEntries) {
-            throw full(prefix.toString());
-        }
-        routes.put(prefix, value);
+    @Override
+    void insertLocked(Prefix prefix, V value) {
         int len = prefix.length();
-        if (old == null) {
-            lengthCount[len]++;
-        }
         change(prefix.ipv4Address(), len, INSERT, value, (byte) len);
-        return old;
     }
 
-    private IllegalStateException full(String what) {
-        return new IllegalStateException("IPv4 route table full (" + maxEntries + " prefixes, maxEntries): cannot add "
-                + what);
+    @Override
+    void removeLocked(Prefix prefix) {
+        int len = prefix.length();
+        int coverLen = longestCoveringLength(prefix, len - 1, 0);
+        change(prefix.ipv4Address(), len, REMOVE, routeOfLength(prefix, coverLen), (byte) coverLen);
     }
 
-    private static void checkFamily(Prefix p) {
-        if (p.isIpv6()) {
-            throw new IllegalArgumentException("IPv6 prefix in an IPv4 table: " + p);
-        }
+    @Override
+    void resetLocked() {
+        rootLens = newRootLens();
+        root = new Object[ROOT_SIZE];
     }
 
     private static byte[] newRootLens() {
         byte[] l = new byte[ROOT_SIZE];
         java.util.Arrays.fill(l, NO_ROUTE);
         return l;
-    }
-
-    /** The length of the longest route containing {@code a} with length &le; maxLen, or -1. */
-    private int longestCovering(int a, int maxLen) {
-        for (int len = maxLen; len >= 0; len--) {
-            if (lengthCount[len] > 0 && routes.containsKey(Prefix.ipv4(a, len))) {
-                return len;
-            }
-        }
-        return -1;
     }
 
     private static boolean applies(int mode, int slotLen, int len) {

@@ -1,16 +1,11 @@
 package dev.pktkit.switching.lpm;
 
-import dev.pktkit.codec.wire.Ip4;
 import dev.pktkit.codec.wire.Ip6;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.Objects;
 
 /**
  * An IPv6 longest-prefix-match table: prefixes (address as two {@code long}s, {@code hi} = bytes 0-7 and
@@ -62,16 +57,16 @@ import java.util.Objects;
  *       prefix.</li>
  * </ul>
  *
- * <p>Bound: at most {@link #maxEntries()} prefixes (default {@value #DEFAULT_MAX_ENTRIES}); adding beyond that
+ * <p>The control plane (exact routes, bound, lock, snapshots) is {@link RouteTable}'s, shared with
+ * {@link Ipv4RouteTable}; this class holds the trie.
+ *
+ * <p>Bound: at most {@link #maxEntries()} prefixes (default {@value RouteTable#DEFAULT_MAX_ENTRIES}); adding beyond that
  * throws {@link IllegalStateException}. Values must not be null.
  *
  * @param <V> the value type (the hub stores its port object); values should be immutable or safely published
  *            themselves, the table only orders its own writes
  */
-public final class Ipv6RouteTable<V> {
-    /** The default bound on the number of prefixes. */
-    public static final int DEFAULT_MAX_ENTRIES = 1_000_000;
-
+public final class Ipv6RouteTable<V> extends RouteTable<V> {
     private static final int ROOT_BITS = 16;
     private static final int ROOT_SIZE = 1 << ROOT_BITS;
     /** Bits per node below the root; 64 slots, so one long is a node's bitmap. */
@@ -239,8 +234,6 @@ public final class Ipv6RouteTable<V> {
         }
     }
 
-    private final int maxEntries;
-    private final Object lock = new Object();
     /**
      * Root slots, indexed by the top 16 address bits: null, a value (the longest prefix of length 0..16 covering
      * the slot, when no longer prefix is under it), or the top Node of the slot's subtree, whose {@code base} is
@@ -249,13 +242,10 @@ public final class Ipv6RouteTable<V> {
     private volatile Object[] root = new Object[ROOT_SIZE];
     /** Writer-only: the root-level value of each slot (also held in the slot or its node's base). */
     private Object[] rootVals = new Object[ROOT_SIZE];
-    // Control plane, guarded by lock.
-    /** Recorded length (0..16) of the prefix whose value each root slot holds; -1 = none. */
+    /** Writer-only: recorded length (0..16) of the prefix whose value each root slot holds; -1 = none. */
     private byte[] rootLens = newRootLens();
-    private final HashMap<Prefix, V> routes = new HashMap<>();
-    private final int[] lengthCount = new int[129];
 
-    /** A table bounded to {@value #DEFAULT_MAX_ENTRIES} prefixes. */
+    /** A table bounded to {@value RouteTable#DEFAULT_MAX_ENTRIES} prefixes. */
     public Ipv6RouteTable() {
         this(DEFAULT_MAX_ENTRIES);
     }
@@ -266,10 +256,7 @@ public final class Ipv6RouteTable<V> {
      * @throws IllegalArgumentException if {@code maxEntries} is not positive
      */
     public Ipv6RouteTable(int maxEntries) {
-        if (maxEntries <= 0) {
-            throw new IllegalArgumentException("maxEntries must be positive: " + maxEntries);
-        }
-        this.maxEntries = maxEntries;
+        super(true, maxEntries);
     }
 
     /**
@@ -316,49 +303,6 @@ public final class Ipv6RouteTable<V> {
     }
 
     /**
-     * Adds or replaces the route for an IPv6 prefix.
-     *
-     * @return the value previously stored for exactly this prefix, or null
-     * @throws IllegalArgumentException if {@code prefix} is IPv4
-     * @throws IllegalStateException    if the prefix is new and the table is full
-     */
-    public V put(Prefix prefix, V value) {
-        checkFamily(prefix);
-        Objects.requireNonNull(value, "value");
-        synchronized (lock) {
-            return putLocked(prefix, value);
-        }
-    }
-
-    /**
-     * Adds or replaces every route of {@code routes} (all IPv6). The bound is checked first: if the new prefixes
-     * would not fit, nothing is changed. Readers may observe the routes being added one by one.
-     *
-     * @throws IllegalArgumentException if a prefix is IPv4 (nothing is changed)
-     * @throws IllegalStateException    if the table would exceed {@link #maxEntries()} (nothing is changed)
-     */
-    public void putAll(Map<Prefix, ? extends V> routes) {
-        for (Map.Entry<Prefix, ? extends V> e : routes.entrySet()) {
-            checkFamily(e.getKey());
-            Objects.requireNonNull(e.getValue(), "value");
-        }
-        synchronized (lock) {
-            int added = 0;
-            for (Prefix p : routes.keySet()) {
-                if (!this.routes.containsKey(p)) {
-                    added++;
-                }
-            }
-            if ((long) this.routes.size() + added > maxEntries) {
-                throw full(added + " new prefixes");
-            }
-            for (Map.Entry<Prefix, ? extends V> e : routes.entrySet()) {
-                putLocked(e.getKey(), e.getValue());
-            }
-        }
-    }
-
-    /**
      * Removes the route for exactly {@code (hi, lo)/length} (host bits ignored); addresses under it fall back to
      * the next longest covering prefix.
      *
@@ -370,86 +314,12 @@ public final class Ipv6RouteTable<V> {
     }
 
     /**
-     * Removes the route for exactly this IPv6 prefix.
-     *
-     * @return whether the prefix was present
-     * @throws IllegalArgumentException if {@code prefix} is IPv4
-     */
-    public boolean remove(Prefix prefix) {
-        checkFamily(prefix);
-        synchronized (lock) {
-            if (routes.remove(prefix) == null) {
-                return false;
-            }
-            int len = prefix.length();
-            lengthCount[len]--;
-            long hi = prefix.hi();
-            long lo = prefix.lo();
-            if (len <= ROOT_BITS) {
-                int coverLen = longestCovering(hi, lo, len - 1, 0);
-                Object cover = coverLen < 0 ? null : routes.get(Prefix.ipv6(hi, lo, coverLen));
-                changeRootValues(hi, len, REMOVE, cover, coverLen);
-            } else {
-                int i = (int) (hi >>> 48);
-                Object[] r = root;
-                Node top = r[i] instanceof Node n ? n : null;
-                setSubtree(r, i, top, remove(top, hi, lo, len));
-            }
-            return true;
-        }
-    }
-
-    /**
      * The value stored for exactly {@code (hi, lo)/length} (not a longest match), or null.
      *
      * @throws IllegalArgumentException if {@code length} is not in 0..128
      */
     public V get(long hi, long lo, int length) {
-        Prefix p = Prefix.ipv6(hi, lo, length);
-        synchronized (lock) {
-            return routes.get(p);
-        }
-    }
-
-    /** Removes every route. Concurrent lookups see either the old table or the empty one. */
-    public void clear() {
-        synchronized (lock) {
-            routes.clear();
-            Arrays.fill(lengthCount, 0);
-            rootLens = newRootLens();
-            rootVals = new Object[ROOT_SIZE];
-            root = new Object[ROOT_SIZE];
-        }
-    }
-
-    /** The number of prefixes in the table. */
-    public int size() {
-        synchronized (lock) {
-            return routes.size();
-        }
-    }
-
-    /** The bound on the number of prefixes. */
-    public int maxEntries() {
-        return maxEntries;
-    }
-
-    /** A snapshot of the routes, ordered by address then length; allocates, for display and dumps. */
-    public List<Route<V>> entries() {
-        List<Route<V>> list;
-        synchronized (lock) {
-            list = new ArrayList<>(routes.size());
-            for (Map.Entry<Prefix, V> e : routes.entrySet()) {
-                list.add(new Route<>(e.getKey(), e.getValue()));
-            }
-        }
-        list.sort((x, y) -> x.prefix().compareTo(y.prefix()));
-        return list;
-    }
-
-    @Override
-    public String toString() {
-        return "Ipv6RouteTable(" + size() + " routes)";
+        return get(Prefix.ipv6(hi, lo, length));
     }
 
     /** The number of nodes below the root (for tests and memory estimates). */
@@ -478,16 +348,9 @@ public final class Ipv6RouteTable<V> {
         return c;
     }
 
-    private V putLocked(Prefix prefix, V value) {
-        V old = routes.get(prefix);
-        if (old == null && routes.size() >= maxEntries) {
-            throw full(prefix.toString());
-        }
-        routes.put(prefix, value);
+    @Override
+    void insertLocked(Prefix prefix, V value) {
         int len = prefix.length();
-        if (old == null) {
-            lengthCount[len]++;
-        }
         long hi = prefix.hi();
         long lo = prefix.lo();
         if (len <= ROOT_BITS) {
@@ -498,18 +361,29 @@ public final class Ipv6RouteTable<V> {
             Node top = r[i] instanceof Node n ? n : null;
             setSubtree(r, i, top, insert(top, hi, lo, len, value));
         }
-        return old;
     }
 
-    private IllegalStateException full(String what) {
-        return new IllegalStateException("IPv6 route table full (" + maxEntries + " prefixes, maxEntries): cannot add "
-                + what);
-    }
-
-    private static void checkFamily(Prefix p) {
-        if (!p.isIpv6()) {
-            throw new IllegalArgumentException("IPv4 prefix in an IPv6 table: " + p);
+    @Override
+    void removeLocked(Prefix prefix) {
+        int len = prefix.length();
+        long hi = prefix.hi();
+        long lo = prefix.lo();
+        if (len <= ROOT_BITS) {
+            int coverLen = longestCoveringLength(prefix, len - 1, 0);
+            changeRootValues(hi, len, REMOVE, routeOfLength(prefix, coverLen), coverLen);
+        } else {
+            int i = (int) (hi >>> 48);
+            Object[] r = root;
+            Node top = r[i] instanceof Node n ? n : null;
+            setSubtree(r, i, top, remove(top, prefix));
         }
+    }
+
+    @Override
+    void resetLocked() {
+        rootLens = newRootLens();
+        rootVals = new Object[ROOT_SIZE];
+        root = new Object[ROOT_SIZE];
     }
 
     private static byte[] newRootLens() {
@@ -545,16 +419,6 @@ public final class Ipv6RouteTable<V> {
             return Long.numberOfLeadingZeros(x);
         }
         return 64 + Long.numberOfLeadingZeros(l1 ^ l2); // 128 when equal
-    }
-
-    /** The length of the longest route containing hi/lo with length in [minLen, maxLen], or -1. */
-    private int longestCovering(long hi, long lo, int maxLen, int minLen) {
-        for (int len = maxLen; len >= minLen; len--) {
-            if (lengthCount[len] > 0 && routes.containsKey(Prefix.ipv6(hi, lo, len))) {
-                return len;
-            }
-        }
-        return -1;
     }
 
     /** Insert (value v, length l) or remove (cover v of length vlen, -1 if none) of a /0../16 in the live root. */
@@ -625,19 +489,21 @@ public final class Ipv6RouteTable<V> {
         return Node.of(d, hi, lo, vals, lens, kids).withRange(hi, lo, len, INSERT, v, len);
     }
 
-    /** The subtree n with prefix hi/lo/len (present in it) removed; null if it becomes empty. */
-    private Node remove(Node n, long hi, long lo, int len) {
+    /** The subtree n with prefix (hi, lo)/len (present in it) removed; null if it becomes empty. */
+    private Node remove(Node n, Prefix prefix) {
+        long hi = prefix.hi();
+        long lo = prefix.lo();
+        int len = prefix.length();
         if (n == null || len <= n.depth || !n.covers(hi, lo)) {
-            throw new IllegalStateException("IPv6 route table inconsistent at " + Prefix.ipv6(hi, lo, len));
+            throw new IllegalStateException("IPv6 route table inconsistent at " + prefix);
         }
         Node r;
         if (len <= n.end) {
-            int coverLen = longestCovering(hi, lo, len - 1, n.depth + 1);
-            Object cover = coverLen < 0 ? null : routes.get(Prefix.ipv6(hi, lo, coverLen));
-            r = n.withRange(hi, lo, len, REMOVE, cover, coverLen < 0 ? 0 : coverLen);
+            int coverLen = longestCoveringLength(prefix, len - 1, n.depth + 1);
+            r = n.withRange(hi, lo, len, REMOVE, routeOfLength(prefix, coverLen), coverLen < 0 ? 0 : coverLen);
         } else {
             int j = n.index(hi, lo);
-            r = n.withKid(j, remove(n.kid(j), hi, lo, len));
+            r = n.withKid(j, remove(n.kid(j), prefix));
         }
         if (r.vals == null) {
             if (r.kids == null) {

@@ -44,6 +44,11 @@ public final class Prefix implements Comparable<Prefix> {
         return new Prefix(true, hi & Ip6.maskHi(length), lo & Ip6.maskLo(length), length);
     }
 
+    /** The prefix of the same family and address with {@code length} bits (host bits cleared). */
+    Prefix withLength(int length) {
+        return ipv6 ? ipv6(hi, lo, length) : ipv4((int) lo, length);
+    }
+
     /**
      * Parses {@code "10.0.0.0/8"}, {@code "2001:db8::/32"}, or a bare address (a host prefix, /32 or /128).
      * IPv6 accepts {@code ::} compression and a dotted IPv4 tail ({@code ::ffff:192.0.2.1}); zone ids are not

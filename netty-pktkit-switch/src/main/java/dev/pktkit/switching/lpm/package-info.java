@@ -4,7 +4,9 @@
  * {@link dev.pktkit.switching.lpm.Ipv6RouteTable} (stride 16 then 6, path-compressed, compact bitmap nodes), mapping prefixes to a
  * value such as a port, plus {@link dev.pktkit.switching.lpm.Prefix} (parsing and formatting
  * {@code "10.0.0.0/8"}, {@code "2001:db8::/32"}) and {@link dev.pktkit.switching.lpm.Route} (an entry of a
- * table snapshot).
+ * table snapshot). Both tables extend {@link dev.pktkit.switching.lpm.RouteTable}, which holds their common
+ * control plane (exact routes, bound, lock, snapshots, covering-route search); each keeps only its trie and its
+ * lookup.
  *
  * <p>Threads: {@code lookup} is the data path: no lock, no allocation, callable from any number of event loops
  * while another thread updates the table; for its address it sees the table either before or after each update.

@@ -113,14 +113,25 @@ public final class L3Port extends HubPort {
         out.send(this, pkt);
     }
 
-    /** Delivers to every port but this one; consumes {@code pkt}. */
+    /**
+     * Delivers to every port but this one; consumes {@code pkt}. The last port gets {@code pkt} itself, the others a
+     * {@code retainedDuplicate()} each (see {@code L2Port}'s flood).
+     */
     private void flood(ByteBuf pkt) {
+        HubPort pending = null;
         for (HubPort p : hub.portArray()) {
             if (p != this) {
-                p.send(this, pkt.retainedDuplicate());
+                if (pending != null) {
+                    pending.send(this, pkt.retainedDuplicate());
+                }
+                pending = p;
             }
         }
-        pkt.release();
+        if (pending != null) {
+            pending.send(this, pkt);
+        } else {
+            pkt.release();
+        }
     }
 
     void drop(ByteBuf pkt, DropReason reason) {

@@ -40,7 +40,9 @@ import java.util.regex.Pattern;
  * next to the same transfer over a plain veth pair (no Java in the path). Modes: {@code veth}; {@code none}
  * (TUN without offloads, {@code L3Hub}); {@code segment} (offloads on, large segments cut in Java,
  * {@code L3Hub}); {@code large-codec} (offloads on, large segments cross an {@code L3Hub} as oversized packets
- * through {@code VirtioNetCodec}); {@code large-pass} (offloads on, segments cross-connected with their
+ * through {@code VirtioNetCodec}, checksums completed in Java); {@code large-forward} (the same with
+ * {@code VirtioNetCodec.forwarding()}: segments cross the {@code L3Hub} with their offload state, partial checksums
+ * left partial); {@code large-pass} (offloads on, segments cross-connected with their
  * virtio-net header untouched). Each on an epoll and an io_uring loop; {@code --threads 2} puts the two TUN
  * channels on two loops (the forwarder then hands packets between threads).
  *
@@ -49,7 +51,7 @@ import java.util.regex.Pattern;
  *
  * <pre>
  * java --enable-native-access=ALL-UNNAMED -cp netty-pktkit-benchmarks/target/benchmarks.jar \
- *     dev.pktkit.benchmarks.TunThroughput [--seconds 10] [--modes veth,none,segment,large-codec,large-pass]
+ *     dev.pktkit.benchmarks.TunThroughput [--seconds 10] [--modes veth,none,segment,large-codec,large-forward,large-pass]
  *     [--loops epoll,io_uring] [--streams 1] [--threads 1]
  * </pre>
  */
@@ -78,7 +80,7 @@ public final class TunThroughput {
         int seconds = 10;
         int streams = 1;
         int threads = 1;
-        List<String> modes = List.of("veth", "none", "segment", "large-codec", "large-pass");
+        List<String> modes = List.of("veth", "none", "segment", "large-codec", "large-forward", "large-pass");
         List<String> loops = List.of("epoll", "io_uring");
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -136,18 +138,19 @@ public final class TunThroughput {
                 OffloadMode offload = switch (mode) {
                     case "none" -> OffloadMode.NONE;
                     case "segment" -> OffloadMode.SEGMENT;
-                    case "large-codec", "large-pass" -> OffloadMode.LARGE;
+                    case "large-codec", "large-forward", "large-pass" -> OffloadMode.LARGE;
                     default -> throw new IllegalArgumentException("unknown mode " + mode);
                 };
                 Forwarder aToB = new Forwarder();
                 Forwarder bToA = new Forwarder();
                 boolean pass = mode.equals("large-pass");
                 boolean codec = mode.equals("large-codec");
-                TunChannel tunA = open(group, nsA, "pkta", offload,
-                        pass ? aToB : codec ? new VirtioNetCodec() : new ChannelInboundHandlerAdapter());
+                boolean forward = mode.equals("large-forward");
+                TunChannel tunA = open(group, nsA, "pkta", offload, pass ? aToB : codec ? new VirtioNetCodec()
+                        : forward ? VirtioNetCodec.forwarding() : new ChannelInboundHandlerAdapter());
                 channels.add(tunA);
-                TunChannel tunB = open(group, nsB, "pktb", offload,
-                        pass ? bToA : codec ? new VirtioNetCodec() : new ChannelInboundHandlerAdapter());
+                TunChannel tunB = open(group, nsB, "pktb", offload, pass ? bToA : codec ? new VirtioNetCodec()
+                        : forward ? VirtioNetCodec.forwarding() : new ChannelInboundHandlerAdapter());
                 channels.add(tunB);
                 if (pass) {
                     aToB.peer = tunB;

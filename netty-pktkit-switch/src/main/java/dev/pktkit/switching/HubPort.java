@@ -1,5 +1,7 @@
 package dev.pktkit.switching;
 
+import dev.pktkit.codec.offload.OffloadPacket;
+import dev.pktkit.codec.offload.Offloads;
 import dev.pktkit.codec.pipe.Attachment;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -114,8 +116,52 @@ public abstract class HubPort implements Attachment {
         ch.write(msg, ch.voidPromise());
     }
 
+    /**
+     * Writes {@code p} to this port's channel with its offload state if the channel accepts that
+     * ({@link OffloadPacket#ACCEPTS}), else as a plain packet with the state completed in Java; takes ownership.
+     *
+     * @param ethernet whether the content is a frame (L2) rather than an IP packet
+     */
+    final void send(HubPort from, OffloadPacket p, boolean ethernet) {
+        Channel ch = channel;
+        if (!OffloadPacket.acceptedBy(ch)) {
+            ByteBuf plain = Offloads.complete(p, ch.alloc(), ethernet);
+            if (plain == null) {
+                from.counters.dropped(DropReason.MALFORMED); // offload state that does not fit the packet
+                return;
+            }
+            send(from, plain);
+            return;
+        }
+        if (!ch.isActive()) {
+            counters.dropped(DropReason.INACTIVE);
+            p.release();
+            return;
+        }
+        if (!ch.isWritable()) {
+            counters.dropped(DropReason.CONGESTED);
+            p.release();
+            return;
+        }
+        from.ingress.markSent(this, p.content().readableBytes());
+        ch.write(p, ch.voidPromise());
+    }
+
     /** Handles one inbound message of this port; owns {@code msg}. Runs on this port's event loop. */
     protected abstract void receive(ByteBuf msg);
+
+    /**
+     * Handles one inbound packet with offload state; owns {@code p}. This default completes the state in Java and
+     * handles the plain packet; the L3 port forwards the state instead.
+     */
+    protected void receive(OffloadPacket p) {
+        ByteBuf plain = Offloads.complete(p, channel.alloc(), this instanceof L2Port);
+        if (plain == null) {
+            counters.dropped(DropReason.MALFORMED);
+            return;
+        }
+        receive(plain);
+    }
 
     @Override
     public String toString() {
@@ -137,7 +183,13 @@ public abstract class HubPort implements Attachment {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             if (!(msg instanceof ByteBuf buf)) {
-                counters.dropped(DropReason.MALFORMED);
+                if (msg instanceof OffloadPacket p && attached) {
+                    framesIn++;
+                    bytesIn += p.content().readableBytes();
+                    receive(p);
+                    return;
+                }
+                counters.dropped(attached ? DropReason.MALFORMED : DropReason.INACTIVE);
                 ReferenceCountUtil.release(msg);
                 return;
             }

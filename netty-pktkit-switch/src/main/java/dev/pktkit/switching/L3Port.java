@@ -1,6 +1,8 @@
 package dev.pktkit.switching;
 
 import dev.pktkit.codec.buffer.Buffers;
+import dev.pktkit.codec.offload.OffloadPacket;
+import dev.pktkit.codec.offload.Offloads;
 import dev.pktkit.codec.wire.Ipv4;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -26,6 +28,23 @@ public final class L3Port extends HubPort {
 
     @Override
     protected void receive(ByteBuf pkt) {
+        receive(pkt, null);
+    }
+
+    /**
+     * Routes a packet with offload state and keeps the state: the only change a router makes, the TTL / hop limit
+     * (and the IPv4 header checksum), is outside what a partial transport checksum covers (the pseudo-header has
+     * no TTL), so a partial checksum stays partial and a large segment stays large, as Linux forwards them. The
+     * egress port gets the state if its channel accepts it, else a plain packet with the state completed.
+     * Multicast and broadcast are completed first and flooded as plain packets.
+     */
+    @Override
+    protected void receive(OffloadPacket p) {
+        receive(p.content(), p);
+    }
+
+    /** {@code meta}: the offload state whose content {@code pkt} is, or null for a plain packet. */
+    private void receive(ByteBuf pkt, OffloadPacket meta) {
         int off = pkt.readerIndex();
         int len = pkt.readableBytes();
         if (len < 1) {
@@ -34,15 +53,15 @@ public final class L3Port extends HubPort {
         }
         int version = pkt.getUnsignedByte(off) >>> 4;
         if (version == 4) {
-            receive4(pkt, off, len);
+            receive4(pkt, off, len, meta);
         } else if (version == 6) {
-            receive6(pkt, off, len);
+            receive6(pkt, off, len, meta);
         } else {
             drop(pkt, DropReason.MALFORMED);
         }
     }
 
-    private void receive4(ByteBuf pkt, int off, int len) {
+    private void receive4(ByteBuf pkt, int off, int len, OffloadPacket meta) {
         if (len < 20) {
             drop(pkt, DropReason.MALFORMED);
             return;
@@ -55,7 +74,7 @@ public final class L3Port extends HubPort {
         }
         int dst = pkt.getInt(off + 16);
         if (dst == -1 || (dst >>> 28) == 0xE) {
-            flood(pkt); // limited broadcast, multicast
+            flood(pkt, meta); // limited broadcast, multicast
             return;
         }
         L3Hub hub = l3hub;
@@ -74,13 +93,15 @@ public final class L3Port extends HubPort {
                 hub.timeExceeded(this, pkt);
                 return;
             }
-            pkt = Buffers.exclusive(pkt, channel.alloc());
-            Ipv4.decrementTtl(pkt, pkt.readerIndex());
+            ByteBuf own = Buffers.exclusive(pkt, channel.alloc());
+            Ipv4.decrementTtl(own, own.readerIndex());
+            forward(out, own, meta, pkt);
+            return;
         }
-        out.send(this, pkt);
+        forward(out, pkt, meta, pkt);
     }
 
-    private void receive6(ByteBuf pkt, int off, int len) {
+    private void receive6(ByteBuf pkt, int off, int len, OffloadPacket meta) {
         if (len < 40 || 40 + pkt.getUnsignedShort(off + 4) > len) {
             drop(pkt, DropReason.MALFORMED);
             return;
@@ -88,7 +109,7 @@ public final class L3Port extends HubPort {
         long hi = pkt.getLong(off + 24);
         long lo = pkt.getLong(off + 32);
         if ((hi >>> 56) == 0xFF) {
-            flood(pkt); // multicast
+            flood(pkt, meta); // multicast
             return;
         }
         L3Hub hub = l3hub;
@@ -107,17 +128,38 @@ public final class L3Port extends HubPort {
                 hub.timeExceeded(this, pkt);
                 return;
             }
-            pkt = Buffers.exclusive(pkt, channel.alloc());
-            pkt.setByte(pkt.readerIndex() + 7, hops - 1); // IPv6 has no header checksum
+            ByteBuf own = Buffers.exclusive(pkt, channel.alloc());
+            own.setByte(own.readerIndex() + 7, hops - 1); // IPv6 has no header checksum
+            forward(out, own, meta, pkt);
+            return;
         }
-        out.send(this, pkt);
+        forward(out, pkt, meta, pkt);
+    }
+
+    /**
+     * Sends {@code pkt} to {@code out}: plain, or with {@code meta}'s offload state ({@code pkt} replacing
+     * {@code was}, meta's content, when the router had to copy it).
+     */
+    private void forward(L3Port out, ByteBuf pkt, OffloadPacket meta, ByteBuf was) {
+        if (meta == null) {
+            out.send(this, pkt);
+        } else {
+            out.send(this, pkt == was ? meta : meta.replace(pkt), false);
+        }
     }
 
     /**
      * Delivers to every port but this one; consumes {@code pkt}. The last port gets {@code pkt} itself, the others a
      * {@code retainedDuplicate()} each (see {@code L2Port}'s flood).
      */
-    private void flood(ByteBuf pkt) {
+    private void flood(ByteBuf pkt, OffloadPacket meta) {
+        if (meta != null) {
+            pkt = Offloads.complete(meta, channel.alloc(), false);
+            if (pkt == null) {
+                counters.dropped(DropReason.MALFORMED);
+                return;
+            }
+        }
         HubPort pending = null;
         for (HubPort p : hub.portArray()) {
             if (p != this) {

@@ -41,7 +41,8 @@ final class TunTapWriter {
     }
 
     /**
-     * What the channel writes for {@code msg}: a {@code ByteBuf} or {@link VirtioNetPacket} whose bytes the
+     * What the channel writes for {@code msg}: a {@code ByteBuf} or {@link VirtioNetPacket} (or any
+     * {@link dev.pktkit.codec.offload.OffloadPacket}, whose state is the same) whose bytes the
      * kernel can read in place (copied into a direct buffer if needed). Throws (and counts) for anything else.
      */
     Object filter(Object msg) {
@@ -52,7 +53,8 @@ final class TunTapWriter {
             }
             return writable(buf);
         }
-        if (msg instanceof VirtioNetPacket p) {
+        if (msg instanceof dev.pktkit.codec.offload.OffloadPacket o) {
+            VirtioNetPacket p = VirtioNetPacket.of(o); // codec's neutral type from a forwarder: same fields
             if (!p.content().isReadable()) {
                 counters.dropped(TunTapDropReason.TOO_SHORT);
                 throw new IllegalArgumentException("empty packet");

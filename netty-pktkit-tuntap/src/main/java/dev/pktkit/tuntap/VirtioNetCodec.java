@@ -1,6 +1,7 @@
 package dev.pktkit.tuntap;
 
-import dev.pktkit.codec.buffer.Buffers;
+import dev.pktkit.codec.offload.OffloadPacket;
+import dev.pktkit.codec.offload.Offloads;
 import dev.pktkit.codec.wire.IpProtocol;
 import dev.pktkit.codec.wire.Tcp;
 import dev.pktkit.tuntap.vnet.GsoSegmenter;
@@ -30,6 +31,12 @@ import java.lang.invoke.VarHandle;
  *
  * Put it first in the pipeline of a {@link TunChannel} or {@link TapChannel}; it reads the channel's MTU at each
  * write. Not sharable: its counters are per channel.
+ *
+ * <p>{@link #forwarding()} makes one for a channel that is a hub port: inbound {@link VirtioNetPacket}s go on as
+ * they are (codec's {@link OffloadPacket}, state kept), and the channel is marked {@link OffloadPacket#ACCEPTS},
+ * so a hub forwards large segments and partial checksums between such ports without completing a checksum in
+ * Java, as Linux forwards {@code CHECKSUM_PARTIAL} packets; a hub completes the state only for ports that want
+ * plain packets. Outbound works as in the default mode (an {@code OffloadPacket} is written with its state).
  */
 public final class VirtioNetCodec extends ChannelDuplexHandler {
     private static final VarHandle DROPPED;
@@ -48,6 +55,7 @@ public final class VirtioNetCodec extends ChannelDuplexHandler {
     }
 
     private final int fixedMtu;
+    private final boolean forwarding;
     private long dropped;
     private long largeIn;
     private long largeOut;
@@ -59,10 +67,39 @@ public final class VirtioNetCodec extends ChannelDuplexHandler {
 
     /** Uses {@code mtu} (0: the channel's) for the size of the segments the kernel cuts outbound packets into. */
     public VirtioNetCodec(int mtu) {
+        this(mtu, false);
+    }
+
+    private VirtioNetCodec(int mtu, boolean forwarding) {
         if (mtu < 0) {
             throw new IllegalArgumentException("mtu: " + mtu);
         }
         this.fixedMtu = mtu;
+        this.forwarding = forwarding;
+    }
+
+    /** A codec in forwarding mode (see the class comment), using the channel's MTU. */
+    public static VirtioNetCodec forwarding() {
+        return new VirtioNetCodec(0, true);
+    }
+
+    /** Whether inbound offload state is kept ({@link #forwarding()}) rather than completed. */
+    public boolean isForwarding() {
+        return forwarding;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        if (forwarding) {
+            ctx.channel().attr(OffloadPacket.ACCEPTS).set(Boolean.TRUE);
+        }
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        if (forwarding) {
+            ctx.channel().attr(OffloadPacket.ACCEPTS).set(null);
+        }
     }
 
     /** Inbound packets dropped: inconsistent offload headers, UDP segmentation. */
@@ -86,21 +123,21 @@ public final class VirtioNetCodec extends ChannelDuplexHandler {
             ctx.fireChannelRead(msg);
             return;
         }
-        boolean ethernet = ctx.channel() instanceof TapChannel;
-        ByteBuf pkt = Buffers.exclusive(p.content(), ctx.alloc());
-        boolean ok;
-        if (p.isGso()) {
-            ok = GsoSegmenter.checksumLarge(pkt, ethernet, p.gsoType());
-            if (ok) {
+        boolean gso = p.isGso();
+        if (forwarding) {
+            if (gso) {
                 LARGE_IN.setOpaque(this, largeIn + 1);
             }
-        } else {
-            ok = !p.needsChecksum() || GsoSegmenter.completeChecksum(pkt, p.checksumStart(), p.checksumOffset());
-        }
-        if (!ok) {
-            DROPPED.setOpaque(this, dropped + 1);
-            pkt.release();
+            ctx.fireChannelRead(p);
             return;
+        }
+        ByteBuf pkt = Offloads.complete(p, ctx.alloc(), ctx.channel() instanceof TapChannel);
+        if (pkt == null) {
+            DROPPED.setOpaque(this, dropped + 1);
+            return;
+        }
+        if (gso) {
+            LARGE_IN.setOpaque(this, largeIn + 1);
         }
         ctx.fireChannelRead(pkt);
     }

@@ -1,5 +1,7 @@
 package dev.pktkit.tuntap.vnet;
 
+import dev.pktkit.codec.offload.OffloadPacket;
+
 import io.netty.buffer.ByteBuf;
 
 /**
@@ -26,22 +28,22 @@ public final class VirtioNetHeader {
     public static final int LENGTH = 10;
 
     /** {@code VIRTIO_NET_HDR_F_NEEDS_CSUM}: the checksum at csum_start + csum_offset is only the pseudo-header sum. */
-    public static final int FLAG_NEEDS_CSUM = 1;
+    public static final int FLAG_NEEDS_CSUM = OffloadPacket.FLAG_NEEDS_CSUM;
     /** {@code VIRTIO_NET_HDR_F_DATA_VALID}: the sender vouches for the checksums (receive side only). */
-    public static final int FLAG_DATA_VALID = 2;
+    public static final int FLAG_DATA_VALID = OffloadPacket.FLAG_DATA_VALID;
 
     /** {@code VIRTIO_NET_HDR_GSO_NONE}: one ordinary packet. */
-    public static final int GSO_NONE = 0;
+    public static final int GSO_NONE = OffloadPacket.GSO_NONE;
     /** {@code VIRTIO_NET_HDR_GSO_TCPV4}: a large IPv4 TCP segment (TSO). */
-    public static final int GSO_TCPV4 = 1;
+    public static final int GSO_TCPV4 = OffloadPacket.GSO_TCPV4;
     /** {@code VIRTIO_NET_HDR_GSO_UDP}: a large IPv4 UDP datagram to fragment (UFO; never enabled here). */
-    public static final int GSO_UDP = 3;
+    public static final int GSO_UDP = OffloadPacket.GSO_UDP;
     /** {@code VIRTIO_NET_HDR_GSO_TCPV6}: a large IPv6 TCP segment (TSO). */
-    public static final int GSO_TCPV6 = 4;
+    public static final int GSO_TCPV6 = OffloadPacket.GSO_TCPV6;
     /** {@code VIRTIO_NET_HDR_GSO_UDP_L4}: UDP segmentation (USO; never enabled here). */
-    public static final int GSO_UDP_L4 = 5;
+    public static final int GSO_UDP_L4 = OffloadPacket.GSO_UDP_L4;
     /** {@code VIRTIO_NET_HDR_GSO_ECN}: or-ed into the type when the segment carries CWR (RFC 3168). */
-    public static final int GSO_ECN = 0x80;
+    public static final int GSO_ECN = OffloadPacket.GSO_ECN;
 
     static final int FLAGS_OFFSET = 0;
     static final int GSO_TYPE_OFFSET = 1;
@@ -103,19 +105,11 @@ public final class VirtioNetHeader {
 
     /** The GSO type without the ECN bit. */
     public static int baseGsoType(int gsoType) {
-        return gsoType & ~GSO_ECN;
+        return OffloadPacket.baseGsoType(gsoType);
     }
 
     /** A readable name for a GSO type, for messages. */
     public static String gsoTypeName(int gsoType) {
-        String base = switch (baseGsoType(gsoType)) {
-            case GSO_NONE -> "none";
-            case GSO_TCPV4 -> "tcpv4";
-            case GSO_UDP -> "udp";
-            case GSO_TCPV6 -> "tcpv6";
-            case GSO_UDP_L4 -> "udp_l4";
-            default -> "type " + baseGsoType(gsoType);
-        };
-        return (gsoType & GSO_ECN) != 0 ? base + "+ecn" : base;
+        return OffloadPacket.gsoTypeName(gsoType);
     }
 }

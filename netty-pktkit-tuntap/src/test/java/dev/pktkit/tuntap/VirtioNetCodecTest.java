@@ -42,6 +42,34 @@ class VirtioNetCodecTest {
     }
 
     @Test
+    void forwardingModeKeepsTheOffloadStateAndMarksTheChannel() {
+        VirtioNetCodec codec = VirtioNetCodec.forwarding();
+        EmbeddedChannel ch = new EmbeddedChannel(codec);
+        assertTrue(dev.pktkit.codec.offload.OffloadPacket.acceptedBy(ch), "a hub may send it offloaded packets");
+        ByteBuf big = TestSegments.largeSegment(false, false, false, TestSegments.payload(30_000, 1), Tcp.ACK);
+        int partial = big.getUnsignedShort(big.readerIndex() + 20 + 16);
+        VirtioNetPacket sent = new VirtioNetPacket(big, VirtioNetHeader.FLAG_NEEDS_CSUM, VirtioNetHeader.GSO_TCPV4,
+                52, 1448, 20, 16);
+        ch.writeInbound(sent);
+        VirtioNetPacket in = ch.readInbound();
+        assertSame(sent, in, "passed on as it came");
+        assertEquals(partial, in.content().getUnsignedShort(in.content().readerIndex() + 36),
+                "no checksum computed in Java");
+        assertEquals(1, codec.largeSegmentsIn());
+        // An OffloadPacket (the neutral type a hub forwards) is written with its state.
+        ch.writeOutbound(new dev.pktkit.codec.offload.OffloadPacket(in.content(), in.flags(), in.gsoType(),
+                in.headerLength(), in.gsoSize(), in.checksumStart(), in.checksumOffset()));
+        Object out = ch.readOutbound();
+        VirtioNetPacket v = VirtioNetPacket.of((dev.pktkit.codec.offload.OffloadPacket) out);
+        assertEquals(1448, v.gsoSize());
+        assertEquals(VirtioNetHeader.GSO_TCPV4, v.gsoType());
+        v.release();
+        ch.pipeline().remove(codec);
+        assertTrue(!dev.pktkit.codec.offload.OffloadPacket.acceptedBy(ch), "unmarked when the codec leaves");
+        assertTrue(!ch.finish());
+    }
+
+    @Test
     void inboundBadOrUnsupportedOffloadIsDroppedAndCounted() {
         VirtioNetCodec codec = new VirtioNetCodec(1500);
         EmbeddedChannel ch = new EmbeddedChannel(codec);

@@ -102,18 +102,26 @@ public abstract class HubPort implements Attachment {
      */
     final void send(HubPort from, ByteBuf msg) {
         Channel ch = channel;
-        if (!ch.isActive()) {
-            counters.dropped(DropReason.INACTIVE);
-            msg.release();
-            return;
-        }
-        if (!ch.isWritable()) {
-            counters.dropped(DropReason.CONGESTED);
-            msg.release();
+        if (!admits(ch, msg)) {
             return;
         }
         from.ingress.markSent(this, msg.readableBytes());
         ch.write(msg, ch.voidPromise());
+    }
+
+    /** Whether {@code ch} takes a write now; if not, counts the drop and releases {@code msg}. */
+    private boolean admits(Channel ch, io.netty.util.ReferenceCounted msg) {
+        if (!ch.isActive()) {
+            counters.dropped(DropReason.INACTIVE);
+            msg.release();
+            return false;
+        }
+        if (!ch.isWritable()) {
+            counters.dropped(DropReason.CONGESTED);
+            msg.release();
+            return false;
+        }
+        return true;
     }
 
     /**
@@ -133,14 +141,7 @@ public abstract class HubPort implements Attachment {
             send(from, plain);
             return;
         }
-        if (!ch.isActive()) {
-            counters.dropped(DropReason.INACTIVE);
-            p.release();
-            return;
-        }
-        if (!ch.isWritable()) {
-            counters.dropped(DropReason.CONGESTED);
-            p.release();
+        if (!admits(ch, p)) {
             return;
         }
         from.ingress.markSent(this, p.content().readableBytes());

@@ -87,10 +87,7 @@ class HubIngressFuzzTest {
                 ch.checkException();
             }
         } finally {
-            hub.close();
-            for (EmbeddedChannel ch : ports) {
-                ch.finishAndReleaseAll();
-            }
+            close(hub, ports);
         }
     }
 
@@ -127,10 +124,14 @@ class HubIngressFuzzTest {
                 ch.checkException();
             }
         } finally {
-            hub.close();
-            for (EmbeddedChannel ch : ports) {
-                ch.finishAndReleaseAll();
-            }
+            close(hub, ports);
+        }
+    }
+
+    private static void close(AbstractHub<?> hub, List<EmbeddedChannel> ports) {
+        hub.close();
+        for (EmbeddedChannel ch : ports) {
+            ch.finishAndReleaseAll();
         }
     }
 

@@ -89,6 +89,34 @@ class TunOffloadTest {
         }
     }
 
+    /**
+     * {@link VirtioNetCodec#forwarding()} on both TUN ports of an {@link L3Hub} in router mode: large segments and
+     * partial checksums cross the hub with their offload state (the TTL decremented, the checksum left for the
+     * kernel), and Linux accepts what arrives (the echoed data is intact).
+     */
+    @ParameterizedTest
+    @MethodSource("loops")
+    void largeSegmentsKeepTheirOffloadStateThroughARoutingL3Hub(String loop) throws Exception {
+        try (TunPair pair = TunPair.create(loop, 2)) {
+            VirtioNetCodec codecA = VirtioNetCodec.forwarding();
+            VirtioNetCodec codecB = VirtioNetCodec.forwarding();
+            pair.open(OffloadMode.LARGE, codecA, codecB);
+            L3Hub hub = L3Hub.builder().name("offload-router").routerMode(true).build();
+            hub.attach(pair.tunA, L3PortOptions.prefixes("10.81.1.0/24", "fd81:1::/64"));
+            hub.attach(pair.tunB, L3PortOptions.prefixes("10.81.2.0/24", "fd81:2::/64"));
+            pair.echoThrough(dir, TunPair.B_V4, false, BYTES, 31);
+            pair.echoThrough(dir, TunPair.B_V6, true, BYTES, 32);
+            assertLargeSegmentsRead(pair);
+            assertTrue(codecA.largeSegmentsIn() + codecB.largeSegmentsIn() > 0, "codec saw no large segment");
+            assertTrue(pair.tunA.counters().largeSegmentsOut() + pair.tunB.counters().largeSegmentsOut() > 0,
+                    "large segments were written to the kernel as large segments");
+            assertEquals(0, codecA.dropped() + codecB.dropped());
+            assertEquals(0, hub.port(pair.tunA).counters().drops() + hub.port(pair.tunB).counters().drops());
+            assertNoDrops(pair);
+            hub.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
+        }
+    }
+
     @ParameterizedTest
     @MethodSource("loops")
     void largeSegmentsPassThroughACrossConnect(String loop) throws Exception {

@@ -344,21 +344,38 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
             dropIn(frame, AdapterDropReason.MALFORMED);
             return;
         }
-        long dst = Ethernet.dst(frame, off);
+        // The header in two 8-byte reads (each ByteBuf read costs its bounds and reference-count checks, and
+        // without Unsafe a ByteBuffer access): dst + src[0..1], then src[2..5] + type + the first 2 payload bytes.
+        long dst;
+        long src;
+        int type;
+        int first; // the payload's first byte (IP version nibble), or -1 when the frame has none
+        if (len >= 16) {
+            long w0 = frame.getLong(off);
+            long w1 = frame.getLong(off + 8);
+            dst = w0 >>> 16;
+            src = ((w0 & 0xFFFF) << 32) | (w1 >>> 32);
+            type = (int) (w1 >>> 16) & 0xFFFF;
+            first = (int) (w1 >>> 8) & 0xFF;
+        } else {
+            dst = Ethernet.dst(frame, off);
+            src = Ethernet.src(frame, off);
+            type = frame.getUnsignedShort(off + Ethernet.TYPE_OFFSET);
+            first = -1;
+        }
         if (dst != mac && !link.isGroup(dst)) {
             dropIn(frame, AdapterDropReason.NOT_FOR_US);
             return;
         }
-        if (Ethernet.src(frame, off) == mac) {
+        if (src == mac) {
             dropIn(frame, AdapterDropReason.LOOPED);
             return;
         }
-        int type = frame.getUnsignedShort(off + Ethernet.TYPE_OFFSET);
         int ip = off + Ethernet.HEADER_LENGTH;
         int ipLen = len - Ethernet.HEADER_LENGTH;
         if (type == Ethernet.IPV4) {
             int total;
-            if (ipLen < Ipv4.MIN_HEADER_LENGTH || (frame.getUnsignedByte(ip) >>> 4) != 4
+            if (ipLen < Ipv4.MIN_HEADER_LENGTH || (first >>> 4) != 4
                     || (total = frame.getUnsignedShort(ip + 2)) < Ipv4.MIN_HEADER_LENGTH || total > ipLen) {
                 dropIn(frame, AdapterDropReason.MALFORMED);
                 return;
@@ -376,7 +393,7 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
             ctx.fireChannelRead(frame);
         } else if (type == Ethernet.IPV6) {
             int total;
-            if (ipLen < Ipv6.HEADER_LENGTH || (frame.getUnsignedByte(ip) >>> 4) != 6
+            if (ipLen < Ipv6.HEADER_LENGTH || (first >>> 4) != 6
                     || (total = Ipv6.HEADER_LENGTH + frame.getUnsignedShort(ip + 4)) > ipLen) {
                 dropIn(frame, AdapterDropReason.MALFORMED);
                 return;

@@ -1,21 +1,18 @@
 package dev.pktkit.qemu;
 
+import dev.pktkit.codec.stats.EnumCounters;
 import io.netty.channel.Channel;
 import io.netty.util.Attribute;
 import io.netty.util.AttributeKey;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-import java.util.Locale;
-
 /**
- * Traffic counters of one QEMU channel: frames and bytes in each direction, drops by reason, and why the codec
- * cut the peer off, if it did.
+ * Traffic counters of one QEMU channel: frames and bytes in each direction ({@link Traffic}), drops by
+ * {@link QemuDropReason}, and why the codec cut the peer off, if it did.
  *
  * <p>The codecs of a channel share one instance, kept in the channel attribute {@link #KEY}; read it with
- * {@link #of(Channel)}. Only the channel's event loop writes (every codec method runs there), so updates are
- * plain stores published with opaque writes: no lock, no allocation, no fence on the data path. Reads from other
- * threads are approximate while traffic flows and exact once it has stopped.
+ * {@link #of(Channel)}. Only the channel's event loop writes (every codec method runs there), so the counts are
+ * {@link EnumCounters#singleWriter} counters: no lock, no allocation, no fence on the data path. Reads from other
+ * threads are approximate while traffic flows and exact once it has stopped. Export them with {@link QemuMetrics}.
  *
  * <p>Bytes count frame bytes only, without the 4-byte stream prefix. Outbound frames count when the codec hands
  * them to the transport, not when the kernel took them.
@@ -25,29 +22,20 @@ public final class QemuFrameCounters {
     public static final AttributeKey<QemuFrameCounters> KEY =
             AttributeKey.valueOf(QemuFrameCounters.class, "counters");
 
-    private static final VarHandle FRAMES_IN;
-    private static final VarHandle BYTES_IN;
-    private static final VarHandle FRAMES_OUT;
-    private static final VarHandle BYTES_OUT;
-    private static final VarHandle DROPS = MethodHandles.arrayElementVarHandle(long[].class);
-
-    static {
-        try {
-            MethodHandles.Lookup l = MethodHandles.lookup();
-            FRAMES_IN = l.findVarHandle(QemuFrameCounters.class, "framesIn", long.class);
-            BYTES_IN = l.findVarHandle(QemuFrameCounters.class, "bytesIn", long.class);
-            FRAMES_OUT = l.findVarHandle(QemuFrameCounters.class, "framesOut", long.class);
-            BYTES_OUT = l.findVarHandle(QemuFrameCounters.class, "bytesOut", long.class);
-        } catch (ReflectiveOperationException e) {
-            throw new ExceptionInInitializerError(e);
-        }
+    /** What a QEMU channel counts besides drops. */
+    public enum Traffic {
+        /** Frames received from the peer and passed on. */
+        FRAMES_IN,
+        /** Bytes of {@link #FRAMES_IN}. */
+        BYTES_IN,
+        /** Frames handed to the transport for the peer. */
+        FRAMES_OUT,
+        /** Bytes of {@link #FRAMES_OUT}. */
+        BYTES_OUT
     }
 
-    private long framesIn;
-    private long bytesIn;
-    private long framesOut;
-    private long bytesOut;
-    private final long[] drops = new long[QemuDropReason.values().length];
+    private final EnumCounters<Traffic> traffic = EnumCounters.singleWriter(Traffic.class);
+    private final EnumCounters<QemuDropReason> drops = EnumCounters.singleWriter(QemuDropReason.class);
     private volatile String cutOffReason;
 
     QemuFrameCounters() {
@@ -68,56 +56,61 @@ public final class QemuFrameCounters {
     }
 
     void frameIn(int bytes) {
-        FRAMES_IN.setOpaque(this, framesIn + 1);
-        BYTES_IN.setOpaque(this, bytesIn + bytes);
+        traffic.increment(Traffic.FRAMES_IN);
+        traffic.add(Traffic.BYTES_IN, bytes);
     }
 
     void frameOut(int bytes) {
-        FRAMES_OUT.setOpaque(this, framesOut + 1);
-        BYTES_OUT.setOpaque(this, bytesOut + bytes);
+        traffic.increment(Traffic.FRAMES_OUT);
+        traffic.add(Traffic.BYTES_OUT, bytes);
     }
 
     void dropped(QemuDropReason reason) {
-        int i = reason.ordinal();
-        DROPS.setOpaque(drops, i, drops[i] + 1);
+        drops.increment(reason);
     }
 
     void cutOff(String reason) {
         cutOffReason = reason;
     }
 
+    /** The traffic counts, live. */
+    public EnumCounters<Traffic> trafficCounters() {
+        return traffic;
+    }
+
+    /** The drops by reason, live. */
+    public EnumCounters<QemuDropReason> dropCounters() {
+        return drops;
+    }
+
     /** Frames received from the peer and passed on. */
     public long framesIn() {
-        return (long) FRAMES_IN.getOpaque(this);
+        return traffic.get(Traffic.FRAMES_IN);
     }
 
     /** Bytes of {@link #framesIn()}. */
     public long bytesIn() {
-        return (long) BYTES_IN.getOpaque(this);
+        return traffic.get(Traffic.BYTES_IN);
     }
 
     /** Frames handed to the transport for the peer. */
     public long framesOut() {
-        return (long) FRAMES_OUT.getOpaque(this);
+        return traffic.get(Traffic.FRAMES_OUT);
     }
 
     /** Bytes of {@link #framesOut()}. */
     public long bytesOut() {
-        return (long) BYTES_OUT.getOpaque(this);
+        return traffic.get(Traffic.BYTES_OUT);
     }
 
     /** Frames (or, for {@link QemuDropReason#SEND_FAILED}, send errors) dropped for {@code reason}. */
     public long drops(QemuDropReason reason) {
-        return (long) DROPS.getOpaque(drops, reason.ordinal());
+        return drops.get(reason);
     }
 
     /** All drops together. */
     public long drops() {
-        long n = 0;
-        for (QemuDropReason r : QemuDropReason.values()) {
-            n += drops(r);
-        }
-        return n;
+        return drops.sum();
     }
 
     /** Whether the codec closed the channel because the peer broke the framing. */
@@ -134,11 +127,9 @@ public final class QemuFrameCounters {
     public String toString() {
         StringBuilder sb = new StringBuilder("in=").append(framesIn()).append('/').append(bytesIn())
                 .append("B out=").append(framesOut()).append('/').append(bytesOut()).append('B');
-        for (QemuDropReason r : QemuDropReason.values()) {
-            long d = drops(r);
-            if (d != 0) {
-                sb.append(' ').append(r.name().toLowerCase(Locale.ROOT)).append('=').append(d);
-            }
+        String d = drops.toString();
+        if (!d.isEmpty()) {
+            sb.append(' ').append(d);
         }
         String why = cutOffReason;
         if (why != null) {

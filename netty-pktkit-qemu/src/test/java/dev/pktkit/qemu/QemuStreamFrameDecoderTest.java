@@ -172,6 +172,25 @@ class QemuStreamFrameDecoderTest {
     }
 
     @Test
+    void micrometerBinderReadsTheChannelsCounters() {
+        io.micrometer.core.instrument.simple.SimpleMeterRegistry registry =
+                new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        QemuMetrics metrics = new QemuMetrics(counters(), io.micrometer.core.instrument.Tags.of("guest", "vm1"));
+        metrics.bindTo(registry);
+        read(concat(stream(frame(60, 1)), stream(frame(1514, 2))));
+        frames();
+        read(lengthOnly(1L << 31));
+        ch.runPendingTasks();
+        assertEquals(2.0, registry.get("pktkit.qemu.frames.in").tag("guest", "vm1").functionCounter().count());
+        assertEquals(60.0 + 1514, registry.get("pktkit.qemu.bytes.in").functionCounter().count());
+        assertEquals(0.0, registry.get("pktkit.qemu.frames.out").functionCounter().count());
+        assertEquals(1.0, registry.get("pktkit.qemu.drops").tags("guest", "vm1", "reason", "too_long")
+                .functionCounter().count());
+        metrics.close();
+        assertTrue(registry.getMeters().isEmpty());
+    }
+
+    @Test
     void configuredMaximumIsEnforcedExactly() {
         ch = new EmbeddedChannel(new QemuStreamFrameDecoder(100));
         byte[] max = frame(100, 1);

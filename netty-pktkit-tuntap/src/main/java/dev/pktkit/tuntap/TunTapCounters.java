@@ -1,121 +1,123 @@
 package dev.pktkit.tuntap;
 
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.VarHandle;
-import java.util.Locale;
+import dev.pktkit.codec.stats.EnumCounters;
 
 /**
  * Traffic counters of one TUN/TAP channel ({@link AbstractTunTapChannel#counters()}): packets and bytes in each
- * direction, large segments, drops by reason.
+ * direction, large segments, read batches ({@link Traffic}), drops by {@link TunTapDropReason}.
  *
- * <p>Only the channel's event loop writes them, so updates are plain stores published with opaque writes: no
+ * <p>Only the channel's event loop writes them, so the counts are {@link EnumCounters#singleWriter} counters: no
  * lock, no allocation, no fence on the data path. Reads from other threads are approximate while traffic flows
- * and exact once it has stopped.
+ * and exact once it has stopped. Export them with {@link TunTapMetrics}.
  *
  * <p>Packets are what the pipeline sees: with {@link OffloadMode#SEGMENT} a large segment read counts once in
  * {@link #largeSegmentsIn()} and once per segment cut from it in {@link #packetsIn()}. Bytes count packet bytes
  * without the virtio-net header.
  */
 public final class TunTapCounters {
-    private static final VarHandle LONG = MethodHandles.arrayElementVarHandle(long[].class);
+    /** What a TUN/TAP channel counts besides drops. */
+    public enum Traffic {
+        /** Packets (or frames) handed to the pipeline. */
+        PACKETS_IN,
+        /** Bytes of {@link #PACKETS_IN}. */
+        BYTES_IN,
+        /** Packets (or frames) the kernel took from the channel; a large segment counts once. */
+        PACKETS_OUT,
+        /** Bytes of {@link #PACKETS_OUT}. */
+        BYTES_OUT,
+        /** Reads that returned a large segment (virtio-net GSO), whatever the pipeline then saw. */
+        LARGE_SEGMENTS_IN,
+        /** Writes that carried a large segment for the kernel to cut. */
+        LARGE_SEGMENTS_OUT,
+        /** Read batches that delivered at least one packet: one {@code channelReadComplete} each. */
+        READ_BATCHES
+    }
 
-    private static final int PACKETS_IN = 0;
-    private static final int BYTES_IN = 1;
-    private static final int PACKETS_OUT = 2;
-    private static final int BYTES_OUT = 3;
-    private static final int LARGE_IN = 4;
-    private static final int LARGE_OUT = 5;
-    private static final int READ_BATCHES = 6;
-    private static final int FIELDS = 7;
-
-    private final long[] values = new long[FIELDS];
-    private final long[] drops = new long[TunTapDropReason.values().length];
+    private final EnumCounters<Traffic> traffic = EnumCounters.singleWriter(Traffic.class);
+    private final EnumCounters<TunTapDropReason> drops = EnumCounters.singleWriter(TunTapDropReason.class);
 
     TunTapCounters() {
     }
 
-    private void add(int field, long n) {
-        LONG.setOpaque(values, field, values[field] + n);
-    }
-
-    private long get(int field) {
-        return (long) LONG.getOpaque(values, field);
-    }
-
     void packetIn(int bytes) {
-        add(PACKETS_IN, 1);
-        add(BYTES_IN, bytes);
+        traffic.increment(Traffic.PACKETS_IN);
+        traffic.add(Traffic.BYTES_IN, bytes);
     }
 
     void packetOut(int bytes) {
-        add(PACKETS_OUT, 1);
-        add(BYTES_OUT, bytes);
+        traffic.increment(Traffic.PACKETS_OUT);
+        traffic.add(Traffic.BYTES_OUT, bytes);
     }
 
     void largeIn() {
-        add(LARGE_IN, 1);
+        traffic.increment(Traffic.LARGE_SEGMENTS_IN);
     }
 
     void largeOut() {
-        add(LARGE_OUT, 1);
+        traffic.increment(Traffic.LARGE_SEGMENTS_OUT);
     }
 
     void readBatch() {
-        add(READ_BATCHES, 1);
+        traffic.increment(Traffic.READ_BATCHES);
     }
 
     void dropped(TunTapDropReason reason) {
-        int i = reason.ordinal();
-        LONG.setOpaque(drops, i, drops[i] + 1);
+        drops.increment(reason);
+    }
+
+    /** The traffic counts, live. */
+    public EnumCounters<Traffic> trafficCounters() {
+        return traffic;
+    }
+
+    /** The drops by reason, live. */
+    public EnumCounters<TunTapDropReason> dropCounters() {
+        return drops;
     }
 
     /** Packets (or frames) handed to the pipeline. */
     public long packetsIn() {
-        return get(PACKETS_IN);
+        return traffic.get(Traffic.PACKETS_IN);
     }
 
     /** Bytes of {@link #packetsIn()}. */
     public long bytesIn() {
-        return get(BYTES_IN);
+        return traffic.get(Traffic.BYTES_IN);
     }
 
     /** Packets (or frames) the kernel took from the channel; a large segment counts once. */
     public long packetsOut() {
-        return get(PACKETS_OUT);
+        return traffic.get(Traffic.PACKETS_OUT);
     }
 
     /** Bytes of {@link #packetsOut()}. */
     public long bytesOut() {
-        return get(BYTES_OUT);
+        return traffic.get(Traffic.BYTES_OUT);
     }
 
     /** Reads that returned a large segment (virtio-net GSO), whatever the pipeline then saw. */
     public long largeSegmentsIn() {
-        return get(LARGE_IN);
+        return traffic.get(Traffic.LARGE_SEGMENTS_IN);
     }
 
     /** Writes that carried a large segment for the kernel to cut. */
     public long largeSegmentsOut() {
-        return get(LARGE_OUT);
+        return traffic.get(Traffic.LARGE_SEGMENTS_OUT);
     }
 
     /** Read batches that delivered at least one packet: one {@code channelReadComplete} each. */
     public long readBatches() {
-        return get(READ_BATCHES);
+        return traffic.get(Traffic.READ_BATCHES);
     }
 
     /** Packets dropped for {@code reason}. */
     public long drops(TunTapDropReason reason) {
-        return (long) LONG.getOpaque(drops, reason.ordinal());
+        return drops.get(reason);
     }
 
     /** All drops together. */
     public long drops() {
-        long n = 0;
-        for (TunTapDropReason r : TunTapDropReason.values()) {
-            n += drops(r);
-        }
-        return n;
+        return drops.sum();
     }
 
     @Override
@@ -125,11 +127,9 @@ public final class TunTapCounters {
         if (largeSegmentsIn() != 0 || largeSegmentsOut() != 0) {
             sb.append(" large in/out=").append(largeSegmentsIn()).append('/').append(largeSegmentsOut());
         }
-        for (TunTapDropReason r : TunTapDropReason.values()) {
-            long d = drops(r);
-            if (d != 0) {
-                sb.append(' ').append(r.name().toLowerCase(Locale.ROOT)).append('=').append(d);
-            }
+        String d = drops.toString();
+        if (!d.isEmpty()) {
+            sb.append(' ').append(d);
         }
         return sb.toString();
     }

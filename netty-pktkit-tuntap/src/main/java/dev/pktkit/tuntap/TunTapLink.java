@@ -3,10 +3,10 @@ package dev.pktkit.tuntap;
 import dev.pktkit.linux.netlink.LinkInfo;
 import dev.pktkit.linux.NetNamespace;
 import dev.pktkit.linux.netlink.RtNetlink;
-import io.netty.util.NetUtil;
+import dev.pktkit.codec.wire.Ip4;
+import dev.pktkit.codec.wire.Ip6;
 
 import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.util.Objects;
 
 /**
@@ -147,15 +147,13 @@ public final class TunTapLink {
             return new Cidr(a, len);
         }
 
+        /** The address {@code text} names, through codec's one parser ({@link Ip4#parse}, {@link Ip6#parseBytes}). */
         static InetAddress literal(String text) {
-            byte[] b = NetUtil.createByteArrayFromIpAddressString(text);
-            if (b == null) {
-                throw new IllegalArgumentException("not an IP address literal: '" + text + "'");
-            }
             try {
-                return InetAddress.getByAddress(b);
-            } catch (UnknownHostException e) {
-                throw new IllegalArgumentException(e);
+                return text.indexOf(':') >= 0 ? Ip6.toInet(Ip6.parseHi(text), Ip6.parseLo(text))
+                        : Ip4.toInet(Ip4.parse(text));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("not an IP address literal: '" + text + "'", e);
             }
         }
     }

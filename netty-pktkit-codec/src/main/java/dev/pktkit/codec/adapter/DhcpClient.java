@@ -18,13 +18,15 @@ import java.net.Inet4Address;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
  * The DHCPv4 client of an {@link L2Adapter} (RFC 2131 §4.4): INIT → SELECTING → REQUESTING → (ARP probe) →
- * BOUND → RENEWING at T1 → REBINDING at T2 → INIT when the lease expires. Runs on the adapter's event loop; all
- * waits are tasks on that loop.
+ * BOUND → RENEWING at T1 → REBINDING at T2 → INIT when the lease expires. It sends through the
+ * {@link AdapterLink} and sets the address on the {@link Ipv4Host}. Runs on the adapter's event loop; all waits
+ * are tasks on that loop.
  */
 final class DhcpClient {
     private static final InternalLogger logger = InternalLoggerFactory.getInstance(DhcpClient.class);
@@ -39,7 +41,9 @@ final class DhcpClient {
 
     enum State { STOPPED, INIT, SELECTING, REQUESTING, PROBING, BOUND, RENEWING, REBINDING }
 
-    private final L2Adapter adapter;
+    private final AdapterLink link;
+    private final Ipv4Host v4;
+    private final Consumer<DhcpLease> onFirstBound;
     private final AdapterConfig config;
     private State state = State.STOPPED;
     private long xid;
@@ -63,8 +67,10 @@ final class DhcpClient {
                        long t1Seconds, long t2Seconds) {
     }
 
-    DhcpClient(L2Adapter adapter, AdapterConfig config) {
-        this.adapter = adapter;
+    DhcpClient(AdapterLink link, Ipv4Host v4, AdapterConfig config, Consumer<DhcpLease> onBound) {
+        this.link = link;
+        this.v4 = v4;
+        this.onFirstBound = onBound;
         this.config = config;
     }
 
@@ -94,7 +100,7 @@ final class DhcpClient {
 
     private void schedule(Runnable task, long delayNanos) {
         cancelTimer();
-        timer = adapter.ctx().executor().schedule(() -> {
+        timer = link.executor().schedule(() -> {
             timer = null;
             task.run();
         }, Math.max(0, delayNanos), TimeUnit.NANOSECONDS);
@@ -121,7 +127,7 @@ final class DhcpClient {
         if (state == State.INIT) {
             state = State.SELECTING;
             xid = ThreadLocalRandom.current().nextInt() & 0xFFFF_FFFFL;
-            exchangeStart = adapter.freshNow();
+            exchangeStart = link.freshNow();
             attempt = 0;
         } else if (state != State.SELECTING) {
             return;
@@ -145,13 +151,13 @@ final class DhcpClient {
             init(0);
             return;
         }
-        requestSent = adapter.freshNow();
+        requestSent = link.freshNow();
         schedule(this::request, backoff(attempt++));
         send(Dhcp4.REQUEST, 0, offered, server, false);
     }
 
     private void renew() {
-        long now = adapter.freshNow();
+        long now = link.freshNow();
         if (state == State.BOUND) {
             state = State.RENEWING;
             xid = ThreadLocalRandom.current().nextInt() & 0xFFFF_FFFFL;
@@ -170,7 +176,7 @@ final class DhcpClient {
     }
 
     private void rebind() {
-        long now = adapter.freshNow();
+        long now = link.freshNow();
         if (state == State.BOUND || state == State.RENEWING) {
             state = State.REBINDING;
             xid = ThreadLocalRandom.current().nextInt() & 0xFFFF_FFFFL;
@@ -188,7 +194,7 @@ final class DhcpClient {
     }
 
     private void expire() {
-        logger.info("{}: DHCP lease for {} expired", adapter.ctx().channel(), Ip4.format(bound.address));
+        logger.info("{}: DHCP lease for {} expired", link.channel(), Ip4.format(bound.address));
         lose();
         init(0);
     }
@@ -198,9 +204,9 @@ final class DhcpClient {
         DhcpLease old = lease;
         bound = null;
         lease = null;
-        adapter.applyIpv4(0, 0, 0, new int[0]);
+        v4.apply(0, 0, 0, new int[0]);
         if (old != null) {
-            adapter.fire(new AdapterEvent.DhcpLeaseChanged(AdapterEvent.DhcpLeaseChanged.Kind.LOST, old));
+            link.fire(new AdapterEvent.DhcpLeaseChanged(AdapterEvent.DhcpLeaseChanged.Kind.LOST, old));
         }
     }
 
@@ -212,14 +218,14 @@ final class DhcpClient {
         cancelTimer();
         xid = ThreadLocalRandom.current().nextInt() & 0xFFFF_FFFFL;
         ByteBuf pkt = build(Dhcp4.RELEASE, bound.address, 0, server, bound.address, server);
-        adapter.countersInternal().dhcpSent();
-        adapter.sendIpv4To(pkt, serverMac, promise);
+        link.counters().dhcpSent();
+        link.sendIpv4To(pkt, serverMac, promise);
         DhcpLease old = lease;
         state = State.STOPPED;
         bound = null;
         lease = null;
-        adapter.applyIpv4(0, 0, 0, new int[0]);
-        adapter.fire(new AdapterEvent.DhcpLeaseChanged(AdapterEvent.DhcpLeaseChanged.Kind.RELEASED, old));
+        v4.apply(0, 0, 0, new int[0]);
+        link.fire(new AdapterEvent.DhcpLeaseChanged(AdapterEvent.DhcpLeaseChanged.Kind.RELEASED, old));
         return true;
     }
 
@@ -238,7 +244,7 @@ final class DhcpClient {
 
     /** Handles a DHCP reply frame; does not release it. */
     void receive(ByteBuf frame, int off, int ip, int total) {
-        AdapterCounters counters = adapter.countersInternal();
+        AdapterCounters counters = link.counters();
         int udpLen = Udp.checkInPacket(frame, ip);
         if (udpLen < 0) {
             counters.dropped(AdapterDropReason.BAD_DHCP);
@@ -248,7 +254,7 @@ final class DhcpClient {
         int len = udpLen - Udp.HEADER_LENGTH;
         if (Dhcp4.check(frame, dhcp, len) < 0 || Dhcp4.op(frame, dhcp) != Dhcp4.OP_REPLY
                 || Dhcp4.xid(frame, dhcp) != xid || Dhcp4.hlen(frame, dhcp) != 6
-                || Dhcp4.chaddr(frame, dhcp) != adapter.mac()) {
+                || Dhcp4.chaddr(frame, dhcp) != link.mac()) {
             counters.dropped(AdapterDropReason.BAD_DHCP);
             return;
         }
@@ -270,7 +276,7 @@ final class DhcpClient {
             }
             case REQUESTING, RENEWING, REBINDING -> {
                 if (type == Dhcp4.NAK && (from == 0 || from == server || state == State.REBINDING)) {
-                    logger.info("{}: DHCP NAK from {}", adapter.ctx().channel(), Ip4.format(from));
+                    logger.info("{}: DHCP NAK from {}", link.channel(), Ip4.format(from));
                     if (bound != null) {
                         lose();
                     }
@@ -287,7 +293,7 @@ final class DhcpClient {
                     pendingAck = ack;
                     state = State.PROBING;
                     schedule(this::probeDone, config.dhcpProbeWait.toNanos());
-                    adapter.sendArpProbe(ack.address);
+                    v4.sendArpProbe(ack.address);
                 } else {
                     bind(ack);
                 }
@@ -305,17 +311,17 @@ final class DhcpClient {
 
     /** ARP seen by the adapter: while probing, anyone else using or probing the offered address is a conflict. */
     void onArp(long senderMac, int senderIp, int targetIp) {
-        if (state != State.PROBING || senderMac == adapter.mac()) {
+        if (state != State.PROBING || senderMac == link.mac()) {
             return;
         }
         int candidate = pendingAck.address;
         if (senderIp == candidate || (senderIp == 0 && targetIp == candidate)) {
-            logger.warn("{}: {} is in use by {}; declining", adapter.ctx().channel(), Ip4.format(candidate),
+            logger.warn("{}: {} is in use by {}; declining", link.channel(), Ip4.format(candidate),
                     MacAddress.format(senderMac));
             ByteBuf pkt = build(Dhcp4.DECLINE, 0, candidate, server, 0, Ip4.BROADCAST);
             init(DECLINE_BACKOFF);
-            adapter.countersInternal().dhcpSent();
-            adapter.sendIpv4To(pkt, MacAddress.BROADCAST, adapter.ctx().voidPromise());
+            link.counters().dhcpSent();
+            link.sendIpv4To(pkt, MacAddress.BROADCAST, link.voidPromise());
         }
     }
 
@@ -334,14 +340,14 @@ final class DhcpClient {
         state = State.BOUND;
         lease = ack.lease;
         if (ack.leaseSeconds != 0xFFFF_FFFFL) {
-            schedule(this::renew, t1At - adapter.freshNow());
+            schedule(this::renew, t1At - link.freshNow());
         } else {
             cancelTimer();
         }
-        adapter.applyIpv4(ack.address, ack.prefixLength, ack.router, ack.routes);
-        adapter.fire(new AdapterEvent.DhcpLeaseChanged(renewed ? AdapterEvent.DhcpLeaseChanged.Kind.RENEWED
+        v4.apply(ack.address, ack.prefixLength, ack.router, ack.routes);
+        link.fire(new AdapterEvent.DhcpLeaseChanged(renewed ? AdapterEvent.DhcpLeaseChanged.Kind.RENEWED
                 : AdapterEvent.DhcpLeaseChanged.Kind.BOUND, ack.lease));
-        adapter.leaseBound(ack.lease);
+        onFirstBound.accept(ack.lease);
     }
 
     private static Ack parseAck(ByteBuf buf, int off, int len, int server) {
@@ -409,24 +415,24 @@ final class DhcpClient {
         int src = ciaddr;
         int dst = unicast ? server : Ip4.BROADCAST;
         ByteBuf pkt = build(type, ciaddr, requested, serverId, src, dst);
-        adapter.countersInternal().dhcpSent();
+        link.counters().dhcpSent();
         // A renewal goes to the MAC the ACK came from: the server, or the relay towards it (no ARP needed, and
         // servers that do not answer ARP themselves still get it).
-        adapter.sendIpv4To(pkt, unicast ? serverMac : MacAddress.BROADCAST, adapter.ctx().voidPromise());
+        link.sendIpv4To(pkt, unicast ? serverMac : MacAddress.BROADCAST, link.voidPromise());
     }
 
     /** Builds an IPv4/UDP/DHCP packet with the adapter's headroom. */
     private ByteBuf build(int type, int ciaddr, int requested, int serverId, int src, int dst) {
-        ByteBuf msg = adapter.ctx().alloc().heapBuffer(Dhcp4.MIN_BOOTP_LENGTH + 64);
+        ByteBuf msg = link.alloc().heapBuffer(Dhcp4.MIN_BOOTP_LENGTH + 64);
         try {
-            long secs = Math.min(0xFFFF, (adapter.freshNow() - exchangeStart) / SECOND);
+            long secs = Math.min(0xFFFF, (link.freshNow() - exchangeStart) / SECOND);
             boolean broadcastFlag = config.dhcpBroadcastFlag && ciaddr == 0;
             Dhcp4.writeFixed(msg, Dhcp4.OP_REQUEST, xid, (int) secs, broadcastFlag ? Dhcp4.FLAG_BROADCAST : 0,
-                    ciaddr, 0, 0, 0, adapter.mac());
+                    ciaddr, 0, 0, 0, link.mac());
             Dhcp4.writeByteOption(msg, Dhcp4Option.MESSAGE_TYPE, type);
             byte[] clientId = new byte[7];
             clientId[0] = 1;
-            System.arraycopy(MacAddress.toBytes(adapter.mac()), 0, clientId, 1, 6);
+            System.arraycopy(MacAddress.toBytes(link.mac()), 0, clientId, 1, 6);
             Dhcp4.writeOption(msg, Dhcp4Option.CLIENT_IDENTIFIER, clientId);
             if (requested != 0) {
                 Dhcp4.writeIntOption(msg, Dhcp4Option.REQUESTED_IP_ADDRESS, requested);
@@ -443,9 +449,9 @@ final class DhcpClient {
             }
             Dhcp4.writeEnd(msg, 0);
             int len = msg.readableBytes();
-            ByteBuf pkt = adapter.packetBuffer(Ipv4.MIN_HEADER_LENGTH + Udp.HEADER_LENGTH + len);
+            ByteBuf pkt = link.packetBuffer(Ipv4.MIN_HEADER_LENGTH + Udp.HEADER_LENGTH + len);
             Ipv4.writeHeader(pkt, src, dst, IpProtocol.UDP, Ipv4.DEFAULT_TTL, Udp.HEADER_LENGTH + len,
-                    adapter.nextIpId(), false);
+                    link.nextIpId(), false);
             Udp.writeDatagramV4(pkt, src, dst, Dhcp4.CLIENT_PORT, Dhcp4.SERVER_PORT, msg, 0, len);
             return pkt;
         } finally {

@@ -6,6 +6,7 @@ import dev.pktkit.codec.wire.Ipv6;
 import dev.pktkit.codec.wire.MacAddress;
 import dev.pktkit.codec.wire.Ndp;
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelPromise;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.netty.util.internal.logging.InternalLogger;
 import io.netty.util.internal.logging.InternalLoggerFactory;
@@ -18,10 +19,11 @@ import java.util.concurrent.TimeUnit;
 /**
  * The IPv6 half of an {@link L2Adapter}: addresses with duplicate address detection (RFC 4862), neighbour
  * discovery (RFC 4861: solicitations, advertisements, router advertisements honoured when enabled) and the
- * on-link / default-router decision for outbound packets. Runs on the adapter's event loop only, except
+ * on-link / default-router decision for outbound packets, resolved through a {@link NeighborResolver} over the
+ * NDP cache. It sees the link only through {@link AdapterLink}. Runs on the adapter's event loop only, except
  * {@link #isLocal} and {@link #addresses}, which read a published snapshot.
  */
-final class Ipv6Host {
+final class Ipv6Host implements NeighborResolver.Family {
     private static final InternalLogger logger = InternalLoggerFactory.getInstance(Ipv6Host.class);
     private static final byte TENTATIVE = 0;
     private static final byte PREFERRED = 1;
@@ -49,8 +51,9 @@ final class Ipv6Host {
         }
     }
 
-    private final L2Adapter adapter;
+    private final AdapterLink link;
     private final AdapterConfig config;
+    private final NeighborResolver resolver;
     private final List<Address> addresses = new ArrayList<>();
     private volatile long[] published = new long[0]; // hi, lo pairs of preferred addresses, link-local first
 
@@ -72,9 +75,10 @@ final class Ipv6Host {
     private ScheduledFuture<?> solicitTask;
     private boolean sawAdvertisement;
 
-    Ipv6Host(L2Adapter adapter, AdapterConfig config) {
-        this.adapter = adapter;
+    Ipv6Host(AdapterLink link, AdapterConfig config, NeighborCache nd) {
+        this.link = link;
         this.config = config;
+        this.resolver = new NeighborResolver(link, config, nd, this);
         int n = config.maxOnLinkPrefixes;
         onLinkHi = new long[n];
         onLinkLo = new long[n];
@@ -85,8 +89,13 @@ final class Ipv6Host {
         routerLo = config.gw6Lo;
     }
 
+    NeighborResolver resolver() {
+        return resolver;
+    }
+
     void start() {
-        addAddress(Ip6.LINK_LOCAL_PREFIX_HI, Ip6.linkLocalLoFromMac(adapter.mac()), 64, false, INFINITE);
+        resolver.start();
+        addAddress(Ip6.LINK_LOCAL_PREFIX_HI, Ip6.linkLocalLoFromMac(link.mac()), 64, false, INFINITE);
         for (long[] s : config.ipv6Static) {
             addAddress(s[0], s[1], (int) s[2], false, INFINITE);
             int len = (int) s[2];
@@ -118,14 +127,14 @@ final class Ipv6Host {
 
     private void addAddress(long hi, long lo, int prefixLength, boolean autoconfigured, long validUntil) {
         if (addresses.size() >= config.maxIpv6Addresses) {
-            logger.warn("{}: IPv6 address limit {} reached; not adding {}", adapter.ctx().channel(),
+            logger.warn("{}: IPv6 address limit {} reached; not adding {}", link.channel(),
                     config.maxIpv6Addresses, Ip6.format(hi, lo));
             return;
         }
         Address a = new Address(hi, lo, prefixLength, autoconfigured);
         a.validUntil = validUntil;
         addresses.add(a);
-        adapter.addGroup(MacAddress.ofIpv6Multicast(Ip6.solicitedNodeLo(lo)));
+        link.addGroup(MacAddress.ofIpv6Multicast(Ip6.solicitedNodeLo(lo)));
         if (config.dadTransmits == 0) {
             preferred(a);
             return;
@@ -145,17 +154,17 @@ final class Ipv6Host {
             return;
         }
         a.dadLeft--;
-        ByteBuf b = adapter.packetBuffer(Ipv6.HEADER_LENGTH + 32);
+        ByteBuf b = link.packetBuffer(Ipv6.HEADER_LENGTH + 32);
         Ndp.writeNeighborSolicitationPacket(b, 0, 0, a.hi, a.lo, -1);
-        adapter.sendIpv6To(b, MacAddress.ofIpv6Multicast(Ip6.solicitedNodeLo(a.lo)));
-        a.dadTimer = adapter.ctx().executor().schedule(() -> dadStep(a), config.retransmitInterval.toNanos(),
+        link.sendIpv6To(b, MacAddress.ofIpv6Multicast(Ip6.solicitedNodeLo(a.lo)));
+        a.dadTimer = link.executor().schedule(() -> dadStep(a), config.retransmitInterval.toNanos(),
                 TimeUnit.NANOSECONDS);
     }
 
     private void preferred(Address a) {
         a.state = PREFERRED;
         publish();
-        adapter.fire(new AdapterEvent.Ipv6AddressAdded(Ip6.toInet(a.hi, a.lo), a.prefixLength));
+        link.fire(new AdapterEvent.Ipv6AddressAdded(Ip6.toInet(a.hi, a.lo), a.prefixLength));
         if (Ip6.isLinkLocal(a.hi) && config.acceptRa && !sawAdvertisement) {
             solicitationsLeft = MAX_RTR_SOLICITATIONS;
             solicitRouter();
@@ -172,12 +181,12 @@ final class Ipv6Host {
             a.dadTimer.cancel(false);
         }
         addresses.remove(a);
-        adapter.removeGroup(MacAddress.ofIpv6Multicast(Ip6.solicitedNodeLo(a.lo)));
+        link.removeGroup(MacAddress.ofIpv6Multicast(Ip6.solicitedNodeLo(a.lo)));
         if (wasPreferred) {
             publish();
         }
-        logger.warn("{}: duplicate address {}; not using it", adapter.ctx().channel(), Ip6.format(a.hi, a.lo));
-        adapter.fire(new AdapterEvent.Ipv6DuplicateAddress(Ip6.toInet(a.hi, a.lo)));
+        logger.warn("{}: duplicate address {}; not using it", link.channel(), Ip6.format(a.hi, a.lo));
+        link.fire(new AdapterEvent.Ipv6DuplicateAddress(Ip6.toInet(a.hi, a.lo)));
     }
 
     private void removeAddress(Address a) {
@@ -185,10 +194,10 @@ final class Ipv6Host {
         if (a.dadTimer != null) {
             a.dadTimer.cancel(false);
         }
-        adapter.removeGroup(MacAddress.ofIpv6Multicast(Ip6.solicitedNodeLo(a.lo)));
+        link.removeGroup(MacAddress.ofIpv6Multicast(Ip6.solicitedNodeLo(a.lo)));
         if (a.state == PREFERRED) {
             publish();
-            adapter.fire(new AdapterEvent.Ipv6AddressRemoved(Ip6.toInet(a.hi, a.lo)));
+            link.fire(new AdapterEvent.Ipv6AddressRemoved(Ip6.toInet(a.hi, a.lo)));
         }
     }
 
@@ -276,7 +285,7 @@ final class Ipv6Host {
     }
 
     boolean hasRouter() {
-        return staticRouter || (learnedRouter && adapter.now - routerExpires < 0);
+        return staticRouter || (learnedRouter && link.now() - routerExpires < 0);
     }
 
     long routerHi() {
@@ -302,7 +311,7 @@ final class Ipv6Host {
             }
         }
         if (onLinkCount == onLinkHi.length) {
-            logger.debug("{}: on-link prefix limit reached", adapter.ctx().channel());
+            logger.debug("{}: on-link prefix limit reached", link.channel());
             return;
         }
         onLinkHi[onLinkCount] = hi;
@@ -347,11 +356,62 @@ final class Ipv6Host {
             return;
         }
         solicitationsLeft--;
-        ByteBuf b = adapter.packetBuffer(Ipv6.HEADER_LENGTH + 16);
-        Ndp.writeRouterSolicitationPacket(b, src[0], src[1], adapter.mac());
-        adapter.sendIpv6To(b, MacAddress.ofIpv6Multicast(Ip6.ALL_ROUTERS_LO));
-        solicitTask = adapter.ctx().executor().schedule(this::solicitRouter, RTR_SOLICITATION_INTERVAL,
+        ByteBuf b = link.packetBuffer(Ipv6.HEADER_LENGTH + 16);
+        Ndp.writeRouterSolicitationPacket(b, src[0], src[1], link.mac());
+        link.sendIpv6To(b, MacAddress.ofIpv6Multicast(Ip6.ALL_ROUTERS_LO));
+        solicitTask = link.executor().schedule(this::solicitRouter, RTR_SOLICITATION_INTERVAL,
                 TimeUnit.NANOSECONDS);
+    }
+
+    // ---- outbound ---------------------------------------------------------------------------------------------
+
+    /**
+     * The MAC for the next hop of an IPv6 packet to {@code (dstHi, dstLo)}: the group MAC, the destination when
+     * on-link, else the router; or {@link NeighborResolver#QUEUED} / {@link NeighborResolver#DROPPED} (then the
+     * packet is no longer the caller's).
+     */
+    long nextHop(long dstHi, long dstLo, ByteBuf pkt, ChannelPromise promise) {
+        if ((dstHi >>> 56) == 0xFF) {
+            return MacAddress.ofIpv6Multicast(dstLo);
+        }
+        long nhHi = dstHi;
+        long nhLo = dstLo;
+        if (!isOnLink(dstHi, dstLo)) {
+            if (!hasRouter()) {
+                link.dropOut(pkt, promise, AdapterDropReason.NO_ROUTE);
+                return NeighborResolver.DROPPED;
+            }
+            nhHi = routerHi;
+            nhLo = routerLo;
+        }
+        return resolver.resolve(nhHi, nhLo, pkt, promise);
+    }
+
+    @Override
+    public int etherType() {
+        return dev.pktkit.codec.wire.Ethernet.IPV6;
+    }
+
+    @Override
+    public void solicit(long hi, long lo, long dstMac) {
+        sendSolicitation(hi, lo, dstMac);
+    }
+
+    @Override
+    public ByteBuf unreachable(ByteBuf pkt) {
+        int off = pkt.readerIndex();
+        if (!Icmpv6.isErrorAllowed(pkt, off, Icmpv6.TYPE_DESTINATION_UNREACHABLE, Icmpv6.CODE_ADDRESS_UNREACHABLE)
+                || !hasPreferredLinkLocal()) {
+            return null;
+        }
+        long[] src = sourceFor(Ipv6.srcHi(pkt, off), Ipv6.srcLo(pkt, off));
+        ByteBuf error = link.alloc().buffer(Ipv6.MIN_MTU);
+        if (Icmpv6.writeDestinationUnreachablePacket(error, src[0], src[1], Icmpv6.CODE_ADDRESS_UNREACHABLE, pkt,
+                off) < 0) {
+            error.release();
+            return null;
+        }
+        return error;
     }
 
     // ---- solicitations we send ------------------------------------------------------------------------------------
@@ -362,14 +422,14 @@ final class Ipv6Host {
         if (src == null) {
             return; // no usable source yet (DAD running): the resolver's retry sends it later
         }
-        ByteBuf b = adapter.packetBuffer(Ipv6.HEADER_LENGTH + 32);
+        ByteBuf b = link.packetBuffer(Ipv6.HEADER_LENGTH + 32);
         if (dstMac == MacAddress.BROADCAST) {
-            Ndp.writeNeighborSolicitationPacket(b, src[0], src[1], targetHi, targetLo, adapter.mac());
-            adapter.sendIpv6To(b, MacAddress.ofIpv6Multicast(Ip6.solicitedNodeLo(targetLo)));
+            Ndp.writeNeighborSolicitationPacket(b, src[0], src[1], targetHi, targetLo, link.mac());
+            link.sendIpv6To(b, MacAddress.ofIpv6Multicast(Ip6.solicitedNodeLo(targetLo)));
         } else {
             Ndp.writeNeighborSolicitationPacket(b, src[0], src[1], targetHi, targetLo, targetHi, targetLo,
-                    adapter.mac());
-            adapter.sendIpv6To(b, dstMac);
+                    link.mac());
+            link.sendIpv6To(b, dstMac);
         }
     }
 
@@ -377,13 +437,13 @@ final class Ipv6Host {
 
     /** Handles one NDP message; {@code ip} is the IPv6 header's offset. Does not release {@code frame}. */
     void receive(ByteBuf frame, int off, int ip) {
-        AdapterCounters counters = adapter.countersInternal();
+        AdapterCounters counters = link.counters();
         if (Ndp.check(frame, ip) < 0) {
             counters.dropped(AdapterDropReason.BAD_NEIGHBOR_MESSAGE);
             return;
         }
         counters.ndpReceived();
-        adapter.freshNow();
+        link.freshNow();
         int icmp = Ipv6.upperLayerOffset(frame, ip);
         int end = ip + Ipv6.HEADER_LENGTH + Ipv6.payloadLength(frame, ip);
         switch (frame.getUnsignedByte(icmp)) {
@@ -412,12 +472,12 @@ final class Ipv6Host {
             }
             return;
         }
-        ByteBuf b = adapter.packetBuffer(Ipv6.HEADER_LENGTH + 32);
+        ByteBuf b = link.packetBuffer(Ipv6.HEADER_LENGTH + 32);
         if (fromUnspecified) {
             // Defend the address: advertise it to all nodes (RFC 4861 §7.2.4).
             Ndp.writeNeighborAdvertisementPacket(b, a.hi, a.lo, Ip6.ALL_NODES_HI, Ip6.ALL_NODES_LO,
-                    Ndp.NA_FLAG_OVERRIDE, a.hi, a.lo, adapter.mac());
-            adapter.sendIpv6To(b, MacAddress.ofIpv6Multicast(Ip6.ALL_NODES_LO));
+                    Ndp.NA_FLAG_OVERRIDE, a.hi, a.lo, link.mac());
+            link.sendIpv6To(b, MacAddress.ofIpv6Multicast(Ip6.ALL_NODES_LO));
             return;
         }
         int opts = Ndp.optionsOffset(frame, icmp);
@@ -425,13 +485,13 @@ final class Ipv6Host {
         long dstMac;
         if (slla >= 0) {
             dstMac = Ndp.linkLayerAddress(frame, slla);
-            adapter.ndpLearned(adapter.nd().learnStale(srcHi, srcLo, dstMac, adapter.now));
+            resolver.learned(resolver.cache().learnStale(srcHi, srcLo, dstMac, link.now()));
         } else {
             dstMac = dev.pktkit.codec.wire.Ethernet.src(frame, off);
         }
         Ndp.writeNeighborAdvertisementPacket(b, a.hi, a.lo, srcHi, srcLo,
-                Ndp.NA_FLAG_SOLICITED | Ndp.NA_FLAG_OVERRIDE, a.hi, a.lo, adapter.mac());
-        adapter.sendIpv6To(b, dstMac);
+                Ndp.NA_FLAG_SOLICITED | Ndp.NA_FLAG_OVERRIDE, a.hi, a.lo, link.mac());
+        link.sendIpv6To(b, dstMac);
     }
 
     private void receiveAdvertisement(ByteBuf frame, int icmp, int end) {
@@ -442,12 +502,12 @@ final class Ipv6Host {
             if (a.state == TENTATIVE) {
                 duplicate(a);
             } else {
-                logger.warn("{}: another node advertises our address {}", adapter.ctx().channel(),
+                logger.warn("{}: another node advertises our address {}", link.channel(),
                         Ip6.format(tHi, tLo));
             }
             return;
         }
-        NeighborCache nd = adapter.nd();
+        NeighborCache nd = resolver.cache();
         int s = nd.find(tHi, tLo);
         if (s < 0) {
             return; // RFC 4861 §7.2.5: unsolicited advertisements create no entries
@@ -457,13 +517,13 @@ final class Ipv6Host {
         boolean override = (flags & Ndp.NA_FLAG_OVERRIDE) != 0;
         int opt = Ndp.findOption(frame, Ndp.optionsOffset(frame, icmp), end, Ndp.OPT_TARGET_LINK_LAYER_ADDRESS);
         long tlla = opt >= 0 ? Ndp.linkLayerAddress(frame, opt) : -1;
-        long reachableUntil = adapter.now + config.reachableTime.toNanos();
+        long reachableUntil = link.now() + config.reachableTime.toNanos();
         if (nd.state(s) == NeighborCache.INCOMPLETE) {
             if (tlla < 0) {
                 return;
             }
-            s = solicited ? nd.update(tHi, tLo, tlla, reachableUntil) : nd.learnStale(tHi, tLo, tlla, adapter.now);
-            adapter.ndpLearned(s);
+            s = solicited ? nd.update(tHi, tLo, tlla, reachableUntil) : nd.learnStale(tHi, tLo, tlla, link.now());
+            resolver.learned(s);
             return;
         }
         boolean same = tlla < 0 || tlla == nd.mac(s);
@@ -474,7 +534,7 @@ final class Ipv6Host {
         if (solicited) {
             nd.update(tHi, tLo, tlla < 0 ? nd.mac(s) : tlla, reachableUntil);
         } else if (!same) {
-            nd.learnStale(tHi, tLo, tlla, adapter.now);
+            nd.learnStale(tHi, tLo, tlla, link.now());
         }
     }
 
@@ -485,7 +545,7 @@ final class Ipv6Host {
         sawAdvertisement = true;
         long srcHi = Ipv6.srcHi(frame, ip);
         long srcLo = Ipv6.srcLo(frame, ip);
-        long now = adapter.now;
+        long now = link.now();
         int lifetime = Ndp.raRouterLifetime(frame, icmp);
         if (!staticRouter) {
             if (lifetime > 0) {
@@ -501,7 +561,7 @@ final class Ipv6Host {
         for (int o = opts; o >= 0 && o < end; o = Ndp.nextOption(frame, o, end)) {
             switch (Ndp.optionType(frame, o)) {
                 case Ndp.OPT_SOURCE_LINK_LAYER_ADDRESS ->
-                        adapter.ndpLearned(adapter.nd().learnStale(srcHi, srcLo, Ndp.linkLayerAddress(frame, o),
+                        resolver.learned(resolver.cache().learnStale(srcHi, srcLo, Ndp.linkLayerAddress(frame, o),
                                 now));
                 case Ndp.OPT_MTU -> {
                     long m = Ndp.mtu(frame, o);
@@ -541,7 +601,7 @@ final class Ipv6Host {
             }
         }
         if ((flags & Ndp.PREFIX_FLAG_AUTONOMOUS) != 0 && len == 64 && valid > 0) {
-            long lo = Ip6.linkLocalLoFromMac(adapter.mac());
+            long lo = Ip6.linkLocalLoFromMac(link.mac());
             Address a = find(pHi, lo);
             if (a == null) {
                 addAddress(pHi, lo, 64, true, expires);

@@ -1,10 +1,7 @@
 package dev.pktkit.codec.adapter;
 
-import dev.pktkit.codec.buffer.Buffers;
 import dev.pktkit.codec.device.LocalAddresses;
-import dev.pktkit.codec.wire.Arp;
 import dev.pktkit.codec.wire.Ethernet;
-import dev.pktkit.codec.wire.Icmpv4;
 import dev.pktkit.codec.wire.Icmpv6;
 import dev.pktkit.codec.wire.Ip4;
 import dev.pktkit.codec.wire.Ip6;
@@ -21,13 +18,10 @@ import io.netty.util.concurrent.DefaultPromise;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
-import io.netty.util.internal.logging.InternalLogger;
-import io.netty.util.internal.logging.InternalLoggerFactory;
 
 import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
-import java.net.NoRouteToHostException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -53,7 +47,7 @@ import java.util.concurrent.TimeUnit;
  * Broadcast and multicast destinations map to their group MACs (ff:ff:ff:ff:ff:ff, 01:00:5e, 33:33). The
  * next hop's MAC comes from the ARP or NDP {@link NeighborCache}; while it is being resolved the packet waits
  * in a bounded queue with its promise; when resolution fails after {@link Builder#maxMulticastSolicit} tries
- * the packet is dropped, its promise fails with {@link NoRouteToHostException}, and an ICMP/ICMPv6 destination
+ * the packet is dropped, its promise fails with {@link java.net.NoRouteToHostException}, and an ICMP/ICMPv6 destination
  * unreachable goes back up the pipeline to the sender. A packet written with at least
  * {@value Ethernet#HEADER_LENGTH} bytes of headroom before its reader index, and not shared, gets its Ethernet
  * header written in place; otherwise it is copied into a new buffer (see {@link #HEADROOM}).
@@ -76,23 +70,30 @@ import java.util.concurrent.TimeUnit;
  * IPv4 multicast group management (IGMP), DHCP INIT-REBOOT after a restart (a restarted adapter starts with
  * DISCOVER), and relay agents.
  *
+ * <h2>Structure</h2>
+ * This class is the pipeline-facing codec and the public API: it classifies inbound frames and dispatches
+ * outbound packets. The parts behind it see the link only through a narrow package-private interface
+ * ({@code AdapterLink}, implemented by {@code EthernetFraming}: MAC and group filter, header writing, sending,
+ * clock, events): {@code Ipv4Host} (address, routes, ARP) with the {@code DhcpClient}, {@code Ipv6Host} (addresses,
+ * DAD, NDP, router advertisements), each resolving next hops through its own {@code NeighborResolver} over a
+ * {@link NeighborCache}; configuration is the {@link Builder}'s immutable snapshot ({@code AdapterConfig}).
+ *
  * <p>Not {@code @Sharable}: one adapter per port.
  */
 public final class L2Adapter extends ChannelDuplexHandler implements LocalAddresses {
     /** Bytes of headroom a packet needs before its reader index to be framed without a copy. */
     public static final int HEADROOM = Ethernet.HEADER_LENGTH;
 
-    private static final InternalLogger logger = InternalLoggerFactory.getInstance(L2Adapter.class);
     private static final long CLOCK_TICK_NANOS = TimeUnit.SECONDS.toNanos(1);
-    private static final long QUEUED = -2;
-    private static final long DROPPED = -3;
     private static final int IPV4_ALL_HOSTS = 0xE000_0001;
 
     private final AdapterConfig config;
     private final long mac;
+    private final AdapterCounters counters = new AdapterCounters();
+    private final EthernetFraming link;
     private final NeighborCache arp;
     private final NeighborCache nd;
-    private final AdapterCounters counters = new AdapterCounters();
+    private final Ipv4Host ipv4;
     private final Ipv6Host ipv6;
     private final DhcpClient dhcp;
     private final LeasePromise firstLease = new LeasePromise();
@@ -100,33 +101,21 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
     private ChannelHandlerContext ctx;
     private boolean started;
     private ScheduledFuture<?> clockTask;
-    private ScheduledFuture<?> resolverTask;
-    /** Coarse clock for the data path: refreshed by a 1 s tick and on every control event. */
-    long now;
-
-    // IPv4 configuration: read by the data path on the loop, published for other threads through volatiles.
-    private int v4Address;
-    private int v4Prefix;
-    private int v4Gateway;
-    private int[] v4Routes = new int[0]; // triples: destination, prefix length, router
-    private volatile int publishedV4;
-    private volatile int publishedV4Prefix;
-    private int ipId;
-
-    private long[] groups = new long[8];
-    private int groupCount;
 
     private L2Adapter(AdapterConfig b) {
         this.config = b;
         this.mac = b.mac;
+        this.link = new EthernetFraming(b.mac, counters);
         this.arp = new NeighborCache(b.maxNeighbors, b.maxPendingPerNeighbor, b.maxPendingTotal);
         this.nd = new NeighborCache(b.maxNeighbors, b.maxPendingPerNeighbor, b.maxPendingTotal);
-        this.ipv6 = b.ipv6 ? new Ipv6Host(this, b) : null;
-        this.dhcp = b.dhcp ? new DhcpClient(this, b) : null;
-        groups[groupCount++] = MacAddress.BROADCAST;
-        groups[groupCount++] = MacAddress.ofIpv4Multicast(IPV4_ALL_HOSTS);
+        this.ipv4 = new Ipv4Host(link, b, arp);
+        this.ipv6 = b.ipv6 ? new Ipv6Host(link, b, nd) : null;
+        this.dhcp = b.dhcp ? new DhcpClient(link, ipv4, b, firstLease::trySuccess) : null;
+        ipv4.dhcp(dhcp);
+        link.addGroup(MacAddress.BROADCAST);
+        link.addGroup(MacAddress.ofIpv4Multicast(IPV4_ALL_HOSTS));
         if (b.ipv6) {
-            groups[groupCount++] = MacAddress.ofIpv6Multicast(Ip6.ALL_NODES_LO);
+            link.addGroup(MacAddress.ofIpv6Multicast(Ip6.ALL_NODES_LO));
         }
     }
 
@@ -145,13 +134,13 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
 
     /** The IPv4 address in use, or null. */
     public Inet4Address ipv4Address() {
-        int a = publishedV4;
+        int a = ipv4.address();
         return a == 0 ? null : Ip4.toInet(a);
     }
 
     /** Prefix length of the IPv4 address in use (0 when none). */
     public int ipv4PrefixLength() {
-        return publishedV4 == 0 ? 0 : publishedV4Prefix;
+        return ipv4.prefixLength();
     }
 
     /** The IPv6 addresses in use (passed DAD), link-local first. */
@@ -197,7 +186,7 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
 
     @Override
     public boolean isLocalIpv4(int address) {
-        return address != 0 && address == publishedV4;
+        return address != 0 && address == ipv4.address();
     }
 
     @Override
@@ -213,20 +202,20 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
         if (address != null && (prefixLength < 0 || prefixLength > 32)) {
             throw new IllegalArgumentException("prefix length " + prefixLength);
         }
-        return onLoop(() -> applyIpv4(address == null ? 0 : Ip4.of(address), prefixLength,
+        return onLoop(() -> ipv4.apply(address == null ? 0 : Ip4.of(address), prefixLength,
                 gateway == null ? 0 : Ip4.of(gateway), new int[0]));
     }
 
     /** Accept frames for the IPv4 or IPv6 multicast group {@code group}; runs on the channel's loop. */
     public Future<Void> joinGroup(InetAddress group) {
         long m = groupMac(group);
-        return onLoop(() -> addGroup(m));
+        return onLoop(() -> link.addGroup(m));
     }
 
     /** Stop accepting frames for {@code group} (unless the adapter itself needs it); runs on the channel's loop. */
     public Future<Void> leaveGroup(InetAddress group) {
         long m = groupMac(group);
-        return onLoop(() -> removeGroup(m));
+        return onLoop(() -> link.removeGroup(m));
     }
 
     private static long groupMac(InetAddress group) {
@@ -261,7 +250,7 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
         firstLease.loop = ctx.executor();
-        this.now = freshNow();
+        link.attach(ctx);
         if (ctx.channel().isActive()) {
             start();
         }
@@ -301,12 +290,10 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
             return;
         }
         started = true;
-        now = freshNow();
+        link.freshNow();
         clockTask = ctx.executor().scheduleAtFixedRate(this::tick, CLOCK_TICK_NANOS, CLOCK_TICK_NANOS,
                 TimeUnit.NANOSECONDS);
-        if (config.v4Address != 0) {
-            applyIpv4(config.v4Address, config.v4Prefix, config.v4Gateway, config.v4RoutesArray());
-        }
+        ipv4.start();
         if (ipv6 != null) {
             ipv6.start();
         }
@@ -323,56 +310,22 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
         if (clockTask != null) {
             clockTask.cancel(false);
         }
-        if (resolverTask != null) {
-            resolverTask.cancel(false);
-            resolverTask = null;
-        }
         if (dhcp != null) {
             dhcp.stop();
         }
         if (ipv6 != null) {
             ipv6.stop();
+            ipv6.resolver().stop();
         }
-        flushAll(arp);
-        flushAll(nd);
-    }
-
-    private void flushAll(NeighborCache cache) {
-        for (int s = 0; s < cache.capacity(); s++) {
-            if (cache.state(s) == NeighborCache.INCOMPLETE) {
-                for (NeighborCache.Pending p; (p = cache.pollPending(s)) != null; ) {
-                    drop(p, AdapterDropReason.FLUSHED, "adapter stopped");
-                }
-            }
-        }
-    }
-
-    long freshNow() {
-        long t = ctx.executor().ticker().nanoTime();
-        now = t;
-        return t;
+        ipv4.resolver().stop();
     }
 
     private void tick() {
-        long t = freshNow();
-        age(arp, t);
-        age(nd, t);
+        long t = link.freshNow();
+        ipv4.resolver().age(t);
         if (ipv6 != null) {
+            ipv6.resolver().age(t);
             ipv6.tick(t);
-        }
-    }
-
-    /** Moves timed-out entries to STALE and removes entries stale for longer than the stale time. */
-    private void age(NeighborCache cache, long t) {
-        long staleNanos = config.staleTime.toNanos();
-        for (int s = 0; s < cache.capacity(); s++) {
-            byte st = cache.state(s);
-            if (st == NeighborCache.REACHABLE && t - cache.expires(s) >= 0) {
-                cache.expire(s);
-            } else if (st == NeighborCache.STALE && t - cache.expires(s) - staleNanos >= 0) {
-                cache.remove(s);
-                s--; // backward shift may have moved another entry into this slot
-            }
         }
     }
 
@@ -391,21 +344,38 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
             dropIn(frame, AdapterDropReason.MALFORMED);
             return;
         }
-        long dst = Ethernet.dst(frame, off);
-        if (dst != mac && !isGroup(dst)) {
+        // The header in two 8-byte reads (each ByteBuf read costs its bounds and reference-count checks, and
+        // without Unsafe a ByteBuffer access): dst + src[0..1], then src[2..5] + type + the first 2 payload bytes.
+        long dst;
+        long src;
+        int type;
+        int first; // the payload's first byte (IP version nibble), or -1 when the frame has none
+        if (len >= 16) {
+            long w0 = frame.getLong(off);
+            long w1 = frame.getLong(off + 8);
+            dst = w0 >>> 16;
+            src = ((w0 & 0xFFFF) << 32) | (w1 >>> 32);
+            type = (int) (w1 >>> 16) & 0xFFFF;
+            first = (int) (w1 >>> 8) & 0xFF;
+        } else {
+            dst = Ethernet.dst(frame, off);
+            src = Ethernet.src(frame, off);
+            type = frame.getUnsignedShort(off + Ethernet.TYPE_OFFSET);
+            first = -1;
+        }
+        if (dst != mac && !link.isGroup(dst)) {
             dropIn(frame, AdapterDropReason.NOT_FOR_US);
             return;
         }
-        if (Ethernet.src(frame, off) == mac) {
+        if (src == mac) {
             dropIn(frame, AdapterDropReason.LOOPED);
             return;
         }
-        int type = frame.getUnsignedShort(off + Ethernet.TYPE_OFFSET);
         int ip = off + Ethernet.HEADER_LENGTH;
         int ipLen = len - Ethernet.HEADER_LENGTH;
         if (type == Ethernet.IPV4) {
             int total;
-            if (ipLen < Ipv4.MIN_HEADER_LENGTH || (frame.getUnsignedByte(ip) >>> 4) != 4
+            if (ipLen < Ipv4.MIN_HEADER_LENGTH || (first >>> 4) != 4
                     || (total = frame.getUnsignedShort(ip + 2)) < Ipv4.MIN_HEADER_LENGTH || total > ipLen) {
                 dropIn(frame, AdapterDropReason.MALFORMED);
                 return;
@@ -423,7 +393,7 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
             ctx.fireChannelRead(frame);
         } else if (type == Ethernet.IPV6) {
             int total;
-            if (ipLen < Ipv6.HEADER_LENGTH || (frame.getUnsignedByte(ip) >>> 4) != 6
+            if (ipLen < Ipv6.HEADER_LENGTH || (first >>> 4) != 6
                     || (total = Ipv6.HEADER_LENGTH + frame.getUnsignedShort(ip + 4)) > ipLen) {
                 dropIn(frame, AdapterDropReason.MALFORMED);
                 return;
@@ -451,7 +421,7 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
             counters.packetReceived();
             ctx.fireChannelRead(frame);
         } else if (type == Ethernet.ARP) {
-            receiveArp(frame, off, ip, ipLen);
+            ipv4.receiveArp(frame, ip, ipLen);
             frame.release();
         } else {
             dropIn(frame, AdapterDropReason.UNSUPPORTED_ETHERTYPE);
@@ -461,154 +431,6 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
     private void dropIn(ByteBuf frame, AdapterDropReason reason) {
         counters.dropped(reason);
         frame.release();
-    }
-
-    private boolean isGroup(long dst) {
-        long[] g = groups;
-        for (int i = 0, n = groupCount; i < n; i++) {
-            if (g[i] == dst) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    void addGroup(long groupMac) {
-        if (groupCount == groups.length) {
-            groups = java.util.Arrays.copyOf(groups, groups.length * 2);
-        }
-        groups[groupCount++] = groupMac;
-    }
-
-    /** Removes one subscription of {@code groupMac} (subscriptions are counted: two addresses may share one). */
-    void removeGroup(long groupMac) {
-        for (int i = 0; i < groupCount; i++) {
-            if (groups[i] == groupMac) {
-                groups[i] = groups[--groupCount];
-                return;
-            }
-        }
-    }
-
-    // ------------------------------------------------------------------------------------------------------------
-    // ARP
-
-    private void receiveArp(ByteBuf frame, int off, int arpOff, int arpLen) {
-        if (arpLen < Arp.LENGTH || Arp.check(frame, arpOff) < 0) {
-            counters.dropped(AdapterDropReason.BAD_NEIGHBOR_MESSAGE);
-            return;
-        }
-        counters.arpReceived();
-        now = freshNow();
-        long senderMac = Arp.senderMac(frame, arpOff);
-        int senderIp = Arp.senderIp(frame, arpOff);
-        int targetIp = Arp.targetIp(frame, arpOff);
-        int op = Arp.operation(frame, arpOff);
-        if (dhcp != null) {
-            dhcp.onArp(senderMac, senderIp, targetIp);
-        }
-        if (!MacAddress.isUnicast(senderMac)) {
-            return; // a group sender MAC is bogus
-        }
-        int me = v4Address;
-        if (senderIp == 0) {
-            // An RFC 5227 probe teaches nothing, but one for our address must be answered so that the prober's
-            // conflict detection sees us: a reply to the prober, target address 0.0.0.0, as Linux sends it.
-            if (op == Arp.OP_REQUEST && me != 0 && targetIp == me) {
-                counters.arpProbeAnswered();
-                sendArpReply(senderMac, 0);
-            }
-            return;
-        }
-        if (me != 0 && senderIp == me) {
-            counters.dropped(AdapterDropReason.BAD_NEIGHBOR_MESSAGE);
-            logger.warn("{}: {} claims our address {}", ctx.channel(), MacAddress.format(senderMac),
-                    Ip4.format(me));
-            ctx.fireUserEventTriggered(new AdapterEvent.Ipv4AddressConflict(Ip4.toInet(me), senderMac));
-            return;
-        }
-        long key = senderIp & 0xFFFF_FFFFL;
-        boolean forMe = me != 0 && targetIp == me;
-        // RFC 826: update an entry we have; create one only when the message was meant for us.
-        int s = arp.find(0, key);
-        if (s >= 0 || forMe) {
-            s = arp.update(0, key, senderMac, now + config.reachableTime.toNanos());
-            if (s >= 0) {
-                drainResolved(arp, s);
-            }
-        }
-        if (forMe && op == Arp.OP_REQUEST) {
-            sendArpReply(senderMac, senderIp);
-        }
-    }
-
-    private void sendArpReply(long targetMac, int targetIp) {
-        if (congested()) {
-            return;
-        }
-        ByteBuf reply = ctx.alloc().buffer(Ethernet.HEADER_LENGTH + Arp.LENGTH);
-        Arp.writeReplyFrame(reply, mac, v4Address, targetMac, targetIp);
-        counters.arpSent();
-        ctx.writeAndFlush(reply, ctx.voidPromise());
-    }
-
-    private void sendArpRequest(int targetIp, long dstMac) {
-        if (congested()) {
-            return;
-        }
-        ByteBuf req = ctx.alloc().buffer(Ethernet.HEADER_LENGTH + Arp.LENGTH);
-        if (dstMac == MacAddress.BROADCAST) {
-            Arp.writeRequestFrame(req, mac, v4Address, targetIp);
-        } else {
-            Ethernet.writeHeader(req, dstMac, mac, Ethernet.ARP);
-            Arp.write(req, Arp.OP_REQUEST, mac, v4Address, MacAddress.ZERO, targetIp);
-        }
-        counters.arpSent();
-        ctx.writeAndFlush(req, ctx.voidPromise());
-    }
-
-    /** Sends an ARP probe (sender address 0.0.0.0, RFC 5227) for {@code candidate}. */
-    void sendArpProbe(int candidate) {
-        if (congested()) {
-            return;
-        }
-        ByteBuf req = ctx.alloc().buffer(Ethernet.HEADER_LENGTH + Arp.LENGTH);
-        Arp.writeRequestFrame(req, mac, 0, candidate);
-        counters.arpSent();
-        ctx.writeAndFlush(req, ctx.voidPromise());
-    }
-
-    private void sendGratuitousArp(int address) {
-        if (congested()) {
-            return;
-        }
-        ByteBuf req = ctx.alloc().buffer(Ethernet.HEADER_LENGTH + Arp.LENGTH);
-        Arp.writeRequestFrame(req, mac, address, address);
-        counters.arpSent();
-        ctx.writeAndFlush(req, ctx.voidPromise());
-    }
-
-    /** Applies an IPv4 configuration (static or from DHCP) and announces a new address. */
-    void applyIpv4(int address, int prefix, int gateway, int[] routes) {
-        int previous = v4Address;
-        v4Address = address;
-        v4Prefix = address == 0 ? 0 : prefix;
-        v4Gateway = gateway;
-        v4Routes = routes;
-        publishedV4Prefix = v4Prefix;
-        publishedV4 = address;
-        if (previous != address) {
-            if (address != 0) {
-                sendGratuitousArp(address);
-            }
-            ctx.fireUserEventTriggered(new AdapterEvent.Ipv4AddressChanged(
-                    previous == 0 ? null : Ip4.toInet(previous), address == 0 ? null : Ip4.toInet(address),
-                    v4Prefix));
-        }
-    }
-
-    void leaseBound(DhcpLease lease) {
-        firstLease.trySuccess(lease);
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -623,7 +445,7 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
         int off = pkt.readerIndex();
         int len = pkt.readableBytes();
         if (len < Ipv4.MIN_HEADER_LENGTH) {
-            dropOut(pkt, promise, AdapterDropReason.MALFORMED);
+            link.dropOut(pkt, promise, AdapterDropReason.MALFORMED);
             return;
         }
         int version = pkt.getUnsignedByte(off) >>> 4;
@@ -631,349 +453,24 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
         int etherType;
         if (version == 4) {
             etherType = Ethernet.IPV4;
-            dstMac = nextHop4(pkt, off, promise);
+            dstMac = ipv4.nextHop(pkt.getInt(off + 16), pkt, promise);
         } else if (version == 6 && ipv6 != null && len >= Ipv6.HEADER_LENGTH) {
             etherType = Ethernet.IPV6;
-            dstMac = nextHop6(pkt, off, promise);
+            dstMac = ipv6.nextHop(pkt.getLong(off + 24), pkt.getLong(off + 32), pkt, promise);
         } else {
-            dropOut(pkt, promise, AdapterDropReason.MALFORMED);
+            link.dropOut(pkt, promise, AdapterDropReason.MALFORMED);
             return;
         }
         if (dstMac >= 0) {
-            sendFrame(pkt, dstMac, etherType, promise);
+            link.sendFrame(pkt, dstMac, etherType, promise);
         }
-    }
-
-    /** Frames {@code pkt} to {@code dstMac} and writes it (not flushed); takes ownership. */
-    private void sendFrame(ByteBuf pkt, long dstMac, int etherType, ChannelPromise promise) {
-        int off = pkt.readerIndex();
-        ByteBuf frame;
-        if (off >= Ethernet.HEADER_LENGTH && Buffers.isExclusive(pkt)) {
-            frame = pkt;
-            off -= Ethernet.HEADER_LENGTH;
-            frame.readerIndex(off);
-        } else {
-            int len = pkt.readableBytes();
-            try {
-                frame = ctx.alloc().buffer(Ethernet.HEADER_LENGTH + len);
-            } catch (Throwable t) {
-                pkt.release();
-                promise.tryFailure(t);
-                return;
-            }
-            frame.writerIndex(Ethernet.HEADER_LENGTH).writeBytes(pkt, off, len);
-            pkt.release();
-            off = 0;
-        }
-        MacAddress.set(frame, off, dstMac);
-        MacAddress.set(frame, off + Ethernet.SRC_OFFSET, mac);
-        frame.setShort(off + Ethernet.TYPE_OFFSET, etherType);
-        counters.packetSent();
-        ctx.write(frame, promise);
-    }
-
-    /** The MAC for the IPv4 packet's next hop, or QUEUED / DROPPED (then the packet is no longer ours). */
-    private long nextHop4(ByteBuf pkt, int off, ChannelPromise promise) {
-        int dst = pkt.getInt(off + 16);
-        if (dst == Ip4.BROADCAST) {
-            return MacAddress.BROADCAST;
-        }
-        if ((dst & 0xF000_0000) == 0xE000_0000) {
-            return MacAddress.ofIpv4Multicast(dst);
-        }
-        int me = v4Address;
-        int nh;
-        if (me != 0 && ((dst ^ me) & Ip4.mask(v4Prefix)) == 0) {
-            if (v4Prefix < 31 && (dst | Ip4.mask(v4Prefix)) == -1) {
-                return MacAddress.BROADCAST; // directed broadcast of our own subnet
-            }
-            nh = dst;
-        } else {
-            nh = routeV4(dst);
-            if (nh == 0) {
-                dropOut(pkt, promise, AdapterDropReason.NO_ROUTE);
-                return DROPPED;
-            }
-        }
-        return resolve(arp, 0, nh & 0xFFFF_FFFFL, pkt, promise);
-    }
-
-    private int routeV4(int dst) {
-        int[] r = v4Routes;
-        int best = -1;
-        int bestRouter = 0;
-        for (int i = 0; i < r.length; i += 3) {
-            int p = r[i + 1];
-            if (p > best && ((dst ^ r[i]) & Ip4.mask(p)) == 0) {
-                best = p;
-                bestRouter = r[i + 2];
-            }
-        }
-        if (best >= 0) {
-            return bestRouter;
-        }
-        return v4Address == 0 ? 0 : v4Gateway;
-    }
-
-    private long nextHop6(ByteBuf pkt, int off, ChannelPromise promise) {
-        long dstHi = pkt.getLong(off + 24);
-        long dstLo = pkt.getLong(off + 32);
-        if ((dstHi >>> 56) == 0xFF) {
-            return MacAddress.ofIpv6Multicast(dstLo);
-        }
-        long nhHi = dstHi;
-        long nhLo = dstLo;
-        if (!ipv6.isOnLink(dstHi, dstLo)) {
-            if (!ipv6.hasRouter()) {
-                dropOut(pkt, promise, AdapterDropReason.NO_ROUTE);
-                return DROPPED;
-            }
-            nhHi = ipv6.routerHi();
-            nhLo = ipv6.routerLo();
-        }
-        return resolve(nd, nhHi, nhLo, pkt, promise);
-    }
-
-    /** Looks up the next hop; queues the packet and starts or continues resolution when needed. */
-    private long resolve(NeighborCache cache, long hi, long lo, ByteBuf pkt, ChannelPromise promise) {
-        int s = cache.find(hi, lo);
-        if (s >= 0) {
-            byte st = cache.state(s);
-            if (st == NeighborCache.REACHABLE) {
-                if (now - cache.expires(s) < 0) {
-                    return cache.mac(s);
-                }
-                cache.expire(s);
-                st = NeighborCache.STALE;
-            }
-            if (st == NeighborCache.STALE) {
-                // RFC 4861 §7.3.3: keep using the old MAC and confirm it with unicast probes.
-                long m = cache.mac(s);
-                long t = freshNow();
-                cache.startProbe(s, t + config.retransmitInterval.toNanos());
-                scheduleResolver();
-                solicit(cache, hi, lo, m);
-                return m;
-            }
-            if (st == NeighborCache.PROBE) {
-                return cache.mac(s);
-            }
-            if (!cache.enqueue(s, pkt, promise)) {
-                dropOut(pkt, promise, AdapterDropReason.PENDING_FULL);
-                return DROPPED;
-            }
-            return QUEUED;
-        }
-        long t = freshNow();
-        s = cache.insertIncomplete(hi, lo, t, t + config.retransmitInterval.toNanos());
-        if (s < 0) {
-            dropOut(pkt, promise, AdapterDropReason.CACHE_FULL);
-            return DROPPED;
-        }
-        if (!cache.enqueue(s, pkt, promise)) {
-            dropOut(pkt, promise, AdapterDropReason.PENDING_FULL);
-            cache.remove(s);
-            return DROPPED;
-        }
-        scheduleResolver();
-        // Last: on a loop shared with the neighbour the answer can arrive (and drain the queue) inside this call,
-        // and slot numbers may change under it.
-        solicit(cache, hi, lo, MacAddress.BROADCAST);
-        return QUEUED;
-    }
-
-    /** Sends an ARP request or neighbour solicitation for {@code (hi, lo)}, broadcast/multicast or unicast. */
-    private void solicit(NeighborCache cache, long hi, long lo, long dstMac) {
-        if (cache == arp) {
-            sendArpRequest((int) lo, dstMac);
-        } else {
-            ipv6.sendSolicitation(hi, lo, dstMac);
-        }
-    }
-
-    /** Sends the packets queued behind a newly resolved entry. */
-    private void drainResolved(NeighborCache cache, int s) {
-        long m = cache.mac(s);
-        boolean any = false;
-        for (NeighborCache.Pending p; (p = cache.pollPending(s)) != null; ) {
-            ByteBuf pkt = p.packet();
-            sendFrame(pkt, m, cache == arp ? Ethernet.IPV4 : Ethernet.IPV6, p.promise());
-            any = true;
-        }
-        if (any) {
-            ctx.flush();
-        }
-    }
-
-    /** Learns a neighbour from NDP (called by {@link Ipv6Host}); drains its queue when it became resolved. */
-    void ndpLearned(int slot) {
-        if (slot >= 0 && nd.state(slot) != NeighborCache.INCOMPLETE) {
-            drainResolved(nd, slot);
-        }
-    }
-
-    NeighborCache nd() {
-        return nd;
-    }
-
-    private void scheduleResolver() {
-        if (resolverTask == null) {
-            resolverTask = ctx.executor().schedule(this::runResolver, config.retransmitInterval.toNanos(),
-                    TimeUnit.NANOSECONDS);
-        }
-    }
-
-    /** Retries or gives up on every entry being resolved whose retry time has come. */
-    private void runResolver() {
-        resolverTask = null;
-        if (!started) {
-            return;
-        }
-        long t = freshNow();
-        retry(arp, t);
-        retry(nd, t);
-        if (arp.resolving() + nd.resolving() > 0) {
-            scheduleResolver();
-        }
-    }
-
-    private void retry(NeighborCache cache, long t) {
-        long interval = config.retransmitInterval.toNanos();
-        for (int s = 0; s < cache.capacity(); s++) {
-            byte st = cache.state(s);
-            if ((st != NeighborCache.INCOMPLETE && st != NeighborCache.PROBE) || t - cache.nextProbe(s) < 0) {
-                continue;
-            }
-            int max = st == NeighborCache.INCOMPLETE ? config.maxMulticastSolicit : config.maxUnicastSolicit;
-            long hi = cache.keyHi(s);
-            long lo = cache.keyLo(s);
-            if (cache.probes(s) < max) {
-                cache.probed(s, t + interval);
-                solicit(cache, hi, lo, st == NeighborCache.INCOMPLETE ? MacAddress.BROADCAST : cache.mac(s));
-                continue;
-            }
-            if (st == NeighborCache.INCOMPLETE) {
-                for (NeighborCache.Pending p; (p = cache.pollPending(s)) != null; ) {
-                    unreachable(p, cache == arp);
-                }
-            }
-            cache.remove(s);
-            s--; // backward shift may have moved another entry into this slot
-        }
-    }
-
-    /** Resolution failed: ICMP destination unreachable up to the sender, the promise failed, the packet freed. */
-    private void unreachable(NeighborCache.Pending p, boolean v4) {
-        ByteBuf pkt = p.packet();
-        int off = pkt.readerIndex();
-        ByteBuf error = null;
-        try {
-            if (v4) {
-                if (v4Address != 0 && Icmpv4.isErrorAllowed(pkt, off)) {
-                    error = ctx.alloc().buffer(Icmpv4.MAX_ERROR_DATAGRAM);
-                    if (Icmpv4.writeDestinationUnreachablePacket(error, v4Address, Icmpv4.CODE_HOST_UNREACHABLE, 0,
-                            pkt, off, nextIpId()) < 0) {
-                        error.release();
-                        error = null;
-                    }
-                }
-            } else if (Icmpv6.isErrorAllowed(pkt, off, Icmpv6.TYPE_DESTINATION_UNREACHABLE,
-                    Icmpv6.CODE_ADDRESS_UNREACHABLE) && ipv6.hasPreferredLinkLocal()) {
-                long[] src = ipv6.sourceFor(Ipv6.srcHi(pkt, off), Ipv6.srcLo(pkt, off));
-                error = ctx.alloc().buffer(Ipv6.MIN_MTU);
-                if (Icmpv6.writeDestinationUnreachablePacket(error, src[0], src[1],
-                        Icmpv6.CODE_ADDRESS_UNREACHABLE, pkt, off) < 0) {
-                    error.release();
-                    error = null;
-                }
-            }
-        } finally {
-            drop(p, AdapterDropReason.UNRESOLVED, "next hop did not answer");
-        }
-        if (error != null) {
-            ctx.fireChannelRead(error);
-            ctx.fireChannelReadComplete();
-        }
-    }
-
-    private void drop(NeighborCache.Pending p, AdapterDropReason reason, String why) {
-        counters.dropped(reason);
-        p.packet().release();
-        p.promise().tryFailure(new NoRouteToHostException(why));
-    }
-
-    private void dropOut(ByteBuf pkt, ChannelPromise promise, AdapterDropReason reason) {
-        counters.dropped(reason);
-        pkt.release();
-        promise.tryFailure(new NoRouteToHostException(reason.name().toLowerCase(java.util.Locale.ROOT)));
-    }
-
-    int nextIpId() {
-        return ipId = (ipId + 1) & 0xFFFF;
-    }
-
-    // ------------------------------------------------------------------------------------------------------------
-    // services for the DHCP client and the IPv6 host
-
-    ChannelHandlerContext ctx() {
-        return ctx;
-    }
-
-    AdapterCounters countersInternal() {
-        return counters;
-    }
-
-    /**
-     * True (and counted) when the port is not writable: then the adapter sends none of its own messages (ARP, NDP,
-     * DHCP), so a slow or stuck reader bounds what it queues at the channel's write-buffer high water mark.
-     * Retransmission timers send again later; replies are simply not given, as a congested host's would not.
-     */
-    boolean congested() {
-        if (ctx.channel().isWritable()) {
-            return false;
-        }
-        counters.dropped(AdapterDropReason.CONGESTED);
-        return true;
-    }
-
-    /** Sends an IPv4 packet the adapter built itself to {@code dstMac} directly. */
-    void sendIpv4To(ByteBuf pkt, long dstMac, ChannelPromise promise) {
-        if (congested()) {
-            pkt.release();
-            promise.tryFailure(new NoRouteToHostException("congested: the port is not writable"));
-            return;
-        }
-        sendFrame(pkt, dstMac, Ethernet.IPV4, promise);
-        ctx.flush();
-    }
-
-    /** Sends an IPv6 packet the adapter built itself to {@code dstMac}. */
-    void sendIpv6To(ByteBuf pkt, long dstMac) {
-        if (congested()) {
-            pkt.release();
-            return;
-        }
-        counters.ndpSent();
-        sendFrame(pkt, dstMac, Ethernet.IPV6, ctx.voidPromise());
-        ctx.flush();
-    }
-
-    /** A buffer for a packet the adapter builds, with {@link #HEADROOM} reserved. */
-    ByteBuf packetBuffer(int capacity) {
-        ByteBuf b = ctx.alloc().buffer(HEADROOM + capacity);
-        b.writerIndex(HEADROOM).readerIndex(HEADROOM);
-        return b;
-    }
-
-    /** Fires a user event up the pipeline. */
-    void fire(AdapterEvent event) {
-        ctx.fireUserEventTriggered(event);
     }
 
     @Override
     public String toString() {
-        return "L2Adapter(" + MacAddress.format(mac) + (publishedV4 != 0 ? " " + Ip4.format(publishedV4) + "/"
-                + publishedV4Prefix : "") + ")";
+        int a = ipv4.address();
+        return "L2Adapter(" + MacAddress.format(mac) + (a != 0 ? " " + Ip4.format(a) + "/" + ipv4.prefixLength()
+                : "") + ")";
     }
 
     /**

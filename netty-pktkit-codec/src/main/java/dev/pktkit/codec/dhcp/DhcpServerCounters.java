@@ -1,95 +1,139 @@
 package dev.pktkit.codec.dhcp;
 
+import dev.pktkit.codec.stats.EnumCounters;
 import dev.pktkit.codec.wire.Dhcp4;
 
-import java.util.Locale;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicLongArray;
-
 /**
- * Counters of one {@link DhcpServer}: messages received per DHCP type, replies sent, drops per reason, lease events
- * per kind, offers withdrawn. Written on
- * the server's event loop; readable from any thread.
+ * Counters of one {@link DhcpServer}: messages received and replies sent per DHCP {@link MessageType}, drops per
+ * {@link DhcpDropReason}, lease events per {@link DhcpLeaseEvent.Kind}, offers withdrawn. Each is an
+ * {@link EnumCounters} written only on the server's event loop ({@link EnumCounters#singleWriter}) and readable from
+ * any thread. Export them with {@link DhcpServerMetrics}.
  */
 public final class DhcpServerCounters {
-    private static final int TYPES = Dhcp4.INFORM + 1;
-    private final AtomicLongArray received = new AtomicLongArray(TYPES);
-    private final AtomicLongArray sent = new AtomicLongArray(TYPES);
-    private final AtomicLongArray drops = new AtomicLongArray(DhcpDropReason.values().length);
-    private final AtomicLongArray events = new AtomicLongArray(DhcpLeaseEvent.Kind.values().length);
-    private final AtomicLong offersWithdrawn = new AtomicLong();
+    /** The DHCP message types (RFC 2132 §9.6), in code order: {@code code() == ordinal() + 1}. */
+    public enum MessageType {
+        DISCOVER, OFFER, REQUEST, DECLINE, ACK, NAK, RELEASE, INFORM;
+
+        private static final MessageType[] BY_CODE = values();
+
+        /** The option 53 value. */
+        public int code() {
+            return ordinal() + 1;
+        }
+
+        /** The type with option 53 value {@code code}, or null if there is none. */
+        public static MessageType ofCode(int code) {
+            return code >= 1 && code <= BY_CODE.length ? BY_CODE[code - 1] : null;
+        }
+    }
+
+    /** What the server counts besides messages, drops and lease events. */
+    public enum Event {
+        /** A pending offer withdrawn to make room for another client when the pool or the table was full. */
+        OFFERS_WITHDRAWN
+    }
+
+    private final EnumCounters<MessageType> received = EnumCounters.singleWriter(MessageType.class);
+    private final EnumCounters<MessageType> sent = EnumCounters.singleWriter(MessageType.class);
+    private final EnumCounters<DhcpDropReason> drops = EnumCounters.singleWriter(DhcpDropReason.class);
+    private final EnumCounters<DhcpLeaseEvent.Kind> leaseEvents =
+            EnumCounters.singleWriter(DhcpLeaseEvent.Kind.class);
+    private final EnumCounters<Event> events = EnumCounters.singleWriter(Event.class);
 
     DhcpServerCounters() {
     }
 
     void countReceived(int type) {
-        received.incrementAndGet(type);
+        MessageType t = MessageType.ofCode(type);
+        if (t != null) {
+            received.increment(t);
+        }
     }
 
     void countSent(int type) {
-        sent.incrementAndGet(type);
+        MessageType t = MessageType.ofCode(type);
+        if (t != null) {
+            sent.increment(t);
+        }
     }
 
     void dropped(DhcpDropReason reason) {
-        drops.incrementAndGet(reason.ordinal());
+        drops.increment(reason);
     }
 
     void leaseEvent(DhcpLeaseEvent.Kind kind) {
-        events.incrementAndGet(kind.ordinal());
+        leaseEvents.increment(kind);
     }
 
     void offerWithdrawn() {
-        offersWithdrawn.incrementAndGet();
+        events.increment(Event.OFFERS_WITHDRAWN);
+    }
+
+    /** Messages accepted for handling, per type, live. */
+    public EnumCounters<MessageType> receivedCounters() {
+        return received;
+    }
+
+    /** Replies sent, per type, live. */
+    public EnumCounters<MessageType> sentCounters() {
+        return sent;
+    }
+
+    /** Drops by reason, live. */
+    public EnumCounters<DhcpDropReason> dropCounters() {
+        return drops;
+    }
+
+    /** Lease events by kind, live. */
+    public EnumCounters<DhcpLeaseEvent.Kind> leaseEventCounters() {
+        return leaseEvents;
+    }
+
+    /** The other events, live. */
+    public EnumCounters<Event> eventCounters() {
+        return events;
     }
 
     /** Lease events of {@code kind} fired ({@link DhcpLeaseEvent}). */
     public long leaseEvents(DhcpLeaseEvent.Kind kind) {
-        return events.get(kind.ordinal());
+        return leaseEvents.get(kind);
     }
 
     /** Pending offers withdrawn to make room for another client when the pool or the table was full. */
     public long offersWithdrawn() {
-        return offersWithdrawn.get();
+        return events.get(Event.OFFERS_WITHDRAWN);
     }
 
     /** Messages of DHCP {@code type} ({@link Dhcp4#DISCOVER} ... {@link Dhcp4#INFORM}) accepted for handling. */
     public long received(int type) {
-        return type > 0 && type < TYPES ? received.get(type) : 0;
+        MessageType t = MessageType.ofCode(type);
+        return t == null ? 0 : received.get(t);
     }
 
     /** Replies of DHCP {@code type} ({@link Dhcp4#OFFER}, {@link Dhcp4#ACK}, {@link Dhcp4#NAK}) sent. */
     public long sent(int type) {
-        return type > 0 && type < TYPES ? sent.get(type) : 0;
+        MessageType t = MessageType.ofCode(type);
+        return t == null ? 0 : sent.get(t);
     }
 
+    /** Messages dropped for {@code reason}. */
     public long drops(DhcpDropReason reason) {
-        return drops.get(reason.ordinal());
+        return drops.get(reason);
     }
 
+    /** All drops together. */
     public long drops() {
-        long n = 0;
-        for (int i = 0; i < drops.length(); i++) {
-            n += drops.get(i);
-        }
-        return n;
+        return drops.sum();
     }
 
+    /** The non-zero counts: {@code in: discover=.. out: offer=..} then events and drops. */
     @Override
     public String toString() {
-        StringBuilder sb = new StringBuilder("discover=").append(received(Dhcp4.DISCOVER))
-                .append(" request=").append(received(Dhcp4.REQUEST))
-                .append(" decline=").append(received(Dhcp4.DECLINE))
-                .append(" release=").append(received(Dhcp4.RELEASE))
-                .append(" inform=").append(received(Dhcp4.INFORM))
-                .append(" offer=").append(sent(Dhcp4.OFFER))
-                .append(" ack=").append(sent(Dhcp4.ACK))
-                .append(" nak=").append(sent(Dhcp4.NAK));
-        if (offersWithdrawn() != 0) {
-            sb.append(" offers_withdrawn=").append(offersWithdrawn());
-        }
-        for (DhcpDropReason r : DhcpDropReason.values()) {
-            if (drops(r) != 0) {
-                sb.append(' ').append(r.name().toLowerCase(Locale.ROOT)).append('=').append(drops(r));
+        StringBuilder sb = new StringBuilder("in: ").append(received).append(" out: ").append(sent);
+        for (EnumCounters<?> c : new EnumCounters<?>[] {events, drops}) {
+            String s = c.toString();
+            if (!s.isEmpty()) {
+                sb.append(' ').append(s);
             }
         }
         return sb.toString();

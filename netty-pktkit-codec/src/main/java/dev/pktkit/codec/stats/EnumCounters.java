@@ -1,5 +1,7 @@
 package dev.pktkit.codec.stats;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
@@ -9,8 +11,15 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * One counter per constant of an enum: the packets, bytes or drops a device or port counts, indexed by what was
- * counted. Any thread may add (the cells are {@link LongAdder}s: no lock, no allocation once warm, so several
- * event loops can count into one port); reads are exact once traffic has stopped and approximate while it flows.
+ * counted. Two kinds, chosen at creation and the same to use:
+ * <ul>
+ *   <li>{@link #of}: any thread may add (the cells are {@link LongAdder}s: no lock, no allocation once warm, so
+ *       several event loops can count into one port);</li>
+ *   <li>{@link #singleWriter}: one thread adds at a time (a device that lives on one event loop), with a plain
+ *       increment published by an opaque store: no lock, no fence, no read-modify-write instruction on the data
+ *       path. Adds from two threads at once may lose counts; reading from any thread is safe.</li>
+ * </ul>
+ * Reads are exact once traffic has stopped and approximate while it flows.
  *
  * <p>Every device of this project keeps its counts in these, so one exporter ({@link MicrometerCounters}) and one
  * {@link #toString()} format serve them all.
@@ -20,42 +29,77 @@ import java.util.concurrent.atomic.LongAdder;
 public final class EnumCounters<E extends Enum<E>> {
     private final Class<E> type;
     private final List<E> keys;
+    /** Shared kind: one adder per key; null for the single-writer kind. */
     private final LongAdder[] cells;
+    /** Single-writer kind: one plain long per key, written with opaque stores; null for the shared kind. */
+    private final long[] values;
 
-    private EnumCounters(Class<E> type) {
+    private static final VarHandle LONGS = MethodHandles.arrayElementVarHandle(long[].class);
+
+    private EnumCounters(Class<E> type, boolean shared) {
         this.type = type;
         this.keys = List.of(type.getEnumConstants());
-        this.cells = new LongAdder[keys.size()];
-        for (int i = 0; i < cells.length; i++) {
-            cells[i] = new LongAdder();
+        if (shared) {
+            this.cells = new LongAdder[keys.size()];
+            for (int i = 0; i < cells.length; i++) {
+                cells[i] = new LongAdder();
+            }
+            this.values = null;
+        } else {
+            this.cells = null;
+            this.values = new long[keys.size()];
         }
     }
 
-    /** New counters, all zero, one per constant of {@code type}. */
+    /** New counters, all zero, one per constant of {@code type}, that any number of threads may add to at once. */
     public static <E extends Enum<E>> EnumCounters<E> of(Class<E> type) {
-        return new EnumCounters<>(Objects.requireNonNull(type, "type"));
+        return new EnumCounters<>(Objects.requireNonNull(type, "type"), true);
+    }
+
+    /**
+     * New counters, all zero, one per constant of {@code type}, for one writing thread at a time (the event loop of
+     * the device that owns them); any thread may read.
+     */
+    public static <E extends Enum<E>> EnumCounters<E> singleWriter(Class<E> type) {
+        return new EnumCounters<>(Objects.requireNonNull(type, "type"), false);
     }
 
     /** Adds one to {@code key}'s counter. */
     public void increment(E key) {
-        cells[key.ordinal()].increment();
+        add(key, 1);
     }
 
     /** Adds {@code delta} to {@code key}'s counter. */
     public void add(E key, long delta) {
-        cells[key.ordinal()].add(delta);
+        int i = key.ordinal();
+        long[] v = values;
+        if (v != null) {
+            LONGS.setOpaque(v, i, v[i] + delta);
+        } else {
+            cells[i].add(delta);
+        }
     }
 
     /** The count of {@code key}. */
     public long get(E key) {
-        return cells[key.ordinal()].sum();
+        return get(key.ordinal());
+    }
+
+    private long get(int i) {
+        long[] v = values;
+        return v != null ? (long) LONGS.getOpaque(v, i) : cells[i].sum();
+    }
+
+    /** Whether any number of threads may add at once ({@link #of}) rather than one ({@link #singleWriter}). */
+    public boolean isShared() {
+        return cells != null;
     }
 
     /** The counts of all keys together (for drop reasons: all drops). */
     public long sum() {
         long n = 0;
-        for (LongAdder c : cells) {
-            n += c.sum();
+        for (int i = 0; i < keys.size(); i++) {
+            n += get(i);
         }
         return n;
     }
@@ -81,8 +125,12 @@ public final class EnumCounters<E extends Enum<E>> {
 
     /** Sets every count back to zero (not atomic with concurrent adds). */
     public void reset() {
-        for (LongAdder c : cells) {
-            c.reset();
+        for (int i = 0; i < keys.size(); i++) {
+            if (values != null) {
+                LONGS.setOpaque(values, i, 0L);
+            } else {
+                cells[i].reset();
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.pktkit.codec.wire;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.util.NetUtil;
 
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -25,52 +26,43 @@ public final class Ip4 {
     public static final int LENGTH = 4;
 
     /**
-     * Parses dotted-quad text ({@code "192.0.2.1"}): exactly four decimal parts 0..255, no leading {@code +},
-     * no host names (nothing is ever looked up).
+     * Parses dotted-quad text ({@code "192.0.2.1"}) with Netty's {@link NetUtil#isValidIpV4Address} grammar
+     * (exactly four decimal parts 0..255, no host names: nothing is ever looked up), and no leading zeros in a
+     * part: {@code inet_aton} reads {@code "010"} as octal 8 where Netty reads 10, so such text would name
+     * different hosts to different tools. This is the one IPv4 text parser of the project.
      *
      * @throws IllegalArgumentException if {@code text} is not in that form
      */
     public static int parse(String text) {
-        int n = text.length();
-        int addr = 0;
-        int i = 0;
-        for (int part = 0; part < 4; part++) {
-            int start = i;
-            int v = 0;
-            while (i < n && i - start < 3) {
-                char c = text.charAt(i);
-                if (c < '0' || c > '9') {
-                    break;
-                }
-                v = v * 10 + (c - '0');
-                i++;
-            }
-            if (i == start || v > 255 || (i - start > 1 && text.charAt(start) == '0')) {
-                throw new IllegalArgumentException("not an IPv4 address: " + text);
-            }
-            addr = (addr << 8) | v;
-            if (part < 3) {
-                if (i >= n || text.charAt(i) != '.') {
-                    throw new IllegalArgumentException("not an IPv4 address: " + text);
-                }
-                i++;
-            }
-        }
-        if (i != n) {
+        if (!NetUtil.isValidIpV4Address(text) || hasLeadingZero(text, 0)) {
             throw new IllegalArgumentException("not an IPv4 address: " + text);
         }
-        return addr;
+        return fromBytes(NetUtil.createByteArrayFromIpAddressString(text), 0);
     }
 
-    /** Dotted-quad text of {@code addr}. */
+    /** Whether a dotted-quad part of {@code text} from {@code from} on starts with 0 and has more digits. */
+    static boolean hasLeadingZero(String text, int from) {
+        for (int i = from; i + 1 < text.length(); i++) {
+            if (text.charAt(i) == '0' && (i == from || text.charAt(i - 1) == '.')
+                    && Character.isDigit(text.charAt(i + 1))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Dotted-quad text of {@code addr} ({@link NetUtil#intToIpAddress}). */
     public static String format(int addr) {
-        return (addr >>> 24) + "." + ((addr >>> 16) & 0xFF) + "." + ((addr >>> 8) & 0xFF) + "." + (addr & 0xFF);
+        return NetUtil.intToIpAddress(addr);
+    }
+
+    private static int fromBytes(byte[] b, int off) {
+        return ((b[off] & 0xFF) << 24) | ((b[off + 1] & 0xFF) << 16) | ((b[off + 2] & 0xFF) << 8) | (b[off + 3] & 0xFF);
     }
 
     /** The {@code int} form of {@code address}. */
     public static int of(Inet4Address address) {
-        byte[] b = address.getAddress();
-        return ((b[0] & 0xFF) << 24) | ((b[1] & 0xFF) << 16) | ((b[2] & 0xFF) << 8) | (b[3] & 0xFF);
+        return NetUtil.ipv4AddressToInt(address);
     }
 
     /** An {@link Inet4Address} for {@code addr} (no name lookup). */

@@ -1,6 +1,7 @@
 package dev.pktkit.codec.wire;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.util.NetUtil;
 
 import java.net.Inet6Address;
 import java.net.UnknownHostException;
@@ -70,124 +71,40 @@ public final class Ip6 {
 
     /**
      * RFC 5952 text: lower-case hexadecimal, leading zeros dropped, the longest run of two or more zero groups
-     * (the first of equal runs) written as {@code ::}. Addresses are always written in hexadecimal groups.
+     * (the first of equal runs) written as {@code ::} ({@link NetUtil#bytesToIpAddress}). Addresses are always
+     * written in hexadecimal groups.
      */
     public static String format(long hi, long lo) {
-        int[] g = new int[8];
-        for (int i = 0; i < 4; i++) {
-            g[i] = (int) (hi >>> (48 - 16 * i)) & 0xFFFF;
-            g[4 + i] = (int) (lo >>> (48 - 16 * i)) & 0xFFFF;
-        }
-        int bestStart = -1;
-        int bestLen = 1;
-        for (int i = 0; i < 8; ) {
-            if (g[i] != 0) {
-                i++;
-                continue;
-            }
-            int j = i;
-            while (j < 8 && g[j] == 0) {
-                j++;
-            }
-            if (j - i > bestLen) {
-                bestStart = i;
-                bestLen = j - i;
-            }
-            i = j;
-        }
-        StringBuilder sb = new StringBuilder(39);
-        for (int i = 0; i < 8; i++) {
-            if (i == bestStart) {
-                sb.append("::");
-                i += bestLen - 1;
-                continue;
-            }
-            if (sb.length() > 0 && sb.charAt(sb.length() - 1) != ':') {
-                sb.append(':');
-            }
-            sb.append(Integer.toHexString(g[i]));
-        }
-        return sb.toString();
+        return NetUtil.bytesToIpAddress(toBytes(hi, lo));
     }
 
     /**
-     * Parses RFC 4291 §2.2 text ({@code "2001:db8::1"}, {@code "::ffff:192.0.2.1"}) into 16 octets; no zone
-     * index, no host names.
+     * Parses RFC 4291 §2.2 text ({@code "2001:db8::1"}, {@code "::ffff:192.0.2.1"}) into 16 octets with Netty's
+     * {@link NetUtil#isValidIpV6Address} grammar: an embedded IPv4 address only in the IPv4-compatible or -mapped
+     * forms ({@code ::a.b.c.d}, {@code ::ffff:a.b.c.d}), kept as written; no zone index and no brackets (the
+     * two-{@code long} form has no scope), no leading zeros in an embedded IPv4 part (see {@link Ip4#parse}), no
+     * host names. This is the one IPv6 text parser of the project.
      *
      * @throws IllegalArgumentException if {@code text} is not an IPv6 address literal
      */
     public static byte[] parseBytes(String text) {
-        int[] groups = new int[8];
-        int count = 0;
-        int gap = -1; // index in groups where "::" stands
-        int n = text.length();
-        int i = 0;
-        if (n >= 2 && text.startsWith("::")) {
-            gap = 0;
-            i = 2;
-        } else if (n > 0 && text.charAt(0) == ':') {
+        int v4 = text.lastIndexOf(':') + 1;
+        boolean embedsIpv4 = text.indexOf('.') >= 0;
+        if (text.indexOf('%') >= 0 || text.indexOf('[') >= 0 || !NetUtil.isValidIpV6Address(text)
+                || embedsIpv4 && Ip4.hasLeadingZero(text, v4)) {
             throw bad(text);
         }
-        while (i < n) {
-            int start = i;
-            int v = 0;
-            while (i < n && i - start < 5) {
-                int d = Character.digit(text.charAt(i), 16);
-                if (d < 0) {
-                    break;
-                }
-                v = (v << 4) | d;
-                i++;
-            }
-            if (i < n && text.charAt(i) == '.') {
-                // embedded IPv4 in the last two groups
-                if (count > 6) {
-                    throw bad(text);
-                }
-                int v4 = Ip4.parse(text.substring(start));
-                groups[count++] = v4 >>> 16;
-                groups[count++] = v4 & 0xFFFF;
-                i = n;
-                break;
-            }
-            if (i == start || i - start > 4 || count == 8) {
-                throw bad(text);
-            }
-            groups[count++] = v;
-            if (i == n) {
-                break;
-            }
-            if (text.charAt(i) != ':') {
-                throw bad(text);
-            }
-            i++;
-            if (i < n && text.charAt(i) == ':') {
-                if (gap >= 0) {
-                    throw bad(text);
-                }
-                gap = count;
-                i++;
-            } else if (i == n) {
-                throw bad(text); // trailing single ':'
-            }
-        }
-        if (gap < 0 ? count != 8 : count > 7) {
+        // Netty reads embedded IPv4 only as IPv4-mapped; the compatible form (::a.b.c.d) gets its zeros back below
+        Inet6Address a = NetUtil.getByName(text, embedsIpv4);
+        if (a == null) {
             throw bad(text);
         }
-        int[] full = new int[8];
-        if (gap < 0) {
-            full = groups;
-        } else {
-            int tail = count - gap;
-            System.arraycopy(groups, 0, full, 0, gap);
-            System.arraycopy(groups, gap, full, 8 - tail, tail);
+        byte[] b = a.getAddress();
+        if (embedsIpv4 && !text.regionMatches(true, Math.max(0, v4 - 5), "ffff:", 0, 5)) {
+            b[10] = 0;
+            b[11] = 0;
         }
-        byte[] out = new byte[16];
-        for (int k = 0; k < 8; k++) {
-            out[2 * k] = (byte) (full[k] >>> 8);
-            out[2 * k + 1] = (byte) full[k];
-        }
-        return out;
+        return b;
     }
 
     private static IllegalArgumentException bad(String text) {

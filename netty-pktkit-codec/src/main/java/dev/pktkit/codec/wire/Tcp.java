@@ -207,35 +207,19 @@ public final class Tcp {
      *         TCP or is a fragment, or {@link WireError#BAD_VERSION} when the version is neither 4 nor 6
      */
     public static int checkInPacket(ByteBuf buf, int ipOff) {
-        if (!Bounds.has(buf, ipOff, 1)) {
-            return WireError.TRUNCATED;
+        int hl = TransportChecksum.ipHeaderFor(buf, ipOff, IpProtocol.TCP);
+        if (hl < 0) {
+            return hl;
         }
-        int version = buf.getUnsignedByte(ipOff) >>> 4;
         int r;
         int len;
-        if (version == 4) {
-            int hl = Ipv4.check(buf, ipOff);
-            if (hl < 0) {
-                return hl;
-            }
-            if (Ipv4.protocol(buf, ipOff) != IpProtocol.TCP || Ipv4.isFragment(buf, ipOff)) {
-                return WireError.BAD_TYPE;
-            }
+        if (Ipv4.version(buf, ipOff) == 4) {
             len = Ipv4.payloadLength(buf, ipOff);
             r = checkV4(buf, ipOff + hl, len, Ipv4.src(buf, ipOff), Ipv4.dst(buf, ipOff));
-        } else if (version == 6) {
-            int hl = Ipv6.check(buf, ipOff);
-            if (hl < 0) {
-                return hl;
-            }
-            if (Ipv6.upperLayerProtocol(buf, ipOff) != IpProtocol.TCP || Ipv6.isFragment(buf, ipOff)) {
-                return WireError.BAD_TYPE;
-            }
+        } else {
             len = Ipv6.upperLayerLength(buf, ipOff);
             r = checkV6(buf, ipOff + hl, len, Ipv6.srcHi(buf, ipOff), Ipv6.srcLo(buf, ipOff),
                     Ipv6.dstHi(buf, ipOff), Ipv6.dstLo(buf, ipOff));
-        } else {
-            return WireError.BAD_VERSION;
         }
         return r < 0 ? r : len;
     }
@@ -245,14 +229,14 @@ public final class Tcp {
      * false if the range is not readable or {@code len} is below 20.
      */
     public static boolean verifyChecksumV4(ByteBuf buf, int off, int len, int src, int dst) {
-        return len >= MIN_HEADER_LENGTH && Bounds.has(buf, off, len)
-                && Checksums.verify(buf, off, len, Checksums.pseudoHeaderV4(src, dst, IpProtocol.TCP, len));
+        return TransportChecksum.verify(buf, off, len, MIN_HEADER_LENGTH,
+                Checksums.pseudoHeaderV4(src, dst, IpProtocol.TCP, len));
     }
 
     /** {@link #verifyChecksumV4} over the IPv6 pseudo-header. */
     public static boolean verifyChecksumV6(ByteBuf buf, int off, int len, long srcHi, long srcLo, long dstHi,
                                            long dstLo) {
-        return len >= MIN_HEADER_LENGTH && Bounds.has(buf, off, len) && Checksums.verify(buf, off, len,
+        return TransportChecksum.verify(buf, off, len, MIN_HEADER_LENGTH,
                 Checksums.pseudoHeaderV6(srcHi, srcLo, dstHi, dstLo, IpProtocol.TCP, len));
     }
 
@@ -272,12 +256,7 @@ public final class Tcp {
     }
 
     private static int compute(ByteBuf buf, int off, int len, long pseudo) {
-        if (len < MIN_HEADER_LENGTH || !Bounds.has(buf, off, len)) {
-            return -1;
-        }
-        long sum = Checksums.partial(buf, off, CHECKSUM_OFFSET, pseudo);
-        sum = Checksums.partial(buf, off + CHECKSUM_OFFSET + 2, len - CHECKSUM_OFFSET - 2, sum);
-        return Checksums.finish(sum);
+        return TransportChecksum.compute(buf, off, len, MIN_HEADER_LENGTH, CHECKSUM_OFFSET, pseudo, false);
     }
 
     // ---- in-place updates (the caller must own the bytes) ----
@@ -287,21 +266,14 @@ public final class Tcp {
      * value, or -1 (nothing written) if the range is not readable or {@code len} is below 20.
      */
     public static int fillChecksumV4(ByteBuf buf, int off, int len, int src, int dst) {
-        int ck = computeChecksumV4(buf, off, len, src, dst);
-        if (ck >= 0) {
-            buf.setShort(off + CHECKSUM_OFFSET, ck);
-        }
-        return ck;
+        return TransportChecksum.store(buf, off, CHECKSUM_OFFSET, computeChecksumV4(buf, off, len, src, dst));
     }
 
     /** {@link #fillChecksumV4} over the IPv6 pseudo-header. */
     public static int fillChecksumV6(ByteBuf buf, int off, int len, long srcHi, long srcLo, long dstHi,
                                      long dstLo) {
-        int ck = computeChecksumV6(buf, off, len, srcHi, srcLo, dstHi, dstLo);
-        if (ck >= 0) {
-            buf.setShort(off + CHECKSUM_OFFSET, ck);
-        }
-        return ck;
+        return TransportChecksum.store(buf, off, CHECKSUM_OFFSET,
+                computeChecksumV6(buf, off, len, srcHi, srcLo, dstHi, dstLo));
     }
 
     /**
@@ -321,10 +293,7 @@ public final class Tcp {
         if (!fixed(buf, off)) {
             return;
         }
-        int old = buf.getUnsignedShort(at);
-        buf.setShort(at, port);
-        buf.setShort(off + CHECKSUM_OFFSET,
-                Checksums.incrementalUpdate16(buf.getUnsignedShort(off + CHECKSUM_OFFSET), old, port));
+        TransportChecksum.rewrite16(buf, at, port, off + CHECKSUM_OFFSET, false);
     }
 
     /**
@@ -335,8 +304,7 @@ public final class Tcp {
         if (!fixed(buf, off)) {
             return;
         }
-        buf.setShort(off + CHECKSUM_OFFSET, Checksums.incrementalUpdate32(
-                buf.getUnsignedShort(off + CHECKSUM_OFFSET), oldAddress, newAddress));
+        TransportChecksum.adjust32(buf, off + CHECKSUM_OFFSET, oldAddress, newAddress, false);
     }
 
     // ---- builders ----

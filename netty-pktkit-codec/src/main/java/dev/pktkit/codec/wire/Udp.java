@@ -140,33 +140,16 @@ public final class Udp {
      *         or {@link WireError#BAD_VERSION} when the version is neither 4 nor 6
      */
     public static int checkInPacket(ByteBuf buf, int ipOff) {
-        if (!Bounds.has(buf, ipOff, 1)) {
-            return WireError.TRUNCATED;
+        int hl = TransportChecksum.ipHeaderFor(buf, ipOff, IpProtocol.UDP);
+        if (hl < 0) {
+            return hl;
         }
-        int version = buf.getUnsignedByte(ipOff) >>> 4;
-        if (version == 4) {
-            int hl = Ipv4.check(buf, ipOff);
-            if (hl < 0) {
-                return hl;
-            }
-            if (Ipv4.protocol(buf, ipOff) != IpProtocol.UDP || Ipv4.isFragment(buf, ipOff)) {
-                return WireError.BAD_TYPE;
-            }
+        if (Ipv4.version(buf, ipOff) == 4) {
             return checkV4(buf, ipOff + hl, Ipv4.payloadLength(buf, ipOff), Ipv4.src(buf, ipOff),
                     Ipv4.dst(buf, ipOff));
         }
-        if (version == 6) {
-            int hl = Ipv6.check(buf, ipOff);
-            if (hl < 0) {
-                return hl;
-            }
-            if (Ipv6.upperLayerProtocol(buf, ipOff) != IpProtocol.UDP || Ipv6.isFragment(buf, ipOff)) {
-                return WireError.BAD_TYPE;
-            }
-            return checkV6(buf, ipOff + hl, Ipv6.upperLayerLength(buf, ipOff), Ipv6.srcHi(buf, ipOff),
-                    Ipv6.srcLo(buf, ipOff), Ipv6.dstHi(buf, ipOff), Ipv6.dstLo(buf, ipOff));
-        }
-        return WireError.BAD_VERSION;
+        return checkV6(buf, ipOff + hl, Ipv6.upperLayerLength(buf, ipOff), Ipv6.srcHi(buf, ipOff),
+                Ipv6.srcLo(buf, ipOff), Ipv6.dstHi(buf, ipOff), Ipv6.dstLo(buf, ipOff));
     }
 
     /**
@@ -178,10 +161,8 @@ public final class Udp {
         if (udpLen < HEADER_LENGTH || !Bounds.has(buf, off, udpLen)) {
             return false;
         }
-        if (buf.getUnsignedShort(off + CHECKSUM_OFFSET) == 0) {
-            return true;
-        }
-        return Checksums.verify(buf, off, udpLen, Checksums.pseudoHeaderV4(src, dst, IpProtocol.UDP, udpLen));
+        return buf.getUnsignedShort(off + CHECKSUM_OFFSET) == 0 || TransportChecksum.verify(buf, off, udpLen,
+                HEADER_LENGTH, Checksums.pseudoHeaderV4(src, dst, IpProtocol.UDP, udpLen));
     }
 
     /**
@@ -194,7 +175,7 @@ public final class Udp {
                 || buf.getUnsignedShort(off + CHECKSUM_OFFSET) == 0) {
             return false;
         }
-        return Checksums.verify(buf, off, udpLen,
+        return TransportChecksum.verify(buf, off, udpLen, HEADER_LENGTH,
                 Checksums.pseudoHeaderV6(srcHi, srcLo, dstHi, dstLo, IpProtocol.UDP, udpLen));
     }
 
@@ -215,14 +196,7 @@ public final class Udp {
     }
 
     private static int compute(ByteBuf buf, int off, int udpLen, long pseudo) {
-        if (udpLen < HEADER_LENGTH || !Bounds.has(buf, off, udpLen)) {
-            return -1;
-        }
-        // skip the checksum field itself rather than zeroing it, so read-only buffers work
-        long sum = Checksums.partial(buf, off, CHECKSUM_OFFSET, pseudo);
-        sum = Checksums.partial(buf, off + HEADER_LENGTH, udpLen - HEADER_LENGTH, sum);
-        int ck = Checksums.finish(sum);
-        return ck == 0 ? 0xFFFF : ck;
+        return TransportChecksum.compute(buf, off, udpLen, HEADER_LENGTH, CHECKSUM_OFFSET, pseudo, true);
     }
 
     // ---- in-place updates (the caller must own the bytes) ----
@@ -232,21 +206,14 @@ public final class Udp {
      * value, or -1 (nothing written) if the range is not readable or {@code udpLen} is below 8.
      */
     public static int fillChecksumV4(ByteBuf buf, int off, int udpLen, int src, int dst) {
-        int ck = computeChecksumV4(buf, off, udpLen, src, dst);
-        if (ck >= 0) {
-            buf.setShort(off + CHECKSUM_OFFSET, ck);
-        }
-        return ck;
+        return TransportChecksum.store(buf, off, CHECKSUM_OFFSET, computeChecksumV4(buf, off, udpLen, src, dst));
     }
 
     /** {@link #fillChecksumV4} over the IPv6 pseudo-header. */
     public static int fillChecksumV6(ByteBuf buf, int off, int udpLen, long srcHi, long srcLo, long dstHi,
                                      long dstLo) {
-        int ck = computeChecksumV6(buf, off, udpLen, srcHi, srcLo, dstHi, dstLo);
-        if (ck >= 0) {
-            buf.setShort(off + CHECKSUM_OFFSET, ck);
-        }
-        return ck;
+        return TransportChecksum.store(buf, off, CHECKSUM_OFFSET,
+                computeChecksumV6(buf, off, udpLen, srcHi, srcLo, dstHi, dstLo));
     }
 
     /**
@@ -267,13 +234,7 @@ public final class Udp {
         if (!header(buf, off)) {
             return;
         }
-        int old = buf.getUnsignedShort(at);
-        buf.setShort(at, port);
-        int ck = buf.getUnsignedShort(off + CHECKSUM_OFFSET);
-        if (ck != 0) {
-            int neu = Checksums.incrementalUpdate16(ck, old, port);
-            buf.setShort(off + CHECKSUM_OFFSET, neu == 0 ? 0xFFFF : neu);
-        }
+        TransportChecksum.rewrite16(buf, at, port, off + CHECKSUM_OFFSET, true);
     }
 
     /**
@@ -285,11 +246,7 @@ public final class Udp {
         if (!header(buf, off)) {
             return;
         }
-        int ck = buf.getUnsignedShort(off + CHECKSUM_OFFSET);
-        if (ck != 0) {
-            int neu = Checksums.incrementalUpdate32(ck, oldAddress, newAddress);
-            buf.setShort(off + CHECKSUM_OFFSET, neu == 0 ? 0xFFFF : neu);
-        }
+        TransportChecksum.adjust32(buf, off + CHECKSUM_OFFSET, oldAddress, newAddress, true);
     }
 
     // ---- builders ----

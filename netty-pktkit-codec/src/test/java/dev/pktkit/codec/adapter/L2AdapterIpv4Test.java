@@ -191,6 +191,46 @@ class L2AdapterIpv4Test {
         }
     }
 
+    /** A shared packet's copy carries every byte, from direct and heap memory, short and long (bounce or not). */
+    @Test
+    void sharedPacketsAreCopiedWhole() {
+        try (AdapterHarness h = new AdapterHarness(base().build())) {
+            h.discardOut();
+            h.frameIn(arpRequest(PEER, "10.0.0.2", "10.0.0.1"));
+            h.discardOut();
+            for (boolean direct : new boolean[] {true, false}) {
+                for (int payload : new int[] {8, 1400, 3000}) {
+                    ByteBuf src = udp4("10.0.0.1", "10.0.0.2", 14, payload);
+                    ByteBuf pkt = direct ? io.netty.buffer.PooledByteBufAllocator.DEFAULT.directBuffer(src.capacity())
+                            : io.netty.buffer.PooledByteBufAllocator.DEFAULT.heapBuffer(src.capacity());
+                    pkt.writerIndex(src.readerIndex()).readerIndex(src.readerIndex());
+                    pkt.writeBytes(src, src.readerIndex(), src.readableBytes());
+                    for (int i = 28; i < pkt.readableBytes(); i++) {
+                        pkt.setByte(pkt.readerIndex() + i, i * 7);
+                    }
+                    src.release();
+                    ByteBuf other = pkt.retainedDuplicate();
+                    h.channel.writeAndFlush(pkt);
+                    ByteBuf f = h.frameOut();
+                    try {
+                        assertFalse(f == pkt, "shared: copied");
+                        int o = f.readerIndex();
+                        assertEquals(PEER, Ethernet.dst(f, o));
+                        assertEquals(ME, Ethernet.src(f, o));
+                        assertEquals(Ethernet.IPV4, Ethernet.etherType(f, o));
+                        assertEquals(other.readableBytes() + 14, f.readableBytes());
+                        assertTrue(io.netty.buffer.ByteBufUtil.equals(other, other.readerIndex(), f, o + 14,
+                                other.readableBytes()), direct + " " + payload);
+                    } finally {
+                        f.release();
+                        other.release();
+                    }
+                    assertEquals(0, other.refCnt());
+                }
+            }
+        }
+    }
+
     @Test
     void offLinkGoesThroughGatewayMulticastAndBroadcastMapToGroupMacs() {
         try (AdapterHarness h = new AdapterHarness(base().build())) {

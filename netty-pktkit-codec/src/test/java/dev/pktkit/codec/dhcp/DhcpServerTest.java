@@ -664,6 +664,38 @@ class DhcpServerTest {
     }
 
     @Test
+    void micrometerBinderReadsTheLiveCounters() {
+        start(config().build());
+        io.micrometer.core.instrument.simple.SimpleMeterRegistry registry =
+                new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        DhcpServerMetrics metrics = new DhcpServerMetrics(server.counters(),
+                io.micrometer.core.instrument.Tags.of("server", "lan"));
+        metrics.bindTo(registry);
+        ch.writeInbound(client(Dhcp4.DISCOVER, 0x1234, A, 0, 0, 0, false));
+        Reply offer = reply();
+        ch.writeInbound(client(Dhcp4.REQUEST, 0x1234, A, 0, offer.yiaddr(), SERVER, false));
+        reply();
+        ByteBuf hlen = client(Dhcp4.DISCOVER, 1, B, 0, 0, 0, false);
+        hlen.setByte(14 + 28 + 2, 8); // hlen 8: not an Ethernet address
+        fixUdpChecksum(hlen);
+        ch.writeInbound(hlen);
+        assertEquals(1.0, registry.get("pktkit.dhcp.messages.in").tags("server", "lan", "type", "discover")
+                .functionCounter().count());
+        assertEquals(1.0, registry.get("pktkit.dhcp.messages.in").tag("type", "request").functionCounter().count());
+        assertEquals(1.0, registry.get("pktkit.dhcp.messages.out").tag("type", "offer").functionCounter().count());
+        assertEquals(1.0, registry.get("pktkit.dhcp.messages.out").tag("type", "ack").functionCounter().count());
+        assertEquals(1.0, registry.get("pktkit.dhcp.lease.events").tag("kind", "granted").functionCounter()
+                .count());
+        assertEquals(1.0, registry.get("pktkit.dhcp.drops").tag("reason", "bad_hardware").functionCounter()
+                .count());
+        assertEquals(0.0, registry.get("pktkit.dhcp.offers.withdrawn").functionCounter().count());
+        assertEquals("in: discover=1 request=1 out: offer=1 ack=1 bad_hardware=1", server.counters().toString());
+        metrics.close();
+        assertNull(registry.find("pktkit.dhcp.drops").functionCounter());
+        assertTrue(registry.getMeters().isEmpty());
+    }
+
+    @Test
     void otherFramesPassThrough() {
         start(config().build());
         ByteBuf arp = Unpooled.buffer(42);

@@ -40,6 +40,43 @@ class EnumCountersTest {
     }
 
     @Test
+    void singleWriterCountsLikeTheSharedKindAndIsReadableElsewhere() throws Exception {
+        EnumCounters<Reason> c = EnumCounters.singleWriter(Reason.class);
+        assertTrue(!c.isShared());
+        assertTrue(EnumCounters.of(Reason.class).isShared());
+        Thread writer = new Thread(() -> {
+            for (int i = 0; i < 30_000; i++) {
+                c.increment(Reason.values()[i % 3]);
+            }
+            c.add(Reason.TOO_BIG, 7);
+        });
+        writer.start();
+        writer.join(); // join orders the writes before these reads
+        assertEquals(30_007, c.sum());
+        assertEquals(10_007, c.get(Reason.TOO_BIG));
+        assertEquals("no_route=10000 too_big=10007 malformed=10000", c.toString());
+        c.reset();
+        assertEquals(0, c.sum());
+    }
+
+    @Test
+    void countersBinderBindsAndRemovesEveryPart() {
+        EnumCounters<Reason> drops = EnumCounters.singleWriter(Reason.class);
+        EnumCounters<Traffic> traffic = EnumCounters.singleWriter(Traffic.class);
+        SimpleMeterRegistry registry = new SimpleMeterRegistry();
+        CountersBinder b = CountersBinder.of(MicrometerCounters.named("pktkit.dev", traffic, Tags.empty()),
+                MicrometerCounters.tagged("pktkit.dev.drops", drops, "reason", Tags.empty()));
+        b.bindTo(registry);
+        traffic.increment(Traffic.FRAMES_IN);
+        drops.add(Reason.MALFORMED, 2);
+        assertEquals(1.0, registry.get("pktkit.dev.frames.in").functionCounter().count());
+        assertEquals(2.0, registry.get("pktkit.dev.drops").tag("reason", "malformed").functionCounter().count());
+        assertEquals(5, registry.getMeters().size());
+        b.close();
+        assertTrue(registry.getMeters().isEmpty());
+    }
+
+    @Test
     void manyThreadsLoseNoCount() throws Exception {
         EnumCounters<Reason> c = EnumCounters.of(Reason.class);
         int threads = 4;

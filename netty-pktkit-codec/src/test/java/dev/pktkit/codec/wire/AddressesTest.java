@@ -140,11 +140,13 @@ class AddressesTest {
         assertEquals(0x2001_0db8_0000_0000L, Ip6.parseHi("2001:db8::1"));
         assertEquals(1L, Ip6.parseLo("2001:db8::1"));
         for (String bad : new String[]{"", ":", ":::", "1::2::3", "1:2:3:4:5:6:7:8:9", "12345::", "g::",
-                "1:2:3:4:5:6:7", ":1::", "1::2:", "::1.2.3", "1:2:3:4:5:6:7:1.2.3.4", "fe80::1%eth0"}) {
+                "1:2:3:4:5:6:7", ":1::", "1::2:", "::1.2.3", "1:2:3:4:5:6:7:1.2.3.4", "fe80::1%eth0", "[::1]",
+                "::ffff:01.2.3.4", "1.2.3.4", "::ffff:1.2.3.4 "}) {
             assertThrows(IllegalArgumentException.class, () -> Ip6.parseBytes(bad), bad);
         }
         assertEquals(0x0000_0000_0000_0000L, Ip6.parseHi("::ffff:192.0.2.1"));
         assertEquals(0x0000_ffff_c000_0201L, Ip6.parseLo("::ffff:192.0.2.1"));
+        assertEquals(0x0000_0000_c000_0201L, Ip6.parseLo("::192.0.2.1"), "IPv4-compatible text stays as written");
     }
 
     @Test

@@ -673,6 +673,12 @@ public final class VirtualSocketChannel extends AbstractVirtualChannel implement
     private final class Events implements TcpConnectionHandler {
         @Override
         public void onEstablished(TcpConnection c) {
+            if (conn == null && state != State.CLOSED) {
+                // the handshake completed inside engine.connect() (a peer answering synchronously, as a host on
+                // the same loop over a PacketPipe does): writes from channelActive need the connection now
+                conn = c;
+                c.attachment(VirtualSocketChannel.this);
+            }
             Endpoint l = Endpoint.of(c.localAddress());
             engineWritable = c.isWritable();
             onChannelLoop(() -> {

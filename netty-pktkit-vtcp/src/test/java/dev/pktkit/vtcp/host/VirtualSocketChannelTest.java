@@ -290,6 +290,35 @@ class VirtualSocketChannelTest {
         }
     }
 
+    /**
+     * Both hosts on one loop: the handshake completes inside the engine's connect() (the peer answers
+     * synchronously), so channelActive fires before connect() returns; what it writes must still go out (it was
+     * released unsent because the channel did not know its connection yet).
+     */
+    @Test
+    void writeFromChannelActiveWhenBothHostsShareOneLoop() throws Exception {
+        try (TwoHosts n = new TwoHosts(TestLoops.NIO, 1)) {
+            Channel server = echoServer(n, 7);
+            byte[] data = random(100_000, 3);
+            Sink sink = new Sink(data.length);
+            new Bootstrap().group(n.group).channelFactory(n.a.socketChannels())
+                    .handler(new ChannelInitializer<Channel>() {
+                        @Override
+                        protected void initChannel(Channel ch) {
+                            ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+                                @Override
+                                public void channelActive(ChannelHandlerContext ctx) {
+                                    ctx.writeAndFlush(Unpooled.wrappedBuffer(data));
+                                    ctx.fireChannelActive();
+                                }
+                            }, sink);
+                        }
+                    }).connect(addr("10.0.0.2", 7)).sync();
+            assertArrayEquals(data, sink.done.get(20, TimeUnit.SECONDS));
+            server.close().sync();
+        }
+    }
+
     @Test
     void manyConnectionsSha256Checked() throws Exception {
         try (TwoHosts n = new TwoHosts(TestLoops.NIO, 2)) {

@@ -51,6 +51,11 @@ public enum DropReason {
     ICMP_UNMATCHED,
     /** The TIME-WAIT table was full: a connection skipped TIME-WAIT (counted per connection, not per segment). */
     TIME_WAIT_TABLE_FULL,
+    /**
+     * A segment (or ICMP error) that arrived while the engine was busy (a sink answering synchronously) found the
+     * deferred-input queue full ({@link TcpEngineConfig#maxDeferredInputs()}).
+     */
+    DEFERRED_INPUT_FULL,
     /** Any other segment a state ignores (RFC 9293 §3.10.7: "drop the segment and return"). */
     IGNORED
 }

@@ -151,6 +151,8 @@ public final class TcpConnection implements TcpFlow {
     long kaAt;
     long reoAt;
     long twAt;
+    /** When the (first) SYN or SYN-ACK went out: the handshake's RTT sample (Karn: only if never retransmitted). */
+    long synSentAt;
     long deadline;
     int heapIndex = -1;
     int persistBackoff;
@@ -374,7 +376,7 @@ public final class TcpConnection implements TcpFlow {
                 if (synHeader != null) {
                     ByteBuf h = synHeader;
                     synHeader = null;
-                    engine.sink.sendUnreachable(this, h);
+                    engine.sendUnreachable(this, h);
                 }
             }
             default -> {
@@ -690,10 +692,13 @@ public final class TcpConnection implements TcpFlow {
         } else if (opts.ecn() && rtoRetries == 0) {
             flags |= Tcp.ECE | Tcp.CWR; // RFC 3168 §6.1.1; a retransmitted SYN goes without (§6.1.1.1)
         }
-        emit(iss, 0, flags, now, false);
+        if (rtoRetries == 0) {
+            synSentAt = now;
+        }
         if (rtxAt == 0) {
             rtxAt = now + rto;
         }
+        emit(iss, 0, flags, now, false);
         engine.reschedule(this);
     }
 
@@ -753,7 +758,7 @@ public final class TcpConnection implements TcpFlow {
             maxSndWnd = sndWnd;
             sndWl1 = seg.seq;
             sndWl2 = seg.ack;
-            sampleRtt(now, rtoRetries == 0 ? now - (rtxAt - rto) : -1);
+            sampleRtt(now, rtoRetries == 0 ? now - synSentAt : -1);
             sndUna = seg.ack;
             rtxAt = 0;
             rtoRetries = 0;
@@ -898,8 +903,8 @@ public final class TcpConnection implements TcpFlow {
                 engine.drop(DropReason.ACK_UNSENT);
                 return;
             }
-            if (rtoRetries == 0 && rtxAt != 0) {
-                sampleRtt(now, now - (rtxAt - rto));
+            if (rtoRetries == 0 && synSentAt != 0) {
+                sampleRtt(now, now - synSentAt);
             }
             sndUna = seg.ack;
             rtxAt = 0;
@@ -1579,7 +1584,7 @@ public final class TcpConnection implements TcpFlow {
         }
         segmentsSent++;
         int ecn = ecnOk && len > 0 && !retransmission && !syn ? 2 : 0;
-        engine.sink.send(this, h, payload, ecn);
+        engine.send(this, h, payload, ecn);
     }
 
     int tsValue(long now) {

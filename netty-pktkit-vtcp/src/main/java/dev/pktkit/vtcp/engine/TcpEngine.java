@@ -10,6 +10,7 @@ import io.netty.buffer.ByteBufAllocator;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -74,6 +75,15 @@ public final class TcpEngine {
     private long challengeWindowStart;
     private int challengeCount;
     private boolean closed;
+    /** Engine frames on the stack (input, ICMP, timers, a send through the sink): above 0, input is deferred. */
+    private int depth;
+    private boolean draining;
+    private ByteBuf[] dqBufs = new ByteBuf[16];
+    private long[] dqAddr = new long[64];
+    private int[] dqMeta = new int[16];
+    private int dqHead;
+    private int dqCount;
+    private ArrayDeque<DeferredIcmp> deferredIcmp;
 
     /**
      * Creates an engine.
@@ -116,50 +126,201 @@ public final class TcpEngine {
      * @param checksumVerified {@code true} when the host (or offload) already verified the TCP checksum
      */
     public void input4(ByteBuf segment, int src, int dst, int ecn, boolean checksumVerified) {
+        if (depth > 0) {
+            defer(segment, false, 0, src & 0xFFFF_FFFFL, 0, dst & 0xFFFF_FFFFL, ecn, checksumVerified);
+            return;
+        }
+        depth++;
         try {
-            if (closed) {
-                drop(DropReason.IGNORED);
-                return;
-            }
-            if (!checksumVerified && !Tcp.verifyChecksumV4(segment, segment.readerIndex(),
-                    segment.readableBytes(), src, dst)) {
-                drop(segment.readableBytes() < Tcp.MIN_HEADER_LENGTH ? DropReason.MALFORMED_HEADER
-                        : DropReason.BAD_CHECKSUM);
-                return;
-            }
-            if (badV4(src) || badV4(dst) || src == 0) {
-                drop(DropReason.BAD_ADDRESS);
-                return;
-            }
-            dispatch(segment, false, 0, src & 0xFFFF_FFFFL, 0, dst & 0xFFFF_FFFFL, ecn);
+            process4(segment, src, dst, ecn, checksumVerified);
         } finally {
             segment.release();
+            depth--;
             afterEvent();
         }
+    }
+
+    private void process4(ByteBuf segment, int src, int dst, int ecn, boolean checksumVerified) {
+        if (closed) {
+            drop(DropReason.IGNORED);
+            return;
+        }
+        if (!checksumVerified && !Tcp.verifyChecksumV4(segment, segment.readerIndex(),
+                segment.readableBytes(), src, dst)) {
+            drop(segment.readableBytes() < Tcp.MIN_HEADER_LENGTH ? DropReason.MALFORMED_HEADER
+                    : DropReason.BAD_CHECKSUM);
+            return;
+        }
+        if (badV4(src) || badV4(dst) || src == 0) {
+            drop(DropReason.BAD_ADDRESS);
+            return;
+        }
+        dispatch(segment, false, 0, src & 0xFFFF_FFFFL, 0, dst & 0xFFFF_FFFFL, ecn);
     }
 
     /** {@link #input4} for IPv6: addresses as high and low 64 bits. */
     public void input6(ByteBuf segment, long srcHi, long srcLo, long dstHi, long dstLo, int ecn,
                        boolean checksumVerified) {
+        if (depth > 0) {
+            defer(segment, true, srcHi, srcLo, dstHi, dstLo, ecn, checksumVerified);
+            return;
+        }
+        depth++;
         try {
-            if (closed) {
-                drop(DropReason.IGNORED);
-                return;
-            }
-            if (!checksumVerified && !Tcp.verifyChecksumV6(segment, segment.readerIndex(),
-                    segment.readableBytes(), srcHi, srcLo, dstHi, dstLo)) {
-                drop(segment.readableBytes() < Tcp.MIN_HEADER_LENGTH ? DropReason.MALFORMED_HEADER
-                        : DropReason.BAD_CHECKSUM);
-                return;
-            }
-            if ((srcHi >>> 56) == 0xFF || (dstHi >>> 56) == 0xFF || (srcHi == 0 && srcLo == 0)) {
-                drop(DropReason.BAD_ADDRESS);
-                return;
-            }
-            dispatch(segment, true, srcHi, srcLo, dstHi, dstLo, ecn);
+            process6(segment, srcHi, srcLo, dstHi, dstLo, ecn, checksumVerified);
         } finally {
             segment.release();
+            depth--;
             afterEvent();
+        }
+    }
+
+    private void process6(ByteBuf segment, long srcHi, long srcLo, long dstHi, long dstLo, int ecn,
+                          boolean checksumVerified) {
+        if (closed) {
+            drop(DropReason.IGNORED);
+            return;
+        }
+        if (!checksumVerified && !Tcp.verifyChecksumV6(segment, segment.readerIndex(),
+                segment.readableBytes(), srcHi, srcLo, dstHi, dstLo)) {
+            drop(segment.readableBytes() < Tcp.MIN_HEADER_LENGTH ? DropReason.MALFORMED_HEADER
+                    : DropReason.BAD_CHECKSUM);
+            return;
+        }
+        if ((srcHi >>> 56) == 0xFF || (dstHi >>> 56) == 0xFF || (srcHi == 0 && srcLo == 0)) {
+            drop(DropReason.BAD_ADDRESS);
+            return;
+        }
+        dispatch(segment, true, srcHi, srcLo, dstHi, dstLo, ecn);
+    }
+
+    // ------------------------------------------------------------------------------------------------ re-entry
+
+    /**
+     * Queues a segment that arrived while the engine was busy: a sink that delivers synchronously (two hosts on one
+     * event loop over a {@code PacketPipe}) hands the peer's answer back from inside {@link SegmentSink#send}, in
+     * the middle of this engine's own output. Processing it there would change SND.UNA, the send queue and the
+     * scoreboard under the caller (and overwrite the parsed segment): it is processed when the outermost call
+     * returns, in arrival order, bounded by {@link TcpEngineConfig#maxDeferredInputs()}.
+     */
+    private void defer(ByteBuf segment, boolean v6, long sHi, long sLo, long dHi, long dLo, int ecn,
+                       boolean verified) {
+        if (closed) {
+            drop(DropReason.IGNORED);
+            segment.release();
+            return;
+        }
+        if (dqCount == dqBufs.length) {
+            if (dqCount >= config.maxDeferredInputs()) {
+                drop(DropReason.DEFERRED_INPUT_FULL);
+                segment.release();
+                return;
+            }
+            growDeferred();
+        }
+        int i = (dqHead + dqCount) & (dqBufs.length - 1);
+        dqBufs[i] = segment;
+        dqAddr[4 * i] = sHi;
+        dqAddr[4 * i + 1] = sLo;
+        dqAddr[4 * i + 2] = dHi;
+        dqAddr[4 * i + 3] = dLo;
+        dqMeta[i] = (v6 ? 1 : 0) | (verified ? 2 : 0) | ((ecn & 3) << 2);
+        dqCount++;
+    }
+
+    private void growDeferred() {
+        int n = dqBufs.length * 2;
+        ByteBuf[] b = new ByteBuf[n];
+        long[] a = new long[4 * n];
+        int[] m = new int[n];
+        for (int k = 0; k < dqCount; k++) {
+            int j = (dqHead + k) & (dqBufs.length - 1);
+            b[k] = dqBufs[j];
+            System.arraycopy(dqAddr, 4 * j, a, 4 * k, 4);
+            m[k] = dqMeta[j];
+        }
+        dqBufs = b;
+        dqAddr = a;
+        dqMeta = m;
+        dqHead = 0;
+    }
+
+    /** Processes the deferred segments and ICMP errors, once nothing of this engine is on the stack. */
+    private void drainDeferred() {
+        draining = true;
+        try {
+            while (dqCount > 0 || deferredIcmp != null && !deferredIcmp.isEmpty()) {
+                if (dqCount > 0) {
+                    int i = dqHead;
+                    ByteBuf b = dqBufs[i];
+                    dqBufs[i] = null;
+                    dqHead = (dqHead + 1) & (dqBufs.length - 1);
+                    dqCount--;
+                    int m = dqMeta[i];
+                    depth++;
+                    try {
+                        if ((m & 1) != 0) {
+                            process6(b, dqAddr[4 * i], dqAddr[4 * i + 1], dqAddr[4 * i + 2], dqAddr[4 * i + 3],
+                                    m >>> 2, (m & 2) != 0);
+                        } else {
+                            process4(b, (int) dqAddr[4 * i + 1], (int) dqAddr[4 * i + 3], m >>> 2, (m & 2) != 0);
+                        }
+                    } finally {
+                        b.release();
+                        depth--;
+                    }
+                } else {
+                    DeferredIcmp d = deferredIcmp.poll();
+                    depth++;
+                    try {
+                        processIcmp(d.v6, d.sHi, d.sLo, d.dHi, d.dLo, d.quoted, d.error, d.mtu);
+                    } finally {
+                        d.quoted.release();
+                        depth--;
+                    }
+                }
+            }
+        } finally {
+            draining = false;
+        }
+    }
+
+    /** An ICMP error that arrived while the engine was busy (rare: a copy of its quote is kept). */
+    private record DeferredIcmp(boolean v6, long sHi, long sLo, long dHi, long dLo, ByteBuf quoted, IcmpError error,
+                                int mtu) {
+    }
+
+    private void releaseDeferred() {
+        while (dqCount > 0) {
+            dqBufs[dqHead].release();
+            dqBufs[dqHead] = null;
+            dqHead = (dqHead + 1) & (dqBufs.length - 1);
+            dqCount--;
+        }
+        if (deferredIcmp != null) {
+            DeferredIcmp d;
+            while ((d = deferredIcmp.poll()) != null) {
+                d.quoted.release();
+            }
+        }
+    }
+
+    /** Sends through the sink, marking the engine busy so that a synchronous answer is deferred. */
+    void send(TcpFlow flow, ByteBuf header, ByteBuf payload, int ecn) {
+        depth++;
+        try {
+            sink.send(flow, header, payload, ecn);
+        } finally {
+            depth--;
+        }
+    }
+
+    void sendUnreachable(TcpFlow flow, ByteBuf quotedTcpHeader) {
+        depth++;
+        try {
+            sink.sendUnreachable(flow, quotedTcpHeader);
+        } finally {
+            depth--;
         }
     }
 
@@ -249,7 +410,7 @@ public final class TcpEngine {
             }
             case REJECT_ICMP -> {
                 drop(DropReason.LISTENER_REFUSED);
-                sink.sendUnreachable(scratch.set(key), s.buf.copy(s.off, s.hl));
+                sendUnreachable(scratch.set(key), s.buf.copy(s.off, s.hl));
             }
             case DROP -> drop(DropReason.LISTENER_REFUSED);
             case DEFER -> {
@@ -443,7 +604,7 @@ public final class TcpEngine {
         } else {
             h.setShort(off + 16, Checksums.fold(pseudo));
         }
-        sink.send(scratch.set(key), h, null, 0);
+        send(scratch.set(key), h, null, 0);
     }
 
     /** RFC 9293 §3.10.7.1: the reset for a segment that matches nothing. */
@@ -495,26 +656,48 @@ public final class TcpEngine {
     }
 
     private void icmp(boolean v6, long sHi, long sLo, long dHi, long dLo, ByteBuf q, IcmpError error, int mtu) {
+        if (depth > 0) {
+            if (closed || q == null) {
+                drop(DropReason.ICMP_UNMATCHED);
+                return;
+            }
+            if (deferredIcmp == null) {
+                deferredIcmp = new ArrayDeque<>();
+            }
+            if (deferredIcmp.size() + dqCount >= config.maxDeferredInputs()) {
+                drop(DropReason.DEFERRED_INPUT_FULL);
+                return;
+            }
+            deferredIcmp.add(new DeferredIcmp(v6, sHi, sLo, dHi, dLo, q.copy(), error, mtu));
+            return;
+        }
+        depth++;
         try {
-            if (closed || error == null || q == null || q.readableBytes() < 8) {
-                drop(DropReason.ICMP_UNMATCHED);
-                return;
-            }
-            int r = q.readerIndex();
-            int sport = q.getUnsignedShort(r);
-            int dport = q.getUnsignedShort(r + 2);
-            int seqq = q.getInt(r + 4);
-            TcpConnection c = conns.get(lookup.set(v6, sHi, sLo, dHi, dLo, sport, dport));
-            if (c == null || c.state == TcpState.TIME_WAIT) {
-                drop(DropReason.ICMP_UNMATCHED);
-                return;
-            }
-            c.icmpError(seqq, error, mtu, clock.nanoTime());
-            if (c.state != TcpState.CLOSED) {
-                reschedule(c);
-            }
+            processIcmp(v6, sHi, sLo, dHi, dLo, q, error, mtu);
         } finally {
+            depth--;
             afterEvent();
+        }
+    }
+
+    private void processIcmp(boolean v6, long sHi, long sLo, long dHi, long dLo, ByteBuf q, IcmpError error,
+                             int mtu) {
+        if (closed || error == null || q == null || q.readableBytes() < 8) {
+            drop(DropReason.ICMP_UNMATCHED);
+            return;
+        }
+        int r = q.readerIndex();
+        int sport = q.getUnsignedShort(r);
+        int dport = q.getUnsignedShort(r + 2);
+        int seqq = q.getInt(r + 4);
+        TcpConnection c = conns.get(lookup.set(v6, sHi, sLo, dHi, dLo, sport, dport));
+        if (c == null || c.state == TcpState.TIME_WAIT) {
+            drop(DropReason.ICMP_UNMATCHED);
+            return;
+        }
+        c.icmpError(seqq, error, mtu, clock.nanoTime());
+        if (c.state != TcpState.CLOSED) {
+            reschedule(c);
         }
     }
 
@@ -525,13 +708,18 @@ public final class TcpEngine {
         requestedWake = Long.MAX_VALUE;
         long now = clock.nanoTime();
         int guard = heapSize * 4 + 16;
-        while (heapSize > 0 && heap[0].deadline <= now && guard-- > 0) {
-            TcpConnection c = heap[0];
-            heapRemove(c);
-            c.onTimers(now);
-            if (c.state != TcpState.CLOSED && conns.get(c.key) == c) {
-                reschedule(c);
+        depth++;
+        try {
+            while (heapSize > 0 && heap[0].deadline <= now && guard-- > 0) {
+                TcpConnection c = heap[0];
+                heapRemove(c);
+                c.onTimers(now);
+                if (c.state != TcpState.CLOSED && conns.get(c.key) == c) {
+                    reschedule(c);
+                }
             }
+        } finally {
+            depth--;
         }
         afterEvent();
     }
@@ -620,6 +808,9 @@ public final class TcpEngine {
 
     /** Asks the scheduler for a wake-up if the earliest deadline moved before the one asked for. */
     void afterEvent() {
+        if (depth == 0 && !draining && (dqCount > 0 || deferredIcmp != null && !deferredIcmp.isEmpty())) {
+            drainDeferred();
+        }
         if (heapSize > 0) {
             long top = heap[0].deadline;
             if (top < requestedWake) {
@@ -887,6 +1078,7 @@ public final class TcpEngine {
             }
         }
         closed = true;
+        releaseDeferred();
     }
 
     // ------------------------------------------------------------------------------------------------ types

@@ -18,6 +18,8 @@ import java.security.SecureRandom;
  *   <tr><td>send buffer</td><td>{@link TcpSocketOptions#sendBuffer()}</td><td>writability off</td></tr>
  *   <tr><td>{@link #deferredTimeoutNanos()}</td><td>60 s per deferred SYN</td><td>the entry expires
  *       ({@link TcpListener#onDeferredAborted})</td></tr>
+ *   <tr><td>{@link #maxDeferredInputs()}</td><td>4 096</td><td>input arriving while the engine is busy is
+ *       dropped ({@link DropReason#DEFERRED_INPUT_FULL})</td></tr>
  *   <tr><td>{@link #maxTimeWait()}</td><td>16 384</td><td>the oldest entry is recycled early
  *       ({@link DropReason#TIME_WAIT_TABLE_FULL})</td></tr>
  * </table>
@@ -29,6 +31,7 @@ public final class TcpEngineConfig implements Cloneable {
     private int maxTimeWait = 16_384;
     private long timeWaitNanos = 60_000_000_000L;
     private long deferredTimeoutNanos = 60_000_000_000L;
+    private int maxDeferredInputs = 4_096;
     private SynCookieMode synCookies = SynCookieMode.ON_OVERFLOW;
     private boolean computeChecksums = true;
     private boolean copyPayload;
@@ -116,6 +119,23 @@ public final class TcpEngineConfig implements Cloneable {
 
     public TcpEngineConfig deferredTimeoutNanos(long nanos) {
         this.deferredTimeoutNanos = positive(nanos, "deferredTimeoutNanos");
+        return this;
+    }
+
+    /**
+     * Segments and ICMP errors that may wait while the engine is busy: a sink that delivers synchronously (two
+     * hosts on one loop) hands answers back from inside {@link SegmentSink#send}; they are processed when the
+     * engine's outermost call returns. Beyond this they are dropped ({@link DropReason#DEFERRED_INPUT_FULL}).
+     */
+    public int maxDeferredInputs() {
+        return maxDeferredInputs;
+    }
+
+    public TcpEngineConfig maxDeferredInputs(int n) {
+        if (n < 1) {
+            throw new IllegalArgumentException("maxDeferredInputs: " + n + " (expected: >= 1)");
+        }
+        this.maxDeferredInputs = n;
         return this;
     }
 

@@ -284,6 +284,14 @@ public final class VirtualServerSocketChannel extends AbstractVirtualChannel
         }
 
         @Override
+        public void onDeferredAborted(TcpConnection pending, Throwable cause) {
+            // the peer reset it or nobody decided within deferredTimeoutNanos: the pending child goes away
+            if (pending.attachment() instanceof VirtualSocketChannel child) {
+                child.deferredAborted(cause);
+            }
+        }
+
+        @Override
         public TcpConnectionHandler onAccepted(TcpConnection connection) {
             Object a = connection.attachment();
             if (a instanceof VirtualSocketChannel child) {

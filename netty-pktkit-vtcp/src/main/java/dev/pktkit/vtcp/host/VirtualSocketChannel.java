@@ -77,6 +77,7 @@ public final class VirtualSocketChannel extends AbstractVirtualChannel implement
     private final AtomicLong inTransit = new AtomicLong();
     private volatile boolean inputShutdown;
     private volatile boolean outputShutdown;
+    private volatile Throwable pendingAbortCause;
     private ChannelPromise connectPromise;
     private ChannelPromise pendingShutdown;
     private ScheduledFuture<?> connectTimeout;
@@ -547,6 +548,23 @@ public final class VirtualSocketChannel extends AbstractVirtualChannel implement
         });
     }
 
+    /**
+     * Why the engine gave up this deferred child before the application accepted or refused it: the peer reset it
+     * (a {@link java.net.ConnectException}) or it waited longer than
+     * {@link dev.pktkit.vtcp.engine.TcpEngineConfig#deferredTimeoutNanos()} (an {@link java.io.IOException}); the
+     * channel is then closed. {@code null} for any other channel.
+     */
+    public Throwable pendingAbortCause() {
+        return pendingAbortCause;
+    }
+
+    /** On the host's loop: the engine dropped this pending connection ({@code TcpListener.onDeferredAborted}). */
+    void deferredAborted(Throwable cause) {
+        conn = null;
+        pendingAbortCause = cause;
+        onChannelLoop(() -> closedByEngine(cause));
+    }
+
     /** Whether this is a deferred child that was neither accepted nor refused yet. */
     public boolean isPending() {
         return state == State.PENDING;
@@ -655,6 +673,12 @@ public final class VirtualSocketChannel extends AbstractVirtualChannel implement
     private final class Events implements TcpConnectionHandler {
         @Override
         public void onEstablished(TcpConnection c) {
+            if (conn == null && state != State.CLOSED) {
+                // the handshake completed inside engine.connect() (a peer answering synchronously, as a host on
+                // the same loop over a PacketPipe does): writes from channelActive need the connection now
+                conn = c;
+                c.attachment(VirtualSocketChannel.this);
+            }
             Endpoint l = Endpoint.of(c.localAddress());
             engineWritable = c.isWritable();
             onChannelLoop(() -> {

@@ -57,6 +57,11 @@ final class TestNet implements AutoCloseable {
     /** ECN: mark CE instead of dropping when the bottleneck queue exceeds this (0 = off). */
     int ceMarkAboveBytes;
     Filter filter;
+    /**
+     * Deliver each segment inside the sender's {@link SegmentSink#send} call, as two hosts on one event loop over
+     * a {@code PacketPipe} do (no delay, no loss applied).
+     */
+    boolean synchronous;
     /** Sees every segment sent (before any drop), must not retain it. */
     java.util.function.BiConsumer<Integer, ByteBuf> tap;
     boolean logging = true;
@@ -171,6 +176,15 @@ final class TestNet implements AutoCloseable {
     }
 
     private void transmit(Node from, int dst, ByteBuf seg, int ecn) {
+        if (synchronous) {
+            Node to = byAddress(dst);
+            if (to == null) {
+                seg.release();
+            } else {
+                to.engine.input4(seg, from.address, dst, ecn, false);
+            }
+            return;
+        }
         int off = seg.readerIndex();
         int seq = seg.getInt(off + 4);
         int flags = seg.getUnsignedShort(off + 12) & 0x1FF;

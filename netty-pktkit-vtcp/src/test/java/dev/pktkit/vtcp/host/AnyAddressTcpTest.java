@@ -1,6 +1,7 @@
 package dev.pktkit.vtcp.host;
 
 import dev.pktkit.testkit.TestLoops;
+import dev.pktkit.vtcp.engine.TcpEngineConfig;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
@@ -100,6 +101,33 @@ class AnyAddressTcpTest {
             // read the counter on the host's loop, behind that task.
             long icmp = n.group.next().submit(() -> n.a.counters().icmpErrorsDelivered()).get(10, TimeUnit.SECONDS);
             assertTrue(icmp >= 1, "the ICMP refusal reached the connecting side's TCP");
+            gw.close().sync();
+        }
+    }
+
+    @Test
+    void pendingChildThatNobodyDecidesIsDroppedWhenTheEngineGivesUp() throws Exception {
+        VirtualHost.Builder gwHost = VirtualHost.builder().address("10.0.0.2").address("fd00::2")
+                .tcp(new TcpEngineConfig().deferredTimeoutNanos(300_000_000L));
+        try (TwoHosts n = new TwoHosts(TestLoops.group(TestLoops.NIO, 1),
+                VirtualHost.builder().address("10.0.0.1").address("fd00::1"), gwHost, null)) {
+            BlockingQueue<Pending> pending = new LinkedBlockingQueue<>();
+            Channel gw = gateway(n, pending, new CompletableFuture<>());
+            ChannelFuture cf = new Bootstrap().group(n.group).channelFactory(n.a.socketChannels())
+                    .handler(new VirtualSocketChannelTest.Sink(1)).connect(new InetSocketAddress("203.0.113.7", 25));
+            Pending p = pending.poll(10, TimeUnit.SECONDS);
+            assertNotNull(p);
+            assertTrue(p.child().isPending());
+            // nobody accepts or refuses: after deferredTimeoutNanos the engine forgets the SYN, and the host
+            // closes the pending child (TcpListener.onDeferredAborted) instead of keeping it forever
+            assertTrue(p.child().closeFuture().await(10, TimeUnit.SECONDS), "the pending child is closed");
+            assertFalse(p.child().isPending());
+            assertInstanceOf(java.io.IOException.class, p.child().pendingAbortCause());
+            assertTrue(p.child().pendingAbortCause().getMessage().contains("not accepted"),
+                    p.child().pendingAbortCause().getMessage());
+            assertFalse(cf.isDone(), "no SYN-ACK was sent: the client is still trying");
+            p.child().acceptConnection(); // too late: no effect
+            cf.channel().close().sync();
             gw.close().sync();
         }
     }

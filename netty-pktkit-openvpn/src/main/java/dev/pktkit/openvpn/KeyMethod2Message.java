@@ -41,7 +41,39 @@ public record KeyMethod2Message(byte[] preMaster, byte[] random1, byte[] random2
      * @throws IllegalArgumentException when it is malformed
      */
     public static KeyMethod2Message parse(ByteBuf in, boolean fromClient) {
+        return parse(in.duplicate(), fromClient, true);
+    }
+
+    /**
+     * Reads a key method 2 message from {@code in} and moves its reader index past it, or returns null (index
+     * unchanged) when the bytes so far are a truncated message.
+     *
+     * @throws IllegalArgumentException when it is malformed
+     */
+    public static KeyMethod2Message read(ByteBuf in, boolean fromClient) {
         ByteBuf b = in.duplicate();
+        try {
+            KeyMethod2Message m = parse(b, fromClient, true);
+            in.readerIndex(b.readerIndex());
+            return m;
+        } catch (Truncated t) {
+            return null;
+        }
+    }
+
+    /** A message that is a prefix of a valid one. */
+    private static final class Truncated extends IllegalArgumentException {
+        Truncated() {
+            super("key method 2 message truncated", null);
+        }
+
+        @Override
+        public synchronized Throwable fillInStackTrace() {
+            return this;
+        }
+    }
+
+    private static KeyMethod2Message parse(ByteBuf b, boolean fromClient, boolean unused) {
         need(b, 5);
         if (b.readInt() != 0) {
             throw new IllegalArgumentException("key method 2 message must start with 4 zero bytes");
@@ -65,7 +97,7 @@ public record KeyMethod2Message(byte[] preMaster, byte[] random1, byte[] random2
 
     private static void need(ByteBuf b, int n) {
         if (b.readableBytes() < n) {
-            throw new IllegalArgumentException("key method 2 message truncated");
+            throw new Truncated();
         }
     }
 

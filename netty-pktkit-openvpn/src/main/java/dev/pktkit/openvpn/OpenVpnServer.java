@@ -120,6 +120,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
     private int handshakes;
     private int clients;
     private long sessionsCreated;
+    private long authFailures;
 
     private OpenVpnServer(Builder b) {
         ssl = Objects.requireNonNull(b.ssl, "ssl");
@@ -180,6 +181,11 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
     /** Sessions ever created (a flood that creates none leaves this unchanged). */
     public long sessionsCreated() {
         return sessionsCreated;
+    }
+
+    /** Clients answered with {@code AUTH_FAILED} (refused by the authenticator, no shared cipher, pool full). */
+    public long authFailures() {
+        return authFailures;
     }
 
     /** The connected clients' channels (call on the loop). */
@@ -374,7 +380,9 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             p.readerIndex(nul + 1);
             onControlMessage(s, m);
         }
-        p.discardReadBytes();
+        if (!s.closed) {
+            p.discardReadBytes();
+        }
     }
 
     private void onClientKeyMethod2(Session s, KeyMethod2Message m) {
@@ -444,6 +452,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         s.tlsOut(out);
         if (!ok || (s.address = pool.allocate()) == null) {
             sendControlMessage(s, "AUTH_FAILED");
+            authFailures++;
             s.state = State.FAILED;
             s.failedAt = now;
             return;

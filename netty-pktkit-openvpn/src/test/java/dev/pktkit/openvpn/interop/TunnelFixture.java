@@ -56,6 +56,8 @@ final class TunnelFixture implements AutoCloseable {
     TunChannel tun;
     Process client;
     Path clientLog;
+    /** Exceptions that reached the end of the server's pipeline: there must be none. */
+    final java.util.List<Throwable> errors = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     static void assumeUsable() {
         Netns.assumeTunUsable();
@@ -96,7 +98,17 @@ final class TunnelFixture implements AutoCloseable {
                         throw new IllegalStateException(e);
                     }
                 })
-                .handler(server)
+                .handler(new io.netty.channel.ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(server, new ChannelInboundHandlerAdapter() {
+                            @Override
+                            public void exceptionCaught(io.netty.channel.ChannelHandlerContext ctx, Throwable cause) {
+                                errors.add(cause);
+                            }
+                        });
+                    }
+                })
                 .bind("127.0.0.1", 0).sync().channel();
         tun = (TunChannel) new Bootstrap().group(group).channelFactory(() -> new TunChannel(innerNs))
                 .handler(new ChannelInboundHandlerAdapter())
@@ -218,5 +230,10 @@ final class TunnelFixture implements AutoCloseable {
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).sync();
         outer.close();
         inner.close();
+        if (!errors.isEmpty()) {
+            AssertionError e = new AssertionError("exceptions reached the server pipeline's end: " + errors);
+            errors.forEach(e::addSuppressed);
+            throw e;
+        }
     }
 }

@@ -17,11 +17,11 @@ import java.util.ArrayDeque;
 
 /**
  * One connected OpenVPN client as an L3 port (TUN mode): a child {@link io.netty.channel.Channel} of the
- * server's UDP channel, the way HTTP/2 streams are children of their connection. Reads are the IP packets the
+ * server's UDP channel (or of its TCP connection), the way HTTP/2 streams are children of their connection. Reads are the IP packets the
  * client sent (decrypted); writes are IP packets to encrypt and send to it. Attach it to an {@code L3Hub} with
  * {@link L3HubClientAttacher} (its pushed address routed to it) or to any packet device.
  *
- * <p>It runs on its parent's event loop. Closing it disconnects the client (its session and keys are dropped,
+ * <p>It runs on the server's event loop (the UDP channel's). Closing it disconnects the client (its session and keys are dropped,
  * its address goes back to the pool); the client going away closes it. Ownership: a read hands one reference to
  * the pipeline; a write takes one. Non-{@code ByteBuf} writes fail with {@link UnsupportedOperationException}.
  * With auto-read off, packets wait (up to {@code maxQueuedPerClient}, then dropped and counted as
@@ -104,7 +104,7 @@ public final class OpenVpnClientChannel extends AbstractChannel {
 
     @Override
     protected boolean isCompatible(EventLoop loop) {
-        return loop == parent().eventLoop();
+        return loop == server.homeLoop();
     }
 
     @Override

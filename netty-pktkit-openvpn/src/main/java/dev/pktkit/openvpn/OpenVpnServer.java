@@ -69,7 +69,10 @@ import java.util.concurrent.TimeUnit;
  * address pool, the reliability layer's windows, {@code maxQueuedPerClient}, 64 KiB of TLS plaintext per
  * session; every drop counted ({@link #drops(OpenVpnDropReason)}).
  *
- * <p>Not done (see the module README): TCP transport, TAP mode, tls-crypt / tls-crypt-v2 and the HMAC-cookie
+ * <p>TCP ({@code proto tcp}): add {@link #tcpInitializer()} as the child handler of a server bootstrap; UDP and TCP
+ * clients then share one table.
+ *
+ * <p>Not done (see the module README): TAP mode, tls-crypt / tls-crypt-v2 and the HMAC-cookie
  * handshake, renegotiation (soft reset, {@code reneg-sec}), CBC+HMAC ciphers, compression framing, IPv6 inside
  * the tunnel, the configuration-file reader. The TLS engine runs in a per-session {@link EmbeddedChannel} on the
  * server's loop.
@@ -114,7 +117,11 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
     private final Session[] byPeerId;
     private final long[] drops = new long[OpenVpnDropReason.values().length];
     private final ArrayList<Session> readBatch = new ArrayList<>();
-    private ChannelHandlerContext ctx;
+    private ChannelHandlerContext udp;
+    private volatile io.netty.channel.EventLoop home;
+    private ByteBufAllocator alloc;
+    private final java.util.LinkedHashSet<Session> sessions = new java.util.LinkedHashSet<>();
+    private final ArrayList<Session> dirtyTcp = new ArrayList<>();
     private ScheduledFuture<?> ticker;
     private long now;
     private int handshakes;
@@ -164,6 +171,10 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         return m;
     }
 
+    io.netty.channel.EventLoop homeLoop() {
+        return home;
+    }
+
     void countDrop(OpenVpnDropReason r) {
         drops[r.ordinal()]++;
     }
@@ -203,22 +214,26 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
-        this.ctx = ctx;
-        now = System.nanoTime();
-        if (ctx.channel().isActive()) {
-            startTicker();
+        if (udp != null) {
+            throw new IllegalStateException("an OpenVpnServer serves one UDP channel");
         }
+        udp = ctx;
+        setHome(ctx.channel().eventLoop(), ctx.alloc());
     }
 
-    @Override
-    public void channelActive(ChannelHandlerContext ctx) {
-        startTicker();
-        ctx.fireChannelActive();
-    }
-
-    private void startTicker() {
-        if (ticker == null) {
-            ticker = ctx.executor().scheduleAtFixedRate(this::tick, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
+    /** The loop all of this server's state lives on: the UDP channel's, or the first TCP connection's. */
+    private synchronized void setHome(io.netty.channel.EventLoop loop, ByteBufAllocator a) {
+        if (home == null) {
+            alloc = a;
+            now = System.nanoTime();
+            home = loop;
+            home.execute(() -> {
+                if (ticker == null) {
+                    ticker = home.scheduleAtFixedRate(this::tick, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
+                }
+            });
+        } else if (udp != null && udp.channel().eventLoop() != home) {
+            throw new IllegalStateException("the UDP channel must be on the loop the server already runs on");
         }
     }
 
@@ -238,7 +253,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             ticker.cancel(false);
             ticker = null;
         }
-        for (Session s : new ArrayList<>(byAddress.values())) {
+        for (Session s : new ArrayList<>(sessions)) {
             remove(s);
         }
     }
@@ -250,7 +265,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             return;
         }
         try {
-            onDatagram(dp.content(), dp.sender());
+            onPacket(dp.content(), dp.sender(), null);
         } finally {
             dp.release();
         }
@@ -266,11 +281,12 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             }
         }
         readBatch.clear();
-        ctx.flush();
+        flushLinks();
         ctx.fireChannelReadComplete();
     }
 
-    private void onDatagram(ByteBuf c, InetSocketAddress from) {
+    /** One packet from UDP ({@code conn} null) or one frame from a TCP connection. */
+    private void onPacket(ByteBuf c, InetSocketAddress from, TcpConnection conn) {
         int off = c.readerIndex();
         int len = c.readableBytes();
         if (len < 1) {
@@ -279,10 +295,10 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         }
         int op = Opcode.of(c.getByte(off));
         if (op == Opcode.DATA_V2 || op == Opcode.DATA_V1) {
-            onData(c, off, len, op, from);
+            onData(c, off, len, op, from, conn);
             return;
         }
-        Session s = byAddress.get(from);
+        Session s = conn != null ? conn.session : byAddress.get(from);
         if (s != null && op == Opcode.CONTROL_HARD_RESET_CLIENT_V2 && len >= 9
                 && s.control.remoteSessionId() != c.getLong(off + 1)) {
             remove(s); // the client restarted from the same address
@@ -297,7 +313,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                 countDrop(OpenVpnDropReason.SESSION_LIMIT);
                 return;
             }
-            s = newSession(from);
+            s = newSession(from, conn);
             OpenVpnDropReason r = s.control.onPacket(c.retain(), now);
             if (r != null) {
                 countDrop(r);
@@ -314,22 +330,29 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         afterControlInput(s);
     }
 
-    private Session newSession(InetSocketAddress from) {
+    private Session newSession(InetSocketAddress from, TcpConnection conn) {
         Session s = new Session(from);
+        if (conn != null) {
+            s.tcp = conn.channel;
+            conn.session = s;
+        }
         TlsAuth auth = tlsAuthKey == null ? null : new TlsAuth(tlsAuthKey, tlsAuthDirection, tlsAuthDigest);
-        s.control = new ControlChannel(ctx.alloc(), reliableConfig, auth, true, random.nextLong(), 0,
+        s.control = new ControlChannel(alloc, reliableConfig, auth, true, random.nextLong(), 0,
                 ControlChannel.DEFAULT_SEND_QUEUE, now, out -> {
                     if (!s.closed) {
-                        ctx.write(new DatagramPacket(out, s.remote));
+                        transmit(s, out);
                     } else {
                         out.release();
                     }
                 }, msg -> s.tlsIn(msg));
-        s.sslHandler = ssl.newHandler(ctx.alloc());
+        s.sslHandler = ssl.newHandler(alloc);
         s.sslHandler.setHandshakeTimeoutMillis(0);
         s.tls = new EmbeddedChannel(s.sslHandler);
         s.created = now;
-        byAddress.put(from, s);
+        if (conn == null) {
+            byAddress.put(from, s);
+        }
+        sessions.add(s);
         handshakes++;
         sessionsCreated++;
         return s;
@@ -416,14 +439,14 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             return;
         }
         s.cipher = DataCipher.byName(chosen);
-        authenticator.authenticate(s.credentials).whenComplete((ok, err) -> ctx.executor().execute(() -> {
+        authenticator.authenticate(s.credentials).whenComplete((ok, err) -> home.execute(() -> {
             if (!s.closed) {
                 answerAuth(s, err == null && Boolean.TRUE.equals(ok));
                 s.pumpTls();
                 if (!s.closed) {
                     s.control.flushAcks();
                 }
-                ctx.flush();
+                flushLinks();
             }
         }));
     }
@@ -447,7 +470,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                 + ",auth [null-digest],keysize " + (s.cipher == null ? 0 : s.cipher.keyLength * 8)
                 + ",key-method 2,tls-server";
         KeyMethod2Message ours = new KeyMethod2Message(new byte[0], r1, r2, options, "", "", "");
-        ByteBuf out = ctx.alloc().buffer();
+        ByteBuf out = alloc.buffer();
         ours.emit(out);
         s.tlsOut(out);
         if (!ok || (s.address = pool.allocate()) == null) {
@@ -475,12 +498,13 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         s.lastTx = now;
         handshakes--;
         clients++;
-        OpenVpnClientChannel child = new OpenVpnClientChannel(this, ctx.channel(), s, s.address);
+        OpenVpnClientChannel child = new OpenVpnClientChannel(this, s.tcp != null ? s.tcp : udp.channel(), s,
+                s.address);
         s.child = child;
         if (clientInitializer != null) {
             child.pipeline().addLast(clientInitializer);
         }
-        ctx.channel().eventLoop().register(child);
+        home.register(child);
     }
 
     private void onControlMessage(Session s, String m) {
@@ -520,16 +544,18 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
 
     private void sendControlMessage(Session s, String m) {
         byte[] bytes = m.getBytes(StandardCharsets.UTF_8);
-        ByteBuf out = ctx.alloc().buffer(bytes.length + 1);
+        ByteBuf out = alloc.buffer(bytes.length + 1);
         out.writeBytes(bytes).writeByte(0);
         s.tlsOut(out);
     }
 
     // ---- data channel ----
 
-    private void onData(ByteBuf c, int off, int len, int op, InetSocketAddress from) {
+    private void onData(ByteBuf c, int off, int len, int op, InetSocketAddress from, TcpConnection conn) {
         Session s;
-        if (op == Opcode.DATA_V2) {
+        if (conn != null) {
+            s = conn.session;
+        } else if (op == Opcode.DATA_V2) {
             if (len < 4) {
                 countDrop(OpenVpnDropReason.MALFORMED);
                 return;
@@ -547,13 +573,13 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             countDrop(OpenVpnDropReason.NO_KEYS);
             return;
         }
-        ByteBuf plain = s.data.open(ctx.alloc(), c, off, len);
+        ByteBuf plain = s.data.open(alloc, c, off, len);
         if (plain == null) {
             countDrop(s.data.lastRejection() == AeadDataChannel.REPLAYED
                     ? OpenVpnDropReason.DATA_REPLAY : OpenVpnDropReason.DATA_BAD_TAG);
             return;
         }
-        if (!from.equals(s.remote)) {
+        if (s.tcp == null && !from.equals(s.remote)) {
             // float: the packet authenticated under this client's keys, so its new address is the client's
             byAddress.remove(s.remote);
             Session other = byAddress.put(from, s);
@@ -608,20 +634,44 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                 countDrop(OpenVpnDropReason.NO_KEYS);
                 return;
             }
-            ByteBuf out = s.data.seal(ctx.alloc(), packet, 0, s.useV2 ? s.peerId : -1);
+            ByteBuf out = s.data.seal(alloc, packet, 0, s.useV2 ? s.peerId : -1);
             if (out == null) {
                 countDrop(OpenVpnDropReason.PACKET_ID_EXHAUSTED);
                 return;
             }
             s.lastTx = now;
-            ctx.write(new DatagramPacket(out, s.remote));
+            transmit(s, out);
         } finally {
             packet.release();
         }
     }
 
     void flushLink(Session s) {
-        ctx.flush();
+        flushLinks();
+    }
+
+    private void transmit(Session s, ByteBuf out) {
+        if (s.tcp != null) {
+            s.tcp.write(out, s.tcp.voidPromise()); // the connection's LengthFieldPrepender adds the length
+            if (!s.dirty) {
+                s.dirty = true;
+                dirtyTcp.add(s);
+            }
+        } else {
+            udp.write(new DatagramPacket(out, s.remote), udp.voidPromise());
+        }
+    }
+
+    private void flushLinks() {
+        if (udp != null) {
+            udp.flush();
+        }
+        for (int i = 0; i < dirtyTcp.size(); i++) {
+            Session s = dirtyTcp.get(i);
+            s.dirty = false;
+            s.tcp.flush();
+        }
+        dirtyTcp.clear();
     }
 
     void clientChannelClosed(Session s) {
@@ -630,7 +680,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                 // tell the client; it restarts and reconnects (OpenVPN's server sends the same on a kill)
                 sendControlMessage(s, "RESTART");
                 s.pumpTls();
-                ctx.flush();
+                flushLinks();
             }
             remove(s);
         }
@@ -642,7 +692,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         now = System.nanoTime();
         long pingNanos = TimeUnit.SECONDS.toNanos(ping);
         long deadNanos = TimeUnit.SECONDS.toNanos(2L * pingRestart);
-        for (Session s : new ArrayList<>(byAddress.values())) {
+        for (Session s : new ArrayList<>(sessions)) {
             if (s.closed) {
                 continue;
             }
@@ -665,7 +715,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             }
             s.control.tick(now);
         }
-        ctx.flush();
+        flushLinks();
     }
 
     private void remove(Session s) {
@@ -673,7 +723,10 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             return;
         }
         s.closed = true;
-        if (byAddress.get(s.remote) == s) {
+        sessions.remove(s);
+        if (s.tcp != null) {
+            s.tcp.close();
+        } else if (byAddress.get(s.remote) == s) {
             byAddress.remove(s.remote);
         }
         if (s.peerId >= 0 && byPeerId[s.peerId] == s) {
@@ -703,6 +756,75 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         ctx.fireExceptionCaught(cause);
     }
 
+    /**
+     * The child handler for a TCP {@link io.netty.channel.ServerChannel} ({@code proto tcp-server}): each accepted
+     * connection carries one client, every packet preceded by its 16-bit length. Connections may sit on any loop;
+     * their packets are handled on this server's loop (the UDP channel's when there is one, so both transports
+     * share one client table, pool and peer-id space), and closing a connection ends its session.
+     */
+    public ChannelHandler tcpInitializer() {
+        return new io.netty.channel.ChannelInitializer<io.netty.channel.Channel>() {
+            @Override
+            protected void initChannel(io.netty.channel.Channel ch) {
+                setHome(ch.eventLoop(), ch.alloc());
+                ch.pipeline().addLast(new io.netty.handler.codec.LengthFieldBasedFrameDecoder(2 + 0xffff, 0, 2, 0, 2),
+                        new io.netty.handler.codec.LengthFieldPrepender(2), new TcpConnection(ch));
+            }
+        };
+    }
+
+    /** One TCP connection's frames into the server's loop. */
+    final class TcpConnection extends io.netty.channel.ChannelInboundHandlerAdapter {
+        final io.netty.channel.Channel channel;
+        /** Touched on the server's loop only. */
+        Session session;
+
+        TcpConnection(io.netty.channel.Channel channel) {
+            this.channel = channel;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext c, Object msg) {
+            if (!(msg instanceof ByteBuf frame)) {
+                ReferenceCountUtil.release(msg);
+                return;
+            }
+            InetSocketAddress from = (InetSocketAddress) channel.remoteAddress();
+            if (home.inEventLoop()) {
+                onFrame(frame, from);
+            } else {
+                home.execute(() -> onFrame(frame, from));
+            }
+        }
+
+        private void onFrame(ByteBuf frame, InetSocketAddress from) {
+            try {
+                onPacket(frame, from, this);
+            } finally {
+                frame.release();
+            }
+            if (session != null && session.child != null) {
+                session.child.completeRead();
+            }
+            flushLinks();
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext c) {
+            home.execute(() -> {
+                if (session != null) {
+                    remove(session);
+                }
+            });
+            c.fireChannelInactive();
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext c, Throwable cause) {
+            c.close(); // a broken stream ends the session (OpenVPN restarts a TCP client the same way)
+        }
+    }
+
     enum State { TLS, AUTHENTICATING, FAILED, CONNECTED }
 
     /** One client's state, from its hard reset until it goes. Confined to the server's loop. */
@@ -726,6 +848,9 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         boolean pushed;
         boolean closed;
         boolean inBatch;
+        boolean dirty;
+        /** The TCP connection this session runs over, or null for UDP. */
+        io.netty.channel.Channel tcp;
         long created;
         long lastRx;
         long lastTx;
@@ -749,7 +874,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                 tls.writeInbound(records);
             } catch (RuntimeException e) {
                 // TLS failure (bad certificate, bad record): the session is over
-                ctx.executor().execute(() -> remove(this));
+                home.execute(() -> remove(this));
                 return;
             }
             ByteBuf in;
@@ -757,7 +882,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                 if (plain.maxWritableBytes() < in.readableBytes()) {
                     in.release();
                     countDrop(OpenVpnDropReason.BAD_CONTROL_MESSAGE);
-                    ctx.executor().execute(() -> remove(this));
+                    home.execute(() -> remove(this));
                     return;
                 }
                 plain.writeBytes(in);
@@ -774,7 +899,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             try {
                 tls.writeOutbound(plaintext);
             } catch (RuntimeException e) {
-                ctx.executor().execute(() -> remove(this));
+                home.execute(() -> remove(this));
             }
             pumpTls();
         }

@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The stock {@code openvpn --client} (Debian's 2.6) connects to our {@code OpenVpnServer} over UDP, gets its
- * pushed address, pings the server side of the tunnel (a kernel TUN behind our {@code L3Hub}) and moves a file over
+ * pushed address, over UDP or TCP (one server listening on both), pings the server side of the tunnel (a kernel TUN behind our {@code L3Hub}) and moves a file over
  * TCP through the tunnel, SHA-256 checked.
  */
 class StockClientTunnelTest {
@@ -27,13 +27,15 @@ class StockClientTunnelTest {
         TunnelFixture.assumeUsable();
     }
 
-    @ParameterizedTest(name = "{0}, tls-ekm={1}, tls-auth={2}")
+    @ParameterizedTest(name = "{3}, {0}, tls-ekm={1}, tls-auth={2}")
     @CsvSource({
-        "AES-256-GCM, true, false",
-        "CHACHA20-POLY1305, false, true",
-        "AES-128-GCM, true, true",
+        "AES-256-GCM, true, false, udp",
+        "CHACHA20-POLY1305, false, true, udp",
+        "AES-128-GCM, true, true, tcp",
+        "CHACHA20-POLY1305, true, false, tcp",
     })
-    void stockClientConnectsPingsAndTransfers(String cipher, boolean ekm, boolean tlsAuth) throws Exception {
+    void stockClientConnectsPingsAndTransfers(String cipher, boolean ekm, boolean tlsAuth, String proto)
+            throws Exception {
         try (TunnelFixture f = new TunnelFixture(dir)) {
             f.startServer(b -> {
                 b.dataCiphers(cipher).tlsEkm(ekm);
@@ -48,7 +50,7 @@ class StockClientTunnelTest {
                 }
                 return b;
             });
-            f.startClient(f.profile(tlsAuth ? "tls-auth " + f.pki.staticKey + " 1" : ""));
+            f.startClient(f.profile(proto, tlsAuth ? "tls-auth " + f.pki.staticKey + " 1" : ""));
             f.awaitClientLog("Initialization Sequence Completed", 30);
             CommandResult ping = f.inOuter(30, "ping", "-c", "3", "-i", "0.2", "-W", "5", TunnelFixture.SERVER_V4);
             assertEquals(0, ping.exit(), ping.output() + f.clientLog() + f.server.drops());
@@ -61,6 +63,7 @@ class StockClientTunnelTest {
             assertEquals(ekm, clients.get(0).keysFromExporter());
             assertEquals("client", clients.get(0).credentials().commonName());
             assertTrue(f.clientLog().contains(cipher), f.clientLog());
+            assertEquals(proto.equals("tcp"), clients.get(0).parent() != f.udp, "the client's transport");
         }
     }
 }

@@ -53,6 +53,8 @@ final class TunnelFixture implements AutoCloseable {
     L3Hub hub;
     OpenVpnServer server;
     Channel udp;
+    /** The same server's TCP listener (one client table for both). */
+    Channel tcp;
     TunChannel tun;
     Process client;
     Path clientLog;
@@ -110,6 +112,16 @@ final class TunnelFixture implements AutoCloseable {
                     }
                 })
                 .bind("127.0.0.1", 0).sync().channel();
+        tcp = new io.netty.bootstrap.ServerBootstrap().group(group)
+                .channelFactory(() -> {
+                    try {
+                        return outerNs.call(io.netty.channel.epoll.EpollServerSocketChannel::new);
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                })
+                .childHandler(server.tcpInitializer())
+                .bind("127.0.0.1", 0).sync().channel();
         tun = (TunChannel) new Bootstrap().group(group).channelFactory(() -> new TunChannel(innerNs))
                 .handler(new ChannelInboundHandlerAdapter())
                 .bind(TunTapAddress.of("ovs" + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x10000))))
@@ -122,12 +134,18 @@ final class TunnelFixture implements AutoCloseable {
         return ((InetSocketAddress) udp.localAddress()).getPort();
     }
 
-    /** An ordinary client profile for our server, plus {@code extra} lines. */
+    /** An ordinary client profile for our server over UDP, plus {@code extra} lines. */
     String profile(String extra) {
+        return profile("udp", extra);
+    }
+
+    /** An ordinary client profile for our server over {@code proto} (udp or tcp), plus {@code extra} lines. */
+    String profile(String proto, String extra) {
+        int port = proto.equals("tcp") ? ((InetSocketAddress) tcp.localAddress()).getPort() : port();
         return """
                 client
                 dev tun
-                proto udp
+                proto %s
                 remote 127.0.0.1 %d
                 nobind
                 ca %s
@@ -136,7 +154,7 @@ final class TunnelFixture implements AutoCloseable {
                 remote-cert-tls server
                 verb 3
                 %s
-                """.formatted(port(), pki.ca, pki.clientCert, pki.clientKey, extra);
+                """.formatted(proto, port, pki.ca, pki.clientCert, pki.clientKey, extra);
     }
 
     /** Starts the stock client in {@code outer} with {@code profile}. */
@@ -220,6 +238,9 @@ final class TunnelFixture implements AutoCloseable {
             if (!client.waitFor(5, TimeUnit.SECONDS)) {
                 client.destroyForcibly();
             }
+        }
+        if (tcp != null) {
+            tcp.close().sync();
         }
         if (udp != null) {
             udp.close().sync();

@@ -87,10 +87,15 @@ final class TunnelFixture implements AutoCloseable {
 
     /** Starts our server in {@code outer} on 127.0.0.1 and the TUN at {@link #SERVER_V4}/24 in {@code inner}. */
     void startServer(UnaryOperator<OpenVpnServer.Builder> custom) throws Exception {
+        startServer(custom, outer, "127.0.0.1");
+    }
+
+    /** As {@link #startServer(UnaryOperator)}, with the server's sockets in {@code socketNs} on {@code bindHost}. */
+    void startServer(UnaryOperator<OpenVpnServer.Builder> custom, Netns socketNs, String bindHost) throws Exception {
         hub = L3Hub.builder().name("openvpn-interop").build();
         server = custom.apply(OpenVpnServer.builder().ssl(serverSsl()).server("10.8.0.0 255.255.255.0")
                 .clientInitializer(new L3HubClientAttacher(hub))).build();
-        NetNamespace outerNs = outer.closeWith(NetNamespace.named(outer.name()));
+        NetNamespace outerNs = socketNs.closeWith(NetNamespace.named(socketNs.name()));
         NetNamespace innerNs = inner.closeWith(NetNamespace.named(inner.name()));
         udp = new Bootstrap().group(group)
                 .channelFactory(() -> {
@@ -111,7 +116,7 @@ final class TunnelFixture implements AutoCloseable {
                         });
                     }
                 })
-                .bind("127.0.0.1", 0).sync().channel();
+                .bind(bindHost, 0).sync().channel();
         tcp = new io.netty.bootstrap.ServerBootstrap().group(group)
                 .channelFactory(() -> {
                     try {
@@ -121,7 +126,7 @@ final class TunnelFixture implements AutoCloseable {
                     }
                 })
                 .childHandler(server.tcpInitializer())
-                .bind("127.0.0.1", 0).sync().channel();
+                .bind(bindHost, 0).sync().channel();
         tun = (TunChannel) new Bootstrap().group(group).channelFactory(() -> new TunChannel(innerNs))
                 .handler(new ChannelInboundHandlerAdapter())
                 .bind(TunTapAddress.of("ovs" + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x10000))))
@@ -141,12 +146,17 @@ final class TunnelFixture implements AutoCloseable {
 
     /** An ordinary client profile for our server over {@code proto} (udp or tcp), plus {@code extra} lines. */
     String profile(String proto, String extra) {
-        int port = proto.equals("tcp") ? ((InetSocketAddress) tcp.localAddress()).getPort() : port();
+        InetSocketAddress a = (InetSocketAddress) (proto.equals("tcp") ? tcp : udp).localAddress();
+        return profile(proto, a.getAddress().getHostAddress(), a.getPort(), extra);
+    }
+
+    /** A client profile for a server at {@code host}:{@code port}. */
+    String profile(String proto, String host, int port, String extra) {
         return """
                 client
                 dev tun
                 proto %s
-                remote 127.0.0.1 %d
+                remote %s %d
                 nobind
                 ca %s
                 cert %s
@@ -154,7 +164,7 @@ final class TunnelFixture implements AutoCloseable {
                 remote-cert-tls server
                 verb 3
                 %s
-                """.formatted(proto, port, pki.ca, pki.clientCert, pki.clientKey, extra);
+                """.formatted(proto, host, port, pki.ca, pki.clientCert, pki.clientKey, extra);
     }
 
     /** Starts the stock client in {@code outer} with {@code profile}. */

@@ -41,7 +41,7 @@ public record KeyMethod2Message(byte[] preMaster, byte[] random1, byte[] random2
      * @throws IllegalArgumentException when it is malformed
      */
     public static KeyMethod2Message parse(ByteBuf in, boolean fromClient) {
-        return parse(in.duplicate(), fromClient, true);
+        return readFrom(in.duplicate(), fromClient);
     }
 
     /**
@@ -53,7 +53,7 @@ public record KeyMethod2Message(byte[] preMaster, byte[] random1, byte[] random2
     public static KeyMethod2Message read(ByteBuf in, boolean fromClient) {
         ByteBuf b = in.duplicate();
         try {
-            KeyMethod2Message m = parse(b, fromClient, true);
+            KeyMethod2Message m = readFrom(b, fromClient);
             in.readerIndex(b.readerIndex());
             return m;
         } catch (Truncated t) {
@@ -73,7 +73,8 @@ public record KeyMethod2Message(byte[] preMaster, byte[] random1, byte[] random2
         }
     }
 
-    private static KeyMethod2Message parse(ByteBuf b, boolean fromClient, boolean unused) {
+    /** Reads from {@code b}, moving its reader index; throws {@link Truncated} for a prefix. */
+    private static KeyMethod2Message readFrom(ByteBuf b, boolean fromClient) {
         need(b, 5);
         if (b.readInt() != 0) {
             throw new IllegalArgumentException("key method 2 message must start with 4 zero bytes");

@@ -201,6 +201,14 @@ final class TunnelFixture implements AutoCloseable {
         }
     }
 
+    long sessionsCreated() {
+        try {
+            return udp.eventLoop().submit(server::sessionsCreated).get();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     CommandResult inOuter(int seconds, String... cmd) throws IOException, InterruptedException {
         return outer.exec(Duration.ofSeconds(seconds), cmd);
     }

@@ -44,14 +44,6 @@ class StockClientAuthTest {
         };
     }
 
-    private static int clientCount(TunnelFixture f) {
-        try {
-            return f.udp.eventLoop().submit(f.server::clientCount).get();
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
     @Test
     void rightPasswordConnectsWrongPasswordGetsAuthFailed() throws Exception {
         ScheduledExecutorService db = Executors.newSingleThreadScheduledExecutor();
@@ -70,14 +62,14 @@ class StockClientAuthTest {
             f.client.destroy();
             assertTrue(f.client.waitFor(10, TimeUnit.SECONDS));
             // explicit-exit-notify: the client says it is going, and the server drops it at once
-            f.waitFor(() -> clientCount(f) == 0, 10, "the exit notification");
+            f.waitFor(() -> f.clientCount() == 0, 10, "the exit notification");
 
             Files.writeString(creds, "alice\nwrong\n");
             f.startClient(f.profile("auth-user-pass " + creds));
             f.awaitClientLog("AUTH_FAILED", 30);
             assertTrue(f.client.waitFor(20, TimeUnit.SECONDS), "the client gave up after AUTH_FAILED");
             assertEquals(1, f.server.authFailures());
-            assertEquals(0, clientCount(f));
+            assertEquals(0, f.clientCount());
         } finally {
             db.shutdownNow();
         }

@@ -201,6 +201,14 @@ final class TunnelFixture implements AutoCloseable {
         }
     }
 
+    int clientCount() {
+        try {
+            return udp.eventLoop().submit(server::clientCount).get();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     long sessionsCreated() {
         try {
             return udp.eventLoop().submit(server::sessionsCreated).get();

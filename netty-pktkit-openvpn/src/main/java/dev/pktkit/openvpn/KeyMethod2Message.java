@@ -41,7 +41,40 @@ public record KeyMethod2Message(byte[] preMaster, byte[] random1, byte[] random2
      * @throws IllegalArgumentException when it is malformed
      */
     public static KeyMethod2Message parse(ByteBuf in, boolean fromClient) {
+        return readFrom(in.duplicate(), fromClient);
+    }
+
+    /**
+     * Reads a key method 2 message from {@code in} and moves its reader index past it, or returns null (index
+     * unchanged) when the bytes so far are a truncated message.
+     *
+     * @throws IllegalArgumentException when it is malformed
+     */
+    public static KeyMethod2Message read(ByteBuf in, boolean fromClient) {
         ByteBuf b = in.duplicate();
+        try {
+            KeyMethod2Message m = readFrom(b, fromClient);
+            in.readerIndex(b.readerIndex());
+            return m;
+        } catch (Truncated t) {
+            return null;
+        }
+    }
+
+    /** A message that is a prefix of a valid one. */
+    private static final class Truncated extends IllegalArgumentException {
+        Truncated() {
+            super("key method 2 message truncated", null);
+        }
+
+        @Override
+        public synchronized Throwable fillInStackTrace() {
+            return this;
+        }
+    }
+
+    /** Reads from {@code b}, moving its reader index; throws {@link Truncated} for a prefix. */
+    private static KeyMethod2Message readFrom(ByteBuf b, boolean fromClient) {
         need(b, 5);
         if (b.readInt() != 0) {
             throw new IllegalArgumentException("key method 2 message must start with 4 zero bytes");
@@ -65,7 +98,7 @@ public record KeyMethod2Message(byte[] preMaster, byte[] random1, byte[] random2
 
     private static void need(ByteBuf b, int n) {
         if (b.readableBytes() < n) {
-            throw new IllegalArgumentException("key method 2 message truncated");
+            throw new Truncated();
         }
     }
 

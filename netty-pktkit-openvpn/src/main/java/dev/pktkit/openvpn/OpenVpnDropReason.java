@@ -1,6 +1,7 @@
 package dev.pktkit.openvpn;
 
-/** Why an OpenVPN packet was dropped; each has a counter in {@link ControlChannel#drops(OpenVpnDropReason)}. */
+/** Why an OpenVPN packet was dropped; each has a counter in {@link ControlChannel#drops(OpenVpnDropReason)} (control channel) or
+ * {@code OpenVpnServer#drops(OpenVpnDropReason)} (server). */
 public enum OpenVpnDropReason {
     /** Shorter than its opcode's fixed part, or the ack array does not fit. */
     MALFORMED,
@@ -15,5 +16,21 @@ public enum OpenVpnDropReason {
     /** Message ID beyond the receive slots, or the ack queue is full. */
     RELIABLE_WINDOW,
     /** The bounded queue of control messages waiting for the send window was full. */
-    SEND_QUEUE_FULL
+    SEND_QUEUE_FULL,
+    /** A packet other than a client hard reset from an address with no session, or a data packet for no peer-id. */
+    NO_SESSION,
+    /** A new session was refused: {@code maxClients} or {@code maxHandshakes} reached. */
+    SESSION_LIMIT,
+    /** A data packet before the session's keys exist. */
+    NO_KEYS,
+    /** A data packet that is too short, or whose AEAD tag did not verify. */
+    DATA_BAD_TAG,
+    /** A data packet whose packet-id was seen before or is behind the replay window. */
+    DATA_REPLAY,
+    /** A data packet for a client whose pipeline did not take it in time (its inbound queue was full). */
+    INBOUND_QUEUE_FULL,
+    /** An outgoing data packet when the key's packet-id space was used up. */
+    PACKET_ID_EXHAUSTED,
+    /** A control message that could not be parsed (key method 2, or plaintext beyond its bound). */
+    BAD_CONTROL_MESSAGE
 }

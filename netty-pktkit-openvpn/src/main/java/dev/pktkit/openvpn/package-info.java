@@ -1,6 +1,8 @@
 /**
- * An OpenVPN 2.6 server (and client) as Netty handlers: control channel with reliability layer and TLS, key method 2, NCP, data channel ciphers, UDP and TCP, TUN and TAP mode.
- *
- * <p>This module is being built; its README says what works.
+ * An OpenVPN 2.6 server as Netty handlers: {@link dev.pktkit.openvpn.OpenVpnServer} on a UDP channel (and TCP
+ * through its {@code tcpInitializer()}), the control channel with reliability layer and TLS, key method 2, NCP,
+ * push, asynchronous authentication, and each connected client as an {@link dev.pktkit.openvpn.OpenVpnClientChannel}
+ * (TUN mode). TAP mode, tls-crypt(-v2), renegotiation and the client role are not built yet; the README lists what
+ * works and what does not.
  */
 package dev.pktkit.openvpn;

@@ -1,0 +1,26 @@
+package dev.pktkit.openvpn;
+
+import dev.pktkit.switching.L3Hub;
+import dev.pktkit.switching.L3PortOptions;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelInitializer;
+
+import java.util.Objects;
+
+/**
+ * A client initializer ({@link OpenVpnServer.Builder#clientInitializer}) that makes every connected client a
+ * port of an {@link L3Hub} with its pushed address ({@code /32}) routed to it. Closing the client detaches it.
+ */
+@ChannelHandler.Sharable
+public final class L3HubClientAttacher extends ChannelInitializer<OpenVpnClientChannel> {
+    private final L3Hub hub;
+
+    public L3HubClientAttacher(L3Hub hub) {
+        this.hub = Objects.requireNonNull(hub, "hub");
+    }
+
+    @Override
+    protected void initChannel(OpenVpnClientChannel ch) {
+        hub.attach(ch, L3PortOptions.prefixes(ch.tunnelAddress().getHostAddress() + "/32"));
+    }
+}

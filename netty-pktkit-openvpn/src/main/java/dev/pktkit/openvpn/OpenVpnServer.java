@@ -1,0 +1,1040 @@
+package dev.pktkit.openvpn;
+
+import dev.pktkit.openvpn.crypto.KeyDirection;
+import dev.pktkit.openvpn.crypto.ReplayWindow;
+import dev.pktkit.openvpn.crypto.StaticKey;
+import dev.pktkit.openvpn.crypto.TlsAuth;
+import dev.pktkit.openvpn.data.AeadDataChannel;
+import dev.pktkit.openvpn.data.DataCipher;
+import dev.pktkit.openvpn.data.KeyDerivation;
+import dev.pktkit.openvpn.reliable.ReliableConfig;
+import dev.pktkit.openvpn.wire.Opcode;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.channel.socket.DatagramPacket;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.net.ssl.SSLSession;
+import java.net.Inet4Address;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * An OpenVPN 2.6 server as a handler on a UDP {@link io.netty.channel.socket.DatagramChannel}: stock
+ * {@code openvpn --client} profiles connect to it. Each client that completes TLS, key method 2 and
+ * authentication becomes an {@link OpenVpnClientChannel} (an L3 port, TUN mode) registered on this channel's
+ * loop with the {@linkplain Builder#clientInitializer client initializer} in its pipeline, typically an
+ * {@link L3HubClientAttacher}.
+ *
+ * <pre>{@code
+ * L3Hub hub = L3Hub.builder().build();
+ * OpenVpnServer server = OpenVpnServer.builder().ssl(sslContext).server("10.8.0.0 255.255.255.0")
+ *         .clientInitializer(new L3HubClientAttacher(hub)).build();
+ * new Bootstrap().group(group).channel(NioDatagramChannel.class).handler(server).bind(1194);
+ * }</pre>
+ *
+ * <p>What a session goes through: client hard reset V2 → our reset → TLS (Netty's {@link SslHandler} over the
+ * {@link ControlChannel}'s reliable, optionally tls-auth protected stream) → the client's key method 2 message →
+ * NCP (the first of {@code data-ciphers} that its {@code IV_CIPHERS} lists) → the {@link OpenVpnAuthenticator}
+ * (asynchronous) → our key method 2 message → data keys (RFC 5705 exporter {@code EXPORTER-OpenVPN-datakeys}
+ * when the client's {@code IV_PROTO} offers it and the JDK can, else OpenVPN's PRF) → {@code PUSH_REQUEST} /
+ * {@code PUSH_REPLY} (topology subnet, ifconfig, route-gateway, routes, ping, ping-restart, peer-id, cipher,
+ * key-derivation) → P_DATA_V2 in both directions. A refused client gets {@code AUTH_FAILED}.
+ *
+ * <p>Data packets: AEAD (AES-128/256-GCM, CHACHA20-POLY1305) with packet-id replay window; OpenVPN pings are
+ * answered by our own pings every {@code ping} seconds without other traffic; a client silent for twice the
+ * pushed {@code ping-restart} is dropped; explicit-exit-notify (OCC_EXIT in the data channel, or an
+ * {@code EXIT} control message) removes the session at once; a client's new source address (float) is taken
+ * when a data packet from it authenticates under the client's peer-id.
+ *
+ * <p>Bounds: {@code maxClients} sessions, of which at most {@code maxHandshakes} before authentication, the
+ * address pool, the reliability layer's windows, {@code maxQueuedPerClient}, 64 KiB of TLS plaintext per
+ * session; every drop counted ({@link #drops(OpenVpnDropReason)}).
+ *
+ * <p>TCP ({@code proto tcp}): add {@link #tcpInitializer()} as the child handler of a server bootstrap; UDP and TCP
+ * clients then share one table.
+ *
+ * <p>Not done (see the module README): TAP mode, tls-crypt / tls-crypt-v2 and the HMAC-cookie
+ * handshake, renegotiation (soft reset, {@code reneg-sec}), CBC+HMAC ciphers, compression framing, IPv6 inside
+ * the tunnel, the configuration-file reader. The TLS engine runs in a per-session {@link EmbeddedChannel} on the
+ * server's loop.
+ *
+ * <p>One instance per UDP channel (not {@code @Sharable}); all state is on that channel's event loop.
+ */
+public final class OpenVpnServer extends ChannelDuplexHandler {
+    /** OpenVPN's ping payload (ping.c). */
+    static final byte[] PING = {0x2a, 0x18, 0x7b, (byte) 0xf3, 0x64, 0x1e, (byte) 0xb4, (byte) 0xcb, 0x07,
+        (byte) 0xed, 0x2d, 0x0a, (byte) 0x98, 0x1f, (byte) 0xc7, 0x48};
+    /** The OCC message prefix (occ.h); the byte after it is the OCC opcode. */
+    static final byte[] OCC = {0x28, 0x7f, 0x34, 0x6b, (byte) 0xd4, (byte) 0xef, 0x7a, (byte) 0x81, 0x2d, 0x56,
+        (byte) 0xb8, (byte) 0xd3, (byte) 0xaf, (byte) 0xc5, 0x45, (byte) 0x9c};
+    static final int OCC_EXIT = 6;
+    /** IV_PROTO bits (ssl.h). */
+    static final int IV_PROTO_DATA_V2 = 1 << 1;
+    static final int IV_PROTO_TLS_KEY_EXPORT = 1 << 3;
+    static final int IV_PROTO_CC_EXIT_NOTIFY = 1 << 7;
+    static final int MAX_PLAINTEXT = 65536;
+    private static final long TICK_MILLIS = 200;
+
+    private final SslContext ssl;
+    private final StaticKey tlsAuthKey;
+    private final KeyDirection tlsAuthDirection;
+    private final String tlsAuthDigest;
+    private final List<DataCipher> dataCiphers;
+    private final AddressPool pool;
+    private final List<String> push;
+    private final int ping;
+    private final int pingRestart;
+    private final OpenVpnAuthenticator authenticator;
+    private final int maxClients;
+    private final int maxHandshakes;
+    private final int maxQueuedPerClient;
+    private final boolean tlsEkm;
+    private final ChannelHandler clientInitializer;
+    private final ReliableConfig reliableConfig;
+    private final long handWindowNanos;
+
+    private final SecureRandom random = new SecureRandom();
+    private final Map<InetSocketAddress, Session> byAddress = new HashMap<>();
+    private final Session[] byPeerId;
+    private final long[] drops = new long[OpenVpnDropReason.values().length];
+    private final ArrayList<Session> readBatch = new ArrayList<>();
+    private ChannelHandlerContext udp;
+    private volatile io.netty.channel.EventLoop home;
+    private ByteBufAllocator alloc;
+    private final java.util.LinkedHashSet<Session> sessions = new java.util.LinkedHashSet<>();
+    private final ArrayList<Session> dirtyTcp = new ArrayList<>();
+    private ScheduledFuture<?> ticker;
+    private long now;
+    private int handshakes;
+    private int clients;
+    private long sessionsCreated;
+    private long authFailures;
+
+    private OpenVpnServer(Builder b) {
+        ssl = Objects.requireNonNull(b.ssl, "ssl");
+        tlsAuthKey = b.tlsAuthKey;
+        tlsAuthDirection = b.tlsAuthDirection;
+        tlsAuthDigest = b.tlsAuthDigest;
+        dataCiphers = List.copyOf(b.dataCiphers);
+        pool = b.pool;
+        push = List.copyOf(b.push);
+        ping = b.ping;
+        pingRestart = b.pingRestart;
+        authenticator = b.authenticator;
+        maxClients = Math.min(b.maxClients, pool.capacity());
+        maxHandshakes = b.maxHandshakes;
+        maxQueuedPerClient = b.maxQueuedPerClient;
+        tlsEkm = b.tlsEkm;
+        clientInitializer = b.clientInitializer;
+        reliableConfig = b.reliableConfig;
+        handWindowNanos = TimeUnit.SECONDS.toNanos(b.handWindowSeconds);
+        byPeerId = new Session[maxClients];
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    // ---- counters (read from any thread; racy but monotonic) ----
+
+    public long drops(OpenVpnDropReason reason) {
+        return drops[reason.ordinal()];
+    }
+
+    /** All non-zero drop counters. */
+    public Map<OpenVpnDropReason, Long> drops() {
+        Map<OpenVpnDropReason, Long> m = new java.util.EnumMap<>(OpenVpnDropReason.class);
+        for (OpenVpnDropReason r : OpenVpnDropReason.values()) {
+            if (drops[r.ordinal()] != 0) {
+                m.put(r, drops[r.ordinal()]);
+            }
+        }
+        return m;
+    }
+
+    io.netty.channel.EventLoop homeLoop() {
+        return home;
+    }
+
+    void countDrop(OpenVpnDropReason r) {
+        drops[r.ordinal()]++;
+    }
+
+    /** Sessions that exist now (handshaking or connected). */
+    public int sessionCount() {
+        return handshakes + clients;
+    }
+
+    /** Connected (authenticated) clients. */
+    public int clientCount() {
+        return clients;
+    }
+
+    /** Sessions ever created (a flood that creates none leaves this unchanged). */
+    public long sessionsCreated() {
+        return sessionsCreated;
+    }
+
+    /** Clients answered with {@code AUTH_FAILED} (refused by the authenticator, no shared cipher, pool full). */
+    public long authFailures() {
+        return authFailures;
+    }
+
+    /** The connected clients' channels (call on the loop). */
+    public List<OpenVpnClientChannel> clientChannels() {
+        List<OpenVpnClientChannel> out = new ArrayList<>();
+        for (Session s : byPeerId) {
+            if (s != null && s.child != null) {
+                out.add(s.child);
+            }
+        }
+        return out;
+    }
+
+    // ---- pipeline ----
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        if (udp != null) {
+            throw new IllegalStateException("an OpenVpnServer serves one UDP channel");
+        }
+        udp = ctx;
+        setHome(ctx.channel().eventLoop(), ctx.alloc());
+    }
+
+    /** The loop all of this server's state lives on: the UDP channel's, or the first TCP connection's. */
+    private synchronized void setHome(io.netty.channel.EventLoop loop, ByteBufAllocator a) {
+        if (home == null) {
+            alloc = a;
+            now = System.nanoTime();
+            home = loop;
+            home.execute(() -> {
+                if (ticker == null) {
+                    ticker = home.scheduleAtFixedRate(this::tick, TICK_MILLIS, TICK_MILLIS, TimeUnit.MILLISECONDS);
+                }
+            });
+        } else if (udp != null && udp.channel().eventLoop() != home) {
+            throw new IllegalStateException("the UDP channel must be on the loop the server already runs on");
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        shutdown();
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        shutdown();
+    }
+
+    private void shutdown() {
+        if (ticker != null) {
+            ticker.cancel(false);
+            ticker = null;
+        }
+        for (Session s : new ArrayList<>(sessions)) {
+            remove(s);
+        }
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof DatagramPacket dp)) {
+            ctx.fireChannelRead(msg);
+            return;
+        }
+        try {
+            onPacket(dp.content(), dp.sender(), null);
+        } finally {
+            dp.release();
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        for (int i = 0; i < readBatch.size(); i++) {
+            Session s = readBatch.get(i);
+            s.inBatch = false;
+            if (s.child != null) {
+                s.child.completeRead();
+            }
+        }
+        readBatch.clear();
+        flushLinks();
+        ctx.fireChannelReadComplete();
+    }
+
+    /** One packet from UDP ({@code conn} null) or one frame from a TCP connection. */
+    private void onPacket(ByteBuf c, InetSocketAddress from, TcpConnection conn) {
+        int off = c.readerIndex();
+        int len = c.readableBytes();
+        if (len < 1) {
+            countDrop(OpenVpnDropReason.MALFORMED);
+            return;
+        }
+        int op = Opcode.of(c.getByte(off));
+        if (op == Opcode.DATA_V2 || op == Opcode.DATA_V1) {
+            onData(c, off, len, op, from, conn);
+            return;
+        }
+        Session s = conn != null ? conn.session : byAddress.get(from);
+        if (s != null && op == Opcode.CONTROL_HARD_RESET_CLIENT_V2 && len >= 9
+                && s.control.remoteSessionId() != c.getLong(off + 1)) {
+            remove(s); // the client restarted from the same address
+            s = null;
+        }
+        if (s == null) {
+            if (op != Opcode.CONTROL_HARD_RESET_CLIENT_V2) {
+                countDrop(OpenVpnDropReason.NO_SESSION);
+                return;
+            }
+            if (handshakes >= maxHandshakes || handshakes + clients >= maxClients) {
+                countDrop(OpenVpnDropReason.SESSION_LIMIT);
+                return;
+            }
+            s = newSession(from, conn);
+            OpenVpnDropReason r = s.control.onPacket(c.retain(), now);
+            if (r != null) {
+                countDrop(r);
+                remove(s); // a reset that does not verify creates no lasting state
+                return;
+            }
+            s.control.sendReset(now);
+        } else {
+            OpenVpnDropReason r = s.control.onPacket(c.retain(), now);
+            if (r != null) {
+                countDrop(r);
+            }
+        }
+        afterControlInput(s);
+    }
+
+    private Session newSession(InetSocketAddress from, TcpConnection conn) {
+        Session s = new Session(from);
+        if (conn != null) {
+            s.tcp = conn.channel;
+            conn.session = s;
+        }
+        TlsAuth auth = tlsAuthKey == null ? null : new TlsAuth(tlsAuthKey, tlsAuthDirection, tlsAuthDigest);
+        s.control = new ControlChannel(alloc, reliableConfig, auth, true, random.nextLong(), 0,
+                ControlChannel.DEFAULT_SEND_QUEUE, now, out -> {
+                    if (!s.closed) {
+                        transmit(s, out);
+                    } else {
+                        out.release();
+                    }
+                }, msg -> s.tlsIn(msg));
+        s.sslHandler = ssl.newHandler(alloc);
+        s.sslHandler.setHandshakeTimeoutMillis(0);
+        s.tls = new EmbeddedChannel(s.sslHandler);
+        s.created = now;
+        if (conn == null) {
+            byAddress.put(from, s);
+        }
+        sessions.add(s);
+        handshakes++;
+        sessionsCreated++;
+        return s;
+    }
+
+    private void afterControlInput(Session s) {
+        if (s.closed) {
+            return;
+        }
+        s.pumpTls();
+        if (s.closed) {
+            return;
+        }
+        try {
+            processPlaintext(s);
+        } catch (IllegalArgumentException e) {
+            countDrop(OpenVpnDropReason.BAD_CONTROL_MESSAGE);
+            remove(s);
+            return;
+        }
+        s.pumpTls();
+        if (!s.closed) {
+            s.control.flushAcks();
+        }
+    }
+
+    private void processPlaintext(Session s) {
+        ByteBuf p = s.plain;
+        if (s.state == State.TLS && p.isReadable()) {
+            KeyMethod2Message m = KeyMethod2Message.read(p, true);
+            if (m == null) {
+                if (p.readableBytes() > MAX_PLAINTEXT / 2) {
+                    throw new IllegalArgumentException("key method 2 message too long");
+                }
+                return;
+            }
+            onClientKeyMethod2(s, m);
+        }
+        while (s.state.compareTo(State.AUTHENTICATING) >= 0 && !s.closed) {
+            int nul = p.indexOf(p.readerIndex(), p.writerIndex(), (byte) 0);
+            if (nul < 0) {
+                if (p.readableBytes() > 4096) {
+                    throw new IllegalArgumentException("control message without terminator");
+                }
+                break;
+            }
+            String m = p.toString(p.readerIndex(), nul - p.readerIndex(), StandardCharsets.UTF_8);
+            p.readerIndex(nul + 1);
+            onControlMessage(s, m);
+        }
+        if (!s.closed) {
+            p.discardReadBytes();
+        }
+    }
+
+    private void onClientKeyMethod2(Session s, KeyMethod2Message m) {
+        s.clientKm2 = m;
+        Map<String, String> info = m.peerInfoMap();
+        int ivProto = 0;
+        try {
+            ivProto = Integer.parseInt(info.getOrDefault("IV_PROTO", "0").trim());
+        } catch (NumberFormatException e) {
+            ivProto = 0;
+        }
+        s.ivProto = ivProto;
+        String cn = "";
+        try {
+            SSLSession ts = s.sslHandler.engine().getSession();
+            if (ts.getPeerCertificates().length > 0 && ts.getPeerCertificates()[0] instanceof X509Certificate x) {
+                cn = commonName(x);
+            }
+        } catch (SSLPeerUnverifiedException e) {
+            cn = "";
+        }
+        s.credentials = new OpenVpnCredentials(m.username(), m.password(), cn, info, s.remote);
+        List<String> names = new ArrayList<>();
+        for (DataCipher c : dataCiphers) {
+            names.add(c.openVpnName);
+        }
+        String chosen = Ncp.select(names, info.get("IV_CIPHERS")).orElse(null);
+        s.state = State.AUTHENTICATING;
+        if (chosen == null) {
+            answerAuth(s, false);
+            return;
+        }
+        s.cipher = DataCipher.byName(chosen);
+        authenticator.authenticate(s.credentials).whenComplete((ok, err) -> home.execute(() -> {
+            if (!s.closed) {
+                answerAuth(s, err == null && Boolean.TRUE.equals(ok));
+                s.pumpTls();
+                if (!s.closed) {
+                    s.control.flushAcks();
+                }
+                flushLinks();
+            }
+        }));
+    }
+
+    private static String commonName(X509Certificate x) {
+        for (String part : x.getSubjectX500Principal().getName().split(",")) {
+            if (part.startsWith("CN=")) {
+                return part.substring(3);
+            }
+        }
+        return "";
+    }
+
+    private void answerAuth(Session s, boolean ok) {
+        byte[] r1 = new byte[KeyMethod2Message.RANDOM];
+        byte[] r2 = new byte[KeyMethod2Message.RANDOM];
+        random.nextBytes(r1);
+        random.nextBytes(r2);
+        String cipherName = s.cipher == null ? "[null-cipher]" : s.cipher.openVpnName;
+        String options = "V4,dev-type tun,link-mtu 1549,tun-mtu 1500,proto UDPv4,cipher " + cipherName
+                + ",auth [null-digest],keysize " + (s.cipher == null ? 0 : s.cipher.keyLength * 8)
+                + ",key-method 2,tls-server";
+        KeyMethod2Message ours = new KeyMethod2Message(new byte[0], r1, r2, options, "", "", "");
+        ByteBuf out = alloc.buffer();
+        ours.emit(out);
+        s.tlsOut(out);
+        if (!ok || (s.address = pool.allocate()) == null) {
+            sendControlMessage(s, "AUTH_FAILED");
+            authFailures++;
+            s.state = State.FAILED;
+            s.failedAt = now;
+            return;
+        }
+        s.ekm = tlsEkm && (s.ivProto & IV_PROTO_TLS_KEY_EXPORT) != 0 && KeyDerivation.exporterAvailable();
+        byte[] key2 = s.ekm ? KeyDerivation.exporter(s.sslHandler.engine().getSession())
+                : KeyDerivation.prf(s.clientKm2.preMaster(), s.clientKm2.random1(), r1, s.clientKm2.random2(), r2,
+                        s.control.remoteSessionId(), s.control.localSessionId());
+        s.data = KeyDerivation.channel(s.cipher, key2, true, new ReplayWindow());
+        Arrays.fill(key2, (byte) 0);
+        int peerId = 0;
+        while (byPeerId[peerId] != null) {
+            peerId++;
+        }
+        s.peerId = peerId;
+        byPeerId[peerId] = s;
+        s.useV2 = (s.ivProto & IV_PROTO_DATA_V2) != 0;
+        s.state = State.CONNECTED;
+        s.lastRx = now;
+        s.lastTx = now;
+        handshakes--;
+        clients++;
+        OpenVpnClientChannel child = new OpenVpnClientChannel(this, s.tcp != null ? s.tcp : udp.channel(), s,
+                s.address);
+        s.child = child;
+        if (clientInitializer != null) {
+            child.pipeline().addLast(clientInitializer);
+        }
+        home.register(child);
+    }
+
+    private void onControlMessage(Session s, String m) {
+        if (m.equals("PUSH_REQUEST")) {
+            if (s.state == State.CONNECTED && !s.pushed) {
+                s.pushed = true;
+                sendControlMessage(s, pushReply(s));
+            } else if (s.state == State.FAILED) {
+                sendControlMessage(s, "AUTH_FAILED");
+            }
+        } else if (m.equals("EXIT")) {
+            remove(s);
+        }
+        // other messages (INFO, ACC, ...) are not used by this server
+    }
+
+    String pushReply(Session s) {
+        StringBuilder b = new StringBuilder("PUSH_REPLY");
+        for (String p : push) {
+            b.append(',').append(p);
+        }
+        b.append(",route-gateway ").append(pool.serverAddress().getHostAddress());
+        b.append(",topology subnet,ping ").append(ping).append(",ping-restart ").append(pingRestart);
+        b.append(",ifconfig ").append(s.address.getHostAddress()).append(' ')
+                .append(pool.netmask().getHostAddress());
+        if (s.useV2) {
+            b.append(",peer-id ").append(s.peerId);
+        }
+        b.append(",cipher ").append(s.cipher.openVpnName);
+        if ((s.ivProto & IV_PROTO_CC_EXIT_NOTIFY) != 0) {
+            b.append(",protocol-flags cc-exit").append(s.ekm ? " tls-ekm" : "");
+        } else if (s.ekm) {
+            b.append(",key-derivation tls-ekm");
+        }
+        return b.toString();
+    }
+
+    private void sendControlMessage(Session s, String m) {
+        byte[] bytes = m.getBytes(StandardCharsets.UTF_8);
+        ByteBuf out = alloc.buffer(bytes.length + 1);
+        out.writeBytes(bytes).writeByte(0);
+        s.tlsOut(out);
+    }
+
+    // ---- data channel ----
+
+    private void onData(ByteBuf c, int off, int len, int op, InetSocketAddress from, TcpConnection conn) {
+        Session s;
+        if (conn != null) {
+            s = conn.session;
+        } else if (op == Opcode.DATA_V2) {
+            if (len < 4) {
+                countDrop(OpenVpnDropReason.MALFORMED);
+                return;
+            }
+            int peerId = c.getUnsignedMedium(off + 1);
+            s = peerId < byPeerId.length ? byPeerId[peerId] : null;
+        } else {
+            s = byAddress.get(from);
+        }
+        if (s == null) {
+            countDrop(OpenVpnDropReason.NO_SESSION);
+            return;
+        }
+        if (s.data == null || Opcode.keyId(c.getByte(off)) != 0) {
+            countDrop(OpenVpnDropReason.NO_KEYS);
+            return;
+        }
+        ByteBuf plain = s.data.open(alloc, c, off, len);
+        if (plain == null) {
+            countDrop(s.data.lastRejection() == AeadDataChannel.REPLAYED
+                    ? OpenVpnDropReason.DATA_REPLAY : OpenVpnDropReason.DATA_BAD_TAG);
+            return;
+        }
+        if (s.tcp == null && !from.equals(s.remote)) {
+            // float: the packet authenticated under this client's keys, so its new address is the client's
+            byAddress.remove(s.remote);
+            Session other = byAddress.put(from, s);
+            if (other != null && other != s) {
+                remove(other);
+                byAddress.put(from, s);
+            }
+            s.remote = from;
+        }
+        s.lastRx = now;
+        if (startsWith(plain, PING)) {
+            plain.release();
+            return;
+        }
+        if (startsWith(plain, OCC)) {
+            boolean exit = plain.readableBytes() > OCC.length
+                    && plain.getUnsignedByte(plain.readerIndex() + OCC.length) == OCC_EXIT;
+            plain.release();
+            if (exit) {
+                remove(s);
+            }
+            return;
+        }
+        if (s.child == null) {
+            plain.release();
+            return;
+        }
+        if (!s.inBatch) {
+            s.inBatch = true;
+            readBatch.add(s);
+        }
+        s.child.deliver(plain, maxQueuedPerClient);
+    }
+
+    private static boolean startsWith(ByteBuf b, byte[] prefix) {
+        if (b.readableBytes() < prefix.length) {
+            return false;
+        }
+        int r = b.readerIndex();
+        for (int i = 0; i < prefix.length; i++) {
+            if (b.getByte(r + i) != prefix[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** From a client channel: one IP packet to encrypt and send; takes {@code packet}'s reference. */
+    void sendData(Session s, ByteBuf packet) {
+        try {
+            if (s.closed || s.data == null) {
+                countDrop(OpenVpnDropReason.NO_KEYS);
+                return;
+            }
+            ByteBuf out = s.data.seal(alloc, packet, 0, s.useV2 ? s.peerId : -1);
+            if (out == null) {
+                countDrop(OpenVpnDropReason.PACKET_ID_EXHAUSTED);
+                return;
+            }
+            s.lastTx = now;
+            transmit(s, out);
+        } finally {
+            packet.release();
+        }
+    }
+
+    void flushLink(Session s) {
+        flushLinks();
+    }
+
+    private void transmit(Session s, ByteBuf out) {
+        if (s.tcp != null) {
+            s.tcp.write(out, s.tcp.voidPromise()); // the connection's LengthFieldPrepender adds the length
+            if (!s.dirty) {
+                s.dirty = true;
+                dirtyTcp.add(s);
+            }
+        } else {
+            udp.write(new DatagramPacket(out, s.remote), udp.voidPromise());
+        }
+    }
+
+    private void flushLinks() {
+        if (udp != null) {
+            udp.flush();
+        }
+        for (int i = 0; i < dirtyTcp.size(); i++) {
+            Session s = dirtyTcp.get(i);
+            s.dirty = false;
+            s.tcp.flush();
+        }
+        dirtyTcp.clear();
+    }
+
+    void clientChannelClosed(Session s) {
+        if (!s.closed) {
+            if (s.state == State.CONNECTED) {
+                // tell the client; it restarts and reconnects (OpenVPN's server sends the same on a kill)
+                sendControlMessage(s, "RESTART");
+                s.pumpTls();
+                flushLinks();
+            }
+            remove(s);
+        }
+    }
+
+    // ---- timers ----
+
+    private void tick() {
+        now = System.nanoTime();
+        long pingNanos = TimeUnit.SECONDS.toNanos(ping);
+        long deadNanos = TimeUnit.SECONDS.toNanos(2L * pingRestart);
+        for (Session s : new ArrayList<>(sessions)) {
+            if (s.closed) {
+                continue;
+            }
+            if (s.state == State.CONNECTED) {
+                if (now - s.lastRx > deadNanos) {
+                    remove(s);
+                    continue;
+                }
+                if (now - s.lastTx >= pingNanos && s.pushed) {
+                    sendData(s, Unpooled.wrappedBuffer(PING));
+                }
+            } else if (s.state == State.FAILED) {
+                if (now - s.failedAt > TimeUnit.SECONDS.toNanos(5)) {
+                    remove(s);
+                    continue;
+                }
+            } else if (now - s.created > handWindowNanos) {
+                remove(s);
+                continue;
+            }
+            s.control.tick(now);
+        }
+        flushLinks();
+    }
+
+    private void remove(Session s) {
+        if (s.closed) {
+            return;
+        }
+        s.closed = true;
+        sessions.remove(s);
+        if (s.tcp != null) {
+            s.tcp.close();
+        } else if (byAddress.get(s.remote) == s) {
+            byAddress.remove(s.remote);
+        }
+        if (s.peerId >= 0 && byPeerId[s.peerId] == s) {
+            byPeerId[s.peerId] = null;
+        }
+        if (s.state == State.CONNECTED) {
+            clients--;
+        } else {
+            handshakes--;
+        }
+        if (s.address != null) {
+            pool.release(s.address);
+        }
+        s.control.release();
+        s.tls.finishAndReleaseAll();
+        s.plain.release();
+        if (s.data != null) {
+            s.data.destroy();
+        }
+        if (s.child != null) {
+            s.child.closeFromServer();
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        ctx.fireExceptionCaught(cause);
+    }
+
+    /**
+     * The child handler for a TCP {@link io.netty.channel.ServerChannel} ({@code proto tcp-server}): each accepted
+     * connection carries one client, every packet preceded by its 16-bit length. Connections may sit on any loop;
+     * their packets are handled on this server's loop (the UDP channel's when there is one, so both transports
+     * share one client table, pool and peer-id space), and closing a connection ends its session.
+     */
+    public ChannelHandler tcpInitializer() {
+        return new io.netty.channel.ChannelInitializer<io.netty.channel.Channel>() {
+            @Override
+            protected void initChannel(io.netty.channel.Channel ch) {
+                setHome(ch.eventLoop(), ch.alloc());
+                ch.pipeline().addLast(new io.netty.handler.codec.LengthFieldBasedFrameDecoder(2 + 0xffff, 0, 2, 0, 2),
+                        new io.netty.handler.codec.LengthFieldPrepender(2), new TcpConnection(ch));
+            }
+        };
+    }
+
+    /** One TCP connection's frames into the server's loop. */
+    final class TcpConnection extends io.netty.channel.ChannelInboundHandlerAdapter {
+        final io.netty.channel.Channel channel;
+        /** Touched on the server's loop only. */
+        Session session;
+
+        TcpConnection(io.netty.channel.Channel channel) {
+            this.channel = channel;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext c, Object msg) {
+            if (!(msg instanceof ByteBuf frame)) {
+                ReferenceCountUtil.release(msg);
+                return;
+            }
+            InetSocketAddress from = (InetSocketAddress) channel.remoteAddress();
+            if (home.inEventLoop()) {
+                onFrame(frame, from);
+            } else {
+                home.execute(() -> onFrame(frame, from));
+            }
+        }
+
+        private void onFrame(ByteBuf frame, InetSocketAddress from) {
+            try {
+                onPacket(frame, from, this);
+            } finally {
+                frame.release();
+            }
+            if (session != null && session.child != null) {
+                session.child.completeRead();
+            }
+            flushLinks();
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext c) {
+            home.execute(() -> {
+                if (session != null) {
+                    remove(session);
+                }
+            });
+            c.fireChannelInactive();
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext c, Throwable cause) {
+            c.close(); // a broken stream ends the session (OpenVPN restarts a TCP client the same way)
+        }
+    }
+
+    enum State { TLS, AUTHENTICATING, FAILED, CONNECTED }
+
+    /** One client's state, from its hard reset until it goes. Confined to the server's loop. */
+    final class Session {
+        volatile InetSocketAddress remote;
+        ControlChannel control;
+        SslHandler sslHandler;
+        EmbeddedChannel tls;
+        final ByteBuf plain = Unpooled.buffer(256, MAX_PLAINTEXT);
+        State state = State.TLS;
+        KeyMethod2Message clientKm2;
+        OpenVpnCredentials credentials;
+        DataCipher cipher;
+        AeadDataChannel data;
+        Inet4Address address;
+        OpenVpnClientChannel child;
+        int ivProto;
+        int peerId = -1;
+        boolean useV2;
+        boolean ekm;
+        boolean pushed;
+        boolean closed;
+        boolean inBatch;
+        boolean dirty;
+        /** The TCP connection this session runs over, or null for UDP. */
+        io.netty.channel.Channel tcp;
+        long created;
+        long lastRx;
+        long lastTx;
+        long failedAt;
+
+        Session(InetSocketAddress remote) {
+            this.remote = remote;
+        }
+
+        String cipherName() {
+            return cipher == null ? null : cipher.openVpnName;
+        }
+
+        /** A control message's payload (TLS records) from the reliability layer. */
+        void tlsIn(ByteBuf records) {
+            if (closed) {
+                records.release();
+                return;
+            }
+            try {
+                tls.writeInbound(records);
+            } catch (RuntimeException e) {
+                // TLS failure (bad certificate, bad record): the session is over
+                home.execute(() -> remove(this));
+                return;
+            }
+            ByteBuf in;
+            while ((in = tls.readInbound()) != null) {
+                if (plain.maxWritableBytes() < in.readableBytes()) {
+                    in.release();
+                    countDrop(OpenVpnDropReason.BAD_CONTROL_MESSAGE);
+                    home.execute(() -> remove(this));
+                    return;
+                }
+                plain.writeBytes(in);
+                in.release();
+            }
+        }
+
+        /** Plaintext for the peer: through TLS into the reliability layer. */
+        void tlsOut(ByteBuf plaintext) {
+            if (closed) {
+                plaintext.release();
+                return;
+            }
+            try {
+                tls.writeOutbound(plaintext);
+            } catch (RuntimeException e) {
+                home.execute(() -> remove(this));
+            }
+            pumpTls();
+        }
+
+        /** Moves TLS output into control packets. */
+        void pumpTls() {
+            Object o;
+            while (!closed && (o = tls.readOutbound()) != null) {
+                if (o instanceof ByteBuf b) {
+                    if (!control.send(b, now)) {
+                        countDrop(OpenVpnDropReason.SEND_QUEUE_FULL);
+                    }
+                } else {
+                    ReferenceCountUtil.release(o);
+                }
+            }
+        }
+    }
+
+    /** Configuration; defaults follow OpenVPN 2.6's. */
+    public static final class Builder {
+        private SslContext ssl;
+        private StaticKey tlsAuthKey;
+        private KeyDirection tlsAuthDirection = KeyDirection.NORMAL;
+        private String tlsAuthDigest = "SHA1";
+        private List<DataCipher> dataCiphers = List.of(DataCipher.AES_256_GCM, DataCipher.AES_128_GCM,
+                DataCipher.CHACHA20_POLY1305);
+        private AddressPool pool = AddressPool.parse("10.8.0.0 255.255.255.0");
+        private final List<String> push = new ArrayList<>();
+        private int ping = 10;
+        private int pingRestart = 60;
+        private OpenVpnAuthenticator authenticator = OpenVpnAuthenticator.CERTIFICATE_ONLY;
+        private int maxClients = 1024;
+        private int maxHandshakes = 64;
+        private int maxQueuedPerClient = 256;
+        private boolean tlsEkm = true;
+        private ChannelHandler clientInitializer;
+        private ReliableConfig reliableConfig = ReliableConfig.DEFAULT;
+        private int handWindowSeconds = 60;
+
+        /** The server's TLS context: certificate, key, and the CA that client certificates must chain to. */
+        public Builder ssl(SslContext ssl) {
+            this.ssl = ssl;
+            return this;
+        }
+
+        /** {@code tls-auth KEY DIRECTION} with the {@code auth} digest (SHA1 by default). */
+        public Builder tlsAuth(StaticKey key, KeyDirection direction, String digest) {
+            this.tlsAuthKey = key;
+            this.tlsAuthDirection = direction;
+            this.tlsAuthDigest = digest;
+            return this;
+        }
+
+        /** {@code data-ciphers}, in the server's order of preference. */
+        public Builder dataCiphers(String colonSeparated) {
+            List<DataCipher> l = new ArrayList<>();
+            for (String n : colonSeparated.split(":")) {
+                DataCipher c = DataCipher.byName(n);
+                if (c == null) {
+                    throw new IllegalArgumentException("unsupported data cipher " + n);
+                }
+                l.add(c);
+            }
+            this.dataCiphers = l;
+            return this;
+        }
+
+        /** {@code server NETWORK NETMASK} (topology subnet). */
+        public Builder server(String networkAndMask) {
+            this.pool = AddressPool.parse(networkAndMask);
+            return this;
+        }
+
+        /** One {@code push "..."} option, e.g. {@code "route 10.9.0.0 255.255.255.0"}. */
+        public Builder push(String option) {
+            if (option.indexOf(',') >= 0 || option.indexOf('\0') >= 0) {
+                throw new IllegalArgumentException("a pushed option cannot contain ',' or NUL: " + option);
+            }
+            this.push.add(option);
+            return this;
+        }
+
+        /** {@code keepalive PING RESTART}: ping and ping-restart pushed to clients; we drop after 2 × restart. */
+        public Builder keepalive(int pingSeconds, int restartSeconds) {
+            if (pingSeconds < 1 || restartSeconds <= pingSeconds) {
+                throw new IllegalArgumentException("keepalive needs 0 < ping < restart");
+            }
+            this.ping = pingSeconds;
+            this.pingRestart = restartSeconds;
+            return this;
+        }
+
+        public Builder authenticator(OpenVpnAuthenticator authenticator) {
+            this.authenticator = Objects.requireNonNull(authenticator);
+            return this;
+        }
+
+        /** Bound on sessions (also bounded by the pool), and on those not yet authenticated. */
+        public Builder maxClients(int maxClients, int maxHandshakes) {
+            this.maxClients = maxClients;
+            this.maxHandshakes = maxHandshakes;
+            return this;
+        }
+
+        public Builder maxQueuedPerClient(int n) {
+            this.maxQueuedPerClient = n;
+            return this;
+        }
+
+        /** Whether to use the TLS exporter when the client offers it (default true); false forces the PRF. */
+        public Builder tlsEkm(boolean use) {
+            this.tlsEkm = use;
+            return this;
+        }
+
+        /** Added to each client channel's pipeline before it is registered, e.g. {@link L3HubClientAttacher}. */
+        public Builder clientInitializer(ChannelHandler h) {
+            this.clientInitializer = h;
+            return this;
+        }
+
+        public Builder reliable(ReliableConfig config) {
+            this.reliableConfig = config;
+            return this;
+        }
+
+        /** {@code hand-window}: a session not connected by then is dropped (60 s). */
+        public Builder handWindow(int seconds) {
+            this.handWindowSeconds = seconds;
+            return this;
+        }
+
+        public OpenVpnServer build() {
+            return new OpenVpnServer(this);
+        }
+    }
+}

@@ -34,6 +34,8 @@ public final class Umem implements AutoCloseable {
     private int nextChunk;
     /** The socket that registered this UMEM, -1 before; later sockets share through it. */
     private int ownerFd = -1;
+    /** Whether the registering socket bound with need-wakeup: sockets sharing the UMEM inherit its bind flags. */
+    private boolean ownerNeedWakeup;
     private boolean closedByCreator;
 
     private Umem(MemorySegment area, int chunkSize, int chunkCount) {
@@ -120,8 +122,14 @@ public final class Umem implements AutoCloseable {
         return ownerFd;
     }
 
-    synchronized void registeredBy(int fd) {
+    synchronized void registeredBy(int fd, boolean needWakeup) {
         ownerFd = fd;
+        ownerNeedWakeup = needWakeup;
+    }
+
+    /** The need-wakeup mode of the registering socket, which a socket sharing the UMEM inherits. */
+    synchronized boolean ownerNeedWakeup() {
+        return ownerNeedWakeup;
     }
 
     /** The registering socket closed: later channels register a new UMEM with the kernel. */

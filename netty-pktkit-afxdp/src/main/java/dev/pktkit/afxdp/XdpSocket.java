@@ -191,8 +191,11 @@ final class XdpSocket {
                 case ZERO_COPY -> Xsk.XDP_ZEROCOPY;
                 case AUTO -> 0;
             };
+            boolean needWakeup = cfg.needWakeup();
             if (owner >= 0) {
-                flags |= Xsk.XDP_SHARED_UMEM;
+                // a socket sharing a UMEM may not give bind flags: it inherits the registering socket's mode
+                flags = Xsk.XDP_SHARED_UMEM;
+                needWakeup = umem.ownerNeedWakeup();
             }
             int b = Xsk.bind(fd, ifindex, cfg.queue(), flags, owner);
             if (b < 0) {
@@ -206,7 +209,7 @@ final class XdpSocket {
                 throw XdpException.of("binding the AF_XDP socket to " + cfg.ifname() + " queue " + cfg.queue(), b);
             }
             if (registered) {
-                umem.registeredBy(fd);
+                umem.registeredBy(fd, needWakeup);
             }
             int opts = Xsk.options(fd);
             boolean zc = opts >= 0 && (opts & Xsk.XDP_OPTIONS_ZEROCOPY) != 0;
@@ -221,7 +224,7 @@ final class XdpSocket {
             if (program != null) {
                 attachment = program.attach(null, cfg.ifname(), cfg.attachMode());
             }
-            return new XdpSocket(fd, cfg.queue(), cfg.ifname(), zc, cfg.needWakeup(), umem, ownsUmem, firstChunk,
+            return new XdpSocket(fd, cfg.queue(), cfg.ifname(), zc, needWakeup, umem, ownsUmem, firstChunk,
                     cfg, fill, comp, rx, tx, maps, alloc, counters, program, attachment, map);
         } catch (RuntimeException e) {
             if (attachment != null) {

@@ -41,6 +41,7 @@ class XdpSetupTest {
     @BeforeEach
     void setUp() throws Exception {
         Netns.assumeUsable();
+        dev.pktkit.testkit.Tools.assumeCommand("ethtool", "ethtool");
         a = netns.create();
         b = netns.create();
         group = TestLoops.group(XdpFixture.loops().get(0), 2);

@@ -17,7 +17,6 @@ import io.netty.channel.IoEventLoop;
 import io.netty.channel.IoRegistration;
 import io.netty.channel.MaxMessagesRecvByteBufAllocator;
 import io.netty.channel.RecvByteBufAllocator;
-import io.netty.util.ReferenceCountUtil;
 
 import java.io.IOException;
 import java.net.SocketAddress;
@@ -363,9 +362,5 @@ public final class XdpChannel extends AbstractChannel {
     @Override
     public String toString() {
         return "XdpChannel(" + local + (open ? ")" : ", closed)");
-    }
-
-    static void releaseQuietly(Object msg) {
-        ReferenceCountUtil.safeRelease(msg);
     }
 }

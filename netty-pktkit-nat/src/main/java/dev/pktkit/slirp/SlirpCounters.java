@@ -19,6 +19,10 @@ public final class SlirpCounters {
     final LongAdder icmpEchoForwarded = new LongAdder();
     final LongAdder icmpEchoReplies = new LongAdder();
     final LongAdder icmpProhibited = new LongAdder();
+    final LongAdder icmpDatagramSockets = new LongAdder();
+    final LongAdder icmpRawSockets = new LongAdder();
+    final LongAdder icmpDroppedByLimit = new LongAdder();
+    final LongAdder icmpSendFailed = new LongAdder();
 
     /** Guest SYNs that started a host connect. */
     public long tcpConnects() {
@@ -90,9 +94,29 @@ public final class SlirpCounters {
         return icmpEchoReplies.sum();
     }
 
-    /** Echo requests answered with ICMP administratively prohibited (no ICMP socket could be opened). */
+    /** Echo requests answered with ICMP administratively prohibited (no ICMP socket could be opened, or policy). */
     public long icmpProhibited() {
         return icmpProhibited.sum();
+    }
+
+    /** ICMP datagram sockets opened (one per namespace and family at most). */
+    public long icmpDatagramSockets() {
+        return icmpDatagramSockets.sum();
+    }
+
+    /** ICMP raw sockets opened because a datagram socket was refused ({@code ping_group_range}). */
+    public long icmpRawSockets() {
+        return icmpRawSockets.sum();
+    }
+
+    /** Echo requests dropped because the pending-echo table or the queue of a socket being opened was full. */
+    public long icmpDroppedByLimit() {
+        return icmpDroppedByLimit.sum();
+    }
+
+    /** Echo requests the host socket refused to send (full socket buffer, unreachable). */
+    public long icmpSendFailed() {
+        return icmpSendFailed.sum();
     }
 
     @Override
@@ -102,6 +126,6 @@ public final class SlirpCounters {
                 + tcpRefusedByLimit() + " resets=" + tcpResetsRelayed() + ", udp flows=" + udpFlowsOpened()
                 + " expired=" + udpFlowsExpired() + " out/in=" + udpDatagramsOut() + "/" + udpDatagramsIn()
                 + ", icmp echo=" + icmpEchoForwarded() + " replies=" + icmpEchoReplies() + " prohibited="
-                + icmpProhibited() + ")";
+                + icmpProhibited() + " sockets dgram/raw=" + icmpDatagramSockets() + "/" + icmpRawSockets() + ")";
     }
 }

@@ -19,6 +19,13 @@ public final class SlirpCounters {
     final LongAdder icmpEchoForwarded = new LongAdder();
     final LongAdder icmpEchoReplies = new LongAdder();
     final LongAdder icmpProhibited = new LongAdder();
+    final LongAdder dnsQueries = new LongAdder();
+    final LongAdder dnsAnswers = new LongAdder();
+    final LongAdder dnsMalformed = new LongAdder();
+    final LongAdder dnsMismatched = new LongAdder();
+    final LongAdder dnsDropped = new LongAdder();
+    final LongAdder dnsRetries = new LongAdder();
+    final LongAdder dnsTimeouts = new LongAdder();
     final LongAdder icmpDatagramSockets = new LongAdder();
     final LongAdder icmpRawSockets = new LongAdder();
     final LongAdder icmpDroppedByLimit = new LongAdder();
@@ -99,6 +106,41 @@ public final class SlirpCounters {
         return icmpProhibited.sum();
     }
 
+    /** Guest DNS queries (UDP) sent upstream. */
+    public long dnsQueries() {
+        return dnsQueries.sum();
+    }
+
+    /** Upstream answers passed to guests. */
+    public long dnsAnswers() {
+        return dnsAnswers.sum();
+    }
+
+    /** Guest queries or upstream answers that did not parse (or had other than one question): dropped. */
+    public long dnsMalformed() {
+        return dnsMalformed.sum();
+    }
+
+    /** Upstream answers with an unknown ID, from another address, or for another question: dropped. */
+    public long dnsMismatched() {
+        return dnsMismatched.sum();
+    }
+
+    /** Guest queries dropped because {@code maxDnsQueries} wait already. */
+    public long dnsDropped() {
+        return dnsDropped.sum();
+    }
+
+    /** Queries resent to the next upstream after the DNS timeout. */
+    public long dnsRetries() {
+        return dnsRetries.sum();
+    }
+
+    /** Queries no upstream answered: dropped (the guest's resolver retries). */
+    public long dnsTimeouts() {
+        return dnsTimeouts.sum();
+    }
+
     /** ICMP datagram sockets opened (one per namespace and family at most). */
     public long icmpDatagramSockets() {
         return icmpDatagramSockets.sum();
@@ -125,7 +167,8 @@ public final class SlirpCounters {
                 + " refused host/policy/limit=" + tcpRefusedByHost() + "/" + tcpRefusedByPolicy() + "/"
                 + tcpRefusedByLimit() + " resets=" + tcpResetsRelayed() + ", udp flows=" + udpFlowsOpened()
                 + " expired=" + udpFlowsExpired() + " out/in=" + udpDatagramsOut() + "/" + udpDatagramsIn()
-                + ", icmp echo=" + icmpEchoForwarded() + " replies=" + icmpEchoReplies() + " prohibited="
+                + ", dns queries=" + dnsQueries() + " answers=" + dnsAnswers() + " malformed=" + dnsMalformed()
+                + " timeouts=" + dnsTimeouts() + ", icmp echo=" + icmpEchoForwarded() + " replies=" + icmpEchoReplies() + " prohibited="
                 + icmpProhibited() + " sockets dgram/raw=" + icmpDatagramSockets() + "/" + icmpRawSockets() + ")";
     }
 }

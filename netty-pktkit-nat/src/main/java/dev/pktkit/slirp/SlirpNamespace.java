@@ -123,6 +123,11 @@ public final class SlirpNamespace implements AutoCloseable {
         return slirp.egress.test(guestDst) ? guestDst : null;
     }
 
+    /** True for the DNS forwarder's addresses, port 53. */
+    boolean isDnsAddress(InetSocketAddress a) {
+        return a.getPort() == 53 && (a.getAddress().equals(slirp.dnsV4) || a.getAddress().equals(slirp.dnsV6));
+    }
+
     private static final InetAddress LOOPBACK6;
 
     static {

@@ -22,11 +22,28 @@ import io.netty.channel.socket.DatagramPacket;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.socket.nio.NioDatagramChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import dev.pktkit.testkit.Tools;
+import io.netty.handler.codec.dns.DatagramDnsQuery;
+import io.netty.handler.codec.dns.DatagramDnsQueryEncoder;
+import io.netty.handler.codec.dns.DatagramDnsResponse;
+import io.netty.handler.codec.dns.DatagramDnsResponseDecoder;
+import io.netty.handler.codec.dns.DefaultDnsQuery;
+import io.netty.handler.codec.dns.DefaultDnsQuestion;
+import io.netty.handler.codec.dns.DnsRawRecord;
+import io.netty.handler.codec.dns.DnsRecordType;
+import io.netty.handler.codec.dns.DnsResponse;
+import io.netty.handler.codec.dns.DnsSection;
+import io.netty.handler.codec.dns.TcpDnsQueryEncoder;
+import io.netty.handler.codec.dns.TcpDnsResponseDecoder;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.io.ByteArrayOutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.security.MessageDigest;
@@ -53,6 +70,7 @@ class SlirpTest {
     private VirtualHost guest;
     private SlirpNamespace ns;
     private Channel server;
+    private Process dnsmasq;
 
     private void start(Slirp.Builder b) throws Exception {
         group = TestLoops.group(TestLoops.NIO, 2);
@@ -66,6 +84,10 @@ class SlirpTest {
 
     @AfterEach
     void tearDown() throws Exception {
+        if (dnsmasq != null) {
+            dnsmasq.destroy();
+            dnsmasq.waitFor(5, TimeUnit.SECONDS);
+        }
         if (server != null) {
             server.close().sync();
         }
@@ -270,6 +292,153 @@ class SlirpTest {
     void udpEchoIpv6() throws Exception {
         start(Slirp.builder().hostLoopback(true));
         udpEcho("fec0::2", "::1");
+    }
+
+    /** Starts dnsmasq on 127.0.0.1 with a few records of several types; returns its port. */
+    private int dnsmasq() throws Exception {
+        Tools.assumeCommand("dnsmasq", "dnsmasq-base");
+        int port;
+        try (java.net.DatagramSocket probe = new java.net.DatagramSocket(0, java.net.InetAddress.getLoopbackAddress())) {
+            port = probe.getLocalPort();
+        }
+        Path log = Files.createTempFile("slirp-dnsmasq", ".log");
+        dnsmasq = new ProcessBuilder("dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv",
+                "--no-hosts", "--listen-address=127.0.0.1", "--bind-interfaces", "--port=" + port,
+                "--pid-file=", "--address=/a.pktkit.test/192.0.2.77", "--address=/a.pktkit.test/2001:db8::77",
+                "--txt-record=t.pktkit.test,hello pktkit", "--mx-host=pktkit.test,mail.pktkit.test,10",
+                "--log-queries", "--log-facility=-").redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < deadline && !Files.readString(log).contains("started")) {
+            assertTrue(dnsmasq.isAlive(), Files.readString(log));
+            Thread.onSpinWait();
+        }
+        // the TCP listener is up when dnsmasq says so; poll it once more to be sure
+        while (System.nanoTime() < deadline) {
+            try (java.net.Socket ignored = new java.net.Socket("127.0.0.1", port)) {
+                break;
+            } catch (java.io.IOException notYet) {
+                Thread.onSpinWait();
+            }
+        }
+        return port;
+    }
+
+    /** The guest's UDP resolver socket: Netty's DNS codec over the guest's virtual datagram channel. */
+    private Channel guestResolver(Map<Integer, CompletableFuture<DnsResponse>> answers) throws Exception {
+        return new Bootstrap().group(group).channelFactory(guest.datagramChannels())
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(new DatagramDnsQueryEncoder(), new DatagramDnsResponseDecoder(),
+                                new SimpleChannelInboundHandler<DatagramDnsResponse>() {
+                                    @Override
+                                    protected void channelRead0(ChannelHandlerContext ctx, DatagramDnsResponse r) {
+                                        CompletableFuture<DnsResponse> f = answers.get(r.id());
+                                        if (f != null) {
+                                            f.complete(r.retain());
+                                        }
+                                    }
+                                });
+                    }
+                }).bind(0).sync().channel();
+    }
+
+    private static DnsResponse ask(Channel resolver, Map<Integer, CompletableFuture<DnsResponse>> answers, int id,
+            String name, DnsRecordType type) throws Exception {
+        CompletableFuture<DnsResponse> f = new CompletableFuture<>();
+        answers.put(id, f);
+        DatagramDnsQuery q = new DatagramDnsQuery(null, new InetSocketAddress("10.0.2.3", 53), id);
+        q.setRecursionDesired(true).addRecord(DnsSection.QUESTION, new DefaultDnsQuestion(name, type));
+        resolver.writeAndFlush(q).sync();
+        return f.get(10, TimeUnit.SECONDS);
+    }
+
+    private static byte[] rdata(DnsResponse r, int i) {
+        DnsRawRecord rec = r.recordAt(DnsSection.ANSWER, i);
+        byte[] b = new byte[rec.content().readableBytes()];
+        rec.content().getBytes(rec.content().readerIndex(), b);
+        return b;
+    }
+
+    @Test
+    void dnsForwardsQueriesOfEveryTypeOverUdpAndTcp() throws Exception {
+        int port = dnsmasq();
+        start(Slirp.builder().dnsUpstream(new InetSocketAddress("127.0.0.1", port)));
+        Map<Integer, CompletableFuture<DnsResponse>> answers = new java.util.concurrent.ConcurrentHashMap<>();
+        Channel resolver = guestResolver(answers);
+        DnsResponse a = ask(resolver, answers, 101, "a.pktkit.test.", DnsRecordType.A);
+        DnsResponse aaaa = ask(resolver, answers, 102, "a.pktkit.test.", DnsRecordType.AAAA);
+        DnsResponse txt = ask(resolver, answers, 103, "t.pktkit.test.", DnsRecordType.TXT);
+        DnsResponse mx = ask(resolver, answers, 104, "pktkit.test.", DnsRecordType.MX);
+        DnsResponse nx = ask(resolver, answers, 105, "nothing.invalid.", DnsRecordType.A);
+        try {
+            assertArrayEquals(new byte[] {(byte) 192, 0, 2, 77}, rdata(a, 0));
+            assertArrayEquals(java.net.InetAddress.getByName("2001:db8::77").getAddress(), rdata(aaaa, 0));
+            assertTrue(new String(rdata(txt, 0), java.nio.charset.StandardCharsets.US_ASCII).contains("hello pktkit"));
+            assertEquals(DnsRecordType.MX, mx.recordAt(DnsSection.ANSWER, 0).type());
+            assertEquals(10, ((rdata(mx, 0)[0] & 0xFF) << 8) | (rdata(mx, 0)[1] & 0xFF), "MX preference");
+            assertEquals(0, nx.count(DnsSection.ANSWER));
+        } finally {
+            for (DnsResponse r : new DnsResponse[] {a, aaaa, txt, mx, nx}) {
+                r.release();
+            }
+        }
+        // a datagram to port 53 that is not a DNS query is dropped and counted, and the forwarder goes on
+        resolver.pipeline().context(DatagramDnsQueryEncoder.class).writeAndFlush(new DatagramPacket(
+                Unpooled.wrappedBuffer(new byte[] {1, 2, 3}), new InetSocketAddress("10.0.2.3", 53))).sync();
+        DnsResponse again = ask(resolver, answers, 106, "a.pktkit.test.", DnsRecordType.A);
+        again.release();
+        assertEquals(1, slirp.counters().dnsMalformed());
+        assertEquals(6, slirp.counters().dnsAnswers());
+        assertEquals(0, slirp.counters().udpFlowsOpened(), "DNS goes through the forwarder, not a UDP flow");
+
+        // TCP (RFC 7766): relayed to the upstream; Netty's TCP DNS codec on the guest's virtual socket
+        CompletableFuture<DnsResponse> tcpAnswer = new CompletableFuture<>();
+        Channel tcp = new Bootstrap().group(group).channelFactory(guest.socketChannels())
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(new TcpDnsQueryEncoder(), new TcpDnsResponseDecoder(),
+                                new SimpleChannelInboundHandler<DnsResponse>() {
+                                    @Override
+                                    protected void channelRead0(ChannelHandlerContext ctx, DnsResponse r) {
+                                        tcpAnswer.complete(r.retain());
+                                    }
+                                });
+                    }
+                }).connect(new InetSocketAddress("10.0.2.3", 53)).sync().channel();
+        tcp.writeAndFlush(new DefaultDnsQuery(107).setRecursionDesired(true)
+                .addRecord(DnsSection.QUESTION, new DefaultDnsQuestion("pktkit.test.", DnsRecordType.MX))).sync();
+        DnsResponse viaTcp = tcpAnswer.get(10, TimeUnit.SECONDS);
+        try {
+            assertEquals(107, viaTcp.id());
+            assertEquals(DnsRecordType.MX, viaTcp.recordAt(DnsSection.ANSWER, 0).type());
+        } finally {
+            viaTcp.release();
+        }
+        tcp.close().sync();
+        resolver.close().sync();
+    }
+
+    @Test
+    void dnsFailsOverToTheNextUpstream() throws Exception {
+        int port = dnsmasq();
+        int silent;
+        try (java.net.DatagramSocket probe = new java.net.DatagramSocket(0, java.net.InetAddress.getLoopbackAddress())) {
+            silent = probe.getLocalPort();
+        }
+        start(Slirp.builder().dnsUpstreams(List.of(new InetSocketAddress("127.0.0.1", silent),
+                new InetSocketAddress("127.0.0.1", port))).dnsTimeout(300, TimeUnit.MILLISECONDS));
+        Map<Integer, CompletableFuture<DnsResponse>> answers = new java.util.concurrent.ConcurrentHashMap<>();
+        Channel resolver = guestResolver(answers);
+        DnsResponse a = ask(resolver, answers, 7, "a.pktkit.test.", DnsRecordType.A);
+        try {
+            assertArrayEquals(new byte[] {(byte) 192, 0, 2, 77}, rdata(a, 0));
+        } finally {
+            a.release();
+        }
+        assertEquals(1, slirp.counters().dnsRetries());
+        resolver.close().sync();
     }
 
     @Test

@@ -100,6 +100,8 @@ public final class Slirp implements AutoCloseable {
     /** Default time an echo request waits for its reply before its table entry goes: 10 s. */
     public static final long DEFAULT_ECHO_TIMEOUT_MILLIS = 10_000;
 
+    /** Default bound on port forwards per namespace: 256. */
+    public static final int DEFAULT_MAX_PORT_FORWARDS = 256;
     /** Default time a DNS query waits for an upstream before the next is asked: 2 s. */
     public static final long DEFAULT_DNS_TIMEOUT_MILLIS = 2_000;
     /** Default bound on DNS queries awaiting answers per namespace: 512. */
@@ -130,6 +132,8 @@ public final class Slirp implements AutoCloseable {
     final EventLoopGroup hostGroup;
     final boolean ownsHostGroup;
     final Class<? extends SocketChannel> socketClass;
+    final Class<? extends io.netty.channel.socket.ServerSocketChannel> serverSocketClass;
+    final int maxPortForwards;
     final Class<? extends DatagramChannel> datagramClass;
     final IcmpEchoSockets icmp;
     final SlirpCounters counters = new SlirpCounters();
@@ -167,6 +171,8 @@ public final class Slirp implements AutoCloseable {
             this.ownsHostGroup = true;
         }
         this.socketClass = Transports.socketChannelClass(kind);
+        this.serverSocketClass = Transports.serverSocketChannelClass(kind);
+        this.maxPortForwards = b.maxPortForwards;
         this.datagramClass = Transports.datagramChannelClass(kind);
         this.icmp = b.icmp != null ? b.icmp : IcmpEchoSockets.system();
     }
@@ -269,6 +275,7 @@ public final class Slirp implements AutoCloseable {
         private EventLoopGroup hostGroup;
         private TransportKind hostKind;
         private IcmpEchoSockets icmp;
+        private int maxPortForwards = DEFAULT_MAX_PORT_FORWARDS;
 
         private Builder() {
         }
@@ -413,6 +420,12 @@ public final class Slirp implements AutoCloseable {
         public Builder hostTransport(EventLoopGroup group, TransportKind kind) {
             this.hostGroup = Objects.requireNonNull(group);
             this.hostKind = Objects.requireNonNull(kind);
+            return this;
+        }
+
+        /** Port forwards per namespace (default {@value #DEFAULT_MAX_PORT_FORWARDS}). */
+        public Builder maxPortForwards(int n) {
+            this.maxPortForwards = positive(n, "maxPortForwards");
             return this;
         }
 

@@ -19,6 +19,10 @@ public final class SlirpCounters {
     final LongAdder icmpEchoForwarded = new LongAdder();
     final LongAdder icmpEchoReplies = new LongAdder();
     final LongAdder icmpProhibited = new LongAdder();
+    final LongAdder forwardConnections = new LongAdder();
+    final LongAdder forwardRefusedByGuest = new LongAdder();
+    final LongAdder forwardRefusedByLimit = new LongAdder();
+    final LongAdder forwardUdpFlows = new LongAdder();
     final LongAdder dnsQueries = new LongAdder();
     final LongAdder dnsAnswers = new LongAdder();
     final LongAdder dnsMalformed = new LongAdder();
@@ -104,6 +108,26 @@ public final class SlirpCounters {
     /** Echo requests answered with ICMP administratively prohibited (no ICMP socket could be opened, or policy). */
     public long icmpProhibited() {
         return icmpProhibited.sum();
+    }
+
+    /** Host connections through a TCP port forward that reached the guest. */
+    public long forwardConnections() {
+        return forwardConnections.sum();
+    }
+
+    /** Host connections through a TCP port forward that the guest refused (or did not answer): reset. */
+    public long forwardRefusedByGuest() {
+        return forwardRefusedByGuest.sum();
+    }
+
+    /** Host connections through a TCP port forward reset because the namespace's connection bound was reached. */
+    public long forwardRefusedByLimit() {
+        return forwardRefusedByLimit.sum();
+    }
+
+    /** Remote addresses that got a UDP flow through a UDP port forward. */
+    public long forwardUdpFlows() {
+        return forwardUdpFlows.sum();
     }
 
     /** Guest DNS queries (UDP) sent upstream. */

@@ -441,6 +441,134 @@ class SlirpTest {
         resolver.close().sync();
     }
 
+    /**
+     * A guest TCP server that answers every connection with the SHA-256 of what it read and the peer address it
+     * saw, then closes; and a guest UDP echo.
+     */
+    private void guestServers(String address, CompletableFuture<InetSocketAddress> tcpPeer) throws Exception {
+        new ServerBootstrap().group(guest.eventLoop()).channelFactory(guest.serverSocketChannels())
+                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .childHandler(new ChannelInboundHandlerAdapter() {
+                    MessageDigest md;
+
+                    @Override
+                    public void channelActive(ChannelHandlerContext ctx) {
+                        tcpPeer.complete((InetSocketAddress) ctx.channel().remoteAddress());
+                    }
+
+                    @Override
+                    public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+                        if (md == null) {
+                            md = MessageDigest.getInstance("SHA-256");
+                        }
+                        ByteBuf b = (ByteBuf) msg;
+                        md.update(b.nioBuffer());
+                        b.release();
+                    }
+
+                    @Override
+                    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+                        if (evt instanceof ChannelInputShutdownEvent) {
+                            byte[] digest = (md == null ? MessageDigest.getInstance("SHA-256") : md).digest();
+                            ctx.writeAndFlush(Unpooled.wrappedBuffer(digest)).addListener(ChannelFutureListener.CLOSE);
+                        }
+                    }
+                }).bind(address, 8000).sync();
+        new Bootstrap().group(guest.eventLoop()).channelFactory(guest.datagramChannels())
+                .handler(new SimpleChannelInboundHandler<DatagramPacket>() {
+                    @Override
+                    protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket p) {
+                        ctx.writeAndFlush(new DatagramPacket(p.content().retain(), p.sender()));
+                    }
+                }).bind(address, 5300).sync();
+    }
+
+    private void forwardsReachGuest(String hostLoopback, String guestAddress, String gateway) throws Exception {
+        CompletableFuture<InetSocketAddress> peer = new CompletableFuture<>();
+        guestServers(guestAddress, peer);
+        java.net.InetAddress lo = java.net.InetAddress.getByName(hostLoopback);
+        PortForward tcp = ns.forwardTcp(new InetSocketAddress(lo, 0), new InetSocketAddress(guestAddress, 8000))
+                .sync().getNow();
+        PortForward udp = ns.forwardUdp(new InetSocketAddress(lo, 0), new InetSocketAddress(guestAddress, 5300))
+                .sync().getNow();
+        byte[] up = new byte[2 << 20];
+        new Random(5).nextBytes(up);
+        try (java.net.Socket s = new java.net.Socket(lo, tcp.hostAddress().getPort())) {
+            s.setSoTimeout(20_000);
+            s.getOutputStream().write(up);
+            s.shutdownOutput();
+            byte[] got = s.getInputStream().readAllBytes();
+            assertArrayEquals(MessageDigest.getInstance("SHA-256").digest(up), got, "the guest read every byte");
+        }
+        assertEquals(java.net.InetAddress.getByName(gateway), peer.get(10, TimeUnit.SECONDS).getAddress(),
+                "a loopback client appears to the guest as the gateway");
+        try (java.net.DatagramSocket d = new java.net.DatagramSocket()) {
+            d.setSoTimeout(10_000);
+            byte[] msg = "ping through the forward".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            d.send(new java.net.DatagramPacket(msg, msg.length, udp.hostAddress()));
+            java.net.DatagramPacket r = new java.net.DatagramPacket(new byte[100], 100);
+            d.receive(r);
+            assertArrayEquals(msg, Arrays.copyOf(r.getData(), r.getLength()));
+            assertEquals(udp.hostAddress(), r.getSocketAddress(), "the answer comes from the forwarded port");
+        }
+        assertEquals(2, (int) ns.loop.submit(() -> ns.portForwards().size()).get());
+        // removed at run time: the host port is closed again
+        int port = tcp.hostAddress().getPort();
+        tcp.close();
+        udp.close();
+        assertEquals(0, (int) ns.loop.submit(() -> ns.portForwards().size()).get());
+        assertTrue(closedSoon(lo, port), "the forward's host port no longer accepts connections");
+        assertEquals(1, slirp.counters().forwardConnections());
+        assertEquals(1, slirp.counters().forwardUdpFlows());
+    }
+
+    private static boolean closedSoon(java.net.InetAddress lo, int port) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < deadline) {
+            try (java.net.Socket s = new java.net.Socket(lo, port)) {
+                Thread.onSpinWait(); // the listener's close is on its way
+            } catch (java.io.IOException refused) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Test
+    void portForwardsReachGuestIpv4() throws Exception {
+        start(Slirp.builder());
+        forwardsReachGuest("127.0.0.1", "10.0.2.15", "10.0.2.2");
+    }
+
+    @Test
+    void portForwardsReachGuestIpv6() throws Exception {
+        start(Slirp.builder());
+        forwardsReachGuest("::1", "fec0::15", "fec0::2");
+    }
+
+    @Test
+    void portForwardToAClosedGuestPortResetsTheClient() throws Exception {
+        start(Slirp.builder());
+        PortForward tcp = ns.forwardTcp(new InetSocketAddress("127.0.0.1", 0), new InetSocketAddress("10.0.2.15", 8001))
+                .sync().getNow();
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", tcp.hostAddress().getPort())) {
+            s.setSoTimeout(10_000);
+            int r;
+            try {
+                r = s.getInputStream().read();
+            } catch (java.net.SocketException reset) {
+                r = -2;
+            }
+            assertTrue(r < 0, "no bytes from a refused forward");
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (slirp.counters().forwardRefusedByGuest() == 0 && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        assertEquals(1, slirp.counters().forwardRefusedByGuest());
+        tcp.close();
+    }
+
     @Test
     void idleUdpFlowsExpire() throws Exception {
         start(Slirp.builder().hostLoopback(true).udpIdleTimeout(200, TimeUnit.MILLISECONDS));

@@ -2,6 +2,8 @@ package dev.pktkit.slirp;
 
 import dev.pktkit.codec.adapter.L2Adapter;
 import dev.pktkit.codec.dhcp.DhcpServer;
+import dev.pktkit.codec.pipe.Attachment;
+import dev.pktkit.codec.pipe.PortConnector;
 import dev.pktkit.switching.L2Hub;
 import dev.pktkit.switching.L2Port;
 import io.netty.channel.Channel;
@@ -111,26 +113,100 @@ public final class SlirpGateway implements AutoCloseable {
                 tenants.put(key, t);
             }
         }
-        Tenant tenant = t;
+        return attachTo(t, port, null);
+    }
+
+    private Future<Tenant> attachTo(Tenant tenant, Channel port, Promise<L2Port> attached) {
         Promise<Tenant> p = GlobalEventExecutor.INSTANCE.newPromise();
         tenant.ready.addListener(f -> {
             if (!f.isSuccess()) {
                 p.tryFailure(f.cause());
+                if (attached != null) {
+                    attached.tryFailure(f.cause());
+                }
                 return;
             }
             try {
-                tenant.hub.attach(port);
+                L2Port l2 = tenant.hub.attach(port);
+                if (attached != null) {
+                    attached.trySuccess(l2);
+                }
                 p.trySuccess(tenant);
             } catch (RuntimeException e) {
                 p.tryFailure(e);
+                if (attached != null) {
+                    attached.tryFailure(e);
+                }
             }
         });
         return p;
     }
 
+    /**
+     * This gateway as a {@link PortConnector} (for {@code QemuListener}, {@code PortAttacher}): each port gets a
+     * tenant of its own, as {@link #attach(Channel)}. The attachment's {@code detach()} takes the port off its
+     * segment (the port stays open) and closes the tenant; the tenant is ready a moment after {@code attach}
+     * returns (frames before that are not seen).
+     */
+    public PortConnector connector() {
+        return port -> {
+            Objects.requireNonNull(port, "port");
+            PortKey key = new PortKey(port);
+            Tenant t;
+            synchronized (tenants) {
+                if (closed) {
+                    throw new IllegalStateException("gateway closed");
+                }
+                if (tenants.size() >= maxTenants || tenants.containsKey(key)) {
+                    throw new IllegalStateException(tenants.containsKey(key) ? port + " is attached already"
+                            : "maxTenants (" + maxTenants + ") reached");
+                }
+                t = new Tenant(key, group.next());
+                tenants.put(key, t);
+            }
+            port.closeFuture().addListener(f -> closeTenant(key));
+            Promise<L2Port> l2 = GlobalEventExecutor.INSTANCE.newPromise();
+            attachTo(t, port, l2);
+            return new Attachment() {
+                @Override
+                public Channel port() {
+                    return port;
+                }
+
+                @Override
+                public boolean isAttached() {
+                    L2Port a = l2.getNow();
+                    return a != null && a.isAttached();
+                }
+
+                @Override
+                public Future<Void> detach() {
+                    Promise<Void> done = GlobalEventExecutor.INSTANCE.newPromise();
+                    l2.addListener(f -> {
+                        if (!f.isSuccess()) {
+                            closeTenant(key);
+                            done.trySuccess(null);
+                            return;
+                        }
+                        l2.getNow().detach().addListener(d -> {
+                            closeTenant(key);
+                            done.trySuccess(null);
+                        });
+                    });
+                    return done;
+                }
+            };
+        };
+    }
+
     /** The tenant named {@code key}, or null. */
     public Tenant tenant(Object key) {
         return tenants.get(key);
+    }
+
+    /** The tenants, now. */
+    public java.util.List<Tenant> tenants() {
+        return java.util.List.copyOf(tenants.values());
     }
 
     /** The number of tenants. */

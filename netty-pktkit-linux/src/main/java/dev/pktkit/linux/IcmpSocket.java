@@ -17,10 +17,14 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
- * An ICMP datagram socket ({@code socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP)} or its ICMPv6 twin), the "ping
- * socket" unprivileged {@code ping} uses: it sends ICMP echo requests and receives the echo replies to them, the
- * kernel choosing the identifier (the socket's "port") and, for ICMPv6, the checksum. The process's group must be
- * in {@code net.ipv4.ping_group_range} of the socket's namespace, else opening fails with {@code EACCES}.
+ * An ICMP socket for echo: either a datagram socket ({@code socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP)} or its
+ * ICMPv6 twin), the "ping socket" unprivileged {@code ping} uses, which sends echo requests and receives only the
+ * replies to them, the kernel choosing the identifier (the socket's "port") and, for ICMPv6, the checksum; the
+ * process's group must be in {@code net.ipv4.ping_group_range} of the socket's namespace, else opening fails with
+ * {@code EACCES}. Or a raw socket ({@code SOCK_RAW}), which needs {@code CAP_NET_RAW}, keeps the identifier as
+ * sent and receives every ICMP message the namespace receives (the caller filters; an IPv4 raw socket's IP header
+ * is cut off by {@link #receive}, so both kinds return the ICMP message alone). {@link #open} tries the datagram
+ * socket first and falls back to a raw one (RFC 792 / RFC 4443 echo, Linux {@code icmp(7)}, {@code raw(7)}).
  *
  * <p>Sends never block ({@code MSG_DONTWAIT}: a full socket buffer fails the send with {@code EAGAIN});
  * {@link #receive} blocks up to its timeout and is meant for one reader thread, which also owns
@@ -51,21 +55,65 @@ public final class IcmpSocket implements AutoCloseable {
 
     private final int fd;
     private final boolean ipv6;
+    private final boolean raw;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final AtomicBoolean fdClosed = new AtomicBoolean();
     private volatile boolean receiving;
 
-    private IcmpSocket(int fd, boolean ipv6) {
+    private IcmpSocket(int fd, boolean ipv6, boolean raw) {
         this.fd = fd;
         this.ipv6 = ipv6;
+        this.raw = raw;
     }
 
     /** Opens an ICMP (IPv4) or ICMPv6 datagram socket in this process's namespace. */
     public static IcmpSocket openDatagram(boolean ipv6) {
+        return openKind(ipv6, false);
+    }
+
+    /** Opens an ICMP (IPv4) or ICMPv6 raw socket in this process's namespace (needs {@code CAP_NET_RAW}). */
+    public static IcmpSocket openRaw(boolean ipv6) {
+        return openKind(ipv6, true);
+    }
+
+    /**
+     * Opens a datagram socket, or when that fails ({@code EACCES}: the group is outside
+     * {@code ping_group_range}) and {@code allowRaw} is set, a raw socket (which fails with {@code EPERM} without
+     * {@code CAP_NET_RAW}), in the namespace at {@code namespacePath} (null: this process's). Blocks briefly when
+     * a namespace is given: not for an event loop. The exception of the last try says why neither worked.
+     */
+    public static IcmpSocket open(boolean ipv6, String namespacePath, boolean allowRaw) throws Exception {
+        try {
+            return openDatagram(ipv6, namespacePath);
+        } catch (LinuxException datagram) {
+            if (!allowRaw) {
+                throw datagram;
+            }
+            try {
+                return openRaw(ipv6, namespacePath);
+            } catch (LinuxException rawFailed) {
+                rawFailed.addSuppressed(datagram);
+                throw rawFailed;
+            }
+        }
+    }
+
+    /** As {@link #openRaw(boolean)}, in the namespace at {@code namespacePath} (null: this process's). */
+    public static IcmpSocket openRaw(boolean ipv6, String namespacePath) throws Exception {
+        if (namespacePath == null) {
+            return openRaw(ipv6);
+        }
+        try (NetNamespace ns = NetNamespace.open(Path.of(namespacePath))) {
+            return ns.call(() -> openRaw(ipv6));
+        }
+    }
+
+    private static IcmpSocket openKind(boolean ipv6, boolean raw) {
         LibC.ensureAvailable();
         int fd = LinuxException.check(LibC.socket(ipv6 ? LibC.AF_INET6 : LibC.AF_INET,
-                LibC.SOCK_DGRAM | LibC.SOCK_CLOEXEC, ipv6 ? LibC.IPPROTO_ICMPV6 : LibC.IPPROTO_ICMP),
-                "opening an ICMP" + (ipv6 ? "v6" : "") + " datagram socket (net.ipv4.ping_group_range)");
+                (raw ? LibC.SOCK_RAW : LibC.SOCK_DGRAM) | LibC.SOCK_CLOEXEC,
+                ipv6 ? LibC.IPPROTO_ICMPV6 : LibC.IPPROTO_ICMP), "opening an ICMP" + (ipv6 ? "v6" : "")
+                + (raw ? " raw socket (CAP_NET_RAW)" : " datagram socket (net.ipv4.ping_group_range)"));
         try (Arena a = Arena.ofConfined()) {
             MemorySegment tv = a.allocate(16);
             tv.set(JAVA_LONG, 0, 0);
@@ -76,7 +124,7 @@ public final class IcmpSocket implements AutoCloseable {
                 LinuxException.check(r, "setting SO_RCVTIMEO on an ICMP socket");
             }
         }
-        return new IcmpSocket(fd, ipv6);
+        return new IcmpSocket(fd, ipv6, raw);
     }
 
     /**
@@ -90,6 +138,14 @@ public final class IcmpSocket implements AutoCloseable {
         try (NetNamespace ns = NetNamespace.open(Path.of(namespacePath))) {
             return ns.call(() -> openDatagram(ipv6));
         }
+    }
+
+    /**
+     * True for a raw socket: the kernel keeps the identifier as sent, computes no ICMPv4 checksum, and delivers
+     * every ICMP message of the namespace (requests, errors, other processes' replies) to {@link #receive}.
+     */
+    public boolean isRaw() {
+        return raw;
     }
 
     /** True for an ICMPv6 socket. */
@@ -138,7 +194,16 @@ public final class IcmpSocket implements AutoCloseable {
             if (r < 0) {
                 return -(int) ERRNO.get(st, 0L);
             }
-            MemorySegment.copy(buf, ValueLayout.JAVA_BYTE, 0, buffer, 0, (int) r);
+            int skip = 0;
+            if (raw && !ipv6) {
+                // an IPv4 raw socket returns the IP header too (raw(7)); an IPv6 one never does
+                skip = r > 0 ? (buf.get(ValueLayout.JAVA_BYTE, 0) & 0x0F) * 4 : 0;
+                if (skip < 20 || skip > r) {
+                    return -Errno.EAGAIN;
+                }
+                r -= skip;
+            }
+            MemorySegment.copy(buf, ValueLayout.JAVA_BYTE, skip, buffer, 0, (int) r);
             if (ipv6) {
                 MemorySegment.copy(addr, ValueLayout.JAVA_BYTE, 8, from, 0, Math.min(16, from.length));
             } else {

@@ -14,17 +14,23 @@ import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * Takes guests' ICMP echo requests off the device pipeline before the virtual host and sends them out of a host
- * ICMP socket; echo replies come back from the host's socket and are sent to the guest from the address it
- * pinged. Each request gets a sequence number of this namespace (the kernel of a datagram socket picks the
- * identifier itself), so the table maps that sequence back to the guest's address, identifier and sequence;
- * entries go with their reply or after the echo timeout, and at most {@code maxPendingEchoes} wait. When no ICMP
- * socket can be opened the guest gets ICMP administratively prohibited and the slirp counts it.
+ * Takes guests' ICMP echo requests (RFC 792, RFC 4443 §4.1) off the device pipeline before the virtual host and
+ * sends them out of a host ICMP socket; echo replies come back from the host's socket and are sent to the guest
+ * from the address it pinged. Each request gets a sequence number of this namespace (the kernel of a datagram
+ * socket picks the identifier itself; on a raw socket, which sees every reply of its namespace, requests carry a
+ * random identifier of the socket's and replies are matched by it), so the table maps that sequence back to the
+ * guest's address, identifier and sequence; entries go with their reply or after the echo timeout, and at most
+ * {@code maxPendingEchoes} wait. A family's socket is opened on first use on a thread of its own (opening in
+ * another namespace blocks), the requests meanwhile queued (at most {@code maxPendingDatagrams}). When no ICMP
+ * socket can be opened, or policy forbids the destination, the guest gets ICMP destination unreachable,
+ * administratively prohibited (RFC 1812 §5.2.7.1 code 13, RFC 4443 §3.1 code 1), and the slirp counts it.
  *
  * <p>Not {@code @Sharable}: one per namespace.
  */
@@ -35,16 +41,29 @@ final class IcmpEchoForwarder extends ChannelInboundHandlerAdapter {
     private static final int V6_ECHO_REPLY = 129;
 
     private final SlirpNamespace ns;
-    /** Per family: outstanding requests by the sequence number sent. Loop only. */
-    private final Map<Integer, Echo> pending4 = new HashMap<>();
-    private final Map<Integer, Echo> pending6 = new HashMap<>();
-    private int nextSeq4;
-    private int nextSeq6;
-    private IcmpEchoSockets.Socket socket4;
-    private IcmpEchoSockets.Socket socket6;
-    private boolean failed4;
-    private boolean failed6;
+    private final Family v4Family = new Family(false);
+    private final Family v6Family = new Family(true);
+    private boolean closed;
     private ChannelHandlerContext ctx;
+
+    private enum State { CLOSED, OPENING, OPEN, FAILED }
+
+    /** One address family's socket, the requests waiting for it to open, and those awaiting replies. Loop only. */
+    private static final class Family {
+        final boolean v6;
+        State state = State.CLOSED;
+        IcmpEchoSockets.Socket socket;
+        /** The identifier our requests carry on a raw socket; -1 when the kernel picks it (datagram socket). */
+        volatile int identifier = -1;
+        final ArrayDeque<ByteBuf> waiting = new ArrayDeque<>();
+        /** Outstanding requests by the sequence number sent. */
+        final Map<Integer, Echo> pending = new HashMap<>();
+        int nextSeq;
+
+        Family(boolean v6) {
+            this.v6 = v6;
+        }
+    }
 
     /** A guest's request: who asked, which identifier and sequence, which address it pinged, when. */
     private record Echo(byte[] guest, int id, int seq, byte[] pinged, long sentNanos) {
@@ -100,6 +119,86 @@ final class IcmpEchoForwarder extends ChannelInboundHandlerAdapter {
     private void forward(ByteBuf pkt) {
         int off = pkt.readerIndex();
         boolean v6 = (pkt.getUnsignedByte(off) >>> 4) == 6;
+        byte[] dst = new byte[v6 ? 16 : 4];
+        pkt.getBytes(off + (v6 ? 24 : 16), dst);
+        InetAddress to = realDestination(dst);
+        if (to == null) {
+            prohibited(pkt, v6);
+            return;
+        }
+        Family f = v6 ? v6Family : v4Family;
+        switch (f.state) {
+            case CLOSED -> open(f);
+            case OPENING -> { }
+            case FAILED -> {
+                prohibited(pkt, v6);
+                return;
+            }
+            case OPEN -> {
+                send(f, pkt, to);
+                return;
+            }
+        }
+        if (f.waiting.size() >= ns.slirp.maxPendingDatagrams) {
+            ns.slirp.counters.icmpDroppedByLimit.increment();
+            return;
+        }
+        f.waiting.add(pkt.retain());
+    }
+
+    /** Opens the family's socket on a thread of its own (entering a namespace blocks), then drains its queue. */
+    private void open(Family f) {
+        f.state = State.OPENING;
+        IcmpEchoSockets sockets = ns.slirp.icmp;
+        Thread.ofPlatform().daemon(true).name("slirp-icmp-open").start(() -> {
+            IcmpEchoSockets.Socket s;
+            try {
+                s = sockets.open(f.v6, (m, l, from) -> onReply(f, m, l));
+            } catch (IOException | RuntimeException e) {
+                s = null;
+            }
+            IcmpEchoSockets.Socket opened = s;
+            ns.loop.execute(() -> opened(f, opened));
+        });
+    }
+
+    private void opened(Family f, IcmpEchoSockets.Socket s) {
+        if (closed) {
+            closeQuietly(s);
+            releaseWaiting(f);
+            return;
+        }
+        if (s == null) {
+            f.state = State.FAILED;
+        } else {
+            f.state = State.OPEN;
+            f.socket = s;
+            f.identifier = s.rewritesIdentifier() ? -1 : ThreadLocalRandom.current().nextInt(0x10000);
+            (s.rewritesIdentifier() ? ns.slirp.counters.icmpDatagramSockets : ns.slirp.counters.icmpRawSockets)
+                    .increment();
+        }
+        for (ByteBuf pkt; (pkt = f.waiting.poll()) != null; ) {
+            try {
+                if (s == null) {
+                    prohibited(pkt, f.v6);
+                } else {
+                    int off = pkt.readerIndex();
+                    byte[] dst = new byte[f.v6 ? 16 : 4];
+                    pkt.getBytes(off + (f.v6 ? 24 : 16), dst);
+                    InetAddress to = realDestination(dst);
+                    if (to != null) {
+                        send(f, pkt, to);
+                    }
+                }
+            } finally {
+                pkt.release();
+            }
+        }
+    }
+
+    private void send(Family f, ByteBuf pkt, InetAddress to) {
+        boolean v6 = f.v6;
+        int off = pkt.readerIndex();
         byte[] src = new byte[v6 ? 16 : 4];
         byte[] dst = new byte[v6 ? 16 : 4];
         int p;
@@ -115,35 +214,38 @@ final class IcmpEchoForwarder extends ChannelInboundHandlerAdapter {
             p = Ipv4.payloadOffset(pkt, off);
             len = Ipv4.payloadLength(pkt, off);
         }
-        InetAddress to = realDestination(dst);
-        IcmpEchoSockets.Socket s = to == null ? null : socket(v6);
-        Map<Integer, Echo> table = v6 ? pending6 : pending4;
-        expire(table);
-        if (s == null || table.size() >= ns.slirp.maxPendingEchoes) {
-            prohibited(pkt, v6);
+        expire(f.pending);
+        if (f.pending.size() >= ns.slirp.maxPendingEchoes) {
+            ns.slirp.counters.icmpDroppedByLimit.increment();
             return;
         }
-        int seq = v6 ? (nextSeq6++ & 0xFFFF) : (nextSeq4++ & 0xFFFF);
+        int seq = f.nextSeq++ & 0xFFFF;
         byte[] msg = new byte[len];
         pkt.getBytes(p, msg);
         int id = ((msg[4] & 0xFF) << 8) | (msg[5] & 0xFF);
         int guestSeq = ((msg[6] & 0xFF) << 8) | (msg[7] & 0xFF);
+        if (f.identifier >= 0) {
+            // a raw socket sees every reply of the namespace: ours carry this socket's identifier
+            msg[4] = (byte) (f.identifier >>> 8);
+            msg[5] = (byte) f.identifier;
+        }
         msg[6] = (byte) (seq >>> 8);
         msg[7] = (byte) seq;
         msg[2] = 0;
         msg[3] = 0;
         if (!v6) {
-            // the kernel computes ICMPv6 checksums of datagram sockets; ICMPv4's is ours
+            // the kernel computes ICMPv6 checksums (datagram and raw); ICMPv4's is ours for a raw socket
             int c = Checksums.internet(io.netty.buffer.Unpooled.wrappedBuffer(msg), 0, len);
             msg[2] = (byte) (c >>> 8);
             msg[3] = (byte) c;
         }
-        table.put(seq, new Echo(src, id, guestSeq, dst, System.nanoTime()));
+        f.pending.put(seq, new Echo(src, id, guestSeq, dst, System.nanoTime()));
         try {
-            s.send(msg, len, to);
+            f.socket.send(msg, len, to);
             ns.slirp.counters.icmpEchoForwarded.increment();
         } catch (IOException e) {
-            table.remove(seq);
+            f.pending.remove(seq);
+            ns.slirp.counters.icmpSendFailed.increment();
         }
     }
 
@@ -162,43 +264,23 @@ final class IcmpEchoForwarder extends ChannelInboundHandlerAdapter {
         return t == null ? null : t.getAddress();
     }
 
-    private IcmpEchoSockets.Socket socket(boolean v6) {
-        if (v6 ? socket6 != null : socket4 != null) {
-            return v6 ? socket6 : socket4;
-        }
-        if (v6 ? failed6 : failed4) {
-            return null;
-        }
-        try {
-            IcmpEchoSockets.Socket s = ns.slirp.icmp.open(v6, (m, l, from) -> onReply(v6, m, l));
-            if (v6) {
-                socket6 = s;
-            } else {
-                socket4 = s;
-            }
-            return s;
-        } catch (IOException | RuntimeException e) {
-            if (v6) {
-                failed6 = true;
-            } else {
-                failed4 = true;
-            }
-            return null;
-        }
-    }
-
     /** On a socket's reader thread: hand the reply to the namespace's loop. */
-    private void onReply(boolean v6, byte[] m, int l) {
-        if (l < 8 || (m[0] & 0xFF) != (v6 ? V6_ECHO_REPLY : V4_ECHO_REPLY)) {
+    private void onReply(Family f, byte[] m, int l) {
+        if (l < 8 || (m[0] & 0xFF) != (f.v6 ? V6_ECHO_REPLY : V4_ECHO_REPLY)) {
             return;
         }
+        int ident = f.identifier;
+        if (ident >= 0 && (((m[4] & 0xFF) << 8) | (m[5] & 0xFF)) != ident) {
+            return; // another process's reply, seen by a raw socket
+        }
         byte[] copy = java.util.Arrays.copyOf(m, l);
-        ns.loop.execute(() -> deliver(v6, copy));
+        ns.loop.execute(() -> deliver(f, copy));
     }
 
-    private void deliver(boolean v6, byte[] m) {
+    private void deliver(Family f, byte[] m) {
+        boolean v6 = f.v6;
         int seq = ((m[6] & 0xFF) << 8) | (m[7] & 0xFF);
-        Echo e = (v6 ? pending6 : pending4).remove(seq);
+        Echo e = f.pending.remove(seq);
         if (e == null || ctx == null || ctx.isRemoved()) {
             return;
         }
@@ -269,18 +351,31 @@ final class IcmpEchoForwarder extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /** Closes the sockets and drops what waits; a socket still opening is closed when it arrives. Loop only. */
     void closeSockets() {
-        for (IcmpEchoSockets.Socket s : new IcmpEchoSockets.Socket[] {socket4, socket6}) {
-            if (s != null) {
-                try {
-                    s.close();
-                } catch (IOException ignored) {
-                    // closing: nothing left to do with it
-                }
+        closed = true;
+        for (Family f : new Family[] {v4Family, v6Family}) {
+            closeQuietly(f.socket);
+            f.socket = null;
+            f.pending.clear();
+            releaseWaiting(f);
+        }
+    }
+
+    private static void releaseWaiting(Family f) {
+        for (ByteBuf b; (b = f.waiting.poll()) != null; ) {
+            b.release();
+        }
+    }
+
+    private static void closeQuietly(IcmpEchoSockets.Socket s) {
+        if (s != null) {
+            try {
+                s.close();
+            } catch (IOException ignored) {
+                // closing: nothing left to do with it
             }
         }
-        socket4 = null;
-        socket6 = null;
     }
 
     private static int v4(byte[] a) {

@@ -12,8 +12,9 @@ import java.net.InetAddress;
  *
  * <p>{@link #system()} finds {@code dev.pktkit.linux.IcmpSocket} (module {@code netty-pktkit-linux}, Java 22+) on
  * the class path and uses its ICMP datagram sockets ({@code SOCK_DGRAM}, {@code IPPROTO_ICMP}/{@code ICMPV6}),
- * which need the process's group in {@code net.ipv4.ping_group_range}; without it (or without the module)
- * {@link #none()}. Looked up by name so that slirp itself stays at Java 21.
+ * which need the process's group in {@code net.ipv4.ping_group_range}; where that is refused, a raw ICMP socket,
+ * which needs {@code CAP_NET_RAW}; without either (or without the module) every open fails and slirp answers
+ * administratively prohibited. Looked up by name so that slirp itself stays at Java 21.
  */
 public interface IcmpEchoSockets extends Closeable {
     /** Receives echo replies, on the socket's own reader thread. */
@@ -47,7 +48,7 @@ public interface IcmpEchoSockets extends Closeable {
 
     /** The host's ICMP datagram sockets through {@code netty-pktkit-linux}, or {@link #none()} without it. */
     static IcmpEchoSockets system() {
-        return LinuxIcmpSockets.lookup(null);
+        return LinuxIcmpSockets.lookup(null, true);
     }
 
     /**
@@ -55,6 +56,15 @@ public interface IcmpEchoSockets extends Closeable {
      * {@code /run/netns/NAME}): pings then leave from that namespace.
      */
     static IcmpEchoSockets linux(String namespacePath) {
-        return LinuxIcmpSockets.lookup(namespacePath);
+        return LinuxIcmpSockets.lookup(namespacePath, true);
+    }
+
+    /**
+     * As {@link #linux(String)}; {@code allowRaw} false never opens a raw socket, as a process without
+     * {@code CAP_NET_RAW} cannot (echo requests are then answered with administratively prohibited unless the
+     * datagram socket opens).
+     */
+    static IcmpEchoSockets linux(String namespacePath, boolean allowRaw) {
+        return LinuxIcmpSockets.lookup(namespacePath, allowRaw);
     }
 }

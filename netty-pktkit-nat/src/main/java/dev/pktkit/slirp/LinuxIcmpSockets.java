@@ -18,11 +18,15 @@ final class LinuxIcmpSockets implements IcmpEchoSockets {
     private final MethodHandle send;
     private final MethodHandle receive;
     private final MethodHandle close;
+    private final MethodHandle isRaw;
     private final String namespacePath;
+    private final boolean allowRaw;
 
-    private LinuxIcmpSockets(Class<?> c, String namespacePath) throws ReflectiveOperationException {
+    private LinuxIcmpSockets(Class<?> c, String namespacePath, boolean allowRaw) throws ReflectiveOperationException {
         MethodHandles.Lookup l = MethodHandles.publicLookup();
-        this.open = l.findStatic(c, "openDatagram", MethodType.methodType(c, boolean.class, String.class));
+        this.open = l.findStatic(c, "open", MethodType.methodType(c, boolean.class, String.class, boolean.class));
+        this.isRaw = l.findVirtual(c, "isRaw", MethodType.methodType(boolean.class));
+        this.allowRaw = allowRaw;
         this.send = l.findVirtual(c, "send", MethodType.methodType(long.class, byte[].class, int.class, byte[].class));
         this.receive = l.findVirtual(c, "receive", MethodType.methodType(long.class, byte[].class, byte[].class));
         this.close = l.findVirtual(c, "close", MethodType.methodType(void.class));
@@ -30,13 +34,14 @@ final class LinuxIcmpSockets implements IcmpEchoSockets {
     }
 
     /**
-     * The Linux ICMP datagram sockets, opened in the namespace at {@code namespacePath} (null: this process's),
-     * or {@link IcmpEchoSockets#none()} when {@code netty-pktkit-linux} is not on the class path or not usable.
+     * The Linux ICMP datagram sockets (raw ones as the fallback when {@code allowRaw}), opened in the namespace
+     * at {@code namespacePath} (null: this process's), or {@link IcmpEchoSockets#none()} when
+     * {@code netty-pktkit-linux} is not on the class path or not usable.
      */
-    static IcmpEchoSockets lookup(String namespacePath) {
+    static IcmpEchoSockets lookup(String namespacePath, boolean allowRaw) {
         try {
             Class<?> c = Class.forName(CLASS, true, LinuxIcmpSockets.class.getClassLoader());
-            return new LinuxIcmpSockets(c, namespacePath);
+            return new LinuxIcmpSockets(c, namespacePath, allowRaw);
         } catch (ReflectiveOperationException | LinkageError | RuntimeException e) {
             return IcmpEchoSockets.none();
         }
@@ -46,11 +51,17 @@ final class LinuxIcmpSockets implements IcmpEchoSockets {
     public Socket open(boolean ipv6, Receiver receiver) throws IOException {
         Object s;
         try {
-            s = open.invoke(ipv6, namespacePath);
+            s = open.invoke(ipv6, namespacePath, allowRaw);
         } catch (Throwable t) {
-            throw new IOException("no ICMP" + (ipv6 ? "v6" : "") + " datagram socket: " + t.getMessage(), t);
+            throw new IOException("no ICMP" + (ipv6 ? "v6" : "") + " socket: " + t.getMessage(), t);
         }
         Object sock = s;
+        boolean raw;
+        try {
+            raw = (boolean) isRaw.invoke(sock);
+        } catch (Throwable t) {
+            throw new IOException(t);
+        }
         Thread reader = new Thread(() -> read(sock, ipv6, receiver), "slirp-icmp" + (ipv6 ? "6" : "4"));
         reader.setDaemon(true);
         reader.start();
@@ -70,7 +81,7 @@ final class LinuxIcmpSockets implements IcmpEchoSockets {
 
             @Override
             public boolean rewritesIdentifier() {
-                return true;
+                return !raw;
             }
 
             @Override

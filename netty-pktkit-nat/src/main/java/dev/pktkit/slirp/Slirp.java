@@ -100,12 +100,22 @@ public final class Slirp implements AutoCloseable {
     /** Default time an echo request waits for its reply before its table entry goes: 10 s. */
     public static final long DEFAULT_ECHO_TIMEOUT_MILLIS = 10_000;
 
+    /** Default bound on port forwards per namespace: 256. */
+    public static final int DEFAULT_MAX_PORT_FORWARDS = 256;
+    /** Default time a DNS query waits for an upstream before the next is asked: 2 s. */
+    public static final long DEFAULT_DNS_TIMEOUT_MILLIS = 2_000;
+    /** Default bound on DNS queries awaiting answers per namespace: 512. */
+    public static final int DEFAULT_MAX_DNS_QUERIES = 512;
+
     final InetAddress gatewayV4;
     final InetAddress dnsV4;
     final InetAddress gatewayV6;
     final InetAddress dnsV6;
     final boolean hostLoopback;
     final InetSocketAddress dnsUpstream;
+    final List<InetSocketAddress> dnsUpstreams;
+    final long dnsTimeoutMillis;
+    final int maxDnsQueries;
     final Predicate<InetSocketAddress> egress;
     final Refusal refusal;
     final int connectTimeoutMillis;
@@ -122,6 +132,8 @@ public final class Slirp implements AutoCloseable {
     final EventLoopGroup hostGroup;
     final boolean ownsHostGroup;
     final Class<? extends SocketChannel> socketClass;
+    final Class<? extends io.netty.channel.socket.ServerSocketChannel> serverSocketClass;
+    final int maxPortForwards;
     final Class<? extends DatagramChannel> datagramClass;
     final IcmpEchoSockets icmp;
     final SlirpCounters counters = new SlirpCounters();
@@ -132,7 +144,11 @@ public final class Slirp implements AutoCloseable {
         this.gatewayV6 = b.gatewayV6;
         this.dnsV6 = b.dnsV6;
         this.hostLoopback = b.hostLoopback;
-        this.dnsUpstream = b.dnsUpstream != null ? b.dnsUpstream : systemResolver();
+        this.dnsUpstreams = b.dnsUpstreams != null ? b.dnsUpstreams : systemResolvers();
+        this.dnsUpstream = dnsUpstreams.isEmpty() ? new InetSocketAddress(InetAddress.getLoopbackAddress(), 53)
+                : dnsUpstreams.get(0);
+        this.dnsTimeoutMillis = b.dnsTimeoutMillis;
+        this.maxDnsQueries = b.maxDnsQueries;
         this.egress = b.egress;
         this.refusal = b.refusal;
         this.connectTimeoutMillis = b.connectTimeoutMillis;
@@ -155,6 +171,8 @@ public final class Slirp implements AutoCloseable {
             this.ownsHostGroup = true;
         }
         this.socketClass = Transports.socketChannelClass(kind);
+        this.serverSocketClass = Transports.serverSocketChannelClass(kind);
+        this.maxPortForwards = b.maxPortForwards;
         this.datagramClass = Transports.datagramChannelClass(kind);
         this.icmp = b.icmp != null ? b.icmp : IcmpEchoSockets.system();
     }
@@ -188,9 +206,14 @@ public final class Slirp implements AutoCloseable {
         return counters;
     }
 
-    /** The upstream DNS server queries to the DNS address go to. */
+    /** The first upstream DNS server: UDP queries start there, TCP queries go there. */
     public InetSocketAddress dnsUpstream() {
         return dnsUpstream;
+    }
+
+    /** The upstream DNS servers, in the order UDP queries try them. */
+    public List<InetSocketAddress> dnsUpstreams() {
+        return dnsUpstreams;
     }
 
     /** Shuts down the host transport's group if slirp made it (namespaces close with their devices). */
@@ -202,19 +225,24 @@ public final class Slirp implements AutoCloseable {
         }
     }
 
-    static InetSocketAddress systemResolver() {
+    /** The {@code nameserver} lines of {@code /etc/resolv.conf}, or the local resolver without any (as glibc). */
+    static List<InetSocketAddress> systemResolvers() {
+        List<InetSocketAddress> out = new java.util.ArrayList<>();
         try {
-            List<String> lines = Files.readAllLines(Path.of("/etc/resolv.conf"));
-            for (String l : lines) {
+            for (String l : Files.readAllLines(Path.of("/etc/resolv.conf"))) {
                 String[] f = l.trim().split("\\s+");
-                if (f.length >= 2 && f[0].equals("nameserver")) {
-                    return new InetSocketAddress(InetAddress.getByName(f[1]), 53);
+                if (f.length >= 2 && f[0].equals("nameserver") && !f[1].contains("%")) {
+                    // a literal address: no name lookup happens here
+                    out.add(new InetSocketAddress(InetAddress.getByName(f[1]), 53));
                 }
             }
         } catch (IOException | RuntimeException ignored) {
-            // no resolv.conf: fall through to the local resolver, as glibc does
+            // no resolv.conf: the local resolver, as glibc does
         }
-        return new InetSocketAddress(InetAddress.getLoopbackAddress(), 53);
+        if (out.isEmpty()) {
+            out.add(new InetSocketAddress(InetAddress.getLoopbackAddress(), 53));
+        }
+        return List.copyOf(out);
     }
 
     static boolean isLoopbackOrAny(InetAddress a) {
@@ -228,7 +256,9 @@ public final class Slirp implements AutoCloseable {
         private InetAddress gatewayV6 = addr(DEFAULT_GATEWAY_IPV6);
         private InetAddress dnsV6 = addr(DEFAULT_DNS_IPV6);
         private boolean hostLoopback;
-        private InetSocketAddress dnsUpstream;
+        private List<InetSocketAddress> dnsUpstreams;
+        private long dnsTimeoutMillis = DEFAULT_DNS_TIMEOUT_MILLIS;
+        private int maxDnsQueries = DEFAULT_MAX_DNS_QUERIES;
         private Predicate<InetSocketAddress> egress = a -> true;
         private Refusal refusal = Refusal.RESET;
         private int connectTimeoutMillis = DEFAULT_CONNECT_TIMEOUT_MILLIS;
@@ -245,6 +275,7 @@ public final class Slirp implements AutoCloseable {
         private EventLoopGroup hostGroup;
         private TransportKind hostKind;
         private IcmpEchoSockets icmp;
+        private int maxPortForwards = DEFAULT_MAX_PORT_FORWARDS;
 
         private Builder() {
         }
@@ -277,9 +308,32 @@ public final class Slirp implements AutoCloseable {
             return this;
         }
 
-        /** Where queries to the DNS address go (default: the first nameserver of /etc/resolv.conf). */
+        /** Where queries to the DNS address go (default: the nameservers of /etc/resolv.conf). */
         public Builder dnsUpstream(InetSocketAddress upstream) {
-            this.dnsUpstream = Objects.requireNonNull(upstream);
+            return dnsUpstreams(List.of(upstream));
+        }
+
+        /**
+         * The upstream DNS servers, tried in order: a UDP query unanswered for the DNS timeout goes to the next
+         * (default: the nameservers of /etc/resolv.conf). TCP queries go to the first.
+         */
+        public Builder dnsUpstreams(List<InetSocketAddress> upstreams) {
+            if (upstreams.isEmpty()) {
+                throw new IllegalArgumentException("at least one DNS upstream");
+            }
+            this.dnsUpstreams = List.copyOf(upstreams);
+            return this;
+        }
+
+        /** How long a UDP query waits for an upstream's answer before the next upstream is asked (default 2 s). */
+        public Builder dnsTimeout(long time, TimeUnit unit) {
+            this.dnsTimeoutMillis = Math.max(1, unit.toMillis(time));
+            return this;
+        }
+
+        /** UDP queries awaiting answers per namespace (default {@value #DEFAULT_MAX_DNS_QUERIES}). */
+        public Builder maxDnsQueries(int n) {
+            this.maxDnsQueries = positive(n, "maxDnsQueries");
             return this;
         }
 
@@ -366,6 +420,12 @@ public final class Slirp implements AutoCloseable {
         public Builder hostTransport(EventLoopGroup group, TransportKind kind) {
             this.hostGroup = Objects.requireNonNull(group);
             this.hostKind = Objects.requireNonNull(kind);
+            return this;
+        }
+
+        /** Port forwards per namespace (default {@value #DEFAULT_MAX_PORT_FORWARDS}). */
+        public Builder maxPortForwards(int n) {
+            this.maxPortForwards = positive(n, "maxPortForwards");
             return this;
         }
 

@@ -19,6 +19,21 @@ public final class SlirpCounters {
     final LongAdder icmpEchoForwarded = new LongAdder();
     final LongAdder icmpEchoReplies = new LongAdder();
     final LongAdder icmpProhibited = new LongAdder();
+    final LongAdder forwardConnections = new LongAdder();
+    final LongAdder forwardRefusedByGuest = new LongAdder();
+    final LongAdder forwardRefusedByLimit = new LongAdder();
+    final LongAdder forwardUdpFlows = new LongAdder();
+    final LongAdder dnsQueries = new LongAdder();
+    final LongAdder dnsAnswers = new LongAdder();
+    final LongAdder dnsMalformed = new LongAdder();
+    final LongAdder dnsMismatched = new LongAdder();
+    final LongAdder dnsDropped = new LongAdder();
+    final LongAdder dnsRetries = new LongAdder();
+    final LongAdder dnsTimeouts = new LongAdder();
+    final LongAdder icmpDatagramSockets = new LongAdder();
+    final LongAdder icmpRawSockets = new LongAdder();
+    final LongAdder icmpDroppedByLimit = new LongAdder();
+    final LongAdder icmpSendFailed = new LongAdder();
 
     /** Guest SYNs that started a host connect. */
     public long tcpConnects() {
@@ -90,9 +105,84 @@ public final class SlirpCounters {
         return icmpEchoReplies.sum();
     }
 
-    /** Echo requests answered with ICMP administratively prohibited (no ICMP socket could be opened). */
+    /** Echo requests answered with ICMP administratively prohibited (no ICMP socket could be opened, or policy). */
     public long icmpProhibited() {
         return icmpProhibited.sum();
+    }
+
+    /** Host connections through a TCP port forward that reached the guest. */
+    public long forwardConnections() {
+        return forwardConnections.sum();
+    }
+
+    /** Host connections through a TCP port forward that the guest refused (or did not answer): reset. */
+    public long forwardRefusedByGuest() {
+        return forwardRefusedByGuest.sum();
+    }
+
+    /** Host connections through a TCP port forward reset because the namespace's connection bound was reached. */
+    public long forwardRefusedByLimit() {
+        return forwardRefusedByLimit.sum();
+    }
+
+    /** Remote addresses that got a UDP flow through a UDP port forward. */
+    public long forwardUdpFlows() {
+        return forwardUdpFlows.sum();
+    }
+
+    /** Guest DNS queries (UDP) sent upstream. */
+    public long dnsQueries() {
+        return dnsQueries.sum();
+    }
+
+    /** Upstream answers passed to guests. */
+    public long dnsAnswers() {
+        return dnsAnswers.sum();
+    }
+
+    /** Guest queries or upstream answers that did not parse (or had other than one question): dropped. */
+    public long dnsMalformed() {
+        return dnsMalformed.sum();
+    }
+
+    /** Upstream answers with an unknown ID, from another address, or for another question: dropped. */
+    public long dnsMismatched() {
+        return dnsMismatched.sum();
+    }
+
+    /** Guest queries dropped because {@code maxDnsQueries} wait already. */
+    public long dnsDropped() {
+        return dnsDropped.sum();
+    }
+
+    /** Queries resent to the next upstream after the DNS timeout. */
+    public long dnsRetries() {
+        return dnsRetries.sum();
+    }
+
+    /** Queries no upstream answered: dropped (the guest's resolver retries). */
+    public long dnsTimeouts() {
+        return dnsTimeouts.sum();
+    }
+
+    /** ICMP datagram sockets opened (one per namespace and family at most). */
+    public long icmpDatagramSockets() {
+        return icmpDatagramSockets.sum();
+    }
+
+    /** ICMP raw sockets opened because a datagram socket was refused ({@code ping_group_range}). */
+    public long icmpRawSockets() {
+        return icmpRawSockets.sum();
+    }
+
+    /** Echo requests dropped because the pending-echo table or the queue of a socket being opened was full. */
+    public long icmpDroppedByLimit() {
+        return icmpDroppedByLimit.sum();
+    }
+
+    /** Echo requests the host socket refused to send (full socket buffer, unreachable). */
+    public long icmpSendFailed() {
+        return icmpSendFailed.sum();
     }
 
     @Override
@@ -101,7 +191,8 @@ public final class SlirpCounters {
                 + " refused host/policy/limit=" + tcpRefusedByHost() + "/" + tcpRefusedByPolicy() + "/"
                 + tcpRefusedByLimit() + " resets=" + tcpResetsRelayed() + ", udp flows=" + udpFlowsOpened()
                 + " expired=" + udpFlowsExpired() + " out/in=" + udpDatagramsOut() + "/" + udpDatagramsIn()
-                + ", icmp echo=" + icmpEchoForwarded() + " replies=" + icmpEchoReplies() + " prohibited="
-                + icmpProhibited() + ")";
+                + ", dns queries=" + dnsQueries() + " answers=" + dnsAnswers() + " malformed=" + dnsMalformed()
+                + " timeouts=" + dnsTimeouts() + ", icmp echo=" + icmpEchoForwarded() + " replies=" + icmpEchoReplies() + " prohibited="
+                + icmpProhibited() + " sockets dgram/raw=" + icmpDatagramSockets() + "/" + icmpRawSockets() + ")";
     }
 }

@@ -13,6 +13,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
+import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 
 import java.net.Inet4Address;
@@ -36,6 +37,8 @@ public final class SlirpNamespace implements AutoCloseable {
     int connections;
     int pendingConnects;
     private volatile boolean closed;
+    /** Port forwards of this namespace. Loop only. */
+    private final java.util.Set<PortForward> forwards = new java.util.HashSet<>();
 
     SlirpNamespace(Slirp slirp, Channel device) {
         this.slirp = slirp;
@@ -123,6 +126,11 @@ public final class SlirpNamespace implements AutoCloseable {
         return slirp.egress.test(guestDst) ? guestDst : null;
     }
 
+    /** True for the DNS forwarder's addresses, port 53. */
+    boolean isDnsAddress(InetSocketAddress a) {
+        return a.getPort() == 53 && (a.getAddress().equals(slirp.dnsV4) || a.getAddress().equals(slirp.dnsV6));
+    }
+
     private static final InetAddress LOOPBACK6;
 
     static {
@@ -185,6 +193,62 @@ public final class SlirpNamespace implements AutoCloseable {
         }));
     }
 
+    // ---- port forwards ----
+
+    /**
+     * Forwards TCP connections to {@code host} (a host address and port; port 0 lets the kernel choose, see
+     * {@link PortForward#hostAddress()}) to {@code guest}, from the gateway address of the guest's family. May be
+     * called from any thread, at any time; {@link PortForward#close()} removes it. Fails when the namespace has
+     * {@code maxPortForwards} already or the host address cannot be bound.
+     */
+    public Future<PortForward> forwardTcp(InetSocketAddress host, InetSocketAddress guest) {
+        return forward(PortForward.Protocol.TCP, host, guest);
+    }
+
+    /** As {@link #forwardTcp}, for UDP datagrams: each remote address and port is a flow of its own. */
+    public Future<PortForward> forwardUdp(InetSocketAddress host, InetSocketAddress guest) {
+        return forward(PortForward.Protocol.UDP, host, guest);
+    }
+
+    private Future<PortForward> forward(PortForward.Protocol protocol, InetSocketAddress host,
+            InetSocketAddress guest) {
+        java.util.Objects.requireNonNull(host, "host");
+        java.util.Objects.requireNonNull(guest, "guest");
+        if (guest.isUnresolved()) {
+            throw new IllegalArgumentException("the guest address must be an address: " + guest);
+        }
+        Promise<PortForward> p = loop.newPromise();
+        loop.execute(() -> {
+            if (closed) {
+                p.tryFailure(new IllegalStateException("namespace closed"));
+                return;
+            }
+            if (forwards.size() >= slirp.maxPortForwards) {
+                p.tryFailure(new IllegalStateException("maxPortForwards (" + slirp.maxPortForwards + ") reached"));
+                return;
+            }
+            PortForward f = new PortForward(this, protocol, guest);
+            forwards.add(f);
+            f.bind(host).addListener(r -> {
+                if (r.isSuccess()) {
+                    p.trySuccess(f);
+                } else {
+                    p.tryFailure(r.cause());
+                }
+            });
+        });
+        return p;
+    }
+
+    /** The port forwards of this namespace, now. Call on the device's loop. */
+    public java.util.List<PortForward> portForwards() {
+        return java.util.List.copyOf(forwards);
+    }
+
+    void forwardClosed(PortForward f) {
+        forwards.remove(f);
+    }
+
     /** Closes the listeners, every guest connection and flow of this namespace, and removes its handlers. */
     @Override
     public void close() {
@@ -200,6 +264,9 @@ public final class SlirpNamespace implements AutoCloseable {
                 udp.close();
             }
             icmp.closeSockets();
+            for (PortForward f : java.util.List.copyOf(forwards)) {
+                f.close();
+            }
             if (device.isOpen()) {
                 device.pipeline().remove(icmp);
                 device.pipeline().remove(host);

@@ -31,6 +31,7 @@ final class UdpFlows {
     private final SlirpNamespace ns;
     private final Map<Key, Flow> flows = new HashMap<>();
     private Channel guestChannel;
+    private DnsForwarder dns;
     private ScheduledFuture<?> sweep;
 
     record Key(InetSocketAddress guest, InetSocketAddress dst) {
@@ -45,9 +46,21 @@ final class UdpFlows {
                 .option(VirtualChannelOption.TRANSPARENT, true)
                 .handler(new GuestReader()).bind(0);
         guestChannel = f.channel();
+        dns = new DnsForwarder(ns, guestChannel);
+        Future<?> dnsStarted = dns.start();
         long every = Math.max(10, ns.slirp.udpIdleMillis / 4);
         sweep = ns.loop.scheduleAtFixedRate(this::expire, every, every, TimeUnit.MILLISECONDS);
-        return f;
+        io.netty.util.concurrent.Promise<Void> both = ns.loop.newPromise();
+        f.addListener(a -> dnsStarted.addListener(b -> {
+            if (!a.isSuccess()) {
+                both.tryFailure(a.cause());
+            } else if (!b.isSuccess()) {
+                both.tryFailure(b.cause());
+            } else {
+                both.trySuccess(null);
+            }
+        }));
+        return both;
     }
 
     int size() {
@@ -62,6 +75,9 @@ final class UdpFlows {
             fl.close();
         }
         flows.clear();
+        if (dns != null) {
+            dns.close();
+        }
         if (guestChannel != null) {
             guestChannel.close();
         }
@@ -85,6 +101,10 @@ final class UdpFlows {
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             if (!(msg instanceof DatagramPacket p)) {
                 ReferenceCountUtil.release(msg);
+                return;
+            }
+            if (ns.isDnsAddress(p.recipient())) {
+                dns.query(p);
                 return;
             }
             Key k = new Key(p.sender(), p.recipient());

@@ -1,0 +1,403 @@
+package dev.pktkit.slirp;
+
+import dev.pktkit.codec.adapter.L2Adapter;
+import dev.pktkit.codec.dhcp.DhcpServer;
+import dev.pktkit.codec.pipe.Attachment;
+import dev.pktkit.codec.pipe.PortConnector;
+import dev.pktkit.switching.L2Hub;
+import dev.pktkit.switching.L2Port;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import io.netty.util.concurrent.Promise;
+
+import java.net.Inet4Address;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The per-guest connector of slirp: takes L2 ports (a QEMU guest, a TAP device, a {@code PacketPipe} end) and
+ * gives each its own tenant — a private LAN segment ({@link L2Hub}) with a gateway on it ({@link DhcpServer},
+ * {@link L2Adapter}, IPv6 router advertisements with RDNSS, proxy ARP/NDP for the DNS address) and its own
+ * {@link SlirpNamespace} behind that gateway. Tenants may reuse the same addresses (every tenant gets the same
+ * 10.0.2.0/24 and fec0::/64 by default); one tenant can neither see nor reach another's frames or flows.
+ *
+ * <pre>{@code
+ * Slirp slirp = Slirp.builder().build();
+ * SlirpGateway gateway = SlirpGateway.builder(slirp).build();
+ * QemuListener.stream(QemuAddress.unix(path)).group(group).connector(port -> gateway.attach(port)) ...
+ * }</pre>
+ *
+ * <h2>How a tenant is chosen</h2>
+ * <ul>
+ * <li>{@link #attach(Channel)}: a tenant of the port's own, made for it and closed with it (the default).</li>
+ * <li>{@link #attach(Channel, Object)}: the tenant named by {@code key}, made on first use and kept when its
+ * ports go, until {@link #closeTenant(Object)} or {@link #close()}. A port that reconnects with the same key (a
+ * QEMU guest restarting its netdev, a WireGuard peer roaming) finds its own DHCP lease, port forwards and open
+ * connections again; several ports with one key share a segment, as VMs of one tenant would.</li>
+ * </ul>
+ * Each tenant runs on one event loop of the group given ({@link Builder#group}, default the slirp's host
+ * transport group). Bounded by {@link Builder#maxTenants}: over it, {@code attach} fails.
+ */
+public final class SlirpGateway implements AutoCloseable {
+    /** Default bound on tenants: 1024. */
+    public static final int DEFAULT_MAX_TENANTS = 1024;
+    /** Default router advertisement interval: 60 s (RFC 4861 allows 4 s to 1800 s). */
+    public static final long DEFAULT_RA_INTERVAL_MILLIS = 60_000;
+
+    private final Slirp slirp;
+    private final EventLoopGroup group;
+    private final String pool4First;
+    private final String pool4Last;
+    private final Inet6Address prefix6;
+    private final String domain;
+    private final Duration leaseTime;
+    private final long raIntervalMillis;
+    private final int maxTenants;
+    private final Map<Object, Tenant> tenants = new ConcurrentHashMap<>();
+    private volatile boolean closed;
+
+    private SlirpGateway(Builder b) {
+        this.slirp = b.slirp;
+        this.group = b.group != null ? b.group : slirp.hostGroup;
+        this.pool4First = b.pool4First;
+        this.pool4Last = b.pool4Last;
+        this.prefix6 = b.prefix6;
+        this.domain = b.domain;
+        this.leaseTime = b.leaseTime;
+        this.raIntervalMillis = b.raIntervalMillis;
+        this.maxTenants = b.maxTenants;
+    }
+
+    /** A builder for a gateway in front of {@code slirp}. */
+    public static Builder builder(Slirp slirp) {
+        return new Builder(slirp);
+    }
+
+    /** Gives {@code port} (a channel of Ethernet frames) a tenant of its own, closed when the port closes. */
+    public Future<Tenant> attach(Channel port) {
+        Objects.requireNonNull(port, "port");
+        Future<Tenant> t = attach(port, new PortKey(port));
+        port.closeFuture().addListener(f -> closeTenant(new PortKey(port)));
+        return t;
+    }
+
+    /**
+     * Attaches {@code port} to the tenant named {@code key} (made now if there is none): see the class comment.
+     * The future completes once the tenant's gateway and slirp namespace run.
+     */
+    public Future<Tenant> attach(Channel port, Object key) {
+        Objects.requireNonNull(port, "port");
+        Objects.requireNonNull(key, "key");
+        if (closed) {
+            return GlobalEventExecutor.INSTANCE.newFailedFuture(new IllegalStateException("gateway closed"));
+        }
+        Tenant t;
+        synchronized (tenants) {
+            t = tenants.get(key);
+            if (t == null) {
+                if (tenants.size() >= maxTenants) {
+                    return GlobalEventExecutor.INSTANCE.newFailedFuture(
+                            new IllegalStateException("maxTenants (" + maxTenants + ") reached"));
+                }
+                t = new Tenant(key, group.next());
+                tenants.put(key, t);
+            }
+        }
+        return attachTo(t, port, null);
+    }
+
+    private Future<Tenant> attachTo(Tenant tenant, Channel port, Promise<L2Port> attached) {
+        Promise<Tenant> p = GlobalEventExecutor.INSTANCE.newPromise();
+        tenant.ready.addListener(f -> {
+            if (!f.isSuccess()) {
+                p.tryFailure(f.cause());
+                if (attached != null) {
+                    attached.tryFailure(f.cause());
+                }
+                return;
+            }
+            try {
+                L2Port l2 = tenant.hub.attach(port);
+                if (attached != null) {
+                    attached.trySuccess(l2);
+                }
+                p.trySuccess(tenant);
+            } catch (RuntimeException e) {
+                p.tryFailure(e);
+                if (attached != null) {
+                    attached.tryFailure(e);
+                }
+            }
+        });
+        return p;
+    }
+
+    /**
+     * This gateway as a {@link PortConnector} (for {@code QemuListener}, {@code PortAttacher}): each port gets a
+     * tenant of its own, as {@link #attach(Channel)}. The attachment's {@code detach()} takes the port off its
+     * segment (the port stays open) and closes the tenant; the tenant is ready a moment after {@code attach}
+     * returns (frames before that are not seen).
+     */
+    public PortConnector connector() {
+        return port -> {
+            Objects.requireNonNull(port, "port");
+            PortKey key = new PortKey(port);
+            Tenant t;
+            synchronized (tenants) {
+                if (closed) {
+                    throw new IllegalStateException("gateway closed");
+                }
+                if (tenants.size() >= maxTenants || tenants.containsKey(key)) {
+                    throw new IllegalStateException(tenants.containsKey(key) ? port + " is attached already"
+                            : "maxTenants (" + maxTenants + ") reached");
+                }
+                t = new Tenant(key, group.next());
+                tenants.put(key, t);
+            }
+            port.closeFuture().addListener(f -> closeTenant(key));
+            Promise<L2Port> l2 = GlobalEventExecutor.INSTANCE.newPromise();
+            attachTo(t, port, l2);
+            return new Attachment() {
+                @Override
+                public Channel port() {
+                    return port;
+                }
+
+                @Override
+                public boolean isAttached() {
+                    L2Port a = l2.getNow();
+                    return a != null && a.isAttached();
+                }
+
+                @Override
+                public Future<Void> detach() {
+                    Promise<Void> done = GlobalEventExecutor.INSTANCE.newPromise();
+                    l2.addListener(f -> {
+                        if (!f.isSuccess()) {
+                            closeTenant(key);
+                            done.trySuccess(null);
+                            return;
+                        }
+                        l2.getNow().detach().addListener(d -> {
+                            closeTenant(key);
+                            done.trySuccess(null);
+                        });
+                    });
+                    return done;
+                }
+            };
+        };
+    }
+
+    /** The tenant named {@code key}, or null. */
+    public Tenant tenant(Object key) {
+        return tenants.get(key);
+    }
+
+    /** The tenants, now. */
+    public java.util.List<Tenant> tenants() {
+        return java.util.List.copyOf(tenants.values());
+    }
+
+    /** The number of tenants. */
+    public int tenantCount() {
+        return tenants.size();
+    }
+
+    /** Closes the tenant named {@code key}, and the ports on its segment. */
+    public void closeTenant(Object key) {
+        Tenant t = tenants.remove(key);
+        if (t != null) {
+            t.close();
+        }
+    }
+
+    /** Closes every tenant. The slirp stays open (its owner closes it). */
+    @Override
+    public void close() {
+        closed = true;
+        for (Object k : tenants.keySet().toArray()) {
+            closeTenant(k);
+        }
+    }
+
+    /** A key for a port's own tenant: the port's identity. */
+    private record PortKey(Channel port) {
+    }
+
+    /** One tenant: its segment, gateway and slirp namespace. */
+    public final class Tenant implements AutoCloseable {
+        private final Object key;
+        private final L2Hub hub;
+        private final L2Adapter adapter;
+        private final DhcpServer dhcp;
+        private final RouterAdvertiser ra;
+        private final L2Port gatewayPort;
+        private final Promise<Tenant> ready;
+        private volatile SlirpNamespace namespace;
+
+        private Tenant(Object key, EventLoop loop) {
+            this.key = key;
+            this.ready = loop.newPromise();
+            this.hub = L2Hub.builder().name("slirp-" + Integer.toHexString(System.identityHashCode(this))).build();
+            Inet4Address gw4 = (Inet4Address) slirp.gatewayV4;
+            this.adapter = L2Adapter.builder().ipv4(gw4, 24)
+                    .ipv6Address((Inet6Address) slirp.gatewayV6, 64).build();
+            this.dhcp = DhcpServer.builder().serverMac(adapter.mac()).serverAddress(gw4.getHostAddress(), 24)
+                    .pool(pool4First, pool4Last).router(gw4.getHostAddress())
+                    .dnsServer(slirp.dnsV4.getHostAddress()).domainName(domain).leaseTime(leaseTime).build();
+            this.ra = new RouterAdvertiser(adapter.mac(), prefix6, (Inet6Address) slirp.dnsV6, slirp.dnsV4,
+                    slirp.mtu, raIntervalMillis);
+            this.gatewayPort = hub.attach(loop, new ChannelInitializer<Channel>() {
+                @Override
+                protected void initChannel(Channel ch) {
+                    ch.pipeline().addLast(ra, dhcp, adapter);
+                    slirp.attach(ch).addListener(f -> {
+                        if (f.isSuccess()) {
+                            namespace = (SlirpNamespace) f.getNow();
+                            ready.trySuccess(Tenant.this);
+                        } else {
+                            ready.tryFailure(f.cause());
+                        }
+                    });
+                }
+            });
+        }
+
+        /** The key it was attached by (a port's own tenant: an internal key). */
+        public Object key() {
+            return key;
+        }
+
+        /** Its slirp namespace: port forwards, counters. Null until {@code attach}'s future completed. */
+        public SlirpNamespace namespace() {
+            return namespace;
+        }
+
+        /** Its DHCP server (leases). */
+        public DhcpServer dhcp() {
+            return dhcp;
+        }
+
+        /** Its gateway's adapter (MAC, addresses, counters). */
+        public L2Adapter adapter() {
+            return adapter;
+        }
+
+        /** Its segment: the tenant's ports and the gateway's. */
+        public L2Hub segment() {
+            return hub;
+        }
+
+        /** Router advertisements sent so far. */
+        public long routerAdvertisements() throws Exception {
+            return gatewayPort.port().eventLoop().submit(ra::advertisementsSent).get(5, TimeUnit.SECONDS);
+        }
+
+        /** Closes its segment (and with it the ports on it), gateway and namespace. */
+        @Override
+        public void close() {
+            tenants.remove(key, this);
+            SlirpNamespace ns = namespace;
+            if (ns != null) {
+                ns.close();
+            }
+            gatewayPort.detach();
+            hub.close();
+        }
+
+        @Override
+        public String toString() {
+            return "SlirpGateway.Tenant(" + key + ")";
+        }
+    }
+
+    /** Builds a {@link SlirpGateway}. */
+    public static final class Builder {
+        private final Slirp slirp;
+        private EventLoopGroup group;
+        private String pool4First = "10.0.2.15";
+        private String pool4Last = "10.0.2.99";
+        private Inet6Address prefix6 = (Inet6Address) addr("fec0::");
+        private String domain = "pktkit.internal";
+        private Duration leaseTime = Duration.ofHours(1);
+        private long raIntervalMillis = DEFAULT_RA_INTERVAL_MILLIS;
+        private int maxTenants = DEFAULT_MAX_TENANTS;
+
+        private Builder(Slirp slirp) {
+            this.slirp = Objects.requireNonNull(slirp, "slirp");
+        }
+
+        private static InetAddress addr(String literal) {
+            try {
+                return InetAddress.getByName(literal);
+            } catch (UnknownHostException e) {
+                throw new IllegalArgumentException(literal, e);
+            }
+        }
+
+        /** The loops tenants run on (default: the slirp's host transport group). */
+        public Builder group(EventLoopGroup group) {
+            this.group = Objects.requireNonNull(group);
+            return this;
+        }
+
+        /** The DHCP pool, inside the gateway's /24 (default 10.0.2.15 – 10.0.2.99, as libslirp starts at .15). */
+        public Builder pool(String first, String last) {
+            this.pool4First = Objects.requireNonNull(first);
+            this.pool4Last = Objects.requireNonNull(last);
+            return this;
+        }
+
+        /** The /64 prefix advertised for SLAAC (default fec0::/64, as libslirp). */
+        public Builder ipv6Prefix(String prefix) {
+            InetAddress a = addr(prefix);
+            if (!(a instanceof Inet6Address v6)) {
+                throw new IllegalArgumentException("not an IPv6 prefix: " + prefix);
+            }
+            this.prefix6 = v6;
+            return this;
+        }
+
+        /** The DNS domain handed out by DHCP (default pktkit.internal). */
+        public Builder domainName(String domain) {
+            this.domain = Objects.requireNonNull(domain);
+            return this;
+        }
+
+        /** The DHCP lease time (default 1 h). */
+        public Builder leaseTime(Duration d) {
+            this.leaseTime = Objects.requireNonNull(d);
+            return this;
+        }
+
+        /** How often unsolicited router advertisements go out (default 60 s; solicitations are answered). */
+        public Builder routerAdvertisementInterval(long time, TimeUnit unit) {
+            this.raIntervalMillis = Math.max(RouterAdvertiser.MIN_DELAY_BETWEEN_RAS_MILLIS, unit.toMillis(time));
+            return this;
+        }
+
+        /** Tenants at most (default {@value #DEFAULT_MAX_TENANTS}). */
+        public Builder maxTenants(int n) {
+            if (n <= 0) {
+                throw new IllegalArgumentException("maxTenants must be positive: " + n);
+            }
+            this.maxTenants = n;
+            return this;
+        }
+
+        public SlirpGateway build() {
+            return new SlirpGateway(this);
+        }
+    }
+}

@@ -472,10 +472,10 @@ public final class Nat implements PortConnector, AutoCloseable {
             drop(buf, NatDropReason.CONGESTED);
             return;
         }
-        int version = buf.getUnsignedByte(buf.readerIndex()) >>> 4;
-        if (buf.readableBytes() > mtu && version == 4) {
+        int version = buf.readableBytes() > mtu ? buf.getUnsignedByte(buf.readerIndex()) >>> 4 : 0;
+        if (version == 4) {
             fragmenter.fragment(buf, mtu, to.sink);
-        } else if (buf.readableBytes() > mtu && version == 6 && !to.isOutside && config.nat64Prefix() != null) {
+        } else if (version == 6 && !to.isOutside && config.nat64Prefix() != null) {
             fragmenter.fragment6(buf, mtu, fragmentId++, to.sink);
         } else {
             ch.write(buf, ch.voidPromise());

@@ -83,6 +83,8 @@ public final class NatEngine {
     private final NatCounters counters = new NatCounters();
     private final NatListener listener;
     private final int[] outside;
+    private final int outsideMin;
+    private final int outsideSpan;
     private final Filtering filtering;
     private final int insideAddress;
     private int now;
@@ -182,6 +184,14 @@ public final class NatEngine {
         this.config = config;
         this.listener = config.listener;
         this.outside = config.outsideAddresses;
+        int lo = -1;
+        int hi = 0;
+        for (int a : outside) {
+            lo = Integer.compareUnsigned(a, lo) < 0 ? a : lo;
+            hi = Integer.compareUnsigned(a, hi) > 0 ? a : hi;
+        }
+        this.outsideMin = lo;
+        this.outsideSpan = hi - lo;
         this.filtering = config.filtering;
         this.insideAddress = config.insideAddress;
         int m = config.maxMappings;
@@ -610,7 +620,7 @@ public final class NatEngine {
             return outboundFlow(buf, off, l4, IpProtocol.ICMP, ns, port, w1, dst, false);
         }
         if (Icmpv4.isError(type) && type != Icmpv4.TYPE_REDIRECT) {
-            return outboundIcmpError(buf, off, l4, l4len, ns, (int) w1);
+            return icmpError(buf, off, l4, l4len, false, ns, (int) w1, dst);
         }
         return drop(NatDropReason.UNSUPPORTED_ICMP);
     }
@@ -662,26 +672,50 @@ public final class NatEngine {
     }
 
     /**
-     * An inside host's ICMP error about an inbound packet (RFC 5508 §4.2): the embedded packet went remote →
-     * outside endpoint → inside endpoint; its destination becomes the outside endpoint again.
+     * An ICMP error crossing the NAT (RFC 5508 §4). Inbound ({@code in}), about one of our outbound packets: the
+     * embedded packet went outside endpoint → remote, and the outer destination and embedded source go back to
+     * the inside endpoint (NAT64 mappings on to {@link #inbound64Error}). Outbound, an inside host's error about
+     * an inbound packet: the embedded packet went remote → inside endpoint, and the outer source and embedded
+     * destination become the outside endpoint. Returns the inside port, or {@link #TO_OUTSIDE}.
      */
-    private int outboundIcmpError(ByteBuf buf, int off, int l4, int l4len, int ns, int src) {
-        if (!embedded(buf, off, l4, Icmpv4.TYPE_ECHO_REPLY)) {
+    private int icmpError(ByteBuf buf, int off, int l4, int l4len, boolean in, int ns, int src, int dst) {
+        if (!embedded(buf, off, l4, in ? Icmpv4.TYPE_ECHO_REQUEST : Icmpv4.TYPE_ECHO_REPLY)) {
             return DROP;
         }
-        if (eDst != src) {
+        int ourAddr = in ? eSrc : eDst; // the embedded packet's endpoint on the NAT's side, then the remote's
+        int ourPort = in ? eSrcPort : eDstPort;
+        int rAddr = in ? eDst : eSrc;
+        int rPort = in ? eDstPort : eSrcPort;
+        int outerAddr = in ? dst : src;
+        if (ourAddr != outerAddr) {
             return drop(NatDropReason.ICMP_NO_SESSION);
         }
-        int m = findInside(ns, (eProto << 16) | eDstPort, eDst);
-        if (m < 0 || findSession(m, eSrc, eSrcPort) < 0) {
+        int m = in ? findOutside(eProto, ourAddr, ourPort) : findInside(ns, (eProto << 16) | ourPort, ourAddr);
+        if (m < 0 || findSession(m, rAddr, rPort) < 0) {
             return drop(NatDropReason.ICMP_NO_SESSION);
         }
-        int outAddr = mOutAddr[m];
-        rewriteEmbedded(buf, eStart, eStart + eHl, eEnd, eProto, false, eDst, outAddr, eDstPort, mOutPort[m]);
-        buf.setInt(off + 12, outAddr);
-        buf.setShort(off + 10, addressUpdate(buf.getUnsignedShort(off + 10), src, outAddr));
+        int target = TO_OUTSIDE;
+        int newAddr = mOutAddr[m];
+        int newPort = mOutPort[m];
+        if (in) {
+            target = targetPort(m);
+            if (target < 0) {
+                return drop(NatDropReason.NO_ROUTE);
+            }
+            newAddr = mInAddr[m];
+            newPort = mProtoInPort[m] & 0xFFFF;
+            if ((newAddr >>> 28) == V6_HOST_TAG) {
+                if (buf.readerIndex() < NAT64_HEADROOM) {
+                    return NEED_HEADROOM;
+                }
+                return inbound64Error(buf, off, l4, eStart, eHl, eEnd, eProto, src, m) ? target : DROP;
+            }
+        }
+        rewriteEmbedded(buf, eStart, eStart + eHl, eEnd, eProto, in, ourAddr, newAddr, ourPort, newPort);
+        buf.setInt(off + (in ? 16 : 12), newAddr);
+        buf.setShort(off + 10, addressUpdate(buf.getUnsignedShort(off + 10), outerAddr, newAddr));
         refillIcmpChecksum(buf, l4, l4len);
-        return TO_OUTSIDE;
+        return target;
     }
 
     private int outboundOther(ByteBuf buf, int off, int ns, int src) {
@@ -777,7 +811,7 @@ public final class NatEngine {
             if (type == Icmpv4.TYPE_ECHO_REPLY) {
                 p = inboundFlow(buf, off, l4, proto, w1, dst, false);
             } else if (Icmpv4.isError(type) && type != Icmpv4.TYPE_REDIRECT) {
-                p = inboundIcmpError(buf, off, l4, l4len, (int) w1, dst);
+                p = icmpError(buf, off, l4, l4len, true, -1, (int) w1, dst);
             } else {
                 p = drop(NatDropReason.UNSUPPORTED_ICMP);
             }
@@ -875,37 +909,6 @@ public final class NatEngine {
             }
         }
         return false;
-    }
-
-    /** RFC 5508 §4.1: an ICMP error about one of our outbound packets (outside endpoint → remote). */
-    private int inboundIcmpError(ByteBuf buf, int off, int l4, int l4len, int src, int dst) {
-        if (!embedded(buf, off, l4, Icmpv4.TYPE_ECHO_REQUEST)) {
-            return DROP;
-        }
-        if (eSrc != dst) {
-            return drop(NatDropReason.ICMP_NO_SESSION);
-        }
-        int m = findOutside(eProto, eSrc, eSrcPort);
-        if (m < 0 || findSession(m, eDst, eDstPort) < 0) {
-            return drop(NatDropReason.ICMP_NO_SESSION);
-        }
-        int target = targetPort(m);
-        if (target < 0) {
-            return drop(NatDropReason.NO_ROUTE);
-        }
-        int inAddr = mInAddr[m];
-        if ((inAddr >>> 28) == V6_HOST_TAG) {
-            if (buf.readerIndex() < NAT64_HEADROOM) {
-                return NEED_HEADROOM;
-            }
-            return inbound64Error(buf, off, l4, eStart, eHl, eEnd, eProto, src, m) ? target : DROP;
-        }
-        rewriteEmbedded(buf, eStart, eStart + eHl, eEnd, eProto, true, eSrc, inAddr, eSrcPort,
-                mProtoInPort[m] & 0xFFFF);
-        buf.setInt(off + 16, inAddr);
-        buf.setShort(off + 10, addressUpdate(buf.getUnsignedShort(off + 10), dst, inAddr));
-        refillIcmpChecksum(buf, l4, l4len);
-        return target;
     }
 
     private int inboundOther(ByteBuf buf, int off, int dst) {
@@ -1600,6 +1603,9 @@ public final class NatEngine {
     }
 
     private boolean isOutside(int addr) {
+        if (Integer.compareUnsigned(addr - outsideMin, outsideSpan) > 0) {
+            return false; // outside [lowest, highest] outside address: one compare on the fast path
+        }
         for (int a : outside) {
             if (a == addr) {
                 return true;

@@ -45,7 +45,9 @@ import java.util.concurrent.TimeUnit;
  * (defragmenter fast path, MTU check, translation, incremental checksums) → outside port, for an established TCP
  * flow out and in and a UDP flow out, with {@code mappings} other mappings in the table (10, 10,000, 1,000,000).
  * Plus the bare mapping look-up (random outside endpoints among those mappings) and the defragmenter's
- * non-fragment fast path.
+ * non-fragment fast path: on its own next to JMH's blackhole anchor, and in the NAT path next to the same NAT
+ * without a defragmenter (the engine finds fragments while it parses the header, so a non-fragment never reaches
+ * the defragmenter).
  *
  * <p>The NAT rewrites in place, so each sink puts the saved header words back (addresses, ports, both
  * checksums: four stores) and keeps the buffer for the next round instead of releasing it; the anchor's sink
@@ -75,6 +77,10 @@ public class NatBenchmark {
     private ChannelPipeline hubIngress;
     private ChannelPipeline natInside;
     private ChannelPipeline natOutside;
+    private Nat natNoDefrag;
+    private ChannelPipeline noDefragInside;
+    private final ByteBuf[] udpOutNoDefrag = new ByteBuf[BATCH];
+    private final RestoringSink noDefragSink = new RestoringSink();
     private final ByteBuf[] hubPackets = new ByteBuf[BATCH];
     private final ByteBuf[] tcpOut = new ByteBuf[BATCH];
     private final ByteBuf[] tcpIn = new ByteBuf[BATCH];
@@ -230,6 +236,18 @@ public class NatBenchmark {
                 lookupPort[i] = 40001;
             }
         }
+        // the same NAT without a defragmenter: the anchor of the defragmenter's cost inside the NAT path
+        natNoDefrag = Nat.create(bench.loop, NatConfig.builder().outsideAddresses(outside[0]).build(), null);
+        PacketPipe in2 = bench.pipe();
+        PacketPipe out2 = bench.pipe();
+        natNoDefrag.attach(in2.b(), "bench");
+        natNoDefrag.attachOutside(out2.b());
+        out2.b().pipeline().addFirst(noDefragSink);
+        bench.loop.runNow();
+        noDefragInside = in2.b().pipeline();
+        for (int i = 0; i < BATCH; i++) {
+            udpOutNoDefrag[i] = udp(INSIDE, 40001, REMOTE, 53);
+        }
         defrag = new Defragmenter(DefragConfig.builder().build());
         plain = udp(INSIDE, 40002, REMOTE, 53);
     }
@@ -239,10 +257,14 @@ public class NatBenchmark {
         if (engine.counters().droppedTotal() != 0) {
             throw new IllegalStateException("drops: " + engine.counters());
         }
+        if (natNoDefrag.counters().droppedTotal() != 0) {
+            throw new IllegalStateException("drops: " + natNoDefrag.counters());
+        }
         nat.close();
+        natNoDefrag.close();
         hub.close();
         bench.loop.runNow();
-        for (ByteBuf[] a : new ByteBuf[][]{hubPackets, tcpOut, tcpIn, udpOut}) {
+        for (ByteBuf[] a : new ByteBuf[][]{hubPackets, tcpOut, tcpIn, udpOut, udpOutNoDefrag}) {
             for (ByteBuf b : a) {
                 b.release();
             }
@@ -286,6 +308,16 @@ public class NatBenchmark {
         burst(natInside, udpOut);
     }
 
+    /**
+     * {@link #natOutboundUdp} through a NAT made without a defragmenter ({@code Nat.create(loop, config, null)}):
+     * the difference to {@code natOutboundUdp} is what the defragmenter costs a non-fragment in the NAT path.
+     */
+    @Benchmark
+    @OperationsPerInvocation(BATCH)
+    public void natOutboundUdpNoDefrag() {
+        burst(noDefragInside, udpOutNoDefrag);
+    }
+
     /** One outside-endpoint look-up in the mapping table, random among up to 1024 live mappings. */
     @Benchmark
     public boolean mappingLookup() {
@@ -293,7 +325,13 @@ public class NatBenchmark {
         return engine.isMapped(IpProtocol.UDP, lookupAddr[i], lookupPort[i]);
     }
 
-    /** The defragmenter's answer for a packet that is not a fragment. */
+    /** Anchor of {@link #defragFastPath}: JMH's own cost of handing the same packet to the blackhole. */
+    @Benchmark
+    public void defragAnchor(Blackhole bh) {
+        bh.consume(plain);
+    }
+
+    /** The defragmenter's answer for a packet that is not a fragment, called on its own. */
     @Benchmark
     public void defragFastPath(Blackhole bh) {
         bh.consume(defrag.offer(plain, PooledByteBufAllocator.DEFAULT));

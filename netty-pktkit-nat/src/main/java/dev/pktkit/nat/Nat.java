@@ -4,6 +4,7 @@ import dev.pktkit.codec.pipe.Attachment;
 import dev.pktkit.codec.pipe.PortConnector;
 import dev.pktkit.codec.wire.Icmpv4;
 import dev.pktkit.codec.wire.Ip4;
+import dev.pktkit.codec.wire.Ip6;
 import dev.pktkit.codec.wire.Ipv4;
 import dev.pktkit.nat.defrag.Defragmenter;
 import dev.pktkit.nat.defrag.DefragConfig;
@@ -77,7 +78,7 @@ public final class Nat implements PortConnector, AutoCloseable {
     private Nat(EventLoop loop, NatConfig config, DefragConfig defragConfig) {
         this.loop = loop;
         this.config = config;
-        this.engine = new NatEngine(config);
+        this.engine = new NatEngine(config, defragConfig != null);
         this.defrag = defragConfig == null ? null : new Defragmenter(defragConfig);
         this.fragmenter = new Fragmenter();
         this.ticker = loop.scheduleAtFixedRate(this::tick, 1, 1, TimeUnit.SECONDS);
@@ -211,19 +212,31 @@ public final class Nat implements PortConnector, AutoCloseable {
     /**
      * A port forward: TCP or UDP to {@code outsidePort} on the first outside address reaches
      * {@code insideAddress:insidePort} in the named namespace, from any remote; replies and the host's own
-     * outbound traffic from that port use it too.
+     * outbound traffic from that port use it too. An IPv6 {@code insideAddress} (with NAT64 on) is a host behind
+     * NAT64: the forwarded IPv4 traffic reaches it translated (RFC 6146 §3.5).
      */
     public Future<NatMapping> addPortForward(String namespace, int protocol, int outsidePort, String insideAddress,
                                              int insidePort) {
-        return submit(() -> engine.addStaticMapping(namespaceId(namespace), protocol, Ip4.parse(insideAddress),
-                insidePort, 0, outsidePort, true));
+        return addStaticMapping(namespace, protocol, insideAddress, insidePort, null, outsidePort, true);
     }
 
-    /** A static mapping (see {@link NatEngine#addStaticMapping}); filtering still applies unless {@code open}. */
+    /**
+     * A static mapping (see {@link NatEngine#addStaticMapping}); filtering still applies unless {@code open}.
+     * {@code outsideAddress} null means the first outside address; an IPv6 {@code insideAddress} is a NAT64 host
+     * ({@link NatEngine#addStaticMapping6}).
+     */
     public Future<NatMapping> addStaticMapping(String namespace, int protocol, String insideAddress, int insidePort,
                                                String outsideAddress, int outsidePort, boolean open) {
-        return submit(() -> engine.addStaticMapping(namespaceId(namespace), protocol, Ip4.parse(insideAddress),
-                insidePort, Ip4.parse(outsideAddress), outsidePort, open));
+        int out = outsideAddress == null ? 0 : Ip4.parse(outsideAddress);
+        if (insideAddress.indexOf(':') >= 0) {
+            long hi = Ip6.parseHi(insideAddress);
+            long lo = Ip6.parseLo(insideAddress);
+            return submit(() -> engine.addStaticMapping6(namespaceId(namespace), protocol, hi, lo, insidePort, out,
+                    outsidePort, open));
+        }
+        int in = Ip4.parse(insideAddress);
+        return submit(() -> engine.addStaticMapping(namespaceId(namespace), protocol, in, insidePort, out,
+                outsidePort, open));
     }
 
     /** Removes a port forward or static mapping on the first outside address. */
@@ -327,16 +340,25 @@ public final class Nat implements PortConnector, AutoCloseable {
             return;
         }
         buf = exclusive(buf);
-        if (defrag != null) {
-            buf = defrag.offer(buf, buf.alloc());
-            if (buf == null) {
-                return; // held for reassembly, or dropped and counted there
-            }
-        }
         if (tooBig(buf, config.outsideMtu, from, true)) {
             return;
         }
         int v = engine.outbound(buf, from.index);
+        if (v == NatEngine.REASSEMBLE) {
+            // the engine found a fragment (it checks anyway, so non-fragments never pay for the defragmenter)
+            buf = defrag.offer(buf, buf.alloc());
+            if (buf == null) {
+                return; // held for reassembly, or dropped and counted there
+            }
+            if (tooBig(buf, config.outsideMtu, from, true)) {
+                return;
+            }
+            v = engine.outbound(buf, from.index);
+        }
+        if (v == NatEngine.NEED_HEADROOM) {
+            buf = withHeadroom(buf); // hairpinned to a NAT64 host: the outbound half is done
+            v = engine.inbound(buf);
+        }
         if (v == NatEngine.TO_OUTSIDE) {
             PortHandler out = outside;
             if (out == null || !out.attached) {
@@ -347,39 +369,61 @@ public final class Nat implements PortConnector, AutoCloseable {
         } else if (v >= 0) {
             send(ports[v], buf, config.insideMtu);
         } else {
-            buf.release();
+            release(buf, v);
         }
     }
 
     private void fromOutside(ByteBuf buf) {
         buf = exclusive(buf);
-        if (defrag != null) {
+        if (tooBigInside(buf)) {
+            return;
+        }
+        int v = engine.inbound(buf);
+        if (v == NatEngine.REASSEMBLE) {
             buf = defrag.offer(buf, buf.alloc());
             if (buf == null) {
                 return;
             }
+            if (tooBigInside(buf)) {
+                return;
+            }
+            v = engine.inbound(buf);
         }
-        if (tooBig(buf, config.insideMtu, outside, false)) {
-            return;
-        }
-        if (buf.readableBytes() + 20 > config.insideMtu && config.nat64Prefix() != null
-                && engine.isNat64Inbound(buf) && tooBig(buf, config.insideMtu - 20, outside, false)) {
-            return; // RFC 7915 §4: DF set and too big once translated: frag needed with the MTU minus 20
-        }
-        int v = engine.inbound(buf);
         if (v == NatEngine.NEED_HEADROOM) {
-            ByteBuf roomy = buf.alloc().buffer(NatEngine.NAT64_HEADROOM + buf.readableBytes());
-            roomy.setIndex(NatEngine.NAT64_HEADROOM, NatEngine.NAT64_HEADROOM);
-            roomy.writeBytes(buf, buf.readerIndex(), buf.readableBytes());
-            buf.release();
-            buf = roomy;
+            buf = withHeadroom(buf);
             v = engine.inbound(buf);
         }
         if (v >= 0) {
             send(ports[v], buf, config.insideMtu);
         } else {
-            buf.release();
+            release(buf, v);
         }
+    }
+
+    /** Releases a packet the engine did not forward; a second {@code REASSEMBLE} (cannot happen) counts as a fragment. */
+    private void release(ByteBuf buf, int verdict) {
+        if (verdict == NatEngine.REASSEMBLE) {
+            engine.counters().drop(NatDropReason.FRAGMENT);
+        }
+        buf.release();
+    }
+
+    private boolean tooBigInside(ByteBuf buf) {
+        if (tooBig(buf, config.insideMtu, outside, false)) {
+            return true;
+        }
+        // RFC 7915 §4: DF set and too big once translated: fragmentation needed with the MTU minus 20
+        return buf.readableBytes() + 20 > config.insideMtu && config.nat64Prefix() != null
+                && engine.isNat64Inbound(buf) && tooBig(buf, config.insideMtu - 20, outside, false);
+    }
+
+    /** A copy of the packet with {@link NatEngine#NAT64_HEADROOM} bytes before it (one allocation). */
+    private static ByteBuf withHeadroom(ByteBuf buf) {
+        ByteBuf roomy = buf.alloc().buffer(NatEngine.NAT64_HEADROOM + buf.readableBytes());
+        roomy.setIndex(NatEngine.NAT64_HEADROOM, NatEngine.NAT64_HEADROOM);
+        roomy.writeBytes(buf, buf.readerIndex(), buf.readableBytes());
+        buf.release();
+        return roomy;
     }
 
     private static ByteBuf exclusive(ByteBuf buf) {
@@ -428,10 +472,10 @@ public final class Nat implements PortConnector, AutoCloseable {
             drop(buf, NatDropReason.CONGESTED);
             return;
         }
-        int version = buf.getUnsignedByte(buf.readerIndex()) >>> 4;
-        if (buf.readableBytes() > mtu && version == 4) {
+        int version = buf.readableBytes() > mtu ? buf.getUnsignedByte(buf.readerIndex()) >>> 4 : 0;
+        if (version == 4) {
             fragmenter.fragment(buf, mtu, to.sink);
-        } else if (buf.readableBytes() > mtu && version == 6 && !to.isOutside && config.nat64Prefix() != null) {
+        } else if (version == 6 && !to.isOutside && config.nat64Prefix() != null) {
             fragmenter.fragment6(buf, mtu, fragmentId++, to.sink);
         } else {
             ch.write(buf, ch.voidPromise());

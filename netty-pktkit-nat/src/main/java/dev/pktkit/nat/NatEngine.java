@@ -54,6 +54,13 @@ public final class NatEngine {
      * {@link #NAT64_HEADROOM} bytes before its reader index; nothing was changed: give it that and call again.
      */
     public static final int NEED_HEADROOM = -3;
+    /**
+     * Result for a fragment (IPv4 MF or offset set; IPv6 with a Fragment header, NAT64-bound) when the engine was
+     * made with reassembly in front ({@link #NatEngine(NatConfig, boolean)}): nothing was changed or counted;
+     * reassemble it and call again. Checking here rather than in a separate pass in front makes the
+     * defragmenter cost nothing for packets that are not fragments.
+     */
+    public static final int REASSEMBLE = -4;
     /** Headroom NAT64 needs before an inbound packet's reader index to translate it in place. */
     public static final int NAT64_HEADROOM = 64;
     /** Pseudo inside addresses 240.0.0.0/4 stand for IPv6 hosts in the mapping tables (never a real source). */
@@ -72,9 +79,12 @@ public final class NatEngine {
     private static final int T_EST = 32;
 
     private final NatConfig config;
+    private final boolean reassembly;
     private final NatCounters counters = new NatCounters();
     private final NatListener listener;
     private final int[] outside;
+    private final int outsideMin;
+    private final int outsideSpan;
     private final Filtering filtering;
     private final int insideAddress;
     private int now;
@@ -160,10 +170,28 @@ public final class NatEngine {
     private final int[] v6Port;
     private final int v6Mask;
 
+    /** An engine that drops fragments ({@link NatDropReason#FRAGMENT}). */
     public NatEngine(NatConfig config) {
+        this(config, false);
+    }
+
+    /**
+     * @param reassembly fragments are returned as {@link #REASSEMBLE} for the caller's defragmenter instead of
+     *                   being dropped
+     */
+    public NatEngine(NatConfig config, boolean reassembly) {
+        this.reassembly = reassembly;
         this.config = config;
         this.listener = config.listener;
         this.outside = config.outsideAddresses;
+        int lo = -1;
+        int hi = 0;
+        for (int a : outside) {
+            lo = Integer.compareUnsigned(a, lo) < 0 ? a : lo;
+            hi = Integer.compareUnsigned(a, hi) > 0 ? a : hi;
+        }
+        this.outsideMin = lo;
+        this.outsideSpan = hi - lo;
         this.filtering = config.filtering;
         this.insideAddress = config.insideAddress;
         int m = config.maxMappings;
@@ -422,57 +450,46 @@ public final class NatEngine {
      */
     public int outbound(ByteBuf buf, int port, boolean partialChecksum) {
         int off = buf.readerIndex();
-        if (buf.readableBytes() < 1) {
-            return drop(NatDropReason.MALFORMED);
+        if (buf.readableBytes() < Ipv4.MIN_HEADER_LENGTH) {
+            return buf.readableBytes() > 0 && buf.getUnsignedByte(off) >>> 4 == 6 ? outboundV6(buf, off, port)
+                    : drop(NatDropReason.MALFORMED);
         }
-        int version = buf.getUnsignedByte(off) >>> 4;
-        if (version != 4) {
-            return version == 6 ? outboundV6(buf, off, port) : drop(NatDropReason.MALFORMED);
+        // the first 20 bytes in three reads: version..fragment, ttl..source, destination
+        long w0 = buf.getLong(off);
+        if ((w0 >>> 60) != 4) {
+            return (w0 >>> 60) == 6 ? outboundV6(buf, off, port) : drop(NatDropReason.MALFORMED);
         }
-        int hl = Ipv4.check(buf, off, true);
+        long w1 = buf.getLong(off + 8);
+        int dst = buf.getInt(off + 16);
+        int hl = checkHeader(buf, off, w0, w1, dst);
         if (hl < 0) {
             return drop(NatDropReason.MALFORMED);
         }
-        if ((buf.getUnsignedShort(off + 6) & 0x3FFF) != 0) {
-            return drop(NatDropReason.FRAGMENT);
+        if ((w0 & 0x3FFF) != 0) {
+            return fragment();
         }
         int ns = portNs[port];
-        int src = buf.getInt(off + 12);
-        int dst = buf.getInt(off + 16);
+        int src = (int) w1;
         if ((src >>> 24) == 0 || (src >>> 24) == 127 || (src >>> 28) >= 0xE || isOutside(src)) {
             return drop(NatDropReason.BAD_SOURCE);
         }
         if ((dst >>> 28) >= 0xE) {
             return drop(NatDropReason.NOT_UNICAST);
         }
-        int proto = buf.getUnsignedByte(off + 9);
+        int proto = (int) (w1 >>> 48) & 0xFF;
         int l4 = off + hl;
-        int l4len = buf.getUnsignedShort(off + 2) - hl;
+        int l4len = ((int) (w0 >>> 32) & 0xFFFF) - hl;
         if (dst == insideAddress && insideAddress != 0) {
             return local(buf, off, l4, l4len, proto, port);
         }
         int verdict;
-        switch (proto) {
-            case IpProtocol.TCP:
-                if (l4len < 20) {
-                    return drop(NatDropReason.MALFORMED);
-                }
-                verdict = outboundPorts(buf, off, l4, proto, ns, port, src, dst, 16, partialChecksum);
-                break;
-            case IpProtocol.UDP:
-                if (l4len < 8) {
-                    return drop(NatDropReason.MALFORMED);
-                }
-                verdict = outboundPorts(buf, off, l4, proto, ns, port, src, dst, 6, partialChecksum);
-                break;
-            case IpProtocol.ICMP:
-                if (l4len < 8) {
-                    return drop(NatDropReason.MALFORMED);
-                }
-                verdict = outboundIcmp(buf, off, l4, l4len, ns, port, src, dst);
-                break;
-            default:
-                verdict = outboundOther(buf, off, ns, src);
+        if (proto == IpProtocol.TCP || proto == IpProtocol.UDP) {
+            verdict = l4len < minTransportLength(proto) ? drop(NatDropReason.MALFORMED)
+                    : outboundFlow(buf, off, l4, proto, ns, port, w1, dst, partialChecksum);
+        } else if (proto == IpProtocol.ICMP) {
+            verdict = outboundIcmp(buf, off, l4, l4len, ns, port, w1, dst);
+        } else {
+            verdict = outboundOther(buf, off, ns, src);
         }
         if (verdict != TO_OUTSIDE) {
             return verdict;
@@ -491,127 +508,214 @@ public final class NatEngine {
         return TO_OUTSIDE;
     }
 
-    private int outboundPorts(ByteBuf buf, int off, int l4, int proto, int ns, int port, int src, int dst,
-                              int ckOff, boolean partial) {
-        int sport = buf.getUnsignedShort(l4);
-        int dport = buf.getUnsignedShort(l4 + 2);
-        int protoPort = (proto << 16) | sport;
-        int m = findInside(ns, protoPort, src);
-        boolean fresh = false;
-        if (m < 0) {
-            m = createMapping(ns, port, proto, src, sport, 0, 0);
-            if (m < 0) {
-                return DROP;
-            }
-            fresh = true;
+    /**
+     * Validates an IPv4 header (RFC 791) whose first 20 bytes were read as {@code w0}, {@code w1} and
+     * {@code dst}: a 20-byte header is checked from those words (total length within the buffer, header
+     * checksum), one with options by {@link Ipv4#check}. Returns the header length or a negative value.
+     */
+    private static int checkHeader(ByteBuf buf, int off, long w0, long w1, int dst) {
+        if ((w0 >>> 56) != 0x45) {
+            return Ipv4.check(buf, off, true);
         }
-        int s = findSession(m, dst, dport);
-        if (s < 0) {
-            s = createSession(m, dst, dport);
-            if (s < 0) {
-                if (fresh) {
-                    releaseIfIdle(m);
-                }
-                return DROP;
-            }
+        int total = (int) (w0 >>> 32) & 0xFFFF;
+        if (total < Ipv4.MIN_HEADER_LENGTH || total > buf.writerIndex() - off) {
+            return -1;
         }
-        if (proto == IpProtocol.TCP) {
-            tcpTrack(s, buf.getUnsignedByte(l4 + 13), true);
+        long sum = (w0 >>> 32) + (w0 & 0xFFFF_FFFFL) + (w1 >>> 32) + (w1 & 0xFFFF_FFFFL) + (dst & 0xFFFF_FFFFL);
+        return Checksums.fold(sum) == 0xFFFF ? Ipv4.MIN_HEADER_LENGTH : -1;
+    }
+
+    private int fragment() {
+        return reassembly ? REASSEMBLE : drop(NatDropReason.FRAGMENT);
+    }
+
+    private static int minTransportLength(int proto) {
+        return proto == IpProtocol.TCP ? 20 : 8;
+    }
+
+    /** Offset of the checksum field in a TCP, UDP or ICMP header. */
+    private static int checksumOffset(int proto) {
+        return proto == IpProtocol.TCP ? 16 : proto == IpProtocol.UDP ? 6 : 2;
+    }
+
+    /**
+     * A TCP segment, UDP datagram or ICMP echo request going out (RFC 4787 / 5382 / 5508 §3): the mapping and
+     * session of its flow (made if new), then the source address and port (the echo identifier) rewritten with
+     * incremental checksum updates (RFC 1624). {@code w1} is the header's second word (TTL .. source address).
+     */
+    private int outboundFlow(ByteBuf buf, int off, int l4, int proto, int ns, int port, long w1, int dst,
+                             boolean partial) {
+        int src = (int) w1;
+        int key;
+        int rPort;
+        if (proto == IpProtocol.ICMP) {
+            key = buf.getUnsignedShort(l4 + 4);
+            rPort = 0;
         } else {
-            sExpiry[s] = now + config.udpSeconds;
+            int ports = buf.getInt(l4);
+            key = ports >>> 16;
+            rPort = ports & 0xFFFF;
         }
+        int s = session(ns, port, proto, src, key, dst, rPort);
+        if (s < 0) {
+            return DROP;
+        }
+        int m = sMap[s];
+        refresh(s, proto, proto == IpProtocol.TCP ? buf.getUnsignedByte(l4 + 13) : 0, true);
         mPort[m] = port;
         hPort[mHost[m]] = port;
         int outAddr = mOutAddr[m];
         int outPort = mOutPort[m];
-        buf.setInt(off + 12, outAddr);
-        buf.setShort(off + 10, addressUpdate(buf.getUnsignedShort(off + 10), src, outAddr));
-        buf.setShort(l4, outPort);
-        transportUpdate(buf, l4 + ckOff, proto, src, outAddr, sport, outPort, partial);
+        int ipck = addressUpdate((int) (w1 >>> 32) & 0xFFFF, src, outAddr);
+        buf.setLong(off + 8, (w1 & 0xFFFF_0000_0000_0000L) | ((long) ipck << 32) | (outAddr & 0xFFFF_FFFFL));
+        if (proto == IpProtocol.ICMP) {
+            buf.setShort(l4 + 4, outPort);
+            buf.setShort(l4 + 2, Checksums.incrementalUpdate16(buf.getUnsignedShort(l4 + 2), key, outPort));
+        } else {
+            buf.setShort(l4, outPort);
+            transportUpdate(buf, l4 + checksumOffset(proto), proto, src, outAddr, key, outPort, partial);
+        }
         return TO_OUTSIDE;
     }
 
-    private int outboundIcmp(ByteBuf buf, int off, int l4, int l4len, int ns, int port, int src, int dst) {
+    /**
+     * The session between an inside endpoint and a remote endpoint, with its mapping, made if new (the mapping
+     * endpoint-independent, RFC 4787 REQ-1); -1 when a bound refused one (counted).
+     */
+    private int session(int ns, int port, int proto, int inAddr, int inPort, int rAddr, int rPort) {
+        int m = findInside(ns, (proto << 16) | inPort, inAddr);
+        boolean fresh = false;
+        if (m < 0) {
+            m = createMapping(ns, port, proto, inAddr, inPort, 0, 0);
+            if (m < 0) {
+                return -1;
+            }
+            fresh = true;
+        }
+        int s = findSession(m, rAddr, rPort);
+        if (s < 0) {
+            s = createSession(m, rAddr, rPort);
+            if (s < 0 && fresh) {
+                releaseIfIdle(m);
+            }
+        }
+        return s;
+    }
+
+    /** Session timer (and TCP state) on a packet of the flow: RFC 5382 / 7857 for TCP, 4787 UDP, 5508 ICMP. */
+    private void refresh(int s, int proto, int tcpFlags, boolean out) {
+        if (proto == IpProtocol.TCP) {
+            tcpTrack(s, tcpFlags, out);
+        } else {
+            sExpiry[s] = now + (proto == IpProtocol.UDP ? config.udpSeconds : config.icmpSeconds);
+        }
+    }
+
+    private int outboundIcmp(ByteBuf buf, int off, int l4, int l4len, int ns, int port, long w1, int dst) {
+        if (l4len < 8) {
+            return drop(NatDropReason.MALFORMED);
+        }
         int type = buf.getUnsignedByte(l4);
         if (type == Icmpv4.TYPE_ECHO_REQUEST) {
-            int id = buf.getUnsignedShort(l4 + 4);
-            int protoPort = (IpProtocol.ICMP << 16) | id;
-            int m = findInside(ns, protoPort, src);
-            boolean fresh = false;
-            if (m < 0) {
-                m = createMapping(ns, port, IpProtocol.ICMP, src, id, 0, 0);
-                if (m < 0) {
-                    return DROP;
-                }
-                fresh = true;
-            }
-            int s = findSession(m, dst, 0);
-            if (s < 0) {
-                s = createSession(m, dst, 0);
-                if (s < 0) {
-                    if (fresh) {
-                        releaseIfIdle(m);
-                    }
-                    return DROP;
-                }
-            }
-            sExpiry[s] = now + config.icmpSeconds;
-            mPort[m] = port;
-            hPort[mHost[m]] = port;
-            int outAddr = mOutAddr[m];
-            int outId = mOutPort[m];
-            buf.setInt(off + 12, outAddr);
-            buf.setShort(off + 10, addressUpdate(buf.getUnsignedShort(off + 10), src, outAddr));
-            buf.setShort(l4 + 4, outId);
-            buf.setShort(l4 + 2, Checksums.incrementalUpdate16(buf.getUnsignedShort(l4 + 2), id, outId));
-            return TO_OUTSIDE;
+            return outboundFlow(buf, off, l4, IpProtocol.ICMP, ns, port, w1, dst, false);
         }
         if (Icmpv4.isError(type) && type != Icmpv4.TYPE_REDIRECT) {
-            return outboundIcmpError(buf, off, l4, l4len, ns, src);
+            return icmpError(buf, off, l4, l4len, false, ns, (int) w1, dst);
         }
         return drop(NatDropReason.UNSUPPORTED_ICMP);
     }
 
+    // The packet an ICMP error quotes, as parsed by embedded() (single-threaded scratch, no allocation).
+    private int eProto;
+    private int eSrc;
+    private int eDst;
+    private int eSrcPort;
+    private int eDstPort;
+    private int eStart;
+    private int eHl;
+    private int eEnd;
+
     /**
-     * An inside host's ICMP error about an inbound packet (RFC 5508 §4.2): the embedded packet went remote →
-     * outside endpoint → inside endpoint; its destination becomes the outside endpoint again.
+     * Parses the IPv4 packet quoted by the ICMP error at {@code l4} (RFC 792; its header and 8 bytes after it
+     * are required): a TCP or UDP packet, or an ICMP echo of {@code echoType} (its identifier taken as the port
+     * on the side that owns it). Returns false, counted, for anything else.
      */
-    private int outboundIcmpError(ByteBuf buf, int off, int l4, int l4len, int ns, int src) {
+    private boolean embedded(ByteBuf buf, int off, int l4, int echoType) {
         int e = l4 + 8;
         int end = off + buf.getUnsignedShort(off + 2);
         int ehl = embeddedHeader(buf, e, end);
         if (ehl < 0) {
-            return drop(NatDropReason.MALFORMED);
+            drop(NatDropReason.MALFORMED);
+            return false;
         }
-        int eproto = buf.getUnsignedByte(e + 9);
-        int esrc = buf.getInt(e + 12);
-        int edst = buf.getInt(e + 16);
+        int proto = buf.getUnsignedByte(e + 9);
         int el4 = e + ehl;
-        if (edst != src) {
-            return drop(NatDropReason.ICMP_NO_SESSION);
-        }
-        int inPort;
-        int rPort;
-        if (eproto == IpProtocol.TCP || eproto == IpProtocol.UDP) {
-            rPort = buf.getUnsignedShort(el4);
-            inPort = buf.getUnsignedShort(el4 + 2);
-        } else if (eproto == IpProtocol.ICMP && buf.getUnsignedByte(el4) == Icmpv4.TYPE_ECHO_REPLY) {
-            rPort = 0;
-            inPort = buf.getUnsignedShort(el4 + 4);
+        if (proto == IpProtocol.TCP || proto == IpProtocol.UDP) {
+            eSrcPort = buf.getUnsignedShort(el4);
+            eDstPort = buf.getUnsignedShort(el4 + 2);
+        } else if (proto == IpProtocol.ICMP && buf.getUnsignedByte(el4) == echoType) {
+            int id = buf.getUnsignedShort(el4 + 4);
+            boolean request = echoType == Icmpv4.TYPE_ECHO_REQUEST; // our request: the identifier is ours
+            eSrcPort = request ? id : 0;
+            eDstPort = request ? 0 : id;
         } else {
-            return drop(NatDropReason.UNSUPPORTED_ICMP);
+            drop(NatDropReason.UNSUPPORTED_ICMP);
+            return false;
         }
-        int m = findInside(ns, (eproto << 16) | inPort, edst);
-        if (m < 0 || findSession(m, esrc, rPort) < 0) {
+        eProto = proto;
+        eSrc = buf.getInt(e + 12);
+        eDst = buf.getInt(e + 16);
+        eStart = e;
+        eHl = ehl;
+        eEnd = end;
+        return true;
+    }
+
+    /**
+     * An ICMP error crossing the NAT (RFC 5508 §4). Inbound ({@code in}), about one of our outbound packets: the
+     * embedded packet went outside endpoint → remote, and the outer destination and embedded source go back to
+     * the inside endpoint (NAT64 mappings on to {@link #inbound64Error}). Outbound, an inside host's error about
+     * an inbound packet: the embedded packet went remote → inside endpoint, and the outer source and embedded
+     * destination become the outside endpoint. Returns the inside port, or {@link #TO_OUTSIDE}.
+     */
+    private int icmpError(ByteBuf buf, int off, int l4, int l4len, boolean in, int ns, int src, int dst) {
+        if (!embedded(buf, off, l4, in ? Icmpv4.TYPE_ECHO_REQUEST : Icmpv4.TYPE_ECHO_REPLY)) {
+            return DROP;
+        }
+        int ourAddr = in ? eSrc : eDst; // the embedded packet's endpoint on the NAT's side, then the remote's
+        int ourPort = in ? eSrcPort : eDstPort;
+        int rAddr = in ? eDst : eSrc;
+        int rPort = in ? eDstPort : eSrcPort;
+        int outerAddr = in ? dst : src;
+        if (ourAddr != outerAddr) {
             return drop(NatDropReason.ICMP_NO_SESSION);
         }
-        int outAddr = mOutAddr[m];
-        int outPort = mOutPort[m];
-        rewriteEmbedded(buf, e, el4, end, eproto, false, edst, outAddr, inPort, outPort);
-        buf.setInt(off + 12, outAddr);
-        buf.setShort(off + 10, addressUpdate(buf.getUnsignedShort(off + 10), src, outAddr));
+        int m = in ? findOutside(eProto, ourAddr, ourPort) : findInside(ns, (eProto << 16) | ourPort, ourAddr);
+        if (m < 0 || findSession(m, rAddr, rPort) < 0) {
+            return drop(NatDropReason.ICMP_NO_SESSION);
+        }
+        int target = TO_OUTSIDE;
+        int newAddr = mOutAddr[m];
+        int newPort = mOutPort[m];
+        if (in) {
+            target = targetPort(m);
+            if (target < 0) {
+                return drop(NatDropReason.NO_ROUTE);
+            }
+            newAddr = mInAddr[m];
+            newPort = mProtoInPort[m] & 0xFFFF;
+            if ((newAddr >>> 28) == V6_HOST_TAG) {
+                if (buf.readerIndex() < NAT64_HEADROOM) {
+                    return NEED_HEADROOM;
+                }
+                return inbound64Error(buf, off, l4, eStart, eHl, eEnd, eProto, src, m) ? target : DROP;
+            }
+        }
+        rewriteEmbedded(buf, eStart, eStart + eHl, eEnd, eProto, in, ourAddr, newAddr, ourPort, newPort);
+        buf.setInt(off + (in ? 16 : 12), newAddr);
+        buf.setShort(off + 10, addressUpdate(buf.getUnsignedShort(off + 10), outerAddr, newAddr));
         refillIcmpChecksum(buf, l4, l4len);
-        return TO_OUTSIDE;
+        return target;
     }
 
     private int outboundOther(ByteBuf buf, int off, int ns, int src) {
@@ -675,47 +779,44 @@ public final class NatEngine {
      */
     public int inbound(ByteBuf buf, boolean partialChecksum) {
         int off = buf.readerIndex();
-        if (buf.readableBytes() < 1) {
-            return drop(NatDropReason.MALFORMED);
+        if (buf.readableBytes() < Ipv4.MIN_HEADER_LENGTH) {
+            return buf.readableBytes() > 0 && buf.getUnsignedByte(off) >>> 4 == 6 ? inboundV6(buf, off)
+                    : drop(NatDropReason.MALFORMED);
         }
-        int version = buf.getUnsignedByte(off) >>> 4;
-        if (version != 4) {
-            return version == 6 ? inboundV6(buf, off) : drop(NatDropReason.MALFORMED);
+        long w0 = buf.getLong(off);
+        if ((w0 >>> 60) != 4) {
+            return (w0 >>> 60) == 6 ? inboundV6(buf, off) : drop(NatDropReason.MALFORMED);
         }
-        int hl = Ipv4.check(buf, off, true);
+        long w1 = buf.getLong(off + 8);
+        int dst = buf.getInt(off + 16);
+        int hl = checkHeader(buf, off, w0, w1, dst);
         if (hl < 0) {
             return drop(NatDropReason.MALFORMED);
         }
-        if ((buf.getUnsignedShort(off + 6) & 0x3FFF) != 0) {
-            return drop(NatDropReason.FRAGMENT);
+        if ((w0 & 0x3FFF) != 0) {
+            return fragment();
         }
-        int src = buf.getInt(off + 12);
-        int dst = buf.getInt(off + 16);
-        int proto = buf.getUnsignedByte(off + 9);
+        int proto = (int) (w1 >>> 48) & 0xFF;
         int l4 = off + hl;
-        int l4len = buf.getUnsignedShort(off + 2) - hl;
+        int l4len = ((int) (w0 >>> 32) & 0xFFFF) - hl;
         int p;
-        switch (proto) {
-            case IpProtocol.TCP:
-                if (l4len < 20) {
-                    return drop(NatDropReason.MALFORMED);
-                }
-                p = inboundPorts(buf, off, l4, proto, src, dst, 16, partialChecksum);
-                break;
-            case IpProtocol.UDP:
-                if (l4len < 8) {
-                    return drop(NatDropReason.MALFORMED);
-                }
-                p = inboundPorts(buf, off, l4, proto, src, dst, 6, partialChecksum);
-                break;
-            case IpProtocol.ICMP:
-                if (l4len < 8) {
-                    return drop(NatDropReason.MALFORMED);
-                }
-                p = inboundIcmp(buf, off, l4, l4len, src, dst);
-                break;
-            default:
-                p = inboundOther(buf, off, dst);
+        if (proto == IpProtocol.TCP || proto == IpProtocol.UDP) {
+            p = l4len < minTransportLength(proto) ? drop(NatDropReason.MALFORMED)
+                    : inboundFlow(buf, off, l4, proto, w1, dst, partialChecksum);
+        } else if (proto == IpProtocol.ICMP) {
+            if (l4len < 8) {
+                return drop(NatDropReason.MALFORMED);
+            }
+            int type = buf.getUnsignedByte(l4);
+            if (type == Icmpv4.TYPE_ECHO_REPLY) {
+                p = inboundFlow(buf, off, l4, proto, w1, dst, false);
+            } else if (Icmpv4.isError(type) && type != Icmpv4.TYPE_REDIRECT) {
+                p = icmpError(buf, off, l4, l4len, true, -1, (int) w1, dst);
+            } else {
+                p = drop(NatDropReason.UNSUPPORTED_ICMP);
+            }
+        } else {
+            p = inboundOther(buf, off, dst);
         }
         if (p >= 0) {
             counters.count(NatCounters.IN);
@@ -723,21 +824,37 @@ public final class NatEngine {
         return p;
     }
 
-    private int inboundPorts(ByteBuf buf, int off, int l4, int proto, int src, int dst, int ckOff,
-                             boolean partial) {
-        int sport = buf.getUnsignedShort(l4);
-        int dport = buf.getUnsignedShort(l4 + 2);
-        int m = findOutside(proto, dst, dport);
+    /**
+     * A TCP segment, UDP datagram or ICMP echo reply coming in: its mapping, its session (a new one only through
+     * filtering or an expectation, and for TCP only on a SYN), then the destination address and port (the echo
+     * identifier) rewritten back to the inside endpoint; NAT64 mappings go on to {@link #inbound64}.
+     */
+    private int inboundFlow(ByteBuf buf, int off, int l4, int proto, long w1, int dst, boolean partial) {
+        int src = (int) w1;
+        int key;
+        int rPort;
+        if (proto == IpProtocol.ICMP) {
+            key = buf.getUnsignedShort(l4 + 4);
+            rPort = 0;
+        } else {
+            int ports = buf.getInt(l4);
+            rPort = ports >>> 16;
+            key = ports & 0xFFFF;
+        }
+        int m = findOutside(proto, dst, key);
         if (m < 0) {
             return drop(NatDropReason.NO_MAPPING);
         }
-        int s = findSession(m, src, sport);
+        int s = findSession(m, src, rPort);
         int flags = proto == IpProtocol.TCP ? buf.getUnsignedByte(l4 + 13) : 0;
         if (s < 0) {
+            if (proto == IpProtocol.ICMP) {
+                return drop(NatDropReason.FILTERED); // a reply without our request
+            }
             if (proto == IpProtocol.TCP && (flags & 0x16) != 0x02) { // SYN without ACK/RST opens
                 return drop(NatDropReason.TCP_NO_SESSION);
             }
-            s = admit(m, src, sport);
+            s = admit(m, src, rPort);
             if (s < 0) {
                 return DROP;
             }
@@ -746,23 +863,28 @@ public final class NatEngine {
         if (target < 0) {
             return drop(NatDropReason.NO_ROUTE);
         }
-        if ((mInAddr[m] >>> 28) == V6_HOST_TAG && buf.readerIndex() < NAT64_HEADROOM) {
-            return NEED_HEADROOM;
-        }
-        if (proto == IpProtocol.TCP) {
-            tcpTrack(s, flags, false);
-        } else {
-            sExpiry[s] = now + config.udpSeconds;
-        }
         int inAddr = mInAddr[m];
-        if ((inAddr >>> 28) == V6_HOST_TAG) {
-            return inbound64(buf, off, l4, proto, src, dst, m, ckOff, dport) ? target : DROP;
+        boolean v6 = (inAddr >>> 28) == V6_HOST_TAG;
+        if (v6 && l4 < 40) {
+            return NEED_HEADROOM; // the IPv6 header goes in front of the transport header
+
+        }
+        if (proto != IpProtocol.ICMP) {
+            refresh(s, proto, flags, false); // an echo reply does not refresh its session (RFC 5508 REQ-1)
+        }
+        if (v6) {
+            return inbound64(buf, off, l4, proto, src, dst, m, checksumOffset(proto), key) ? target : DROP;
         }
         int inPort = mProtoInPort[m] & 0xFFFF;
         buf.setInt(off + 16, inAddr);
-        buf.setShort(off + 10, addressUpdate(buf.getUnsignedShort(off + 10), dst, inAddr));
-        buf.setShort(l4 + 2, inPort);
-        transportUpdate(buf, l4 + ckOff, proto, dst, inAddr, dport, inPort, partial);
+        buf.setShort(off + 10, addressUpdate((int) (w1 >>> 32) & 0xFFFF, dst, inAddr));
+        if (proto == IpProtocol.ICMP) {
+            buf.setShort(l4 + 4, inPort);
+            buf.setShort(l4 + 2, Checksums.incrementalUpdate16(buf.getUnsignedShort(l4 + 2), key, inPort));
+        } else {
+            buf.setShort(l4 + 2, inPort);
+            transportUpdate(buf, l4 + checksumOffset(proto), proto, dst, inAddr, key, inPort, partial);
+        }
         return target;
     }
 
@@ -787,86 +909,6 @@ public final class NatEngine {
             }
         }
         return false;
-    }
-
-    private int inboundIcmp(ByteBuf buf, int off, int l4, int l4len, int src, int dst) {
-        int type = buf.getUnsignedByte(l4);
-        if (type == Icmpv4.TYPE_ECHO_REPLY) {
-            int id = buf.getUnsignedShort(l4 + 4);
-            int m = findOutside(IpProtocol.ICMP, dst, id);
-            if (m < 0) {
-                return drop(NatDropReason.NO_MAPPING);
-            }
-            if (findSession(m, src, 0) < 0) {
-                return drop(NatDropReason.FILTERED);
-            }
-            int target = targetPort(m);
-            if (target < 0) {
-                return drop(NatDropReason.NO_ROUTE);
-            }
-            int inAddr = mInAddr[m];
-            int inId = mProtoInPort[m] & 0xFFFF;
-            if ((inAddr >>> 28) == V6_HOST_TAG) {
-                if (buf.readerIndex() < NAT64_HEADROOM) {
-                    return NEED_HEADROOM;
-                }
-                return inbound64(buf, off, l4, IpProtocol.ICMP, src, dst, m, 2, id) ? target : DROP;
-            }
-            buf.setInt(off + 16, inAddr);
-            buf.setShort(off + 10, addressUpdate(buf.getUnsignedShort(off + 10), dst, inAddr));
-            buf.setShort(l4 + 4, inId);
-            buf.setShort(l4 + 2, Checksums.incrementalUpdate16(buf.getUnsignedShort(l4 + 2), id, inId));
-            return target;
-        }
-        if (!Icmpv4.isError(type) || type == Icmpv4.TYPE_REDIRECT) {
-            return drop(NatDropReason.UNSUPPORTED_ICMP);
-        }
-        // RFC 5508 §4.1: the embedded packet is one of ours, outside endpoint -> remote.
-        int e = l4 + 8;
-        int end = off + buf.getUnsignedShort(off + 2);
-        int ehl = embeddedHeader(buf, e, end);
-        if (ehl < 0) {
-            return drop(NatDropReason.MALFORMED);
-        }
-        int eproto = buf.getUnsignedByte(e + 9);
-        int esrc = buf.getInt(e + 12);
-        int edst = buf.getInt(e + 16);
-        int el4 = e + ehl;
-        if (esrc != dst) {
-            return drop(NatDropReason.ICMP_NO_SESSION);
-        }
-        int outPort;
-        int rPort;
-        if (eproto == IpProtocol.TCP || eproto == IpProtocol.UDP) {
-            outPort = buf.getUnsignedShort(el4);
-            rPort = buf.getUnsignedShort(el4 + 2);
-        } else if (eproto == IpProtocol.ICMP && buf.getUnsignedByte(el4) == Icmpv4.TYPE_ECHO_REQUEST) {
-            outPort = buf.getUnsignedShort(el4 + 4);
-            rPort = 0;
-        } else {
-            return drop(NatDropReason.UNSUPPORTED_ICMP);
-        }
-        int m = findOutside(eproto, esrc, outPort);
-        if (m < 0 || findSession(m, edst, rPort) < 0) {
-            return drop(NatDropReason.ICMP_NO_SESSION);
-        }
-        int target = targetPort(m);
-        if (target < 0) {
-            return drop(NatDropReason.NO_ROUTE);
-        }
-        int inAddr = mInAddr[m];
-        int inPort = mProtoInPort[m] & 0xFFFF;
-        if ((inAddr >>> 28) == V6_HOST_TAG) {
-            if (buf.readerIndex() < NAT64_HEADROOM) {
-                return NEED_HEADROOM;
-            }
-            return inbound64Error(buf, off, l4, e, ehl, end, eproto, src, m) ? target : DROP;
-        }
-        rewriteEmbedded(buf, e, el4, end, eproto, true, esrc, inAddr, outPort, inPort);
-        buf.setInt(off + 16, inAddr);
-        buf.setShort(off + 10, addressUpdate(buf.getUnsignedShort(off + 10), dst, inAddr));
-        refillIcmpChecksum(buf, l4, l4len);
-        return target;
     }
 
     private int inboundOther(ByteBuf buf, int off, int dst) {
@@ -982,14 +1024,16 @@ public final class NatEngine {
     }
 
     /**
-     * IPv6 → IPv4: TCP, UDP and ICMPv6 echo requests without extension headers (fragments are reassembled in
-     * front). The IPv4 header is written over the last 20 bytes of the IPv6 header and the reader index moves.
+     * IPv6 → IPv4 (RFC 7915 §5, RFC 6146): TCP, UDP, ICMPv6 echo requests and ICMPv6 errors about translated
+     * packets. Hop-by-hop, destination options and routing headers without segments left are skipped and not
+     * translated (§5.1); a Fragment header means reassembly first ({@link #REASSEMBLE}). The IPv4 header is
+     * written over the last 20 bytes in front of the transport header and the reader index moves.
      */
     private int outbound64(ByteBuf buf, int off, int port) {
         if (Ipv6.check(buf, off) < 0) {
             return drop(NatDropReason.MALFORMED);
         }
-        int plen = buf.getUnsignedShort(off + 4);
+        int end = off + 40 + buf.getUnsignedShort(off + 4);
         int nh = buf.getUnsignedByte(off + 6);
         int hop = buf.getUnsignedByte(off + 7);
         long sHi = buf.getLong(off + 8);
@@ -1000,19 +1044,37 @@ public final class NatEngine {
         if ((v4dst >>> 24) == 0 || (v4dst >>> 24) == 127 || (v4dst >>> 28) >= 0xE) {
             return drop(NatDropReason.NOT_UNICAST);
         }
-        if (isOutside(v4dst) || Ip6.isMulticast(sHi) || Ip6.isUnspecified(sHi, sLo)) {
-            return drop(NatDropReason.NAT64_UNSUPPORTED);
+        if ((isOutside(v4dst) && !config.hairpinning) || Ip6.isMulticast(sHi) || Ip6.isUnspecified(sHi, sLo)) {
+            return drop(isOutside(v4dst) ? NatDropReason.HAIRPIN_REFUSED : NatDropReason.NAT64_UNSUPPORTED);
         }
         if (hop <= 1) {
             return drop(NatDropReason.HOP_LIMIT);
         }
         int l4 = off + 40;
+        for (int headers = 0; nh == IpProtocol.HOPOPT || nh == IpProtocol.IPV6_OPTS || nh == IpProtocol.IPV6_ROUTE
+                || nh == IpProtocol.IPV6_FRAG; headers++) {
+            if (nh == IpProtocol.IPV6_FRAG) {
+                return fragment();
+            }
+            if (l4 + 8 > end || headers == 8) {
+                return drop(NatDropReason.MALFORMED);
+            }
+            if (nh == IpProtocol.IPV6_ROUTE && buf.getUnsignedByte(l4 + 3) != 0) {
+                return drop(NatDropReason.NAT64_UNSUPPORTED); // segments left: not for us to translate (§5.1)
+            }
+            nh = buf.getUnsignedByte(l4);
+            l4 += (buf.getUnsignedByte(l4 + 1) + 1) << 3;
+        }
+        int ulen = end - l4;
+        if (ulen < 0) {
+            return drop(NatDropReason.MALFORMED);
+        }
         int proto;
         int key;
         int rPort;
         switch (nh) {
             case IpProtocol.TCP, IpProtocol.UDP -> {
-                if (plen < (nh == IpProtocol.TCP ? 20 : 8)) {
+                if (ulen < minTransportLength(nh)) {
                     return drop(NatDropReason.MALFORMED);
                 }
                 proto = nh;
@@ -1020,7 +1082,14 @@ public final class NatEngine {
                 rPort = buf.getUnsignedShort(l4 + 2);
             }
             case IpProtocol.ICMPV6 -> {
-                if (plen < 8 || buf.getUnsignedByte(l4) != 128) {
+                if (ulen < 8) {
+                    return drop(NatDropReason.MALFORMED);
+                }
+                int type = buf.getUnsignedByte(l4);
+                if (type >= 1 && type <= 4) {
+                    return outbound64Error(buf, off, l4, end, port, hop, sHi, sLo);
+                }
+                if (type != 128) {
                     return drop(NatDropReason.UNSUPPORTED_ICMP);
                 }
                 proto = IpProtocol.ICMP;
@@ -1038,41 +1107,19 @@ public final class NatEngine {
             if (xFreeTop == 0) {
                 return drop(NatDropReason.MAPPINGS_FULL);
             }
-            x = xFree[--xFreeTop];
-            xNs[x] = ns;
-            xHi[x] = sHi;
-            xLo[x] = sLo;
-            v6Hosts.insert(OpenIndex.hash(sHi ^ ns, sLo), x);
+            x = newV6Host(ns, sHi, sLo);
             newHost = true;
         }
         int pseudo = (V6_HOST_TAG << 28) | x;
-        int m = findInside(ns, (proto << 16) | key, pseudo);
-        boolean fresh = false;
-        if (m < 0) {
-            m = createMapping(ns, port, proto, pseudo, key, 0, 0);
-            if (m < 0) {
-                if (newHost) {
-                    freeV6Host(x);
-                }
-                return DROP;
-            }
-            fresh = true;
-        }
-        int s = findSession(m, v4dst, rPort);
+        int s = session(ns, port, proto, pseudo, key, v4dst, rPort);
         if (s < 0) {
-            s = createSession(m, v4dst, rPort);
-            if (s < 0) {
-                if (fresh) {
-                    releaseIfIdle(m);
-                }
-                return DROP;
+            if (newHost && findV6Host(ns, sHi, sLo) == x && findHost(ns, pseudo) < 0) {
+                freeV6Host(x); // no mapping was made for it (a refused session frees its host with its mapping)
             }
+            return DROP;
         }
-        if (proto == IpProtocol.TCP) {
-            tcpTrack(s, buf.getUnsignedByte(l4 + 13), true);
-        } else {
-            sExpiry[s] = now + (proto == IpProtocol.UDP ? config.udpSeconds : config.icmpSeconds);
-        }
+        int m = sMap[s];
+        refresh(s, proto, proto == IpProtocol.TCP ? buf.getUnsignedByte(l4 + 13) : 0, true);
         mPort[m] = port;
         hPort[mHost[m]] = port;
         int outAddr = mOutAddr[m];
@@ -1082,27 +1129,161 @@ public final class NatEngine {
             buf.setByte(l4, Icmpv4.TYPE_ECHO_REQUEST);
             buf.setShort(l4 + 4, outPort);
             buf.setShort(l4 + 2, 0);
-            buf.setShort(l4 + 2, Checksums.internet(buf, l4, plen));
+            buf.setShort(l4 + 2, Checksums.internet(buf, l4, ulen));
         } else {
-            int ckAt = l4 + (proto == IpProtocol.TCP ? 16 : 6);
+            int ckAt = l4 + checksumOffset(proto);
             int neu = pseudoSwap(buf.getUnsignedShort(ckAt), sum6(sHi, sLo, dHi, dLo), sum4(outAddr, v4dst), key,
                     outPort);
             buf.setShort(ckAt, proto == IpProtocol.UDP && neu == 0 ? 0xFFFF : neu);
             buf.setShort(l4, outPort);
         }
-        int o = off + 20;
+        int o = l4 - 20;
+        // RFC 7915 §5.1: DF only above 1260 bytes, so that a path MTU under 1280 can still fragment
+        writeIpv4Header(buf, o, tc, 20 + ulen, 20 + ulen > 1260 ? Ipv4.FLAG_DF : 0, hop - 1, proto, outAddr, v4dst);
+        buf.setIndex(o, end);
+        if (isOutside(v4dst)) {
+            int p = inbound(buf); // hairpinning (RFC 6146 §3.8): back in to the host behind that outside endpoint
+            if (p >= 0) {
+                counters.count(NatCounters.HAIRPIN);
+            }
+            return p;
+        }
+        counters.count(NatCounters.OUT);
+        return TO_OUTSIDE;
+    }
+
+    private int newV6Host(int ns, long hi, long lo) {
+        int x = xFree[--xFreeTop];
+        xNs[x] = ns;
+        xHi[x] = hi;
+        xLo[x] = lo;
+        v6Hosts.insert(OpenIndex.hash(hi ^ ns, lo), x);
+        return x;
+    }
+
+    private void writeIpv4Header(ByteBuf buf, int o, int tos, int total, int flags, int ttl, int proto, int src,
+                                 int dst) {
         buf.setByte(o, 0x45);
-        buf.setByte(o + 1, tc);
-        buf.setShort(o + 2, 20 + plen);
+        buf.setByte(o + 1, tos);
+        buf.setShort(o + 2, total);
         buf.setShort(o + 4, ipId++);
-        buf.setShort(o + 6, Ipv4.FLAG_DF);
-        buf.setByte(o + 8, hop - 1);
+        buf.setShort(o + 6, flags);
+        buf.setByte(o + 8, ttl);
         buf.setByte(o + 9, proto);
         buf.setShort(o + 10, 0);
-        buf.setInt(o + 12, outAddr);
-        buf.setInt(o + 16, v4dst);
+        buf.setInt(o + 12, src);
+        buf.setInt(o + 16, dst);
         buf.setShort(o + 10, Checksums.internet(buf, o, 20));
-        buf.setIndex(o, o + 20 + plen);
+    }
+
+    /**
+     * An IPv6 host's ICMPv6 error about a packet NAT64 translated to it (RFC 7915 §5.2, RFC 6146 §3.4): it
+     * becomes an ICMPv4 error from the host's outside address to the remote, the quoted IPv6 packet turned back
+     * into the IPv4 packet the remote sent (addresses, the outside port, its checksum), cut to 576 bytes.
+     * Destination unreachable (codes 0–4), packet too big (as fragmentation needed, MTU − 20), time exceeded,
+     * and parameter problem code 1 (as protocol unreachable) are translated; the rest (parameter problem codes 0
+     * and 2, whose pointer table is not implemented) are dropped and counted. The quoted packet must be TCP,
+     * UDP or an echo reply without extension headers.
+     */
+    private int outbound64Error(ByteBuf buf, int off, int l4, int end, int port, int hop, long sHi, long sLo) {
+        int t6 = buf.getUnsignedByte(l4);
+        int c6 = buf.getUnsignedByte(l4 + 1);
+        int t4;
+        int c4;
+        int rest = 0;
+        switch (t6) {
+            case 1 -> {
+                t4 = Icmpv4.TYPE_DESTINATION_UNREACHABLE;
+                c4 = switch (c6) {
+                    case 0, 2, 3 -> 1;  // host unreachable
+                    case 1 -> 10;       // communication with the host administratively prohibited
+                    case 4 -> 3;        // port unreachable
+                    default -> -1;
+                };
+            }
+            case 2 -> {
+                t4 = Icmpv4.TYPE_DESTINATION_UNREACHABLE;
+                c4 = Icmpv4.CODE_FRAGMENTATION_NEEDED;
+                long mtu = buf.getUnsignedInt(l4 + 4) - 20;
+                rest = (int) Math.max(68, Math.min(mtu, Math.min(config.outsideMtu, config.insideMtu - 20)));
+            }
+            case 3 -> {
+                t4 = Icmpv4.TYPE_TIME_EXCEEDED;
+                c4 = c6 <= 1 ? c6 : -1;
+            }
+            default -> {
+                t4 = Icmpv4.TYPE_DESTINATION_UNREACHABLE;
+                c4 = c6 == 1 ? 2 : -1; // unrecognized next header -> protocol unreachable
+            }
+        }
+        int e = l4 + 8;
+        if (c4 < 0) {
+            return drop(NatDropReason.UNSUPPORTED_ICMP);
+        }
+        if (end - e < 48 || buf.getUnsignedByte(e) >>> 4 != 6) {
+            return drop(NatDropReason.MALFORMED);
+        }
+        int enh = buf.getUnsignedByte(e + 6);
+        long rHi = buf.getLong(e + 8);
+        long rLo = buf.getLong(e + 16);
+        if (buf.getLong(e + 24) != sHi || buf.getLong(e + 32) != sLo || !nat64.contains(rHi, rLo)) {
+            return drop(NatDropReason.ICMP_NO_SESSION); // not about a packet translated to this host
+        }
+        int el4 = e + 40;
+        int proto;
+        int key;
+        int rPort;
+        if (enh == IpProtocol.TCP || enh == IpProtocol.UDP) {
+            proto = enh;
+            rPort = buf.getUnsignedShort(el4);
+            key = buf.getUnsignedShort(el4 + 2);
+        } else if (enh == IpProtocol.ICMPV6 && buf.getUnsignedByte(el4) == 129) {
+            proto = IpProtocol.ICMP;
+            rPort = 0;
+            key = buf.getUnsignedShort(el4 + 4);
+        } else {
+            return drop(NatDropReason.UNSUPPORTED_ICMP);
+        }
+        int ns = portNs[port];
+        int x = findV6Host(ns, sHi, sLo);
+        int remote = nat64.extract(rHi, rLo);
+        int m = x < 0 ? -1 : findInside(ns, (proto << 16) | key, (V6_HOST_TAG << 28) | x);
+        if (m < 0 || findSession(m, remote, rPort) < 0) {
+            return drop(NatDropReason.ICMP_NO_SESSION);
+        }
+        int outAddr = mOutAddr[m];
+        int outPort = mOutPort[m];
+        int eplen = buf.getUnsignedShort(e + 4);
+        int start = el4 - 48;
+        int stop = Math.min(end, start + 576);
+        if (proto == IpProtocol.ICMP) {
+            buf.setByte(el4, Icmpv4.TYPE_ECHO_REPLY);
+            buf.setShort(el4 + 4, outPort);
+            if (el4 + eplen <= stop) {
+                buf.setShort(el4 + 2, 0);
+                buf.setShort(el4 + 2, Checksums.internet(buf, el4, eplen));
+            }
+        } else {
+            buf.setShort(el4 + 2, outPort);
+            int ckAt = el4 + checksumOffset(proto);
+            if (ckAt + 2 <= stop) {
+                int neu = pseudoSwap(buf.getUnsignedShort(ckAt), sum6(rHi, rLo, sHi, sLo), sum4(remote, outAddr),
+                        key, outPort);
+                buf.setShort(ckAt, proto == IpProtocol.UDP && neu == 0 ? 0xFFFF : neu);
+            }
+        }
+        int etc = (buf.getInt(e) >>> 20) & 0xFF;
+        int ehop = buf.getUnsignedByte(e + 7);
+        int tc = (buf.getInt(off) >>> 20) & 0xFF;
+        writeIpv4Header(buf, el4 - 20, etc, 20 + eplen, 0, ehop, proto, remote, outAddr);
+        int icmp = el4 - 28;
+        buf.setByte(icmp, t4);
+        buf.setByte(icmp + 1, c4);
+        buf.setShort(icmp + 2, 0);
+        buf.setInt(icmp + 4, rest);
+        buf.setShort(icmp + 2, Checksums.internet(buf, icmp, stop - icmp));
+        writeIpv4Header(buf, start, tc, stop - start, 0, hop - 1, IpProtocol.ICMP, outAddr, remote);
+        buf.setIndex(start, stop);
         counters.count(NatCounters.OUT);
         return TO_OUTSIDE;
     }
@@ -1422,6 +1603,9 @@ public final class NatEngine {
     }
 
     private boolean isOutside(int addr) {
+        if (Integer.compareUnsigned(addr - outsideMin, outsideSpan) > 0) {
+            return false; // outside [lowest, highest] outside address: one compare on the fast path
+        }
         for (int a : outside) {
             if (a == addr) {
                 return true;
@@ -1805,6 +1989,45 @@ public final class NatEngine {
     public NatMapping addStaticMapping(int ns, int protocol, int insideAddress, int insidePort, int outsideAddress,
                                        int outsidePort, boolean open) {
         checkNamespace(ns);
+        if ((insideAddress >>> 28) == V6_HOST_TAG) {
+            throw new IllegalArgumentException("not an inside address: " + Ip4.format(insideAddress));
+        }
+        return addStatic(ns, protocol, insideAddress, insidePort, outsideAddress, outsidePort, open);
+    }
+
+    /**
+     * {@link #addStaticMapping} for an IPv6 host behind NAT64 (RFC 6146 §3.5: static bindings): inbound IPv4 to
+     * the outside endpoint is translated to {@code [insideHi:insideLo]:insidePort}, from the remote's address
+     * under the NAT64 prefix. The snapshot's inside address is the host's pseudo address (240.0.0.0/4).
+     *
+     * @throws IllegalStateException as {@link #addStaticMapping}, or when NAT64 is off or its host table full
+     */
+    public NatMapping addStaticMapping6(int ns, int protocol, long insideHi, long insideLo, int insidePort,
+                                        int outsideAddress, int outsidePort, boolean open) {
+        checkNamespace(ns);
+        if (nat64 == null) {
+            throw new IllegalStateException("NAT64 is off");
+        }
+        int x = findV6Host(ns, insideHi, insideLo);
+        boolean newHost = x < 0;
+        if (newHost) {
+            if (xFreeTop == 0) {
+                throw new IllegalStateException("NAT64 host table full");
+            }
+            x = newV6Host(ns, insideHi, insideLo);
+        }
+        try {
+            return addStatic(ns, protocol, (V6_HOST_TAG << 28) | x, insidePort, outsideAddress, outsidePort, open);
+        } catch (RuntimeException e) {
+            if (newHost) {
+                freeV6Host(x);
+            }
+            throw e;
+        }
+    }
+
+    private NatMapping addStatic(int ns, int protocol, int insideAddress, int insidePort, int outsideAddress,
+                                 int outsidePort, boolean open) {
         if (protocol != IpProtocol.TCP && protocol != IpProtocol.UDP) {
             throw new IllegalArgumentException("static mappings are for TCP or UDP");
         }
@@ -1822,7 +2045,7 @@ public final class NatEngine {
             throw new IllegalStateException("outside " + Ip4.format(out) + ":" + outsidePort + " is mapped");
         }
         if (findInside(ns, (protocol << 16) | insidePort, insideAddress) >= 0) {
-            throw new IllegalStateException("inside " + Ip4.format(insideAddress) + ":" + insidePort + " is mapped");
+            throw new IllegalStateException("inside endpoint port " + insidePort + " is mapped");
         }
         int m = createMapping(ns, -1, protocol, insideAddress, insidePort, outsidePort, out);
         if (m < 0) {

@@ -155,4 +155,140 @@ class Nat64EngineTest {
         assertEquals(NatEngine.DROP, e.outbound(b, p));
         assertEquals(1, e.counters().dropped(NatDropReason.IPV6_DROPPED));
     }
+
+    static final long B_HI = Ip6.parseHi("fd00::3");
+    static final long B_LO = Ip6.parseLo("fd00::3");
+
+    /** An IPv6 packet from {@code [sHi:sLo]} to {@code [dHi:dLo]} whose payload is {@code ext} then UDP. */
+    static ByteBuf udp6(long sHi, long sLo, long dHi, long dLo, int sport, int dport, int n, byte[] ext, int firstNh) {
+        ByteBuf payload = Unpooled.buffer(n).writeZero(n);
+        ByteBuf b = Unpooled.buffer(48 + ext.length + n);
+        Ipv6.writeHeader(b, 0, 0, ext.length + 8 + n, firstNh, 64, sHi, sLo, dHi, dLo);
+        b.writeBytes(ext);
+        Udp.writeDatagramV6(b, sHi, sLo, dHi, dLo, sport, dport, payload, 0, n);
+        payload.release();
+        return b;
+    }
+
+    /** An ICMPv6 error from the host about {@code quoted} (read from its reader index, not released). */
+    static ByteBuf icmp6Error(int type, int code, int rest, ByteBuf quoted, long dHi, long dLo) {
+        int n = quoted.readableBytes();
+        ByteBuf b = Unpooled.buffer(48 + n);
+        Ipv6.writeHeader(b, 0, 0, 8 + n, IpProtocol.ICMPV6, 64, HOST_HI, HOST_LO, dHi, dLo);
+        b.writeByte(type).writeByte(code).writeShort(0).writeInt(rest).writeBytes(quoted, quoted.readerIndex(), n);
+        b.setShort(42, Checksums.finish(Checksums.partial(b, 40, 8 + n,
+                Checksums.pseudoHeaderV6(HOST_HI, HOST_LO, dHi, dLo, IpProtocol.ICMPV6, 8 + n))));
+        return b;
+    }
+
+    @Test
+    void extensionHeadersAreSkippedAndFragmentsGoToReassembly() {
+        NatEngine e = new NatEngine(NatConfig.builder().outsideAddresses(OUT).nat64().build(), true);
+        int p = e.addPort(e.openNamespace());
+        // hop-by-hop (PadN) then destination options (PadN), then UDP
+        byte[] ext = {IpProtocol.IPV6_OPTS, 0, 1, 4, 0, 0, 0, 0, (byte) IpProtocol.UDP, 0, 1, 4, 0, 0, 0, 0};
+        ByteBuf o = hold(udp6(HOST_HI, HOST_LO, SYN_HI, SYN_LO, 5000, 53, 10, ext, IpProtocol.HOPOPT));
+        assertEquals(NatEngine.TO_OUTSIDE, e.outbound(o, p));
+        assertEquals(IpProtocol.UDP, Ipv4.protocol(o, o.readerIndex()));
+        assertEquals(20 + 8 + 10, Ipv4.totalLength(o, o.readerIndex()), "the extension headers are not carried");
+        assertEquals(0, Ipv4.flagsAndFragmentOffset(o, o.readerIndex()), "no DF at 1260 bytes or less (RFC 7915)");
+        assertEquals(5000, sport(o));
+        assertTrue(checksumsOk(o));
+        // a routing header with segments left is not translated
+        byte[] route = {(byte) IpProtocol.UDP, 0, 0, 1, 0, 0, 0, 0};
+        assertEquals(NatEngine.DROP, e.outbound(hold(udp6(HOST_HI, HOST_LO, SYN_HI, SYN_LO, 5000, 53, 4, route,
+                IpProtocol.IPV6_ROUTE)), p));
+        assertEquals(1, e.counters().dropped(NatDropReason.NAT64_UNSUPPORTED));
+        // a fragment header (after hop-by-hop): to the defragmenter, untouched
+        byte[] frag = {IpProtocol.IPV6_FRAG, 0, 1, 4, 0, 0, 0, 0, (byte) IpProtocol.UDP, 0, 0, 1, 0, 0, 0, 7};
+        ByteBuf f = hold(udp6(HOST_HI, HOST_LO, SYN_HI, SYN_LO, 5000, 53, 8, frag, IpProtocol.HOPOPT));
+        ByteBuf copy = hold(f.copy());
+        assertEquals(NatEngine.REASSEMBLE, e.outbound(f, p));
+        assertEquals(copy, f, "nothing changed");
+        NatEngine dropping = new NatEngine(NatConfig.builder().outsideAddresses(OUT).nat64().build());
+        assertEquals(NatEngine.DROP, dropping.outbound(f, dropping.addPort(dropping.openNamespace())));
+        assertEquals(1, dropping.counters().dropped(NatDropReason.FRAGMENT));
+    }
+
+    @Test
+    void icmpv6ErrorsFromTheHostBecomeIcmpv4() {
+        NatEngine e = new NatEngine(NatConfig.builder().outsideAddresses(OUT).nat64().outsideMtu(1500).build());
+        int p = e.addPort(e.openNamespace());
+        assertEquals(NatEngine.TO_OUTSIDE, e.outbound(hold(udp6(5000, 53, 8)), p));
+        ByteBuf in = hold(roomy(udp(REMOTE, 53, OUT, 5000, 30)));
+        assertEquals(p, e.inbound(in)); // what the host received: [64:ff9b::remote]:53 -> [host]:5000
+        ByteBuf unreach = hold(icmp6Error(1, 4, 0, in, SYN_HI, SYN_LO));
+        assertEquals(NatEngine.TO_OUTSIDE, e.outbound(unreach, p));
+        int off = unreach.readerIndex();
+        assertTrue(checksumsOk(unreach));
+        assertEquals(ip(OUT), src(unreach));
+        assertEquals(ip(REMOTE), dst(unreach));
+        assertEquals(Icmpv4.TYPE_DESTINATION_UNREACHABLE, unreach.getUnsignedByte(l4(unreach)));
+        assertEquals(Icmpv4.CODE_PORT_UNREACHABLE, unreach.getUnsignedByte(l4(unreach) + 1));
+        int emb = l4(unreach) + 8;
+        assertEquals(ip(REMOTE), unreach.getInt(emb + 12), "the embedded packet as the remote sent it");
+        assertEquals(ip(OUT), unreach.getInt(emb + 16));
+        assertEquals(53, unreach.getUnsignedShort(emb + 20));
+        assertEquals(5000, unreach.getUnsignedShort(emb + 22));
+        assertEquals(20 + 8 + 30, unreach.getUnsignedShort(emb + 2));
+        assertTrue(embeddedOk(unreach), "embedded IPv4 header and UDP checksums");
+        assertEquals(20 + 8 + 20 + 8 + 30, Ipv4.totalLength(unreach, off));
+
+        ByteBuf in2 = hold(roomy(udp(REMOTE, 53, OUT, 5000, 30)));
+        assertEquals(p, e.inbound(in2));
+        ByteBuf ptb = hold(icmp6Error(2, 0, 1400, in2, SYN_HI, SYN_LO));
+        assertEquals(NatEngine.TO_OUTSIDE, e.outbound(ptb, p));
+        assertEquals(Icmpv4.CODE_FRAGMENTATION_NEEDED, ptb.getUnsignedByte(l4(ptb) + 1));
+        assertEquals(1380, ptb.getUnsignedShort(l4(ptb) + 6), "MTU minus the 20 bytes IPv6 adds");
+        assertTrue(checksumsOk(ptb));
+
+        // about a packet the NAT never translated: dropped
+        ByteBuf stray = hold(udp6(SYN_HI, SYN_LO, HOST_HI, HOST_LO, 53, 4444, 4, new byte[0], IpProtocol.UDP));
+        assertEquals(NatEngine.DROP, e.outbound(hold(icmp6Error(1, 4, 0, stray, SYN_HI, SYN_LO)), p));
+        assertEquals(1, e.counters().dropped(NatDropReason.ICMP_NO_SESSION));
+        // parameter problem code 0 (pointer) is not translated
+        ByteBuf in3 = hold(roomy(udp(REMOTE, 53, OUT, 5000, 30)));
+        assertEquals(p, e.inbound(in3));
+        assertEquals(NatEngine.DROP, e.outbound(hold(icmp6Error(4, 0, 6, in3, SYN_HI, SYN_LO)), p));
+        assertEquals(1, e.counters().dropped(NatDropReason.UNSUPPORTED_ICMP));
+    }
+
+    @Test
+    void portForwardToAnIpv6HostAndHairpinning() {
+        NatEngine e = new NatEngine(NatConfig.builder().outsideAddresses(OUT).nat64().hairpinning(true).build());
+        int ns = e.openNamespace();
+        int p = e.addPort(ns);
+        NatMapping fwd = e.addStaticMapping6(ns, IpProtocol.UDP, B_HI, B_LO, 53, 0, 5353, true);
+        assertEquals(ip(OUT), fwd.outsideAddress());
+        ByteBuf in = hold(roomy(udp(REMOTE, 999, OUT, 5353, 6)));
+        assertEquals(p, e.inbound(in));
+        int off = in.readerIndex();
+        assertEquals(6, in.getUnsignedByte(off) >>> 4);
+        assertEquals(B_LO, Ipv6.dstLo(in, off));
+        assertEquals(SYN_LO, Ipv6.srcLo(in, off), "from the remote under the NAT64 prefix");
+        assertEquals(53, in.getUnsignedShort(off + 42));
+        assertTrue(v6ChecksumOk(in));
+        // the host at fd00::2 reaches fd00::3's forward through the outside address (RFC 6146 §3.8)
+        long outHi = Ip6.parseHi("64:ff9b::" + OUT);
+        long outLo = Ip6.parseLo("64:ff9b::" + OUT);
+        ByteBuf hp = hold(udp6(HOST_HI, HOST_LO, outHi, outLo, 7000, 5353, 5, new byte[0], IpProtocol.UDP));
+        assertEquals(p, e.outbound(hp, p));
+        off = hp.readerIndex();
+        assertEquals(6, hp.getUnsignedByte(off) >>> 4);
+        assertEquals(B_LO, Ipv6.dstLo(hp, off));
+        assertEquals(outLo, Ipv6.srcLo(hp, off), "from the sender's outside endpoint");
+        assertEquals(7000, hp.getUnsignedShort(off + 40));
+        assertEquals(53, hp.getUnsignedShort(off + 42));
+        assertTrue(v6ChecksumOk(hp));
+        assertEquals(1, e.counters().hairpinned());
+        // an IPv4 inside host reaches it the same way: the outbound half, then inbound with headroom
+        ByteBuf v4 = udp("10.0.0.5", 6000, OUT, 5353, 5);
+        assertEquals(NatEngine.NEED_HEADROOM, e.outbound(v4, p));
+        v4 = hold(roomy(v4));
+        assertEquals(p, e.inbound(v4));
+        assertEquals(B_LO, Ipv6.dstLo(v4, v4.readerIndex()));
+        assertTrue(v6ChecksumOk(v4));
+        assertTrue(e.removeStaticMapping(IpProtocol.UDP, 0, 5353));
+        assertEquals(NatEngine.DROP, e.inbound(hold(roomy(udp(REMOTE, 999, OUT, 5353, 6)))));
+    }
 }

@@ -44,6 +44,7 @@ class NatInteropTest {
     private Netns in6;
     private Netns out;
     private TunChannel tunIn6;
+    private final String v6Namespace = "v6-only";
     private byte[] big;
     private MultiThreadIoEventLoopGroup group;
     private Nat nat;
@@ -94,7 +95,7 @@ class NatInteropTest {
         in6 = Netns.create();
         tunIn6 = bind(in6, "nin6", new ChannelOutboundHandlerAdapter());
         tunIn6.link().mtu(1500).addAddress("fd70::2/64").up().addRoute("64:ff9b::/96");
-        nat.attach(tunIn6);
+        nat.attach(tunIn6, v6Namespace);
         Path www = Files.createDirectories(dir.resolve("www"));
         big = new byte[64 << 20];
         new Random(12).nextBytes(big);
@@ -241,6 +242,30 @@ class NatInteropTest {
             assertEquals("forwarded", r.output().trim());
         } finally {
             nat.removePortForward(IpProtocol.TCP, 2022).sync();
+        }
+    }
+
+    /**
+     * A port forward to the IPv6-only host behind NAT64: TCP from outside reaches its socat on [fd70::2]:8023
+     * (IPv4 translated to IPv6, RFC 6146 §3.5), and UDP to a forwarded port where nothing listens there makes
+     * its kernel send ICMPv6 port unreachable, which arrives outside as ICMPv4 port unreachable ({@code
+     * ECONNREFUSED} at the outside socket: the quoted packet was turned back into the one it sent).
+     */
+    @Test
+    void portForwardToTheIpv6HostAndItsIcmpv6ErrorsTranslated() throws Exception {
+        nat.addPortForward(v6Namespace, IpProtocol.TCP, 2023, "fd70::2", 8023).sync();
+        nat.addPortForward(v6Namespace, IpProtocol.UDP, 2024, "fd70::2", 8024).sync();
+        try {
+            in6.start(dir.resolve("fwd6.log"), "socat", "TCP6-LISTEN:8023,reuseaddr,fork", "SYSTEM:echo forwarded6");
+            in6.awaitListening(8023, false);
+            Netns.Result r = out.exec("socat", "-T", "5", "-", "TCP4:" + NAT_OUT + ":2023");
+            assertEquals(0, r.exit(), r.output());
+            assertEquals("forwarded6", r.output().trim());
+            Netns.Result u = out.exec("python3", dir.resolve("udp_client.py").toString(), NAT_OUT, "2024", "10");
+            assertEquals("refused", u.output().trim(), "ICMPv6 port unreachable arrived as ICMPv4");
+        } finally {
+            nat.removePortForward(IpProtocol.TCP, 2023).sync();
+            nat.removePortForward(IpProtocol.UDP, 2024).sync();
         }
     }
 

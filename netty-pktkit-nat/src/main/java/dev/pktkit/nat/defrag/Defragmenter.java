@@ -106,33 +106,9 @@ public final class Defragmenter {
         }
         int src = buf.getInt(off + 12);
         int dst = buf.getInt(off + 16);
-        long id = buf.getUnsignedShort(off + 4);
-        Datagram d = null;
-        int free = -1;
-        for (int i = 0; i < table.length; i++) {
-            Datagram t = table[i];
-            if (t == null) {
-                if (free < 0) {
-                    free = i;
-                }
-            } else if (!t.v6 && t.id == id && t.src == src && t.dst == dst && t.proto == proto) {
-                d = t;
-                break;
-            }
-        }
+        Datagram d = datagram(false, buf.getUnsignedShort(off + 4), src, dst, proto, 0, 0, 0, 0);
         if (d == null) {
-            if (free < 0) {
-                return drop(buf, DefragDropReason.TOO_MANY_DATAGRAMS);
-            }
-            d = new Datagram(config.maxFragmentsPerDatagram);
-            d.src = src;
-            d.dst = dst;
-            d.proto = proto;
-            d.id = id;
-            d.slot = free;
-            d.expiry = now + config.timeoutSeconds;
-            table[free] = d;
-            datagrams++;
+            return drop(buf, DefragDropReason.TOO_MANY_DATAGRAMS);
         }
         return add(d, buf, off + hl, start, len, mf, hl, alloc);
     }
@@ -182,7 +158,23 @@ public final class Defragmenter {
         long sLo = buf.getLong(off + 16);
         long dHi = buf.getLong(off + 24);
         long dLo = buf.getLong(off + 32);
-        Datagram d = null;
+        Datagram d = datagram(true, id, 0, 0, 0, sHi, sLo, dHi, dLo);
+        if (d == null) {
+            return drop(buf, DefragDropReason.TOO_MANY_DATAGRAMS);
+        }
+        if (start == 0) {
+            d.nhFieldRel = nhField - off;
+            d.fragNext = fragNext;
+        }
+        return add(d, buf, payload, start, len, mf, unfragmentable, alloc);
+    }
+
+    /**
+     * The datagram in reassembly with this key (IPv4: identification, addresses, protocol, RFC 791; IPv6:
+     * identification and addresses, RFC 8200 §4.5), else a new one in a free slot; null when the table is full.
+     */
+    private Datagram datagram(boolean v6, long id, int src, int dst, int proto, long sHi, long sLo, long dHi,
+                              long dLo) {
         int free = -1;
         for (int i = 0; i < table.length; i++) {
             Datagram t = table[i];
@@ -190,32 +182,30 @@ public final class Defragmenter {
                 if (free < 0) {
                     free = i;
                 }
-            } else if (t.v6 && t.id == id && t.srcLo == sLo && t.dstLo == dLo && t.srcHi == sHi && t.dstHi == dHi) {
-                d = t;
-                break;
+            } else if (t.v6 == v6 && t.id == id && (v6
+                    ? t.srcLo == sLo && t.dstLo == dLo && t.srcHi == sHi && t.dstHi == dHi
+                    : t.src == src && t.dst == dst && t.proto == proto)) {
+                return t;
             }
         }
-        if (d == null) {
-            if (free < 0) {
-                return drop(buf, DefragDropReason.TOO_MANY_DATAGRAMS);
-            }
-            d = new Datagram(config.maxFragmentsPerDatagram);
-            d.v6 = true;
-            d.srcHi = sHi;
-            d.srcLo = sLo;
-            d.dstHi = dHi;
-            d.dstLo = dLo;
-            d.id = id;
-            d.slot = free;
-            d.expiry = now + config.timeoutSeconds;
-            table[free] = d;
-            datagrams++;
+        if (free < 0) {
+            return null;
         }
-        if (start == 0) {
-            d.nhFieldRel = nhField - off;
-            d.fragNext = fragNext;
-        }
-        return add(d, buf, payload, start, len, mf, unfragmentable, alloc);
+        Datagram d = new Datagram(config.maxFragmentsPerDatagram);
+        d.v6 = v6;
+        d.id = id;
+        d.src = src;
+        d.dst = dst;
+        d.proto = proto;
+        d.srcHi = sHi;
+        d.srcLo = sLo;
+        d.dstHi = dHi;
+        d.dstLo = dLo;
+        d.slot = free;
+        d.expiry = now + config.timeoutSeconds;
+        table[free] = d;
+        datagrams++;
+        return d;
     }
 
     private ByteBuf atomic(ByteBuf buf, int off, int nhField, int frag, int fragNext, int end, ByteBufAllocator a) {

@@ -70,6 +70,18 @@ public final class Fragmenter {
     }
 
     private static int copiedOptionsLength(ByteBuf p, int off, int hl) {
+        return copiedOptions(p, off, hl, null);
+    }
+
+    private static void writeCopiedOptions(ByteBuf p, int off, int hl, ByteBuf out) {
+        copiedOptions(p, off, hl, out);
+    }
+
+    /**
+     * Walks the options of the header at {@code off}: the length of those with the copy flag (RFC 791: repeated
+     * in every fragment), each also written to {@code out} unless it is null.
+     */
+    private static int copiedOptions(ByteBuf p, int off, int hl, ByteBuf out) {
         int n = 0;
         int i = off + 20;
         int end = off + hl;
@@ -85,30 +97,13 @@ public final class Fragmenter {
             int l = p.getUnsignedByte(i + 1);
             if ((t & 0x80) != 0) {
                 n += l;
+                if (out != null) {
+                    out.writeBytes(p, i, l);
+                }
             }
             i += l;
         }
         return n;
-    }
-
-    private static void writeCopiedOptions(ByteBuf p, int off, int hl, ByteBuf out) {
-        int i = off + 20;
-        int end = off + hl;
-        while (i < end) {
-            int t = p.getUnsignedByte(i);
-            if (t == Ipv4.OPT_EOL) {
-                break;
-            }
-            if (t == Ipv4.OPT_NOP) {
-                i++;
-                continue;
-            }
-            int l = p.getUnsignedByte(i + 1);
-            if ((t & 0x80) != 0) {
-                out.writeBytes(p, i, l);
-            }
-            i += l;
-        }
     }
 
     /**

@@ -22,6 +22,11 @@ final class Peer {
     final ArrayDeque<ByteBuf> staged = new ArrayDeque<>();
     final List<Promise<Void>> handshakeWaiters = new ArrayList<>(1);
     WireGuardPeerChannel channel;
+    /** Multi-core / GSO path: the batch being filled, batches being sealed or waiting to go out, in order. */
+    TxBatch txOpen;
+    final ArrayDeque<TxBatch> txQueue = new ArrayDeque<>();
+    /** Multi-core path: received messages being opened or waiting to be finished, in arrival order. */
+    final ArrayDeque<RxBatch.Job> rxQueue = new ArrayDeque<>();
 
     volatile InetSocketAddress endpoint;
     /** Our index of the initiation in flight, or 0. */

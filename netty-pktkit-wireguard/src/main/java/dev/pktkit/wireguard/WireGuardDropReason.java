@@ -45,5 +45,7 @@ public enum WireGuardDropReason {
     /** A datagram whose handling failed inside the endpoint (a bug: reported at debug level, never thrown). */
     INTERNAL_ERROR,
     /** A handshake could not start because {@code maxHandshakesInFlight} initiations are awaiting responses. */
-    HANDSHAKES_IN_FLIGHT
+    HANDSHAKES_IN_FLIGHT,
+    /** Multi-core path: a peer already had {@code maxCryptoQueuedPerPeer} messages waiting in one direction. */
+    CRYPTO_QUEUE_FULL
 }

@@ -20,6 +20,12 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelConfig;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.FixedRecvByteBufAllocator;
+import io.netty.channel.MaxMessagesRecvByteBufAllocator;
+import io.netty.util.concurrent.EventExecutorGroup;
+import java.util.ArrayDeque;
 import io.netty.channel.EventLoop;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.util.collection.IntObjectHashMap;
@@ -87,6 +93,12 @@ public final class WireGuardEndpoint extends ChannelInboundHandlerAdapter {
     private static final InternalLogger logger = InternalLoggerFactory.getInstance(WireGuardEndpoint.class);
     private static final long SECOND = 1_000_000_000L;
     private static final WireGuardDropReason[] REASONS = WireGuardDropReason.values();
+    /** Receive buffer with GRO on: the largest coalesced UDP payload. */
+    private static final int GRO_READ_BUFFER = 65536;
+    /** Default bound on batches out on crypto workers at once (beyond it the loop seals/opens itself). */
+    public static final int DEFAULT_MAX_CRYPTO_BATCHES_IN_FLIGHT = 64;
+    /** Default bound on a peer's messages waiting for their turn in the crypto pipeline, per direction. */
+    public static final int DEFAULT_MAX_CRYPTO_QUEUED_PER_PEER = 4096;
 
     private final StaticIdentity identity;
     private final WireGuardKey privateKey;
@@ -127,6 +139,24 @@ public final class WireGuardEndpoint extends ChannelInboundHandlerAdapter {
     private boolean wasUnderLoad;
     private volatile long cookieVerified;
 
+    // multi-core data path and UDP offloads
+    private final EventExecutorGroup cryptoWorkers;
+    private final int maxCryptoBatchesInFlight;
+    private final int maxCryptoQueuedPerPeer;
+    private final boolean udpOffloads;
+    /** Transport messages go through {@link TxBatch}es (workers or GSO), not one buffer each. */
+    private boolean batching;
+    private boolean gso;
+    private boolean gro;
+    private int cryptoInFlight;
+    private final ArrayList<Peer> txOpenPeers = new ArrayList<>();
+    private final ArrayDeque<TxBatch> txBatches = new ArrayDeque<>();
+    private final ArrayDeque<RxBatch> rxBatches = new ArrayDeque<>();
+    private final ArrayDeque<RxBatch.Job> rxJobs = new ArrayDeque<>();
+    private RxBatch rxOpen;
+    private volatile long offloadedPackets;
+    private volatile long gsoDatagrams;
+
     /** An index-table entry: a keypair of a peer, or (keypair null) the peer's initiation in flight. */
     private record IndexEntry(Peer peer, Keypair keypair) {
     }
@@ -147,6 +177,10 @@ public final class WireGuardEndpoint extends ChannelInboundHandlerAdapter {
         this.unknownPeers = b.unknownPeers;
         this.peerInitializer = b.peerInitializer;
         this.initialPeers = List.copyOf(b.peers);
+        this.cryptoWorkers = b.cryptoWorkers;
+        this.maxCryptoBatchesInFlight = b.maxCryptoBatchesInFlight;
+        this.maxCryptoQueuedPerPeer = b.maxCryptoQueuedPerPeer;
+        this.udpOffloads = b.udpOffloads;
     }
 
     public static Builder builder() {
@@ -190,6 +224,26 @@ public final class WireGuardEndpoint extends ChannelInboundHandlerAdapter {
         return rateLimiter.size();
     }
 
+    /** Transport messages sealed or opened on a crypto worker rather than on the loop (multi-core data path). */
+    public long offloadedPackets() {
+        return offloadedPackets;
+    }
+
+    /** GSO datagrams sent (each a {@code SegmentedDatagramPacket} carrying several transport messages). */
+    public long gsoDatagrams() {
+        return gsoDatagrams;
+    }
+
+    /** Whether transport messages are sent as GSO datagrams (the UDP channel offers {@code SegmentedDatagramPacket}). */
+    public boolean isGsoEnabled() {
+        return gso;
+    }
+
+    /** Whether UDP GRO was switched on for the UDP channel ({@code EpollChannelOption.UDP_GRO}). */
+    public boolean isGroEnabled() {
+        return gro;
+    }
+
     /** The UDP channel this endpoint runs on, or null before it is added to one. */
     public Channel channel() {
         return channel;
@@ -216,8 +270,49 @@ public final class WireGuardEndpoint extends ChannelInboundHandlerAdapter {
         tickBase = clock.getAsLong();
         wallBaseNanos = System.currentTimeMillis() * 1_000_000L;
         cookieChecker = new CookieChecker(identity, timers.cookieRefreshTime().toNanos());
+        if (udpOffloads) {
+            configureUdpOffloads();
+        }
+        batching = gso || cryptoWorkers != null;
         if (channel.isRegistered()) {
             addInitialPeers();
+        }
+    }
+
+    /**
+     * Beyond wireguard-go's defaults: UDP GRO on receive where the channel has {@code UDP_GRO} (epoll; the
+     * endpoint then installs a 64 KiB receive buffer so a coalesced read fits, and Netty hands the segments up as
+     * separate {@link DatagramPacket}s), and GSO on send where the channel class says it supports
+     * {@code SegmentedDatagramPacket} (epoll with sendmmsg and UDP_SEGMENT, io_uring). Found by option name and
+     * reflection so this module needs no native transport.
+     */
+    @SuppressWarnings("unchecked")
+    private void configureUdpOffloads() {
+        ChannelConfig cfg = channel.config();
+        // getOptions() first: it loads the transport's option class, which registers the option's name
+        Map<ChannelOption<?>, Object> options = cfg.getOptions();
+        if (ChannelOption.exists("UDP_GRO")) {
+            ChannelOption<Boolean> udpGro = ChannelOption.<Boolean>valueOf("UDP_GRO");
+            try {
+                if (options.containsKey(udpGro) && cfg.setOption(udpGro, true)) {
+                    int perRead = 16;
+                    if (cfg.getRecvByteBufAllocator() instanceof MaxMessagesRecvByteBufAllocator m) {
+                        perRead = m.maxMessagesPerRead();
+                    }
+                    // a GRO read counts one message per segment: allow a few full reads per read loop
+                    cfg.setRecvByteBufAllocator(new FixedRecvByteBufAllocator(GRO_READ_BUFFER)
+                            .maxMessagesPerRead(Math.max(perRead, 4 * TxBatch.MAX_SEGMENTS)));
+                    gro = true;
+                }
+            } catch (RuntimeException e) {
+                logger.debug("UDP_GRO not enabled", e);
+            }
+        }
+        try {
+            java.lang.reflect.Method m = channel.getClass().getMethod("isSegmentedDatagramPacketSupported");
+            gso = java.lang.reflect.Modifier.isStatic(m.getModifiers()) && Boolean.TRUE.equals(m.invoke(null));
+        } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+            gso = false;
         }
     }
 
@@ -508,12 +603,29 @@ public final class WireGuardEndpoint extends ChannelInboundHandlerAdapter {
         removeRoutes(p);
         p.cancelTimers();
         p.releaseStaged();
+        releaseCryptoQueues(p);
         clearHandshakeIndex(p);
         p.keypairs.forEach(kp -> indexes.remove(kp.localIndex()));
         p.keypairs.clear();
         p.handshake.clear();
         failWaiters(p, new java.nio.channels.ClosedChannelException());
         p.channel.closeFromEndpoint();
+    }
+
+    /**
+     * Releases what a removed peer has in the crypto pipeline; batches still on a worker are released when they
+     * come back (their peer is marked removed).
+     */
+    private void releaseCryptoQueues(Peer p) {
+        TxBatch open = p.txOpen;
+        if (open != null) {
+            p.txOpen = null;
+            open.buf.release();
+            open.buf = null;
+            txBatches.add(open);
+        }
+        drainTx(p);
+        drainRx(p);
     }
 
     /** Routes cryptokey-wise: the channel of the peer whose allowed IPs hold IPv4 {@code dst}, or null. */
@@ -593,14 +705,21 @@ public final class WireGuardEndpoint extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (rxOpen != null) {
+            dispatchRx();
+        }
+        completeReads();
+        flush();
+        ctx.fireChannelReadComplete();
+    }
+
+    private void completeReads() {
         for (int i = 0; i < readBatch.size(); i++) {
             Peer p = readBatch.get(i);
             p.inReadBatch = false;
             p.channel.completeRead();
         }
         readBatch.clear();
-        flush();
-        ctx.fireChannelReadComplete();
     }
 
     private void receive(ByteBuf b, InetSocketAddress sender) {
@@ -809,11 +928,43 @@ public final class WireGuardEndpoint extends ChannelInboundHandlerAdapter {
         }
         long counter = Transport.counter(b, off);
         int sealed = len - Transport.PAYLOAD;
+        if (cryptoWorkers != null && p.rxQueue.size() >= maxCryptoQueuedPerPeer) {
+            countDrop(WireGuardDropReason.CRYPTO_QUEUE_FULL);
+            return;
+        }
         ByteBuf plain = ctx.alloc().heapBuffer(sealed);
         byte[] arr = plain.array();
         int aoff = plain.arrayOffset() + plain.writerIndex();
         b.getBytes(off + Transport.PAYLOAD, arr, aoff, sealed);
-        int n = kp.receiveCipher().open(counter, arr, aoff, sealed);
+        if (cryptoWorkers == null) {
+            int n = kp.receiveCipher().open(counter, arr, aoff, sealed);
+            opened(p, kp, plain, n, counter, len, sender);
+            return;
+        }
+        // multi-core: opened on a worker, finished here in the peer's queue order
+        RxBatch.Job j = rxJobs.poll();
+        if (j == null) {
+            j = new RxBatch.Job();
+        }
+        j.peer = p;
+        j.keypair = kp;
+        j.plain = plain;
+        j.counter = counter;
+        j.sealedLength = sealed;
+        j.datagramLength = len;
+        j.sender = sender;
+        p.rxQueue.add(j);
+        if (rxOpen == null) {
+            rxOpen = newRxBatch();
+        }
+        rxOpen.jobs[rxOpen.count++] = j;
+        if (rxOpen.count == RxBatch.SIZE) {
+            dispatchRx();
+        }
+    }
+
+    /** The rest of a transport message's receipt once it was opened ({@code n} = plaintext length or -1), in order. */
+    private void opened(Peer p, Keypair kp, ByteBuf plain, int n, long counter, int len, InetSocketAddress sender) {
         if (n < 0) {
             plain.release();
             countDrop(WireGuardDropReason.BAD_AUTH);
@@ -824,6 +975,7 @@ public final class WireGuardEndpoint extends ChannelInboundHandlerAdapter {
             countDrop(WireGuardDropReason.REPLAYED_COUNTER);
             return;
         }
+        long now = clock.getAsLong();
         InetSocketAddress ep = p.endpoint;
         if (ep == null || !ep.equals(sender)) {
             p.endpoint = sender; // roaming: the last authenticated source is where we send
@@ -858,6 +1010,84 @@ public final class WireGuardEndpoint extends ChannelInboundHandlerAdapter {
             readBatch.add(p);
         }
         p.channel.deliver(plain, maxQueuedPerPeer);
+    }
+
+    // ---------------------------------------------------------------- multi-core data path
+
+    private RxBatch newRxBatch() {
+        RxBatch r = rxBatches.poll();
+        return r != null ? r : new RxBatch(this);
+    }
+
+    /** Hands the open receive batch to a worker (or, with {@code maxCryptoBatchesInFlight} out, opens it here). */
+    private void dispatchRx() {
+        RxBatch r = rxOpen;
+        if (r == null) {
+            return;
+        }
+        rxOpen = null;
+        if (cryptoInFlight < maxCryptoBatchesInFlight) {
+            cryptoInFlight++;
+            offloadedPackets += r.count;
+            cryptoWorkers.next().execute(r);
+        } else {
+            r.openAll();
+            finishRx(r);
+        }
+    }
+
+    /** On the loop: a worker opened {@code r}. */
+    void rxOpenedOnWorker(RxBatch r) {
+        cryptoInFlight--;
+        finishRx(r);
+        completeReads();
+        flush();
+    }
+
+    private void finishRx(RxBatch r) {
+        for (int i = 0; i < r.count; i++) {
+            RxBatch.Job j = r.jobs[i];
+            r.jobs[i] = null;
+            Peer p = j.peer; // null if a later batch already finished this job (it was opened first)
+            if (p != null) {
+                drainRx(p);
+            }
+        }
+        r.count = 0;
+        rxBatches.add(r);
+    }
+
+    /** Finishes the peer's opened jobs from the head of its queue, stopping at the first still being opened. */
+    private void drainRx(Peer p) {
+        RxBatch.Job j;
+        while ((j = p.rxQueue.peek()) != null) {
+            int n = j.result;
+            if (n == RxBatch.Job.PENDING) {
+                return;
+            }
+            p.rxQueue.poll();
+            if (p.removed) {
+                j.plain.release();
+            } else {
+                try {
+                    opened(p, j.keypair, j.plain, n, j.counter, j.datagramLength, j.sender);
+                } catch (RuntimeException e) {
+                    countDrop(WireGuardDropReason.INTERNAL_ERROR);
+                    logger.debug("dropped a packet after an internal error", e);
+                }
+            }
+            j.clear();
+            rxJobs.add(j);
+        }
+    }
+
+    /** Runs {@code task} on the loop (from a worker); if the loop is gone the task runs here so nothing leaks. */
+    void backToLoop(Runnable task) {
+        try {
+            loop.execute(task);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            task.run();
+        }
     }
 
     /** Validates the decrypted packet and cryptokey routing; its length without padding, or -1 (counted). */
@@ -955,16 +1185,43 @@ public final class WireGuardEndpoint extends ChannelInboundHandlerAdapter {
         int len = packet.readableBytes();
         int padded = Transport.paddedLength(len, mtu);
         int total = Transport.PAYLOAD + padded + TransportCipher.TAG_LEN;
-        ByteBuf out = ctx.alloc().heapBuffer(total);
-        long counter = kp.nextSendCounter();
-        out.writeIntLE(MessageType.TRANSPORT);
-        out.writeIntLE(kp.remoteIndex());
-        out.writeLongLE(counter);
-        out.writeBytes(packet, packet.readerIndex(), len);
-        packet.release();
-        out.writeZero(padded - len + TransportCipher.TAG_LEN);
-        kp.sendCipher().seal(counter, out.array(), out.arrayOffset() + Transport.PAYLOAD, padded);
-        write(out, ep);
+        if (!batching) {
+            ByteBuf out = ctx.alloc().heapBuffer(total);
+            long counter = kp.nextSendCounter();
+            out.writeIntLE(MessageType.TRANSPORT);
+            out.writeIntLE(kp.remoteIndex());
+            out.writeLongLE(counter);
+            out.writeBytes(packet, packet.readerIndex(), len);
+            packet.release();
+            out.writeZero(padded - len + TransportCipher.TAG_LEN);
+            kp.sendCipher().seal(counter, out.array(), out.arrayOffset() + Transport.PAYLOAD, padded);
+            write(out, ep);
+        } else {
+            TxBatch b = p.txOpen;
+            if (b != null && !b.accepts(kp, ep, total)) {
+                closeTx(p);
+                b = null;
+            }
+            if (b == null) {
+                if (p.txQueue.size() >= maxCryptoQueuedPerPeer) {
+                    packet.release();
+                    countDrop(WireGuardDropReason.CRYPTO_QUEUE_FULL);
+                    return;
+                }
+                b = txBatches.poll();
+                if (b == null) {
+                    b = new TxBatch(this);
+                }
+                b.reset(p, kp, ep, ctx.alloc().heapBuffer(Math.min(TxBatch.MAX_BYTES, total * TxBatch.MAX_SEGMENTS)));
+                p.txOpen = b;
+                txOpenPeers.add(p);
+            }
+            b.append(kp.nextSendCounter(), packet, len, padded);
+            packet.release();
+            if (b.full()) {
+                closeTx(p);
+            }
+        }
         p.txBytes += total;
         p.sendKeepalive.stop(); // anyAuthenticatedPacketSent
         anyAuthenticatedPacketTraversal(p);
@@ -972,6 +1229,72 @@ public final class WireGuardEndpoint extends ChannelInboundHandlerAdapter {
             // dataSent: expect to hear back within KEEPALIVE + REKEY_TIMEOUT, or start a new handshake
             p.newHandshake.setIfStopped(timers.keepaliveTimeout().toNanos() + timers.rekeyTimeout().toNanos()
                     + jitter());
+        }
+    }
+
+    /** Ends the peer's open send batch: seals it (on a worker if one is free) and queues it for sending in order. */
+    private void closeTx(Peer p) {
+        TxBatch b = p.txOpen;
+        if (b == null) {
+            return;
+        }
+        p.txOpen = null;
+        p.txQueue.add(b);
+        if (cryptoWorkers != null && cryptoInFlight < maxCryptoBatchesInFlight) {
+            cryptoInFlight++;
+            b.offloaded = true;
+            offloadedPackets += b.count;
+            cryptoWorkers.next().execute(b);
+        } else {
+            b.sealAll();
+            drainTx(p);
+        }
+    }
+
+    /** On the loop: a worker sealed {@code b}. */
+    void txSealedOnWorker(TxBatch b) {
+        cryptoInFlight--;
+        drainTx(b.peer);
+        flush();
+    }
+
+    /** Sends the peer's sealed batches from the head of its queue, stopping at the first still being sealed. */
+    private void drainTx(Peer p) {
+        TxBatch b;
+        while ((b = p.txQueue.peek()) != null && b.sealed) {
+            p.txQueue.poll();
+            if (p.removed) {
+                b.buf.release();
+            } else if (b.failed) {
+                b.buf.release();
+                for (int i = 0; i < b.count; i++) {
+                    countDrop(WireGuardDropReason.EXPIRED_KEYPAIR);
+                }
+            } else {
+                emit(b);
+            }
+            b.buf = null;
+            b.peer = null;
+            b.keypair = null;
+            b.to = null;
+            txBatches.add(b);
+        }
+    }
+
+    /** Writes a sealed batch: one GSO datagram where the transport offers it, else one datagram per message. */
+    private void emit(TxBatch b) {
+        if (b.count == 1) {
+            write(b.buf, b.to);
+        } else if (gso) {
+            ctx.write(new io.netty.channel.unix.SegmentedDatagramPacket(b.buf, b.segmentSize, b.to),
+                    ctx.voidPromise());
+            flushPending = true;
+            gsoDatagrams++;
+        } else {
+            for (int i = 0; i < b.count; i++) {
+                write(b.buf.retainedSlice(i * b.segmentSize, b.segmentLength(i)), b.to);
+            }
+            b.buf.release();
         }
     }
 
@@ -1084,6 +1407,12 @@ public final class WireGuardEndpoint extends ChannelInboundHandlerAdapter {
     }
 
     private void flush() {
+        if (!txOpenPeers.isEmpty()) {
+            for (int i = 0; i < txOpenPeers.size(); i++) {
+                closeTx(txOpenPeers.get(i));
+            }
+            txOpenPeers.clear();
+        }
         if (flushPending) {
             flushPending = false;
             ctx.flush();
@@ -1243,6 +1572,43 @@ public final class WireGuardEndpoint extends ChannelInboundHandlerAdapter {
         private WireGuardUnknownPeerHandler unknownPeers;
         private ChannelHandler peerInitializer;
         private final List<WireGuardPeerConfig> peers = new ArrayList<>();
+        private EventExecutorGroup cryptoWorkers;
+        private int maxCryptoBatchesInFlight = DEFAULT_MAX_CRYPTO_BATCHES_IN_FLIGHT;
+        private int maxCryptoQueuedPerPeer = DEFAULT_MAX_CRYPTO_QUEUED_PER_PEER;
+        private boolean udpOffloads = true;
+
+        /**
+         * Multi-core data path: seal and open transport messages on {@code workers} (e.g. a
+         * {@code DefaultEventExecutorGroup}, or the other loops of the UDP channel's own group) in batches of up to
+         * 64 / 32 messages, while the UDP channel's loop keeps all protocol state; each peer's messages are sent,
+         * and received ones checked against the replay window and delivered, strictly in their order. Null (the
+         * default): everything on the loop.
+         */
+        public Builder cryptoWorkers(EventExecutorGroup workers) {
+            cryptoWorkers = workers;
+            return this;
+        }
+
+        /**
+         * Bounds for the multi-core path: batches out on workers at once (beyond it the loop does the crypto itself,
+         * default {@value #DEFAULT_MAX_CRYPTO_BATCHES_IN_FLIGHT}) and messages per peer and direction waiting for
+         * their turn (beyond it dropped and counted as {@link WireGuardDropReason#CRYPTO_QUEUE_FULL}, default
+         * {@value #DEFAULT_MAX_CRYPTO_QUEUED_PER_PEER}).
+         */
+        public Builder cryptoBounds(int batchesInFlight, int queuedPerPeer) {
+            maxCryptoBatchesInFlight = positive(batchesInFlight);
+            maxCryptoQueuedPerPeer = positive(queuedPerPeer);
+            return this;
+        }
+
+        /**
+         * UDP GRO and GSO on the outer socket where the transport offers them (default on): see
+         * {@link WireGuardEndpoint#isGroEnabled()} and {@link WireGuardEndpoint#isGsoEnabled()}.
+         */
+        public Builder udpOffloads(boolean on) {
+            udpOffloads = on;
+            return this;
+        }
 
         public Builder privateKey(WireGuardKey k) {
             privateKey = k;

@@ -1,5 +1,7 @@
 package dev.pktkit.wireguard.crypto;
 
+import io.netty.util.concurrent.FastThreadLocal;
+
 import javax.crypto.AEADBadTagException;
 import javax.crypto.Cipher;
 import javax.crypto.spec.IvParameterSpec;
@@ -8,22 +10,42 @@ import java.security.GeneralSecurityException;
 import java.util.Arrays;
 
 /**
- * One direction of a transport keypair: the JDK's ChaCha20-Poly1305 ({@code javax.crypto}) with a reused
- * {@link Cipher} instance, nonce = 32 zero bits then the 64-bit little-endian counter, no associated data.
+ * One direction of a transport keypair: the JDK's ChaCha20-Poly1305 ({@code javax.crypto}), nonce = 32 zero bits
+ * then the 64-bit little-endian counter, no associated data (WireGuard paper §5.4.6).
  *
- * <p>Works in place on heap arrays (the JDK provider is fastest on {@code byte[]}, DESIGN.md §7). Per call the
- * JDK API forces one {@link IvParameterSpec} (it copies the nonce; 2 small objects); the provider's own
- * allocations are measured in {@code WireGuardBenchmark} (README). Not thread-safe: one owner thread at a time.
+ * <p>Works in place on heap arrays (the JDK provider is fastest on {@code byte[]}, DESIGN.md §7). <b>Thread-safe</b>:
+ * a {@link Cipher} is not, so each thread keeps one sealing and one opening {@code Cipher} of its own (a
+ * {@link FastThreadLocal}) and initialises it with this key per packet; so several crypto workers can seal or open
+ * under one keypair at once, as the multi-core data path does. Per call the JDK API forces one
+ * {@link IvParameterSpec} (it copies the nonce); the provider's own allocations are measured in
+ * {@code WireGuardBenchmark} (README).
  */
 public final class TransportCipher {
     /** Poly1305 tag length. */
     public static final int TAG_LEN = 16;
 
-    private final Cipher cipher;
+    /** Per thread: [0] sealing cipher, [1] opening cipher. */
+    private static final FastThreadLocal<Cipher[]> CIPHERS = new FastThreadLocal<>() {
+        @Override
+        protected Cipher[] initialValue() {
+            try {
+                return new Cipher[] {Cipher.getInstance("ChaCha20-Poly1305"), Cipher.getInstance("ChaCha20-Poly1305")};
+            } catch (GeneralSecurityException e) {
+                throw new IllegalStateException("the JDK offers no ChaCha20-Poly1305", e);
+            }
+        }
+    };
+    /** Per thread scratch nonce (the IvParameterSpec copies it). */
+    private static final FastThreadLocal<byte[]> NONCE = new FastThreadLocal<>() {
+        @Override
+        protected byte[] initialValue() {
+            return new byte[12];
+        }
+    };
+
     private final SecretKeySpec key;
     private final byte[] keyBytes;
     private final boolean encrypt;
-    private final byte[] nonce = new byte[12];
     private volatile boolean destroyed;
 
     /**
@@ -37,18 +59,17 @@ public final class TransportCipher {
         this.keyBytes = key32.clone();
         this.key = new SecretKeySpec(keyBytes, "ChaCha20");
         this.encrypt = encrypt;
-        try {
-            this.cipher = Cipher.getInstance("ChaCha20-Poly1305");
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("the JDK offers no ChaCha20-Poly1305", e);
-        }
+        CIPHERS.get(); // fail here, not on the first packet, if the JDK lacks the cipher
     }
 
-    private void init(long counter) throws GeneralSecurityException {
+    private Cipher init(long counter) throws GeneralSecurityException {
+        byte[] nonce = NONCE.get();
         for (int i = 0; i < 8; i++) {
             nonce[4 + i] = (byte) (counter >>> (8 * i));
         }
-        cipher.init(encrypt ? Cipher.ENCRYPT_MODE : Cipher.DECRYPT_MODE, key, new IvParameterSpec(nonce));
+        Cipher c = CIPHERS.get()[encrypt ? 0 : 1];
+        c.init(encrypt ? Cipher.ENCRYPT_MODE : Cipher.DECRYPT_MODE, key, new IvParameterSpec(nonce));
+        return c;
     }
 
     /**
@@ -61,8 +82,7 @@ public final class TransportCipher {
             throw new IllegalStateException(destroyed ? "key destroyed" : "an opening cipher");
         }
         try {
-            init(counter);
-            cipher.doFinal(a, off, len, a, off);
+            init(counter).doFinal(a, off, len, a, off);
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("ChaCha20-Poly1305 seal failed", e);
         }
@@ -78,13 +98,17 @@ public final class TransportCipher {
             return -1;
         }
         try {
-            init(counter);
-            return cipher.doFinal(a, off, len, a, off);
+            return init(counter).doFinal(a, off, len, a, off);
         } catch (AEADBadTagException e) {
             return -1;
         } catch (GeneralSecurityException e) {
             return -1;
         }
+    }
+
+    /** Whether {@link #destroy} was called. */
+    public boolean isDestroyed() {
+        return destroyed;
     }
 
     /** Zeroes this side's copy of the key; later calls fail. (The JDK's key objects cannot be wiped.) */

@@ -79,32 +79,38 @@ public final class Ip6 {
     }
 
     /**
-     * Parses RFC 4291 §2.2 text ({@code "2001:db8::1"}, {@code "::ffff:192.0.2.1"}) into 16 octets with Netty's
-     * {@link NetUtil#isValidIpV6Address} grammar: an embedded IPv4 address only in the IPv4-compatible or -mapped
-     * forms ({@code ::a.b.c.d}, {@code ::ffff:a.b.c.d}), kept as written; no zone index and no brackets (the
-     * two-{@code long} form has no scope), no leading zeros in an embedded IPv4 part (see {@link Ip4#parse}), no
-     * host names. This is the one IPv6 text parser of the project.
+     * Parses RFC 4291 §2.2 text ({@code "2001:db8::1"}, {@code "::ffff:192.0.2.1"}, {@code "64:ff9b::192.0.2.33"})
+     * into 16 octets with Netty's {@link NetUtil#isValidIpV6Address} grammar. An embedded IPv4 part is allowed in
+     * the last 32 bits of any address (form 3 of §2.2, which RFC 6052's NAT64 prefixes use), with no leading zeros
+     * (see {@link Ip4#parse}); no zone index and no brackets (the two-{@code long} form has no scope), no host
+     * names. This is the one IPv6 text parser of the project.
      *
      * @throws IllegalArgumentException if {@code text} is not an IPv6 address literal
      */
     public static byte[] parseBytes(String text) {
-        int v4 = text.lastIndexOf(':') + 1;
-        boolean embedsIpv4 = text.indexOf('.') >= 0;
-        if (text.indexOf('%') >= 0 || text.indexOf('[') >= 0 || !NetUtil.isValidIpV6Address(text)
-                || embedsIpv4 && Ip4.hasLeadingZero(text, v4)) {
+        String hex = text;
+        if (text.indexOf('.') >= 0) {
+            // Netty accepts embedded IPv4 only after "::" or "::ffff:"; rewrite it as two hex groups instead
+            int v4 = text.lastIndexOf(':') + 1;
+            if (v4 == 0) {
+                throw bad(text);
+            }
+            int ip;
+            try {
+                ip = Ip4.parse(text.substring(v4));
+            } catch (IllegalArgumentException e) {
+                throw bad(text);
+            }
+            hex = text.substring(0, v4) + Integer.toHexString(ip >>> 16) + ':' + Integer.toHexString(ip & 0xFFFF);
+        }
+        if (hex.indexOf('%') >= 0 || hex.indexOf('[') >= 0 || !NetUtil.isValidIpV6Address(hex)) {
             throw bad(text);
         }
-        // Netty reads embedded IPv4 only as IPv4-mapped; the compatible form (::a.b.c.d) gets its zeros back below
-        Inet6Address a = NetUtil.getByName(text, embedsIpv4);
+        Inet6Address a = NetUtil.getByName(hex, false);
         if (a == null) {
             throw bad(text);
         }
-        byte[] b = a.getAddress();
-        if (embedsIpv4 && !text.regionMatches(true, Math.max(0, v4 - 5), "ffff:", 0, 5)) {
-            b[10] = 0;
-            b[11] = 0;
-        }
-        return b;
+        return a.getAddress();
     }
 
     private static IllegalArgumentException bad(String text) {

@@ -147,6 +147,10 @@ class AddressesTest {
         assertEquals(0x0000_0000_0000_0000L, Ip6.parseHi("::ffff:192.0.2.1"));
         assertEquals(0x0000_ffff_c000_0201L, Ip6.parseLo("::ffff:192.0.2.1"));
         assertEquals(0x0000_0000_c000_0201L, Ip6.parseLo("::192.0.2.1"), "IPv4-compatible text stays as written");
+        // RFC 6052 NAT64 text and the full form 3 of RFC 4291 §2.2
+        assertEquals(0x0064_ff9b_0000_0000L, Ip6.parseHi("64:ff9b::198.51.100.7"));
+        assertEquals(0x0000_0000_c633_6407L, Ip6.parseLo("64:ff9b::198.51.100.7"));
+        assertEquals(0x0000_0005_0006_0102L, Ip6.parseLo("1:2:3:4:5:6:1.2.3.4") >>> 16);
     }
 
     @Test

@@ -1,0 +1,210 @@
+package dev.pktkit.nat.portcontrol;
+
+import io.netty.util.internal.ObjectUtil;
+
+import java.util.UUID;
+import java.util.function.LongSupplier;
+
+/**
+ * Settings of a {@link PortControl}. Every table is bounded; the NAT's own {@code maxStaticMappings} bounds the
+ * leases too, since each lease is a port forward in the NAT.
+ */
+public final class PortControlConfig {
+    /** UDP port of NAT-PMP and PCP (RFC 6886 §3, RFC 6887 §19.1). */
+    public static final int PCP_PORT = 5351;
+    /** SSDP's port and group (UPnP Device Architecture 1.1 §1). */
+    public static final int SSDP_PORT = 1900;
+    public static final String SSDP_GROUP = "239.255.255.250";
+
+    final boolean upnp;
+    final boolean natPmp;
+    final boolean pcp;
+    final int httpPort;
+    final int maxLeases;
+    final int maxLeasesPerHost;
+    final int maxLeaseSeconds;
+    final int defaultNatPmpSeconds;
+    final boolean allowThirdParty;
+    final int maxSoapBytes;
+    final int maxSsdpBytes;
+    final int ssdpMaxAge;
+    final int maxHttpConnections;
+    final int portMin;
+    final int portMax;
+    final String friendlyName;
+    final UUID uuid;
+    final LongSupplier nanoClock;
+
+    private PortControlConfig(Builder b) {
+        upnp = b.upnp;
+        natPmp = b.natPmp;
+        pcp = b.pcp;
+        httpPort = b.httpPort;
+        maxLeases = b.maxLeases;
+        maxLeasesPerHost = b.maxLeasesPerHost;
+        maxLeaseSeconds = b.maxLeaseSeconds;
+        defaultNatPmpSeconds = b.defaultNatPmpSeconds;
+        allowThirdParty = b.allowThirdParty;
+        maxSoapBytes = b.maxSoapBytes;
+        maxSsdpBytes = b.maxSsdpBytes;
+        ssdpMaxAge = b.ssdpMaxAge;
+        maxHttpConnections = b.maxHttpConnections;
+        portMin = b.portMin;
+        portMax = b.portMax;
+        friendlyName = b.friendlyName;
+        uuid = b.uuid == null ? UUID.randomUUID() : b.uuid;
+        nanoClock = b.nanoClock;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public static PortControlConfig defaults() {
+        return builder().build();
+    }
+
+    public int httpPort() {
+        return httpPort;
+    }
+
+    public int maxLeases() {
+        return maxLeases;
+    }
+
+    public int maxLeasesPerHost() {
+        return maxLeasesPerHost;
+    }
+
+    public int maxLeaseSeconds() {
+        return maxLeaseSeconds;
+    }
+
+    public boolean allowThirdParty() {
+        return allowThirdParty;
+    }
+
+    public int maxSoapBytes() {
+        return maxSoapBytes;
+    }
+
+    public UUID uuid() {
+        return uuid;
+    }
+
+    public static final class Builder {
+        private boolean upnp = true;
+        private boolean natPmp = true;
+        private boolean pcp = true;
+        private int httpPort = 5000;
+        private int maxLeases = 1024;
+        private int maxLeasesPerHost = 64;
+        private int maxLeaseSeconds = 86400;
+        private int defaultNatPmpSeconds = 7200;
+        private boolean allowThirdParty;
+        private int maxSoapBytes = 8192;
+        private int maxSsdpBytes = 1500;
+        private int ssdpMaxAge = 1800;
+        private int maxHttpConnections = 32;
+        private int portMin = 1024;
+        private int portMax = 65535;
+        private String friendlyName = "netty-pktkit NAT";
+        private UUID uuid;
+        private LongSupplier nanoClock = System::nanoTime;
+
+        private Builder() {
+        }
+
+        /** UPnP IGD (SSDP + HTTP/SOAP); on by default. */
+        public Builder upnp(boolean on) {
+            upnp = on;
+            return this;
+        }
+
+        /** NAT-PMP on UDP 5351; on by default. */
+        public Builder natPmp(boolean on) {
+            natPmp = on;
+            return this;
+        }
+
+        /** PCP on UDP 5351; on by default. */
+        public Builder pcp(boolean on) {
+            pcp = on;
+            return this;
+        }
+
+        /** TCP port of the UPnP description and control endpoint on the NAT's inside address (default 5000). */
+        public Builder httpPort(int port) {
+            httpPort = ObjectUtil.checkInRange(port, 1, 65535, "port");
+            return this;
+        }
+
+        /** Leases in total (default 1024) and per inside host (default 64). */
+        public Builder maxLeases(int total, int perHost) {
+            maxLeases = ObjectUtil.checkPositive(total, "total");
+            maxLeasesPerHost = ObjectUtil.checkPositive(perHost, "perHost");
+            return this;
+        }
+
+        /**
+         * The longest lease granted (default 86400 s); longer requests are cut to it, and UPnP's lease 0 ("as
+         * long as possible" in v2, "permanent" in v1) becomes it.
+         */
+        public Builder maxLeaseSeconds(int seconds) {
+            maxLeaseSeconds = ObjectUtil.checkPositive(seconds, "seconds");
+            return this;
+        }
+
+        /**
+         * Lets a host ask for mappings to another inside address (UPnP {@code NewInternalClient}, PCP
+         * THIRD_PARTY). Off by default: a request for another address is refused (UPnP 606, PCP NOT_AUTHORIZED).
+         */
+        public Builder allowThirdParty(boolean on) {
+            allowThirdParty = on;
+            return this;
+        }
+
+        /** Largest SOAP request (headers excluded) accepted, default 8192 bytes; larger ones get 413. */
+        public Builder maxSoapBytes(int n) {
+            maxSoapBytes = ObjectUtil.checkInRange(n, 512, 1 << 20, "maxSoapBytes");
+            return this;
+        }
+
+        /** Concurrent HTTP connections per inside port (default 32); more are refused with RST. */
+        public Builder maxHttpConnections(int n) {
+            maxHttpConnections = ObjectUtil.checkPositive(n, "maxHttpConnections");
+            return this;
+        }
+
+        /** The outside ports leases may use (default 1024–65535). */
+        public Builder portRange(int min, int max) {
+            if (min < 1 || max > 65535 || min > max) {
+                throw new IllegalArgumentException("bad port range " + min + "-" + max);
+            }
+            portMin = min;
+            portMax = max;
+            return this;
+        }
+
+        public Builder friendlyName(String name) {
+            friendlyName = ObjectUtil.checkNotNull(name, "name");
+            return this;
+        }
+
+        /** The device UUID in SSDP and the description (default: random per instance). */
+        public Builder uuid(UUID uuid) {
+            this.uuid = uuid;
+            return this;
+        }
+
+        /** The clock leases are timed by (nanoseconds; default {@code System::nanoTime}), for tests. */
+        public Builder clock(LongSupplier nanoClock) {
+            this.nanoClock = ObjectUtil.checkNotNull(nanoClock, "nanoClock");
+            return this;
+        }
+
+        public PortControlConfig build() {
+            return new PortControlConfig(this);
+        }
+    }
+}

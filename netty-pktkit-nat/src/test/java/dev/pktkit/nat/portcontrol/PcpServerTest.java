@@ -1,0 +1,417 @@
+package dev.pktkit.nat.portcontrol;
+
+import dev.pktkit.codec.capture.CaptureDirection;
+import dev.pktkit.codec.capture.LinkType;
+import dev.pktkit.codec.capture.PcapWriter;
+import dev.pktkit.codec.wire.Ip4;
+import dev.pktkit.codec.wire.IpProtocol;
+import dev.pktkit.codec.wire.Ipv4;
+import dev.pktkit.codec.wire.Udp;
+import dev.pktkit.nat.Nat;
+import dev.pktkit.nat.NatConfig;
+import dev.pktkit.nat.NatMapping;
+import dev.pktkit.testkit.Tools;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static dev.pktkit.nat.portcontrol.PcpServer.*;
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * NAT-PMP (RFC 6886 §3.2–3.5) and PCP (RFC 6887 §7, §11, §12, §13) against messages laid out byte by byte as the
+ * RFCs draw them. Debian has no PCP client, so PCP's proof is these layouts plus tshark's own PCP dissector
+ * decoding every request and response without a malformed-packet mark.
+ */
+class PcpServerTest {
+    static final int HOST = Ip4.parse("10.72.0.2");
+    static final int OTHER = Ip4.parse("10.72.0.3");
+    static final int OUT = Ip4.parse("198.51.100.1");
+    static final int GW = Ip4.parse("10.72.0.1");
+    static final ByteBufAllocator ALLOC = ByteBufAllocator.DEFAULT;
+
+    private EmbeddedChannel loop;
+    private Nat nat;
+    private PortControl pc;
+    private PortContext ctx;
+    private final AtomicLong clock = new AtomicLong(1_000_000_000_000L);
+    private final List<Exchange> exchanges = new ArrayList<>();
+
+    record Exchange(ByteBuf req, ByteBuf resp, int src) {
+    }
+
+    @BeforeEach
+    void setUp() {
+        setUp(PortControlConfig.builder().maxLeases(64, 3));
+    }
+
+    void setUp(PortControlConfig.Builder b) {
+        loop = new EmbeddedChannel();
+        nat = Nat.create(loop.eventLoop(), NatConfig.builder().outsideAddresses("198.51.100.1")
+                .insideAddress("10.72.0.1").maxStaticMappings(8).build());
+        pc = PortControl.create(nat, b.clock(clock::get).build());
+        ctx = new PortContext("lan", nat.namespace("lan").getNow());
+    }
+
+    @AfterEach
+    void tearDown() {
+        pc.close();
+        nat.close();
+        loop.finishAndReleaseAll();
+        for (Exchange x : exchanges) {
+            x.req().release();
+            if (x.resp() != null) {
+                x.resp().release();
+            }
+        }
+        exchanges.clear();
+    }
+
+    /** Sends one request from {@code src}; the response (kept for the capture) or null. */
+    private ByteBuf ask(int src, ByteBuf req) {
+        ByteBuf resp = pc.pcpServer().handle(req, src, ctx, ALLOC);
+        exchanges.add(new Exchange(req, resp, src));
+        return resp;
+    }
+
+    // ---- NAT-PMP layouts (RFC 6886 §3.2, §3.3) ----
+
+    static ByteBuf pmpAddress() {
+        return Unpooled.buffer().writeByte(0).writeByte(0);
+    }
+
+    static ByteBuf pmpMap(int op, int internal, int suggested, long lifetime) {
+        return Unpooled.buffer().writeByte(0).writeByte(op).writeShort(0).writeShort(internal).writeShort(suggested)
+                .writeInt((int) lifetime);
+    }
+
+    // ---- PCP layouts (RFC 6887 §7.1, §11.1, §12.1) ----
+
+    static ByteBuf pcpHeader(int op, long lifetime, int client) {
+        ByteBuf b = Unpooled.buffer();
+        b.writeByte(2).writeByte(op).writeShort(0).writeInt((int) lifetime);
+        b.writeLong(0).writeInt(0xFFFF).writeInt(client);
+        return b;
+    }
+
+    static ByteBuf pcpMap(long lifetime, int client, byte nonceSeed, int protocol, int internal, int suggested,
+                          int suggestedIp) {
+        ByteBuf b = pcpHeader(OP_MAP, lifetime, client);
+        for (int i = 0; i < 12; i++) {
+            b.writeByte(nonceSeed + i);
+        }
+        b.writeByte(protocol).writeMedium(0).writeShort(internal).writeShort(suggested);
+        b.writeLong(0).writeInt(suggestedIp == 0 ? 0 : 0xFFFF).writeInt(suggestedIp);
+        return b;
+    }
+
+    static ByteBuf pcpPeer(long lifetime, int client, int protocol, int internal, int remote, int remotePort) {
+        ByteBuf b = pcpHeader(OP_PEER, lifetime, client);
+        for (int i = 0; i < 12; i++) {
+            b.writeByte(0x40 + i);
+        }
+        b.writeByte(protocol).writeMedium(0).writeShort(internal).writeShort(0);
+        b.writeLong(0).writeInt(0).writeInt(0);
+        b.writeShort(remotePort).writeShort(0);
+        b.writeLong(0).writeInt(0xFFFF).writeInt(remote);
+        return b;
+    }
+
+    static int result(ByteBuf pcpResp) {
+        return pcpResp.getUnsignedByte(3);
+    }
+
+    private NatMapping mappingAt(int protocol, int port) {
+        return nat.engine().mappingAt(protocol, OUT, port);
+    }
+
+    @Test
+    void natPmpExternalAddressAndMapRenewDelete() {
+        ByteBuf r = ask(HOST, pmpAddress());
+        assertEquals(12, r.readableBytes());
+        assertEquals(0, r.getByte(0));
+        assertEquals(128, r.getUnsignedByte(1));
+        assertEquals(NATPMP_SUCCESS, r.getUnsignedShort(2));
+        assertEquals(OUT, r.getInt(8));
+
+        r = ask(HOST, pmpMap(2, 8080, 18080, 3600));
+        assertEquals(16, r.readableBytes());
+        assertEquals(130, r.getUnsignedByte(1));
+        assertEquals(NATPMP_SUCCESS, r.getUnsignedShort(2));
+        assertEquals(8080, r.getUnsignedShort(8));
+        assertEquals(18080, r.getUnsignedShort(10));
+        assertEquals(3600, r.getInt(12));
+        NatMapping m = mappingAt(IpProtocol.TCP, 18080);
+        assertNotNull(m);
+        assertEquals(HOST, m.insideAddress());
+        assertEquals(8080, m.insidePort());
+
+        // renewal keeps the port, whatever is suggested (RFC 6886 §3.3)
+        clock.addAndGet(TimeUnit.SECONDS.toNanos(100));
+        r = ask(HOST, pmpMap(2, 8080, 0, 600));
+        assertEquals(18080, r.getUnsignedShort(10));
+        assertEquals(600, r.getInt(12));
+        assertEquals(1, pc.counters().get(PortControlCounter.LEASE_RENEWED));
+        assertEquals(100, r.getInt(4), "seconds since start of epoch");
+
+        // the same suggested port for another host: a different port is chosen
+        r = ask(OTHER, pmpMap(2, 8080, 18080, 60));
+        assertEquals(NATPMP_SUCCESS, r.getUnsignedShort(2));
+        assertNotEquals(18080, r.getUnsignedShort(10));
+        assertEquals(OTHER, mappingAt(IpProtocol.TCP, r.getUnsignedShort(10)).insideAddress());
+
+        // UDP, then delete one, then delete all of the host's UDP ones
+        assertEquals(NATPMP_SUCCESS, ask(HOST, pmpMap(1, 5000, 5000, 60)).getUnsignedShort(2));
+        assertNotNull(mappingAt(IpProtocol.UDP, 5000));
+        r = ask(HOST, pmpMap(2, 8080, 0, 0));
+        assertEquals(NATPMP_SUCCESS, r.getUnsignedShort(2));
+        assertEquals(0, r.getInt(12));
+        assertNull(mappingAt(IpProtocol.TCP, 18080));
+        ask(HOST, pmpMap(1, 0, 0, 0));
+        assertNull(mappingAt(IpProtocol.UDP, 5000));
+    }
+
+    @Test
+    void natPmpBadInputAnsweredOrDroppedAndCounted() {
+        assertNull(ask(HOST, Unpooled.buffer().writeByte(0)));                      // 1 byte
+        assertNull(ask(HOST, Unpooled.buffer().writeByte(0).writeByte(2).writeShort(0))); // map, truncated
+        assertNull(ask(HOST, Unpooled.buffer().writeByte(0).writeByte(129).writeZero(14))); // a response
+        assertNull(ask(HOST, pmpAddress().writeByte(0)));                           // trailing junk
+        assertEquals(4, pc.counters().get(PortControlCounter.NATPMP_DROPPED));
+        ByteBuf r = ask(HOST, Unpooled.buffer().writeByte(0).writeByte(7).writeZero(10));
+        assertEquals(135, r.getUnsignedByte(1));
+        assertEquals(NATPMP_UNSUPPORTED_OPCODE, r.getUnsignedShort(2));
+        r = ask(HOST, pmpMap(2, 0, 1234, 60));                                      // internal port 0, lifetime > 0
+        assertEquals(NATPMP_REFUSED, r.getUnsignedShort(2));
+        // version 1 (neither NAT-PMP nor PCP): PCP's UNSUPP_VERSION answer
+        r = ask(HOST, Unpooled.buffer().writeByte(1).writeByte(1).writeZero(58));
+        assertEquals(2, r.getUnsignedByte(0));
+        assertEquals(UNSUPP_VERSION, result(r));
+    }
+
+    @Test
+    void natPmpOnlyServerAnswersOtherVersionsWithItsOwnError() {
+        tearDown();
+        setUp(PortControlConfig.builder().pcp(false));
+        ByteBuf r = ask(HOST, pcpMap(60, HOST, (byte) 1, IpProtocol.TCP, 80, 80, 0));
+        assertEquals(0, r.getUnsignedByte(0));
+        assertEquals(NATPMP_UNSUPPORTED_VERSION, r.getUnsignedShort(2));
+    }
+
+    @Test
+    void leaseBoundsPerHostAndTheNatsStaticTable() {
+        for (int i = 0; i < 3; i++) {
+            assertEquals(NATPMP_SUCCESS, ask(HOST, pmpMap(2, 7000 + i, 0, 60)).getUnsignedShort(2));
+        }
+        assertEquals(NATPMP_OUT_OF_RESOURCES, ask(HOST, pmpMap(2, 7003, 0, 60)).getUnsignedShort(2));
+        // the NAT's maxStaticMappings (8) bounds all leases: 3 above, 5 more from other hosts, then full
+        for (int h = 0; h < 5; h++) {
+            assertEquals(NATPMP_SUCCESS, ask(OTHER + 1 + h, pmpMap(2, 7000, 0, 60)).getUnsignedShort(2));
+        }
+        ByteBuf r = ask(OTHER, pcpMap(60, OTHER, (byte) 9, IpProtocol.TCP, 7000, 0, 0));
+        assertEquals(NO_RESOURCES, result(r));
+        assertEquals(SHORT_ERROR_LIFETIME, r.getInt(4));
+        assertTrue(pc.counters().get(PortControlCounter.LEASE_REFUSED) >= 2);
+    }
+
+    @Test
+    void leasesExpireOnTheClock() {
+        ask(HOST, pmpMap(2, 8080, 18080, 10));
+        ask(HOST, pcpMap(30, HOST, (byte) 1, IpProtocol.UDP, 9000, 19000, 0));
+        assertEquals(0, pc.expireLeases().getNow());
+        clock.addAndGet(TimeUnit.SECONDS.toNanos(11));
+        assertEquals(1, pc.expireLeases().getNow());
+        assertNull(mappingAt(IpProtocol.TCP, 18080));
+        assertNotNull(mappingAt(IpProtocol.UDP, 19000));
+        clock.addAndGet(TimeUnit.SECONDS.toNanos(20));
+        assertEquals(1, pc.expireLeases().getNow());
+        assertNull(mappingAt(IpProtocol.UDP, 19000));
+        assertEquals(2, pc.counters().get(PortControlCounter.LEASE_EXPIRED));
+    }
+
+    @Test
+    void pcpMapCreateRefreshNonceDelete() {
+        ByteBuf r = ask(HOST, pcpMap(3600, HOST, (byte) 1, IpProtocol.TCP, 8080, 18080, 0));
+        assertEquals(24 + 36, r.readableBytes());
+        assertEquals(2, r.getUnsignedByte(0));
+        assertEquals(0x80 | OP_MAP, r.getUnsignedByte(1));
+        assertEquals(SUCCESS, result(r));
+        assertEquals(3600, r.getInt(4));
+        assertEquals(18080, r.getUnsignedShort(24 + 18));
+        assertEquals(OUT, PcpServer.mappedV4(r, 24 + 20));
+        assertEquals(1, r.getByte(24), "nonce echoed");
+        assertNotNull(mappingAt(IpProtocol.TCP, 18080));
+
+        // another nonce for the same internal endpoint: not authorized (RFC 6887 §11.3)
+        r = ask(HOST, pcpMap(3600, HOST, (byte) 50, IpProtocol.TCP, 8080, 18080, 0));
+        assertEquals(NOT_AUTHORIZED, result(r));
+        assertEquals(LONG_ERROR_LIFETIME, r.getInt(4));
+        // lifetime beyond the bound is cut
+        r = ask(HOST, pcpMap(10_000_000, HOST, (byte) 1, IpProtocol.TCP, 8080, 0, 0));
+        assertEquals(SUCCESS, result(r));
+        assertEquals(86400, r.getInt(4));
+        // delete needs the nonce
+        assertEquals(NOT_AUTHORIZED, result(ask(HOST, pcpMap(0, HOST, (byte) 50, IpProtocol.TCP, 8080, 0, 0))));
+        r = ask(HOST, pcpMap(0, HOST, (byte) 1, IpProtocol.TCP, 8080, 0, 0));
+        assertEquals(SUCCESS, result(r));
+        assertEquals(0, r.getInt(4));
+        assertNull(mappingAt(IpProtocol.TCP, 18080));
+    }
+
+    @Test
+    void pcpMapPreferFailureAndThirdParty() {
+        ask(OTHER, pcpMap(60, OTHER, (byte) 1, IpProtocol.UDP, 9000, 19000, 0));
+        // PREFER_FAILURE (RFC 6887 §13.2) on a taken port
+        ByteBuf req = pcpMap(60, HOST, (byte) 2, IpProtocol.UDP, 9000, 19000, 0);
+        req.writeByte(OPT_PREFER_FAILURE).writeByte(0).writeShort(0);
+        assertEquals(CANNOT_PROVIDE_EXTERNAL, result(ask(HOST, req)));
+        // without it another port is assigned
+        ByteBuf r = ask(HOST, pcpMap(60, HOST, (byte) 2, IpProtocol.UDP, 9000, 19000, 0));
+        assertEquals(SUCCESS, result(r));
+        assertNotEquals(19000, r.getUnsignedShort(24 + 18));
+
+        // THIRD_PARTY (§13.1) refused by default
+        req = pcpMap(60, HOST, (byte) 3, IpProtocol.TCP, 22, 2222, 0);
+        req.writeByte(OPT_THIRD_PARTY).writeByte(0).writeShort(16).writeLong(0).writeInt(0xFFFF).writeInt(OTHER + 7);
+        assertEquals(NOT_AUTHORIZED, result(ask(HOST, req)));
+        assertNull(mappingAt(IpProtocol.TCP, 2222));
+    }
+
+    @Test
+    void pcpThirdPartyWhenAllowedIsEchoed() {
+        tearDown();
+        setUp(PortControlConfig.builder().allowThirdParty(true));
+        ByteBuf req = pcpMap(60, HOST, (byte) 3, IpProtocol.TCP, 22, 2222, 0);
+        req.writeByte(OPT_THIRD_PARTY).writeByte(0).writeShort(16).writeLong(0).writeInt(0xFFFF).writeInt(OTHER);
+        ByteBuf r = ask(HOST, req);
+        assertEquals(SUCCESS, result(r));
+        assertEquals(24 + 36 + 20, r.readableBytes(), "THIRD_PARTY echoed");
+        assertEquals(OTHER, mappingAt(IpProtocol.TCP, 2222).insideAddress());
+    }
+
+    @Test
+    void pcpBadInputGetsTheRightErrors() {
+        assertNull(ask(HOST, Unpooled.buffer().writeByte(2).writeByte(1).writeByte(0)));   // < 4 bytes: dropped
+        ByteBuf resp = pcpMap(60, HOST, (byte) 1, IpProtocol.TCP, 80, 80, 0);
+        resp.setByte(1, 0x80 | OP_MAP);
+        assertNull(ask(HOST, resp));                                                        // a response: dropped
+        assertEquals(2, pc.counters().get(PortControlCounter.PCP_DROPPED));
+
+        assertEquals(MALFORMED_REQUEST, result(ask(HOST, pcpHeader(OP_MAP, 60, HOST).writeZero(4)))); // short MAP
+        assertEquals(MALFORMED_REQUEST, result(ask(HOST, pcpHeader(OP_ANNOUNCE, 0, HOST).writeByte(0)))); // not /4
+        assertEquals(MALFORMED_REQUEST, result(ask(HOST, pcpHeader(OP_ANNOUNCE, 0, HOST).writeZero(1100)))); // > 1100
+        assertEquals(UNSUPP_OPCODE, result(ask(HOST, pcpHeader(9, 60, HOST))));
+        assertEquals(ADDRESS_MISMATCH, result(ask(HOST, pcpMap(60, OTHER, (byte) 1, IpProtocol.TCP, 80, 80, 0))));
+        assertEquals(UNSUPP_PROTOCOL, result(ask(HOST, pcpMap(60, HOST, (byte) 1, 0, 0, 0, 0))));
+        assertEquals(UNSUPP_PROTOCOL, result(ask(HOST, pcpMap(60, HOST, (byte) 1, 132, 80, 80, 0))));
+        assertEquals(MALFORMED_REQUEST, result(ask(HOST, pcpMap(60, HOST, (byte) 1, IpProtocol.TCP, 0, 80, 0))));
+        ByteBuf filter = pcpMap(60, HOST, (byte) 1, IpProtocol.TCP, 80, 80, 0);
+        filter.writeByte(OPT_FILTER).writeByte(0).writeShort(20).writeZero(20);
+        assertEquals(UNSUPP_OPTION, result(ask(HOST, filter)));
+        ByteBuf overrun = pcpMap(60, HOST, (byte) 1, IpProtocol.TCP, 80, 80, 0);
+        overrun.writeByte(130).writeByte(0).writeShort(40).writeZero(4);
+        assertEquals(MALFORMED_OPTION, result(ask(HOST, overrun)));
+        ByteBuf optional = pcpMap(60, HOST, (byte) 1, IpProtocol.TCP, 80, 8000, 0);
+        optional.writeByte(130).writeByte(0).writeShort(3).writeZero(4);             // optional, unknown: ignored
+        ByteBuf ok = ask(HOST, optional);
+        assertEquals(SUCCESS, result(ok));
+        assertEquals(24 + 36, ok.readableBytes(), "an ignored option is not echoed");
+        assertNull(nat.engine().mappingAt(IpProtocol.TCP, OUT, 80));
+        assertEquals(SUCCESS, result(ask(HOST, pcpHeader(OP_ANNOUNCE, 0, HOST))));
+        assertTrue(pc.counters().get(PortControlCounter.PCP_ERROR) >= 10);
+    }
+
+    @Test
+    void pcpPeerReservesTheMappingForTheRemote() {
+        int remote = Ip4.parse("198.51.100.20");
+        ByteBuf r = ask(HOST, pcpPeer(120, HOST, IpProtocol.UDP, 4000, remote, 3478));
+        assertEquals(24 + 56, r.readableBytes());
+        assertEquals(SUCCESS, result(r));
+        int ext = r.getUnsignedShort(24 + 18);
+        assertEquals(4000, ext, "port preserved");
+        assertEquals(OUT, PcpServer.mappedV4(r, 24 + 20));
+        assertEquals(3478, r.getUnsignedShort(24 + 36));
+        assertEquals(1, nat.engine().expectationCount());
+        // asking again returns the same reservation
+        assertEquals(ext, ask(HOST, pcpPeer(120, HOST, IpProtocol.UDP, 4000, remote, 3478)).getUnsignedShort(24 + 18));
+        assertEquals(1, nat.engine().expectationCount());
+        assertEquals(SUCCESS, result(ask(HOST, pcpPeer(0, HOST, IpProtocol.UDP, 4000, remote, 3478))));
+        assertEquals(0, nat.engine().expectationCount());
+        assertEquals(MALFORMED_REQUEST, result(ask(HOST, pcpPeer(60, HOST, IpProtocol.UDP, 4000, remote, 0))));
+    }
+
+    /** Every exchange of the tests above, decoded by tshark's NAT-PMP and PCP dissectors. */
+    @Test
+    void tsharkDecodesEveryMessage() throws Exception {
+        Tools.assumeCommand("tshark", "tshark");
+        natPmpExternalAddressAndMapRenewDelete();
+        pcpMapCreateRefreshNonceDelete();
+        pcpMapPreferFailureAndThirdParty();
+        pcpPeerReservesTheMappingForTheRemote();
+        Path pcap = Files.createTempFile("pcp", ".pcap");
+        try {
+            int packets = 0;
+            try (FileChannel fc = FileChannel.open(pcap, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+                 PcapWriter w = new PcapWriter(fc, LinkType.RAW, 65535)) {
+                long t = 1_700_000_000_000_000_000L;
+                for (Exchange x : exchanges) {
+                    int src = x.src();
+                    writeUdp(w, t++, src, 40000, GW, 5351, x.req());
+                    packets++;
+                    if (x.resp() != null) {
+                        writeUdp(w, t++, GW, 5351, src, 40000, x.resp());
+                        packets++;
+                    }
+                }
+            }
+            Process p = new ProcessBuilder("tshark", "-n", "-r", pcap.toString(), "-T", "fields", "-E", "separator=|",
+                    "-e", "nat-pmp.opcode", "-e", "portcontrol.opcode", "-e", "portcontrol.result_code",
+                    "-e", "portcontrol.map.rsp_assigned_external_port", "-e", "portcontrol.peer.remote_peer_port",
+                    "-e", "_ws.malformed", "-e", "_ws.expert.severity").redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes());
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+            assertEquals(0, p.exitValue(), out);
+            List<String> lines = out.lines().filter(l -> !l.startsWith("Running as")).toList();
+            assertEquals(packets, lines.size(), out);
+            for (String l : lines) {
+                String[] f = l.split("\\|", -1);
+                assertTrue(!f[0].isEmpty() || !f[1].isEmpty(), "decoded as NAT-PMP or PCP: " + l);
+                assertTrue(f[5].isEmpty(), "malformed: " + l);
+            }
+            assertTrue(out.contains("|18080|"), "tshark read the assigned external port: " + out);
+            assertTrue(out.contains("|3478|"), "tshark read the remote peer port: " + out);
+        } finally {
+            Files.deleteIfExists(pcap);
+        }
+    }
+
+    private static void writeUdp(PcapWriter w, long t, int src, int sport, int dst, int dport, ByteBuf payload)
+            throws IOException {
+        int n = payload.readableBytes();
+        ByteBuf pkt = Unpooled.buffer(28 + n);
+        try {
+            Ipv4.writeHeader(pkt, src, dst, IpProtocol.UDP, 64, 8 + n, 1, false);
+            int u = pkt.writerIndex();
+            pkt.writeShort(sport).writeShort(dport).writeShort(8 + n).writeShort(0);
+            pkt.writeBytes(payload, payload.readerIndex(), n);
+            Udp.fillChecksumV4(pkt, u, 8 + n, src, dst);
+            w.writePacket(0, t, CaptureDirection.UNKNOWN, pkt);
+        } finally {
+            pkt.release();
+        }
+    }
+}

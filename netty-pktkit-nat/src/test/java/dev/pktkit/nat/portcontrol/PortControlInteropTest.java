@@ -1,0 +1,222 @@
+package dev.pktkit.nat.portcontrol;
+
+import dev.pktkit.codec.wire.Ip4;
+import dev.pktkit.codec.wire.IpProtocol;
+import dev.pktkit.linux.NetNamespace;
+import dev.pktkit.nat.Filtering;
+import dev.pktkit.nat.Nat;
+import dev.pktkit.nat.NatConfig;
+import dev.pktkit.testkit.TestLoops;
+import dev.pktkit.testkit.Tools;
+import dev.pktkit.testkit.netns.CommandResult;
+import dev.pktkit.testkit.netns.Netns;
+import dev.pktkit.tuntap.TunChannel;
+import dev.pktkit.tuntap.TunTapAddress;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * Real clients against the port control: namespace "inside" (10.71.0.2/24 on TUN pcin0, default route onto it;
+ * the NAT's inside address 10.71.0.1) and namespace "outside" (198.51.100.10/24 on TUN pcout0; the NAT's outside
+ * address 198.51.100.1), both TUNs and the NAT on one epoll loop. {@code upnpc} (miniupnpc) discovers the IGD by
+ * SSDP, reads the external address, adds / lists / deletes mappings; {@code natpmpc} (libnatpmp) reads the
+ * address and maps a port; each mapping is then proved by a {@code socat} connection from outside to a
+ * {@code socat} server inside. Lease expiry runs on a clock the test moves forward (no waiting).
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class PortControlInteropTest {
+    static final String HOST = "10.71.0.2";
+    static final String GW = "10.71.0.1";
+    static final String NAT_OUT = "198.51.100.1";
+    static final String REMOTE = "198.51.100.10";
+    static final String ROOT = "http://" + GW + ":5000/rootDesc.xml";
+    static final Duration TIMEOUT = Duration.ofSeconds(30);
+
+    private Netns in;
+    private Netns out;
+    private NetNamespace inHandle;
+    private NetNamespace outHandle;
+    private MultiThreadIoEventLoopGroup group;
+    private Nat nat;
+    private PortControl pc;
+    private TunChannel tunIn;
+    private TunChannel tunOut;
+    private Path dir;
+    private final AtomicLong skew = new AtomicLong();
+
+    @BeforeAll
+    void setUp() throws Exception {
+        Netns.assumeTunUsable();
+        Tools.assumeCommand("upnpc", "miniupnpc");
+        Tools.assumeCommand("natpmpc", "natpmpc");
+        Tools.assumeCommand("socat", "socat");
+        Tools.assumeCommand("ss", "iproute2");
+        org.junit.jupiter.api.Assumptions.assumeTrue(TestLoops.available().contains(TestLoops.EPOLL),
+                "epoll natives not available");
+        dir = Files.createTempDirectory("portctl-interop");
+        in = Netns.create();
+        out = Netns.create();
+        inHandle = NetNamespace.open(in.path());
+        outHandle = NetNamespace.open(out.path());
+        group = TestLoops.group(TestLoops.EPOLL, 1);
+        nat = Nat.create(group.next(), NatConfig.builder().outsideAddresses(NAT_OUT).insideAddress(GW)
+                .filtering(Filtering.ADDRESS_AND_PORT_DEPENDENT).build());
+        pc = PortControl.create(nat, PortControlConfig.builder()
+                .clock(() -> System.nanoTime() + skew.get()).build());
+        tunIn = bind(inHandle, "pcin0");
+        tunOut = bind(outHandle, "pcout0");
+        tunIn.link().mtu(1500).addAddress(HOST + "/24").up();
+        check(in.exec(TIMEOUT, "ip", "route", "add", "default", "dev", "pcin0"));
+        tunOut.link().mtu(1500).addAddress(REMOTE + "/24").up();
+        pc.attach(tunIn, "lan").sync();
+        nat.attachOutside(tunOut);
+        for (int port : new int[]{8080, 9090}) {
+            in.start(dir.resolve("srv" + port + ".log"), "socat", "TCP-LISTEN:" + port + ",reuseaddr,fork",
+                    "SYSTEM:echo inside-" + port);
+            awaitListening(in, port);
+        }
+    }
+
+    private TunChannel bind(NetNamespace ns, String name) throws InterruptedException {
+        return (TunChannel) new Bootstrap().group(group).channelFactory(() -> new TunChannel(ns))
+                .handler(new ChannelInboundHandlerAdapter()).bind(TunTapAddress.of(name)).sync().channel();
+    }
+
+    @AfterAll
+    void tearDown() throws Exception {
+        if (pc != null) {
+            pc.close();
+        }
+        if (nat != null) {
+            nat.close();
+        }
+        if (tunIn != null) {
+            tunIn.close().sync();
+        }
+        if (tunOut != null) {
+            tunOut.close().sync();
+        }
+        if (group != null) {
+            group.shutdownGracefully(0, 5, TimeUnit.SECONDS).sync();
+        }
+        for (AutoCloseable c : new AutoCloseable[]{inHandle, outHandle, in, out}) {
+            if (c != null) {
+                c.close();
+            }
+        }
+    }
+
+    private static CommandResult check(CommandResult r) throws IOException {
+        return r.check();
+    }
+
+    private static void awaitListening(Netns ns, int port) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (System.nanoTime() < deadline) {
+            CommandResult r = ns.exec(TIMEOUT, "ss", "-Hltn", "sport = :" + port);
+            if (r.exit() == 0 && !r.output().isBlank()) {
+                return;
+            }
+        }
+        throw new AssertionError("nothing listens on " + port);
+    }
+
+    /** What a TCP connection from outside to the NAT's outside address reads ("" when refused / nothing). */
+    private String fromOutside(int port) throws IOException, InterruptedException {
+        CommandResult r = out.exec(TIMEOUT, "socat", "-T", "3", "-u",
+                "TCP:" + NAT_OUT + ":" + port + ",connect-timeout=3", "-");
+        return r.exit() == 0 ? r.output().trim() : "";
+    }
+
+    private String upnpc(String... args) throws IOException, InterruptedException {
+        String[] cmd = new String[args.length + 4];
+        cmd[0] = "upnpc";
+        cmd[1] = "-i";
+        cmd[2] = "-u";
+        cmd[3] = ROOT;
+        System.arraycopy(args, 0, cmd, 4, args.length);
+        return in.exec(TIMEOUT, cmd).output();
+    }
+
+    private List<Lease> leases() throws Exception {
+        return pc.leases().get(10, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void upnpcDiscoversMapsListsDeletesAndLeasesExpire() throws Exception {
+        // discovery by SSDP (M-SEARCH to 239.255.255.250:1900 out of the TUN), then the status actions
+        // -i: miniupnpc calls an IGD whose external address is in a reserved range (198.51.100.0/24 here) "not
+        // connected?" and stops unless told to go on
+        String status = in.exec(TIMEOUT, "upnpc", "-i", "-m", HOST, "-s").output();
+        assertTrue(status.contains("desc: " + ROOT), status);
+        assertTrue(status.contains("IGD : http://" + GW + ":5000/ctl/IPConn"), status);
+        assertTrue(status.contains("Connection Type : IP_Routed"), status);
+        assertTrue(status.contains("ExternalIPAddress = " + NAT_OUT), status);
+        assertTrue(status.contains("Connected"), status);
+        assertTrue(pc.counters().get(PortControlCounter.SSDP_ANSWERED) >= 1);
+
+        String add = upnpc("-e", "pktkit-test", "-a", HOST, "8080", "18080", "TCP", "3600");
+        assertTrue(add.contains("external " + NAT_OUT + ":18080 TCP is redirected to internal " + HOST + ":8080"), add);
+        assertEquals("inside-8080", fromOutside(18080));
+        assertEquals(IpProtocol.TCP, nat.mappings().get().stream().filter(m -> m.outsidePort() == 18080)
+                .findFirst().orElseThrow().protocol());
+
+        String list = upnpc("-l");
+        assertTrue(list.matches("(?s).*TCP\\s+18080->" + HOST.replace(".", "\\.") + ":8080\\s+'pktkit-test'.*"), list);
+
+        // another host's address: refused (606), nothing mapped
+        String third = upnpc("-a", "10.71.0.99", "8081", "18081", "TCP", "60");
+        assertTrue(third.contains("606"), third);
+        assertFalse(nat.mappings().get().stream().anyMatch(m -> m.outsidePort() == 18081));
+
+        String del = upnpc("-d", "18080", "TCP");
+        assertTrue(del.contains("UPNP_DeletePortMapping() returned : 0"), del);
+        assertEquals("", fromOutside(18080));
+        assertTrue(leases().isEmpty());
+
+        // a 5 s lease: works, then the clock moves past it and the expiry removes it
+        String lease = upnpc("-a", HOST, "8080", "18082", "TCP", "5");
+        assertTrue(lease.contains("is redirected to internal " + HOST + ":8080"), lease);
+        assertTrue(lease.contains("(duration=5)") || lease.contains("duration=5"), lease);
+        assertEquals("inside-8080", fromOutside(18082));
+        skew.addAndGet(TimeUnit.SECONDS.toNanos(6));
+        assertEquals(1, pc.expireLeases().get(10, TimeUnit.SECONDS));
+        assertEquals("", fromOutside(18082));
+        assertFalse(upnpc("-l").contains("18082"));
+        assertTrue(pc.counters().get(PortControlCounter.LEASE_EXPIRED) >= 1);
+    }
+
+    @Test
+    void natpmpcReadsAddressAndMapsAPortThatWorksFromOutside() throws Exception {
+        String addr = in.exec(TIMEOUT, "natpmpc", "-g", GW).output();
+        assertTrue(addr.contains("Public IP address : " + NAT_OUT), addr);
+        String map = in.exec(TIMEOUT, "natpmpc", "-g", GW, "-a", "19090", "9090", "tcp", "120").output();
+        assertTrue(map.contains("Mapped public port 19090 protocol TCP to local port 9090"), map);
+        assertEquals("inside-9090", fromOutside(19090));
+        Lease l = leases().stream().filter(x -> x.externalPort() == 19090).findFirst().orElseThrow();
+        assertEquals(Lease.Source.NATPMP, l.source());
+        assertEquals(Ip4.parse(HOST), l.internalAddress());
+
+        String unmap = in.exec(TIMEOUT, "natpmpc", "-g", GW, "-a", "19090", "9090", "tcp", "0").output();
+        assertTrue(unmap.contains("lifetime 0") || unmap.contains("liftime 0"), unmap);
+        assertEquals("", fromOutside(19090));
+        assertTrue(leases().stream().noneMatch(x -> x.externalPort() == 19090));
+    }
+}

@@ -181,6 +181,16 @@ class PortControlInteropTest {
         String list = upnpc("-l");
         assertTrue(list.matches("(?s).*TCP\\s+18080->" + HOST.replace(".", "\\.") + ":8080\\s+'pktkit-test'.*"), list);
 
+        // IGD:2's AddAnyPortMapping: 18080 is taken, so another external port is reserved for 9090
+        String any = upnpc("-n", HOST, "9090", "18080", "TCP", "600");
+        java.util.regex.Matcher am = java.util.regex.Pattern.compile("external " + NAT_OUT.replace(".", "\\.")
+                + ":(\\d+) TCP is redirected to internal " + HOST.replace(".", "\\.") + ":9090").matcher(any);
+        assertTrue(am.find(), any);
+        int anyPort = Integer.parseInt(am.group(1));
+        assertNotEquals(18080, anyPort);
+        assertEquals("inside-9090", fromOutside(anyPort));
+        assertTrue(upnpc("-d", Integer.toString(anyPort), "TCP").contains("returned : 0"));
+
         // another host's address: refused (606), nothing mapped
         String third = upnpc("-a", "10.71.0.99", "8081", "18081", "TCP", "60");
         assertTrue(third.contains("606"), third);
@@ -201,6 +211,53 @@ class PortControlInteropTest {
         assertEquals("", fromOutside(18082));
         assertFalse(upnpc("-l").contains("18082"));
         assertTrue(pc.counters().get(PortControlCounter.LEASE_EXPIRED) >= 1);
+    }
+
+    /** Hostile control traffic over the real path: answered with the right error or dropped, and counted. */
+    @Test
+    void hostileControlTrafficIsRefusedAndCounted() throws Exception {
+        Tools.assumeCommand("curl", "curl");
+        Tools.assumeCommand("python3", "python3");
+        Path big = dir.resolve("big.xml");
+        Files.writeString(big, "<s:Envelope>" + "x".repeat(20000) + "</s:Envelope>");
+        CommandResult r = in.exec(TIMEOUT, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10",
+                "-H", "Content-Type: text/xml", "--data-binary", "@" + big, "http://" + GW + ":5000/ctl/IPConn");
+        assertEquals("413", r.output().trim(), r.describe());
+        assertEquals(1, pc.counters().get(PortControlCounter.SOAP_OVERSIZED));
+        Path secret = dir.resolve("secret.txt");
+        Files.writeString(secret, "TOP-SECRET-CONTENT");
+        Path xxe = dir.resolve("xxe.xml");
+        Files.writeString(xxe, "<?xml version=\"1.0\"?><!DOCTYPE e [<!ENTITY x SYSTEM \"file://" + secret + "\">]>"
+                + "<s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body><u:GetExternalIPAddress "
+                + "xmlns:u=\"urn:schemas-upnp-org:service:WANIPConnection:1\">&x;</u:GetExternalIPAddress></s:Body></s:Envelope>");
+        r = in.exec(TIMEOUT, "curl", "-s", "--max-time", "10", "-H", "Content-Type: text/xml", "--data-binary",
+                "@" + xxe, "http://" + GW + ":5000/ctl/IPConn");
+        assertTrue(r.output().contains("<errorCode>401</errorCode>"), r.describe());
+        assertFalse(r.output().contains("TOP-SECRET"), r.output());
+        assertTrue(pc.counters().get(PortControlCounter.SOAP_MALFORMED) >= 1);
+
+        // NAT-PMP / PCP junk from a real socket: a 1-byte datagram (no answer), PCP version 7 (UNSUPP_VERSION),
+        // a PCP MAP with a client address that is not the sender's (ADDRESS_MISMATCH)
+        long droppedBefore = pc.counters().get(PortControlCounter.NATPMP_DROPPED);
+        r = in.exec(TIMEOUT, "python3", "-c", """
+                import socket, struct
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)
+                s.connect(("%s", 5351))
+                s.send(b"\\x00")
+                try:
+                    s.recv(1100); print("answered-1-byte")
+                except socket.timeout:
+                    print("no-answer")
+                s.send(bytes([7, 1]) + bytes(58))
+                r = s.recv(1100); print("version", r[0], "result", r[3])
+                req = bytes([2, 1, 0, 0]) + struct.pack("!I", 60) + bytes(10) + b"\\xff\\xff" + socket.inet_aton("10.71.0.99")
+                req += bytes(12) + bytes([6, 0, 0, 0]) + struct.pack("!HH", 80, 80) + bytes(16)
+                s.send(req)
+                r = s.recv(1100); print("mismatch", r[3], len(r))
+                """.formatted(GW));
+        assertEquals("no-answer\nversion 2 result 1\nmismatch 12 60", r.output().trim(), r.describe());
+        assertEquals(droppedBefore + 1, pc.counters().get(PortControlCounter.NATPMP_DROPPED));
+        assertTrue(leases().stream().noneMatch(l -> l.externalPort() == 80));
     }
 
     @Test

@@ -208,4 +208,39 @@ class IgdHttpHandlerTest {
         assertEquals(1, pc.counters().get(PortControlCounter.SOAP_OVERSIZED));
         assertFalse(ch.isOpen());
     }
+
+    private ByteBuf ask(ByteBuf req, int src, PortContext ctx) {
+        try {
+            return pc.pcpServer().handle(req, src, ctx, ch.alloc());
+        } finally {
+            req.release();
+        }
+    }
+
+    /** UPnP, NAT-PMP, PCP and the NAT's own forwards are one table. */
+    @Test
+    void allThreeShareTheNatsForwardTable() {
+        assertTrue(soap(IP1, "AddPortMapping", add("18080", "TCP", "8080", HOST, "3600")).startsWith("HTTP/1.1 200"));
+        PortContext ctx = new PortContext("lan", nat.namespace("lan").getNow());
+        // NAT-PMP from another host suggesting the same port gets another one
+        ByteBuf r = ask(PcpServerTest.pmpMap(2, 8080, 18080, 60), Ip4.parse("10.73.0.3"), ctx);
+        int other = r.getUnsignedShort(10);
+        assertNotEquals(18080, other);
+        r.release();
+        // NAT-PMP from the owner for the same internal port: the UPnP lease, renewed
+        r = ask(PcpServerTest.pmpMap(2, 8080, 0, 60), Ip4.parse(HOST), ctx);
+        assertEquals(18080, r.getUnsignedShort(10));
+        r.release();
+        assertEquals(1, pc.counters().get(PortControlCounter.LEASE_RENEWED));
+        // a forward set by the NAT's owner blocks the port for all three
+        nat.addPortForward("lan", IpProtocol.TCP, 18090, "10.73.0.9", 22);
+        assertTrue(soap(IP1, "AddPortMapping", add("18090", "TCP", "8090", HOST, "60")).contains("<errorCode>718</errorCode>"));
+        r = ask(PcpServerTest.pcpMap(60, Ip4.parse(HOST), (byte) 1, IpProtocol.TCP, 8090, 18090, 0)
+                .writeByte(PcpServer.OPT_PREFER_FAILURE).writeByte(0).writeShort(0), Ip4.parse(HOST), ctx);
+        assertEquals(PcpServer.CANNOT_PROVIDE_EXTERNAL, r.getUnsignedByte(3));
+        r.release();
+        // UPnP lists the NAT-PMP lease of the other host too
+        String list = soap(IP1, "GetGenericPortMappingEntry", "<NewPortMappingIndex>1</NewPortMappingIndex>");
+        assertTrue(list.contains("<NewExternalPort>" + other + "</NewExternalPort>"), list);
+    }
 }

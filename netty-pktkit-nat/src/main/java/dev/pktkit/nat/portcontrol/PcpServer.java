@@ -288,9 +288,8 @@ final class PcpServer {
             if (r.status() == LeaseTable.Status.NOT_AUTHORIZED) {
                 return pcpError(req, base, MAP_DATA, OP_MAP, NOT_AUTHORIZED, alloc);
             }
-            ByteBuf resp = pcpResponse(req, base, MAP_DATA, OP_MAP, SUCCESS, 0, alloc);
-            resp.setShort(resp.readerIndex() + HEADER + 18, 0);
-            return resp;
+            // RFC 6887 §15.1 (erratum 3621): the suggested port and address, zero from the client, are copied back
+            return pcpResponse(req, base, MAP_DATA, OP_MAP, SUCCESS, 0, alloc);
         }
         boolean ipWanted = !isZeroAddress(req, d + 20);
         if (ipWanted && (!isMappedV4(req, d + 20) || mappedV4(req, d + 20) != leases.outsideAddress()) && preferFailure) {

@@ -260,6 +260,50 @@ class PortControlInteropTest {
         assertTrue(leases().stream().noneMatch(l -> l.externalPort() == 80));
     }
 
+    /**
+     * PCP over the real path with a scripted client (Debian has no PCP client): a MAP laid out as RFC 6887 §11.1
+     * from a Python socket in the inside namespace, then a connection from outside through the assigned port, then
+     * the delete (lifetime 0, same nonce).
+     */
+    @Test
+    void scriptedPcpMapWorksFromOutside() throws Exception {
+        Tools.assumeCommand("python3", "python3");
+        String client = """
+                import socket, struct, sys
+                life, nonce = int(sys.argv[1]), bytes([7] * 12)
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(5)
+                s.connect(("%s", 5351))
+                hdr = bytes([2, 1, 0, 0]) + struct.pack("!I", life) + bytes(10) + b"\\xff\\xff" + socket.inet_aton("%s")
+                s.send(hdr + nonce + bytes([6, 0, 0, 0]) + struct.pack("!HH", 8080, 28080 if life else 0) + bytes(16))
+                r = s.recv(1100)
+                print(r[1], r[3], struct.unpack("!I", r[4:8])[0], struct.unpack("!H", r[42:44])[0],
+                      socket.inet_ntoa(r[56:60]))
+                """.formatted(GW, HOST);
+        CommandResult r = in.exec(TIMEOUT, "python3", "-c", client, "300");
+        assertEquals("129 0 300 28080 " + NAT_OUT, r.output().trim(), r.describe());
+        assertEquals("inside-8080", fromOutside(28080));
+        assertEquals(Lease.Source.PCP, leases().stream().filter(l -> l.externalPort() == 28080).findFirst()
+                .orElseThrow().source());
+        r = in.exec(TIMEOUT, "python3", "-c", client, "0");
+        assertEquals("129 0 0 0 0.0.0.0", r.output().trim(), r.describe());
+        assertEquals("", fromOutside(28080));
+    }
+
+    @Test
+    void natpmpcMapsUdpToo() throws Exception {
+        in.start(dir.resolve("udp9091.log"), "socat", "UDP-RECVFROM:9091,fork", "SYSTEM:echo inside-udp");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (in.exec(TIMEOUT, "ss", "-Hlun", "sport = :9091").output().isBlank() && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        String map = in.exec(TIMEOUT, "natpmpc", "-g", GW, "-a", "19091", "9091", "udp", "60").output();
+        assertTrue(map.contains("Mapped public port 19091 protocol UDP to local port 9091"), map);
+        CommandResult r = out.exec(TIMEOUT, "sh", "-c", "echo ping | socat -T 3 - UDP:" + NAT_OUT + ":19091");
+        assertEquals("inside-udp", r.output().trim(), r.describe());
+        in.exec(TIMEOUT, "natpmpc", "-g", GW, "-a", "19091", "9091", "udp", "0");
+        assertTrue(leases().stream().noneMatch(x -> x.externalPort() == 19091));
+    }
+
     @Test
     void natpmpcReadsAddressAndMapsAPortThatWorksFromOutside() throws Exception {
         String addr = in.exec(TIMEOUT, "natpmpc", "-g", GW).output();

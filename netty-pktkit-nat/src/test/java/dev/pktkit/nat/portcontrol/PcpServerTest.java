@@ -354,6 +354,26 @@ class PcpServerTest {
         assertEquals(MALFORMED_REQUEST, result(ask(HOST, pcpPeer(60, HOST, IpProtocol.UDP, 4000, remote, 0))));
     }
 
+    @Test
+    void pcpPeerForAnExistingFlowReportsItsMappingAndLifetime() {
+        int remote = Ip4.parse("198.51.100.20");
+        int port = nat.engine().addPort(ctx.namespace());
+        ByteBuf pkt = Unpooled.buffer(40);
+        Ipv4.writeHeader(pkt, HOST, remote, IpProtocol.UDP, 64, 12, 1, false);
+        pkt.writeShort(4000).writeShort(3478).writeShort(12).writeShort(0).writeInt(0x70696e67);
+        Udp.fillChecksumV4(pkt, 20, 12, HOST, remote);
+        assertEquals(dev.pktkit.nat.NatEngine.TO_OUTSIDE, nat.engine().outbound(pkt, port));
+        pkt.release();
+        NatMapping m = nat.engine().mappingOf(ctx.namespace(), IpProtocol.UDP, HOST, 4000);
+        assertNotNull(m);
+        ByteBuf r = ask(HOST, pcpPeer(3600, HOST, IpProtocol.UDP, 4000, remote, 3478));
+        assertEquals(SUCCESS, result(r));
+        assertEquals(m.outsidePort(), r.getUnsignedShort(24 + 18));
+        long lifetime = r.getUnsignedInt(4);
+        assertTrue(lifetime > 0 && lifetime <= 120, "the session's own lifetime (UDP 2 min), not the 3600 asked: " + lifetime);
+        assertEquals(0, nat.engine().expectationCount(), "no reservation for a flow that exists");
+    }
+
     /** Every exchange of the tests above, decoded by tshark's NAT-PMP and PCP dissectors. */
     @Test
     void tsharkDecodesEveryMessage() throws Exception {

@@ -1,0 +1,139 @@
+package dev.pktkit.nat.portcontrol;
+
+import dev.pktkit.codec.pipe.PacketPipe;
+import dev.pktkit.codec.wire.IpProtocol;
+import dev.pktkit.nat.Nat;
+import dev.pktkit.nat.NatConfig;
+import dev.pktkit.vtcp.host.VirtualHost;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoop;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.DatagramPacket;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpVersion;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * The whole path inside the JVM, without root: an inside host (a vtcp {@link VirtualHost} on one end of a
+ * {@link PacketPipe}) whose port is on another event loop than the NAT's, so every request hops loops. It asks
+ * NAT-PMP over UDP and fetches the UPnP description and runs a SOAP action over TCP, through the port-control
+ * filter and the control endpoints' own vtcp host.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class PortControlLoopsTest {
+    private MultiThreadIoEventLoopGroup group;
+    private Nat nat;
+    private PortControl pc;
+    private VirtualHost client;
+    private EventLoop portLoop;
+    private PacketPipe cable;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+        EventLoop natLoop = group.next();
+        portLoop = group.next();
+        assertNotSame(natLoop, portLoop);
+        nat = Nat.create(natLoop, NatConfig.builder().outsideAddresses("198.51.100.1").insideAddress("10.76.0.1").build());
+        pc = PortControl.create(nat, PortControlConfig.defaults());
+        client = VirtualHost.builder().address("10.76.0.2").build();
+        cable = new PacketPipe();
+        cable.a().pipeline().addLast(client);
+        cable.register(portLoop, portLoop).sync();
+        pc.attach(cable.b(), "lan").sync();
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        pc.close();
+        nat.close();
+        cable.close();
+        group.shutdownGracefully(0, 5, TimeUnit.SECONDS).sync();
+    }
+
+    @Test
+    void natPmpOverUdpAcrossLoops() throws Exception {
+        CompletableFuture<byte[]> reply = new CompletableFuture<>();
+        Channel udp = new Bootstrap().group(portLoop).channelFactory(client.datagramChannels())
+                .handler(new SimpleChannelInboundHandler<DatagramPacket>() {
+                    @Override
+                    protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket p) {
+                        byte[] b = new byte[p.content().readableBytes()];
+                        p.content().getBytes(p.content().readerIndex(), b);
+                        reply.complete(b);
+                    }
+                }).bind(0).sync().channel();
+        ByteBuf req = Unpooled.buffer().writeByte(0).writeByte(2).writeShort(0).writeShort(8080).writeShort(18080)
+                .writeInt(600);
+        udp.writeAndFlush(new DatagramPacket(req, new InetSocketAddress("10.76.0.1", 5351))).sync();
+        byte[] r = reply.get(20, TimeUnit.SECONDS);
+        assertEquals(16, r.length);
+        assertEquals((byte) 130, r[1]);
+        assertEquals(0, r[2] | r[3]);
+        assertEquals(18080, ((r[10] & 0xFF) << 8) | (r[11] & 0xFF));
+        assertEquals(1, nat.mappings().get().stream().filter(m -> m.protocol() == IpProtocol.TCP
+                && m.outsidePort() == 18080).count());
+        udp.close().sync();
+    }
+
+    @Test
+    void upnpOverTcpAcrossLoops() throws Exception {
+        assertTrue(get("/rootDesc.xml").contains("<controlURL>/ctl/IPConn</controlURL>"));
+        String body = "<?xml version=\"1.0\"?><s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body>"
+                + "<u:GetExternalIPAddress xmlns:u=\"urn:schemas-upnp-org:service:WANIPConnection:2\"/></s:Body></s:Envelope>";
+        String r = request(HttpMethod.POST, "/ctl/IPConn", body);
+        assertTrue(r.contains("<NewExternalIPAddress>198.51.100.1</NewExternalIPAddress>"), r);
+        assertEquals(1, pc.counters().get(PortControlCounter.SOAP_OK));
+    }
+
+    private String get(String path) throws Exception {
+        return request(HttpMethod.GET, path, null);
+    }
+
+    private String request(HttpMethod method, String path, String body) throws Exception {
+        CompletableFuture<String> got = new CompletableFuture<>();
+        Channel c = new Bootstrap().group(portLoop).channelFactory(client.socketChannels())
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(new HttpClientCodec(), new HttpObjectAggregator(1 << 16),
+                                new SimpleChannelInboundHandler<FullHttpResponse>() {
+                                    @Override
+                                    protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse resp) {
+                                        got.complete(resp.status().code() + " " + resp.content().toString(StandardCharsets.UTF_8));
+                                    }
+                                });
+                    }
+                }).connect("10.76.0.1", 5000).sync().channel();
+        ByteBuf content = body == null ? Unpooled.EMPTY_BUFFER : Unpooled.copiedBuffer(body, StandardCharsets.UTF_8);
+        DefaultFullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, method, path, content);
+        req.headers().set(HttpHeaderNames.HOST, "10.76.0.1:5000");
+        req.headers().set(HttpHeaderNames.CONTENT_LENGTH, content.readableBytes());
+        c.writeAndFlush(req).sync();
+        String r = got.get(20, TimeUnit.SECONDS);
+        c.close().sync();
+        return r;
+    }
+}

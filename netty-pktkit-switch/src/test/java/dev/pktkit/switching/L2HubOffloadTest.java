@@ -1,10 +1,7 @@
 package dev.pktkit.switching;
 
 import dev.pktkit.codec.offload.OffloadPacket;
-import dev.pktkit.codec.wire.Checksums;
 import dev.pktkit.codec.wire.Ethernet;
-import dev.pktkit.codec.wire.IpProtocol;
-import dev.pktkit.codec.wire.Ipv4;
 import dev.pktkit.codec.wire.MacAddress;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
@@ -81,15 +78,7 @@ class L2HubOffloadTest {
             b.writeShort(Ethernet.TYPE_VLAN).writeShort(vid);
         }
         b.writeShort(Ethernet.IPV4);
-        Ipv4.writeHeader(b, SRC, DST, IpProtocol.TCP, 64, 20 + PAYLOAD, 7, true);
-        int l4 = b.writerIndex();
-        b.writeShort(40000).writeShort(5201).writeInt(1).writeInt(0).writeShort(0x5010).writeShort(65535)
-                .writeShort(0).writeShort(0);
-        for (int i = 0; i < PAYLOAD; i++) {
-            b.writeByte(i * 7);
-        }
-        long pseudo = Checksums.pseudoHeaderV4(SRC, DST, IpProtocol.TCP, 20 + PAYLOAD);
-        b.setShort(l4 + 16, ~Checksums.finish(pseudo) & 0xFFFF); // the folded sum, not complemented
+        PartialTcp.write(b, SRC, DST, PAYLOAD);
         originals.add(b);
         return b;
     }
@@ -106,10 +95,7 @@ class L2HubOffloadTest {
 
     /** The TCP checksum over the whole segment of {@code frame}, as a receiver checks it: 0 when correct. */
     private static int verify(ByteBuf frame) {
-        int ip = frame.readerIndex() + l2Length(frame);
-        int len = frame.writerIndex() - ip - 20;
-        long pseudo = Checksums.pseudoHeaderV4(frame.getInt(ip + 12), frame.getInt(ip + 16), IpProtocol.TCP, len);
-        return Checksums.finish(Checksums.partial(frame, ip + 20, len, pseudo));
+        return PartialTcp.verify(frame, frame.readerIndex() + l2Length(frame));
     }
 
     private static int tcpChecksum(ByteBuf frame) {

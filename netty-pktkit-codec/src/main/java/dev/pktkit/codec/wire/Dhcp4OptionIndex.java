@@ -2,8 +2,6 @@ package dev.pktkit.codec.wire;
 
 import io.netty.buffer.ByteBuf;
 
-import java.nio.charset.StandardCharsets;
-
 import static dev.pktkit.codec.wire.Dhcp4.BAD_OVERLOAD;
 import static dev.pktkit.codec.wire.Dhcp4.FILE_LENGTH;
 import static dev.pktkit.codec.wire.Dhcp4.FILE_OFFSET;
@@ -218,15 +216,7 @@ public final class Dhcp4OptionIndex {
 
     /** As {@link Dhcp4Options#optionString}: the value as ISO-8859-1 text, trailing NULs removed; null if absent. */
     public String string(int code) {
-        byte[] b = bytes(code);
-        if (b == null) {
-            return null;
-        }
-        int n = b.length;
-        while (n > 0 && b[n - 1] == 0) {
-            n--;
-        }
-        return new String(b, 0, n, StandardCharsets.ISO_8859_1);
+        return Dhcp4Options.text(bytes(code));
     }
 
     /** Option 12 as {@link Dhcp4Options#hostName}. */

@@ -395,7 +395,11 @@ public final class Dhcp4Options {
      * lost), with trailing NUL octets removed (some clients send one); null if absent or malformed.
      */
     public static String optionString(ByteBuf buf, int off, int len, int code) {
-        byte[] b = optionBytes(buf, off, len, code);
+        return text(optionBytes(buf, off, len, code));
+    }
+
+    /** An option value as text: ISO-8859-1, trailing NUL octets removed; null for null. */
+    static String text(byte[] b) {
         if (b == null) {
             return null;
         }

@@ -2,8 +2,11 @@ package dev.pktkit.benchmarks;
 
 import dev.pktkit.codec.wire.Checksums;
 import dev.pktkit.codec.wire.Ethernet;
+import dev.pktkit.codec.wire.EthernetHeader;
 import dev.pktkit.codec.wire.Ipv4;
+import dev.pktkit.codec.wire.Ipv4Header;
 import dev.pktkit.codec.wire.Ipv6;
+import dev.pktkit.codec.wire.Ipv6Header;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -31,7 +34,9 @@ import java.util.concurrent.TimeUnit;
  * Accessor benchmarks read all fields a forwarding decision needs and report per-field time. The frames are
  * pooled direct or pooled heap buffers ({@code memory}); {@code raw*} read the same fields with plain
  * {@code ByteBuf} getters (the baseline the accessors are compared with), {@code nio*} with absolute
- * {@code ByteBuffer} getters on a view taken once (the floor for direct memory without {@code Unsafe}).
+ * {@code ByteBuffer} getters on a view taken once (the floor for direct memory without {@code Unsafe}), and
+ * {@code *View} with the header-at-a-time views ({@link EthernetHeader}, {@link Ipv4Header}, {@link Ipv6Header}):
+ * one bounds test and two to five 8-byte reads per header, then every field from registers.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -46,6 +51,10 @@ public class WireBenchmark {
     private ByteBuf frame;
     private ByteBuf frame6;
     private ByteBuffer frameNio;
+    private ByteBuffer frame6Nio;
+    private final EthernetHeader ethernetView = new EthernetHeader();
+    private final Ipv4Header ipv4View = new Ipv4Header();
+    private final Ipv6Header ipv6View = new Ipv6Header();
     private ByteBuf payload1500;
     private ByteBuf heap1500;
 
@@ -64,6 +73,7 @@ public class WireBenchmark {
         frame6.writeBytes(frame, 0, 1514);
         frame6.setShort(12, Ethernet.IPV6);
         frame6.setByte(14, 0x60);
+        frame6Nio = frame6.nioBuffer(0, 1514);
         payload1500 = PooledByteBufAllocator.DEFAULT.directBuffer(1500);
         heap1500 = PooledByteBufAllocator.DEFAULT.heapBuffer(1500);
         for (int i = 0; i < 1500; i++) {
@@ -117,6 +127,19 @@ public class WireBenchmark {
         bh.consume(f.getShort(12) & 0xFFFF);
     }
 
+    /** The same three fields through {@link EthernetHeader}: one bounds test, two reads. */
+    @Benchmark
+    @OperationsPerInvocation(3)
+    public void ethernetView(Blackhole bh) {
+        EthernetHeader h = ethernetView;
+        if (!h.read(frame, 0)) {
+            throw new IllegalStateException();
+        }
+        bh.consume(h.dst());
+        bh.consume(h.src());
+        bh.consume(h.etherType());
+    }
+
     /** IPv4 source, destination, protocol, TTL and total length of the frame's packet; per accessor. */
     @Benchmark
     @OperationsPerInvocation(5)
@@ -153,6 +176,21 @@ public class WireBenchmark {
         bh.consume(f.getShort(14 + 2) & 0xFFFF);
     }
 
+    /** The same five fields through {@link Ipv4Header}: one bounds test, three reads. */
+    @Benchmark
+    @OperationsPerInvocation(5)
+    public void ipv4View(Blackhole bh) {
+        Ipv4Header h = ipv4View;
+        if (!h.read(frame, 14)) {
+            throw new IllegalStateException();
+        }
+        bh.consume(h.src());
+        bh.consume(h.dst());
+        bh.consume(h.protocol());
+        bh.consume(h.ttl());
+        bh.consume(h.totalLength());
+    }
+
     /** IPv6 source and destination (two longs each), next header, payload length, hop limit; per accessor. */
     @Benchmark
     @OperationsPerInvocation(7)
@@ -165,6 +203,51 @@ public class WireBenchmark {
         bh.consume(Ipv6.nextHeader(f, 14));
         bh.consume(Ipv6.payloadLength(f, 14));
         bh.consume(Ipv6.hopLimit(f, 14));
+    }
+
+    /** Baseline for {@link #ipv6Header}: the same seven reads with plain {@code ByteBuf} getters, unchecked. */
+    @Benchmark
+    @OperationsPerInvocation(7)
+    public void rawIpv6Header(Blackhole bh) {
+        ByteBuf f = frame6;
+        bh.consume(f.getLong(14 + 8));
+        bh.consume(f.getLong(14 + 16));
+        bh.consume(f.getLong(14 + 24));
+        bh.consume(f.getLong(14 + 32));
+        bh.consume(f.getUnsignedByte(14 + 6));
+        bh.consume(f.getUnsignedShort(14 + 4));
+        bh.consume(f.getUnsignedByte(14 + 7));
+    }
+
+    /** The floor for {@link #ipv6Header}: absolute reads on a {@code ByteBuffer} view taken once. */
+    @Benchmark
+    @OperationsPerInvocation(7)
+    public void nioIpv6Header(Blackhole bh) {
+        ByteBuffer f = frame6Nio;
+        bh.consume(f.getLong(14 + 8));
+        bh.consume(f.getLong(14 + 16));
+        bh.consume(f.getLong(14 + 24));
+        bh.consume(f.getLong(14 + 32));
+        bh.consume(f.get(14 + 6) & 0xFF);
+        bh.consume(f.getShort(14 + 4) & 0xFFFF);
+        bh.consume(f.get(14 + 7) & 0xFF);
+    }
+
+    /** The same seven fields through {@link Ipv6Header}: one bounds test, five reads. */
+    @Benchmark
+    @OperationsPerInvocation(7)
+    public void ipv6View(Blackhole bh) {
+        Ipv6Header h = ipv6View;
+        if (!h.read(frame6, 14)) {
+            throw new IllegalStateException();
+        }
+        bh.consume(h.srcHi());
+        bh.consume(h.srcLo());
+        bh.consume(h.dstHi());
+        bh.consume(h.dstLo());
+        bh.consume(h.nextHeader());
+        bh.consume(h.payloadLength());
+        bh.consume(h.hopLimit());
     }
 
     /** RFC 1071 over 1500 bytes of a pooled direct buffer. */

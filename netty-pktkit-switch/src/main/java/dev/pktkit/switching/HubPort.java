@@ -153,7 +153,7 @@ public abstract class HubPort implements Attachment {
 
     /**
      * Handles one inbound packet with offload state; owns {@code p}. This default completes the state in Java and
-     * handles the plain packet; the L3 port forwards the state instead.
+     * handles the plain packet; {@code L2Port} and {@code L3Port} forward the state instead.
      */
     protected void receive(OffloadPacket p) {
         ByteBuf plain = Offloads.complete(p, channel.alloc(), this instanceof L2Port);

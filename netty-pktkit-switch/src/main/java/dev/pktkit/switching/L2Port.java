@@ -1,5 +1,7 @@
 package dev.pktkit.switching;
 
+import dev.pktkit.codec.buffer.Buffers;
+import dev.pktkit.codec.offload.OffloadPacket;
 import dev.pktkit.codec.wire.Ethernet;
 import dev.pktkit.codec.wire.MacAddress;
 import dev.pktkit.codec.wire.Vlan;
@@ -37,6 +39,23 @@ public final class L2Port extends HubPort {
 
     @Override
     protected void receive(ByteBuf frame) {
+        receive(frame, null);
+    }
+
+    /**
+     * Switches a frame with offload state and keeps the state: a switch changes no byte that a partial checksum
+     * covers (at most the outer 802.1Q tag, in front of the IP header), so a partial checksum stays partial and a
+     * large segment stays large, as a Linux bridge forwards them. Each destination (the mirror included) gets the
+     * state if its channel accepts it ({@link OffloadPacket#ACCEPTS}), else a plain frame with the state completed
+     * in Java; a tag inserted or removed on the way moves the state's offsets by 4 bytes.
+     */
+    @Override
+    protected void receive(OffloadPacket p) {
+        receive(p.content(), p);
+    }
+
+    /** {@code meta}: the offload state whose content {@code frame} is, or null for a plain frame. */
+    private void receive(ByteBuf frame, OffloadPacket meta) {
         L2Hub hub = l2hub;
         int off = frame.readerIndex();
         if (options.isMirror()) {
@@ -47,7 +66,7 @@ public final class L2Port extends HubPort {
         // wrong VLAN): a monitor is where one looks for exactly those.
         L2Port mirror = hub.mirror;
         if (mirror != null) {
-            mirror.send(this, frame.retainedDuplicate());
+            sendForm(mirror, frame.retainedDuplicate(), frame, meta, 0);
         }
         if (frame.readableBytes() < MIN_FRAME) {
             drop(frame, DropReason.MALFORMED);
@@ -83,12 +102,37 @@ public final class L2Port extends HubPort {
                     return;
                 }
                 if (out.options.member(vid)) {
-                    out.send(this, egressForm(frame, tagVid, vid, out.options.egressTagged(vid)));
+                    boolean tagged = out.options.egressTagged(vid);
+                    sendForm(out, egressForm(frame, tagVid, vid, tagged), frame, meta, shift(tagVid, vid, tagged));
                     return;
                 }
             }
         }
-        flood(frame, tagVid, vid);
+        flood(frame, meta, tagVid, vid);
+    }
+
+    /**
+     * How many bytes later the IP header starts in the egress form than in a frame with outer tag {@code tagVid}
+     * (-1: untagged): +4 when a tag is inserted, -4 when one is removed, 0 otherwise.
+     */
+    private static int shift(int tagVid, int vid, boolean wantTagged) {
+        if (wantTagged) {
+            return tagVid < 0 ? 4 : 0;
+        }
+        return tagVid < 0 ? 0 : -4;
+    }
+
+    /**
+     * Sends {@code form} to {@code out}: plain, or with {@code meta}'s offload state ({@code meta}'s content is
+     * {@code frame}): {@code meta} itself when {@code form} is {@code frame}, else a new holder whose offsets are
+     * moved by {@code shift}. Consumes {@code form}; {@code meta} is not read (its content may be released already).
+     */
+    private void sendForm(HubPort out, ByteBuf form, ByteBuf frame, OffloadPacket meta, int shift) {
+        if (meta == null) {
+            out.send(this, form);
+        } else {
+            out.send(this, form == frame ? meta : meta.replace(form, shift), true);
+        }
     }
 
     private void drop(ByteBuf frame, DropReason reason) {
@@ -104,11 +148,13 @@ public final class L2Port extends HubPort {
      * reference-count updates fewer per flood, and no retain/release of the frame around the loop. To know the
      * last, the send to a destination waits until the next one of its form is found.
      */
-    private void flood(ByteBuf frame, int tagVid, int vid) {
+    private void flood(ByteBuf frame, OffloadPacket meta, int tagVid, int vid) {
         ByteBuf untagged = null; // the form for untagged egress, once made: frame itself, or an untagged copy
         ByteBuf tagged = null;
         HubPort untaggedPending = null; // the latest destination of each form, not yet sent to
         HubPort taggedPending = null;
+        int taggedShift = shift(tagVid, vid, true);
+        int untaggedShift = shift(tagVid, vid, false);
         HubPort[] ports = hub.portArray();
         for (HubPort hp : ports) {
             L2Port p = (L2Port) hp;
@@ -120,7 +166,7 @@ public final class L2Port extends HubPort {
                     tagged = tagVid == vid ? frame : retag(frame, tagVid, vid);
                 }
                 if (taggedPending != null) {
-                    taggedPending.send(this, tagged.retainedDuplicate());
+                    sendForm(taggedPending, tagged.retainedDuplicate(), frame, meta, taggedShift);
                 }
                 taggedPending = p;
             } else {
@@ -128,7 +174,7 @@ public final class L2Port extends HubPort {
                     untagged = tagVid < 0 ? frame : untag(frame);
                 }
                 if (untaggedPending != null) {
-                    untaggedPending.send(this, untagged.retainedDuplicate());
+                    sendForm(untaggedPending, untagged.retainedDuplicate(), frame, meta, untaggedShift);
                 }
                 untaggedPending = p;
             }
@@ -138,11 +184,11 @@ public final class L2Port extends HubPort {
         boolean frameSent = false;
         if (taggedPending != null) {
             frameSent = tagged == frame;
-            taggedPending.send(this, tagged);
+            sendForm(taggedPending, tagged, frame, meta, taggedShift);
         }
         if (untaggedPending != null) {
             frameSent |= untagged == frame;
-            untaggedPending.send(this, untagged);
+            sendForm(untaggedPending, untagged, frame, meta, untaggedShift);
         }
         if (!frameSent) {
             frame.release();
@@ -172,9 +218,9 @@ public final class L2Port extends HubPort {
         int off = frame.readerIndex();
         int len = frame.readableBytes();
         ByteBuf out = channel.alloc().buffer(len - 4);
-        out.writeBytes(frame, off, 12);
-        out.writeBytes(frame, off + 16, len - 16);
-        return out;
+        Buffers.copy(frame, off, out, 0, 12); // not writeBytes: see Buffers.copy (no NIO views per copy)
+        Buffers.copy(frame, off + 16, out, 12, len - 16);
+        return out.writerIndex(len - 4);
     }
 
     /**
@@ -191,10 +237,10 @@ public final class L2Port extends HubPort {
             rest = off + 16;
         }
         ByteBuf out = channel.alloc().buffer(len + 4);
-        out.writeBytes(frame, off, 12);
-        out.writeShort(TPID);
-        out.writeShort(pcpDei | vid);
-        out.writeBytes(frame, rest, off + len - rest);
-        return out;
+        Buffers.copy(frame, off, out, 0, 12);
+        out.setShort(12, TPID);
+        out.setShort(14, pcpDei | vid);
+        Buffers.copy(frame, rest, out, 16, off + len - rest);
+        return out.writerIndex(len + 4);
     }
 }

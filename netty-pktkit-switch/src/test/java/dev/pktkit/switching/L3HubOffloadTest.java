@@ -2,8 +2,6 @@ package dev.pktkit.switching;
 
 import dev.pktkit.codec.offload.OffloadPacket;
 import dev.pktkit.codec.wire.Checksums;
-import dev.pktkit.codec.wire.IpProtocol;
-import dev.pktkit.codec.wire.Ipv4;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.embedded.EmbeddedChannel;
@@ -55,24 +53,13 @@ class L3HubOffloadTest {
      */
     private static ByteBuf partialTcp(int dst) {
         ByteBuf b = PooledByteBufAllocator.DEFAULT.directBuffer(20 + 20 + PAYLOAD);
-        Ipv4.writeHeader(b, SRC, dst, IpProtocol.TCP, 64, 20 + PAYLOAD, 7, true);
-        int l4 = b.writerIndex();
-        b.writeShort(40000).writeShort(5201).writeInt(1).writeInt(0).writeShort(0x5010).writeShort(65535)
-                .writeShort(0).writeShort(0);
-        for (int i = 0; i < PAYLOAD; i++) {
-            b.writeByte(i * 7);
-        }
-        long pseudo = Checksums.pseudoHeaderV4(SRC, dst, IpProtocol.TCP, 20 + PAYLOAD);
-        b.setShort(l4 + 16, ~Checksums.finish(pseudo) & 0xFFFF); // the folded sum, not complemented
+        PartialTcp.write(b, SRC, dst, PAYLOAD);
         return b;
     }
 
     /** The TCP checksum over the whole segment, as a receiver checks it: 0 when correct. */
     private static int verify(ByteBuf pkt) {
-        int off = pkt.readerIndex();
-        int len = pkt.readableBytes() - 20;
-        long pseudo = Checksums.pseudoHeaderV4(pkt.getInt(off + 12), pkt.getInt(off + 16), IpProtocol.TCP, len);
-        return Checksums.finish(Checksums.partial(pkt, off + 20, len, pseudo));
+        return PartialTcp.verify(pkt, pkt.readerIndex());
     }
 
     private static OffloadPacket offloaded(ByteBuf pkt) {

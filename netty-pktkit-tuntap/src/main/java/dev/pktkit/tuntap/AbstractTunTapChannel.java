@@ -560,4 +560,40 @@ public abstract class AbstractTunTapChannel extends AbstractChannel {
             return netty.outboundBuffer();
         }
     }
+
+    /**
+     * Binds a channel from {@code factory} to the device {@code name} on a loop of {@code group}, with
+     * {@code handlers} added to its pipeline (none is fine: a hub port brings its own handler). The future succeeds
+     * with the bound channel or fails with the bind's cause; it is bound to the channel's loop, so {@code sync()} on
+     * that loop fails fast instead of hanging.
+     */
+    static <C extends AbstractTunTapChannel> io.netty.util.concurrent.Future<C> openWith(
+            io.netty.channel.EventLoopGroup group, java.util.function.Supplier<C> factory, String name,
+            io.netty.channel.ChannelHandler... handlers) {
+        java.util.Objects.requireNonNull(group, "group");
+        io.netty.channel.ChannelHandler[] copy = handlers.clone();
+        for (io.netty.channel.ChannelHandler h : copy) {
+            java.util.Objects.requireNonNull(h, "handler");
+        }
+        io.netty.channel.ChannelFuture bound = new io.netty.bootstrap.Bootstrap().group(group)
+                .channelFactory(factory::get)
+                .handler(new io.netty.channel.ChannelInitializer<io.netty.channel.Channel>() {
+                    @Override
+                    protected void initChannel(io.netty.channel.Channel ch) {
+                        ch.pipeline().addLast(copy);
+                    }
+                })
+                .bind(TunTapAddress.of(name));
+        io.netty.util.concurrent.Promise<C> done = bound.channel().eventLoop().newPromise();
+        bound.addListener(f -> {
+            if (f.isSuccess()) {
+                @SuppressWarnings("unchecked")
+                C ch = (C) bound.channel();
+                done.trySuccess(ch);
+            } else {
+                done.tryFailure(f.cause());
+            }
+        });
+        return done;
+    }
 }

@@ -28,6 +28,24 @@ public final class TapChannel extends AbstractTunTapChannel {
         this(namespace, TunDevice.DEFAULT_PATH);
     }
 
+    /**
+     * Opens the TAP device {@code name} (created if it does not exist) in the caller's namespace and binds a channel
+     * to it on a loop of {@code group}, with {@code handlers} on its pipeline; no cast, no placeholder handler:
+     * {@code hub.add(TapChannel.open(group, "lan0").sync().getNow())}. For channel options (offloads, queues, ...)
+     * use a {@code Bootstrap} as in the class example. The future fails with the bind's {@link TunTapException}.
+     */
+    public static io.netty.util.concurrent.Future<TapChannel> open(io.netty.channel.EventLoopGroup group, String name,
+                                                                 io.netty.channel.ChannelHandler... handlers) {
+        return open(group, null, name, handlers);
+    }
+
+    /** The same as {@code open(group, name, handlers)}, in {@code namespace} (the caller's if null). */
+    public static io.netty.util.concurrent.Future<TapChannel> open(io.netty.channel.EventLoopGroup group,
+                                                                 NetNamespace namespace, String name,
+                                                                 io.netty.channel.ChannelHandler... handlers) {
+        return AbstractTunTapChannel.openWith(group, () -> new TapChannel(namespace), name, handlers);
+    }
+
     /** With another device node than {@code /dev/net/tun} (tests). */
     TapChannel(NetNamespace namespace, String devicePath) {
         super(true, namespace, devicePath);

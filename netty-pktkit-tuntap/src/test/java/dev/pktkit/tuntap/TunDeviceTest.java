@@ -134,6 +134,36 @@ class TunDeviceTest {
         }
     }
 
+    /** {@code TapChannel.open} / {@code TunChannel.open}: bound channels without a cast or a placeholder handler. */
+    @ParameterizedTest
+    @MethodSource("loops")
+    void openBindsWithoutACastOrAPlaceholderHandler(String loop) throws Exception {
+        group = TestLoops.group(loop, 2);
+        io.netty.util.concurrent.Future<TapChannel> tapFuture = TapChannel.open(group, Namespaces.handle(ns), "pktopen0");
+        assertTrue(tapFuture.await(10, TimeUnit.SECONDS));
+        TapChannel tap = tapFuture.getNow();
+        assertTrue(tapFuture.isSuccess(), String.valueOf(tapFuture.cause()));
+        channels.add(tap);
+        assertTrue(tap.isActive());
+        assertTrue(linkExists("pktopen0"));
+        org.junit.jupiter.api.Assertions.assertNull(tap.pipeline().first(), "no handler: none was asked for");
+
+        ChannelInboundHandlerAdapter device = new ChannelInboundHandlerAdapter();
+        io.netty.util.concurrent.Future<TunChannel> tunFuture =
+                TunChannel.open(group, Namespaces.handle(ns), "pktopen1", device);
+        assertTrue(tunFuture.await(10, TimeUnit.SECONDS));
+        assertTrue(tunFuture.isSuccess(), String.valueOf(tunFuture.cause()));
+        TunChannel tun = tunFuture.getNow();
+        channels.add(tun);
+        assertTrue(tun.isActive());
+        org.junit.jupiter.api.Assertions.assertSame(device, tun.pipeline().first(), "the given handler is there");
+
+        io.netty.util.concurrent.Future<TapChannel> busy = TapChannel.open(group, Namespaces.handle(ns), "pktopen0");
+        assertTrue(busy.await(10, TimeUnit.SECONDS));
+        assertFalse(busy.isSuccess(), "a name in use fails the future");
+        assertInstanceOf(TunTapException.class, busy.cause());
+    }
+
     @ParameterizedTest
     @MethodSource("loops")
     void nameHeldByAnotherDescriptorIsInUse(String loop) throws Exception {

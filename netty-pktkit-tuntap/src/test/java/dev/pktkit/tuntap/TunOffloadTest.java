@@ -150,6 +150,35 @@ class TunOffloadTest {
         }
     }
 
+    /**
+     * {@link VirtioNetCodec#forwarding()} on both TAP ports of an {@link L2Hub}: large frames and partial checksums
+     * are switched with their offload state (no checksum completed in Java, no segment cut), the kernel on the
+     * other side gets them as large segments, and accepts what arrives (the echoed data is intact).
+     */
+    @ParameterizedTest
+    @MethodSource("loops")
+    void tapLargeFramesKeepTheirOffloadStateThroughAnL2Hub(String loop) throws Exception {
+        try (TunPair pair = TunPair.create(loop, 2)) {
+            VirtioNetCodec codecA = VirtioNetCodec.forwarding();
+            VirtioNetCodec codecB = VirtioNetCodec.forwarding();
+            pair.openTap(OffloadMode.LARGE, codecA, codecB);
+            L2Hub hub = L2Hub.builder().name("tap-offload-forwarding").build();
+            hub.add(pair.tunA);
+            hub.add(pair.tunB);
+            pair.echoThrough(dir, TunPair.TAP_B_V4, false, BYTES, 61);
+            assertLargeSegmentsRead(pair);
+            assertTrue(codecA.largeSegmentsIn() + codecB.largeSegmentsIn() > 0, "codec saw no large segment");
+            assertTrue(pair.tunA.counters().largeSegmentsOut() + pair.tunB.counters().largeSegmentsOut() > 0,
+                    "large frames were written to the kernel as large segments");
+            assertEquals(0, codecA.largeSegmentsOut() + codecB.largeSegmentsOut(),
+                    "nothing was re-made into a large segment: the state travelled with the frames");
+            assertEquals(0, codecA.dropped() + codecB.dropped());
+            assertEquals(0, hub.port(pair.tunA).counters().drops() + hub.port(pair.tunB).counters().drops());
+            assertNoDrops(pair);
+            hub.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
+        }
+    }
+
     @ParameterizedTest
     @MethodSource("loops")
     void tapLargeFramesPassThroughACrossConnect(String loop) throws Exception {

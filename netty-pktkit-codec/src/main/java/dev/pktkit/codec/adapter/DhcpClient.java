@@ -2,6 +2,7 @@ package dev.pktkit.codec.adapter;
 
 import dev.pktkit.codec.wire.Dhcp4;
 import dev.pktkit.codec.wire.Dhcp4Option;
+import dev.pktkit.codec.wire.Dhcp4OptionIndex;
 import dev.pktkit.codec.wire.Ethernet;
 import dev.pktkit.codec.wire.Ip4;
 import dev.pktkit.codec.wire.IpProtocol;
@@ -45,6 +46,8 @@ final class DhcpClient {
     private final Ipv4Host v4;
     private final Consumer<DhcpLease> onFirstBound;
     private final AdapterConfig config;
+    /** The options of the reply being handled, walked once per message (the ACK's lease options walk again). */
+    private final Dhcp4OptionIndex options = new Dhcp4OptionIndex();
     private State state = State.STOPPED;
     private long xid;
     private int attempt;
@@ -252,14 +255,15 @@ final class DhcpClient {
         }
         int dhcp = Ipv4.payloadOffset(frame, ip) + Udp.HEADER_LENGTH;
         int len = udpLen - Udp.HEADER_LENGTH;
-        if (Dhcp4.check(frame, dhcp, len) < 0 || Dhcp4.op(frame, dhcp) != Dhcp4.OP_REPLY
+        Dhcp4OptionIndex opts = options;
+        if (Dhcp4.checkFixed(frame, dhcp, len) < 0 || Dhcp4.op(frame, dhcp) != Dhcp4.OP_REPLY
                 || Dhcp4.xid(frame, dhcp) != xid || Dhcp4.hlen(frame, dhcp) != 6
-                || Dhcp4.chaddr(frame, dhcp) != link.mac()) {
+                || Dhcp4.chaddr(frame, dhcp) != link.mac() || opts.index(frame, dhcp, len) < 0) {
             counters.dropped(AdapterDropReason.BAD_DHCP);
             return;
         }
-        int type = Dhcp4.messageType(frame, dhcp, len);
-        int from = Dhcp4.serverId(frame, dhcp, len);
+        int type = opts.messageType();
+        int from = opts.serverId();
         counters.dhcpReceived();
         switch (state) {
             case SELECTING -> {

@@ -9,7 +9,6 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.util.concurrent.EventExecutor;
-import io.netty.util.concurrent.FastThreadLocal;
 
 import java.net.NoRouteToHostException;
 import java.util.Arrays;
@@ -21,19 +20,6 @@ import java.util.Locale;
  * the host parts use ({@link AdapterLink}). One per adapter, on its event loop.
  */
 final class EthernetFraming implements AdapterLink {
-    /**
-     * A per-thread bounce array for copying a shared direct packet into its new frame. Without {@code Unsafe}
-     * (JDK 25's default) Netty copies direct to direct through fresh {@code ByteBuffer} views (about 128 B per
-     * copy); {@code getBytes} into an array and {@code setBytes} from it allocate nothing and, unlike the
-     * buffer's internal NIO view, are safe while other loops read duplicates of the same memory.
-     */
-    private static final FastThreadLocal<byte[]> BOUNCE = new FastThreadLocal<>() {
-        @Override
-        protected byte[] initialValue() {
-            return new byte[2048];
-        }
-    };
-
     private final long mac;
     private final AdapterCounters counters;
     private ChannelHandlerContext ctx;
@@ -155,13 +141,10 @@ final class EthernetFraming implements AdapterLink {
             promise.tryFailure(t);
             return null;
         }
-        if (pkt.hasArray() || frame.hasArray() || pkt.hasMemoryAddress() || len > 2048) {
-            frame.writerIndex(Ethernet.HEADER_LENGTH).writeBytes(pkt, off, len);
-        } else {
-            byte[] bounce = BOUNCE.get();
-            pkt.getBytes(off, bounce, 0, len);
-            frame.writerIndex(Ethernet.HEADER_LENGTH).writeBytes(bounce, 0, len);
-        }
+        // Not frame.writeBytes(pkt): Netty 4.2's default allocator makes two ByteBuffer views (128 B) for the first
+        // bulk copy into each buffer it hands out; Buffers.copy moves packet-sized copies word by word instead.
+        Buffers.copy(pkt, off, frame, Ethernet.HEADER_LENGTH, len);
+        frame.writerIndex(Ethernet.HEADER_LENGTH + len);
         pkt.release();
         return frame;
     }

@@ -2,6 +2,7 @@ package dev.pktkit.codec.dhcp;
 
 import dev.pktkit.codec.wire.Dhcp4;
 import dev.pktkit.codec.wire.Dhcp4Option;
+import dev.pktkit.codec.wire.Dhcp4OptionIndex;
 import dev.pktkit.codec.wire.Ethernet;
 import dev.pktkit.codec.wire.Ip4;
 import dev.pktkit.codec.wire.IpProtocol;
@@ -110,6 +111,8 @@ public final class DhcpServer extends ChannelInboundHandlerAdapter {
     private final int maxQueuedReplies;
     private final DhcpServerCounters counters = new DhcpServerCounters();
     private final ChannelFutureListener replyDone = f -> this.queuedReplies--;
+    /** The options of the message being handled, walked once per message (on the channel's loop only). */
+    private final Dhcp4OptionIndex options = new Dhcp4OptionIndex();
 
     private ChannelHandlerContext ctx;
     private ScheduledFuture<?> sweep;
@@ -319,7 +322,8 @@ public final class DhcpServer extends ChannelInboundHandlerAdapter {
         }
         int d = Ipv4.payloadOffset(f, ip) + Udp.HEADER_LENGTH;
         int len = udpLen - Udp.HEADER_LENGTH;
-        if (Dhcp4.check(f, d, len) < 0) {
+        Dhcp4OptionIndex opts = options;
+        if (Dhcp4.checkFixed(f, d, len) < 0 || opts.index(f, d, len) < 0) {
             counters.dropped(DhcpDropReason.MALFORMED_DHCP);
             return;
         }
@@ -331,7 +335,7 @@ public final class DhcpServer extends ChannelInboundHandlerAdapter {
             counters.dropped(DhcpDropReason.BAD_HARDWARE);
             return;
         }
-        int type = Dhcp4.messageType(f, d, len);
+        int type = opts.messageType();
         if (type != Dhcp4.DISCOVER && type != Dhcp4.REQUEST && type != Dhcp4.DECLINE && type != Dhcp4.RELEASE
                 && type != Dhcp4.INFORM) {
             counters.dropped(DhcpDropReason.BAD_MESSAGE_TYPE);
@@ -343,7 +347,7 @@ public final class DhcpServer extends ChannelInboundHandlerAdapter {
             counters.dropped(DhcpDropReason.RELAYED);
             return;
         }
-        Request r = new Request(f, off, d, len, giaddr);
+        Request r = new Request(f, off, d, len, giaddr, opts);
         long now = now();
         DhcpLeaseTable.Binding known = scope.table.lookup(r.key, now);
         if (known != null && !clientLimit.tryTake(known, now)) {
@@ -414,24 +418,28 @@ public final class DhcpServer extends ChannelInboundHandlerAdapter {
         final boolean broadcast;
         final int maxMessage;
 
-        Request(ByteBuf buf, int frame, int dhcp, int len, int giaddr) {
+        /** The options, indexed once for this message (the server's one index; valid while it is handled). */
+        final Dhcp4OptionIndex options;
+
+        Request(ByteBuf buf, int frame, int dhcp, int len, int giaddr, Dhcp4OptionIndex options) {
             this.buf = buf;
             this.frame = frame;
             this.dhcp = dhcp;
             this.len = len;
             this.giaddr = giaddr;
+            this.options = options;
             this.mac = Dhcp4.chaddr(buf, dhcp);
-            this.key = new DhcpLeaseTable.ClientKey(mac, Dhcp4.clientId(buf, dhcp, len));
+            this.key = new DhcpLeaseTable.ClientKey(mac, options.clientId());
             this.ciaddr = Dhcp4.ciaddr(buf, dhcp);
-            this.requested = Dhcp4.requestedIp(buf, dhcp, len);
-            this.serverId = Dhcp4.serverId(buf, dhcp, len);
+            this.requested = options.requestedIp();
+            this.serverId = options.serverId();
             this.broadcast = Dhcp4.broadcast(buf, dhcp);
-            int max = Dhcp4.maxMessageSize(buf, dhcp, len);
+            int max = options.maxMessageSize();
             this.maxMessage = max < FALLBACK_MAX_MESSAGE ? FALLBACK_MAX_MESSAGE : max;
         }
 
         String hostName() {
-            return Dhcp4.hostName(buf, dhcp, len);
+            return options.hostName();
         }
     }
 
@@ -546,11 +554,11 @@ public final class DhcpServer extends ChannelInboundHandlerAdapter {
                     Dhcp4.writeStringOption(msg, Dhcp4Option.DOMAIN_NAME, s.domainName);
                 }
                 if (!s.routes.isEmpty()
-                        && Dhcp4.requestsOption(req, r.dhcp, r.len, Dhcp4Option.CLASSLESS_STATIC_ROUTE)) {
+                        && r.options.requestsOption(Dhcp4Option.CLASSLESS_STATIC_ROUTE)) {
                     Dhcp4.writeClasslessStaticRoutes(msg, s.routes);
                 }
             }
-            byte[] agent = Dhcp4.optionBytes(req, r.dhcp, r.len, Dhcp4Option.RELAY_AGENT_INFORMATION);
+            byte[] agent = r.options.bytes(Dhcp4Option.RELAY_AGENT_INFORMATION);
             if (agent != null) {
                 Dhcp4.writeOption(msg, Dhcp4Option.RELAY_AGENT_INFORMATION, agent); // RFC 3046 §2.2: echoed, last
             }

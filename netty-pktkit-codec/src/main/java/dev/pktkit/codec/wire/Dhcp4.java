@@ -238,6 +238,27 @@ public final class Dhcp4 {
      *         {@link #BAD_OVERLOAD}
      */
     public static int check(ByteBuf buf, int off, int len) {
+        int r = checkFixed(buf, off, len);
+        if (r < 0) {
+            return r;
+        }
+        for (int p = Dhcp4Options.nextOption(buf, off, len, DONE); p != DONE;
+                p = Dhcp4Options.nextOption(buf, off, len, p)) {
+            if (p < 0) {
+                return p;
+            }
+        }
+        return len;
+    }
+
+    /**
+     * {@link #check} without the option walk: the fixed part and the cookie only, for code that walks the options
+     * itself in the same pass as it reads them ({@link Dhcp4OptionIndex#index}).
+     *
+     * @return {@code len}, or {@link WireError#TRUNCATED}, {@link WireError#BAD_TYPE}, {@link WireError#BAD_ADDRESS}
+     *         or {@link #BAD_COOKIE} as {@link #check} says
+     */
+    public static int checkFixed(ByteBuf buf, int off, int len) {
         if (len < OPTIONS_OFFSET || !Bounds.has(buf, off, len)) {
             return WireError.TRUNCATED;
         }
@@ -250,12 +271,6 @@ public final class Dhcp4 {
         }
         if (buf.getInt(off + COOKIE_OFFSET) != MAGIC_COOKIE) {
             return BAD_COOKIE;
-        }
-        for (int p = Dhcp4Options.nextOption(buf, off, len, DONE); p != DONE;
-                p = Dhcp4Options.nextOption(buf, off, len, p)) {
-            if (p < 0) {
-                return p;
-            }
         }
         return len;
     }

@@ -19,13 +19,13 @@ public final class Dhcp4Options {
     private Dhcp4Options() {
     }
 
-    private static final int AREA_DONE = Integer.MIN_VALUE;
+    static final int AREA_DONE = Integer.MIN_VALUE;
     private static final int MAIN = 0;
     private static final int FILE = 1;
     private static final int SNAME = 2;
 
     /** 0, or TRUNCATED / BAD_COOKIE: the fixed part and cookie of a {@code len}-byte message are present. */
-    private static int frame(ByteBuf buf, int off, int len) {
+    static int frame(ByteBuf buf, int off, int len) {
         if (len < OPTIONS_OFFSET || !Bounds.has(buf, off, len)) {
             return WireError.TRUNCATED;
         }
@@ -35,7 +35,7 @@ public final class Dhcp4Options {
     // ---- options: walk ----
 
     /** In {@code [p, end)}: the position of the next option (not PAD), AREA_DONE at END or the end, or BAD_OPTION. */
-    private static int scan(ByteBuf buf, int p, int end) {
+    static int scan(ByteBuf buf, int p, int end) {
         while (p < end) {
             int code = buf.getUnsignedByte(p);
             if (code == Dhcp4Option.PAD) {
@@ -242,7 +242,7 @@ public final class Dhcp4Options {
      * If {@code exactLength} is not negative the value must be exactly that long. -1 if absent, too short, of
      * the wrong length, or the message is malformed. One walk.
      */
-    private static long readValue(ByteBuf buf, int off, int len, int code, int index, int n, int exactLength) {
+    static long readValue(ByteBuf buf, int off, int len, int code, int index, int n, int exactLength) {
         if (index < 0) {
             return -1;
         }
@@ -395,7 +395,11 @@ public final class Dhcp4Options {
      * lost), with trailing NUL octets removed (some clients send one); null if absent or malformed.
      */
     public static String optionString(ByteBuf buf, int off, int len, int code) {
-        byte[] b = optionBytes(buf, off, len, code);
+        return text(optionBytes(buf, off, len, code));
+    }
+
+    /** An option value as text: ISO-8859-1, trailing NUL octets removed; null for null. */
+    static String text(byte[] b) {
         if (b == null) {
             return null;
         }

@@ -35,6 +35,9 @@ import java.util.regex.Pattern;
  *   kernel     ns a ──veth──▶ router: nft masquerade ──veth──▶ ns b (Linux conntrack NAT)
  *   hub        ns a ──TUN──▶ L3Hub ──TUN──▶ ns b                    (the same Java path without NAT)
  *   nat        ns a ──TUN──▶ Nat ──TUN──▶ ns b
+ *   hub-fwd    hub, both TUNs with VirtioNetCodec.forwarding(): segments keep their offload state (partial
+ *              checksums stay partial, nothing summed in Java)
+ *   nat-fwd    nat, likewise (the NAT updates a partial checksum for the address only)
  *   nat64      ns a (IPv6 only) ──TUN──▶ Nat with NAT64 ──TUN──▶ ns b (IPv4)
  *   tayga      ns a (IPv6 only) ──veth──▶ router: tayga ──veth──▶ ns b (Debian's userspace NAT64, stateless SIIT)
  * </pre>
@@ -49,7 +52,8 @@ import java.util.regex.Pattern;
  *
  * <pre>
  * java --enable-native-access=ALL-UNNAMED -cp netty-pktkit-benchmarks/target/benchmarks.jar \
- *     dev.pktkit.benchmarks.NatThroughput [--seconds 10] [--modes veth,kernel,hub,nat,nat64,tayga] [--rounds 1]
+ *     dev.pktkit.benchmarks.NatThroughput [--seconds 10] [--modes veth,kernel,hub,nat,hub-fwd,nat-fwd,nat64,tayga]
+ *     [--rounds 1]
  * </pre>
  */
 public final class NatThroughput {
@@ -74,7 +78,7 @@ public final class NatThroughput {
     public static void main(String[] args) throws Exception {
         int seconds = 10;
         int rounds = 1;
-        List<String> modes = List.of("veth", "kernel", "hub", "nat", "nat64", "tayga");
+        List<String> modes = List.of("veth", "kernel", "hub", "nat", "hub-fwd", "nat-fwd", "nat64", "tayga");
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--seconds" -> seconds = Integer.parseInt(args[++i]);
@@ -101,6 +105,8 @@ public final class NatThroughput {
         System.out.println();
         median.forEach((m, v) -> System.out.printf(Locale.ROOT, "median %s %.2f Gbit/s%n", m, v));
         ratio(median, "nat", "hub");
+        ratio(median, "nat-fwd", "hub-fwd");
+        ratio(median, "nat-fwd", "kernel");
         ratio(median, "nat", "kernel");
         ratio(median, "kernel", "veth");
         ratio(median, "nat64", "tayga");
@@ -151,13 +157,14 @@ public final class NatThroughput {
                     in(b, "ip route add 10.81.3.0/24 via 10.81.2.254");
                     server = "64:ff9b::10.81.2.1";
                 }
-                case "hub", "nat", "nat64" -> {
+                case "hub", "nat", "hub-fwd", "nat-fwd", "nat64" -> {
                     group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
-                    TunChannel tunA = tun(group, nsA, "pkta");
-                    TunChannel tunB = tun(group, nsB, "pktb");
+                    boolean keep = mode.endsWith("-fwd");
+                    TunChannel tunA = tun(group, nsA, "pkta", keep);
+                    TunChannel tunB = tun(group, nsB, "pktb", keep);
                     tuns.add(tunA);
                     tuns.add(tunB);
-                    if (mode.equals("hub")) {
+                    if (mode.startsWith("hub")) {
                         L3Hub hub = L3Hub.builder().name("bench").build();
                         hub.attach(tunA, L3PortOptions.prefixes("10.81.1.0/24"));
                         hub.attach(tunB, L3PortOptions.prefixes("10.81.2.0/24"));
@@ -219,10 +226,11 @@ public final class NatThroughput {
         in(b, "ip addr add 10.81.2.1/24 dev eth0 && ip link set eth0 up");
     }
 
-    private static TunChannel tun(MultiThreadIoEventLoopGroup group, NetNamespace ns, String name)
+    private static TunChannel tun(MultiThreadIoEventLoopGroup group, NetNamespace ns, String name, boolean keep)
             throws InterruptedException {
         return (TunChannel) new Bootstrap().group(group).channelFactory(() -> new TunChannel(ns))
-                .option(TunTapChannelOption.OFFLOAD, OffloadMode.LARGE).handler(new VirtioNetCodec())
+                .option(TunTapChannelOption.OFFLOAD, OffloadMode.LARGE)
+                .handler(keep ? VirtioNetCodec.forwarding() : new VirtioNetCodec())
                 .bind(TunTapAddress.of(name)).sync().channel();
     }
 

@@ -39,7 +39,8 @@ import java.util.regex.Pattern;
  *              checksums stay partial, nothing summed in Java)
  *   nat-fwd    nat, likewise (the NAT updates a partial checksum for the address only)
  *   nat64      ns a (IPv6 only) ──TUN──▶ Nat with NAT64 ──TUN──▶ ns b (IPv4)
- *   tayga      ns a (IPv6 only) ──veth──▶ router: tayga ──veth──▶ ns b (Debian's userspace NAT64, stateless SIIT)
+ *   tayga      ns a (IPv6 only) ──veth──▶ router: tayga ──veth──▶ ns b (Debian's userspace NAT64, stateless SIIT;
+ *              prefix 2001:db8:64::/96, since tayga 0.9.2 refuses 64:ff9b::/96 with private IPv4 addresses)
  * </pre>
  *
  * The TUN paths run with offloads ({@link OffloadMode#LARGE} and {@link VirtioNetCodec}: large TCP segments
@@ -62,6 +63,7 @@ public final class NatThroughput {
     private static final Pattern RETRANSMITS = Pattern.compile(
             "\"sum_sent\"\\s*:\\s*\\{[^}]*?\"retransmits\"\\s*:\\s*(\\d+)", Pattern.DOTALL);
 
+    private static final String TAYGA_PREFIX = "2001:db8:64::/96";
     private final int seconds;
     private final String a;
     private final String b;
@@ -95,7 +97,13 @@ public final class NatThroughput {
         System.out.printf("| path | round | Gbit/s | retransmits |%n|---|---|---|---|%n");
         for (int round = 1; round <= rounds; round++) {
             for (String mode : modes) {
-                double[] res = bench.run(mode);
+                double[] res;
+                try {
+                    res = bench.run(mode);
+                } catch (Exception e) {
+                    System.out.printf("| %s | %d | failed: %s | |%n", mode, round, e.toString().replace('\n', ' '));
+                    continue;
+                }
                 all.computeIfAbsent(mode, k -> new ArrayList<>()).add(res[0]);
                 System.out.printf(Locale.ROOT, "| %s | %d | %.2f | %d |%n", mode, round, res[0], (long) res[1]);
             }
@@ -139,8 +147,9 @@ public final class NatThroughput {
                 case "kernel" -> {
                     routed(false);
                     Path rules = Files.createTempFile("masquerade", ".nft");
-                    Files.writeString(rules, "table ip pktbench { chain post { type nat hook postrouting priority"
-                            + " srcnat; policy accept; oifname \"rb\" masquerade } }\n");
+                    Files.writeString(rules, "table ip pktbench {\n  chain post {\n"
+                            + "    type nat hook postrouting priority srcnat; policy accept;\n"
+                            + "    oifname \"rb\" masquerade\n  }\n}\n");
                     in(r, "nft -f " + rules);
                     Files.deleteIfExists(rules);
                 }
@@ -148,14 +157,16 @@ public final class NatThroughput {
                     routed(true);
                     Path dir = Files.createTempDirectory("tayga");
                     Path conf = dir.resolve("tayga.conf");
-                    Files.writeString(conf, "tun-device nat64\nipv4-addr 10.81.3.1\nprefix 64:ff9b::/96\n"
-                            + "dynamic-pool 10.81.3.0/24\ndata-dir " + dir + "\n");
+                    // Debian's tayga (0.9.2) refuses the well-known prefix with private IPv4 addresses (RFC 6052
+                    // §3.1), so it gets a network-specific one; the translation work is the same
+                    Files.writeString(conf, "tun-device nat64\nipv4-addr 10.81.3.1\nprefix " + TAYGA_PREFIX
+                            + "\ndynamic-pool 10.81.3.0/24\ndata-dir " + dir + "\n");
                     in(r, "tayga -c " + conf + " --mktun && ip link set nat64 up"
-                            + " && ip route add 10.81.3.0/24 dev nat64 && ip route add 64:ff9b::/96 dev nat64");
+                            + " && ip route add 10.81.3.0/24 dev nat64 && ip route add " + TAYGA_PREFIX + " dev nat64");
                     daemon = new ProcessBuilder("ip", "netns", "exec", r, "tayga", "-c", conf.toString(), "-n")
                             .redirectErrorStream(true).redirectOutput(dir.resolve("tayga.log").toFile()).start();
                     in(b, "ip route add 10.81.3.0/24 via 10.81.2.254");
-                    server = "64:ff9b::10.81.2.1";
+                    server = TAYGA_PREFIX.replace("/96", "") + "10.81.2.1";
                 }
                 case "hub", "nat", "hub-fwd", "nat-fwd", "nat64" -> {
                     group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
@@ -214,15 +225,20 @@ public final class NatThroughput {
     private void routed(boolean v6Inside) throws IOException, InterruptedException {
         veth(a, "eth0", r, "ra");
         veth(b, "eth0", r, "rb");
+        // the router's side first, so that the hosts' links have carrier when their routes are added
         if (v6Inside) {
-            in(a, "ip addr add fd81::1/64 dev eth0 nodad && ip link set eth0 up && ip route add 64:ff9b::/96 via fd81::254");
             in(r, "ip addr add fd81::254/64 dev ra nodad && sysctl -q -w net.ipv6.conf.all.forwarding=1");
         } else {
-            in(a, "ip addr add 10.81.1.1/24 dev eth0 && ip link set eth0 up && ip route add default via 10.81.1.254");
             in(r, "ip addr add 10.81.1.254/24 dev ra");
         }
         in(r, "ip addr add 10.81.2.254/24 dev rb && ip link set ra up && ip link set rb up"
                 + " && sysctl -q -w net.ipv4.ip_forward=1");
+        if (v6Inside) {
+            in(a, "ip addr add fd81::1/64 dev eth0 nodad && ip link set eth0 up"
+                    + " && ip route add " + TAYGA_PREFIX + " via fd81::254 dev eth0 onlink");
+        } else {
+            in(a, "ip addr add 10.81.1.1/24 dev eth0 && ip link set eth0 up && ip route add default via 10.81.1.254");
+        }
         in(b, "ip addr add 10.81.2.1/24 dev eth0 && ip link set eth0 up");
     }
 

@@ -336,7 +336,8 @@ public final class NatEngine {
     /**
      * Bytes held by the engine's tables. Every table is sized from the configuration at construction and never
      * grows, so this is fixed for an engine (the inside-port array alone grows with attached ports): about
-     * {@code 190 × maxMappings} bytes with the default {@code maxSessions = 2 × maxMappings}.
+     * 180–216 bytes per mapping of {@code maxMappings} with the default {@code maxSessions = 2 × maxMappings}, plus
+     * about 110 KB for the other bounds.
      */
     public long tableBytes() {
         long ints = 0;

@@ -194,7 +194,12 @@ public final class NatThroughput {
                     } else {
                         tunA.link().addAddress("10.81.1.1/24").up().addRoute("10.81.2.0/24");
                     }
-                    tunB.link().addAddress("10.81.2.1/24").up();
+                    if (mode.startsWith("hub")) {
+                        // no NAT: the server's replies go back to ns a's own address
+                        tunB.link().addAddress("10.81.2.1/24").up().addRoute("10.81.1.0/24");
+                    } else {
+                        tunB.link().addAddress("10.81.2.1/24").up();
+                    }
                 }
                 default -> throw new IllegalArgumentException("unknown mode " + mode);
             }

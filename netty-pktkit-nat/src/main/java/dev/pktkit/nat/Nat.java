@@ -1,5 +1,7 @@
 package dev.pktkit.nat;
 
+import dev.pktkit.codec.offload.OffloadPacket;
+import dev.pktkit.codec.offload.Offloads;
 import dev.pktkit.codec.pipe.Attachment;
 import dev.pktkit.codec.pipe.PortConnector;
 import dev.pktkit.codec.wire.Icmpv4;
@@ -55,6 +57,12 @@ import java.util.concurrent.TimeUnit;
  * not share memory with another reader; a shared buffer is copied first) or drops, releases and counts it. Other
  * messages pass along the port's pipeline untouched. Writes go out with a void promise and are flushed once per
  * read batch; a target that is not writable drops ({@link NatDropReason#CONGESTED}).
+ *
+ * <h2>Offload state</h2>
+ * An {@link OffloadPacket} (from a TUN channel whose codec forwards offload state) is consumed too: an IPv4 NAPT
+ * packet keeps its state across the NAT — a partial checksum stays partial (updated for the address only, RFC
+ * 1624), a large TCP segment crosses whole — and is written as an {@code OffloadPacket} to a channel marked
+ * {@link OffloadPacket#ACCEPTS}, completed in Java for any other. NAT64, IPv6 and fragments are completed first.
  */
 public final class Nat implements PortConnector, AutoCloseable {
     /** Name of the NAT's handler in an attached port's pipeline. */
@@ -335,10 +343,6 @@ public final class Nat implements PortConnector, AutoCloseable {
     // =====================================================================================================
 
     private void fromInside(PortHandler from, ByteBuf buf) {
-        if (!from.registered) {
-            buf.release();
-            return;
-        }
         buf = exclusive(buf);
         if (tooBig(buf, config.outsideMtu, from, true)) {
             return;
@@ -397,6 +401,85 @@ public final class Nat implements PortConnector, AutoCloseable {
             send(ports[v], buf, config.insideMtu);
         } else {
             release(buf, v);
+        }
+    }
+
+    /**
+     * A packet with offload state ({@link OffloadPacket}: a partial checksum, a large TCP segment) from a port. An
+     * IPv4 NAPT packet is translated with its state kept: the partial checksum updated for the address only
+     * ({@code partialChecksum}), a large segment not held to the MTU (the egress cuts it); it goes on with the same
+     * state to a channel that takes it ({@link OffloadPacket#ACCEPTS}), else completed in Java. Anything else
+     * (NAT64, IPv6, fragments, shared memory, a packet without state to keep) is completed first and takes the
+     * plain path.
+     */
+    private void fromPort(PortHandler from, OffloadPacket op) {
+        ByteBuf c = op.content();
+        int off = c.readerIndex();
+        boolean keep = (op.needsChecksum() || op.isGso()) && c.readableBytes() >= Ipv4.MIN_HEADER_LENGTH
+                && c.getUnsignedByte(off) >>> 4 == 4 && (c.getUnsignedShort(off + 6) & 0x3FFF) == 0
+                && c.refCnt() == 1 && !c.isReadOnly() && c.unwrap() == null;
+        if (keep && !op.isGso() && tooBig(c, from.isOutside ? config.insideMtu : config.outsideMtu,
+                from.isOutside ? outside : from, !from.isOutside)) {
+            return;
+        }
+        int v = !keep ? NatEngine.DROP : from.isOutside ? engine.inbound(c, op.needsChecksum())
+                : engine.outbound(c, from.index, op.needsChecksum());
+        if (keep && (v == NatEngine.TO_OUTSIDE || v >= 0)) {
+            sendKept(v == NatEngine.TO_OUTSIDE ? outside : ports[v], op,
+                    v == NatEngine.TO_OUTSIDE ? config.outsideMtu : config.insideMtu);
+            return;
+        }
+        if (keep && v == NatEngine.DROP) {
+            op.release(); // counted by the engine
+            return;
+        }
+        // not kept, or the engine wants the plain path (REASSEMBLE: nothing changed; NEED_HEADROOM: a NAT64 host)
+        ByteBuf plain = Offloads.complete(op, c.alloc(), false);
+        if (plain == null) {
+            engine.counters().drop(NatDropReason.MALFORMED);
+            return;
+        }
+        if (v == NatEngine.NEED_HEADROOM && !from.isOutside) {
+            plain = withHeadroom(plain); // hairpinned to a NAT64 host: the outbound half is done
+            int p = engine.inbound(plain);
+            if (p >= 0) {
+                send(ports[p], plain, config.insideMtu);
+            } else {
+                release(plain, p);
+            }
+        } else if (from.isOutside) {
+            fromOutside(plain);
+        } else {
+            fromInside(from, plain);
+        }
+    }
+
+    /** Sends a translated packet with its offload state, or completed for a channel that wants plain packets. */
+    private void sendKept(PortHandler to, OffloadPacket op, int mtu) {
+        if (to == null || !to.attached) {
+            engine.counters().drop(NatDropReason.NO_ROUTE);
+            op.release();
+            return;
+        }
+        Channel ch = to.channel;
+        if (!OffloadPacket.acceptedBy(ch) || (!op.isGso() && op.content().readableBytes() > mtu)) {
+            ByteBuf plain = Offloads.complete(op, ch.alloc(), false);
+            if (plain == null) {
+                engine.counters().drop(NatDropReason.MALFORMED);
+                return;
+            }
+            send(to, plain, mtu);
+            return;
+        }
+        if (!ch.isWritable()) {
+            engine.counters().drop(NatDropReason.CONGESTED);
+            op.release();
+            return;
+        }
+        ch.write(op, ch.voidPromise());
+        if (!to.dirty) {
+            to.dirty = true;
+            dirty.add(to);
         }
     }
 
@@ -552,35 +635,37 @@ public final class Nat implements PortConnector, AutoCloseable {
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            if (!(msg instanceof ByteBuf buf)) {
+            if (!(msg instanceof ByteBuf) && !(msg instanceof OffloadPacket)) {
                 ctx.fireChannelRead(msg);
                 return;
             }
             if (loop.inEventLoop()) {
-                handle(buf);
+                handle(msg);
             } else {
                 loop.execute(() -> {
-                    handle(buf);
+                    handle(msg);
                     flushDirty();
                 });
             }
         }
 
-        private void handle(ByteBuf buf) {
-            if (!attached) {
-                buf.release();
+        private void handle(Object msg) {
+            if (!attached || (!isOutside && !registered)) {
+                ReferenceCountUtil.release(msg);
                 return;
             }
             try {
-                if (isOutside) {
-                    fromOutside(buf);
+                if (msg instanceof OffloadPacket op) {
+                    fromPort(this, op);
+                } else if (isOutside) {
+                    fromOutside((ByteBuf) msg);
                 } else {
-                    fromInside(this, buf);
+                    fromInside(this, (ByteBuf) msg);
                 }
             } catch (RuntimeException e) {
                 // a bug, not bad input (the translator validates first): count it, never throw into the pipeline
                 engine.counters().drop(NatDropReason.MALFORMED);
-                ReferenceCountUtil.safeRelease(buf);
+                ReferenceCountUtil.safeRelease(msg);
             }
         }
 

@@ -89,6 +89,10 @@ public final class NatEngine {
     private final int insideAddress;
     private int now;
     private long random = 0x2545F4914F6CDD1DL ^ System.nanoTime();
+    /** Random port tries per new mapping before the scan (see {@link #allocatePort}). */
+    private static final int PORT_TRIES = 16;
+    /** Outside ports looked up while allocating (counted work, for tests). */
+    private long portProbes;
 
     // ---- mappings ----
     private final int[] mNs;
@@ -327,6 +331,34 @@ public final class NatEngine {
     /** Pending expectations. */
     public int expectationCount() {
         return expectCount;
+    }
+
+    /**
+     * Bytes held by the engine's tables. Every table is sized from the configuration at construction and never
+     * grows, so this is fixed for an engine (the inside-port array alone grows with attached ports): about
+     * 180–216 bytes per mapping of {@code maxMappings} with the default {@code maxSessions = 2 × maxMappings}, plus
+     * about 110 KB for the other bounds.
+     */
+    public long tableBytes() {
+        long ints = 0;
+        for (int[] a : new int[][]{mNs, mProtoInPort, mInAddr, mOutAddr, mOutPort, mPort, mHost, mFlags, mSessHead,
+                mSessCount, mRefs, mFree, byInside.slots, byOutside.slots, sMap, sRAddr, sRPort, sState, sExpiry,
+                sNext, sPrev, sFree, sessions.slots, hNs, hAddr, hCount, hPort, hOut, hFree, hosts.slots, nsMappings,
+                nsPorts, nsLastPort, portNs, eMap, eExpiry, aNs, aIn, aOut, xNs, xFree, v6Hosts.slots, v6Port}) {
+            ints += a.length;
+        }
+        long longs = (long) xHi.length + xLo.length + v6Hi.length + v6Lo.length;
+        return 4 * ints + 8 * longs + nsOpen.length + 8L * expects.length;
+    }
+
+    /** Look-up work of the indices, counted (see {@link OpenIndex#probeStats}): inside, outside, sessions, hosts. */
+    long[][] probeStats() {
+        return new long[][]{byInside.probeStats(), byOutside.probeStats(), sessions.probeStats(), hosts.probeStats()};
+    }
+
+    /** Outside ports looked up so far while allocating ports for new mappings. */
+    long portProbes() {
+        return portProbes;
     }
 
     /** The coarse clock, in seconds, as last set by {@link #tick}. */
@@ -1177,13 +1209,52 @@ public final class NatEngine {
     }
 
     /**
+     * RFC 7915 Figure 6: the ICMPv4 parameter problem pointer for an ICMPv6 one (an offset into the quoted IPv6
+     * header), or -1 where the table says n/a (the flow label, anything past the fixed header).
+     */
+    static int pointer6to4(long p6) {
+        if (p6 < 0 || p6 >= 40) {
+            return -1;
+        }
+        int p = (int) p6;
+        return switch (p) {
+            case 0 -> 0;           // version / traffic class -> version / IHL
+            case 1 -> 1;           // traffic class / flow label -> type of service
+            case 2, 3 -> -1;       // flow label
+            case 4, 5 -> 2;        // payload length -> total length
+            case 6 -> 9;           // next header -> protocol
+            case 7 -> 8;           // hop limit -> time to live
+            default -> p < 24 ? 12 : 16; // source address, destination address
+        };
+    }
+
+    /**
+     * RFC 7915 Figure 3: the ICMPv6 parameter problem pointer for an ICMPv4 one (an offset into the quoted IPv4
+     * header), or -1 where the table says n/a (identification, flags and fragment offset, header checksum,
+     * options).
+     */
+    static int pointer4to6(int p4) {
+        return switch (p4) {
+            case 0 -> 0;           // version / IHL -> version / traffic class
+            case 1 -> 1;           // type of service -> traffic class / flow label
+            case 2, 3 -> 4;        // total length -> payload length
+            case 8 -> 7;           // time to live -> hop limit
+            case 9 -> 6;           // protocol -> next header
+            case 12, 13, 14, 15 -> 8;  // source address
+            case 16, 17, 18, 19 -> 24; // destination address
+            default -> -1;         // identification, flags / offset, header checksum, options
+        };
+    }
+
+    /**
      * An IPv6 host's ICMPv6 error about a packet NAT64 translated to it (RFC 7915 §5.2, RFC 6146 §3.4): it
      * becomes an ICMPv4 error from the host's outside address to the remote, the quoted IPv6 packet turned back
      * into the IPv4 packet the remote sent (addresses, the outside port, its checksum), cut to 576 bytes.
      * Destination unreachable (codes 0–4), packet too big (as fragmentation needed, MTU − 20), time exceeded,
-     * and parameter problem code 1 (as protocol unreachable) are translated; the rest (parameter problem codes 0
-     * and 2, whose pointer table is not implemented) are dropped and counted. The quoted packet must be TCP,
-     * UDP or an echo reply without extension headers.
+     * parameter problem code 0 (as ICMPv4 parameter problem, its pointer through RFC 7915 Figure 6) and code 1 (as
+     * protocol unreachable) are translated; parameter problem code 2 (unrecognized option), a pointer the table
+     * lists as n/a, and other codes are dropped and counted (RFC 7915 §5.2: silently dropped). The quoted packet
+     * must be TCP, UDP or an echo reply without extension headers.
      */
     private int outbound64Error(ByteBuf buf, int off, int l4, int end, int port, int hop, long sHi, long sLo) {
         int t6 = buf.getUnsignedByte(l4);
@@ -1211,9 +1282,16 @@ public final class NatEngine {
                 t4 = Icmpv4.TYPE_TIME_EXCEEDED;
                 c4 = c6 <= 1 ? c6 : -1;
             }
-            default -> {
-                t4 = Icmpv4.TYPE_DESTINATION_UNREACHABLE;
-                c4 = c6 == 1 ? 2 : -1; // unrecognized next header -> protocol unreachable
+            default -> { // 4: parameter problem
+                if (c6 == 0) { // erroneous header field: the pointer moves to the IPv4 field it names
+                    t4 = Icmpv4.TYPE_PARAMETER_PROBLEM;
+                    int p4 = pointer6to4(buf.getUnsignedInt(l4 + 4));
+                    c4 = p4 < 0 ? -1 : 0;
+                    rest = p4 << 24;
+                } else {
+                    t4 = Icmpv4.TYPE_DESTINATION_UNREACHABLE;
+                    c4 = c6 == 1 ? 2 : -1; // unrecognized next header -> protocol unreachable; option: dropped
+                }
             }
         }
         int e = l4 + 8;
@@ -1348,7 +1426,8 @@ public final class NatEngine {
 
     /**
      * An ICMPv4 error about a NAT64-translated packet becomes an ICMPv6 error (RFC 7915 §4.2): destination
-     * unreachable codes, fragmentation needed as Packet Too Big (MTU + 20, at least 1280), time exceeded; the
+     * unreachable codes, fragmentation needed as Packet Too Big (MTU + 20, at least 1280), time exceeded,
+     * parameter problem codes 0 and 2 as parameter problem code 0 with the pointer moved (Figure 3); the
      * embedded packet is translated back to the IPv6 packet the host sent, the message cut to 1280 bytes.
      */
     private boolean inbound64Error(ByteBuf buf, int off, int l4, int e, int ehl, int end, int eproto, int src,
@@ -1391,6 +1470,17 @@ public final class NatEngine {
         } else if (type == Icmpv4.TYPE_TIME_EXCEEDED) {
             t6 = 3;
             c6 = code;
+        } else if (type == Icmpv4.TYPE_PARAMETER_PROBLEM && (code == 0 || code == 2)) {
+            // pointer indicates the error / bad length: erroneous header field, the pointer through Figure 3;
+            // code 1 (missing a required option) and n/a pointers are dropped (RFC 7915 §4.2)
+            int p6 = pointer4to6(buf.getUnsignedByte(l4 + 4));
+            if (p6 < 0) {
+                drop(NatDropReason.UNSUPPORTED_ICMP);
+                return false;
+            }
+            t6 = 4;
+            c6 = 0;
+            rest = p6;
         } else {
             drop(NatDropReason.UNSUPPORTED_ICMP);
             return false;
@@ -1709,23 +1799,44 @@ public final class NatEngine {
             return inPort;
         }
         int range = max - min + 1;
-        random ^= random << 13;
-        random ^= random >>> 7;
-        random ^= random << 17;
-        int start = (int) Math.floorMod(random, (long) range);
         boolean parity = config.portParity && proto != IpProtocol.ICMP && range > 1;
+        // Random tries first: while an address has at most half its ports taken, a try succeeds with probability
+        // one half or better, so the expected work per new mapping does not grow with the table (a scan from a
+        // random start would walk the runs that port preservation leaves). Then a scan, for a nearly full range.
+        for (int t = 0; t < PORT_TRIES; t++) {
+            int p = min + (int) Math.floorMod(nextRandom(), (long) range);
+            if (parity && ((p ^ inPort) & 1) != 0) {
+                p ^= 1;
+                if (p < min || p > max) {
+                    continue;
+                }
+            }
+            portProbes++;
+            if (findOutside(proto, outAddr, p) < 0) {
+                return p;
+            }
+        }
+        int start = (int) Math.floorMod(nextRandom(), (long) range);
         for (int pass = parity ? 0 : 1; pass < 2; pass++) {
             for (int i = 0; i < range; i++) {
                 int p = min + (start + i) % range;
                 if (pass == 0 && ((p ^ inPort) & 1) != 0) {
                     continue;
                 }
+                portProbes++;
                 if (findOutside(proto, outAddr, p) < 0) {
                     return p;
                 }
             }
         }
         return -1;
+    }
+
+    private long nextRandom() {
+        random ^= random << 13;
+        random ^= random >>> 7;
+        random ^= random << 17;
+        return random;
     }
 
     private int createSession(int m, int rAddr, int rPort) {

@@ -55,6 +55,41 @@ abstract class OpenIndex {
         slots[i] = 0;
     }
 
+    /**
+     * The look-up work this index costs, counted rather than timed (for tests): {@code [entries, probes to find
+     * every entry summed (its displacement from its home slot + 1), the longest such probe sequence, probes of a
+     * miss summed over every home slot (up to and including the first empty slot), slots]}.
+     */
+    final long[] probeStats() {
+        int cap = slots.length;
+        long entries = 0;
+        long hitSum = 0;
+        long hitMax = 0;
+        int empty = -1;
+        for (int i = 0; i < cap; i++) {
+            int v = slots[i];
+            if (v == 0) {
+                empty = i;
+                continue;
+            }
+            entries++;
+            long d = ((i - (hashOf(v - 1) & mask)) & mask) + 1;
+            hitSum += d;
+            hitMax = Math.max(hitMax, d);
+        }
+        long missSum = 0;
+        if (empty >= 0) {
+            // walking backwards from an empty slot: a miss from slot i probes up to the next empty slot
+            long run = 0;
+            for (int k = 0; k < cap; k++) {
+                int i = (empty - k) & mask;
+                run = slots[i] == 0 ? 1 : run + 1;
+                missSum += run;
+            }
+        }
+        return new long[]{entries, hitSum, hitMax, missSum, cap};
+    }
+
     static int hash(long a, long b) {
         long x = a * 0x9E3779B97F4A7C15L + b;
         x ^= x >>> 31;

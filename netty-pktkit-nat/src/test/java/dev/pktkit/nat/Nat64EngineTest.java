@@ -246,11 +246,70 @@ class Nat64EngineTest {
         ByteBuf stray = hold(udp6(SYN_HI, SYN_LO, HOST_HI, HOST_LO, 53, 4444, 4, new byte[0], IpProtocol.UDP));
         assertEquals(NatEngine.DROP, e.outbound(hold(icmp6Error(1, 4, 0, stray, SYN_HI, SYN_LO)), p));
         assertEquals(1, e.counters().dropped(NatDropReason.ICMP_NO_SESSION));
-        // parameter problem code 0 (pointer) is not translated
-        ByteBuf in3 = hold(roomy(udp(REMOTE, 53, OUT, 5000, 30)));
-        assertEquals(p, e.inbound(in3));
-        assertEquals(NatEngine.DROP, e.outbound(hold(icmp6Error(4, 0, 6, in3, SYN_HI, SYN_LO)), p));
-        assertEquals(1, e.counters().dropped(NatDropReason.UNSUPPORTED_ICMP));
+    }
+
+    /** RFC 7915 §5.2: parameter problem code 0 with its pointer moved by Figure 6; code 2 and n/a pointers dropped. */
+    @Test
+    void icmpv6ParameterProblemFromTheHost() {
+        NatEngine e = new NatEngine(NatConfig.builder().outsideAddresses(OUT).nat64().build());
+        int p = e.addPort(e.openNamespace());
+        assertEquals(NatEngine.TO_OUTSIDE, e.outbound(hold(udp6(5000, 53, 8)), p));
+        int[][] cases = {{6, 9}, {7, 8}, {4, 2}, {5, 2}, {0, 0}, {1, 1}, {8, 12}, {23, 12}, {24, 16}, {39, 16}};
+        for (int[] c : cases) {
+            ByteBuf in = hold(roomy(udp(REMOTE, 53, OUT, 5000, 30)));
+            assertEquals(p, e.inbound(in));
+            ByteBuf pp = hold(icmp6Error(4, 0, c[0], in, SYN_HI, SYN_LO));
+            assertEquals(NatEngine.TO_OUTSIDE, e.outbound(pp, p), "IPv6 pointer " + c[0]);
+            int l4 = l4(pp);
+            assertEquals(Icmpv4.TYPE_PARAMETER_PROBLEM, pp.getUnsignedByte(l4));
+            assertEquals(0, pp.getUnsignedByte(l4 + 1), "pointer indicates the error");
+            assertEquals(c[1], pp.getUnsignedByte(l4 + 4), "IPv4 pointer for IPv6 pointer " + c[0]);
+            assertEquals(0, pp.getUnsignedMedium(l4 + 5));
+            assertTrue(checksumsOk(pp));
+            assertTrue(embeddedOk(pp), "the embedded packet as the remote sent it");
+            assertEquals(ip(REMOTE), dst(pp));
+        }
+        long before = e.counters().dropped(NatDropReason.UNSUPPORTED_ICMP);
+        int[][] dropped = {{0, 2}, {0, 3}, {0, 40}, {0, 0x10000}, {2, 6}, {3, 0}};
+        for (int[] c : dropped) {
+            ByteBuf in = hold(roomy(udp(REMOTE, 53, OUT, 5000, 30)));
+            assertEquals(p, e.inbound(in));
+            assertEquals(NatEngine.DROP, e.outbound(hold(icmp6Error(4, c[0], c[1], in, SYN_HI, SYN_LO)), p),
+                    "code " + c[0] + " pointer " + c[1]);
+        }
+        assertEquals(before + dropped.length, e.counters().dropped(NatDropReason.UNSUPPORTED_ICMP));
+    }
+
+    /** RFC 7915 §4.2: ICMPv4 parameter problem codes 0 and 2 become code 0 with the pointer moved by Figure 3. */
+    @Test
+    void icmpv4ParameterProblemToTheHost() {
+        NatEngine e = new NatEngine(NatConfig.builder().outsideAddresses(OUT).nat64().build());
+        int p = e.addPort(e.openNamespace());
+        int[][] cases = {{0, 0, 0}, {0, 1, 1}, {0, 2, 4}, {2, 3, 4}, {0, 8, 7}, {0, 9, 6}, {0, 12, 8}, {2, 15, 8},
+                {0, 16, 24}, {0, 19, 24}};
+        for (int[] c : cases) {
+            ByteBuf o = hold(udp6(6000, 9999, 8));
+            assertEquals(NatEngine.TO_OUTSIDE, e.outbound(o, p));
+            ByteBuf err = hold(roomy(icmpError(REMOTE, Icmpv4.TYPE_PARAMETER_PROBLEM, c[0], c[1] << 24, o)));
+            assertEquals(p, e.inbound(err), "code " + c[0] + " pointer " + c[1]);
+            int off = err.readerIndex();
+            assertEquals(IpProtocol.ICMPV6, Ipv6.nextHeader(err, off));
+            assertEquals(4, err.getUnsignedByte(off + 40), "parameter problem");
+            assertEquals(0, err.getUnsignedByte(off + 41), "erroneous header field");
+            assertEquals(c[2], err.getInt(off + 44), "IPv6 pointer for IPv4 pointer " + c[1]);
+            assertTrue(v6ChecksumOk(err));
+            assertEquals(HOST_LO, Ipv6.srcLo(err, off + 48), "the embedded packet as the host sent it");
+            assertEquals(6000, err.getUnsignedShort(off + 88));
+        }
+        long before = e.counters().dropped(NatDropReason.UNSUPPORTED_ICMP);
+        int[][] dropped = {{1, 0}, {0, 4}, {0, 6}, {0, 10}, {0, 20}, {2, 11}, {3, 0}};
+        for (int[] c : dropped) {
+            ByteBuf o = hold(udp6(6000, 9999, 8));
+            assertEquals(NatEngine.TO_OUTSIDE, e.outbound(o, p));
+            ByteBuf err = hold(roomy(icmpError(REMOTE, Icmpv4.TYPE_PARAMETER_PROBLEM, c[0], c[1] << 24, o)));
+            assertEquals(NatEngine.DROP, e.inbound(err), "code " + c[0] + " pointer " + c[1]);
+        }
+        assertEquals(before + dropped.length, e.counters().dropped(NatDropReason.UNSUPPORTED_ICMP));
     }
 
     @Test

@@ -1,6 +1,9 @@
 package dev.pktkit.nat;
 
+import dev.pktkit.codec.offload.OffloadPacket;
+import dev.pktkit.codec.offload.Offloads;
 import dev.pktkit.codec.pipe.Attachment;
+import dev.pktkit.codec.wire.Checksums;
 import dev.pktkit.codec.pipe.PacketPipe;
 import dev.pktkit.codec.wire.Icmpv4;
 import dev.pktkit.codec.wire.IpProtocol;
@@ -39,16 +42,22 @@ class NatDeviceTest {
 
     /** One end of a pipe whose other end is a NAT port; collects what the NAT sends it. */
     static final class Host extends ChannelInboundHandlerAdapter {
-        final BlockingQueue<ByteBuf> got = new LinkedBlockingQueue<>();
+        final BlockingQueue<Object> got = new LinkedBlockingQueue<>();
         PacketPipe pipe;
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            got.add((ByteBuf) msg);
+            got.add(msg);
         }
 
-        void send(ByteBuf b) {
+        void send(Object b) {
             pipe.a().writeAndFlush(b);
+        }
+
+        Object takeAny() throws InterruptedException {
+            Object b = got.poll(10, TimeUnit.SECONDS);
+            assertNotNull(b, "nothing arrived");
+            return b;
         }
 
         Channel port() {
@@ -56,9 +65,9 @@ class NatDeviceTest {
         }
 
         ByteBuf take() throws InterruptedException {
-            ByteBuf b = got.poll(10, TimeUnit.SECONDS);
-            assertNotNull(b, "nothing arrived");
-            return b;
+            Object b = takeAny();
+            assertInstanceOf(ByteBuf.class, b);
+            return (ByteBuf) b;
         }
     }
 
@@ -86,6 +95,69 @@ class NatDeviceTest {
         nat.close();
         held.forEach(ByteBuf::release);
         group.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    /** A TCP packet whose checksum field holds only the pseudo-header sum (checksum offload, CHECKSUM_PARTIAL). */
+    static ByteBuf tcpPartial(String src, int sport, String dst, int dport, int payload) {
+        ByteBuf b = tcp(ip(src), sport, ip(dst), dport, Tcp.ACK, payload);
+        b.setShort(36, partialSum(b));
+        return b;
+    }
+
+    /** The folded pseudo-header sum of a TCP packet, as a partial checksum field holds it. */
+    static int partialSum(ByteBuf b) {
+        int off = b.readerIndex();
+        int len = Ipv4.totalLength(b, off) - 20;
+        return Checksums.fold(Checksums.pseudoHeaderV4(Ipv4.src(b, off), Ipv4.dst(b, off), IpProtocol.TCP, len));
+    }
+
+    @Test
+    void offloadStateCrossesTheNat() throws Exception {
+        Host inside = host();
+        Host outside = host();
+        outside.port().attr(OffloadPacket.ACCEPTS).set(true); // takes OffloadPackets as they are
+        nat.attachOutside(outside.port());
+        nat.attach(inside.port());
+        // a large TCP segment (above both MTUs) with a partial checksum: crosses whole, still partial
+        inside.send(new OffloadPacket(tcpPartial("10.0.0.2", 40000, REMOTE, 80, 6000), OffloadPacket.FLAG_NEEDS_CSUM,
+                OffloadPacket.GSO_TCPV4, 40, 1448, 20, 16));
+        Object got = outside.takeAny();
+        assertInstanceOf(OffloadPacket.class, got);
+        OffloadPacket op = (OffloadPacket) got;
+        try {
+            ByteBuf c = op.content();
+            assertEquals(ip(OUT), src(c));
+            assertEquals(40000, sport(c));
+            assertEquals(6040, c.readableBytes(), "not fragmented, not refused");
+            assertTrue(op.isGso());
+            assertEquals(1448, op.gsoSize());
+            assertTrue(op.needsChecksum());
+            assertEquals(partialSum(c), c.getUnsignedShort(l4(c) + 16), "the pseudo-header sum of the new addresses");
+            assertTrue(Checksums.verify(c, c.readerIndex(), 20, 0), "IP header checksum");
+            assertTrue(Offloads.completeChecksum(c, op.checksumStart(), op.checksumOffset()));
+            assertTrue(checksumsOk(c), "completed, it is the right checksum");
+        } finally {
+            op.release();
+        }
+        // a partial reply to an inside port that wants plain packets: translated, then completed
+        outside.send(new OffloadPacket(tcpPartial(REMOTE, 80, OUT, 40000, 100), OffloadPacket.FLAG_NEEDS_CSUM,
+                OffloadPacket.GSO_NONE, 0, 0, 20, 16));
+        ByteBuf in = hold(inside.take());
+        assertEquals(ip("10.0.0.2"), dst(in));
+        assertEquals(40000, dport(in));
+        assertTrue(checksumsOk(in));
+        // a small packet with a partial checksum keeps its state too
+        inside.send(new OffloadPacket(tcpPartial("10.0.0.2", 40000, REMOTE, 80, 1000), OffloadPacket.FLAG_NEEDS_CSUM,
+                OffloadPacket.GSO_NONE, 0, 0, 20, 16));
+        got = outside.takeAny();
+        assertInstanceOf(OffloadPacket.class, got, "small partial packets keep their state too");
+        op = (OffloadPacket) got;
+        try {
+            assertEquals(partialSum(op.content()), op.content().getUnsignedShort(l4(op.content()) + 16));
+        } finally {
+            op.release();
+        }
+        assertEquals(0, nat.counters().droppedTotal(), nat.counters().toString());
     }
 
     @Test

@@ -62,11 +62,16 @@ public final class Packets {
 
     /** An ICMP error from {@code src} about {@code invoking} (not released), quoting it whole. */
     public static ByteBuf icmpError(String src, int type, int code, ByteBuf invoking) {
+        return icmpError(src, type, code, 0, invoking);
+    }
+
+    /** {@link #icmpError(String, int, int, ByteBuf)} with the ICMP header's second word {@code rest}. */
+    public static ByteBuf icmpError(String src, int type, int code, int rest, ByteBuf invoking) {
         ByteBuf b = Unpooled.buffer(64 + invoking.readableBytes());
         int n = invoking.readableBytes();
         Ipv4.writeHeader(b, ip(src), Ipv4.src(invoking, invoking.readerIndex()), IpProtocol.ICMP, 64, 8 + n, 9,
                 false);
-        Icmpv4.writeMessage(b, type, code, 0, invoking, invoking.readerIndex(), n);
+        Icmpv4.writeMessage(b, type, code, rest, invoking, invoking.readerIndex(), n);
         return b;
     }
 

@@ -154,8 +154,9 @@ final class IcmpEchoForwarder extends ChannelInboundHandlerAdapter {
             IcmpEchoSockets.Socket s;
             try {
                 s = sockets.open(f.v6, (m, l, from) -> onReply(f, m, l));
-            } catch (IOException | RuntimeException e) {
+            } catch (Throwable e) { // an Error too (a class that failed to link): the queue must not wait forever
                 s = null;
+                ns.slirp.counters.icmpOpenFailed("ICMP" + (f.v6 ? "v6" : "") + ": " + LinuxIcmpSockets.describe(e));
             }
             IcmpEchoSockets.Socket opened = s;
             ns.loop.execute(() -> opened(f, opened));

@@ -34,6 +34,14 @@ public final class SlirpCounters {
     final LongAdder icmpRawSockets = new LongAdder();
     final LongAdder icmpDroppedByLimit = new LongAdder();
     final LongAdder icmpSendFailed = new LongAdder();
+    final LongAdder icmpOpenFailures = new LongAdder();
+    /** Why the last ICMP socket did not open; null while none failed. */
+    volatile String icmpOpenFailure;
+
+    void icmpOpenFailed(String reason) {
+        icmpOpenFailure = reason;
+        icmpOpenFailures.increment();
+    }
 
     /** Guest SYNs that started a host connect. */
     public long tcpConnects() {
@@ -185,6 +193,23 @@ public final class SlirpCounters {
         return icmpSendFailed.sum();
     }
 
+    /**
+     * ICMP sockets that did not open (per namespace and family, once each): from then on that family's echo
+     * requests are answered with administratively prohibited ({@link #icmpProhibited()}).
+     */
+    public long icmpOpenFailures() {
+        return icmpOpenFailures.sum();
+    }
+
+    /**
+     * Why the last ICMP socket did not open — {@code netty-pktkit-linux} missing or not usable (native access),
+     * the datagram socket refused ({@code EACCES}: {@code ping_group_range}) and the raw one too ({@code EPERM}:
+     * no {@code CAP_NET_RAW}), or the namespace not entered — or null when none failed.
+     */
+    public String icmpOpenFailure() {
+        return icmpOpenFailure;
+    }
+
     @Override
     public String toString() {
         return "SlirpCounters(tcp connects=" + tcpConnects() + " established=" + tcpEstablished()
@@ -193,6 +218,8 @@ public final class SlirpCounters {
                 + " expired=" + udpFlowsExpired() + " out/in=" + udpDatagramsOut() + "/" + udpDatagramsIn()
                 + ", dns queries=" + dnsQueries() + " answers=" + dnsAnswers() + " malformed=" + dnsMalformed()
                 + " timeouts=" + dnsTimeouts() + ", icmp echo=" + icmpEchoForwarded() + " replies=" + icmpEchoReplies() + " prohibited="
-                + icmpProhibited() + " sockets dgram/raw=" + icmpDatagramSockets() + "/" + icmpRawSockets() + ")";
+                + icmpProhibited() + " sockets dgram/raw=" + icmpDatagramSockets() + "/" + icmpRawSockets()
+                + " open failures=" + icmpOpenFailures() + (icmpOpenFailure == null ? "" : " (" + icmpOpenFailure + ")")
+                + ")";
     }
 }

@@ -83,6 +83,12 @@ public final class Slirp implements AutoCloseable {
     public static final String DEFAULT_DNS_IPV6 = "fec0::3";
     /** Default bound on TCP connections per namespace (pending ones included): 4096. */
     public static final int DEFAULT_MAX_CONNECTIONS = 4096;
+    /** Default bound on TCP connections over all namespaces of one slirp: 65536. */
+    public static final int DEFAULT_MAX_TOTAL_CONNECTIONS = 65_536;
+    /** Default idle time after which a relayed TCP connection is reset both ways: 2 h 4 min (as RFC 5382 REQ-5). */
+    public static final long DEFAULT_TCP_IDLE_MILLIS = 7_440_000;
+    /** Default bound on UDP flows over all namespaces of one slirp: 16384. */
+    public static final int DEFAULT_MAX_TOTAL_UDP_FLOWS = 16_384;
     /** Default bound on host connects in progress per namespace: 256. */
     public static final int DEFAULT_MAX_PENDING_CONNECTS = 256;
     /** Default host connect timeout: 10 s. */
@@ -120,6 +126,12 @@ public final class Slirp implements AutoCloseable {
     final Refusal refusal;
     final int connectTimeoutMillis;
     final int maxConnections;
+    final int maxTotalConnections;
+    final long tcpIdleMillis;
+    final int maxTotalUdpFlows;
+    /** TCP connections and UDP flows over all namespaces, for the total bounds. */
+    final java.util.concurrent.atomic.AtomicInteger totalConnections = new java.util.concurrent.atomic.AtomicInteger();
+    final java.util.concurrent.atomic.AtomicInteger totalUdpFlows = new java.util.concurrent.atomic.AtomicInteger();
     final int maxPendingConnects;
     final int bufferBytes;
     final int maxUdpFlows;
@@ -153,6 +165,9 @@ public final class Slirp implements AutoCloseable {
         this.refusal = b.refusal;
         this.connectTimeoutMillis = b.connectTimeoutMillis;
         this.maxConnections = b.maxConnections;
+        this.maxTotalConnections = b.maxTotalConnections;
+        this.tcpIdleMillis = b.tcpIdleMillis;
+        this.maxTotalUdpFlows = b.maxTotalUdpFlows;
         this.maxPendingConnects = b.maxPendingConnects;
         this.bufferBytes = b.bufferBytes;
         this.maxUdpFlows = b.maxUdpFlows;
@@ -245,6 +260,35 @@ public final class Slirp implements AutoCloseable {
         return List.copyOf(out);
     }
 
+    /** Takes one of the total TCP connections; false (nothing taken) at {@code maxTotalConnections}. */
+    boolean reserveConnection() {
+        return reserve(totalConnections, maxTotalConnections);
+    }
+
+    /** Takes one of the total UDP flows; false (nothing taken) at {@code maxTotalUdpFlows}. */
+    boolean reserveUdpFlow() {
+        return reserve(totalUdpFlows, maxTotalUdpFlows);
+    }
+
+    private static boolean reserve(java.util.concurrent.atomic.AtomicInteger n, int max) {
+        for (int v; (v = n.get()) < max; ) {
+            if (n.compareAndSet(v, v + 1)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** TCP connections over all namespaces now (pending ones included). */
+    public int totalConnections() {
+        return totalConnections.get();
+    }
+
+    /** UDP flows over all namespaces now (guests' flows and port forwards' flows). */
+    public int totalUdpFlows() {
+        return totalUdpFlows.get();
+    }
+
     static boolean isLoopbackOrAny(InetAddress a) {
         return a.isLoopbackAddress() || a.isAnyLocalAddress();
     }
@@ -263,6 +307,9 @@ public final class Slirp implements AutoCloseable {
         private Refusal refusal = Refusal.RESET;
         private int connectTimeoutMillis = DEFAULT_CONNECT_TIMEOUT_MILLIS;
         private int maxConnections = DEFAULT_MAX_CONNECTIONS;
+        private int maxTotalConnections = DEFAULT_MAX_TOTAL_CONNECTIONS;
+        private long tcpIdleMillis = DEFAULT_TCP_IDLE_MILLIS;
+        private int maxTotalUdpFlows = DEFAULT_MAX_TOTAL_UDP_FLOWS;
         private int maxPendingConnects = DEFAULT_MAX_PENDING_CONNECTS;
         private int bufferBytes = DEFAULT_BUFFER_BYTES;
         private int maxUdpFlows = DEFAULT_MAX_UDP_FLOWS;
@@ -358,6 +405,28 @@ public final class Slirp implements AutoCloseable {
         /** TCP connections per namespace, pending ones included (default {@value #DEFAULT_MAX_CONNECTIONS}). */
         public Builder maxConnections(int n) {
             this.maxConnections = positive(n, "maxConnections");
+            return this;
+        }
+
+        /** TCP connections over all namespaces (default {@value #DEFAULT_MAX_TOTAL_CONNECTIONS}). */
+        public Builder maxTotalConnections(int n) {
+            this.maxTotalConnections = positive(n, "maxTotalConnections");
+            return this;
+        }
+
+        /** UDP flows over all namespaces, port forwards' included (default {@value #DEFAULT_MAX_TOTAL_UDP_FLOWS}). */
+        public Builder maxTotalUdpFlows(int n) {
+            this.maxTotalUdpFlows = positive(n, "maxTotalUdpFlows");
+            return this;
+        }
+
+        /**
+         * Idle time after which a relayed TCP connection (a guest's, or one through a port forward) that moved no
+         * byte either way is reset on both sides and counted ({@link SlirpCounters#tcpIdleClosed()}); default
+         * 2 h 4 min. Checked every quarter of it, so a connection goes between 1 and 1.25 times the timeout.
+         */
+        public Builder tcpIdleTimeout(long time, TimeUnit unit) {
+            this.tcpIdleMillis = Math.max(1, unit.toMillis(time));
             return this;
         }
 

@@ -66,11 +66,24 @@ import java.util.function.Predicate;
  * table); host channels run on the host transport's group. Nothing blocks an event loop: connects are
  * Netty's non-blocking connects, ICMP sockets are read by their own thread.
  *
+ * <h2>Bounds and timeouts</h2>
+ * Per namespace: {@link Builder#maxConnections} TCP connections (pending included), {@link
+ * Builder#maxPendingConnects} host connects in progress, {@link Builder#maxUdpFlows} UDP flows,
+ * {@link Builder#maxPendingDatagrams} per flow while its socket binds, {@link Builder#echoLimits} echoes,
+ * {@link Builder#maxDnsQueries}, {@link Builder#maxPortForwards}; over all namespaces:
+ * {@link Builder#maxTotalConnections}, {@link Builder#maxTotalUdpFlows}; per connection {@link Builder#bufferBytes}
+ * each way. Idle timeouts: TCP {@link Builder#tcpIdleTimeout} (2 h 4 min), UDP {@link Builder#udpIdleTimeout}
+ * (60 s), ICMP echo {@link Builder#echoLimits} (10 s), DNS {@link Builder#dnsTimeout} (2 s per upstream); host
+ * connects {@link Builder#connectTimeoutMillis} (10 s). Every bound hit is counted in {@link SlirpCounters}.
+ *
+ * <p>Guests on an L2 segment reach a namespace through a gateway {@code L2Adapter}; {@link SlirpGateway} builds
+ * one (segment, DHCP, router advertisements with RDNSS, slirp namespace) per guest or per key.
+ *
  * <h2>Not done (yet)</h2>
- * DNS is relayed as plain UDP/TCP to one upstream (no Netty DNS codec, no TCP retry of truncated answers by
- * slirp itself); no router advertisements; no port forwards from the host to guests; no ICMP errors from host
- * sockets passed to guests (UDP port unreachable on the host is not reported to the guest); no per-guest
- * connector that builds its own gateway and DHCP server.
+ * ICMP errors that host sockets receive are not passed to guests (a UDP port unreachable on the host is not
+ * reported to the guest, a host connect refused is answered with the configured {@link Refusal}); no ICMP other
+ * than echo is forwarded; IPv4 options and IPv6 extension headers other than what vtcp parses are not relayed;
+ * no DHCPv6 (guests configure IPv6 by SLAAC only).
  */
 public final class Slirp implements AutoCloseable {
     /** Default IPv4 gateway (host) address: 10.0.2.2, as QEMU's user networking. */

@@ -156,7 +156,7 @@ class SlirpIcmpTest {
         assertTrue(r6.output().contains("From fec0::2"), r6.output());
         assertEquals(4, slirp.counters().icmpProhibited(), () -> slirp.counters().toString());
         assertEquals(0, slirp.counters().icmpEchoForwarded());
-        assertEquals(2, slirp.counters().icmpOpenFailures(), "one per family");
+        assertTrue(slirp.counters().icmpOpenFailures() >= 2, "at least one per family (a retry after 1 s may add one)");
         String why = slirp.counters().icmpOpenFailure();
         assertTrue(why != null && why.contains("EACCES"), "the datagram socket's refusal is told: " + why);
         assertEquals(in4, hostCounter(false, "InEchos"), "nothing reached the host");

@@ -34,7 +34,8 @@ import java.util.regex.Pattern;
  * (namespace → TAP → {@link SlirpGateway} tenant: segment, L2Adapter gateway → {@link Slirp} → host socket), in
  * one run; each translator's CPU-seconds per Gbit from {@code /proc/PID/stat} (for this slirp: the whole JVM's).
  * Prints a table with the ratios to slirp4netns and pasta, and writes it to
- * {@code target/slirp-throughput.txt}. Seconds per run: {@code -Dpktkit.measure.seconds} (default 5).
+ * {@code target/slirp-throughput.txt}. Seconds per run: {@code -Dpktkit.measure.seconds} (default 5). Netty's leak
+ * detection is off while it runs (the module's tests run it paranoid, which costs a stack trace per buffer touch).
  *
  * <pre>{@code
  * flock /tmp/pktkit-maven.lock mvn -B -o -pl netty-pktkit-nat -am verify -Dpktkit.measure=true \
@@ -73,6 +74,9 @@ class SlirpThroughputMeasurement {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             port = s.getLocalPort();
         }
+        // a measurement: the module's paranoid leak detection (a stack trace per buffer touch) would be measured too
+        io.netty.util.ResourceLeakDetector.Level leaks = io.netty.util.ResourceLeakDetector.getLevel();
+        io.netty.util.ResourceLeakDetector.setLevel(io.netty.util.ResourceLeakDetector.Level.DISABLED);
         Process server = new ProcessBuilder("iperf3", "-s", "-B", "127.0.0.1", "-p", Integer.toString(port))
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         StringBuilder table = new StringBuilder();
@@ -95,6 +99,7 @@ class SlirpThroughputMeasurement {
                 }
             }
         } finally {
+            io.netty.util.ResourceLeakDetector.setLevel(leaks);
             server.destroy();
             server.waitFor(5, TimeUnit.SECONDS);
         }

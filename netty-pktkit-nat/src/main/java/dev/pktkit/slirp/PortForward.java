@@ -87,7 +87,7 @@ public final class PortForward implements AutoCloseable {
         Promise<PortForward> p = ns.loop.newPromise();
         ChannelFuture f;
         if (protocol == Protocol.TCP) {
-            f = new ServerBootstrap().group(ns.slirp.hostGroup).channel(ns.slirp.serverSocketClass)
+            f = new ServerBootstrap().group(ns.slirp.hostGroup, ns.hostLoops).channel(ns.slirp.serverSocketClass)
                     .childOption(ChannelOption.AUTO_READ, false)
                     .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                     .childOption(ChannelOption.TCP_NODELAY, true)
@@ -101,7 +101,7 @@ public final class PortForward implements AutoCloseable {
                         }
                     }).bind(host);
         } else {
-            f = new Bootstrap().group(ns.slirp.hostGroup).channel(ns.slirp.datagramClass)
+            f = new Bootstrap().group(ns.hostLoops).channel(ns.slirp.datagramClass)
                     .option(ChannelOption.SO_RCVBUF, 256 << 10)
                     .handler(new UdpHostReader()).bind(host);
             long every = Math.max(10, ns.slirp.udpIdleMillis / 4);

@@ -63,7 +63,9 @@ import java.util.function.Predicate;
  *
  * <h2>Threads</h2>
  * A namespace runs on its device channel's event loop (the virtual host, the guest-side channels, the UDP flow
- * table); host channels run on the host transport's group. Nothing blocks an event loop: connects are
+ * table); host channels run on that same loop when it is one of the host transport's group (one thread per flow,
+ * no hand-over between loops; give {@link Builder#hostTransport} the group the devices run on), else on the host
+ * group's loops. Nothing blocks an event loop: connects are
  * Netty's non-blocking connects, ICMP sockets are read by their own thread.
  *
  * <h2>Bounds and timeouts</h2>
@@ -300,6 +302,16 @@ public final class Slirp implements AutoCloseable {
     /** UDP flows over all namespaces now (guests' flows and port forwards' flows). */
     public int totalUdpFlows() {
         return totalUdpFlows.get();
+    }
+
+    /** True when {@code loop} is one of {@code group}'s loops (so a channel of the group's transport may use it). */
+    static boolean contains(EventLoopGroup group, io.netty.util.concurrent.EventExecutor loop) {
+        for (io.netty.util.concurrent.EventExecutor e : group) {
+            if (e == loop) {
+                return true;
+            }
+        }
+        return false;
     }
 
     static boolean isLoopbackOrAny(InetAddress a) {

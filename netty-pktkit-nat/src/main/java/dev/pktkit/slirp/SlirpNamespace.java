@@ -30,6 +30,12 @@ public final class SlirpNamespace implements AutoCloseable {
     final Channel device;
     final EventLoop loop;
     final VirtualHost host;
+    /**
+     * Where this namespace's host sockets live: its own loop when that is a loop of the host transport's group
+     * (then guest side and host side of a flow share a thread: no hand-over between loops per batch), else the
+     * host group.
+     */
+    final io.netty.channel.EventLoopGroup hostLoops;
     private final IcmpEchoForwarder icmp;
     private Channel tcpListener;
     private UdpFlows udp;
@@ -52,6 +58,7 @@ public final class SlirpNamespace implements AutoCloseable {
         this.slirp = slirp;
         this.device = device;
         this.loop = device.eventLoop();
+        this.hostLoops = Slirp.contains(slirp.hostGroup, loop) ? loop : slirp.hostGroup;
         this.host = VirtualHost.builder().address(slirp.gatewayV4).address(slirp.dnsV4).address(slirp.gatewayV6)
                 .address(slirp.dnsV6).mtu(slirp.mtu).tcp(slirp.tcp).answerPing(false)
                 .maxTcpBindings(slirp.maxConnections + 16).build();
@@ -230,7 +237,7 @@ public final class SlirpNamespace implements AutoCloseable {
         TcpRelay guestSide = new TcpRelay(slirp.counters, true, activity);
         TcpRelay hostSide = new TcpRelay(slirp.counters, false, activity);
         guest.pipeline().addLast(guestSide);
-        ChannelFuture cf = new Bootstrap().group(slirp.hostGroup).channel(slirp.socketClass)
+        ChannelFuture cf = new Bootstrap().group(hostLoops).channel(slirp.socketClass)
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, slirp.connectTimeoutMillis)

@@ -146,7 +146,7 @@ final class UdpFlows {
 
         Flow(Key key, InetSocketAddress to) {
             this.key = key;
-            ChannelFuture cf = new Bootstrap().group(ns.slirp.hostGroup).channel(ns.slirp.datagramClass)
+            ChannelFuture cf = new Bootstrap().group(ns.hostLoops).channel(ns.slirp.datagramClass)
                     .option(ChannelOption.SO_RCVBUF, 256 << 10)
                     .handler(this).connect(to);
             hostChannel = cf.channel();

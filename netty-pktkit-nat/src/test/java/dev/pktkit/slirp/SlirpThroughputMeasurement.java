@@ -32,7 +32,8 @@ import java.util.regex.Pattern;
  * from a namespace to an {@code iperf3 -s} on the host's loopback ("up") and back ({@code -R}, "down"), at MTU
  * 1500 and 65520, one and four streams, through {@code slirp4netns}, {@code pasta} (passt) and this slirp
  * (namespace → TAP → {@link SlirpGateway} tenant: segment, L2Adapter gateway → {@link Slirp} → host socket), in
- * one run; each translator's CPU-seconds per Gbit from {@code /proc/PID/stat} (for this slirp: the whole JVM's).
+ * one run (this slirp twice: host sockets on the tenant's loop, and on a loop of their own); each translator's
+ * CPU-seconds per Gbit from {@code /proc/PID/stat} (for this slirp: the whole JVM's).
  * Prints a table with the ratios to slirp4netns and pasta, and writes it to
  * {@code target/slirp-throughput.txt}. Seconds per run: {@code -Dpktkit.measure.seconds} (default 5). Netty's leak
  * detection is off while it runs (the module's tests run it paranoid, which costs a stack trace per buffer touch).
@@ -80,8 +81,9 @@ class SlirpThroughputMeasurement {
         Process server = new ProcessBuilder("iperf3", "-s", "-B", "127.0.0.1", "-p", Integer.toString(port))
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         StringBuilder table = new StringBuilder();
-        table.append(String.format(Locale.ROOT, "%-6s %-2s %-4s | %-22s | %-22s | %-22s | %s%n", "MTU", "P", "dir",
-                "slirp4netns Gbit/s", "pasta Gbit/s", "pktkit slirp Gbit/s", "ratio to slirp4netns / pasta"));
+        table.append(String.format(Locale.ROOT, "%-6s %-2s %-4s | %-22s | %-22s | %-22s | %-22s | %s%n", "MTU", "P",
+                "dir", "slirp4netns Gbit/s", "pasta Gbit/s", "pktkit slirp Gbit/s", "pktkit, 2 loops",
+                "ratio to slirp4netns / pasta"));
         try {
             Thread.sleep(300); // iperf3 -s binding; a measurement run, not a test
             for (int mtu : new int[] {1500, 65520}) {
@@ -90,9 +92,11 @@ class SlirpThroughputMeasurement {
                         Cell s4 = run("slirp4netns", mtu, streams, down, port);
                         Cell pa = run("pasta", mtu, streams, down, port);
                         Cell us = run("pktkit", mtu, streams, down, port);
-                        String line = String.format(Locale.ROOT, "%-6d %-2d %-4s | %-22s | %-22s | %-22s | %s / %s%n",
-                                mtu, streams, down ? "down" : "up", s4.show(), pa.show(), us.show(),
-                                ratio(us, s4), ratio(us, pa));
+                        Cell two = run("pktkit-2loops", mtu, streams, down, port);
+                        String line = String.format(Locale.ROOT,
+                                "%-6d %-2d %-4s | %-22s | %-22s | %-22s | %-22s | %s / %s%n", mtu, streams,
+                                down ? "down" : "up", s4.show(), pa.show(), us.show(), two.show(), ratio(us, s4),
+                                ratio(us, pa));
                         table.append(line);
                         System.out.print("SLIRP-THROUGHPUT " + line);
                     }
@@ -149,7 +153,8 @@ class SlirpThroughputMeasurement {
             case "pasta" -> process(ns, mtu, List.of("pasta", "-f", "-q", "-4", "--runas", "0:0", "--config-net",
                     "-a", "10.0.2.100", "-n", "24", "-g", "10.0.2.2", "-m", Integer.toString(mtu), "-t", "none", "-u",
                     "none", "-T", "none", "-U", "none", "--netns", ns.path().toString()), null);
-            default -> ours(ns, mtu);
+            case "pktkit-2loops" -> ours(ns, mtu, true);
+            default -> ours(ns, mtu, false);
         };
     }
 
@@ -190,9 +195,16 @@ class SlirpThroughputMeasurement {
         };
     }
 
-    private Translator ours(Netns ns, int mtu) throws Exception {
+    /**
+     * This slirp: TAP, tenant and host sockets on one loop of a two-loop group (the default layout when the slirp's
+     * host group is the devices' group), or with {@code hostElsewhere} the host sockets on a group of their own
+     * (each batch handed between two threads, as before the tenant and host sockets followed the port's loop).
+     */
+    private Translator ours(Netns ns, int mtu, boolean hostElsewhere) throws Exception {
         MultiThreadIoEventLoopGroup group = TestLoops.group(TestLoops.EPOLL, 2);
-        Slirp slirp = Slirp.builder().hostLoopback(true).mtu(mtu).hostTransport(group, TransportKind.EPOLL).build();
+        MultiThreadIoEventLoopGroup hostGroup = hostElsewhere ? TestLoops.group(TestLoops.EPOLL, 1) : group;
+        Slirp slirp = Slirp.builder().hostLoopback(true).mtu(mtu).hostTransport(hostGroup, TransportKind.EPOLL)
+                .build();
         SlirpGateway gateway = SlirpGateway.builder(slirp).group(group).build();
         NetNamespace handle = ns.closeWith(NetNamespace.open(ns.path()));
         TapChannel tap = (TapChannel) new Bootstrap().group(group).channelFactory(() -> new TapChannel(handle))
@@ -213,6 +225,9 @@ class SlirpThroughputMeasurement {
                 tap.close().sync();
                 slirp.close();
                 group.shutdownGracefully(0, 2, TimeUnit.SECONDS).sync();
+                if (hostGroup != group) {
+                    hostGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).sync();
+                }
             }
         };
     }

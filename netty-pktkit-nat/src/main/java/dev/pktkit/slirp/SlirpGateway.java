@@ -309,7 +309,7 @@ public final class SlirpGateway implements AutoCloseable {
             return hub;
         }
 
-        /** Router advertisements sent so far. */
+        /** Router advertisements sent so far; waits (5 s at most) for the tenant's loop: not for an event loop. */
         public long routerAdvertisements() throws Exception {
             return gatewayPort.port().eventLoop().submit(ra::advertisementsSent).get(5, TimeUnit.SECONDS);
         }

@@ -35,7 +35,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * QEMU TCG): the VM leases 10.0.2.15 and takes a SLAAC address from the gateway's router advertisements,
  * resolves a name through slirp's DNS forwarder over IPv4 and IPv6 (upstream: a {@code dnsmasq} on loopback),
  * downloads a file from an HTTP server on the host's loopback over IPv4 and IPv6 and checks its SHA-256 with
- * busybox {@code wget} and {@code sha256sum}, uploads it (the host checks the SHA-256), pings the gateway over
+ * busybox {@code wget} and {@code sha256sum}, uploads it base64-encoded (the host decodes it and checks the
+ * SHA-256), pings the gateway over
  * both families (the host kernel's ICMP counters show the requests arrived: the replies are the host's), and
  * serves HTTP that the host reaches through the example's {@code --forward} (IPv4) and a forward added at run
  * time through the Java API (IPv6).
@@ -55,7 +56,10 @@ class SlirpLanTest {
         return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
     }
 
-    /** GET /file: the file; POST /upload: the SHA-256 of the body. */
+    /**
+     * GET /file: the file; POST /upload: the SHA-256 of the body, base64-decoded (busybox {@code wget
+     * --post-file} sends a file as a C string, cut at its first NUL byte: the VM uploads the file base64-encoded).
+     */
     private static HttpServer http(String bind) throws IOException {
         HttpServer s = HttpServer.create(new InetSocketAddress(InetAddress.getByName(bind), 0), 16);
         s.createContext("/file", x -> {
@@ -71,7 +75,7 @@ class SlirpLanTest {
             }
             byte[] answer;
             try {
-                answer = sha256(body).getBytes(StandardCharsets.US_ASCII);
+                answer = sha256(java.util.Base64.getMimeDecoder().decode(body)).getBytes(StandardCharsets.US_ASCII);
             } catch (Exception e) {
                 answer = e.toString().getBytes(StandardCharsets.US_ASCII);
             }
@@ -154,7 +158,8 @@ class SlirpLanTest {
                     mark dns6 "$(nslookup vm.pktkit.test fec0::3 | grep -c -e 192.0.2.55 -e 2001:db8::55)"
                     wget -q -O /tmp/f http://10.0.2.2:P4/file && mark sha4 "$(sha256sum /tmp/f | cut -d' ' -f1)"
                     wget -q -O /tmp/f6 'http://[fec0::2]:P6/file' && mark sha6 "$(sha256sum /tmp/f6 | cut -d' ' -f1)"
-                    wget -q -O /tmp/u --post-file=/tmp/f http://10.0.2.2:P4/upload && mark upload "$(cat /tmp/u)"
+                    base64 /tmp/f > /tmp/f.b64 && wget -q -O /tmp/u --post-file=/tmp/f.b64 http://10.0.2.2:P4/upload \
+                      && mark upload "$(cat /tmp/u)"
                     if ping -c 3 -W 3 10.0.2.2 >/dev/null; then mark ping4 ok; else mark ping4 fail; fi
                     if ping6 -c 3 -W 3 fec0::2 >/dev/null; then mark ping6 ok; else mark ping6 fail; fi
                     mkdir -p /www && echo hello-from-vm > /www/who && httpd -p 8080 -h /www

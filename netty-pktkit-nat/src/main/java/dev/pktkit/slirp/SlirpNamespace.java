@@ -31,9 +31,9 @@ public final class SlirpNamespace implements AutoCloseable {
     final EventLoop loop;
     final VirtualHost host;
     /**
-     * Where this namespace's host sockets live: its own loop when that is a loop of the host transport's group
-     * (then guest side and host side of a flow share a thread: no hand-over between loops per batch), else the
-     * host group.
+     * Where this namespace's host sockets live: with {@code hostSocketsOnDeviceLoop}, its own loop when that is a
+     * loop of the host transport's group (guest side and host side of a flow on one thread), else the host group
+     * (each read batch handed between two threads, which pipelines them on two cores).
      */
     final io.netty.channel.EventLoopGroup hostLoops;
     private final IcmpEchoForwarder icmp;
@@ -58,7 +58,8 @@ public final class SlirpNamespace implements AutoCloseable {
         this.slirp = slirp;
         this.device = device;
         this.loop = device.eventLoop();
-        this.hostLoops = Slirp.contains(slirp.hostGroup, loop) ? loop : slirp.hostGroup;
+        this.hostLoops = slirp.hostSocketsOnDeviceLoop && Slirp.contains(slirp.hostGroup, loop) ? loop
+                : slirp.hostGroup;
         this.host = VirtualHost.builder().address(slirp.gatewayV4).address(slirp.dnsV4).address(slirp.gatewayV6)
                 .address(slirp.dnsV6).mtu(slirp.mtu).tcp(slirp.tcp).answerPing(false)
                 .maxTcpBindings(slirp.maxConnections + 16).build();

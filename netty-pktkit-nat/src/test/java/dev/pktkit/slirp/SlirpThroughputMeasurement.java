@@ -210,7 +210,7 @@ class SlirpThroughputMeasurement {
         MultiThreadIoEventLoopGroup group = TestLoops.group(TestLoops.EPOLL, 2);
         MultiThreadIoEventLoopGroup hostGroup = hostElsewhere ? TestLoops.group(TestLoops.EPOLL, 1) : group;
         Slirp slirp = Slirp.builder().hostLoopback(true).mtu(mtu).hostTransport(hostGroup, TransportKind.EPOLL)
-                .build();
+                .hostSocketsOnDeviceLoop(!hostElsewhere).build();
         SlirpGateway gateway = SlirpGateway.builder(slirp).group(group).build();
         NetNamespace handle = ns.closeWith(NetNamespace.open(ns.path()));
         TapChannel tap = (TapChannel) new Bootstrap().group(group).channelFactory(() -> new TapChannel(handle))

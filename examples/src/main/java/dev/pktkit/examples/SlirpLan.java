@@ -32,7 +32,8 @@ import java.util.concurrent.TimeUnit;
  * <p>Run: {@code mvn -B -q install -DskipTests && mvn -B -q -pl examples validate exec:exec
  * -Dexample.main=dev.pktkit.examples.SlirpLan -Dexample.args="--forward=tcp:2222:22"}; arguments:
  * {@code --socket=PATH} (default {@code /tmp/pktkit-slirp.sock}), {@code --seconds=N}, {@code --host-loopback},
- * {@code --forward=PROTO:HOSTPORT:GUESTPORT} (repeatable).
+ * {@code --forward=PROTO:HOSTPORT:GUESTPORT} (repeatable), {@code --dns=ADDRESS:PORT} (repeatable; default the
+ * host's {@code /etc/resolv.conf}).
  */
 public final class SlirpLan implements AutoCloseable {
     private final MultiThreadIoEventLoopGroup group;
@@ -41,15 +42,27 @@ public final class SlirpLan implements AutoCloseable {
     private final QemuListener vms;
     private final Path socket;
 
-    /** What {@link #start} needs: the socket path, the loopback mapping, the forwards. */
-    public record Options(Path socket, boolean hostLoopback, List<String> forwards) {
+    /**
+     * What {@link #start} needs: the socket path, the loopback mapping, the forwards
+     * ({@code PROTO:HOSTPORT:GUESTPORT}), and the upstream DNS servers (empty: the host's
+     * {@code /etc/resolv.conf}).
+     */
+    public record Options(Path socket, boolean hostLoopback, List<String> forwards, List<InetSocketAddress> dns) {
+        /** With the host's resolvers. */
+        public Options(Path socket, boolean hostLoopback, List<String> forwards) {
+            this(socket, hostLoopback, forwards, List.of());
+        }
     }
 
     private SlirpLan(Options o) throws Exception {
         this.socket = o.socket();
         Files.deleteIfExists(socket);
         this.group = Transports.newEventLoopGroup(2);
-        this.slirp = Slirp.builder().hostLoopback(o.hostLoopback()).hostTransport(group, Transports.chosen()).build();
+        Slirp.Builder b = Slirp.builder().hostLoopback(o.hostLoopback()).hostTransport(group, Transports.chosen());
+        if (!o.dns().isEmpty()) {
+            b.dnsUpstreams(o.dns());
+        }
+        this.slirp = b.build();
         this.gateway = SlirpGateway.builder(slirp).group(group).build();
         this.vms = QemuListener.stream(QemuAddress.unix(socket)).group(group).connector(port -> {
             String id = port.id().asShortText();
@@ -142,6 +155,7 @@ public final class SlirpLan implements AutoCloseable {
         long seconds = 0;
         boolean loopback = false;
         List<String> forwards = new ArrayList<>();
+        List<InetSocketAddress> dns = new ArrayList<>();
         for (String a : args) {
             for (String arg : a.trim().split("\\s+")) {
                 if (arg.startsWith("--socket=")) {
@@ -152,15 +166,20 @@ public final class SlirpLan implements AutoCloseable {
                     loopback = true;
                 } else if (arg.startsWith("--forward=")) {
                     forwards.add(arg.substring("--forward=".length()));
+                } else if (arg.startsWith("--dns=")) {
+                    String v = arg.substring("--dns=".length());
+                    int colon = v.lastIndexOf(':');
+                    dns.add(new InetSocketAddress(v.substring(0, colon).replace("[", "").replace("]", ""),
+                            Integer.parseInt(v.substring(colon + 1))));
                 } else if (!arg.isEmpty()) {
                     throw new IllegalArgumentException("unknown argument " + arg + " (use --socket=PATH, --seconds=N,"
-                            + " --host-loopback, --forward=PROTO:HOSTPORT:GUESTPORT)");
+                            + " --host-loopback, --forward=PROTO:HOSTPORT:GUESTPORT, --dns=ADDRESS:PORT)");
                 }
             }
         }
         CountDownLatch stop = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
-        try (SlirpLan lan = start(new Options(socket, loopback, forwards))) {
+        try (SlirpLan lan = start(new Options(socket, loopback, forwards, dns))) {
             System.out.println("Start a VM that reaches the world through slirp with:");
             System.out.println("  qemu-system-x86_64 -m 512 -nographic \\");
             System.out.println("    -device virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56 \\");

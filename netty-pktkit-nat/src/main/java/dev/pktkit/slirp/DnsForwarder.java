@@ -113,7 +113,7 @@ final class DnsForwarder {
     }
 
     Future<?> start() {
-        ChannelFuture f = new Bootstrap().group(ns.slirp.hostGroup).channel(ns.slirp.datagramClass)
+        ChannelFuture f = new Bootstrap().group(ns.hostLoops).channel(ns.slirp.datagramClass)
                 .option(ChannelOption.SO_RCVBUF, 256 << 10)
                 .handler(new UpstreamReader()).bind(new InetSocketAddress(0));
         hostChannel = f.channel();

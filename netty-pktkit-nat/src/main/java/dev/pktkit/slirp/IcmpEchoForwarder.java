@@ -30,7 +30,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * {@code maxPendingEchoes} wait. A family's socket is opened on first use on a thread of its own (opening in
  * another namespace blocks), the requests meanwhile queued (at most {@code maxPendingDatagrams}). When no ICMP
  * socket can be opened, or policy forbids the destination, the guest gets ICMP destination unreachable,
- * administratively prohibited (RFC 1812 §5.2.7.1 code 13, RFC 4443 §3.1 code 1), and the slirp counts it.
+ * administratively prohibited (RFC 1812 §5.2.7.1 code 13, RFC 4443 §3.1 code 1), and the slirp counts it (and
+ * keeps why the open failed); a failed open is tried again by a request 1 s later, the wait doubling up to 60 s.
  *
  * <p>Not {@code @Sharable}: one per namespace.
  */
@@ -39,6 +40,9 @@ final class IcmpEchoForwarder extends ChannelInboundHandlerAdapter {
     private static final int V4_ECHO_REPLY = 0;
     private static final int V6_ECHO_REQUEST = 128;
     private static final int V6_ECHO_REPLY = 129;
+    /** A failed open is tried again by an echo request 1 s later, then after 2 s, 4 s ... at most 60 s. */
+    static final long FIRST_RETRY_NANOS = 1_000_000_000L;
+    static final long MAX_RETRY_NANOS = 60_000_000_000L;
 
     private final SlirpNamespace ns;
     private final Family v4Family = new Family(false);
@@ -59,6 +63,9 @@ final class IcmpEchoForwarder extends ChannelInboundHandlerAdapter {
         /** Outstanding requests by the sequence number sent. */
         final Map<Integer, Echo> pending = new HashMap<>();
         int nextSeq;
+        /** After a failed open: when the next echo request may try again, and the wait after that. */
+        long retryAtNanos;
+        long retryDelayNanos = FIRST_RETRY_NANOS;
 
         Family(boolean v6) {
             this.v6 = v6;
@@ -131,8 +138,11 @@ final class IcmpEchoForwarder extends ChannelInboundHandlerAdapter {
             case CLOSED -> open(f);
             case OPENING -> { }
             case FAILED -> {
-                prohibited(pkt, v6);
-                return;
+                if (System.nanoTime() - f.retryAtNanos < 0) {
+                    prohibited(pkt, v6);
+                    return;
+                }
+                open(f); // a failure may pass (descriptors, a namespace being set up): try again, rarely
             }
             case OPEN -> {
                 send(f, pkt, to);
@@ -154,8 +164,9 @@ final class IcmpEchoForwarder extends ChannelInboundHandlerAdapter {
             IcmpEchoSockets.Socket s;
             try {
                 s = sockets.open(f.v6, (m, l, from) -> onReply(f, m, l));
-            } catch (IOException | RuntimeException e) {
+            } catch (Throwable e) { // an Error too (a class that failed to link): the queue must not wait forever
                 s = null;
+                ns.slirp.counters.icmpOpenFailed("ICMP" + (f.v6 ? "v6" : "") + ": " + LinuxIcmpSockets.describe(e));
             }
             IcmpEchoSockets.Socket opened = s;
             ns.loop.execute(() -> opened(f, opened));
@@ -170,8 +181,11 @@ final class IcmpEchoForwarder extends ChannelInboundHandlerAdapter {
         }
         if (s == null) {
             f.state = State.FAILED;
+            f.retryAtNanos = System.nanoTime() + f.retryDelayNanos;
+            f.retryDelayNanos = Math.min(MAX_RETRY_NANOS, f.retryDelayNanos * 2);
         } else {
             f.state = State.OPEN;
+            f.retryDelayNanos = FIRST_RETRY_NANOS;
             f.socket = s;
             f.identifier = s.rewritesIdentifier() ? -1 : ThreadLocalRandom.current().nextInt(0x10000);
             (s.rewritesIdentifier() ? ns.slirp.counters.icmpDatagramSockets : ns.slirp.counters.icmpRawSockets)

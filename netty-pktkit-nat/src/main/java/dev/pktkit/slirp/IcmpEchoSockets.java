@@ -14,7 +14,9 @@ import java.net.InetAddress;
  * the class path and uses its ICMP datagram sockets ({@code SOCK_DGRAM}, {@code IPPROTO_ICMP}/{@code ICMPV6}),
  * which need the process's group in {@code net.ipv4.ping_group_range}; where that is refused, a raw ICMP socket,
  * which needs {@code CAP_NET_RAW}; without either (or without the module) every open fails and slirp answers
- * administratively prohibited. Looked up by name so that slirp itself stays at Java 21.
+ * administratively prohibited. Looked up by name so that slirp itself stays at Java 21. Why a socket did not open
+ * (the module missing, native access refused, {@code EACCES} for the datagram socket, {@code EPERM} for the raw
+ * one) is kept in {@link SlirpCounters#icmpOpenFailure()}.
  */
 public interface IcmpEchoSockets extends Closeable {
     /** Receives echo replies, on the socket's own reader thread. */
@@ -41,8 +43,16 @@ public interface IcmpEchoSockets extends Closeable {
 
     /** Never opens a socket: every echo request is answered with administratively prohibited. */
     static IcmpEchoSockets none() {
+        return unavailable("ICMP echo forwarding is off");
+    }
+
+    /**
+     * Never opens a socket, every open failing with {@code reason} (which {@link SlirpCounters#icmpOpenFailure()}
+     * then shows): every echo request is answered with administratively prohibited.
+     */
+    static IcmpEchoSockets unavailable(String reason) {
         return (ipv6, receiver) -> {
-            throw new IOException("ICMP echo forwarding is off");
+            throw new IOException(reason);
         };
     }
 

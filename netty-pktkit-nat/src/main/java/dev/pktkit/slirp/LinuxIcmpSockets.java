@@ -43,7 +43,7 @@ final class LinuxIcmpSockets implements IcmpEchoSockets {
             Class<?> c = Class.forName(CLASS, true, LinuxIcmpSockets.class.getClassLoader());
             return new LinuxIcmpSockets(c, namespacePath, allowRaw);
         } catch (ReflectiveOperationException | LinkageError | RuntimeException e) {
-            return IcmpEchoSockets.none();
+            return IcmpEchoSockets.unavailable("netty-pktkit-linux is not usable (" + CLASS + "): " + e);
         }
     }
 
@@ -53,7 +53,8 @@ final class LinuxIcmpSockets implements IcmpEchoSockets {
         try {
             s = open.invoke(ipv6, namespacePath, allowRaw);
         } catch (Throwable t) {
-            throw new IOException("no ICMP" + (ipv6 ? "v6" : "") + " socket: " + t.getMessage(), t);
+            throw new IOException("no ICMP" + (ipv6 ? "v6" : "") + " socket" + (namespacePath == null ? ""
+                    : " in " + namespacePath) + ": " + describe(t), t);
         }
         Object sock = s;
         boolean raw;
@@ -93,6 +94,18 @@ final class LinuxIcmpSockets implements IcmpEchoSockets {
                 }
             }
         };
+    }
+
+    /** The failure and everything it carries (the datagram socket's refusal is suppressed in the raw one's). */
+    static String describe(Throwable t) {
+        StringBuilder b = new StringBuilder(String.valueOf(t));
+        for (Throwable s : t.getSuppressed()) {
+            b.append("; before that: ").append(s);
+        }
+        for (Throwable c = t.getCause(); c != null && c != c.getCause(); c = c.getCause()) {
+            b.append("; caused by ").append(c);
+        }
+        return b.toString();
     }
 
     private void read(Object sock, boolean ipv6, Receiver receiver) {

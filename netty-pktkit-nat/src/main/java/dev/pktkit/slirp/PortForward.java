@@ -51,6 +51,7 @@ public final class PortForward implements AutoCloseable {
     private final Map<Channel, Long> udpLastUsed = new HashMap<>();
     private ScheduledFuture<?> sweep;
     private volatile boolean closed;
+    private final Promise<Void> closeFuture;
 
     PortForward(SlirpNamespace ns, Protocol protocol, InetSocketAddress guest) {
         this.ns = ns;
@@ -58,6 +59,12 @@ public final class PortForward implements AutoCloseable {
         this.guest = guest;
         InetAddress gw = guest.getAddress() instanceof Inet4Address ? ns.slirp.gatewayV4 : ns.slirp.gatewayV6;
         this.from = new InetSocketAddress(gw, 0);
+        this.closeFuture = ns.loop.newPromise();
+    }
+
+    /** Completes once {@link #close()} has closed the host listener and the forward's flows. */
+    public Future<Void> closeFuture() {
+        return closeFuture;
     }
 
     /** TCP or UDP. */
@@ -80,7 +87,7 @@ public final class PortForward implements AutoCloseable {
         Promise<PortForward> p = ns.loop.newPromise();
         ChannelFuture f;
         if (protocol == Protocol.TCP) {
-            f = new ServerBootstrap().group(ns.slirp.hostGroup).channel(ns.slirp.serverSocketClass)
+            f = new ServerBootstrap().group(ns.slirp.hostGroup, ns.hostLoops).channel(ns.slirp.serverSocketClass)
                     .childOption(ChannelOption.AUTO_READ, false)
                     .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                     .childOption(ChannelOption.TCP_NODELAY, true)
@@ -88,13 +95,13 @@ public final class PortForward implements AutoCloseable {
                     .childHandler(new ChannelInitializer<Channel>() {
                         @Override
                         protected void initChannel(Channel ch) {
-                            TcpRelay hostSide = new TcpRelay(ns.slirp.counters, false);
+                            TcpRelay hostSide = new TcpRelay(ns.slirp.counters, false, new TcpRelay.Activity());
                             ch.pipeline().addLast(hostSide);
                             ns.loop.execute(() -> acceptTcp(ch, hostSide));
                         }
                     }).bind(host);
         } else {
-            f = new Bootstrap().group(ns.slirp.hostGroup).channel(ns.slirp.datagramClass)
+            f = new Bootstrap().group(ns.hostLoops).channel(ns.slirp.datagramClass)
                     .option(ChannelOption.SO_RCVBUF, 256 << 10)
                     .handler(new UdpHostReader()).bind(host);
             long every = Math.max(10, ns.slirp.udpIdleMillis / 4);
@@ -119,14 +126,13 @@ public final class PortForward implements AutoCloseable {
             client.close();
             return;
         }
-        if (ns.connections >= ns.slirp.maxConnections) {
+        if (!ns.reserveConnection()) {
             ns.slirp.counters.forwardRefusedByLimit.increment();
             client.config().setOption(ChannelOption.SO_LINGER, 0);
             client.close();
             return;
         }
-        ns.connections++;
-        TcpRelay guestSide = new TcpRelay(ns.slirp.counters, true);
+        TcpRelay guestSide = new TcpRelay(ns.slirp.counters, true, hostSide.activity);
         ChannelFuture cf = new Bootstrap().group(ns.loop).channelFactory(ns.host.socketChannels())
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
@@ -136,7 +142,7 @@ public final class PortForward implements AutoCloseable {
         Channel g = cf.channel();
         guestSide.peer = client;
         hostSide.peer = g;
-        g.closeFuture().addListener(x -> ns.connections--);
+        ns.track(g, client, hostSide.activity);
         client.closeFuture().addListener(x -> g.close());
         cf.addListener((ChannelFutureListener) r -> {
             if (r.isSuccess()) {
@@ -177,7 +183,7 @@ public final class PortForward implements AutoCloseable {
         Channel flow = udpFlows.get(remote);
         ChannelFuture bound = null;
         if (flow == null) {
-            if (udpFlows.size() >= ns.slirp.maxUdpFlows) {
+            if (udpFlows.size() >= ns.slirp.maxUdpFlows || !ns.slirp.reserveUdpFlow()) {
                 ns.slirp.counters.udpDroppedByLimit.increment();
                 p.release();
                 return;
@@ -239,6 +245,7 @@ public final class PortForward implements AutoCloseable {
                 it.remove();
                 udpLastUsed.remove(c);
                 c.close();
+                ns.slirp.totalUdpFlows.decrementAndGet();
                 ns.slirp.counters.udpFlowsExpired.increment();
             }
         }
@@ -261,10 +268,16 @@ public final class PortForward implements AutoCloseable {
             }
             for (Channel c : udpFlows.values()) {
                 c.close();
+                ns.slirp.totalUdpFlows.decrementAndGet();
             }
             udpFlows.clear();
             udpLastUsed.clear();
             ns.forwardClosed(this);
+            if (h == null) {
+                closeFuture.trySuccess(null);
+            } else {
+                h.closeFuture().addListener(x -> closeFuture.trySuccess(null));
+            }
         });
     }
 

@@ -142,8 +142,8 @@ final class RouterAdvertiser extends ChannelDuplexHandler {
     }
 
     private void solicited() {
-        long since = System.nanoTime() - lastSentNanos;
-        long wait = MIN_DELAY_BETWEEN_RAS_MILLIS - TimeUnit.NANOSECONDS.toMillis(since);
+        long since = ctx.executor().ticker().nanoTime() - lastSentNanos;
+        long wait = sent == 0 ? 0 : MIN_DELAY_BETWEEN_RAS_MILLIS - TimeUnit.NANOSECONDS.toMillis(since);
         if (wait <= 0) {
             advertise();
         } else if (delayed == null || delayed.isDone()) {
@@ -155,7 +155,7 @@ final class RouterAdvertiser extends ChannelDuplexHandler {
         if (ctx == null || ctx.isRemoved() || !ctx.channel().isActive()) {
             return;
         }
-        lastSentNanos = System.nanoTime();
+        lastSentNanos = ctx.executor().ticker().nanoTime();
         int icmpLen = 16 + 8 + 8 + 32 + 24; // header, source link-layer, MTU, prefix information, RDNSS
         ByteBuf out = ctx.alloc().buffer(Ethernet.HEADER_LENGTH + Ipv6.HEADER_LENGTH + icmpLen);
         Ethernet.writeHeader(out, ALL_NODES_MAC, mac, Ethernet.IPV6);

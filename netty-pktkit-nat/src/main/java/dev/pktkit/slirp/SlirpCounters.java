@@ -10,6 +10,7 @@ public final class SlirpCounters {
     final LongAdder tcpRefusedByPolicy = new LongAdder();
     final LongAdder tcpRefusedByLimit = new LongAdder();
     final LongAdder tcpResetsRelayed = new LongAdder();
+    final LongAdder tcpIdleClosed = new LongAdder();
     final LongAdder udpFlowsOpened = new LongAdder();
     final LongAdder udpFlowsExpired = new LongAdder();
     final LongAdder udpDroppedByPolicy = new LongAdder();
@@ -34,6 +35,14 @@ public final class SlirpCounters {
     final LongAdder icmpRawSockets = new LongAdder();
     final LongAdder icmpDroppedByLimit = new LongAdder();
     final LongAdder icmpSendFailed = new LongAdder();
+    final LongAdder icmpOpenFailures = new LongAdder();
+    /** Why the last ICMP socket did not open; null while none failed. */
+    volatile String icmpOpenFailure;
+
+    void icmpOpenFailed(String reason) {
+        icmpOpenFailure = reason;
+        icmpOpenFailures.increment();
+    }
 
     /** Guest SYNs that started a host connect. */
     public long tcpConnects() {
@@ -55,7 +64,7 @@ public final class SlirpCounters {
         return tcpRefusedByPolicy.sum();
     }
 
-    /** Guest SYNs refused because the connection or pending-connect bound was reached. */
+    /** Guest SYNs refused because a connection bound (per namespace or total) or the pending-connect bound was reached. */
     public long tcpRefusedByLimit() {
         return tcpRefusedByLimit.sum();
     }
@@ -63,6 +72,11 @@ public final class SlirpCounters {
     /** Resets passed from one side to the other. */
     public long tcpResetsRelayed() {
         return tcpResetsRelayed.sum();
+    }
+
+    /** Relayed TCP connections reset both ways after the TCP idle timeout. */
+    public long tcpIdleClosed() {
+        return tcpIdleClosed.sum();
     }
 
     /** UDP flows (guest address and port, destination) that got a host socket. */
@@ -80,7 +94,7 @@ public final class SlirpCounters {
         return udpDroppedByPolicy.sum();
     }
 
-    /** Guest datagrams dropped because the flow bound or a flow's pending queue was full. */
+    /** Guest datagrams dropped because a flow bound (per namespace, per forward or total) or a flow's pending queue was full. */
     public long udpDroppedByLimit() {
         return udpDroppedByLimit.sum();
     }
@@ -185,14 +199,33 @@ public final class SlirpCounters {
         return icmpSendFailed.sum();
     }
 
+    /**
+     * ICMP sockets that did not open (per namespace and family, once each): from then on that family's echo
+     * requests are answered with administratively prohibited ({@link #icmpProhibited()}).
+     */
+    public long icmpOpenFailures() {
+        return icmpOpenFailures.sum();
+    }
+
+    /**
+     * Why the last ICMP socket did not open — {@code netty-pktkit-linux} missing or not usable (native access),
+     * the datagram socket refused ({@code EACCES}: {@code ping_group_range}) and the raw one too ({@code EPERM}:
+     * no {@code CAP_NET_RAW}), or the namespace not entered — or null when none failed.
+     */
+    public String icmpOpenFailure() {
+        return icmpOpenFailure;
+    }
+
     @Override
     public String toString() {
         return "SlirpCounters(tcp connects=" + tcpConnects() + " established=" + tcpEstablished()
                 + " refused host/policy/limit=" + tcpRefusedByHost() + "/" + tcpRefusedByPolicy() + "/"
-                + tcpRefusedByLimit() + " resets=" + tcpResetsRelayed() + ", udp flows=" + udpFlowsOpened()
+                + tcpRefusedByLimit() + " resets=" + tcpResetsRelayed() + " idle=" + tcpIdleClosed() + ", udp flows=" + udpFlowsOpened()
                 + " expired=" + udpFlowsExpired() + " out/in=" + udpDatagramsOut() + "/" + udpDatagramsIn()
                 + ", dns queries=" + dnsQueries() + " answers=" + dnsAnswers() + " malformed=" + dnsMalformed()
                 + " timeouts=" + dnsTimeouts() + ", icmp echo=" + icmpEchoForwarded() + " replies=" + icmpEchoReplies() + " prohibited="
-                + icmpProhibited() + " sockets dgram/raw=" + icmpDatagramSockets() + "/" + icmpRawSockets() + ")";
+                + icmpProhibited() + " sockets dgram/raw=" + icmpDatagramSockets() + "/" + icmpRawSockets()
+                + " open failures=" + icmpOpenFailures() + (icmpOpenFailure == null ? "" : " (" + icmpOpenFailure + ")")
+                + ")";
     }
 }

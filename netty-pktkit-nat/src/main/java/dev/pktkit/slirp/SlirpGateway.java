@@ -46,7 +46,8 @@ import java.util.concurrent.TimeUnit;
  * connections again; several ports with one key share a segment, as VMs of one tenant would.</li>
  * </ul>
  * Each tenant runs on one event loop of the group given ({@link Builder#group}, default the slirp's host
- * transport group). Bounded by {@link Builder#maxTenants}: over it, {@code attach} fails.
+ * transport group): the first port's own loop when it is one of the group's, so that its frames, the gateway, the
+ * slirp namespace and (when the group is also the slirp's host group) the host sockets share one thread. Bounded by {@link Builder#maxTenants}: over it, {@code attach} fails.
  */
 public final class SlirpGateway implements AutoCloseable {
     /** Default bound on tenants: 1024. */
@@ -109,7 +110,7 @@ public final class SlirpGateway implements AutoCloseable {
                     return GlobalEventExecutor.INSTANCE.newFailedFuture(
                             new IllegalStateException("maxTenants (" + maxTenants + ") reached"));
                 }
-                t = new Tenant(key, group.next());
+                t = new Tenant(key, loopFor(port));
                 tenants.put(key, t);
             }
         }
@@ -161,7 +162,7 @@ public final class SlirpGateway implements AutoCloseable {
                     throw new IllegalStateException(tenants.containsKey(key) ? port + " is attached already"
                             : "maxTenants (" + maxTenants + ") reached");
                 }
-                t = new Tenant(key, group.next());
+                t = new Tenant(key, loopFor(port));
                 tenants.put(key, t);
             }
             port.closeFuture().addListener(f -> closeTenant(key));
@@ -197,6 +198,15 @@ public final class SlirpGateway implements AutoCloseable {
                 }
             };
         };
+    }
+
+    /**
+     * A new tenant's loop: the port's own when it is one of the group's (its frames then reach the gateway and
+     * slirp without a hand-over between threads), else the group's next.
+     */
+    private EventLoop loopFor(Channel port) {
+        EventLoop own = port.isRegistered() ? port.eventLoop() : null;
+        return own != null && Slirp.contains(group, own) ? own : group.next();
     }
 
     /** The tenant named {@code key}, or null. */
@@ -299,7 +309,7 @@ public final class SlirpGateway implements AutoCloseable {
             return hub;
         }
 
-        /** Router advertisements sent so far. */
+        /** Router advertisements sent so far; waits (5 s at most) for the tenant's loop: not for an event loop. */
         public long routerAdvertisements() throws Exception {
             return gatewayPort.port().eventLoop().submit(ra::advertisementsSent).get(5, TimeUnit.SECONDS);
         }

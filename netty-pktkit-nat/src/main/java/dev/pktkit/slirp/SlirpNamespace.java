@@ -30,6 +30,12 @@ public final class SlirpNamespace implements AutoCloseable {
     final Channel device;
     final EventLoop loop;
     final VirtualHost host;
+    /**
+     * Where this namespace's host sockets live: with {@code hostSocketsOnDeviceLoop}, its own loop when that is a
+     * loop of the host transport's group (guest side and host side of a flow on one thread), else the host group
+     * (each read batch handed between two threads, which pipelines them on two cores).
+     */
+    final io.netty.channel.EventLoopGroup hostLoops;
     private final IcmpEchoForwarder icmp;
     private Channel tcpListener;
     private UdpFlows udp;
@@ -37,6 +43,14 @@ public final class SlirpNamespace implements AutoCloseable {
     int connections;
     int pendingConnects;
     private volatile boolean closed;
+    /** Relayed TCP connections (guests' and port forwards'), for the idle sweep. Loop only. */
+    private final java.util.Map<Channel, Relayed> relayed = new java.util.HashMap<>();
+    private io.netty.util.concurrent.ScheduledFuture<?> idleSweep;
+
+    /** A relayed connection: its guest-side channel, its host-side channel, their shared activity. */
+    private record Relayed(Channel guest, Channel host, TcpRelay.Activity activity) {
+    }
+
     /** Port forwards of this namespace. Loop only. */
     private final java.util.Set<PortForward> forwards = new java.util.HashSet<>();
 
@@ -44,6 +58,8 @@ public final class SlirpNamespace implements AutoCloseable {
         this.slirp = slirp;
         this.device = device;
         this.loop = device.eventLoop();
+        this.hostLoops = slirp.hostSocketsOnDeviceLoop && Slirp.contains(slirp.hostGroup, loop) ? loop
+                : slirp.hostGroup;
         this.host = VirtualHost.builder().address(slirp.gatewayV4).address(slirp.dnsV4).address(slirp.gatewayV6)
                 .address(slirp.dnsV6).mtu(slirp.mtu).tcp(slirp.tcp).answerPing(false)
                 .maxTcpBindings(slirp.maxConnections + 16).build();
@@ -52,6 +68,8 @@ public final class SlirpNamespace implements AutoCloseable {
 
     void start(Promise<SlirpNamespace> ready) {
         device.pipeline().addLast(icmp, host);
+        long every = Math.max(10, slirp.tcpIdleMillis / 4);
+        idleSweep = loop.scheduleAtFixedRate(this::expireIdleTcp, every, every, java.util.concurrent.TimeUnit.MILLISECONDS);
         device.closeFuture().addListener(f -> close());
         ChannelFuture tcp = new ServerBootstrap().group(loop).channelFactory(host.serverSocketChannels())
                 .option(VirtualChannelOption.TRANSPARENT, true)
@@ -95,6 +113,11 @@ public final class SlirpNamespace implements AutoCloseable {
     /** TCP connections of this namespace, pending ones included. Call on the device's loop. */
     public int tcpConnections() {
         return connections;
+    }
+
+    /** Relayed TCP connections the idle sweep follows (equal to {@link #tcpConnections()} once connects ended). Loop only. */
+    int relayedConnections() {
+        return relayed.size();
     }
 
     /** UDP flows of this namespace. Call on the device's loop. */
@@ -143,6 +166,59 @@ public final class SlirpNamespace implements AutoCloseable {
 
     // ---- TCP ----
 
+    /**
+     * Counts a new relayed connection against the namespace's and the slirp's bounds: false (nothing taken) when
+     * either is reached. Loop only; {@link #track} gives it back when the guest side closes.
+     */
+    boolean reserveConnection() {
+        if (connections >= slirp.maxConnections || closed || !slirp.reserveConnection()) {
+            return false;
+        }
+        connections++;
+        return true;
+    }
+
+    /** Follows a relayed connection reserved with {@link #reserveConnection}: its bounds and its idle time. */
+    void track(Channel guest, Channel hostCh, TcpRelay.Activity activity) {
+        relayed.put(guest, new Relayed(guest, hostCh, activity));
+        guest.closeFuture().addListener(f -> {
+            connections--;
+            slirp.totalConnections.decrementAndGet();
+            relayed.remove(guest);
+        });
+    }
+
+    /** Resets, both ways, relayed connections that read nothing for the TCP idle timeout. */
+    private void expireIdleTcp() {
+        long limit = System.nanoTime() - java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(slirp.tcpIdleMillis);
+        java.util.List<Relayed> idle = null;
+        for (Relayed r : relayed.values()) {
+            if (r.activity().lastNanos - limit < 0) {
+                (idle == null ? idle = new java.util.ArrayList<>() : idle).add(r);
+            }
+        }
+        if (idle == null) {
+            return;
+        }
+        for (Relayed r : idle) {
+            slirp.counters.tcpIdleClosed.increment();
+            abort(r.host());
+            abort(r.guest());
+        }
+    }
+
+    /** Closes with a reset (SO_LINGER 0). */
+    static void abort(Channel ch) {
+        if (ch.isOpen()) {
+            try {
+                ch.config().setOption(ChannelOption.SO_LINGER, 0);
+            } catch (RuntimeException notSupported) {
+                // closed meanwhile
+            }
+            ch.close();
+        }
+    }
+
     private void onGuestSyn(VirtualSocketChannel guest) {
         InetSocketAddress dst = guest.localAddress();
         InetSocketAddress to = dst == null ? null : target(dst);
@@ -151,19 +227,18 @@ public final class SlirpNamespace implements AutoCloseable {
             guest.refuseConnection(slirp.refusal);
             return;
         }
-        if (connections >= slirp.maxConnections || pendingConnects >= slirp.maxPendingConnects || closed) {
+        if (pendingConnects >= slirp.maxPendingConnects || !reserveConnection()) {
             slirp.counters.tcpRefusedByLimit.increment();
             guest.refuseConnection(Refusal.RESET);
             return;
         }
-        connections++;
         pendingConnects++;
         slirp.counters.tcpConnects.increment();
-        guest.closeFuture().addListener(f -> connections--);
-        TcpRelay guestSide = new TcpRelay(slirp.counters, true);
-        TcpRelay hostSide = new TcpRelay(slirp.counters, false);
+        TcpRelay.Activity activity = new TcpRelay.Activity();
+        TcpRelay guestSide = new TcpRelay(slirp.counters, true, activity);
+        TcpRelay hostSide = new TcpRelay(slirp.counters, false, activity);
         guest.pipeline().addLast(guestSide);
-        ChannelFuture cf = new Bootstrap().group(slirp.hostGroup).channel(slirp.socketClass)
+        ChannelFuture cf = new Bootstrap().group(hostLoops).channel(slirp.socketClass)
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, slirp.connectTimeoutMillis)
@@ -173,6 +248,7 @@ public final class SlirpNamespace implements AutoCloseable {
         Channel hostCh = cf.channel();
         guestSide.peer = hostCh;
         hostSide.peer = guest;
+        track(guest, hostCh, activity);
         // the guest gave up (or the namespace closed) before the host connect finished
         guest.closeFuture().addListener(f -> hostCh.close());
         cf.addListener((ChannelFutureListener) f -> loop.execute(() -> {
@@ -257,6 +333,9 @@ public final class SlirpNamespace implements AutoCloseable {
         }
         closed = true;
         loop.execute(() -> {
+            if (idleSweep != null) {
+                idleSweep.cancel(false);
+            }
             if (tcpListener != null) {
                 tcpListener.close();
             }

@@ -24,12 +24,21 @@ import java.io.IOException;
 final class TcpRelay extends ChannelInboundHandlerAdapter {
     private final SlirpCounters counters;
     private final boolean guestSide;
+    /** The pair's activity, for the namespace's idle sweep. */
+    final Activity activity;
     volatile Channel peer;
     private boolean failed;
 
-    TcpRelay(SlirpCounters counters, boolean guestSide) {
+    TcpRelay(SlirpCounters counters, boolean guestSide, Activity activity) {
         this.counters = counters;
         this.guestSide = guestSide;
+        this.activity = activity;
+    }
+
+    /** When either side of a relayed connection last read (a batch end), shared by the pair's two relays. */
+    static final class Activity {
+        /** {@code System.nanoTime()} of the last read; written from both loops, read by the sweep. */
+        volatile long lastNanos = System.nanoTime();
     }
 
     @Override
@@ -62,6 +71,7 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
             return;
         }
         p.flush();
+        activity.lastNanos = System.nanoTime(); // once per read batch
         if (p.isWritable()) {
             ctx.read();
         }

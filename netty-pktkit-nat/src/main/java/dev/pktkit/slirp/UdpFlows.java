@@ -116,7 +116,7 @@ final class UdpFlows {
                     p.release();
                     return;
                 }
-                if (flows.size() >= ns.slirp.maxUdpFlows) {
+                if (flows.size() >= ns.slirp.maxUdpFlows || !ns.slirp.reserveUdpFlow()) {
                     ns.slirp.counters.udpDroppedByLimit.increment();
                     p.release();
                     return;
@@ -142,10 +142,11 @@ final class UdpFlows {
         final Channel hostChannel;
         ArrayDeque<ByteBuf> waiting = new ArrayDeque<>();
         volatile long lastUsed = System.nanoTime();
+        private boolean givenBack;
 
         Flow(Key key, InetSocketAddress to) {
             this.key = key;
-            ChannelFuture cf = new Bootstrap().group(ns.slirp.hostGroup).channel(ns.slirp.datagramClass)
+            ChannelFuture cf = new Bootstrap().group(ns.hostLoops).channel(ns.slirp.datagramClass)
                     .option(ChannelOption.SO_RCVBUF, 256 << 10)
                     .handler(this).connect(to);
             hostChannel = cf.channel();
@@ -160,6 +161,7 @@ final class UdpFlows {
                     if (flows.get(key) == this) {
                         flows.remove(key);
                     }
+                    giveBack();
                     return;
                 }
                 for (ByteBuf b; (b = w.poll()) != null; ) {
@@ -195,7 +197,16 @@ final class UdpFlows {
             if (w != null) {
                 releaseAll(w);
             }
+            giveBack();
             hostChannel.close();
+        }
+
+        /** Gives its place in the slirp's total flow bound back, once. Loop only. */
+        private void giveBack() {
+            if (!givenBack) {
+                givenBack = true;
+                ns.slirp.totalUdpFlows.decrementAndGet();
+            }
         }
 
         private void releaseAll(ArrayDeque<ByteBuf> w) {

@@ -1,0 +1,161 @@
+package dev.pktkit.slirp;
+
+import dev.pktkit.codec.adapter.DhcpLease;
+import dev.pktkit.codec.adapter.L2Adapter;
+import dev.pktkit.codec.pipe.PacketPipe;
+import dev.pktkit.codec.transport.TransportKind;
+import dev.pktkit.testkit.TestLoops;
+import dev.pktkit.vtcp.host.VirtualHost;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@link SlirpGateway}'s tenants chosen by key: a guest whose port closes and comes back with the same key finds
+ * its tenant (segment, DHCP lease, slirp namespace, port forwards) again; another key is another tenant with the
+ * same addresses, which its forwards cannot reach across. Guests are {@link L2Adapter} (DHCP client) +
+ * {@link VirtualHost} on {@link PacketPipe}s.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class SlirpGatewayTest {
+    private MultiThreadIoEventLoopGroup group;
+    private Slirp slirp;
+    private SlirpGateway gateway;
+    private final List<PacketPipe> pipes = new ArrayList<>();
+
+    @BeforeEach
+    void setUp() {
+        // epoll: a closed listener is closed at once (NIO defers the close of a registered channel to the next
+        // select, so a connect just after could still be accepted)
+        org.junit.jupiter.api.Assumptions.assumeTrue(TestLoops.available().contains(TestLoops.EPOLL),
+                "epoll natives not available");
+        group = TestLoops.group(TestLoops.EPOLL, 2);
+        slirp = Slirp.builder().hostLoopback(true).hostTransport(group, TransportKind.EPOLL).build();
+        gateway = SlirpGateway.builder(slirp).group(group).build();
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        if (gateway == null) {
+            return;
+        }
+        gateway.close();
+        pipes.forEach(PacketPipe::close);
+        slirp.close();
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+    }
+
+    private record Guest(PacketPipe pipe, L2Adapter adapter, VirtualHost host, SlirpGateway.Tenant tenant,
+            DhcpLease lease) {
+    }
+
+    /**
+     * A guest with {@code mac} on the tenant named {@code key}, leased, with a TCP server on port 8080 that says
+     * {@code says} and closes.
+     */
+    private Guest guest(long mac, Object key, String says) throws Exception {
+        PacketPipe pipe = new PacketPipe();
+        pipes.add(pipe);
+        pipe.register(group.next(), group.next()).sync();
+        SlirpGateway.Tenant t = gateway.attach(pipe.b(), key).get(10, TimeUnit.SECONDS);
+        L2Adapter adapter = L2Adapter.builder().mac(mac).dhcp(true).build();
+        VirtualHost host = VirtualHost.builder().addressesOf(adapter).build();
+        pipe.a().eventLoop().submit(() -> pipe.a().pipeline().addLast(adapter, host)).sync();
+        DhcpLease lease = adapter.leaseFuture().get(20, TimeUnit.SECONDS);
+        new ServerBootstrap().group(pipe.a().eventLoop()).channelFactory(host.serverSocketChannels())
+                .childHandler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+                            @Override
+                            public void channelActive(ChannelHandlerContext ctx) {
+                                ctx.writeAndFlush(Unpooled.copiedBuffer(says + "\n", StandardCharsets.US_ASCII))
+                                        .addListener(ChannelFutureListener.CLOSE);
+                            }
+                        });
+                    }
+                }).bind(8080).sync();
+        return new Guest(pipe, adapter, host, t, lease);
+    }
+
+    private static String read(InetSocketAddress at) throws IOException {
+        try (Socket s = new Socket(at.getAddress(), at.getPort())) {
+            s.setSoTimeout(10_000);
+            return new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).trim();
+        }
+    }
+
+    private static PortForward forward(SlirpGateway.Tenant t, int hostPort) throws Exception {
+        return t.namespace().forwardTcp(new InetSocketAddress("127.0.0.1", hostPort),
+                new InetSocketAddress("10.0.2.15", 8080)).get(5, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void aKeyedTenantOutlivesItsPortAndTakesItBack() throws Exception {
+        Guest first = guest(0x5254_0000_0001L, "vm-1", "first");
+        assertEquals("10.0.2.15", first.lease().address().getHostAddress());
+        PortForward f = forward(first.tenant(), 0);
+        InetSocketAddress at = f.hostAddress();
+        assertEquals("first", read(at));
+        SlirpNamespace ns = first.tenant().namespace();
+
+        first.pipe().close(); // the VM went away (its netdev closed)
+        first.pipe().b().closeFuture().sync();
+        assertSame(first.tenant(), gateway.tenant("vm-1"), "a keyed tenant stays when its ports go");
+        assertEquals(List.of(f), ns.loop.submit(ns::portForwards).get(5, TimeUnit.SECONDS), "with its forwards");
+
+        Guest again = guest(0x5254_0000_0001L, "vm-1", "again");
+        assertSame(first.tenant(), again.tenant(), "the same key, the same tenant");
+        assertSame(ns, again.tenant().namespace());
+        assertEquals(first.lease().address(), again.lease().address(), "its DHCP binding is still there");
+        assertEquals("again", read(at), "the forward made before reaches the guest that came back");
+        assertEquals(1, gateway.tenantCount());
+    }
+
+    @Test
+    void anotherKeyIsAnotherTenantWithTheSameAddresses() throws Exception {
+        Guest one = guest(0x5254_0000_0001L, "vm-1", "one");
+        Guest two = guest(0x5254_0000_0002L, "vm-2", "two");
+        assertNotSame(one.tenant(), two.tenant());
+        assertEquals("10.0.2.15", one.lease().address().getHostAddress());
+        assertEquals("10.0.2.15", two.lease().address().getHostAddress(), "each tenant has its own pool");
+        PortForward f1 = forward(one.tenant(), 0);
+        PortForward f2 = forward(two.tenant(), 0);
+        assertEquals("one", read(f1.hostAddress()));
+        assertEquals("two", read(f2.hostAddress()), "10.0.2.15:8080 of the other tenant");
+        assertEquals(2, gateway.tenantCount());
+
+        InetSocketAddress gone = f1.hostAddress();
+        gateway.closeTenant("vm-1");
+        assertEquals(null, gateway.tenant("vm-1"));
+        f1.closeFuture().get(5, TimeUnit.SECONDS); // closing a tenant closes its forwards
+        assertThrows(ConnectException.class, () -> new Socket(gone.getAddress(), gone.getPort()).close());
+        one.pipe().b().closeFuture().get(5, TimeUnit.SECONDS); // and the ports on its segment
+        assertEquals("two", read(f2.hostAddress()), "the other tenant is untouched");
+        assertTrue(two.pipe().b().isActive());
+    }
+}

@@ -1,0 +1,240 @@
+package dev.pktkit.slirp;
+
+import dev.pktkit.codec.transport.TransportKind;
+import dev.pktkit.linux.NetNamespace;
+import dev.pktkit.testkit.TestLoops;
+import dev.pktkit.testkit.Tools;
+import dev.pktkit.testkit.netns.CommandResult;
+import dev.pktkit.testkit.netns.Netns;
+import dev.pktkit.tuntap.TapChannel;
+import dev.pktkit.tuntap.TunTapAddress;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A documented measurement run, not a pass/fail test (enabled only with {@code -Dpktkit.measure=true}): iperf3 TCP
+ * from a namespace to an {@code iperf3 -s} on the host's loopback ("up") and back ({@code -R}, "down"), at MTU
+ * 1500 and 65520, one and four streams, through {@code slirp4netns}, {@code pasta} (passt) and this slirp
+ * (namespace → TAP → {@link SlirpGateway} tenant: segment, L2Adapter gateway → {@link Slirp} → host socket), in
+ * one run (this slirp twice: host sockets on the tenant's loop, and on a loop of their own); each translator's
+ * CPU-seconds per Gbit from {@code /proc/PID/stat} (for this slirp: the whole JVM's).
+ * Prints a table with the ratios to slirp4netns and pasta, and writes it to
+ * {@code target/slirp-throughput.txt}. Seconds per run: {@code -Dpktkit.measure.seconds} (default 5). Netty's leak
+ * detection is off while it runs (the module's tests run it paranoid, which costs a stack trace per buffer touch);
+ * {@code -Dpktkit.measure.paranoid=true} keeps it paranoid and measures this slirp alone at MTU 1500, one stream,
+ * to show what the tests' transfers see.
+ *
+ * <pre>{@code
+ * flock /tmp/pktkit-maven.lock mvn -B -o -pl netty-pktkit-nat -am verify -Dpktkit.measure=true \
+ *     -Dtest=SlirpThroughputMeasurement -Dsurefire.failIfNoSpecifiedTests=false
+ * }</pre>
+ */
+@EnabledIfSystemProperty(named = "pktkit.measure", matches = "true")
+class SlirpThroughputMeasurement {
+    private static final Pattern SUM = Pattern.compile(
+            "\"sum_(sent|received)\"\\s*:\\s*\\{[^}]*?\"bits_per_second\"\\s*:\\s*([0-9.eE+]+)");
+    private static final int SECONDS = Integer.getInteger("pktkit.measure.seconds", 5);
+    private static final long CLOCK_TICKS = 100; // USER_HZ
+
+    /** One translator set up for a namespace at an MTU. */
+    private interface Translator extends AutoCloseable {
+        /** The translator's CPU seconds so far. */
+        double cpuSeconds() throws IOException;
+
+        @Override
+        void close() throws Exception;
+    }
+
+    private record Cell(double gbits, double cpuPerGbit, String note) {
+        String show() {
+            return note != null ? note : String.format(Locale.ROOT, "%.2f (%.1f s/Gbit)", gbits, cpuPerGbit);
+        }
+    }
+
+    @Test
+    void measure() throws Exception {
+        Netns.assumeTunUsable();
+        Tools.assumeCommand("iperf3", "iperf3");
+        Tools.assumeCommand("slirp4netns", "slirp4netns");
+        Tools.assumeCommand("pasta", "passt");
+        int port;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        // a measurement: the module's paranoid leak detection (a stack trace per buffer touch) would be measured too
+        io.netty.util.ResourceLeakDetector.Level leaks = io.netty.util.ResourceLeakDetector.getLevel();
+        if (!Boolean.getBoolean("pktkit.measure.paranoid")) {
+            io.netty.util.ResourceLeakDetector.setLevel(io.netty.util.ResourceLeakDetector.Level.DISABLED);
+        }
+        Process server = new ProcessBuilder("iperf3", "-s", "-B", "127.0.0.1", "-p", Integer.toString(port))
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        StringBuilder table = new StringBuilder();
+        table.append(String.format(Locale.ROOT, "%-6s %-2s %-4s | %-22s | %-22s | %-22s | %-22s | %s%n", "MTU", "P",
+                "dir", "slirp4netns Gbit/s", "pasta Gbit/s", "pktkit slirp Gbit/s", "pktkit, 2 loops",
+                "ratio to slirp4netns / pasta"));
+        try {
+            Thread.sleep(300); // iperf3 -s binding; a measurement run, not a test
+            boolean quick = Boolean.getBoolean("pktkit.measure.paranoid"); // this slirp only, MTU 1500, one stream
+            for (int mtu : quick ? new int[] {1500} : new int[] {1500, 65520}) {
+                for (int streams : quick ? new int[] {1} : new int[] {1, 4}) {
+                    for (boolean down : new boolean[] {false, true}) {
+                        Cell s4 = quick ? new Cell(0, 0, "-") : run("slirp4netns", mtu, streams, down, port);
+                        Cell pa = quick ? new Cell(0, 0, "-") : run("pasta", mtu, streams, down, port);
+                        Cell us = run("pktkit", mtu, streams, down, port);
+                        Cell two = run("pktkit-2loops", mtu, streams, down, port);
+                        String line = String.format(Locale.ROOT,
+                                "%-6d %-2d %-4s | %-22s | %-22s | %-22s | %-22s | %s / %s%n", mtu, streams,
+                                down ? "down" : "up", s4.show(), pa.show(), us.show(), two.show(), ratio(us, s4),
+                                ratio(us, pa));
+                        table.append(line);
+                        System.out.print("SLIRP-THROUGHPUT " + line);
+                    }
+                }
+            }
+        } finally {
+            io.netty.util.ResourceLeakDetector.setLevel(leaks);
+            server.destroy();
+            server.waitFor(5, TimeUnit.SECONDS);
+        }
+        System.out.println("SLIRP-THROUGHPUT (iperf3 -t " + SECONDS + ", namespace -> host loopback)\n" + table);
+        Files.writeString(Path.of("target", Boolean.getBoolean("pktkit.measure.paranoid")
+                ? "slirp-throughput-paranoid.txt" : "slirp-throughput.txt"), table);
+    }
+
+    private static String ratio(Cell a, Cell b) {
+        if (a.note() != null || b.note() != null || b.gbits() == 0) {
+            return "-";
+        }
+        return String.format(Locale.ROOT, "%.2f×", a.gbits() / b.gbits());
+    }
+
+    private Cell run(String which, int mtu, int streams, boolean down, int port) throws Exception {
+        try (Netns ns = Netns.create(); Translator t = start(which, ns, mtu)) {
+            double cpu0 = t.cpuSeconds();
+            List<String> cmd = new ArrayList<>(List.of("iperf3", "-c", "10.0.2.2", "-p", Integer.toString(port),
+                    "-t", Integer.toString(SECONDS), "-P", Integer.toString(streams), "-J"));
+            if (down) {
+                cmd.add("-R");
+            }
+            CommandResult r = ns.exec(Duration.ofSeconds(SECONDS + 15), cmd.toArray(String[]::new));
+            double cpu = t.cpuSeconds() - cpu0;
+            Matcher m = SUM.matcher(r.output());
+            double bps = -1;
+            while (m.find()) {
+                if (m.group(1).equals("received")) {
+                    bps = Double.parseDouble(m.group(2));
+                }
+            }
+            if (r.exit() != 0 || bps <= 0) {
+                String why = r.output().contains("\"error\"") ? r.output().replaceAll("(?s).*\"error\"\\s*:\\s*\"([^\"]*)\".*", "$1")
+                        : "exit " + r.exit();
+                return new Cell(0, 0, "failed: " + why.substring(0, Math.min(40, why.length())));
+            }
+            double gbits = bps / 1e9;
+            double transferredGbit = gbits * SECONDS;
+            return new Cell(gbits, cpu / transferredGbit, null);
+        }
+    }
+
+    private Translator start(String which, Netns ns, int mtu) throws Exception {
+        return switch (which) {
+            case "slirp4netns" -> process(ns, mtu, List.of("slirp4netns", "--configure", "--mtu=" + mtu,
+                    "--netns-type=path", ns.path().toString(), "tap0"), "tap0");
+            case "pasta" -> process(ns, mtu, List.of("pasta", "-f", "-q", "-4", "--runas", "0:0", "--config-net",
+                    "-a", "10.0.2.100", "-n", "24", "-g", "10.0.2.2", "-m", Integer.toString(mtu), "-t", "none", "-u",
+                    "none", "-T", "none", "-U", "none", "--netns", ns.path().toString()), null);
+            case "pktkit-2loops" -> ours(ns, mtu, true);
+            default -> ours(ns, mtu, false);
+        };
+    }
+
+    private static double procCpuSeconds(long pid) throws IOException {
+        String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        // after the command: state(0) ... utime is field 14 of the whole line, index 11 here; stime 12
+        return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / (double) CLOCK_TICKS;
+    }
+
+    private Translator process(Netns ns, int mtu, List<String> cmd, String tap) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < deadline) {
+            String routes = ns.exec("ip", "-4", "route", "show", "default").output();
+            if (routes.contains("default")) {
+                break;
+            }
+            Thread.sleep(50); // the translator configuring the namespace; a measurement run
+        }
+        if (mtu != 1500 && tap != null) {
+            ns.exec("ip", "link", "set", tap, "mtu", Integer.toString(mtu));
+        }
+        return new Translator() {
+            @Override
+            public double cpuSeconds() throws IOException {
+                return procCpuSeconds(p.pid());
+            }
+
+            @Override
+            public void close() throws Exception {
+                p.destroy();
+                if (!p.waitFor(5, TimeUnit.SECONDS)) {
+                    p.destroyForcibly();
+                }
+            }
+        };
+    }
+
+    /**
+     * This slirp: TAP, tenant and host sockets on one loop of a two-loop group (the default layout when the slirp's
+     * host group is the devices' group), or with {@code hostElsewhere} the host sockets on a group of their own
+     * (each batch handed between two threads, as before the tenant and host sockets followed the port's loop).
+     */
+    private Translator ours(Netns ns, int mtu, boolean hostElsewhere) throws Exception {
+        MultiThreadIoEventLoopGroup group = TestLoops.group(TestLoops.EPOLL, 2);
+        MultiThreadIoEventLoopGroup hostGroup = hostElsewhere ? TestLoops.group(TestLoops.EPOLL, 1) : group;
+        Slirp slirp = Slirp.builder().hostLoopback(true).mtu(mtu).hostTransport(hostGroup, TransportKind.EPOLL)
+                .hostSocketsOnDeviceLoop(!hostElsewhere).build();
+        SlirpGateway gateway = SlirpGateway.builder(slirp).group(group).build();
+        NetNamespace handle = ns.closeWith(NetNamespace.open(ns.path()));
+        TapChannel tap = (TapChannel) new Bootstrap().group(group).channelFactory(() -> new TapChannel(handle))
+                .handler(new ChannelInboundHandlerAdapter()).bind(TunTapAddress.of("st0")).sync().channel();
+        gateway.attach(tap).get(10, TimeUnit.SECONDS);
+        ns.exec("ip", "link", "set", "st0", "mtu", Integer.toString(mtu), "up").check();
+        ns.exec("ip", "addr", "add", "10.0.2.15/24", "dev", "st0").check();
+        ns.exec("ip", "route", "add", "default", "via", "10.0.2.2", "dev", "st0").check();
+        return new Translator() {
+            @Override
+            public double cpuSeconds() throws IOException {
+                return procCpuSeconds(ProcessHandle.current().pid());
+            }
+
+            @Override
+            public void close() throws Exception {
+                gateway.close();
+                tap.close().sync();
+                slirp.close();
+                group.shutdownGracefully(0, 2, TimeUnit.SECONDS).sync();
+                if (hostGroup != group) {
+                    hostGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).sync();
+                }
+            }
+        };
+    }
+}

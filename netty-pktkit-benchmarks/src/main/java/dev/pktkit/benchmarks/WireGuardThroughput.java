@@ -49,8 +49,8 @@ import java.util.regex.Pattern;
  *
  * CPU seconds are the tunnel processes' user + system time over the iperf3 run ({@code /proc/PID/stat} for
  * wireguard-go, the JVM's process CPU time for ours: both endpoints, the JIT and the GC included), divided by the
- * Gbit moved. Each pair first pings (handshake) and runs a warm-up transfer (the JIT for ours), then a ping (20 ×
- * 50 ms) gives the latency and the measured iperf3 run follows.
+ * Gbit moved. Each pair first pings (handshake) and runs a warm-up transfer (the JIT for ours), then a ping ({@code --pings}
+ * N, default 20, every 50 ms) gives the latency and the measured iperf3 run follows.
  *
  * <p>Needs root, iproute2, iperf3, wireguard-go and wireguard-tools; creates namespaces {@code pkwg-a-PID} /
  * {@code pkwg-b-PID} and removes them. Not part of {@code mvn verify}. Run (module README):
@@ -58,7 +58,7 @@ import java.util.regex.Pattern;
  * <pre>
  * java --enable-native-access=ALL-UNNAMED -cp netty-pktkit-benchmarks/target/benchmarks.jar \
  *     dev.pktkit.benchmarks.WireGuardThroughput [--seconds 10] [--warmup 5] [--modes go-go,ours-ours,go-ours]
- *     [--workers 0] [--tun none|segment] [--reverse]
+ *     [--workers 0] [--tun none|segment] [--reverse] [--pings 20]
  * </pre>
  */
 public final class WireGuardThroughput {
@@ -84,6 +84,8 @@ public final class WireGuardThroughput {
     private final String a = "pkwg-a-" + pid;
     private final String b = "pkwg-b-" + pid;
 
+    private int pings = 20;
+
     private WireGuardThroughput(int seconds, int warmup, int workers, OffloadMode tunOffload, boolean reverse) {
         this.seconds = seconds;
         this.warmup = warmup;
@@ -99,6 +101,7 @@ public final class WireGuardThroughput {
         OffloadMode tun = OffloadMode.NONE;
         boolean reverse = false;
         List<String> modes = List.of("go-go", "ours-ours", "go-ours");
+        int pings = 20;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--seconds" -> seconds = Integer.parseInt(args[++i]);
@@ -107,14 +110,16 @@ public final class WireGuardThroughput {
                 case "--tun" -> tun = OffloadMode.valueOf(args[++i].toUpperCase(Locale.ROOT));
                 case "--reverse" -> reverse = true;
                 case "--modes" -> modes = List.of(args[++i].split(","));
+                case "--pings" -> pings = Integer.parseInt(args[++i]);
                 default -> {
                     System.err.println("usage: WireGuardThroughput [--seconds N] [--warmup N] [--workers N] "
-                            + "[--tun none|segment] [--reverse] [--modes go-go,ours-ours,go-ours]");
+                            + "[--tun none|segment] [--reverse] [--modes go-go,ours-ours,go-ours] [--pings N]");
                     System.exit(2);
                 }
             }
         }
         WireGuardThroughput bench = new WireGuardThroughput(seconds, warmup, workers, tun, reverse);
+        bench.pings = pings;
         System.out.printf(Locale.ROOT, "workers %d, TUN offload %s, %s, %d s per run%n", workers, tun,
                 reverse ? "iperf3 -R (b sends)" : "a sends", seconds);
         System.out.println("| pair | Gbit/s | retransmits | CPU s (a + b) | CPU s per Gbit | ping avg ms |");
@@ -305,7 +310,8 @@ public final class WireGuardThroughput {
     }
 
     private double ping() throws IOException, InterruptedException {
-        String out = run("ip", "netns", "exec", a, "ping", "-q", "-c", "20", "-i", "0.05", "-W", "5", INNER_B);
+        String out = run("ip", "netns", "exec", a, "ping", "-q", "-c", Integer.toString(pings), "-i", "0.05",
+                "-W", "5", INNER_B);
         Matcher m = RTT.matcher(out);
         if (!m.find()) {
             throw new IOException("no ping result: " + out);

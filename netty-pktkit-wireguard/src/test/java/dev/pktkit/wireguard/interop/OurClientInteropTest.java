@@ -63,6 +63,33 @@ class OurClientInteropTest {
         }
     }
 
+    /**
+     * wireguard-go moves to another port; we are told its new endpoint. With the current keypair still valid and no
+     * traffic to send, nothing but the endpoint change can start a handshake (wireguard-go itself would send the
+     * next data packet to the new address and handshake only after REKEY_TIMEOUT): the handshake count must rise
+     * before any packet is written, and traffic then flows to the new port.
+     */
+    @Test
+    void anEndpointChangeHandshakesAtOnce() throws Exception {
+        try (WgGoFixture f = new WgGoFixture()) {
+            int port = goPort();
+            f.startWireguardGo(f.goConfig(port, f.ourPeerForGo(null)));
+            f.startOurs("127.0.0.1", b -> b, p -> p.withEndpoint(new InetSocketAddress("127.0.0.1", port)));
+            f.endpoint.connect(f.goKey.publicKey()).get(20, TimeUnit.SECONDS);
+            assertEquals(0, f.inInner(30, "ping", "-c", "2", "-i", "0.2", "-W", "5", WgGoFixture.GO_V4).exit());
+            long before = f.endpoint.status().get(0).handshakes();
+            int moved = port + 1;
+            Sh.run("wg", "set", f.goIf, "listen-port", Integer.toString(moved)).check();
+            f.endpoint.setEndpoint(f.goKey.publicKey(), new InetSocketAddress("127.0.0.1", moved))
+                    .get(10, TimeUnit.SECONDS);
+            WgGoFixture.waitFor(() -> f.endpoint.status().get(0).handshakes() > before, 10,
+                    "a handshake with the new endpoint, without traffic");
+            assertEquals(moved, f.endpoint.status().get(0).endpoint().getPort());
+            Sh.Result ping = f.inInner(30, "ping", "-c", "3", "-i", "0.2", "-W", "5", WgGoFixture.GO_V4);
+            assertEquals(0, ping.exit(), ping.output() + f.goLog());
+        }
+    }
+
     @Test
     void hostNameIsResolvedAgainWhileHandshakesFail() throws Exception {
         String hostsFile = System.getProperty("jdk.net.hosts.file");

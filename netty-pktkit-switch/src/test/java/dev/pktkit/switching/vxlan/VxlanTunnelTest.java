@@ -501,6 +501,91 @@ class VxlanTunnelTest {
     }
 
     @Test
+    void randomDatagramsAndFramesNeverThrowNorLeak() throws Exception {
+        // a seeded fuzz of both directions (the module's one Jazzer target is the hubs' ingress): mutated datagrams
+        // from configured, accepted and unknown senders into the UDP pipeline, and random frames from the hub
+        try (java.nio.channels.DatagramChannel sink = java.nio.channels.DatagramChannel.open()) {
+            sink.bind(any("127.0.0.1"));
+            int sinkPort = ((InetSocketAddress) sink.getLocalAddress()).getPort();
+            L2Hub hub = L2Hub.builder().build();
+            L2Hub hub2 = L2Hub.builder().build();
+            cleanup.add(() -> hub2.close().awaitUninterruptibly(5, TimeUnit.SECONDS));
+            Side a = new Side(VxlanTunnel.builder().vni(42, hub).trunk(hub2, Map.of(43, 10, 44, 20))
+                    .peer(42, "127.0.0.1").peer(43, "127.0.0.2").acceptFrom("127.0.0.64/26").maxVteps(3)
+                    .maxMacEntries(16).mtu(600).remotePort(sinkPort), hub, any("127.0.0.1"));
+            List<Throwable> errors = new java.util.concurrent.CopyOnWriteArrayList<>();
+            a.udp.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+                @Override
+                public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                    errors.add(cause);
+                }
+
+                @Override
+                public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                    errors.add(new AssertionError("reached the tail: " + msg));
+                    io.netty.util.ReferenceCountUtil.release(msg);
+                }
+            });
+            java.util.Random r = new java.util.Random(0x7348);
+            InetSocketAddress local = (InetSocketAddress) a.udp.localAddress();
+            String[] senders = {"127.0.0.1", "127.0.0.2", "127.0.0.65", "127.0.0.66", "127.0.0.70", "127.0.0.71",
+                "127.0.0.9"};
+            List<ByteBuf> fed = new ArrayList<>();
+            int n = 3000;
+            a.udp.eventLoop().submit(() -> {
+                for (int i = 0; i < n; i++) {
+                    ByteBuf d = PooledByteBufAllocator.DEFAULT.directBuffer();
+                    Vxlan.writeHeader(d, 41 + r.nextInt(5));
+                    writeFrame(d, r.nextBoolean() ? BCAST : A1 + r.nextInt(4), B1 + r.nextInt(40), r.nextInt(),
+                            r.nextInt(700));
+                    for (int k = r.nextInt(4); k > 0; k--) {
+                        d.setByte(r.nextInt(Math.min(d.readableBytes(), 40)), r.nextInt(256));
+                    }
+                    if (r.nextInt(8) == 0) {
+                        d.writerIndex(r.nextInt(d.writerIndex() + 1));
+                    }
+                    fed.add(d);
+                    InetSocketAddress from;
+                    try {
+                        from = new InetSocketAddress(InetAddress.getByName(senders[r.nextInt(senders.length)]),
+                                1 + r.nextInt(65535));
+                    } catch (java.net.UnknownHostException e) {
+                        throw new IllegalStateException(e);
+                    }
+                    a.udp.pipeline().fireChannelRead(new io.netty.channel.socket.DatagramPacket(d, local, from));
+                    if (r.nextInt(16) == 0) {
+                        a.udp.pipeline().fireChannelReadComplete();
+                    }
+                    if (r.nextInt(4) == 0) {
+                        ByteBuf f = PooledByteBufAllocator.DEFAULT.directBuffer();
+                        writeFrame(f, r.nextBoolean() ? BCAST : B1 + r.nextInt(40), A1 + r.nextInt(4), r.nextInt(),
+                                r.nextInt(700));
+                        if (r.nextInt(6) == 0) {
+                            f.writerIndex(r.nextInt(f.writerIndex() + 1));
+                        }
+                        a.station.channel.writeAndFlush(f);
+                    }
+                }
+                a.udp.pipeline().fireChannelReadComplete();
+                return null;
+            }).get(60, TimeUnit.SECONDS);
+            a.udp.eventLoop().submit(() -> { }).sync();
+            a.station.drain();
+            assertEquals(List.of(), errors);
+            for (ByteBuf d : fed) {
+                assertEquals(0, d.refCnt(), "every datagram buffer was released");
+            }
+            long decapsulated = a.tunnel.traffic().get(VxlanTraffic.DECAPSULATED);
+            assertTrue(decapsulated > 0 && decapsulated < n, a.tunnel.traffic() + " " + a.tunnel.drops());
+            assertTrue(a.tunnel.traffic().get(VxlanTraffic.ENCAPSULATED) > 0, a.tunnel.traffic().toString());
+            assertTrue(a.tunnel.macEntries() <= 16);
+            assertTrue(a.tunnel.vteps().size() <= 2 + 3);
+            assertTrue(a.tunnel.drops().get(VxlanDropReason.UNKNOWN_SOURCE) > 0);
+            assertTrue(a.tunnel.drops().get(VxlanDropReason.UNKNOWN_VNI) > 0);
+        }
+    }
+
+    @Test
     void configurationIsChecked() {
         L2Hub hub = L2Hub.builder().build();
         assertThrows(IllegalStateException.class, () -> VxlanTunnel.builder().build());

@@ -59,6 +59,7 @@ class VxlanKernelInteropTest {
         Tools.assumeCommand("ping", "iputils-ping");
         Tools.assumeCommand("bridge", "iproute2");
         Tools.assumeCommand("ethtool", "ethtool");
+        Tools.assumeCommand("tshark", "tshark");
         group = TestLoops.group(TestLoops.NIO, 1);
         u = Netns.create();
         a = Netns.create();
@@ -139,11 +140,30 @@ class VxlanKernelInteropTest {
             }
         });
 
+        // capture a's underlay link while the pings run: every datagram must decode as VXLAN in Wireshark
+        Path pcap = dir.resolve("ua.pcapng");
+        Path captureLog = dir.resolve("tshark.log");
+        Process capture = u.start(captureLog, "tshark", "-n", "-i", "ua", "-w", pcap.toString());
+        awaitLine(captureLog, "Capturing on", capture);
+
         // ping across our VTEP both ways, and our host from both sides
         a.exec(Duration.ofSeconds(30), "ping", "-c", "3", "-i", "0.2", "-W", "5", "192.168.42.3").check();
         b.exec(Duration.ofSeconds(30), "ping", "-c", "3", "-i", "0.2", "-W", "5", "192.168.42.2").check();
         a.exec(Duration.ofSeconds(30), "ping", "-c", "2", "-i", "0.2", "-W", "5", "192.168.42.1").check();
         b.exec(Duration.ofSeconds(30), "ping", "-c", "2", "-i", "0.2", "-W", "5", "192.168.42.1").check();
+
+        capture.destroy(); // SIGTERM: tshark closes the file
+        assertTrue(capture.waitFor(20, TimeUnit.SECONDS), "tshark stopped");
+        String vnis = u.exec("tshark", "-n", "-r", pcap.toString(), "-Y", "vxlan", "-T", "fields", "-e", "vxlan.vni")
+                .check().output();
+        long datagrams = vnis.lines().filter(l -> l.strip().equals("42")).count();
+        assertTrue(datagrams >= 10, "VXLAN datagrams of VNI 42 in the capture:\n" + vnis);
+        assertTrue(vnis.lines().allMatch(l -> l.strip().equals("42") || l.startsWith("Running as")),
+                "only VNI 42 on a's link:\n" + vnis);
+        String malformed = u.exec("tshark", "-n", "-r", pcap.toString(), "-Y", "_ws.malformed || _ws.expert.severity >= error")
+                .check().output();
+        assertTrue(malformed.lines().noneMatch(l -> !l.startsWith("Running as") && !l.isBlank()),
+                "the capture decodes cleanly:\n" + malformed);
 
         // TCP, 4 MiB each way, full-size segments (the inner MTU is the kernel device's)
         transfer(a, b, "192.168.42.3", 5001);
@@ -181,6 +201,21 @@ class VxlanKernelInteropTest {
         ns.exec("bridge", "fdb", "append", "00:00:00:00:00:00", "dev", "vx0", "dst", remote).check();
         ns.exec("ip", "addr", "add", inner, "dev", "vx0").check();
         ns.exec("ip", "link", "set", "vx0", "up").check();
+    }
+
+    /** Waits (bounded) until {@code log} holds a line containing {@code text}, written by {@code process}. */
+    private static void awaitLine(Path log, String text, Process process) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            if (Files.exists(log) && Files.readString(log).contains(text)) {
+                return;
+            }
+            if (!process.isAlive()) {
+                break;
+            }
+            Thread.sleep(50); // polling a tool's log for its readiness line, with a deadline
+        }
+        throw new AssertionError("no '" + text + "' from the tool: " + (Files.exists(log) ? Files.readString(log) : ""));
     }
 
     /** Sends 4 MiB from {@code from} to a socat listener in {@code to}; compares SHA-256. */

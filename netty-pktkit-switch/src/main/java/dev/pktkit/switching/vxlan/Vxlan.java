@@ -56,7 +56,11 @@ public final class Vxlan {
         buf.setInt(off + 4, vni << 8);
     }
 
-    /** @throws IllegalArgumentException unless {@code vni} fits 24 bits */
+    /**
+     * Returns {@code vni} if it fits 24 bits.
+     *
+     * @throws IllegalArgumentException unless {@code vni} fits 24 bits
+     */
     public static int checkVni(int vni) {
         if (vni < 0 || vni > MAX_VNI) {
             throw new IllegalArgumentException("VNI out of range 0.." + MAX_VNI + ": " + vni);

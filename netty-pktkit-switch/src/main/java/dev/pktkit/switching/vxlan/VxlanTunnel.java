@@ -109,8 +109,11 @@ import java.util.concurrent.TimeUnit;
 public final class VxlanTunnel extends ChannelInboundHandlerAdapter {
     /** Default inner MTU: a 1500-byte IPv4 underlay minus {@link Vxlan#IPV4_OVERHEAD}. */
     public static final int DEFAULT_MTU = 1450;
+    /** Default cap on (VNI, MAC) entries. */
     public static final int DEFAULT_MAX_MAC_ENTRIES = 8192;
+    /** Default cap on VTEPs learned from accepted prefixes. */
     public static final int DEFAULT_MAX_VTEPS = 1024;
+    /** Default aging time of learned entries and VTEPs. */
     public static final Duration DEFAULT_AGING_TIME = Duration.ofMinutes(5);
     private static final int ETH = 14;
     private static final int TAG = 4;
@@ -130,10 +133,10 @@ public final class VxlanTunnel extends ChannelInboundHandlerAdapter {
     private final VtepFdb fdb;
     private final List<Device> devices = new ArrayList<>();
     private int learnedVteps;
-    private Channel udp;
+    private volatile Channel udp;
     private Channel[] senders = new Channel[0];
     private boolean[] sendersDirty = new boolean[0];
-    private EventLoop loop;
+    private volatile EventLoop loop;
     private ScheduledFuture<?> agingTask;
     private long now;
 
@@ -821,7 +824,7 @@ public final class VxlanTunnel extends ChannelInboundHandlerAdapter {
             return this;
         }
 
-        /** How often the clock advances and aged entries go; default 1 s; {@link Duration#ZERO}: only by {@link #tick()}. */
+        /** How often the clock advances and aged entries go; default 1 s; {@link Duration#ZERO}: only by {@link VxlanTunnel#tick()}. */
         public Builder tickInterval(Duration tickInterval) {
             if (tickInterval.isNegative()) {
                 throw new IllegalArgumentException("tickInterval must not be negative: " + tickInterval);

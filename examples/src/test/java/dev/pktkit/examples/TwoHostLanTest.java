@@ -44,7 +44,7 @@ class TwoHostLanTest {
             cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
             cmd.add("--enable-native-access=ALL-UNNAMED");
             cmd.add("-cp");
-            cmd.add(System.getProperty("java.class.path"));
+            cmd.add(System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")));
             cmd.add(TwoHostLan.class.getName());
             cmd.addAll(args);
             process = new ProcessBuilder(cmd).redirectErrorStream(true).start();

@@ -42,7 +42,7 @@ import java.util.regex.Pattern;
  *
  * <pre>
  * java --enable-native-access=ALL-UNNAMED -cp netty-pktkit-benchmarks/target/benchmarks.jar \
- *     dev.pktkit.benchmarks.VxlanThroughput [--seconds 10] [--modes kernel,ours] [--reverse]
+ *     dev.pktkit.benchmarks.VxlanThroughput [--seconds 10] [--modes kernel,ours] [--reverse] [--rcvbuf BYTES]
  * </pre>
  */
 public final class VxlanThroughput {
@@ -55,6 +55,7 @@ public final class VxlanThroughput {
     private final boolean reverse;
     private final String a;
     private final String b;
+    private int rcvbuf = 4 << 20;
 
     private VxlanThroughput(int seconds, boolean reverse) {
         this.seconds = seconds;
@@ -67,12 +68,14 @@ public final class VxlanThroughput {
     public static void main(String[] args) throws Exception {
         int seconds = 10;
         boolean reverse = false;
+        int rcvbufArg = 4 << 20;
         List<String> modes = List.of("kernel", "ours");
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--seconds" -> seconds = Integer.parseInt(args[++i]);
                 case "--modes" -> modes = List.of(args[++i].split(","));
                 case "--reverse" -> reverse = true;
+                case "--rcvbuf" -> rcvbufArg = Integer.parseInt(args[++i]);
                 default -> {
                     System.err.println("usage: VxlanThroughput [--seconds N] [--modes kernel,ours] [--reverse]");
                     System.exit(2);
@@ -80,6 +83,7 @@ public final class VxlanThroughput {
             }
         }
         VxlanThroughput bench = new VxlanThroughput(seconds, reverse);
+        bench.rcvbuf = rcvbufArg;
         System.out.printf("| path | direction | Gbit/s | retransmits | notes |%n|---|---|---|---|---|%n");
         for (String mode : modes) {
             Result r = bench.run(mode);
@@ -122,7 +126,9 @@ public final class VxlanThroughput {
                     } catch (Exception e) {
                         throw new IllegalStateException(e);
                     }
-                }).handler(tunnel).bind("10.82.1.2", Vxlan.DEFAULT_PORT).sync().channel();
+                }).option(io.netty.channel.ChannelOption.SO_RCVBUF, rcvbuf)
+                        .option(io.netty.channel.ChannelOption.SO_SNDBUF, rcvbuf)
+                        .handler(tunnel).bind("10.82.1.2", Vxlan.DEFAULT_PORT).sync().channel();
                 channels.add(udp);
                 tunnel.ready().get(5, TimeUnit.SECONDS);
                 TapChannel tap = (TapChannel) new Bootstrap().group(group).channelFactory(() -> new TapChannel(nsB))
@@ -159,7 +165,17 @@ public final class VxlanThroughput {
                 }
                 Matcher rt = RETRANSMITS.matcher(json);
                 long retransmits = rt.find() ? Long.parseLong(rt.group(1)) : -1;
-                String notes = tunnel != null ? "tunnel drops " + tunnel.drops().sum() + " " + tunnel.drops() : "";
+                String notes = "";
+                if (tunnel != null) {
+                    long hubDrops = 0;
+                    for (var p : hub.ports()) {
+                        hubDrops += p.counters().drops();
+                    }
+                    int effective = ((io.netty.channel.socket.DatagramChannel) channels.get(0)).config()
+                            .getReceiveBufferSize();
+                    notes = "SO_RCVBUF asked " + (rcvbuf >> 10) + " KiB, got " + (effective >> 10) + " KiB; tunnel drops " + tunnel.drops().sum()
+                            + ", hub drops " + hubDrops + ", UDP receive-buffer errors " + udpRcvbufErrors(b);
+                }
                 return new Result(Double.parseDouble(m.group(1)) / 1e9, retransmits, notes);
             } finally {
                 server.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
@@ -178,6 +194,22 @@ public final class VxlanThroughput {
             ip("netns", "del", a);
             ip("netns", "del", b);
         }
+    }
+
+    /** {@code RcvbufErrors} of the UDP line in {@code /proc/net/snmp} of namespace {@code ns}. */
+    private static String udpRcvbufErrors(String ns) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("ip", "netns", "exec", ns, "cat", "/proc/net/snmp").redirectErrorStream(true)
+                .start();
+        List<String> lines = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).lines()
+                .filter(l -> l.startsWith("Udp:")).toList();
+        p.waitFor(10, TimeUnit.SECONDS);
+        if (lines.size() < 2) {
+            return "?";
+        }
+        List<String> names = List.of(lines.get(0).split("\\s+"));
+        String[] values = lines.get(1).split("\\s+");
+        int i = names.indexOf("RcvbufErrors");
+        return i < 0 ? "?" : values[i];
     }
 
     private void kernelVtep(String ns, String local, String remote, String inner) throws Exception {

@@ -116,6 +116,8 @@ public final class VxlanTunnel extends ChannelInboundHandlerAdapter {
     /** Default aging time of learned entries and VTEPs. */
     public static final Duration DEFAULT_AGING_TIME = Duration.ofMinutes(5);
     private static final int ETH = 14;
+    /** Whether Netty copies direct to direct memory without a ByteBuffer duplicate (it does with Unsafe). */
+    private static final boolean BULK_DIRECT_COPY = io.netty.util.internal.PlatformDependent.hasUnsafe();
     private static final int TAG = 4;
 
     private final Builder config;
@@ -538,10 +540,10 @@ public final class VxlanTunnel extends ChannelInboundHandlerAdapter {
         ByteBuf dgram = via.alloc().directBuffer(Vxlan.HEADER_LENGTH + len - strip);
         Vxlan.writeHeader(dgram, seg.vni);
         if (strip != 0) {
-            dgram.writeBytes(frame, off, 12);
-            dgram.writeBytes(frame, off + 12 + TAG, len - 12 - TAG);
+            copy(frame, off, dgram, 12);
+            copy(frame, off + 12 + TAG, dgram, len - 12 - TAG);
         } else {
-            dgram.writeBytes(frame, off, len);
+            copy(frame, off, dgram, len);
         }
         frame.release();
         traffic.increment(VxlanTraffic.ENCAPSULATED);
@@ -557,6 +559,28 @@ public final class VxlanTunnel extends ChannelInboundHandlerAdapter {
             traffic.add(VxlanTraffic.DATAGRAMS_SENT, flood.length);
         }
         sendersDirty[idx] = true;
+    }
+
+    /**
+     * Appends {@code len} bytes of {@code src} from {@code off} to {@code dst} without allocating: arrays and (with
+     * Unsafe) memory are copied in bulk; a direct buffer without Unsafe (the JDK 24+ default) word by word, since
+     * Netty's bulk read of such a buffer makes a {@code ByteBuffer} duplicate per call (64 B).
+     */
+    static void copy(ByteBuf src, int off, ByteBuf dst, int len) {
+        if (src.hasArray() || BULK_DIRECT_COPY || !dst.isDirect()) {
+            dst.writeBytes(src, off, len);
+            return;
+        }
+        dst.ensureWritable(len);
+        int w = dst.writerIndex();
+        int i = 0;
+        for (; i + 8 <= len; i += 8) {
+            dst.setLong(w + i, src.getLong(off + i));
+        }
+        for (; i < len; i++) {
+            dst.setByte(w + i, src.getByte(off + i));
+        }
+        dst.writerIndex(w + len);
     }
 
     /** Which pool socket carries the inner flow starting at {@code off} (untagged view of the frame). */

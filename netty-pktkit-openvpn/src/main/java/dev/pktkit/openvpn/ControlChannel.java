@@ -1,7 +1,7 @@
 package dev.pktkit.openvpn;
 
 import dev.pktkit.openvpn.crypto.ReplayWindow;
-import dev.pktkit.openvpn.crypto.TlsAuth;
+import dev.pktkit.openvpn.crypto.ControlWrap;
 import dev.pktkit.openvpn.reliable.ReliableConfig;
 import dev.pktkit.openvpn.reliable.ReliableLayer;
 import dev.pktkit.openvpn.wire.ControlPacket;
@@ -21,8 +21,11 @@ import java.util.function.Consumer;
  * <p>Ownership: {@link #onPacket} takes the packet's reference; {@link #send} takes the payload's; buffers given
  * to {@code output} and {@code messages} belong to the receiver. One event loop; not thread-safe.
  *
- * <p>Not done here: tls-crypt and tls-crypt-v2 protection, soft resets (renegotiation), the stateless cookie
- * handshake.
+ * <p>Protection: none, {@code tls-auth}, {@code tls-crypt} or a {@code tls-crypt-v2} client key (any
+ * {@link ControlWrap}); the caller strips a WKc from {@code P_CONTROL_HARD_RESET_CLIENT_V3} /
+ * {@code P_CONTROL_WKC_V1} before handing the packet in (those count as a client reset and a control packet). For
+ * the stateless cookie handshake the server verifies the client's third packet itself and then starts the channel
+ * past both resets ({@link #startAfterResets}). Not done here: soft resets (renegotiation).
  */
 public final class ControlChannel {
     /** Largest payload of one control packet (OpenVPN 2.6's default {@code tls-mtu} 1250 minus headers). */
@@ -32,7 +35,7 @@ public final class ControlChannel {
 
     private final ByteBufAllocator alloc;
     private final ReliableLayer reliable;
-    private final TlsAuth tlsAuth;
+    private final ControlWrap tlsAuth;
     private final ReplayWindow replay = new ReplayWindow();
     private final boolean server;
     private final long localSessionId;
@@ -54,7 +57,7 @@ public final class ControlChannel {
      * @param output receives each outgoing packet in its wire form (protected)
      * @param messages receives each incoming control message payload in message-ID order (reset payloads excluded)
      */
-    public ControlChannel(ByteBufAllocator alloc, ReliableConfig config, TlsAuth tlsAuth, boolean server,
+    public ControlChannel(ByteBufAllocator alloc, ReliableConfig config, ControlWrap tlsAuth, boolean server,
                           long localSessionId, int keyId, int sendQueueLimit, long now, Consumer<ByteBuf> output,
                           Consumer<ByteBuf> messages) {
         this.alloc = alloc;
@@ -93,6 +96,20 @@ public final class ControlChannel {
     private void drop(OpenVpnDropReason reason, ByteBuf pkt) {
         drops.merge(reason, 1L, Long::sum);
         pkt.release();
+    }
+
+    /**
+     * Starts the channel as if both hard resets (message 0 each way) had been exchanged and acknowledged: the
+     * server's state after the stateless cookie handshake, whose reset went out with packet-id 1 of the
+     * protection.
+     */
+    public void startAfterResets(long remoteSessionId, long now) {
+        this.remoteSessionId = remoteSessionId;
+        this.remoteKnown = true;
+        reliable.skipFirst();
+        resetMessageId = 0;
+        resetAcknowledged = true;
+        packetId = 1;
     }
 
     /** Sends our hard reset (server V2 or client V2) as message 0. */
@@ -181,12 +198,22 @@ public final class ControlChannel {
                 drop(OpenVpnDropReason.BAD_HMAC, pkt);
                 return OpenVpnDropReason.BAD_HMAC;
             }
-            if (!replay.update(tlsAuth.lastPacketId())) {
-                drop(OpenVpnDropReason.REPLAY, pkt);
-                return OpenVpnDropReason.REPLAY;
-            }
             len -= plain - off;
             off = plain;
+            return onUnwrapped(pkt, off, len, tlsAuth.lastPacketId(), now);
+        }
+        return onUnwrapped(pkt, off, len, 0, now);
+    }
+
+    /**
+     * As {@link #onPacket}, for a packet whose protection the caller already verified and removed: the plain
+     * packet is the {@code len} bytes at {@code off}; {@code packetId} is its protection's packet-id (ignored
+     * without protection).
+     */
+    public OpenVpnDropReason onUnwrapped(ByteBuf pkt, int off, int len, long packetId, long now) {
+        if (tlsAuth != null && !replay.update(packetId)) {
+            drop(OpenVpnDropReason.REPLAY, pkt);
+            return OpenVpnDropReason.REPLAY;
         }
         int check = ControlPacket.check(pkt, off, len);
         if (check != ControlPacket.OK) {
@@ -196,8 +223,12 @@ public final class ControlChannel {
             return r;
         }
         int op = ControlPacket.opcode(pkt, off);
-        if (!Opcode.isSupported(op) || op == Opcode.CONTROL_HARD_RESET_CLIENT_V3 || op == Opcode.CONTROL_WKC_V1
-                || op == Opcode.CONTROL_SOFT_RESET_V1
+        if (op == Opcode.CONTROL_HARD_RESET_CLIENT_V3) {
+            op = Opcode.CONTROL_HARD_RESET_CLIENT_V2; // its WKc was taken off by the caller
+        } else if (op == Opcode.CONTROL_WKC_V1) {
+            op = Opcode.CONTROL_V1;
+        }
+        if (!Opcode.isSupported(op) || op == Opcode.CONTROL_SOFT_RESET_V1
                 || (server ? op == Opcode.CONTROL_HARD_RESET_SERVER_V2 : op == Opcode.CONTROL_HARD_RESET_CLIENT_V2)) {
             drop(OpenVpnDropReason.BAD_OPCODE, pkt);
             return OpenVpnDropReason.BAD_OPCODE;

@@ -3,7 +3,11 @@ package dev.pktkit.openvpn;
 import dev.pktkit.openvpn.crypto.KeyDirection;
 import dev.pktkit.openvpn.crypto.ReplayWindow;
 import dev.pktkit.openvpn.crypto.StaticKey;
+import dev.pktkit.openvpn.crypto.ControlWrap;
 import dev.pktkit.openvpn.crypto.TlsAuth;
+import dev.pktkit.openvpn.crypto.TlsCrypt;
+import dev.pktkit.openvpn.crypto.TlsCryptV2;
+import dev.pktkit.openvpn.wire.ControlPacket;
 import dev.pktkit.openvpn.data.AeadDataChannel;
 import dev.pktkit.openvpn.data.DataCipher;
 import dev.pktkit.openvpn.data.KeyDerivation;
@@ -98,6 +102,15 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
     private final StaticKey tlsAuthKey;
     private final KeyDirection tlsAuthDirection;
     private final String tlsAuthDigest;
+    private final StaticKey tlsCryptKey;
+    private final TlsCryptV2.ServerKey tlsCryptV2Key;
+    private final boolean stateless;
+    /** The server-wide protection that checks first packets (tls-auth / tls-crypt; null for none or v2). */
+    private ControlWrap standaloneWrap;
+    private TlsCryptV2.Unwrapper v2Unwrapper;
+    private javax.crypto.Mac cookieMac;
+    private final byte[] cookieScratch = new byte[32];
+    private long statelessReplies;
     private final List<DataCipher> dataCiphers;
     private final AddressPool pool;
     private final List<String> push;
@@ -134,6 +147,22 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         tlsAuthKey = b.tlsAuthKey;
         tlsAuthDirection = b.tlsAuthDirection;
         tlsAuthDigest = b.tlsAuthDigest;
+        tlsCryptKey = b.tlsCryptKey;
+        tlsCryptV2Key = b.tlsCryptV2Key;
+        if ((tlsAuthKey != null ? 1 : 0) + (tlsCryptKey != null ? 1 : 0) + (tlsCryptV2Key != null ? 1 : 0) > 1) {
+            throw new IllegalArgumentException("choose one of tls-auth, tls-crypt and tls-crypt-v2");
+        }
+        stateless = b.stateless;
+        standaloneWrap = newWrap();
+        v2Unwrapper = tlsCryptV2Key == null ? null : tlsCryptV2Key.unwrapper();
+        try {
+            byte[] k = new byte[32];
+            random.nextBytes(k);
+            cookieMac = javax.crypto.Mac.getInstance("HmacSHA256");
+            cookieMac.init(new javax.crypto.spec.SecretKeySpec(k, "HmacSHA256"));
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IllegalStateException("HMAC-SHA256 unavailable", e);
+        }
         dataCiphers = List.copyOf(b.dataCiphers);
         pool = b.pool;
         push = List.copyOf(b.push);
@@ -192,6 +221,11 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
     /** Sessions ever created (a flood that creates none leaves this unchanged). */
     public long sessionsCreated() {
         return sessionsCreated;
+    }
+
+    /** Hard resets answered statelessly (with an HMAC cookie as our session ID, no state kept). */
+    public long statelessReplies() {
+        return statelessReplies;
     }
 
     /** Clients answered with {@code AUTH_FAILED} (refused by the authenticator, no shared cipher, pool full). */
@@ -298,14 +332,18 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             onData(c, off, len, op, from, conn);
             return;
         }
+        boolean reset = op == Opcode.CONTROL_HARD_RESET_CLIENT_V2 || op == Opcode.CONTROL_HARD_RESET_CLIENT_V3;
         Session s = conn != null ? conn.session : byAddress.get(from);
-        if (s != null && op == Opcode.CONTROL_HARD_RESET_CLIENT_V2 && len >= 9
-                && s.control.remoteSessionId() != c.getLong(off + 1)) {
+        if (s != null && reset && len >= 9 && s.control.remoteSessionId() != c.getLong(off + 1)) {
             remove(s); // the client restarted from the same address
             s = null;
         }
+        if (s == null && conn == null && stateless) {
+            onStateless(c, off, len, op, from);
+            return;
+        }
         if (s == null) {
-            if (op != Opcode.CONTROL_HARD_RESET_CLIENT_V2) {
+            if (!reset) {
                 countDrop(OpenVpnDropReason.NO_SESSION);
                 return;
             }
@@ -313,8 +351,23 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                 countDrop(OpenVpnDropReason.SESSION_LIMIT);
                 return;
             }
-            s = newSession(from, conn);
-            OpenVpnDropReason r = s.control.onPacket(c.retain(), now);
+            ControlWrap wrap = standaloneWrapFor(op);
+            int plen = len;
+            if (op == Opcode.CONTROL_HARD_RESET_CLIENT_V3) {
+                int wl = v2Unwrapper == null ? -1 : TlsCryptV2.Unwrapper.wkcLength(c, off, len);
+                StaticKey kc = wl < 0 ? null : v2Unwrapper.unwrap(c, off + len - wl, wl);
+                if (kc == null) {
+                    countDrop(OpenVpnDropReason.BAD_WKC);
+                    return;
+                }
+                wrap = new TlsCrypt(kc, true);
+                plen = len - wl;
+            } else if (v2Unwrapper != null) {
+                countDrop(OpenVpnDropReason.BAD_HMAC); // tls-crypt-v2 servers accept only wrapped clients
+                return;
+            }
+            s = newSession(from, conn, random.nextLong(), wrap == standaloneWrap ? newWrap() : wrap);
+            OpenVpnDropReason r = s.control.onPacket(c.retainedSlice(off, plen), now);
             if (r != null) {
                 countDrop(r);
                 remove(s); // a reset that does not verify creates no lasting state
@@ -322,7 +375,17 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             }
             s.control.sendReset(now);
         } else {
-            OpenVpnDropReason r = s.control.onPacket(c.retain(), now);
+            int plen = len;
+            if (op == Opcode.CONTROL_HARD_RESET_CLIENT_V3 || op == Opcode.CONTROL_WKC_V1) {
+                // the session's key is set up already: the WKc part is ignored (as OpenVPN does)
+                int wl = TlsCryptV2.Unwrapper.wkcLength(c, off, len);
+                if (wl < 0 || v2Unwrapper == null) {
+                    countDrop(OpenVpnDropReason.BAD_WKC);
+                    return;
+                }
+                plen = len - wl;
+            }
+            OpenVpnDropReason r = s.control.onPacket(c.retainedSlice(off, plen), now);
             if (r != null) {
                 countDrop(r);
             }
@@ -330,14 +393,200 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         afterControlInput(s);
     }
 
-    private Session newSession(InetSocketAddress from, TcpConnection conn) {
+    /** The server-wide protection for a first packet of opcode {@code op} (null: none). */
+    private ControlWrap standaloneWrapFor(int op) {
+        return standaloneWrap;
+    }
+
+    /** A fresh instance of the configured tls-auth / tls-crypt protection, or null. */
+    private ControlWrap newWrap() {
+        if (tlsAuthKey != null) {
+            return new TlsAuth(tlsAuthKey, tlsAuthDirection, tlsAuthDigest);
+        }
+        if (tlsCryptKey != null) {
+            return new TlsCrypt(tlsCryptKey, true);
+        }
+        return null;
+    }
+
+    /** The tls-crypt packet-id prefix of a 2.6 tls-crypt-v2 client's reset that announces early negotiation. */
+    static final long EARLY_NEG_START = 0x0f000000L;
+    static final int TLV_EARLY_NEG_FLAGS = 1;
+    static final int EARLY_NEG_FLAG_RESEND_WKC = 1;
+
+    /**
+     * A control packet from a UDP address with no session, under the stateless HMAC-cookie handshake (OpenVPN
+     * 2.6's): a verified hard reset is answered with our reset whose session ID is an HMAC of a time slot, the
+     * client's address and the client's session ID, and nothing is kept; a session is created only when a
+     * control, ack or WKC packet echoes a valid cookie (and acknowledges nothing beyond message 1).
+     */
+    private void onStateless(ByteBuf c, int off, int len, int op, InetSocketAddress from) {
+        boolean v3 = op == Opcode.CONTROL_HARD_RESET_CLIENT_V3 || op == Opcode.CONTROL_WKC_V1;
+        if (op != Opcode.CONTROL_HARD_RESET_CLIENT_V2 && op != Opcode.CONTROL_V1 && op != Opcode.ACK_V1
+                && !(v3 && v2Unwrapper != null)) {
+            countDrop(OpenVpnDropReason.NO_SESSION);
+            return;
+        }
+        if (len < ControlPacket.HEADER_LENGTH || Opcode.keyId(c.getByte(off)) != 0) {
+            countDrop(OpenVpnDropReason.MALFORMED);
+            return;
+        }
+        ControlWrap wrap = standaloneWrap;
+        int plen = len;
+        if (v3) {
+            int wl = TlsCryptV2.Unwrapper.wkcLength(c, off, len);
+            StaticKey kc = wl < 0 ? null : v2Unwrapper.unwrap(c, off + len - wl, wl);
+            if (kc == null) {
+                countDrop(OpenVpnDropReason.BAD_WKC);
+                return;
+            }
+            wrap = new TlsCrypt(kc, true);
+            plen = len - wl;
+        } else if (v2Unwrapper != null) {
+            countDrop(OpenVpnDropReason.BAD_HMAC);
+            return;
+        }
+        int p = off;
+        int pl = plen;
+        long pid = 0;
+        if (wrap != null) {
+            p = wrap.unwrap(c, off, plen);
+            if (p < 0) {
+                countDrop(OpenVpnDropReason.BAD_HMAC);
+                return;
+            }
+            pl = plen - (p - off);
+            pid = wrap.lastPacketId();
+        }
+        if (ControlPacket.check(c, p, pl) != ControlPacket.OK) {
+            countDrop(OpenVpnDropReason.MALFORMED);
+            return;
+        }
+        long clientSid = ControlPacket.sessionId(c, p);
+        if (op == Opcode.CONTROL_HARD_RESET_CLIENT_V2 || op == Opcode.CONTROL_HARD_RESET_CLIENT_V3) {
+            if (ControlPacket.messageId(c, p) != 0) {
+                countDrop(OpenVpnDropReason.BAD_OPCODE);
+                return;
+            }
+            boolean earlyNeg = (pid & 0xff000000L) == EARLY_NEG_START;
+            if (op == Opcode.CONTROL_HARD_RESET_CLIENT_V3 && !earlyNeg) {
+                // a tls-crypt-v2 client that cannot resend its WKc: it needs state now (OpenVPN does the same)
+                if (handshakes >= maxHandshakes || handshakes + clients >= maxClients) {
+                    countDrop(OpenVpnDropReason.SESSION_LIMIT);
+                    return;
+                }
+                Session s = newSession(from, null, random.nextLong(), wrap);
+                OpenVpnDropReason r = s.control.onUnwrapped(c.retain(), p, pl, pid, now);
+                if (r != null) {
+                    countDrop(r);
+                    remove(s);
+                    return;
+                }
+                s.control.sendReset(now);
+                afterControlInput(s);
+                return;
+            }
+            statelessReset(from, clientSid, wrap, op == Opcode.CONTROL_HARD_RESET_CLIENT_V3);
+            return;
+        }
+        int n = ControlPacket.ackCount(c, p);
+        if (n == 0) {
+            countDrop(OpenVpnDropReason.BAD_COOKIE);
+            return;
+        }
+        for (int i = 0; i < n; i++) {
+            if (ControlPacket.ack(c, p, i) > 1) {
+                countDrop(OpenVpnDropReason.BAD_COOKIE);
+                return;
+            }
+        }
+        if (op != Opcode.ACK_V1 && ControlPacket.messageId(c, p) > 1) {
+            countDrop(OpenVpnDropReason.BAD_COOKIE);
+            return;
+        }
+        long cookie = ControlPacket.remoteSessionId(c, p);
+        if (!cookieValid(cookie, from, clientSid)) {
+            countDrop(OpenVpnDropReason.BAD_COOKIE);
+            return;
+        }
+        if (handshakes >= maxHandshakes || handshakes + clients >= maxClients) {
+            countDrop(OpenVpnDropReason.SESSION_LIMIT);
+            return;
+        }
+        Session s = newSession(from, null, cookie, wrap == standaloneWrap ? newWrap() : wrap);
+        s.control.startAfterResets(clientSid, now);
+        OpenVpnDropReason r = s.control.onUnwrapped(c.retain(), p, pl, pid, now);
+        if (r != null) {
+            countDrop(r);
+            remove(s);
+            return;
+        }
+        afterControlInput(s);
+    }
+
+    private void statelessReset(InetSocketAddress to, long clientSid, ControlWrap wrap, boolean resendWkc) {
+        long cookie = cookie(to, clientSid, 0);
+        ByteBuf plain = alloc.buffer(64);
+        long[] ack = {0};
+        ControlPacket.writeHeader(plain, Opcode.CONTROL_HARD_RESET_SERVER_V2, 0, cookie, ack, 1, clientSid, 0);
+        if (resendWkc) {
+            plain.writeShort(TLV_EARLY_NEG_FLAGS).writeShort(2).writeShort(EARLY_NEG_FLAG_RESEND_WKC);
+        }
+        ByteBuf out = plain;
+        if (wrap != null) {
+            out = wrap.wrap(alloc, plain, 1, System.currentTimeMillis() / 1000);
+            plain.release();
+        }
+        statelessReplies++;
+        udp.write(new DatagramPacket(out, to), udp.voidPromise());
+    }
+
+    /** Our session ID for a client: HMAC-SHA256(server secret, time slot, address, port, client session ID). */
+    private long cookie(InetSocketAddress from, long clientSid, int slotOffset) {
+        long slot = TimeUnit.NANOSECONDS.toSeconds(now) / ((handWindowSeconds() + 1) / 2) + slotOffset;
+        javax.crypto.Mac m = cookieMac;
+        m.update((byte) (slot >>> 24));
+        m.update((byte) (slot >>> 16));
+        m.update((byte) (slot >>> 8));
+        m.update((byte) slot);
+        m.update(from.getAddress().getAddress());
+        m.update((byte) (from.getPort() >>> 8));
+        m.update((byte) from.getPort());
+        for (int i = 56; i >= 0; i -= 8) {
+            m.update((byte) (clientSid >>> i));
+        }
+        try {
+            m.doFinal(cookieScratch, 0);
+        } catch (javax.crypto.ShortBufferException e) {
+            throw new IllegalStateException(e);
+        }
+        long v = 0;
+        for (int i = 0; i < 8; i++) {
+            v = (v << 8) | (cookieScratch[i] & 0xff);
+        }
+        return v;
+    }
+
+    /** A cookie of this slot or one of the two before it (each slot is half the hand-window). */
+    private boolean cookieValid(long cookie, InetSocketAddress from, long clientSid) {
+        boolean ok = false;
+        for (int off = -2; off <= 0; off++) {
+            ok |= cookie(from, clientSid, off) == cookie;
+        }
+        return ok;
+    }
+
+    private long handWindowSeconds() {
+        return Math.max(2, TimeUnit.NANOSECONDS.toSeconds(handWindowNanos));
+    }
+
+    private Session newSession(InetSocketAddress from, TcpConnection conn, long localSid, ControlWrap auth) {
         Session s = new Session(from);
         if (conn != null) {
             s.tcp = conn.channel;
             conn.session = s;
         }
-        TlsAuth auth = tlsAuthKey == null ? null : new TlsAuth(tlsAuthKey, tlsAuthDirection, tlsAuthDigest);
-        s.control = new ControlChannel(alloc, reliableConfig, auth, true, random.nextLong(), 0,
+        s.control = new ControlChannel(alloc, reliableConfig, auth, true, localSid, 0,
                 ControlChannel.DEFAULT_SEND_QUEUE, now, out -> {
                     if (!s.closed) {
                         transmit(s, out);
@@ -925,6 +1174,9 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         private StaticKey tlsAuthKey;
         private KeyDirection tlsAuthDirection = KeyDirection.NORMAL;
         private String tlsAuthDigest = "SHA1";
+        private StaticKey tlsCryptKey;
+        private TlsCryptV2.ServerKey tlsCryptV2Key;
+        private boolean stateless = true;
         private List<DataCipher> dataCiphers = List.of(DataCipher.AES_256_GCM, DataCipher.AES_128_GCM,
                 DataCipher.CHACHA20_POLY1305);
         private AddressPool pool = AddressPool.parse("10.8.0.0 255.255.255.0");
@@ -951,6 +1203,31 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             this.tlsAuthKey = key;
             this.tlsAuthDirection = direction;
             this.tlsAuthDigest = digest;
+            return this;
+        }
+
+        /** {@code tls-crypt KEY}: every control packet encrypted and authenticated with the shared static key. */
+        public Builder tlsCrypt(StaticKey key) {
+            this.tlsCryptKey = key;
+            return this;
+        }
+
+        /**
+         * {@code tls-crypt-v2 SERVERKEY}: clients present their own tls-crypt key wrapped by this server key; only
+         * such clients are accepted.
+         */
+        public Builder tlsCryptV2(TlsCryptV2.ServerKey key) {
+            this.tlsCryptV2Key = key;
+            return this;
+        }
+
+        /**
+         * Whether UDP handshakes use the stateless HMAC-cookie exchange (default true, as OpenVPN 2.6): a hard
+         * reset is answered without creating state; false creates a session on each verified reset (bounded by
+         * {@code maxHandshakes}). TCP connections are always stateful (the connection is the state).
+         */
+        public Builder statelessHandshake(boolean on) {
+            this.stateless = on;
             return this;
         }
 

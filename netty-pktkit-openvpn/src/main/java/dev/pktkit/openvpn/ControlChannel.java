@@ -25,7 +25,8 @@ import java.util.function.Consumer;
  * {@link ControlWrap}); the caller strips a WKc from {@code P_CONTROL_HARD_RESET_CLIENT_V3} /
  * {@code P_CONTROL_WKC_V1} before handing the packet in (those count as a client reset and a control packet). For
  * the stateless cookie handshake the server verifies the client's third packet itself and then starts the channel
- * past both resets ({@link #startAfterResets}). Not done here: soft resets (renegotiation).
+ * past both resets ({@link #startAfterResets}). A renegotiation's key ({@link #softReset}) exchanges
+ * {@code P_CONTROL_SOFT_RESET_V1} instead of hard resets, between the same session IDs.
  */
 public final class ControlChannel {
     /** Largest payload of one control packet (OpenVPN 2.6's default {@code tls-mtu} 1250 minus headers). */
@@ -36,7 +37,8 @@ public final class ControlChannel {
     private final ByteBufAllocator alloc;
     private final ReliableLayer reliable;
     private final ControlWrap tlsAuth;
-    private final ReplayWindow replay = new ReplayWindow();
+    /** The protection's packet-id state: one per session, shared by all its keys (as OpenVPN's tls_wrap is). */
+    private Protection prot = new Protection();
     private final boolean server;
     private final long localSessionId;
     private final int keyId;
@@ -48,9 +50,10 @@ public final class ControlChannel {
     private final long[] ackScratch = new long[ControlPacket.MAX_ACKS];
     private long remoteSessionId;
     private boolean remoteKnown;
-    private long packetId;
     private long resetMessageId = -1;
     private boolean resetAcknowledged;
+    /** A renegotiation's key: the resets both ways are P_CONTROL_SOFT_RESET_V1. */
+    private boolean soft;
 
     /**
      * @param tlsAuth null for no control-channel protection
@@ -109,12 +112,54 @@ public final class ControlChannel {
         reliable.skipFirst();
         resetMessageId = 0;
         resetAcknowledged = true;
-        packetId = 1;
+        prot.packetId = 1;
     }
 
-    /** Sends our hard reset (server V2 or client V2) as message 0. */
+    /**
+     * Makes this a renegotiation's channel (key ID 1..7 of an established session): both sides' message 0 is a
+     * soft reset, and the peer's session ID is already known. Call before any packet.
+     */
+    public void softReset(long remoteSessionId) {
+        this.soft = true;
+        this.remoteSessionId = remoteSessionId;
+        this.remoteKnown = true;
+    }
+
+    /**
+     * Continues {@code other}'s protection packet-ids (sending) and replay window (receiving): a renegotiation's
+     * key shares them with the session's first key. Call before any packet.
+     */
+    public void shareProtection(ControlChannel other) {
+        this.prot = other.prot;
+    }
+
+    private static final class Protection {
+        final ReplayWindow replay = new ReplayWindow();
+        long packetId;
+    }
+
+    /** Whether everything sent was acknowledged and nothing waits to be sent. */
+    public boolean idle() {
+        return sendQueue.isEmpty() && reliable.unacknowledged() == 0;
+    }
+
+    /** The protection this channel uses (shared by a renegotiation's channel), or null. */
+    public ControlWrap wrap() {
+        return tlsAuth;
+    }
+
+    public int keyId() {
+        return keyId;
+    }
+
+    private int ourResetOpcode() {
+        return soft ? Opcode.CONTROL_SOFT_RESET_V1
+                : server ? Opcode.CONTROL_HARD_RESET_SERVER_V2 : Opcode.CONTROL_HARD_RESET_CLIENT_V2;
+    }
+
+    /** Sends our reset (hard: server V2 or client V2; soft on a renegotiation's key) as message 0. */
     public void sendReset(long now) {
-        int op = server ? Opcode.CONTROL_HARD_RESET_SERVER_V2 : Opcode.CONTROL_HARD_RESET_CLIENT_V2;
+        int op = ourResetOpcode();
         resetMessageId = reliable.send(alloc.buffer(0), now);
         transmit(op, resetMessageId, reliable.config().piggybackAcks(), null);
     }
@@ -159,7 +204,7 @@ public final class ControlChannel {
             plain.writeBytes(payload, payload.readerIndex(), plen);
         }
         if (tlsAuth != null) {
-            ByteBuf wrapped = tlsAuth.wrap(alloc, plain, ++packetId, System.currentTimeMillis() / 1000);
+            ByteBuf wrapped = tlsAuth.wrap(alloc, plain, ++prot.packetId, System.currentTimeMillis() / 1000);
             plain.release();
             plain = wrapped;
         }
@@ -176,9 +221,7 @@ public final class ControlChannel {
     /** Retransmits what is due and returns the next deadline ({@code Long.MAX_VALUE} for none). */
     public long tick(long now) {
         reliable.pollRetransmissions(now, (id, payload) -> {
-            int op = id == resetMessageId
-                    ? (server ? Opcode.CONTROL_HARD_RESET_SERVER_V2 : Opcode.CONTROL_HARD_RESET_CLIENT_V2)
-                    : Opcode.CONTROL_V1;
+            int op = id == resetMessageId ? ourResetOpcode() : Opcode.CONTROL_V1;
             transmit(op, id, reliable.config().piggybackAcks(), payload);
         });
         return reliable.nextDeadline();
@@ -211,7 +254,7 @@ public final class ControlChannel {
      * without protection).
      */
     public OpenVpnDropReason onUnwrapped(ByteBuf pkt, int off, int len, long packetId, long now) {
-        if (tlsAuth != null && !replay.update(packetId)) {
+        if (tlsAuth != null && !prot.replay.update(packetId)) {
             drop(OpenVpnDropReason.REPLAY, pkt);
             return OpenVpnDropReason.REPLAY;
         }
@@ -228,7 +271,9 @@ public final class ControlChannel {
         } else if (op == Opcode.CONTROL_WKC_V1) {
             op = Opcode.CONTROL_V1;
         }
-        if (!Opcode.isSupported(op) || op == Opcode.CONTROL_SOFT_RESET_V1
+        boolean hard = op == Opcode.CONTROL_HARD_RESET_CLIENT_V2 || op == Opcode.CONTROL_HARD_RESET_SERVER_V2;
+        if (!Opcode.isSupported(op) || (op == Opcode.CONTROL_SOFT_RESET_V1) != soft && (soft || !hard)
+                || (soft && hard)
                 || (server ? op == Opcode.CONTROL_HARD_RESET_SERVER_V2 : op == Opcode.CONTROL_HARD_RESET_CLIENT_V2)) {
             drop(OpenVpnDropReason.BAD_OPCODE, pkt);
             return OpenVpnDropReason.BAD_OPCODE;
@@ -261,7 +306,7 @@ public final class ControlChannel {
         }
         long msgId = ControlPacket.messageId(pkt, off);
         int p = ControlPacket.payloadOffset(pkt, off);
-        boolean isReset = op == Opcode.CONTROL_HARD_RESET_CLIENT_V2 || op == Opcode.CONTROL_HARD_RESET_SERVER_V2;
+        boolean isReset = hard || op == Opcode.CONTROL_SOFT_RESET_V1;
         ByteBuf payload = pkt.retainedSlice(p, off + len - p);
         pkt.release();
         ReliableLayer.Received r = reliable.receive(msgId, payload);

@@ -105,12 +105,19 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
     private final StaticKey tlsCryptKey;
     private final TlsCryptV2.ServerKey tlsCryptV2Key;
     private final boolean stateless;
+    private final boolean tap;
+    /** {@code server-ipv6}: the network (its first 64 bits used), its prefix length; null for none. */
+    private final java.net.Inet6Address ipv6Network;
+    private final int ipv6PrefixLength;
     /** The server-wide protection that checks first packets (tls-auth / tls-crypt; null for none or v2). */
     private ControlWrap standaloneWrap;
     private TlsCryptV2.Unwrapper v2Unwrapper;
     private javax.crypto.Mac cookieMac;
     private final byte[] cookieScratch = new byte[32];
     private long statelessReplies;
+    private long renegotiations;
+    private final long renegNanos;
+    private final long transitionNanos;
     private final List<DataCipher> dataCiphers;
     private final AddressPool pool;
     private final List<String> push;
@@ -153,6 +160,11 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             throw new IllegalArgumentException("choose one of tls-auth, tls-crypt and tls-crypt-v2");
         }
         stateless = b.stateless;
+        tap = b.tap;
+        renegNanos = TimeUnit.SECONDS.toNanos(b.renegSeconds);
+        transitionNanos = TimeUnit.SECONDS.toNanos(b.transitionWindowSeconds);
+        ipv6Network = b.ipv6Network;
+        ipv6PrefixLength = b.ipv6PrefixLength;
         standaloneWrap = newWrap();
         v2Unwrapper = tlsCryptV2Key == null ? null : tlsCryptV2Key.unwrapper();
         try {
@@ -223,6 +235,11 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         return sessionsCreated;
     }
 
+    /** Keys renegotiated (soft resets completed, either side's). */
+    public long renegotiations() {
+        return renegotiations;
+    }
+
     /** Hard resets answered statelessly (with an HMAC cookie as our session ID, no state kept). */
     public long statelessReplies() {
         return statelessReplies;
@@ -231,6 +248,43 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
     /** Clients answered with {@code AUTH_FAILED} (refused by the authenticator, no shared cipher, pool full). */
     public long authFailures() {
         return authFailures;
+    }
+
+    /** The server's own IPv6 address in the tunnel ({@code server-ipv6}'s network + 1), or null. */
+    public java.net.Inet6Address serverAddress6() {
+        return ipv6Network == null ? null : v6Plus(ipv6Network, 1);
+    }
+
+    /**
+     * A client's IPv6 address: the {@code server-ipv6} network plus 0x1000 plus the index of its IPv4 address in
+     * the subnet (10.8.0.2 gets ::1002), so the IPv4 pool bounds both and the pair is freed together.
+     */
+    private java.net.Inet6Address ipv6For(Inet4Address v4) {
+        int index = AddressPool.toInt(v4) - (AddressPool.toInt(pool.serverAddress()) - 1);
+        return v6Plus(ipv6Network, 0x1000L + index);
+    }
+
+    private static java.net.Inet6Address v6Plus(java.net.Inet6Address net, long add) {
+        byte[] b = net.getAddress();
+        long low = 0;
+        for (int i = 8; i < 16; i++) {
+            low = (low << 8) | (b[i] & 0xff);
+        }
+        low += add;
+        for (int i = 15; i >= 8; i--) {
+            b[i] = (byte) low;
+            low >>>= 8;
+        }
+        try {
+            return (java.net.Inet6Address) java.net.InetAddress.getByAddress(b);
+        } catch (java.net.UnknownHostException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /** Whether clients are L2 ports carrying Ethernet frames ({@code dev tap}) rather than IP packets. */
+    public boolean isTap() {
+        return tap;
     }
 
     /** The connected clients' channels (call on the loop). */
@@ -384,6 +438,11 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                     return;
                 }
                 plen = len - wl;
+            }
+            int keyId = Opcode.keyId(c.getByte(off));
+            if (keyId != s.keyId) {
+                onOtherKey(s, c, off, plen, op, keyId);
+                return;
             }
             OpenVpnDropReason r = s.control.onPacket(c.retainedSlice(off, plen), now);
             if (r != null) {
@@ -714,13 +773,8 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         byte[] r2 = new byte[KeyMethod2Message.RANDOM];
         random.nextBytes(r1);
         random.nextBytes(r2);
-        String cipherName = s.cipher == null ? "[null-cipher]" : s.cipher.openVpnName;
-        String options = "V4,dev-type tun,link-mtu 1549,tun-mtu 1500,proto UDPv4,cipher " + cipherName
-                + ",auth [null-digest],keysize " + (s.cipher == null ? 0 : s.cipher.keyLength * 8)
-                + ",key-method 2,tls-server";
-        KeyMethod2Message ours = new KeyMethod2Message(new byte[0], r1, r2, options, "", "", "");
         ByteBuf out = alloc.buffer();
-        ours.emit(out);
+        new KeyMethod2Message(new byte[0], r1, r2, optionsString(s), "", "", "").emit(out);
         s.tlsOut(out);
         if (!ok || (s.address = pool.allocate()) == null) {
             sendControlMessage(s, "AUTH_FAILED");
@@ -743,10 +797,12 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         byPeerId[peerId] = s;
         s.useV2 = (s.ivProto & IV_PROTO_DATA_V2) != 0;
         s.state = State.CONNECTED;
+        s.keyStarted = now;
         s.lastRx = now;
         s.lastTx = now;
         handshakes--;
         clients++;
+        s.address6 = ipv6Network == null ? null : ipv6For(s.address);
         OpenVpnClientChannel child = new OpenVpnClientChannel(this, s.tcp != null ? s.tcp : udp.channel(), s,
                 s.address);
         s.child = child;
@@ -754,6 +810,135 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             child.pipeline().addLast(clientInitializer);
         }
         home.register(child);
+    }
+
+    /** Our OCC options string (key method 2); clients only compare it and warn. */
+    private String optionsString(Session s) {
+        String cipherName = s.cipher == null ? "[null-cipher]" : s.cipher.openVpnName;
+        return "V4,dev-type " + (tap ? "tap,link-mtu 1563" : "tun,link-mtu 1549")
+                + ",tun-mtu 1500,proto " + (s.tcp != null ? "TCPv4_SERVER" : "UDPv4") + ",cipher " + cipherName
+                + ",auth [null-digest],keysize " + (s.cipher == null ? 0 : s.cipher.keyLength * 8)
+                + ",key-method 2,tls-server";
+    }
+
+    // ---- renegotiation ----
+
+    /** The key ID after {@code k}: 1..7 cycling (0 is only the first key's). */
+    static int nextKeyId(int k) {
+        return k % 7 + 1;
+    }
+
+    /** Starts a new key on {@code s} (the peer's soft reset arrived, or ours is due): a fresh TLS session. */
+    private Rekey startRekey(Session s, int keyId) {
+        Rekey r = new Rekey(s, keyId);
+        r.control = new ControlChannel(alloc, reliableConfig, s.control.wrap(), true, s.control.localSessionId(),
+                keyId, ControlChannel.DEFAULT_SEND_QUEUE, now, out -> {
+                    if (!s.closed) {
+                        transmit(s, out);
+                    } else {
+                        out.release();
+                    }
+                }, msg -> s.tlsInto(r.tls, r.plain, msg));
+        r.control.softReset(s.control.remoteSessionId());
+        r.control.shareProtection(s.control);
+        r.sslHandler = ssl.newHandler(alloc);
+        r.sslHandler.setHandshakeTimeoutMillis(0);
+        r.tls = new EmbeddedChannel(r.sslHandler);
+        r.started = now;
+        s.rekey = r;
+        return r;
+    }
+
+    /** A control packet for a key ID other than the session's primary one. */
+    private void onOtherKey(Session s, ByteBuf c, int off, int plen, int op, int keyId) {
+        Rekey r = s.rekey;
+        if (r == null || r.keyId != keyId) {
+            if (op != Opcode.CONTROL_SOFT_RESET_V1 || s.state != State.CONNECTED || keyId != nextKeyId(s.keyId)) {
+                countDrop(OpenVpnDropReason.BAD_OPCODE);
+                return;
+            }
+            if (r != null) {
+                r.release();
+            }
+            r = startRekey(s, keyId);
+            OpenVpnDropReason d = r.control.onPacket(c.retainedSlice(off, plen), now);
+            if (d != null) {
+                countDrop(d);
+                r.release();
+                s.rekey = null;
+                return;
+            }
+            r.control.sendReset(now);
+        } else {
+            OpenVpnDropReason d = r.control.onPacket(c.retainedSlice(off, plen), now);
+            if (d != null) {
+                countDrop(d);
+            }
+        }
+        afterRekeyInput(s);
+    }
+
+    private void afterRekeyInput(Session s) {
+        Rekey r = s.rekey;
+        if (r == null || s.closed) {
+            return;
+        }
+        s.pumpTls(r.tls, r.control);
+        if (r.data == null && r.plain.isReadable()) {
+            KeyMethod2Message m;
+            try {
+                m = KeyMethod2Message.read(r.plain, true);
+            } catch (IllegalArgumentException e) {
+                countDrop(OpenVpnDropReason.BAD_CONTROL_MESSAGE);
+                remove(s);
+                return;
+            }
+            if (m != null) {
+                byte[] r1 = new byte[KeyMethod2Message.RANDOM];
+                byte[] r2 = new byte[KeyMethod2Message.RANDOM];
+                random.nextBytes(r1);
+                random.nextBytes(r2);
+                ByteBuf out = alloc.buffer();
+                new KeyMethod2Message(new byte[0], r1, r2, optionsString(s), "", "", "").emit(out);
+                s.tlsOutTo(r.tls, r.control, out);
+                byte[] key2 = s.ekm ? KeyDerivation.exporter(r.sslHandler.engine().getSession())
+                        : KeyDerivation.prf(m.preMaster(), m.random1(), r1, m.random2(), r2,
+                                r.control.remoteSessionId(), r.control.localSessionId());
+                r.data = KeyDerivation.channel(s.cipher, key2, true, new ReplayWindow());
+                Arrays.fill(key2, (byte) 0);
+                r.plain.discardReadBytes();
+            }
+        }
+        s.pumpTls(r.tls, r.control);
+        r.control.flushAcks();
+        if (r.data != null && r.control.idle()) {
+            promote(s); // our key method 2 message was acknowledged: the client has the new key
+        }
+    }
+
+    /** The new key becomes primary for sending; the old data key stays a lame duck for the transition window. */
+    private void promote(Session s) {
+        Rekey r = s.rekey;
+        s.rekey = null;
+        if (s.lameData != null) {
+            s.lameData.destroy();
+        }
+        s.lameData = s.data;
+        s.lameKeyId = s.dataKeyId;
+        s.lameUntil = now + transitionNanos;
+        s.data = r.data;
+        s.dataKeyId = r.keyId;
+        s.control.release();
+        s.tls.finishAndReleaseAll();
+        s.plain.release();
+        s.control = r.control;
+        s.sslHandler = r.sslHandler;
+        s.tls = r.tls;
+        s.plain = r.plain;
+        s.keyId = r.keyId;
+        s.keyStarted = now;
+        s.renegotiations++;
+        renegotiations++;
     }
 
     private void onControlMessage(Session s, String m) {
@@ -776,9 +961,13 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             b.append(',').append(p);
         }
         b.append(",route-gateway ").append(pool.serverAddress().getHostAddress());
-        b.append(",topology subnet,ping ").append(ping).append(",ping-restart ").append(pingRestart);
+        b.append(tap ? "" : ",topology subnet").append(",ping ").append(ping).append(",ping-restart ").append(pingRestart);
         b.append(",ifconfig ").append(s.address.getHostAddress()).append(' ')
                 .append(pool.netmask().getHostAddress());
+        if (s.address6 != null) {
+            b.append(",ifconfig-ipv6 ").append(s.address6.getHostAddress()).append('/').append(ipv6PrefixLength)
+                    .append(' ').append(serverAddress6().getHostAddress());
+        }
         if (s.useV2) {
             b.append(",peer-id ").append(s.peerId);
         }
@@ -818,15 +1007,22 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             countDrop(OpenVpnDropReason.NO_SESSION);
             return;
         }
-        if (s.data == null || Opcode.keyId(c.getByte(off)) != 0) {
+        int keyId = Opcode.keyId(c.getByte(off));
+        AeadDataChannel key = keyId == s.dataKeyId ? s.data
+                : s.lameData != null && keyId == s.lameKeyId ? s.lameData
+                : s.rekey != null && keyId == s.rekey.keyId ? s.rekey.data : null;
+        if (key == null) {
             countDrop(OpenVpnDropReason.NO_KEYS);
             return;
         }
-        ByteBuf plain = s.data.open(alloc, c, off, len);
+        ByteBuf plain = key.open(alloc, c, off, len);
         if (plain == null) {
-            countDrop(s.data.lastRejection() == AeadDataChannel.REPLAYED
+            countDrop(key.lastRejection() == AeadDataChannel.REPLAYED
                     ? OpenVpnDropReason.DATA_REPLAY : OpenVpnDropReason.DATA_BAD_TAG);
             return;
+        }
+        if (s.rekey != null && key == s.rekey.data) {
+            promote(s); // the client sends with the new key: it is active on both sides
         }
         if (s.tcp == null && !from.equals(s.remote)) {
             // float: the packet authenticated under this client's keys, so its new address is the client's
@@ -883,7 +1079,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                 countDrop(OpenVpnDropReason.NO_KEYS);
                 return;
             }
-            ByteBuf out = s.data.seal(alloc, packet, 0, s.useV2 ? s.peerId : -1);
+            ByteBuf out = s.data.seal(alloc, packet, s.dataKeyId, s.useV2 ? s.peerId : -1);
             if (out == null) {
                 countDrop(OpenVpnDropReason.PACKET_ID_EXHAUSTED);
                 return;
@@ -953,6 +1149,21 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                 if (now - s.lastTx >= pingNanos && s.pushed) {
                     sendData(s, Unpooled.wrappedBuffer(PING));
                 }
+                if (s.lameData != null && now - s.lameUntil > 0) {
+                    s.lameData.destroy();
+                    s.lameData = null;
+                }
+                if (s.rekey != null && now - s.rekey.started > handWindowNanos) {
+                    s.rekey.release(); // the peer did not finish the new key in time; the old one carries on
+                    s.rekey = null;
+                    countDrop(OpenVpnDropReason.RENEGOTIATION_FAILED);
+                } else if (s.rekey == null && renegNanos > 0 && now - s.keyStarted > renegNanos) {
+                    Rekey r = startRekey(s, nextKeyId(s.keyId));
+                    r.control.sendReset(now);
+                }
+                if (s.rekey != null) {
+                    s.rekey.control.tick(now);
+                }
             } else if (s.state == State.FAILED) {
                 if (now - s.failedAt > TimeUnit.SECONDS.toNanos(5)) {
                     remove(s);
@@ -994,6 +1205,12 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         s.plain.release();
         if (s.data != null) {
             s.data.destroy();
+        }
+        if (s.lameData != null) {
+            s.lameData.destroy();
+        }
+        if (s.rekey != null) {
+            s.rekey.release();
         }
         if (s.child != null) {
             s.child.closeFromServer();
@@ -1076,19 +1293,57 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
 
     enum State { TLS, AUTHENTICATING, FAILED, CONNECTED }
 
+    /** A key being negotiated on an established session (soft reset, new TLS session, key method 2). */
+    final class Rekey {
+        final Session session;
+        final int keyId;
+        ControlChannel control;
+        SslHandler sslHandler;
+        EmbeddedChannel tls;
+        final ByteBuf plain = Unpooled.buffer(256, MAX_PLAINTEXT);
+        AeadDataChannel data;
+        long started;
+
+        Rekey(Session session, int keyId) {
+            this.session = session;
+            this.keyId = keyId;
+        }
+
+        void release() {
+            control.release();
+            tls.finishAndReleaseAll();
+            plain.release();
+            if (data != null) {
+                data.destroy();
+            }
+        }
+    }
+
     /** One client's state, from its hard reset until it goes. Confined to the server's loop. */
     final class Session {
         volatile InetSocketAddress remote;
         ControlChannel control;
         SslHandler sslHandler;
         EmbeddedChannel tls;
-        final ByteBuf plain = Unpooled.buffer(256, MAX_PLAINTEXT);
+        ByteBuf plain = Unpooled.buffer(256, MAX_PLAINTEXT);
+        /** The primary key's ID (its control channel's) and the data key used for sending. */
+        int keyId;
+        int dataKeyId;
+        long keyStarted;
+        /** The renegotiation in progress, or null. */
+        Rekey rekey;
+        /** The previous data key, still accepted until {@code lameUntil}. */
+        AeadDataChannel lameData;
+        int lameKeyId = -1;
+        long lameUntil;
+        long renegotiations;
         State state = State.TLS;
         KeyMethod2Message clientKm2;
         OpenVpnCredentials credentials;
         DataCipher cipher;
         AeadDataChannel data;
         Inet4Address address;
+        java.net.Inet6Address address6;
         OpenVpnClientChannel child;
         int ivProto;
         int peerId = -1;
@@ -1115,6 +1370,11 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
 
         /** A control message's payload (TLS records) from the reliability layer. */
         void tlsIn(ByteBuf records) {
+            tlsInto(tls, plain, records);
+        }
+
+        /** TLS records into {@code tls}; its plaintext into {@code plain}. */
+        void tlsInto(EmbeddedChannel tls, ByteBuf plain, ByteBuf records) {
             if (closed) {
                 records.release();
                 return;
@@ -1153,8 +1413,26 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             pumpTls();
         }
 
+        /** Plaintext into a renegotiation's TLS session. */
+        void tlsOutTo(EmbeddedChannel tls, ControlChannel control, ByteBuf plaintext) {
+            if (closed) {
+                plaintext.release();
+                return;
+            }
+            try {
+                tls.writeOutbound(plaintext);
+            } catch (RuntimeException e) {
+                home.execute(() -> remove(this));
+            }
+            pumpTls(tls, control);
+        }
+
         /** Moves TLS output into control packets. */
         void pumpTls() {
+            pumpTls(tls, control);
+        }
+
+        void pumpTls(EmbeddedChannel tls, ControlChannel control) {
             Object o;
             while (!closed && (o = tls.readOutbound()) != null) {
                 if (o instanceof ByteBuf b) {
@@ -1177,6 +1455,11 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         private StaticKey tlsCryptKey;
         private TlsCryptV2.ServerKey tlsCryptV2Key;
         private boolean stateless = true;
+        private boolean tap;
+        private int renegSeconds = 3600;
+        private int transitionWindowSeconds = 60;
+        private java.net.Inet6Address ipv6Network;
+        private int ipv6PrefixLength;
         private List<DataCipher> dataCiphers = List.of(DataCipher.AES_256_GCM, DataCipher.AES_128_GCM,
                 DataCipher.CHACHA20_POLY1305);
         private AddressPool pool = AddressPool.parse("10.8.0.0 255.255.255.0");
@@ -1228,6 +1511,61 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
          */
         public Builder statelessHandshake(boolean on) {
             this.stateless = on;
+            return this;
+        }
+
+        /**
+         * {@code dev tap} (true) or {@code dev tun} (false, the default): in TAP mode each client channel carries
+         * Ethernet frames (attach it to an {@code L2Hub} with {@link L2HubClientAttacher}); the pushed
+         * {@code ifconfig} and {@code route-gateway} are the same, {@code topology} is not pushed.
+         */
+        public Builder tap(boolean tap) {
+            this.tap = tap;
+            return this;
+        }
+
+        /**
+         * {@code server-ipv6 NETWORK/LEN} (LEN 64..112): the server takes NETWORK+1, client n gets NETWORK+0x1000+n
+         * and is pushed {@code ifconfig-ipv6 ADDR/LEN SERVER}; push {@code route-ipv6} with {@link #push}.
+         */
+        public Builder serverIpv6(String cidr) {
+            if (cidr == null) {
+                this.ipv6Network = null;
+                return this;
+            }
+            int slash = cidr.indexOf('/');
+            if (slash < 0) {
+                throw new IllegalArgumentException("expected NETWORK/LEN: " + cidr);
+            }
+            int len = Integer.parseInt(cidr.substring(slash + 1).trim());
+            if (len < 64 || len > 112) {
+                throw new IllegalArgumentException("server-ipv6 prefix /" + len + " must be /64../112");
+            }
+            try {
+                java.net.InetAddress a = java.net.InetAddress.getByName(cidr.substring(0, slash).trim());
+                if (!(a instanceof java.net.Inet6Address v6)) {
+                    throw new IllegalArgumentException("not an IPv6 network: " + cidr);
+                }
+                this.ipv6Network = v6;
+            } catch (java.net.UnknownHostException e) {
+                throw new IllegalArgumentException("not an IPv6 network: " + cidr, e);
+            }
+            this.ipv6PrefixLength = len;
+            return this;
+        }
+
+        /**
+         * {@code reneg-sec}: the server starts a new key (soft reset) when the primary one is this old (3600;
+         * 0 for never). Clients' own {@code reneg-sec} renegotiations are answered whatever this is.
+         */
+        public Builder renegSeconds(int seconds) {
+            this.renegSeconds = seconds;
+            return this;
+        }
+
+        /** {@code transition-window}: how long the previous data key is still accepted after a new one (60 s). */
+        public Builder transitionWindow(int seconds) {
+            this.transitionWindowSeconds = seconds;
             return this;
         }
 

@@ -38,6 +38,8 @@ public enum OpenVpnDropReason {
     BAD_COOKIE,
     /** A tls-crypt-v2 packet whose wrapped client key (WKc) is malformed or does not open with the server key. */
     BAD_WKC,
+    /** A data packet that arrived compressed (or with wrong compression framing); we never decompress. */
+    COMPRESSED,
     /** A renegotiation (soft reset) not completed within the hand-window; the previous key stays in use. */
     RENEGOTIATION_FAILED,
     /** A control message that could not be parsed (key method 2, or plaintext beyond its bound). */

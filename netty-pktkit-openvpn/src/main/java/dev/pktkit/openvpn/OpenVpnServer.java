@@ -106,6 +106,8 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
     private final TlsCryptV2.ServerKey tlsCryptV2Key;
     private final boolean stateless;
     private final boolean tap;
+    private final String authDigest;
+    private final Compression compression;
     /** {@code server-ipv6}: the network (its first 64 bits used), its prefix length; null for none. */
     private final java.net.Inet6Address ipv6Network;
     private final int ipv6PrefixLength;
@@ -161,6 +163,8 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         }
         stateless = b.stateless;
         tap = b.tap;
+        authDigest = b.authDigest;
+        compression = b.compression;
         renegNanos = TimeUnit.SECONDS.toNanos(b.renegSeconds);
         transitionNanos = TimeUnit.SECONDS.toNanos(b.transitionWindowSeconds);
         ipv6Network = b.ipv6Network;
@@ -787,7 +791,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         byte[] key2 = s.ekm ? KeyDerivation.exporter(s.sslHandler.engine().getSession())
                 : KeyDerivation.prf(s.clientKm2.preMaster(), s.clientKm2.random1(), r1, s.clientKm2.random2(), r2,
                         s.control.remoteSessionId(), s.control.localSessionId());
-        s.data = KeyDerivation.channel(s.cipher, key2, true, new ReplayWindow());
+        s.data = KeyDerivation.dataChannel(s.cipher, authDigest, key2, true, new ReplayWindow());
         Arrays.fill(key2, (byte) 0);
         int peerId = 0;
         while (byPeerId[peerId] != null) {
@@ -817,7 +821,8 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         String cipherName = s.cipher == null ? "[null-cipher]" : s.cipher.openVpnName;
         return "V4,dev-type " + (tap ? "tap,link-mtu 1563" : "tun,link-mtu 1549")
                 + ",tun-mtu 1500,proto " + (s.tcp != null ? "TCPv4_SERVER" : "UDPv4") + ",cipher " + cipherName
-                + ",auth [null-digest],keysize " + (s.cipher == null ? 0 : s.cipher.keyLength * 8)
+                + ",auth " + (s.cipher != null && !s.cipher.isAead() ? authDigest : "[null-digest]")
+                + ",keysize " + (s.cipher == null ? 0 : s.cipher.keyLength * 8)
                 + ",key-method 2,tls-server";
     }
 
@@ -904,7 +909,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                 byte[] key2 = s.ekm ? KeyDerivation.exporter(r.sslHandler.engine().getSession())
                         : KeyDerivation.prf(m.preMaster(), m.random1(), r1, m.random2(), r2,
                                 r.control.remoteSessionId(), r.control.localSessionId());
-                r.data = KeyDerivation.channel(s.cipher, key2, true, new ReplayWindow());
+                r.data = KeyDerivation.dataChannel(s.cipher, authDigest, key2, true, new ReplayWindow());
                 Arrays.fill(key2, (byte) 0);
                 r.plain.discardReadBytes();
             }
@@ -972,6 +977,9 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             b.append(",peer-id ").append(s.peerId);
         }
         b.append(",cipher ").append(s.cipher.openVpnName);
+        if (compression.directive != null) {
+            b.append(',').append(compression.directive);
+        }
         if ((s.ivProto & IV_PROTO_CC_EXIT_NOTIFY) != 0) {
             b.append(",protocol-flags cc-exit").append(s.ekm ? " tls-ekm" : "");
         } else if (s.ekm) {
@@ -1008,7 +1016,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             return;
         }
         int keyId = Opcode.keyId(c.getByte(off));
-        AeadDataChannel key = keyId == s.dataKeyId ? s.data
+        dev.pktkit.openvpn.data.DataChannel key = keyId == s.dataKeyId ? s.data
                 : s.lameData != null && keyId == s.lameKeyId ? s.lameData
                 : s.rekey != null && keyId == s.rekey.keyId ? s.rekey.data : null;
         if (key == null) {
@@ -1023,6 +1031,11 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         }
         if (s.rekey != null && key == s.rekey.data) {
             promote(s); // the client sends with the new key: it is active on both sides
+        }
+        if (!compression.unframe(plain)) {
+            plain.release();
+            countDrop(OpenVpnDropReason.COMPRESSED);
+            return;
         }
         if (s.tcp == null && !from.equals(s.remote)) {
             // float: the packet authenticated under this client's keys, so its new address is the client's
@@ -1074,6 +1087,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
 
     /** From a client channel: one IP packet to encrypt and send; takes {@code packet}'s reference. */
     void sendData(Session s, ByteBuf packet) {
+        packet = compression.frame(alloc, packet);
         try {
             if (s.closed || s.data == null) {
                 countDrop(OpenVpnDropReason.NO_KEYS);
@@ -1301,7 +1315,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         SslHandler sslHandler;
         EmbeddedChannel tls;
         final ByteBuf plain = Unpooled.buffer(256, MAX_PLAINTEXT);
-        AeadDataChannel data;
+        dev.pktkit.openvpn.data.DataChannel data;
         long started;
 
         Rekey(Session session, int keyId) {
@@ -1333,7 +1347,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         /** The renegotiation in progress, or null. */
         Rekey rekey;
         /** The previous data key, still accepted until {@code lameUntil}. */
-        AeadDataChannel lameData;
+        dev.pktkit.openvpn.data.DataChannel lameData;
         int lameKeyId = -1;
         long lameUntil;
         long renegotiations;
@@ -1341,7 +1355,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         KeyMethod2Message clientKm2;
         OpenVpnCredentials credentials;
         DataCipher cipher;
-        AeadDataChannel data;
+        dev.pktkit.openvpn.data.DataChannel data;
         Inet4Address address;
         java.net.Inet6Address address6;
         OpenVpnClientChannel child;
@@ -1456,6 +1470,8 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         private TlsCryptV2.ServerKey tlsCryptV2Key;
         private boolean stateless = true;
         private boolean tap;
+        private String authDigest = "SHA1";
+        private Compression compression = Compression.NONE;
         private int renegSeconds = 3600;
         private int transitionWindowSeconds = 60;
         private java.net.Inet6Address ipv6Network;
@@ -1566,6 +1582,21 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         /** {@code transition-window}: how long the previous data key is still accepted after a new one (60 s). */
         public Builder transitionWindow(int seconds) {
             this.transitionWindowSeconds = seconds;
+            return this;
+        }
+
+        /**
+         * {@code auth}: the HMAC digest of CBC data channels (OpenVPN's default SHA1; SHA256, SHA512). It is not
+         * negotiated: clients must name the same one in their profile.
+         */
+        public Builder auth(String digest) {
+            this.authDigest = digest;
+            return this;
+        }
+
+        /** Compression framing (never compression) and the directive pushed for it. */
+        public Builder compression(Compression c) {
+            this.compression = Objects.requireNonNull(c);
             return this;
         }
 

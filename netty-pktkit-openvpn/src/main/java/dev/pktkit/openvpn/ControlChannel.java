@@ -272,8 +272,8 @@ public final class ControlChannel {
             op = Opcode.CONTROL_V1;
         }
         boolean hard = op == Opcode.CONTROL_HARD_RESET_CLIENT_V2 || op == Opcode.CONTROL_HARD_RESET_SERVER_V2;
-        if (!Opcode.isSupported(op) || (op == Opcode.CONTROL_SOFT_RESET_V1) != soft && (soft || !hard)
-                || (soft && hard)
+        // a first key's channel takes hard resets only, a renegotiation's soft resets only
+        if (!Opcode.isSupported(op) || (soft ? hard : op == Opcode.CONTROL_SOFT_RESET_V1)
                 || (server ? op == Opcode.CONTROL_HARD_RESET_SERVER_V2 : op == Opcode.CONTROL_HARD_RESET_CLIENT_V2)) {
             drop(OpenVpnDropReason.BAD_OPCODE, pkt);
             return OpenVpnDropReason.BAD_OPCODE;

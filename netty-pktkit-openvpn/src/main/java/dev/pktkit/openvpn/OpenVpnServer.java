@@ -76,10 +76,14 @@ import java.util.concurrent.TimeUnit;
  * <p>TCP ({@code proto tcp}): add {@link #tcpInitializer()} as the child handler of a server bootstrap; UDP and TCP
  * clients then share one table.
  *
- * <p>Not done (see the module README): TAP mode, tls-crypt / tls-crypt-v2 and the HMAC-cookie
- * handshake, renegotiation (soft reset, {@code reneg-sec}), CBC+HMAC ciphers, compression framing, IPv6 inside
- * the tunnel, the configuration-file reader. The TLS engine runs in a per-session {@link EmbeddedChannel} on the
- * server's loop.
+ * <p>Control-channel protection: none, tls-auth, tls-crypt or tls-crypt-v2 (one of them); on UDP the stateless
+ * HMAC-cookie handshake of OpenVPN 2.6 keeps no state for a reset until the client echoes our cookie. Also: TAP
+ * mode ({@link Builder#tap}), IPv6 pool ({@link Builder#serverIpv6}), renegotiation (soft resets either way,
+ * lame-duck key), AES-256-CBC + HMAC, compression framing without compression ({@link Compression}).
+ *
+ * <p>Not done (see the module README): the client role, the multi-core data channel, {@code reneg-bytes},
+ * re-authentication on renegotiation, CRLs, the configuration-file reader. The TLS engine runs in a per-session
+ * {@link EmbeddedChannel} on the server's loop.
  *
  * <p>One instance per UDP channel (not {@code @Sharable}); all state is on that channel's event loop.
  */

@@ -81,7 +81,7 @@ import java.util.concurrent.TimeUnit;
  * mode ({@link Builder#tap}), IPv6 pool ({@link Builder#serverIpv6}), renegotiation (soft resets either way,
  * lame-duck key), AES-256-CBC + HMAC, compression framing without compression ({@link Compression}).
  *
- * <p>Not done (see the module README): the client role, the multi-core data channel, {@code reneg-bytes},
+ * <p>Not done (see the module README): the client role, the multi-core data channel,
  * re-authentication on renegotiation, CRLs, the configuration-file reader. The TLS engine runs in a per-session
  * {@link EmbeddedChannel} on the server's loop.
  *
@@ -123,6 +123,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
     private long statelessReplies;
     private long renegotiations;
     private final long renegNanos;
+    private final long renegBytes;
     private final long transitionNanos;
     private final List<DataCipher> dataCiphers;
     private final AddressPool pool;
@@ -170,6 +171,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         authDigest = b.authDigest;
         compression = b.compression;
         renegNanos = TimeUnit.SECONDS.toNanos(b.renegSeconds);
+        renegBytes = b.renegBytes;
         transitionNanos = TimeUnit.SECONDS.toNanos(b.transitionWindowSeconds);
         ipv6Network = b.ipv6Network;
         ipv6PrefixLength = b.ipv6PrefixLength;
@@ -946,6 +948,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         s.plain = r.plain;
         s.keyId = r.keyId;
         s.keyStarted = now;
+        s.keyBytes = 0;
         s.renegotiations++;
         renegotiations++;
     }
@@ -1052,6 +1055,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             s.remote = from;
         }
         s.lastRx = now;
+        s.keyBytes += len;
         if (startsWith(plain, PING)) {
             plain.release();
             return;
@@ -1103,6 +1107,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                 return;
             }
             s.lastTx = now;
+            s.keyBytes += out.readableBytes();
             transmit(s, out);
         } finally {
             packet.release();
@@ -1175,7 +1180,8 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                     s.rekey.release(); // the peer did not finish the new key in time; the old one carries on
                     s.rekey = null;
                     countDrop(OpenVpnDropReason.RENEGOTIATION_FAILED);
-                } else if (s.rekey == null && renegNanos > 0 && now - s.keyStarted > renegNanos) {
+                } else if (s.rekey == null && (renegNanos > 0 && now - s.keyStarted > renegNanos
+                        || renegBytes > 0 && s.keyBytes > renegBytes)) {
                     Rekey r = startRekey(s, nextKeyId(s.keyId));
                     r.control.sendReset(now);
                 }
@@ -1355,6 +1361,8 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         int lameKeyId = -1;
         long lameUntil;
         long renegotiations;
+        /** Data-channel bytes (both ways) on the current key, for {@code reneg-bytes}. */
+        long keyBytes;
         State state = State.TLS;
         KeyMethod2Message clientKm2;
         OpenVpnCredentials credentials;
@@ -1478,6 +1486,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         private Compression compression = Compression.NONE;
         private int renegSeconds = 3600;
         private int transitionWindowSeconds = 60;
+        private long renegBytes;
         private java.net.Inet6Address ipv6Network;
         private int ipv6PrefixLength;
         private List<DataCipher> dataCiphers = List.of(DataCipher.AES_256_GCM, DataCipher.AES_128_GCM,
@@ -1580,6 +1589,12 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
          */
         public Builder renegSeconds(int seconds) {
             this.renegSeconds = seconds;
+            return this;
+        }
+
+        /** {@code reneg-bytes}: the server starts a new key after this many data-channel bytes (0: never, the default). */
+        public Builder renegBytes(long bytes) {
+            this.renegBytes = bytes;
             return this;
         }
 

@@ -15,6 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Renegotiation: with a short {@code reneg-sec} on the client (it sends the soft reset) or on our server (we do),
+ * or our {@code reneg-bytes},
  * keys are renegotiated (new TLS session, key method 2, key ID 1, 2, ...) while 16 MiB transfers run back to back
  * through the tunnel, each SHA-256 checked; the old key stays a lame duck for the transition window.
  */
@@ -28,17 +29,26 @@ class StockClientRenegotiationTest {
     }
 
     @ParameterizedTest(name = "renegotiated by the {0}, {1}")
-    @CsvSource({"client, tls-auth", "server, tls-crypt"})
+    @CsvSource({"client, tls-auth", "server, tls-crypt", "server reneg-bytes, none"})
     void transfersSurviveKeyChanges(String initiator, String protection) throws Exception {
         try (TunnelFixture f = new TunnelFixture(dir)) {
             StaticKey key = StaticKey.parse(Files.readString(f.pki.staticKey));
             f.startServer(b -> {
                 b.dataCiphers("AES-256-GCM").renegSeconds(initiator.equals("server") ? 3 : 0);
-                return protection.equals("tls-auth") ? b.tlsAuth(key, dev.pktkit.openvpn.crypto.KeyDirection.NORMAL,
-                        "SHA1") : b.tlsCrypt(key);
+                if (initiator.equals("server reneg-bytes")) {
+                    b.renegBytes(8 << 20); // a new key every 8 MiB: at least two per 16 MiB transfer
+                }
+                return switch (protection) {
+                    case "tls-auth" -> b.tlsAuth(key, dev.pktkit.openvpn.crypto.KeyDirection.NORMAL, "SHA1");
+                    case "tls-crypt" -> b.tlsCrypt(key);
+                    default -> b;
+                };
             });
-            String line = protection.equals("tls-auth") ? "tls-auth " + f.pki.staticKey + " 1"
-                    : "tls-crypt " + f.pki.staticKey;
+            String line = switch (protection) {
+                case "tls-auth" -> "tls-auth " + f.pki.staticKey + " 1";
+                case "tls-crypt" -> "tls-crypt " + f.pki.staticKey;
+                default -> "";
+            };
             f.startClient(f.profile("udp", line + "\nreneg-sec " + (initiator.equals("client") ? 3 : 0)));
             f.awaitClientLog("Initialization Sequence Completed", 30);
             TunnelFixture.Payload data = f.payload(16);

@@ -82,7 +82,7 @@ import java.util.concurrent.TimeUnit;
  * lame-duck key), AES-256-CBC + HMAC, compression framing without compression ({@link Compression}).
  *
  * <p>Not done (see the module README): the client role, the multi-core data channel,
- * re-authentication on renegotiation, CRLs, the configuration-file reader. The TLS engine runs in a per-session
+ * re-authentication on renegotiation, the configuration-file reader (CRLs: {@link OpenVpnTls}). The TLS engine runs in a per-session
  * {@link EmbeddedChannel} on the server's loop.
  *
  * <p>One instance per UDP channel (not {@code @Sharable}); all state is on that channel's event loop.
@@ -1408,7 +1408,13 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             try {
                 tls.writeInbound(records);
             } catch (RuntimeException e) {
-                // TLS failure (bad certificate, bad record): the session is over
+                // TLS failure (bad or revoked certificate, bad record): send the TLS alert the engine made, so the
+                // client learns why at once; the session is over
+                ControlChannel cc = tls == this.tls ? control : rekey != null && tls == rekey.tls ? rekey.control
+                        : null;
+                if (cc != null) {
+                    pumpTls(tls, cc);
+                }
                 home.execute(() -> remove(this));
                 return;
             }

@@ -1377,6 +1377,8 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         boolean ekm;
         boolean pushed;
         boolean closed;
+        /** TLS failed (alert sent); the session is removed on the next loop turn, input is dropped until then. */
+        boolean tlsFailed;
         boolean inBatch;
         boolean dirty;
         /** The TCP connection this session runs over, or null for UDP. */
@@ -1401,13 +1403,15 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
 
         /** TLS records into {@code tls}; its plaintext into {@code plain}. */
         void tlsInto(EmbeddedChannel tls, ByteBuf plain, ByteBuf records) {
-            if (closed) {
+            // a closed EmbeddedChannel throws without taking the message: never hand it one
+            if (closed || tlsFailed || !tls.isOpen()) {
                 records.release();
                 return;
             }
             try {
                 tls.writeInbound(records);
-            } catch (RuntimeException e) {
+            } catch (Exception e) { // EmbeddedChannel rethrows checked ones too (ClosedChannelException)
+                tlsFailed = true;
                 // TLS failure (bad or revoked certificate, bad record): send the TLS alert the engine made, so the
                 // client learns why at once; the session is over
                 ControlChannel cc = tls == this.tls ? control : rekey != null && tls == rekey.tls ? rekey.control
@@ -1433,13 +1437,14 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
 
         /** Plaintext for the peer: through TLS into the reliability layer. */
         void tlsOut(ByteBuf plaintext) {
-            if (closed) {
+            if (closed || tlsFailed || !tls.isOpen()) {
                 plaintext.release();
                 return;
             }
             try {
                 tls.writeOutbound(plaintext);
-            } catch (RuntimeException e) {
+            } catch (Exception e) {
+                tlsFailed = true;
                 home.execute(() -> remove(this));
             }
             pumpTls();
@@ -1447,13 +1452,14 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
 
         /** Plaintext into a renegotiation's TLS session. */
         void tlsOutTo(EmbeddedChannel tls, ControlChannel control, ByteBuf plaintext) {
-            if (closed) {
+            if (closed || tlsFailed || !tls.isOpen()) {
                 plaintext.release();
                 return;
             }
             try {
                 tls.writeOutbound(plaintext);
-            } catch (RuntimeException e) {
+            } catch (Exception e) {
+                tlsFailed = true;
                 home.execute(() -> remove(this));
             }
             pumpTls(tls, control);

@@ -14,8 +14,8 @@ import io.netty.channel.ChannelFactory;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.epoll.EpollDatagramChannel;
-import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.ReflectiveChannelFactory;
+import dev.pktkit.codec.transport.Transports;
 import io.netty.channel.socket.DatagramChannel;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContextBuilder;
@@ -146,9 +146,9 @@ public final class OpenVpnLan implements AutoCloseable {
                 seconds = Long.parseLong(a.substring(10));
             }
         }
-        MultiThreadIoEventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+        MultiThreadIoEventLoopGroup group = Transports.newEventLoopGroup(1);
         try (OpenVpnLan lan = start(dir.toAbsolutePath(), "0.0.0.0", port, remote, group,
-                EpollDatagramChannel::new)) {
+                new ReflectiveChannelFactory<>(Transports.datagramChannelClass()))) {
             System.out.println("OpenVPN server on UDP " + lan.udp.localAddress() + " (TUN mode, tls-crypt); "
                     + "host " + SERVER_ADDRESS + " answers ping.");
             System.out.println("Connect with: openvpn --config " + lan.profile);

@@ -4,9 +4,10 @@ import dev.pktkit.linux.NetNamespace;
 import dev.pktkit.testkit.Tools;
 import dev.pktkit.testkit.netns.CommandResult;
 import dev.pktkit.testkit.netns.Netns;
+import dev.pktkit.codec.transport.Transports;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.epoll.EpollDatagramChannel;
-import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.ReflectiveChannelFactory;
+import io.netty.channel.socket.DatagramChannel;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -31,12 +32,14 @@ class OpenVpnLanTest {
         Netns.assumeTunUsable();
         Tools.assumeCommand("openvpn", "openvpn");
         Tools.assumeCommand("ping", "iputils-ping");
-        MultiThreadIoEventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+        MultiThreadIoEventLoopGroup group = Transports.newEventLoopGroup(1);
+        ReflectiveChannelFactory<? extends DatagramChannel> channels =
+                new ReflectiveChannelFactory<>(Transports.datagramChannelClass());
         try (Netns ns = Netns.create()) {
             NetNamespace handle = ns.closeWith(NetNamespace.named(ns.name()));
             try (OpenVpnLan lan = OpenVpnLan.start(dir, "127.0.0.1", 0, "127.0.0.1", group, () -> {
                 try {
-                    return handle.call(EpollDatagramChannel::new);
+                    return handle.call(channels::newChannel);
                 } catch (Exception e) {
                     throw new IllegalStateException(e);
                 }

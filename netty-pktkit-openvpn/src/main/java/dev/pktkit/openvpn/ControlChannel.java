@@ -1,7 +1,7 @@
 package dev.pktkit.openvpn;
 
 import dev.pktkit.openvpn.crypto.ReplayWindow;
-import dev.pktkit.openvpn.crypto.TlsAuth;
+import dev.pktkit.openvpn.crypto.ControlWrap;
 import dev.pktkit.openvpn.reliable.ReliableConfig;
 import dev.pktkit.openvpn.reliable.ReliableLayer;
 import dev.pktkit.openvpn.wire.ControlPacket;
@@ -21,8 +21,12 @@ import java.util.function.Consumer;
  * <p>Ownership: {@link #onPacket} takes the packet's reference; {@link #send} takes the payload's; buffers given
  * to {@code output} and {@code messages} belong to the receiver. One event loop; not thread-safe.
  *
- * <p>Not done here: tls-crypt and tls-crypt-v2 protection, soft resets (renegotiation), the stateless cookie
- * handshake.
+ * <p>Protection: none, {@code tls-auth}, {@code tls-crypt} or a {@code tls-crypt-v2} client key (any
+ * {@link ControlWrap}); the caller strips a WKc from {@code P_CONTROL_HARD_RESET_CLIENT_V3} /
+ * {@code P_CONTROL_WKC_V1} before handing the packet in (those count as a client reset and a control packet). For
+ * the stateless cookie handshake the server verifies the client's third packet itself and then starts the channel
+ * past both resets ({@link #startAfterResets}). A renegotiation's key ({@link #softReset}) exchanges
+ * {@code P_CONTROL_SOFT_RESET_V1} instead of hard resets, between the same session IDs.
  */
 public final class ControlChannel {
     /** Largest payload of one control packet (OpenVPN 2.6's default {@code tls-mtu} 1250 minus headers). */
@@ -32,8 +36,9 @@ public final class ControlChannel {
 
     private final ByteBufAllocator alloc;
     private final ReliableLayer reliable;
-    private final TlsAuth tlsAuth;
-    private final ReplayWindow replay = new ReplayWindow();
+    private final ControlWrap tlsAuth;
+    /** The protection's packet-id state: one per session, shared by all its keys (as OpenVPN's tls_wrap is). */
+    private Protection prot = new Protection();
     private final boolean server;
     private final long localSessionId;
     private final int keyId;
@@ -45,16 +50,17 @@ public final class ControlChannel {
     private final long[] ackScratch = new long[ControlPacket.MAX_ACKS];
     private long remoteSessionId;
     private boolean remoteKnown;
-    private long packetId;
     private long resetMessageId = -1;
     private boolean resetAcknowledged;
+    /** A renegotiation's key: the resets both ways are P_CONTROL_SOFT_RESET_V1. */
+    private boolean soft;
 
     /**
      * @param tlsAuth null for no control-channel protection
      * @param output receives each outgoing packet in its wire form (protected)
      * @param messages receives each incoming control message payload in message-ID order (reset payloads excluded)
      */
-    public ControlChannel(ByteBufAllocator alloc, ReliableConfig config, TlsAuth tlsAuth, boolean server,
+    public ControlChannel(ByteBufAllocator alloc, ReliableConfig config, ControlWrap tlsAuth, boolean server,
                           long localSessionId, int keyId, int sendQueueLimit, long now, Consumer<ByteBuf> output,
                           Consumer<ByteBuf> messages) {
         this.alloc = alloc;
@@ -95,9 +101,65 @@ public final class ControlChannel {
         pkt.release();
     }
 
-    /** Sends our hard reset (server V2 or client V2) as message 0. */
+    /**
+     * Starts the channel as if both hard resets (message 0 each way) had been exchanged and acknowledged: the
+     * server's state after the stateless cookie handshake, whose reset went out with packet-id 1 of the
+     * protection.
+     */
+    public void startAfterResets(long remoteSessionId, long now) {
+        this.remoteSessionId = remoteSessionId;
+        this.remoteKnown = true;
+        reliable.skipFirst();
+        resetMessageId = 0;
+        resetAcknowledged = true;
+        prot.packetId = 1;
+    }
+
+    /**
+     * Makes this a renegotiation's channel (key ID 1..7 of an established session): both sides' message 0 is a
+     * soft reset, and the peer's session ID is already known. Call before any packet.
+     */
+    public void softReset(long remoteSessionId) {
+        this.soft = true;
+        this.remoteSessionId = remoteSessionId;
+        this.remoteKnown = true;
+    }
+
+    /**
+     * Continues {@code other}'s protection packet-ids (sending) and replay window (receiving): a renegotiation's
+     * key shares them with the session's first key. Call before any packet.
+     */
+    public void shareProtection(ControlChannel other) {
+        this.prot = other.prot;
+    }
+
+    private static final class Protection {
+        final ReplayWindow replay = new ReplayWindow();
+        long packetId;
+    }
+
+    /** Whether everything sent was acknowledged and nothing waits to be sent. */
+    public boolean idle() {
+        return sendQueue.isEmpty() && reliable.unacknowledged() == 0;
+    }
+
+    /** The protection this channel uses (shared by a renegotiation's channel), or null. */
+    public ControlWrap wrap() {
+        return tlsAuth;
+    }
+
+    public int keyId() {
+        return keyId;
+    }
+
+    private int ourResetOpcode() {
+        return soft ? Opcode.CONTROL_SOFT_RESET_V1
+                : server ? Opcode.CONTROL_HARD_RESET_SERVER_V2 : Opcode.CONTROL_HARD_RESET_CLIENT_V2;
+    }
+
+    /** Sends our reset (hard: server V2 or client V2; soft on a renegotiation's key) as message 0. */
     public void sendReset(long now) {
-        int op = server ? Opcode.CONTROL_HARD_RESET_SERVER_V2 : Opcode.CONTROL_HARD_RESET_CLIENT_V2;
+        int op = ourResetOpcode();
         resetMessageId = reliable.send(alloc.buffer(0), now);
         transmit(op, resetMessageId, reliable.config().piggybackAcks(), null);
     }
@@ -142,7 +204,7 @@ public final class ControlChannel {
             plain.writeBytes(payload, payload.readerIndex(), plen);
         }
         if (tlsAuth != null) {
-            ByteBuf wrapped = tlsAuth.wrap(alloc, plain, ++packetId, System.currentTimeMillis() / 1000);
+            ByteBuf wrapped = tlsAuth.wrap(alloc, plain, ++prot.packetId, System.currentTimeMillis() / 1000);
             plain.release();
             plain = wrapped;
         }
@@ -159,9 +221,7 @@ public final class ControlChannel {
     /** Retransmits what is due and returns the next deadline ({@code Long.MAX_VALUE} for none). */
     public long tick(long now) {
         reliable.pollRetransmissions(now, (id, payload) -> {
-            int op = id == resetMessageId
-                    ? (server ? Opcode.CONTROL_HARD_RESET_SERVER_V2 : Opcode.CONTROL_HARD_RESET_CLIENT_V2)
-                    : Opcode.CONTROL_V1;
+            int op = id == resetMessageId ? ourResetOpcode() : Opcode.CONTROL_V1;
             transmit(op, id, reliable.config().piggybackAcks(), payload);
         });
         return reliable.nextDeadline();
@@ -181,12 +241,22 @@ public final class ControlChannel {
                 drop(OpenVpnDropReason.BAD_HMAC, pkt);
                 return OpenVpnDropReason.BAD_HMAC;
             }
-            if (!replay.update(tlsAuth.lastPacketId())) {
-                drop(OpenVpnDropReason.REPLAY, pkt);
-                return OpenVpnDropReason.REPLAY;
-            }
             len -= plain - off;
             off = plain;
+            return onUnwrapped(pkt, off, len, tlsAuth.lastPacketId(), now);
+        }
+        return onUnwrapped(pkt, off, len, 0, now);
+    }
+
+    /**
+     * As {@link #onPacket}, for a packet whose protection the caller already verified and removed: the plain
+     * packet is the {@code len} bytes at {@code off}; {@code packetId} is its protection's packet-id (ignored
+     * without protection).
+     */
+    public OpenVpnDropReason onUnwrapped(ByteBuf pkt, int off, int len, long packetId, long now) {
+        if (tlsAuth != null && !prot.replay.update(packetId)) {
+            drop(OpenVpnDropReason.REPLAY, pkt);
+            return OpenVpnDropReason.REPLAY;
         }
         int check = ControlPacket.check(pkt, off, len);
         if (check != ControlPacket.OK) {
@@ -196,8 +266,14 @@ public final class ControlChannel {
             return r;
         }
         int op = ControlPacket.opcode(pkt, off);
-        if (!Opcode.isSupported(op) || op == Opcode.CONTROL_HARD_RESET_CLIENT_V3 || op == Opcode.CONTROL_WKC_V1
-                || op == Opcode.CONTROL_SOFT_RESET_V1
+        if (op == Opcode.CONTROL_HARD_RESET_CLIENT_V3) {
+            op = Opcode.CONTROL_HARD_RESET_CLIENT_V2; // its WKc was taken off by the caller
+        } else if (op == Opcode.CONTROL_WKC_V1) {
+            op = Opcode.CONTROL_V1;
+        }
+        boolean hard = op == Opcode.CONTROL_HARD_RESET_CLIENT_V2 || op == Opcode.CONTROL_HARD_RESET_SERVER_V2;
+        // a first key's channel takes hard resets only, a renegotiation's soft resets only
+        if (!Opcode.isSupported(op) || (soft ? hard : op == Opcode.CONTROL_SOFT_RESET_V1)
                 || (server ? op == Opcode.CONTROL_HARD_RESET_SERVER_V2 : op == Opcode.CONTROL_HARD_RESET_CLIENT_V2)) {
             drop(OpenVpnDropReason.BAD_OPCODE, pkt);
             return OpenVpnDropReason.BAD_OPCODE;
@@ -230,7 +306,7 @@ public final class ControlChannel {
         }
         long msgId = ControlPacket.messageId(pkt, off);
         int p = ControlPacket.payloadOffset(pkt, off);
-        boolean isReset = op == Opcode.CONTROL_HARD_RESET_CLIENT_V2 || op == Opcode.CONTROL_HARD_RESET_SERVER_V2;
+        boolean isReset = hard || op == Opcode.CONTROL_SOFT_RESET_V1;
         ByteBuf payload = pkt.retainedSlice(p, off + len - p);
         pkt.release();
         ReliableLayer.Received r = reliable.receive(msgId, payload);

@@ -9,7 +9,8 @@ import java.util.Objects;
 
 /**
  * A client initializer ({@link OpenVpnServer.Builder#clientInitializer}) that makes every connected client a
- * port of an {@link L3Hub} with its pushed address ({@code /32}) routed to it. Closing the client detaches it.
+ * port of an {@link L3Hub} with its pushed addresses ({@code /32}, and {@code /128} with {@code server-ipv6})
+ * routed to it. Closing the client detaches it.
  */
 @ChannelHandler.Sharable
 public final class L3HubClientAttacher extends ChannelInitializer<OpenVpnClientChannel> {
@@ -21,6 +22,11 @@ public final class L3HubClientAttacher extends ChannelInitializer<OpenVpnClientC
 
     @Override
     protected void initChannel(OpenVpnClientChannel ch) {
-        hub.attach(ch, L3PortOptions.prefixes(ch.tunnelAddress().getHostAddress() + "/32"));
+        if (ch.tunnelAddress6() != null) {
+            hub.attach(ch, L3PortOptions.prefixes(ch.tunnelAddress().getHostAddress() + "/32",
+                    ch.tunnelAddress6().getHostAddress() + "/128"));
+        } else {
+            hub.attach(ch, L3PortOptions.prefixes(ch.tunnelAddress().getHostAddress() + "/32"));
+        }
     }
 }

@@ -16,10 +16,12 @@ import java.net.SocketAddress;
 import java.util.ArrayDeque;
 
 /**
- * One connected OpenVPN client as an L3 port (TUN mode): a child {@link io.netty.channel.Channel} of the
+ * One connected OpenVPN client as an L3 port (TUN mode; Ethernet frames instead of IP packets in TAP mode,
+ * {@link OpenVpnServer.Builder#tap}): a child {@link io.netty.channel.Channel} of the
  * server's UDP channel (or of its TCP connection), the way HTTP/2 streams are children of their connection. Reads are the IP packets the
  * client sent (decrypted); writes are IP packets to encrypt and send to it. Attach it to an {@code L3Hub} with
- * {@link L3HubClientAttacher} (its pushed address routed to it) or to any packet device.
+ * {@link L3HubClientAttacher} (its pushed address routed to it), in TAP mode to an {@code L2Hub} with
+ * {@link L2HubClientAttacher}, or to any packet device.
  *
  * <p>It runs on the server's event loop (the UDP channel's). Closing it disconnects the client (its session and keys are dropped,
  * its address goes back to the pool); the client going away closes it. Ownership: a read hands one reference to
@@ -50,6 +52,11 @@ public final class OpenVpnClientChannel extends AbstractChannel {
     /** The tunnel address pushed to this client ({@code ifconfig}). */
     public Inet4Address tunnelAddress() {
         return address;
+    }
+
+    /** The IPv6 tunnel address pushed to this client ({@code ifconfig-ipv6}), or null without {@code server-ipv6}. */
+    public java.net.Inet6Address tunnelAddress6() {
+        return session.address6;
     }
 
     /** The client's transport address (it changes when the client floats). */

@@ -7,7 +7,7 @@ public enum OpenVpnDropReason {
     MALFORMED,
     /** Opcode not in use by OpenVPN 2.6 (key method 1 resets, unknown values) or not valid in this state. */
     BAD_OPCODE,
-    /** tls-auth HMAC did not verify. */
+    /** tls-auth HMAC or tls-crypt tag did not verify (or the packet was too short for it). */
     BAD_HMAC,
     /** Control-channel packet-id seen before or too old. */
     REPLAY,
@@ -31,6 +31,17 @@ public enum OpenVpnDropReason {
     INBOUND_QUEUE_FULL,
     /** An outgoing data packet when the key's packet-id space was used up. */
     PACKET_ID_EXHAUSTED,
+    /**
+     * A packet of the stateless handshake's third step (control, ack or WKC from an address with no session) whose
+     * remote session ID is not a valid HMAC cookie for its sender, or whose IDs are not those of that step.
+     */
+    BAD_COOKIE,
+    /** A tls-crypt-v2 packet whose wrapped client key (WKc) is malformed or does not open with the server key. */
+    BAD_WKC,
+    /** A data packet that arrived compressed (or with wrong compression framing); we never decompress. */
+    COMPRESSED,
+    /** A renegotiation (soft reset) not completed within the hand-window; the previous key stays in use. */
+    RENEGOTIATION_FAILED,
     /** A control message that could not be parsed (key method 2, or plaintext beyond its bound). */
     BAD_CONTROL_MESSAGE
 }

@@ -3,7 +3,11 @@ package dev.pktkit.openvpn;
 import dev.pktkit.openvpn.crypto.KeyDirection;
 import dev.pktkit.openvpn.crypto.ReplayWindow;
 import dev.pktkit.openvpn.crypto.StaticKey;
+import dev.pktkit.openvpn.crypto.ControlWrap;
 import dev.pktkit.openvpn.crypto.TlsAuth;
+import dev.pktkit.openvpn.crypto.TlsCrypt;
+import dev.pktkit.openvpn.crypto.TlsCryptV2;
+import dev.pktkit.openvpn.wire.ControlPacket;
 import dev.pktkit.openvpn.data.AeadDataChannel;
 import dev.pktkit.openvpn.data.DataCipher;
 import dev.pktkit.openvpn.data.KeyDerivation;
@@ -72,10 +76,14 @@ import java.util.concurrent.TimeUnit;
  * <p>TCP ({@code proto tcp}): add {@link #tcpInitializer()} as the child handler of a server bootstrap; UDP and TCP
  * clients then share one table.
  *
- * <p>Not done (see the module README): TAP mode, tls-crypt / tls-crypt-v2 and the HMAC-cookie
- * handshake, renegotiation (soft reset, {@code reneg-sec}), CBC+HMAC ciphers, compression framing, IPv6 inside
- * the tunnel, the configuration-file reader. The TLS engine runs in a per-session {@link EmbeddedChannel} on the
- * server's loop.
+ * <p>Control-channel protection: none, tls-auth, tls-crypt or tls-crypt-v2 (one of them); on UDP the stateless
+ * HMAC-cookie handshake of OpenVPN 2.6 keeps no state for a reset until the client echoes our cookie. Also: TAP
+ * mode ({@link Builder#tap}), IPv6 pool ({@link Builder#serverIpv6}), renegotiation (soft resets either way,
+ * lame-duck key), AES-256-CBC + HMAC, compression framing without compression ({@link Compression}).
+ *
+ * <p>Not done (see the module README): the client role, the multi-core data channel,
+ * re-authentication on renegotiation, the configuration-file reader (CRLs: {@link OpenVpnTls}). The TLS engine runs in a per-session
+ * {@link EmbeddedChannel} on the server's loop.
  *
  * <p>One instance per UDP channel (not {@code @Sharable}); all state is on that channel's event loop.
  */
@@ -98,6 +106,25 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
     private final StaticKey tlsAuthKey;
     private final KeyDirection tlsAuthDirection;
     private final String tlsAuthDigest;
+    private final StaticKey tlsCryptKey;
+    private final TlsCryptV2.ServerKey tlsCryptV2Key;
+    private final boolean stateless;
+    private final boolean tap;
+    private final String authDigest;
+    private final Compression compression;
+    /** {@code server-ipv6}: the network (its first 64 bits used), its prefix length; null for none. */
+    private final java.net.Inet6Address ipv6Network;
+    private final int ipv6PrefixLength;
+    /** The server-wide protection that checks first packets (tls-auth / tls-crypt; null for none or v2). */
+    private ControlWrap standaloneWrap;
+    private TlsCryptV2.Unwrapper v2Unwrapper;
+    private javax.crypto.Mac cookieMac;
+    private final byte[] cookieScratch = new byte[32];
+    private long statelessReplies;
+    private long renegotiations;
+    private final long renegNanos;
+    private final long renegBytes;
+    private final long transitionNanos;
     private final List<DataCipher> dataCiphers;
     private final AddressPool pool;
     private final List<String> push;
@@ -134,6 +161,30 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         tlsAuthKey = b.tlsAuthKey;
         tlsAuthDirection = b.tlsAuthDirection;
         tlsAuthDigest = b.tlsAuthDigest;
+        tlsCryptKey = b.tlsCryptKey;
+        tlsCryptV2Key = b.tlsCryptV2Key;
+        if ((tlsAuthKey != null ? 1 : 0) + (tlsCryptKey != null ? 1 : 0) + (tlsCryptV2Key != null ? 1 : 0) > 1) {
+            throw new IllegalArgumentException("choose one of tls-auth, tls-crypt and tls-crypt-v2");
+        }
+        stateless = b.stateless;
+        tap = b.tap;
+        authDigest = b.authDigest;
+        compression = b.compression;
+        renegNanos = TimeUnit.SECONDS.toNanos(b.renegSeconds);
+        renegBytes = b.renegBytes;
+        transitionNanos = TimeUnit.SECONDS.toNanos(b.transitionWindowSeconds);
+        ipv6Network = b.ipv6Network;
+        ipv6PrefixLength = b.ipv6PrefixLength;
+        standaloneWrap = newWrap();
+        v2Unwrapper = tlsCryptV2Key == null ? null : tlsCryptV2Key.unwrapper();
+        try {
+            byte[] k = new byte[32];
+            random.nextBytes(k);
+            cookieMac = javax.crypto.Mac.getInstance("HmacSHA256");
+            cookieMac.init(new javax.crypto.spec.SecretKeySpec(k, "HmacSHA256"));
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IllegalStateException("HMAC-SHA256 unavailable", e);
+        }
         dataCiphers = List.copyOf(b.dataCiphers);
         pool = b.pool;
         push = List.copyOf(b.push);
@@ -194,9 +245,56 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         return sessionsCreated;
     }
 
+    /** Keys renegotiated (soft resets completed, either side's). */
+    public long renegotiations() {
+        return renegotiations;
+    }
+
+    /** Hard resets answered statelessly (with an HMAC cookie as our session ID, no state kept). */
+    public long statelessReplies() {
+        return statelessReplies;
+    }
+
     /** Clients answered with {@code AUTH_FAILED} (refused by the authenticator, no shared cipher, pool full). */
     public long authFailures() {
         return authFailures;
+    }
+
+    /** The server's own IPv6 address in the tunnel ({@code server-ipv6}'s network + 1), or null. */
+    public java.net.Inet6Address serverAddress6() {
+        return ipv6Network == null ? null : v6Plus(ipv6Network, 1);
+    }
+
+    /**
+     * A client's IPv6 address: the {@code server-ipv6} network plus 0x1000 plus the index of its IPv4 address in
+     * the subnet (10.8.0.2 gets ::1002), so the IPv4 pool bounds both and the pair is freed together.
+     */
+    private java.net.Inet6Address ipv6For(Inet4Address v4) {
+        int index = AddressPool.toInt(v4) - (AddressPool.toInt(pool.serverAddress()) - 1);
+        return v6Plus(ipv6Network, 0x1000L + index);
+    }
+
+    private static java.net.Inet6Address v6Plus(java.net.Inet6Address net, long add) {
+        byte[] b = net.getAddress();
+        long low = 0;
+        for (int i = 8; i < 16; i++) {
+            low = (low << 8) | (b[i] & 0xff);
+        }
+        low += add;
+        for (int i = 15; i >= 8; i--) {
+            b[i] = (byte) low;
+            low >>>= 8;
+        }
+        try {
+            return (java.net.Inet6Address) java.net.InetAddress.getByAddress(b);
+        } catch (java.net.UnknownHostException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /** Whether clients are L2 ports carrying Ethernet frames ({@code dev tap}) rather than IP packets. */
+    public boolean isTap() {
+        return tap;
     }
 
     /** The connected clients' channels (call on the loop). */
@@ -298,14 +396,18 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             onData(c, off, len, op, from, conn);
             return;
         }
+        boolean reset = op == Opcode.CONTROL_HARD_RESET_CLIENT_V2 || op == Opcode.CONTROL_HARD_RESET_CLIENT_V3;
         Session s = conn != null ? conn.session : byAddress.get(from);
-        if (s != null && op == Opcode.CONTROL_HARD_RESET_CLIENT_V2 && len >= 9
-                && s.control.remoteSessionId() != c.getLong(off + 1)) {
+        if (s != null && reset && len >= 9 && s.control.remoteSessionId() != c.getLong(off + 1)) {
             remove(s); // the client restarted from the same address
             s = null;
         }
+        if (s == null && conn == null && stateless) {
+            onStateless(c, off, len, op, from);
+            return;
+        }
         if (s == null) {
-            if (op != Opcode.CONTROL_HARD_RESET_CLIENT_V2) {
+            if (!reset) {
                 countDrop(OpenVpnDropReason.NO_SESSION);
                 return;
             }
@@ -313,8 +415,23 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                 countDrop(OpenVpnDropReason.SESSION_LIMIT);
                 return;
             }
-            s = newSession(from, conn);
-            OpenVpnDropReason r = s.control.onPacket(c.retain(), now);
+            ControlWrap wrap = standaloneWrapFor(op);
+            int plen = len;
+            if (op == Opcode.CONTROL_HARD_RESET_CLIENT_V3) {
+                int wl = v2Unwrapper == null ? -1 : TlsCryptV2.Unwrapper.wkcLength(c, off, len);
+                StaticKey kc = wl < 0 ? null : v2Unwrapper.unwrap(c, off + len - wl, wl);
+                if (kc == null) {
+                    countDrop(OpenVpnDropReason.BAD_WKC);
+                    return;
+                }
+                wrap = new TlsCrypt(kc, true);
+                plen = len - wl;
+            } else if (v2Unwrapper != null) {
+                countDrop(OpenVpnDropReason.BAD_HMAC); // tls-crypt-v2 servers accept only wrapped clients
+                return;
+            }
+            s = newSession(from, conn, random.nextLong(), wrap == standaloneWrap ? newWrap() : wrap);
+            OpenVpnDropReason r = s.control.onPacket(c.retainedSlice(off, plen), now);
             if (r != null) {
                 countDrop(r);
                 remove(s); // a reset that does not verify creates no lasting state
@@ -322,7 +439,22 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             }
             s.control.sendReset(now);
         } else {
-            OpenVpnDropReason r = s.control.onPacket(c.retain(), now);
+            int plen = len;
+            if (op == Opcode.CONTROL_HARD_RESET_CLIENT_V3 || op == Opcode.CONTROL_WKC_V1) {
+                // the session's key is set up already: the WKc part is ignored (as OpenVPN does)
+                int wl = TlsCryptV2.Unwrapper.wkcLength(c, off, len);
+                if (wl < 0 || v2Unwrapper == null) {
+                    countDrop(OpenVpnDropReason.BAD_WKC);
+                    return;
+                }
+                plen = len - wl;
+            }
+            int keyId = Opcode.keyId(c.getByte(off));
+            if (keyId != s.keyId) {
+                onOtherKey(s, c, off, plen, op, keyId);
+                return;
+            }
+            OpenVpnDropReason r = s.control.onPacket(c.retainedSlice(off, plen), now);
             if (r != null) {
                 countDrop(r);
             }
@@ -330,14 +462,200 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         afterControlInput(s);
     }
 
-    private Session newSession(InetSocketAddress from, TcpConnection conn) {
+    /** The server-wide protection for a first packet of opcode {@code op} (null: none). */
+    private ControlWrap standaloneWrapFor(int op) {
+        return standaloneWrap;
+    }
+
+    /** A fresh instance of the configured tls-auth / tls-crypt protection, or null. */
+    private ControlWrap newWrap() {
+        if (tlsAuthKey != null) {
+            return new TlsAuth(tlsAuthKey, tlsAuthDirection, tlsAuthDigest);
+        }
+        if (tlsCryptKey != null) {
+            return new TlsCrypt(tlsCryptKey, true);
+        }
+        return null;
+    }
+
+    /** The tls-crypt packet-id prefix of a 2.6 tls-crypt-v2 client's reset that announces early negotiation. */
+    static final long EARLY_NEG_START = 0x0f000000L;
+    static final int TLV_EARLY_NEG_FLAGS = 1;
+    static final int EARLY_NEG_FLAG_RESEND_WKC = 1;
+
+    /**
+     * A control packet from a UDP address with no session, under the stateless HMAC-cookie handshake (OpenVPN
+     * 2.6's): a verified hard reset is answered with our reset whose session ID is an HMAC of a time slot, the
+     * client's address and the client's session ID, and nothing is kept; a session is created only when a
+     * control, ack or WKC packet echoes a valid cookie (and acknowledges nothing beyond message 1).
+     */
+    private void onStateless(ByteBuf c, int off, int len, int op, InetSocketAddress from) {
+        boolean v3 = op == Opcode.CONTROL_HARD_RESET_CLIENT_V3 || op == Opcode.CONTROL_WKC_V1;
+        if (op != Opcode.CONTROL_HARD_RESET_CLIENT_V2 && op != Opcode.CONTROL_V1 && op != Opcode.ACK_V1
+                && !(v3 && v2Unwrapper != null)) {
+            countDrop(OpenVpnDropReason.NO_SESSION);
+            return;
+        }
+        if (len < ControlPacket.HEADER_LENGTH || Opcode.keyId(c.getByte(off)) != 0) {
+            countDrop(OpenVpnDropReason.MALFORMED);
+            return;
+        }
+        ControlWrap wrap = standaloneWrap;
+        int plen = len;
+        if (v3) {
+            int wl = TlsCryptV2.Unwrapper.wkcLength(c, off, len);
+            StaticKey kc = wl < 0 ? null : v2Unwrapper.unwrap(c, off + len - wl, wl);
+            if (kc == null) {
+                countDrop(OpenVpnDropReason.BAD_WKC);
+                return;
+            }
+            wrap = new TlsCrypt(kc, true);
+            plen = len - wl;
+        } else if (v2Unwrapper != null) {
+            countDrop(OpenVpnDropReason.BAD_HMAC);
+            return;
+        }
+        int p = off;
+        int pl = plen;
+        long pid = 0;
+        if (wrap != null) {
+            p = wrap.unwrap(c, off, plen);
+            if (p < 0) {
+                countDrop(OpenVpnDropReason.BAD_HMAC);
+                return;
+            }
+            pl = plen - (p - off);
+            pid = wrap.lastPacketId();
+        }
+        if (ControlPacket.check(c, p, pl) != ControlPacket.OK) {
+            countDrop(OpenVpnDropReason.MALFORMED);
+            return;
+        }
+        long clientSid = ControlPacket.sessionId(c, p);
+        if (op == Opcode.CONTROL_HARD_RESET_CLIENT_V2 || op == Opcode.CONTROL_HARD_RESET_CLIENT_V3) {
+            if (ControlPacket.messageId(c, p) != 0) {
+                countDrop(OpenVpnDropReason.BAD_OPCODE);
+                return;
+            }
+            boolean earlyNeg = (pid & 0xff000000L) == EARLY_NEG_START;
+            if (op == Opcode.CONTROL_HARD_RESET_CLIENT_V3 && !earlyNeg) {
+                // a tls-crypt-v2 client that cannot resend its WKc: it needs state now (OpenVPN does the same)
+                if (handshakes >= maxHandshakes || handshakes + clients >= maxClients) {
+                    countDrop(OpenVpnDropReason.SESSION_LIMIT);
+                    return;
+                }
+                Session s = newSession(from, null, random.nextLong(), wrap);
+                OpenVpnDropReason r = s.control.onUnwrapped(c.retain(), p, pl, pid, now);
+                if (r != null) {
+                    countDrop(r);
+                    remove(s);
+                    return;
+                }
+                s.control.sendReset(now);
+                afterControlInput(s);
+                return;
+            }
+            statelessReset(from, clientSid, wrap, op == Opcode.CONTROL_HARD_RESET_CLIENT_V3);
+            return;
+        }
+        int n = ControlPacket.ackCount(c, p);
+        if (n == 0) {
+            countDrop(OpenVpnDropReason.BAD_COOKIE);
+            return;
+        }
+        for (int i = 0; i < n; i++) {
+            if (ControlPacket.ack(c, p, i) > 1) {
+                countDrop(OpenVpnDropReason.BAD_COOKIE);
+                return;
+            }
+        }
+        if (op != Opcode.ACK_V1 && ControlPacket.messageId(c, p) > 1) {
+            countDrop(OpenVpnDropReason.BAD_COOKIE);
+            return;
+        }
+        long cookie = ControlPacket.remoteSessionId(c, p);
+        if (!cookieValid(cookie, from, clientSid)) {
+            countDrop(OpenVpnDropReason.BAD_COOKIE);
+            return;
+        }
+        if (handshakes >= maxHandshakes || handshakes + clients >= maxClients) {
+            countDrop(OpenVpnDropReason.SESSION_LIMIT);
+            return;
+        }
+        Session s = newSession(from, null, cookie, wrap == standaloneWrap ? newWrap() : wrap);
+        s.control.startAfterResets(clientSid, now);
+        OpenVpnDropReason r = s.control.onUnwrapped(c.retain(), p, pl, pid, now);
+        if (r != null) {
+            countDrop(r);
+            remove(s);
+            return;
+        }
+        afterControlInput(s);
+    }
+
+    private void statelessReset(InetSocketAddress to, long clientSid, ControlWrap wrap, boolean resendWkc) {
+        long cookie = cookie(to, clientSid, 0);
+        ByteBuf plain = alloc.buffer(64);
+        long[] ack = {0};
+        ControlPacket.writeHeader(plain, Opcode.CONTROL_HARD_RESET_SERVER_V2, 0, cookie, ack, 1, clientSid, 0);
+        if (resendWkc) {
+            plain.writeShort(TLV_EARLY_NEG_FLAGS).writeShort(2).writeShort(EARLY_NEG_FLAG_RESEND_WKC);
+        }
+        ByteBuf out = plain;
+        if (wrap != null) {
+            out = wrap.wrap(alloc, plain, 1, System.currentTimeMillis() / 1000);
+            plain.release();
+        }
+        statelessReplies++;
+        udp.write(new DatagramPacket(out, to), udp.voidPromise());
+    }
+
+    /** Our session ID for a client: HMAC-SHA256(server secret, time slot, address, port, client session ID). */
+    private long cookie(InetSocketAddress from, long clientSid, int slotOffset) {
+        long slot = TimeUnit.NANOSECONDS.toSeconds(now) / ((handWindowSeconds() + 1) / 2) + slotOffset;
+        javax.crypto.Mac m = cookieMac;
+        m.update((byte) (slot >>> 24));
+        m.update((byte) (slot >>> 16));
+        m.update((byte) (slot >>> 8));
+        m.update((byte) slot);
+        m.update(from.getAddress().getAddress());
+        m.update((byte) (from.getPort() >>> 8));
+        m.update((byte) from.getPort());
+        for (int i = 56; i >= 0; i -= 8) {
+            m.update((byte) (clientSid >>> i));
+        }
+        try {
+            m.doFinal(cookieScratch, 0);
+        } catch (javax.crypto.ShortBufferException e) {
+            throw new IllegalStateException(e);
+        }
+        long v = 0;
+        for (int i = 0; i < 8; i++) {
+            v = (v << 8) | (cookieScratch[i] & 0xff);
+        }
+        return v;
+    }
+
+    /** A cookie of this slot or one of the two before it (each slot is half the hand-window). */
+    private boolean cookieValid(long cookie, InetSocketAddress from, long clientSid) {
+        boolean ok = false;
+        for (int off = -2; off <= 0; off++) {
+            ok |= cookie(from, clientSid, off) == cookie;
+        }
+        return ok;
+    }
+
+    private long handWindowSeconds() {
+        return Math.max(2, TimeUnit.NANOSECONDS.toSeconds(handWindowNanos));
+    }
+
+    private Session newSession(InetSocketAddress from, TcpConnection conn, long localSid, ControlWrap auth) {
         Session s = new Session(from);
         if (conn != null) {
             s.tcp = conn.channel;
             conn.session = s;
         }
-        TlsAuth auth = tlsAuthKey == null ? null : new TlsAuth(tlsAuthKey, tlsAuthDirection, tlsAuthDigest);
-        s.control = new ControlChannel(alloc, reliableConfig, auth, true, random.nextLong(), 0,
+        s.control = new ControlChannel(alloc, reliableConfig, auth, true, localSid, 0,
                 ControlChannel.DEFAULT_SEND_QUEUE, now, out -> {
                     if (!s.closed) {
                         transmit(s, out);
@@ -465,13 +783,8 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         byte[] r2 = new byte[KeyMethod2Message.RANDOM];
         random.nextBytes(r1);
         random.nextBytes(r2);
-        String cipherName = s.cipher == null ? "[null-cipher]" : s.cipher.openVpnName;
-        String options = "V4,dev-type tun,link-mtu 1549,tun-mtu 1500,proto UDPv4,cipher " + cipherName
-                + ",auth [null-digest],keysize " + (s.cipher == null ? 0 : s.cipher.keyLength * 8)
-                + ",key-method 2,tls-server";
-        KeyMethod2Message ours = new KeyMethod2Message(new byte[0], r1, r2, options, "", "", "");
         ByteBuf out = alloc.buffer();
-        ours.emit(out);
+        new KeyMethod2Message(new byte[0], r1, r2, optionsString(s), "", "", "").emit(out);
         s.tlsOut(out);
         if (!ok || (s.address = pool.allocate()) == null) {
             sendControlMessage(s, "AUTH_FAILED");
@@ -484,7 +797,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         byte[] key2 = s.ekm ? KeyDerivation.exporter(s.sslHandler.engine().getSession())
                 : KeyDerivation.prf(s.clientKm2.preMaster(), s.clientKm2.random1(), r1, s.clientKm2.random2(), r2,
                         s.control.remoteSessionId(), s.control.localSessionId());
-        s.data = KeyDerivation.channel(s.cipher, key2, true, new ReplayWindow());
+        s.data = KeyDerivation.dataChannel(s.cipher, authDigest, key2, true, new ReplayWindow());
         Arrays.fill(key2, (byte) 0);
         int peerId = 0;
         while (byPeerId[peerId] != null) {
@@ -494,10 +807,12 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         byPeerId[peerId] = s;
         s.useV2 = (s.ivProto & IV_PROTO_DATA_V2) != 0;
         s.state = State.CONNECTED;
+        s.keyStarted = now;
         s.lastRx = now;
         s.lastTx = now;
         handshakes--;
         clients++;
+        s.address6 = ipv6Network == null ? null : ipv6For(s.address);
         OpenVpnClientChannel child = new OpenVpnClientChannel(this, s.tcp != null ? s.tcp : udp.channel(), s,
                 s.address);
         s.child = child;
@@ -505,6 +820,137 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             child.pipeline().addLast(clientInitializer);
         }
         home.register(child);
+    }
+
+    /** Our OCC options string (key method 2); clients only compare it and warn. */
+    private String optionsString(Session s) {
+        String cipherName = s.cipher == null ? "[null-cipher]" : s.cipher.openVpnName;
+        return "V4,dev-type " + (tap ? "tap,link-mtu 1563" : "tun,link-mtu 1549")
+                + ",tun-mtu 1500,proto " + (s.tcp != null ? "TCPv4_SERVER" : "UDPv4") + ",cipher " + cipherName
+                + ",auth " + (s.cipher != null && !s.cipher.isAead() ? authDigest : "[null-digest]")
+                + ",keysize " + (s.cipher == null ? 0 : s.cipher.keyLength * 8)
+                + ",key-method 2,tls-server";
+    }
+
+    // ---- renegotiation ----
+
+    /** The key ID after {@code k}: 1..7 cycling (0 is only the first key's). */
+    static int nextKeyId(int k) {
+        return k % 7 + 1;
+    }
+
+    /** Starts a new key on {@code s} (the peer's soft reset arrived, or ours is due): a fresh TLS session. */
+    private Rekey startRekey(Session s, int keyId) {
+        Rekey r = new Rekey(s, keyId);
+        r.control = new ControlChannel(alloc, reliableConfig, s.control.wrap(), true, s.control.localSessionId(),
+                keyId, ControlChannel.DEFAULT_SEND_QUEUE, now, out -> {
+                    if (!s.closed) {
+                        transmit(s, out);
+                    } else {
+                        out.release();
+                    }
+                }, msg -> s.tlsInto(r.tls, r.plain, msg));
+        r.control.softReset(s.control.remoteSessionId());
+        r.control.shareProtection(s.control);
+        r.sslHandler = ssl.newHandler(alloc);
+        r.sslHandler.setHandshakeTimeoutMillis(0);
+        r.tls = new EmbeddedChannel(r.sslHandler);
+        r.started = now;
+        s.rekey = r;
+        return r;
+    }
+
+    /** A control packet for a key ID other than the session's primary one. */
+    private void onOtherKey(Session s, ByteBuf c, int off, int plen, int op, int keyId) {
+        Rekey r = s.rekey;
+        if (r == null || r.keyId != keyId) {
+            if (op != Opcode.CONTROL_SOFT_RESET_V1 || s.state != State.CONNECTED || keyId != nextKeyId(s.keyId)) {
+                countDrop(OpenVpnDropReason.BAD_OPCODE);
+                return;
+            }
+            if (r != null) {
+                r.release();
+            }
+            r = startRekey(s, keyId);
+            OpenVpnDropReason d = r.control.onPacket(c.retainedSlice(off, plen), now);
+            if (d != null) {
+                countDrop(d);
+                r.release();
+                s.rekey = null;
+                return;
+            }
+            r.control.sendReset(now);
+        } else {
+            OpenVpnDropReason d = r.control.onPacket(c.retainedSlice(off, plen), now);
+            if (d != null) {
+                countDrop(d);
+            }
+        }
+        afterRekeyInput(s);
+    }
+
+    private void afterRekeyInput(Session s) {
+        Rekey r = s.rekey;
+        if (r == null || s.closed) {
+            return;
+        }
+        s.pumpTls(r.tls, r.control);
+        if (r.data == null && r.plain.isReadable()) {
+            KeyMethod2Message m;
+            try {
+                m = KeyMethod2Message.read(r.plain, true);
+            } catch (IllegalArgumentException e) {
+                countDrop(OpenVpnDropReason.BAD_CONTROL_MESSAGE);
+                remove(s);
+                return;
+            }
+            if (m != null) {
+                byte[] r1 = new byte[KeyMethod2Message.RANDOM];
+                byte[] r2 = new byte[KeyMethod2Message.RANDOM];
+                random.nextBytes(r1);
+                random.nextBytes(r2);
+                ByteBuf out = alloc.buffer();
+                new KeyMethod2Message(new byte[0], r1, r2, optionsString(s), "", "", "").emit(out);
+                s.tlsOutTo(r.tls, r.control, out);
+                byte[] key2 = s.ekm ? KeyDerivation.exporter(r.sslHandler.engine().getSession())
+                        : KeyDerivation.prf(m.preMaster(), m.random1(), r1, m.random2(), r2,
+                                r.control.remoteSessionId(), r.control.localSessionId());
+                r.data = KeyDerivation.dataChannel(s.cipher, authDigest, key2, true, new ReplayWindow());
+                Arrays.fill(key2, (byte) 0);
+                r.plain.discardReadBytes();
+            }
+        }
+        s.pumpTls(r.tls, r.control);
+        r.control.flushAcks();
+        if (r.data != null && r.control.idle()) {
+            promote(s); // our key method 2 message was acknowledged: the client has the new key
+        }
+    }
+
+    /** The new key becomes primary for sending; the old data key stays a lame duck for the transition window. */
+    private void promote(Session s) {
+        Rekey r = s.rekey;
+        s.rekey = null;
+        if (s.lameData != null) {
+            s.lameData.destroy();
+        }
+        s.lameData = s.data;
+        s.lameKeyId = s.dataKeyId;
+        s.lameUntil = now + transitionNanos;
+        s.data = r.data;
+        s.dataKeyId = r.keyId;
+        s.control.release();
+        s.tls.finishAndReleaseAll();
+        s.plain.release();
+        s.control = r.control;
+        s.sslHandler = r.sslHandler;
+        s.tls = r.tls;
+        s.plain = r.plain;
+        s.keyId = r.keyId;
+        s.keyStarted = now;
+        s.keyBytes = 0;
+        s.renegotiations++;
+        renegotiations++;
     }
 
     private void onControlMessage(Session s, String m) {
@@ -527,13 +973,20 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             b.append(',').append(p);
         }
         b.append(",route-gateway ").append(pool.serverAddress().getHostAddress());
-        b.append(",topology subnet,ping ").append(ping).append(",ping-restart ").append(pingRestart);
+        b.append(tap ? "" : ",topology subnet").append(",ping ").append(ping).append(",ping-restart ").append(pingRestart);
         b.append(",ifconfig ").append(s.address.getHostAddress()).append(' ')
                 .append(pool.netmask().getHostAddress());
+        if (s.address6 != null) {
+            b.append(",ifconfig-ipv6 ").append(s.address6.getHostAddress()).append('/').append(ipv6PrefixLength)
+                    .append(' ').append(serverAddress6().getHostAddress());
+        }
         if (s.useV2) {
             b.append(",peer-id ").append(s.peerId);
         }
         b.append(",cipher ").append(s.cipher.openVpnName);
+        if (compression.directive != null) {
+            b.append(',').append(compression.directive);
+        }
         if ((s.ivProto & IV_PROTO_CC_EXIT_NOTIFY) != 0) {
             b.append(",protocol-flags cc-exit").append(s.ekm ? " tls-ekm" : "");
         } else if (s.ekm) {
@@ -569,14 +1022,26 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             countDrop(OpenVpnDropReason.NO_SESSION);
             return;
         }
-        if (s.data == null || Opcode.keyId(c.getByte(off)) != 0) {
+        int keyId = Opcode.keyId(c.getByte(off));
+        dev.pktkit.openvpn.data.DataChannel key = keyId == s.dataKeyId ? s.data
+                : s.lameData != null && keyId == s.lameKeyId ? s.lameData
+                : s.rekey != null && keyId == s.rekey.keyId ? s.rekey.data : null;
+        if (key == null) {
             countDrop(OpenVpnDropReason.NO_KEYS);
             return;
         }
-        ByteBuf plain = s.data.open(alloc, c, off, len);
+        ByteBuf plain = key.open(alloc, c, off, len);
         if (plain == null) {
-            countDrop(s.data.lastRejection() == AeadDataChannel.REPLAYED
+            countDrop(key.lastRejection() == AeadDataChannel.REPLAYED
                     ? OpenVpnDropReason.DATA_REPLAY : OpenVpnDropReason.DATA_BAD_TAG);
+            return;
+        }
+        if (s.rekey != null && key == s.rekey.data) {
+            promote(s); // the client sends with the new key: it is active on both sides
+        }
+        if (!compression.unframe(plain)) {
+            plain.release();
+            countDrop(OpenVpnDropReason.COMPRESSED);
             return;
         }
         if (s.tcp == null && !from.equals(s.remote)) {
@@ -590,6 +1055,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             s.remote = from;
         }
         s.lastRx = now;
+        s.keyBytes += len;
         if (startsWith(plain, PING)) {
             plain.release();
             return;
@@ -629,17 +1095,19 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
 
     /** From a client channel: one IP packet to encrypt and send; takes {@code packet}'s reference. */
     void sendData(Session s, ByteBuf packet) {
+        packet = compression.frame(alloc, packet);
         try {
             if (s.closed || s.data == null) {
                 countDrop(OpenVpnDropReason.NO_KEYS);
                 return;
             }
-            ByteBuf out = s.data.seal(alloc, packet, 0, s.useV2 ? s.peerId : -1);
+            ByteBuf out = s.data.seal(alloc, packet, s.dataKeyId, s.useV2 ? s.peerId : -1);
             if (out == null) {
                 countDrop(OpenVpnDropReason.PACKET_ID_EXHAUSTED);
                 return;
             }
             s.lastTx = now;
+            s.keyBytes += out.readableBytes();
             transmit(s, out);
         } finally {
             packet.release();
@@ -704,6 +1172,22 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                 if (now - s.lastTx >= pingNanos && s.pushed) {
                     sendData(s, Unpooled.wrappedBuffer(PING));
                 }
+                if (s.lameData != null && now - s.lameUntil > 0) {
+                    s.lameData.destroy();
+                    s.lameData = null;
+                }
+                if (s.rekey != null && now - s.rekey.started > handWindowNanos) {
+                    s.rekey.release(); // the peer did not finish the new key in time; the old one carries on
+                    s.rekey = null;
+                    countDrop(OpenVpnDropReason.RENEGOTIATION_FAILED);
+                } else if (s.rekey == null && (renegNanos > 0 && now - s.keyStarted > renegNanos
+                        || renegBytes > 0 && s.keyBytes > renegBytes)) {
+                    Rekey r = startRekey(s, nextKeyId(s.keyId));
+                    r.control.sendReset(now);
+                }
+                if (s.rekey != null) {
+                    s.rekey.control.tick(now);
+                }
             } else if (s.state == State.FAILED) {
                 if (now - s.failedAt > TimeUnit.SECONDS.toNanos(5)) {
                     remove(s);
@@ -745,6 +1229,12 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         s.plain.release();
         if (s.data != null) {
             s.data.destroy();
+        }
+        if (s.lameData != null) {
+            s.lameData.destroy();
+        }
+        if (s.rekey != null) {
+            s.rekey.release();
         }
         if (s.child != null) {
             s.child.closeFromServer();
@@ -827,19 +1317,59 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
 
     enum State { TLS, AUTHENTICATING, FAILED, CONNECTED }
 
+    /** A key being negotiated on an established session (soft reset, new TLS session, key method 2). */
+    final class Rekey {
+        final Session session;
+        final int keyId;
+        ControlChannel control;
+        SslHandler sslHandler;
+        EmbeddedChannel tls;
+        final ByteBuf plain = Unpooled.buffer(256, MAX_PLAINTEXT);
+        dev.pktkit.openvpn.data.DataChannel data;
+        long started;
+
+        Rekey(Session session, int keyId) {
+            this.session = session;
+            this.keyId = keyId;
+        }
+
+        void release() {
+            control.release();
+            tls.finishAndReleaseAll();
+            plain.release();
+            if (data != null) {
+                data.destroy();
+            }
+        }
+    }
+
     /** One client's state, from its hard reset until it goes. Confined to the server's loop. */
     final class Session {
         volatile InetSocketAddress remote;
         ControlChannel control;
         SslHandler sslHandler;
         EmbeddedChannel tls;
-        final ByteBuf plain = Unpooled.buffer(256, MAX_PLAINTEXT);
+        ByteBuf plain = Unpooled.buffer(256, MAX_PLAINTEXT);
+        /** The primary key's ID (its control channel's) and the data key used for sending. */
+        int keyId;
+        int dataKeyId;
+        long keyStarted;
+        /** The renegotiation in progress, or null. */
+        Rekey rekey;
+        /** The previous data key, still accepted until {@code lameUntil}. */
+        dev.pktkit.openvpn.data.DataChannel lameData;
+        int lameKeyId = -1;
+        long lameUntil;
+        long renegotiations;
+        /** Data-channel bytes (both ways) on the current key, for {@code reneg-bytes}. */
+        long keyBytes;
         State state = State.TLS;
         KeyMethod2Message clientKm2;
         OpenVpnCredentials credentials;
         DataCipher cipher;
-        AeadDataChannel data;
+        dev.pktkit.openvpn.data.DataChannel data;
         Inet4Address address;
+        java.net.Inet6Address address6;
         OpenVpnClientChannel child;
         int ivProto;
         int peerId = -1;
@@ -847,6 +1377,8 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         boolean ekm;
         boolean pushed;
         boolean closed;
+        /** TLS failed (alert sent); the session is removed on the next loop turn, input is dropped until then. */
+        boolean tlsFailed;
         boolean inBatch;
         boolean dirty;
         /** The TCP connection this session runs over, or null for UDP. */
@@ -866,14 +1398,27 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
 
         /** A control message's payload (TLS records) from the reliability layer. */
         void tlsIn(ByteBuf records) {
-            if (closed) {
+            tlsInto(tls, plain, records);
+        }
+
+        /** TLS records into {@code tls}; its plaintext into {@code plain}. */
+        void tlsInto(EmbeddedChannel tls, ByteBuf plain, ByteBuf records) {
+            // a closed EmbeddedChannel throws without taking the message: never hand it one
+            if (closed || tlsFailed || !tls.isOpen()) {
                 records.release();
                 return;
             }
             try {
                 tls.writeInbound(records);
-            } catch (RuntimeException e) {
-                // TLS failure (bad certificate, bad record): the session is over
+            } catch (Exception e) { // EmbeddedChannel rethrows checked ones too (ClosedChannelException)
+                tlsFailed = true;
+                // TLS failure (bad or revoked certificate, bad record): send the TLS alert the engine made, so the
+                // client learns why at once; the session is over
+                ControlChannel cc = tls == this.tls ? control : rekey != null && tls == rekey.tls ? rekey.control
+                        : null;
+                if (cc != null) {
+                    pumpTls(tls, cc);
+                }
                 home.execute(() -> remove(this));
                 return;
             }
@@ -892,20 +1437,40 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
 
         /** Plaintext for the peer: through TLS into the reliability layer. */
         void tlsOut(ByteBuf plaintext) {
-            if (closed) {
+            if (closed || tlsFailed || !tls.isOpen()) {
                 plaintext.release();
                 return;
             }
             try {
                 tls.writeOutbound(plaintext);
-            } catch (RuntimeException e) {
+            } catch (Exception e) {
+                tlsFailed = true;
                 home.execute(() -> remove(this));
             }
             pumpTls();
         }
 
+        /** Plaintext into a renegotiation's TLS session. */
+        void tlsOutTo(EmbeddedChannel tls, ControlChannel control, ByteBuf plaintext) {
+            if (closed || tlsFailed || !tls.isOpen()) {
+                plaintext.release();
+                return;
+            }
+            try {
+                tls.writeOutbound(plaintext);
+            } catch (Exception e) {
+                tlsFailed = true;
+                home.execute(() -> remove(this));
+            }
+            pumpTls(tls, control);
+        }
+
         /** Moves TLS output into control packets. */
         void pumpTls() {
+            pumpTls(tls, control);
+        }
+
+        void pumpTls(EmbeddedChannel tls, ControlChannel control) {
             Object o;
             while (!closed && (o = tls.readOutbound()) != null) {
                 if (o instanceof ByteBuf b) {
@@ -925,6 +1490,17 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         private StaticKey tlsAuthKey;
         private KeyDirection tlsAuthDirection = KeyDirection.NORMAL;
         private String tlsAuthDigest = "SHA1";
+        private StaticKey tlsCryptKey;
+        private TlsCryptV2.ServerKey tlsCryptV2Key;
+        private boolean stateless = true;
+        private boolean tap;
+        private String authDigest = "SHA1";
+        private Compression compression = Compression.NONE;
+        private int renegSeconds = 3600;
+        private int transitionWindowSeconds = 60;
+        private long renegBytes;
+        private java.net.Inet6Address ipv6Network;
+        private int ipv6PrefixLength;
         private List<DataCipher> dataCiphers = List.of(DataCipher.AES_256_GCM, DataCipher.AES_128_GCM,
                 DataCipher.CHACHA20_POLY1305);
         private AddressPool pool = AddressPool.parse("10.8.0.0 255.255.255.0");
@@ -951,6 +1527,107 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             this.tlsAuthKey = key;
             this.tlsAuthDirection = direction;
             this.tlsAuthDigest = digest;
+            return this;
+        }
+
+        /** {@code tls-crypt KEY}: every control packet encrypted and authenticated with the shared static key. */
+        public Builder tlsCrypt(StaticKey key) {
+            this.tlsCryptKey = key;
+            return this;
+        }
+
+        /**
+         * {@code tls-crypt-v2 SERVERKEY}: clients present their own tls-crypt key wrapped by this server key; only
+         * such clients are accepted.
+         */
+        public Builder tlsCryptV2(TlsCryptV2.ServerKey key) {
+            this.tlsCryptV2Key = key;
+            return this;
+        }
+
+        /**
+         * Whether UDP handshakes use the stateless HMAC-cookie exchange (default true, as OpenVPN 2.6): a hard
+         * reset is answered without creating state; false creates a session on each verified reset (bounded by
+         * {@code maxHandshakes}). TCP connections are always stateful (the connection is the state).
+         */
+        public Builder statelessHandshake(boolean on) {
+            this.stateless = on;
+            return this;
+        }
+
+        /**
+         * {@code dev tap} (true) or {@code dev tun} (false, the default): in TAP mode each client channel carries
+         * Ethernet frames (attach it to an {@code L2Hub} with {@link L2HubClientAttacher}); the pushed
+         * {@code ifconfig} and {@code route-gateway} are the same, {@code topology} is not pushed.
+         */
+        public Builder tap(boolean tap) {
+            this.tap = tap;
+            return this;
+        }
+
+        /**
+         * {@code server-ipv6 NETWORK/LEN} (LEN 64..112): the server takes NETWORK+1, client n gets NETWORK+0x1000+n
+         * and is pushed {@code ifconfig-ipv6 ADDR/LEN SERVER}; push {@code route-ipv6} with {@link #push}.
+         */
+        public Builder serverIpv6(String cidr) {
+            if (cidr == null) {
+                this.ipv6Network = null;
+                return this;
+            }
+            int slash = cidr.indexOf('/');
+            if (slash < 0) {
+                throw new IllegalArgumentException("expected NETWORK/LEN: " + cidr);
+            }
+            int len = Integer.parseInt(cidr.substring(slash + 1).trim());
+            if (len < 64 || len > 112) {
+                throw new IllegalArgumentException("server-ipv6 prefix /" + len + " must be /64../112");
+            }
+            try {
+                java.net.InetAddress a = java.net.InetAddress.getByName(cidr.substring(0, slash).trim());
+                if (!(a instanceof java.net.Inet6Address v6)) {
+                    throw new IllegalArgumentException("not an IPv6 network: " + cidr);
+                }
+                this.ipv6Network = v6;
+            } catch (java.net.UnknownHostException e) {
+                throw new IllegalArgumentException("not an IPv6 network: " + cidr, e);
+            }
+            this.ipv6PrefixLength = len;
+            return this;
+        }
+
+        /**
+         * {@code reneg-sec}: the server starts a new key (soft reset) when the primary one is this old (3600;
+         * 0 for never). Clients' own {@code reneg-sec} renegotiations are answered whatever this is.
+         */
+        public Builder renegSeconds(int seconds) {
+            this.renegSeconds = seconds;
+            return this;
+        }
+
+        /** {@code reneg-bytes}: the server starts a new key after this many data-channel bytes (0: never, the default). */
+        public Builder renegBytes(long bytes) {
+            this.renegBytes = bytes;
+            return this;
+        }
+
+        /** {@code transition-window}: how long the previous data key is still accepted after a new one (60 s). */
+        public Builder transitionWindow(int seconds) {
+            this.transitionWindowSeconds = seconds;
+            return this;
+        }
+
+        /**
+         * {@code auth}: the HMAC digest of CBC data channels (OpenVPN's default SHA1; SHA256, SHA512). It is not
+         * negotiated: clients must name the same one in their profile.
+         */
+        public Builder auth(String digest) {
+            this.authDigest = digest;
+            return this;
+        }
+
+        /** Compression framing (never compression) and the directive pushed for it. */
+        public Builder compression(Compression c) {
+            this.compression = Objects.requireNonNull(c);
             return this;
         }
 

@@ -66,7 +66,9 @@ class ServerHostileInputTest {
             }
         }
         assertEquals(0, s.sessionCount());
-        long counted = s.drops(OpenVpnDropReason.NO_SESSION) + s.drops(OpenVpnDropReason.MALFORMED);
+        long counted = s.drops(OpenVpnDropReason.NO_SESSION) + s.drops(OpenVpnDropReason.MALFORMED)
+                + s.drops(OpenVpnDropReason.BAD_COOKIE);
+        assertEquals(0, s.sessionsCreated());
         assertEquals(31 * 80, counted + before);
         Object out = ch.readOutbound();
         assertEquals(null, out, "nothing is answered");
@@ -94,7 +96,7 @@ class ServerHostileInputTest {
 
     @Test
     void resetsBeyondTheHandshakeBoundAreRefusedAndCounted() {
-        OpenVpnServer s = OpenVpnServer.builder().ssl(ssl).maxClients(100, 5).build();
+        OpenVpnServer s = OpenVpnServer.builder().ssl(ssl).maxClients(100, 5).statelessHandshake(false).build();
         ch = new EmbeddedChannel(s);
         for (int i = 0; i < 20; i++) {
             ByteBuf b = Unpooled.buffer();
@@ -124,5 +126,87 @@ class ServerHostileInputTest {
         assertEquals(10, s.drops(OpenVpnDropReason.NO_SESSION));
         assertEquals(1, s.drops(OpenVpnDropReason.NO_KEYS));
         assertTrue(ch.isActive());
+    }
+
+    static ByteBuf reset(long clientSid) {
+        ByteBuf b = Unpooled.buffer();
+        new ControlPacketRepr(Opcode.CONTROL_HARD_RESET_CLIENT_V2, 0, clientSid, new long[0], 0, 0, new byte[0]).emit(b);
+        return b;
+    }
+
+    @Test
+    void spoofedResetFloodIsAnsweredStatelesslyAndOnlyAnEchoedCookieCreatesState() {
+        OpenVpnServer s = OpenVpnServer.builder().ssl(ssl).maxClients(100, 5).build();
+        ch = new EmbeddedChannel(s);
+        int flood = 2000;
+        long cookieFor7 = 0;
+        for (int i = 0; i < flood; i++) {
+            ch.writeInbound(dgram(reset(0x7000 + i), 10000 + i));
+            DatagramPacket reply = ch.readOutbound();
+            ByteBuf r = reply.content();
+            assertEquals(Opcode.CONTROL_HARD_RESET_SERVER_V2, Opcode.of(r.getByte(0)));
+            assertEquals(1, r.getByte(9), "one ack");
+            assertEquals(0, r.getInt(10), "of the client's message 0");
+            assertEquals(0x7000 + i, r.getLong(14), "to the client's session");
+            assertEquals(0, r.getInt(22), "our reset is message 0");
+            if (i == 7) {
+                cookieFor7 = r.getLong(1);
+            }
+            reply.release();
+        }
+        assertEquals(0, s.sessionCount(), "a reset flood leaves no session state");
+        assertEquals(0, s.sessionsCreated());
+        assertEquals(flood, s.statelessReplies());
+        // a third packet that guesses the cookie, or echoes it from another address, creates nothing
+        ByteBuf guess = Unpooled.buffer();
+        new ControlPacketRepr(Opcode.ACK_V1, 0, 0x7007, new long[] {0}, cookieFor7 ^ 1, 0, new byte[0]).emit(guess);
+        ch.writeInbound(dgram(guess, 10007));
+        ByteBuf moved = Unpooled.buffer();
+        new ControlPacketRepr(Opcode.ACK_V1, 0, 0x7007, new long[] {0}, cookieFor7, 0, new byte[0]).emit(moved);
+        ch.writeInbound(dgram(moved, 10008));
+        ByteBuf late = Unpooled.buffer();
+        new ControlPacketRepr(Opcode.CONTROL_V1, 0, 0x7007, new long[] {0}, cookieFor7, 5, new byte[1]).emit(late);
+        ch.writeInbound(dgram(late, 10007));
+        assertEquals(3, s.drops(OpenVpnDropReason.BAD_COOKIE));
+        assertEquals(0, s.sessionsCreated());
+        // the echo from the right address does
+        ByteBuf echo = Unpooled.buffer();
+        new ControlPacketRepr(Opcode.ACK_V1, 0, 0x7007, new long[] {0}, cookieFor7, 0, new byte[0]).emit(echo);
+        ch.writeInbound(dgram(echo, 10007));
+        assertEquals(1, s.sessionsCreated());
+        assertEquals(1, s.sessionCount());
+        assertEquals(null, (Object) ch.readOutbound(), "an ack needs no answer");
+    }
+
+    @Test
+    void tlsCryptResetsThatDoNotAuthenticateAreNeitherAnsweredNorKept() {
+        byte[] kb = new byte[StaticKey.LENGTH];
+        new SecureRandom().nextBytes(kb);
+        StaticKey key = StaticKey.of(kb);
+        OpenVpnServer s = OpenVpnServer.builder().ssl(ssl).tlsCrypt(key).build();
+        ch = new EmbeddedChannel(s);
+        SecureRandom r = new SecureRandom();
+        for (int i = 0; i < 500; i++) {
+            byte[] b = new byte[9 + 8 + 32 + 5];
+            r.nextBytes(b);
+            b[0] = (byte) Opcode.firstByte(Opcode.CONTROL_HARD_RESET_CLIENT_V2, 0);
+            ch.writeInbound(dgram(Unpooled.wrappedBuffer(b), 2000 + i));
+        }
+        // a genuine client reset (wrapped with the client's direction) is answered, still without state
+        ByteBuf plain = reset(0x42);
+        ByteBuf wire = new dev.pktkit.openvpn.crypto.TlsCrypt(key, false).wrap(io.netty.buffer.ByteBufAllocator.DEFAULT,
+                plain, 1, 1);
+        plain.release();
+        ch.writeInbound(dgram(wire, 4000));
+        DatagramPacket reply = ch.readOutbound();
+        ByteBuf rc = reply.content();
+        int off = new dev.pktkit.openvpn.crypto.TlsCrypt(key, false).unwrap(rc, 0, rc.readableBytes());
+        assertTrue(off >= 0, "our reply is tls-crypt wrapped for the client");
+        assertEquals(Opcode.CONTROL_HARD_RESET_SERVER_V2, Opcode.of(rc.getByte(off)));
+        reply.release();
+        assertEquals(500, s.drops(OpenVpnDropReason.BAD_HMAC));
+        assertEquals(0, s.sessionsCreated());
+        assertEquals(1, s.statelessReplies());
+        assertEquals(null, (Object) ch.readOutbound());
     }
 }

@@ -57,6 +57,11 @@ public final class StaticKey {
         return sb.append(END).append('\n').toString();
     }
 
+    /** A copy of all 256 key bytes. */
+    public byte[] bytes() {
+        return key.clone();
+    }
+
     /** The first {@code len} bytes of slot {@code slot}'s cipher key. */
     public byte[] cipherKey(int slot, int len) {
         return Arrays.copyOfRange(key, slot * 128, slot * 128 + len);

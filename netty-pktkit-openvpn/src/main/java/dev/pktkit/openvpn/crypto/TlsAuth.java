@@ -20,7 +20,7 @@ import java.security.MessageDigest;
  * packet-id must then be checked against the session's {@link ReplayWindow}. Not thread-safe (one {@code Mac}
  * per direction): use one instance per event loop.
  */
-public final class TlsAuth {
+public final class TlsAuth implements ControlWrap {
     private final Mac send;
     private final Mac receive;
     private final int hmacLength;
@@ -48,6 +48,7 @@ public final class TlsAuth {
     }
 
     /** Bytes tls-auth adds to a control packet. */
+    @Override
     public int overhead() {
         return hmacLength + 8;
     }
@@ -58,6 +59,7 @@ public final class TlsAuth {
      *
      * @return the plain packet's offset, or -1 if it is too short or its HMAC is wrong (the buffer is then unchanged)
      */
+    @Override
     public int unwrap(ByteBuf buf, int off, int len) {
         int h = hmacLength;
         if (len < 9 + h + 8 + 1) {
@@ -88,6 +90,7 @@ public final class TlsAuth {
     }
 
     /** The packet-id of the last packet {@link #unwrap} accepted. */
+    @Override
     public long lastPacketId() {
         return lastPacketId;
     }
@@ -102,6 +105,7 @@ public final class TlsAuth {
      *
      * @return a new buffer the caller owns
      */
+    @Override
     public ByteBuf wrap(ByteBufAllocator alloc, ByteBuf plain, long packetId, long netTime) {
         int r = plain.readerIndex();
         int len = plain.readableBytes();

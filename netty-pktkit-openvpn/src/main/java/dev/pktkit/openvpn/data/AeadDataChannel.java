@@ -32,7 +32,7 @@ import java.util.Arrays;
  *
  * <p>One instance per session, used from one event loop; not thread-safe.
  */
-public final class AeadDataChannel {
+public final class AeadDataChannel implements DataChannel {
     public static final int TAG = 16;
     public static final int PACKET_ID = 4;
     /** Largest packet ID; a key must be renegotiated before the sender reaches it. */
@@ -71,6 +71,7 @@ public final class AeadDataChannel {
         }
     }
 
+    @Override
     public DataCipher cipher() {
         return cipher;
     }
@@ -100,6 +101,7 @@ public final class AeadDataChannel {
      * @param peerId the 24-bit peer-id for P_DATA_V2, or -1 for P_DATA_V1
      * @return the packet (caller owns it), or null when the packet-ID space is used up (the key must be renewed)
      */
+    @Override
     public ByteBuf seal(ByteBufAllocator alloc, ByteBuf plain, int keyId, int peerId) {
         if (sendPacketId >= MAX_PACKET_ID) {
             return null;
@@ -148,6 +150,7 @@ public final class AeadDataChannel {
      *
      * @return the plaintext (caller owns it), or null when rejected ({@link #lastRejection()} says why)
      */
+    @Override
     public ByteBuf open(ByteBufAllocator alloc, ByteBuf pkt, int off, int len) {
         int op = Opcode.of(pkt.getByte(off));
         int head = op == Opcode.DATA_V2 ? 4 : 1;
@@ -193,13 +196,11 @@ public final class AeadDataChannel {
     }
 
     /** Why the last {@link #open} returned null: {@link #TOO_SHORT}, {@link #BAD_TAG} or {@link #REPLAYED}. */
+    @Override
     public int lastRejection() {
         return rejection;
     }
 
-    public static final int TOO_SHORT = 1;
-    public static final int BAD_TAG = 2;
-    public static final int REPLAYED = 3;
     private int rejection;
 
     private byte[] scratch(int n) {
@@ -217,6 +218,7 @@ public final class AeadDataChannel {
     }
 
     /** Wipes the key copies this instance holds (the JDK's {@code SecretKeySpec}s cannot be wiped). */
+    @Override
     public void destroy() {
         Arrays.fill(scratch, (byte) 0);
         Arrays.fill(encryptNonce, (byte) 0);

@@ -6,7 +6,9 @@ import java.util.Locale;
 public enum DataCipher {
     AES_256_GCM("AES-256-GCM", "AES", "AES/GCM/NoPadding", 32),
     AES_128_GCM("AES-128-GCM", "AES", "AES/GCM/NoPadding", 16),
-    CHACHA20_POLY1305("CHACHA20-POLY1305", "ChaCha20", "ChaCha20-Poly1305", 32);
+    CHACHA20_POLY1305("CHACHA20-POLY1305", "ChaCha20", "ChaCha20-Poly1305", 32),
+    /** CBC with an HMAC (the {@code auth} digest) for clients without AEAD; see {@link CbcHmacDataChannel}. */
+    AES_256_CBC("AES-256-CBC", "AES", "AES/CBC/PKCS5Padding", 32);
 
     /** The name OpenVPN uses in {@code data-ciphers}, {@code IV_CIPHERS} and the pushed {@code cipher}. */
     public final String openVpnName;
@@ -20,6 +22,11 @@ public enum DataCipher {
         this.keyAlgorithm = keyAlgorithm;
         this.transformation = transformation;
         this.keyLength = keyLength;
+    }
+
+    /** Whether this is an AEAD cipher (no separate HMAC). */
+    public boolean isAead() {
+        return this != AES_256_CBC;
     }
 
     /** The cipher OpenVPN calls {@code name} (case-insensitive), or null. */

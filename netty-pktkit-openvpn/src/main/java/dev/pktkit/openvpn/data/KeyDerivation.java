@@ -147,6 +147,23 @@ public final class KeyDerivation {
                 slice(key2, in * 128, 64), slice(key2, in * 128 + 64, 64), replay);
     }
 
+    /**
+     * The data channel for one side from a {@code key2} block, for any cipher: AEAD ones as {@link #channel}; CBC
+     * with its cipher key from the cipher slot and its HMAC key (the digest's length) from the HMAC slot.
+     *
+     * @param digest the {@code auth} digest for CBC ("SHA1", "SHA256", "SHA512"); ignored for AEAD
+     */
+    public static DataChannel dataChannel(DataCipher cipher, String digest, byte[] key2, boolean server,
+                                          dev.pktkit.openvpn.crypto.ReplayWindow replay) {
+        if (cipher.isAead()) {
+            return channel(cipher, key2, server, replay);
+        }
+        int out = server ? 1 : 0;
+        int in = 1 - out;
+        return new CbcHmacDataChannel(cipher, digest, slice(key2, out * 128, 64), slice(key2, out * 128 + 64, 64),
+                slice(key2, in * 128, 64), slice(key2, in * 128 + 64, 64), replay);
+    }
+
     private static byte[] slice(byte[] b, int off, int len) {
         return Arrays.copyOfRange(b, off, off + len);
     }

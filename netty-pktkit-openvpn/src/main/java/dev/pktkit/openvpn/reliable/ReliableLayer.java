@@ -182,6 +182,19 @@ public final class ReliableLayer {
         return n;
     }
 
+    /**
+     * Counts message 0 as sent and acknowledged and as received and delivered (both hard resets of the stateless
+     * cookie handshake, which no layer buffered). Only on a fresh layer.
+     */
+    public void skipFirst() {
+        if (nextSendId != 0 || receiveBase != 0) {
+            throw new IllegalStateException("skipFirst on a used reliability layer");
+        }
+        nextSendId = 1;
+        sendBase = 1;
+        receiveBase = 1;
+    }
+
     // ---- receive side ----
 
     /**

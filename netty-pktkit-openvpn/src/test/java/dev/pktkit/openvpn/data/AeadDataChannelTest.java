@@ -32,7 +32,7 @@ class AeadDataChannelTest {
     }
 
     @ParameterizedTest
-    @EnumSource(DataCipher.class)
+    @EnumSource(value = DataCipher.class, names = {"AES_256_GCM", "AES_128_GCM", "CHACHA20_POLY1305"})
     void sealedByOneSideOpensOnTheOtherBothWaysAndInBothFormats(DataCipher cipher) {
         byte[] k = key2();
         AeadDataChannel server = KeyDerivation.channel(cipher, k, true, new ReplayWindow());
@@ -67,7 +67,7 @@ class AeadDataChannelTest {
     }
 
     @ParameterizedTest
-    @EnumSource(DataCipher.class)
+    @EnumSource(value = DataCipher.class, names = {"AES_256_GCM", "AES_128_GCM", "CHACHA20_POLY1305"})
     void tamperedReplayedAndTruncatedPacketsAreRejected(DataCipher cipher) {
         byte[] k = key2();
         AeadDataChannel server = KeyDerivation.channel(cipher, k, true, new ReplayWindow());

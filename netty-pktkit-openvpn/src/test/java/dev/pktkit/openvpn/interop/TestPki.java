@@ -44,6 +44,24 @@ final class TestPki {
         return p;
     }
 
+    /** Another client certificate, {@code name.pem} / {@code name.key}, from the same CA. */
+    Path[] issueClient(String name) throws IOException, InterruptedException {
+        issue(name, "clientAuth");
+        return new Path[] {dir.resolve(name + ".pem"), dir.resolve(name + ".key")};
+    }
+
+    /** Revokes {@code name.pem} with {@code openssl ca} and writes the CA's CRL; returns its path. */
+    Path revoke(String name) throws IOException, InterruptedException {
+        Files.writeString(dir.resolve("index.txt"), "");
+        Files.writeString(dir.resolve("crlnumber"), "1000\n");
+        Files.writeString(dir.resolve("ca.cnf"), "[ ca ]\ndefault_ca = d\n[ d ]\ndatabase = index.txt\n"
+                + "crlnumber = crlnumber\ndefault_md = sha256\ndefault_crl_days = 2\ncertificate = ca.pem\n"
+                + "private_key = ca.key\n");
+        run(dir, "openssl", "ca", "-config", "ca.cnf", "-revoke", name + ".pem");
+        run(dir, "openssl", "ca", "-config", "ca.cnf", "-gencrl", "-out", "crl.pem");
+        return dir.resolve("crl.pem");
+    }
+
     private void issue(String name, String eku) throws IOException, InterruptedException {
         Files.writeString(dir.resolve(name + ".ext"), "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
                 + "extendedKeyUsage=" + eku + "\n");

@@ -3,7 +3,11 @@ package dev.pktkit.openvpn.interop;
 import dev.pktkit.linux.NetNamespace;
 import dev.pktkit.openvpn.L3HubClientAttacher;
 import dev.pktkit.openvpn.OpenVpnServer;
+import dev.pktkit.openvpn.L2HubClientAttacher;
+import dev.pktkit.switching.L2Hub;
+import dev.pktkit.switching.L2PortOptions;
 import dev.pktkit.switching.L3Hub;
+import dev.pktkit.tuntap.TapChannel;
 import dev.pktkit.switching.L3PortOptions;
 import dev.pktkit.testkit.Tools;
 import dev.pktkit.testkit.netns.CommandResult;
@@ -56,6 +60,13 @@ final class TunnelFixture implements AutoCloseable {
     /** The same server's TCP listener (one client table for both). */
     Channel tcp;
     TunChannel tun;
+    /** TAP mode: set before {@link #startServer}; the server side is then a kernel TAP on an {@link L2Hub}. */
+    boolean tap;
+    /** IPv6 in the tunnel: set before {@link #startServer}; the server side TUN gets {@link #SERVER_V6}/64. */
+    boolean ipv6;
+    static final String SERVER_V6 = "fd00:8::1";
+    L2Hub l2hub;
+    TapChannel tapDevice;
     Process client;
     Path clientLog;
     /** Exceptions that reached the end of the server's pipeline: there must be none. */
@@ -93,8 +104,10 @@ final class TunnelFixture implements AutoCloseable {
     /** As {@link #startServer(UnaryOperator)}, with the server's sockets in {@code socketNs} on {@code bindHost}. */
     void startServer(UnaryOperator<OpenVpnServer.Builder> custom, Netns socketNs, String bindHost) throws Exception {
         hub = L3Hub.builder().name("openvpn-interop").build();
-        server = custom.apply(OpenVpnServer.builder().ssl(serverSsl()).server("10.8.0.0 255.255.255.0")
-                .clientInitializer(new L3HubClientAttacher(hub))).build();
+        l2hub = tap ? L2Hub.builder().name("openvpn-tap").build() : null;
+        server = custom.apply(OpenVpnServer.builder().ssl(serverSsl()).server("10.8.0.0 255.255.255.0").tap(tap)
+                .serverIpv6(ipv6 ? "fd00:8::/64" : null)
+                .clientInitializer(tap ? new L2HubClientAttacher(l2hub) : new L3HubClientAttacher(hub))).build();
         NetNamespace outerNs = socketNs.closeWith(NetNamespace.named(socketNs.name()));
         NetNamespace innerNs = inner.closeWith(NetNamespace.named(inner.name()));
         udp = new Bootstrap().group(group)
@@ -127,12 +140,25 @@ final class TunnelFixture implements AutoCloseable {
                 })
                 .childHandler(server.tcpInitializer())
                 .bind(bindHost, 0).sync().channel();
+        String dev = "ovs" + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x10000));
+        if (tap) {
+            tapDevice = (TapChannel) new Bootstrap().group(group).channelFactory(() -> new TapChannel(innerNs))
+                    .handler(new ChannelInboundHandlerAdapter()).bind(TunTapAddress.of(dev)).sync().channel();
+            tapDevice.link().mtu(1500).addAddress(SERVER_V4 + "/24").up();
+            l2hub.attach(tapDevice, L2PortOptions.defaults());
+            return;
+        }
         tun = (TunChannel) new Bootstrap().group(group).channelFactory(() -> new TunChannel(innerNs))
                 .handler(new ChannelInboundHandlerAdapter())
-                .bind(TunTapAddress.of("ovs" + Integer.toHexString(ThreadLocalRandom.current().nextInt(0x10000))))
+                .bind(TunTapAddress.of(dev))
                 .sync().channel();
         tun.link().mtu(1500).addAddress(SERVER_V4 + "/24").up();
-        hub.attach(tun, L3PortOptions.prefixes(SERVER_V4 + "/32"));
+        if (ipv6) {
+            tun.link().addAddress(SERVER_V6 + "/64");
+            hub.attach(tun, L3PortOptions.prefixes(SERVER_V4 + "/32", SERVER_V6 + "/128"));
+        } else {
+            hub.attach(tun, L3PortOptions.prefixes(SERVER_V4 + "/32"));
+        }
     }
 
     int port() {
@@ -154,7 +180,7 @@ final class TunnelFixture implements AutoCloseable {
     String profile(String proto, String host, int port, String extra) {
         return """
                 client
-                dev tun
+                dev %s
                 proto %s
                 remote %s %d
                 nobind
@@ -164,7 +190,7 @@ final class TunnelFixture implements AutoCloseable {
                 remote-cert-tls server
                 verb 3
                 %s
-                """.formatted(proto, host, port, pki.ca, pki.clientCert, pki.clientKey, extra);
+                """.formatted(tap ? "tap" : "tun", proto, host, port, pki.ca, pki.clientCert, pki.clientKey, extra);
     }
 
     /** Starts the stock client in {@code outer} with {@code profile}. */
@@ -247,10 +273,12 @@ final class TunnelFixture implements AutoCloseable {
     String transferToInner(Payload payload, String host) throws Exception {
         int port = 5000 + ThreadLocalRandom.current().nextInt(1000);
         Path sum = dir.resolve("sum-" + port);
-        Process receiver = inner.start(sum, "sh", "-c", "socat -u TCP4-LISTEN:" + port + ",reuseaddr STDOUT | sha256sum");
+        boolean v6 = host.indexOf(':') >= 0;
+        Process receiver = inner.start(sum, "sh", "-c", "socat -u TCP" + (v6 ? "6" : "4") + "-LISTEN:" + port
+                + ",reuseaddr STDOUT | sha256sum");
         Path sendLog = dir.resolve("send-" + port + ".log");
         Process sender = outer.start(sendLog, "socat", "-u", "OPEN:" + payload.file(),
-                "TCP4:" + host + ":" + port + ",retry=100,interval=0.1");
+                (v6 ? "TCP6:[" + host + "]:" : "TCP4:" + host + ":") + port + ",retry=100,interval=0.1");
         if (!sender.waitFor(120, TimeUnit.SECONDS) || !receiver.waitFor(30, TimeUnit.SECONDS)) {
             throw new AssertionError("transfer did not finish; sender log: " + Files.readString(sendLog));
         }
@@ -273,6 +301,9 @@ final class TunnelFixture implements AutoCloseable {
         }
         if (tun != null) {
             tun.close().sync();
+        }
+        if (tapDevice != null) {
+            tapDevice.close().sync();
         }
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).sync();
         outer.close();

@@ -1,0 +1,75 @@
+package dev.pktkit.openvpn;
+
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+
+import javax.net.ssl.CertPathTrustManagerParameters;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.TrustManagerFactory;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.CertStore;
+import java.security.cert.CertificateFactory;
+import java.security.cert.CollectionCertStoreParameters;
+import java.security.cert.PKIXBuilderParameters;
+import java.security.cert.X509CRL;
+import java.security.cert.X509CertSelector;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+
+/**
+ * The server's TLS context as OpenVPN's {@code ca}, {@code cert}, {@code key} and {@code crl-verify} directives
+ * describe it: the JDK provider, TLS 1.3 and 1.2, client certificates required and verified against the CA
+ * file's certificates, and, with a CRL file, refused when revoked (PKIX revocation checking against that CRL
+ * only; no OCSP or fetching).
+ */
+public final class OpenVpnTls {
+    private OpenVpnTls() {
+    }
+
+    /**
+     * @param crl a PEM or DER CRL file ({@code crl-verify}), or null for none
+     */
+    public static SslContext serverContext(Path cert, Path key, Path ca, Path crl)
+            throws IOException, GeneralSecurityException {
+        CertificateFactory cf = CertificateFactory.getInstance("X.509");
+        Collection<? extends java.security.cert.Certificate> cas;
+        try (InputStream in = Files.newInputStream(ca)) {
+            cas = cf.generateCertificates(in);
+        }
+        SslContextBuilder b = SslContextBuilder.forServer(cert.toFile(), key.toFile()).sslProvider(SslProvider.JDK)
+                .protocols("TLSv1.3", "TLSv1.2").clientAuth(ClientAuth.REQUIRE);
+        if (crl == null) {
+            return build(b.trustManager(ca.toFile()));
+        }
+        KeyStore anchors = KeyStore.getInstance("PKCS12");
+        anchors.load(null, null);
+        int i = 0;
+        for (java.security.cert.Certificate c : cas) {
+            anchors.setCertificateEntry("ca" + i++, c);
+        }
+        List<Object> store = new ArrayList<>();
+        try (InputStream in = Files.newInputStream(crl)) {
+            for (java.security.cert.CRL c : cf.generateCRLs(in)) {
+                store.add((X509CRL) c);
+            }
+        }
+        PKIXBuilderParameters p = new PKIXBuilderParameters(anchors, new X509CertSelector());
+        p.addCertStore(CertStore.getInstance("Collection", new CollectionCertStoreParameters(store)));
+        p.setRevocationEnabled(true);
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
+        tmf.init(new CertPathTrustManagerParameters(p));
+        return build(b.trustManager(tmf));
+    }
+
+    private static SslContext build(SslContextBuilder b) throws SSLException {
+        return b.build();
+    }
+}

@@ -584,6 +584,7 @@ public final class NatEngine {
                 return DROP;
             }
             partial &= r == 0;
+            w1 = buf.getLong(off + 8); // the header checksum changes with the length
         }
         refresh(s, proto, proto == IpProtocol.TCP ? buf.getUnsignedByte(l4 + 13) : 0, true);
         mPort[m] = port;
@@ -903,6 +904,7 @@ public final class NatEngine {
                 return DROP;
             }
             partial &= r == 0;
+            w1 = buf.getLong(off + 8); // the header checksum changes with the length
         }
         if (proto != IpProtocol.ICMP) {
             refresh(s, proto, flags, false); // an echo reply does not refresh its session (RFC 5508 REQ-1)

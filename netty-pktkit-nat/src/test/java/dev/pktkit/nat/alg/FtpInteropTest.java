@@ -153,6 +153,17 @@ class FtpInteropTest {
         if (out != null) {
             out.close();
         }
+        if (dir != null) {
+            deleteTree(dir);
+        }
+    }
+
+    static void deleteTree(Path root) throws java.io.IOException {
+        try (var files = Files.walk(root)) {
+            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
     }
 
     private CommandResult curl(Ns ns, String... args) throws Exception {

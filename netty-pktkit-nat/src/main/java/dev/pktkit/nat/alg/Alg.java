@@ -3,6 +3,7 @@ package dev.pktkit.nat.alg;
 import dev.pktkit.codec.stats.EnumCounters;
 import dev.pktkit.nat.Expectation;
 import dev.pktkit.nat.ExpectedFlow;
+import dev.pktkit.nat.FlowKey;
 import dev.pktkit.nat.HelperPacket;
 import dev.pktkit.nat.NatHelper;
 
@@ -16,16 +17,8 @@ public abstract class Alg implements NatHelper {
     final AlgConfig config;
     final EnumCounters<AlgEvent> counters = EnumCounters.of(AlgEvent.class);
 
-    private final ExpectedFlow[] lastExpected;
-
     Alg(AlgConfig config) {
         this.config = config;
-        this.lastExpected = new ExpectedFlow[config.maxHelpedSessions];
-    }
-
-    @Override
-    public void sessionRemoved(int slot) {
-        lastExpected[slot] = null;
     }
 
     /** The ALG's name ("ftp", "tftp", ...). */
@@ -47,23 +40,25 @@ public abstract class Alg implements NatHelper {
     abstract boolean claim(int protocol, int insidePort, int remotePort, boolean fromOutside);
 
     /**
-     * Announces a flow; counted. A retransmitted message finds the flow it announced still pending (the last one
-     * per control flow is kept) and gets it again instead of a second one.
+     * Announces a flow; counted. A retransmitted message finds the flow it announced still pending and gets it
+     * again instead of a second one.
      */
     ExpectedFlow expect(HelperPacket p, int slot, int protocol, int insideAddress, int insidePort,
                         int remoteAddress, int remotePort, int outsidePort) {
-        ExpectedFlow last = lastExpected[slot];
-        if (last != null && last.isPending()) {
-            Expectation x = last.expectation();
-            if (x.protocol() == protocol && x.insideAddress() == insideAddress && x.insidePort() == insidePort
-                    && x.remoteAddress() == remoteAddress && x.remotePort() == remotePort) {
-                return last;
+        FlowKey master = p.flow();
+        if (p.engine().expectationCount() > 0) {
+            for (ExpectedFlow f : p.engine().expectations()) {
+                Expectation x = f.expectation();
+                if (x.protocol() == protocol && x.insideAddress() == insideAddress && x.insidePort() == insidePort
+                        && x.remoteAddress() == remoteAddress && x.remotePort() == remotePort
+                        && x.master().equals(master)) {
+                    return f;
+                }
             }
         }
-        ExpectedFlow f = p.engine().expect(new Expectation(p.flow(), protocol, insideAddress, insidePort,
+        ExpectedFlow f = p.engine().expect(new Expectation(master, protocol, insideAddress, insidePort,
                 remoteAddress, remotePort, outsidePort, config.expectTimeout));
         counters.increment(f == null ? AlgEvent.EXPECT_REFUSED : AlgEvent.EXPECTED);
-        lastExpected[slot] = f;
         return f;
     }
 

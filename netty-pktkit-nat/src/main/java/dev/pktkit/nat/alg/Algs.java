@@ -21,12 +21,14 @@ public final class Algs {
     private final FtpAlg ftp;
     private final TftpAlg tftp;
     private final IrcAlg irc;
+    private final SipAlg sip;
 
     private Algs(AlgConfig config) {
         this.config = config;
         ftp = config.ftp() ? new FtpAlg(config) : null;
         tftp = config.tftp() ? new TftpAlg(config) : null;
         irc = config.irc() ? new IrcAlg(config) : null;
+        sip = config.sip() ? new SipAlg(config) : null;
     }
 
     /** Installs the configured ALGs into an engine; call on the engine's thread. */
@@ -47,7 +49,7 @@ public final class Algs {
     /** The running ALGs. */
     public List<Alg> all() {
         List<Alg> l = new ArrayList<>();
-        for (Alg a : new Alg[]{ftp, tftp, irc}) {
+        for (Alg a : new Alg[]{ftp, tftp, irc, sip}) {
             if (a != null) {
                 l.add(a);
             }
@@ -66,6 +68,10 @@ public final class Algs {
 
     public IrcAlg irc() {
         return irc;
+    }
+
+    public SipAlg sip() {
+        return sip;
     }
 
     @Override

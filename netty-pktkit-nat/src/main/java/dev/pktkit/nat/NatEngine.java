@@ -61,6 +61,8 @@ public final class NatEngine {
      * defragmenter cost nothing for packets that are not fragments.
      */
     public static final int REASSEMBLE = -4;
+    /** {@link ProtocolHelper} result: not one of its flows; the engine goes on as without it. */
+    public static final int PASS = -5;
     /** Headroom NAT64 needs before an inbound packet's reader index to translate it in place. */
     public static final int NAT64_HEADROOM = 64;
     /** Pseudo inside addresses 240.0.0.0/4 stand for IPv6 hosts in the mapping tables (never a real source). */
@@ -165,6 +167,7 @@ public final class NatEngine {
     private int[] hlFree;
     private int hlFreeTop;
     private HelperPacket helperPacket;
+    private ProtocolHelper protocolHelper;
     private long helperSessionsRefused;
     private long helperErrors;
 
@@ -505,7 +508,11 @@ public final class NatEngine {
         } else if (proto == IpProtocol.ICMP) {
             verdict = outboundIcmp(buf, off, l4, l4len, ns, port, w1, dst);
         } else {
-            verdict = outboundOther(buf, off, ns, src);
+            verdict = protocolHelper != null && proto == protocolHelper.protocol()
+                    ? protocolHelper.outbound(buf, off, l4, l4 + l4len, ns, src, dst) : PASS;
+            if (verdict == PASS) {
+                verdict = outboundOther(buf, off, ns, src);
+            }
         }
         if (verdict != TO_OUTSIDE) {
             return verdict;
@@ -844,7 +851,11 @@ public final class NatEngine {
                 p = drop(NatDropReason.UNSUPPORTED_ICMP);
             }
         } else {
-            p = inboundOther(buf, off, dst);
+            p = protocolHelper != null && proto == protocolHelper.protocol()
+                    ? protocolHelper.inbound(buf, off, l4, l4 + l4len, (int) w1, dst) : PASS;
+            if (p == PASS) {
+                p = inboundOther(buf, off, dst);
+            }
         }
         if (p >= 0) {
             counters.count(NatCounters.IN);
@@ -1927,6 +1938,23 @@ public final class NatEngine {
         hlFree = freeList(maxHelpedSessions);
         hlFreeTop = maxHelpedSessions;
         helperPacket = new HelperPacket(this, maxGrowth);
+    }
+
+    /** Installs (or with null removes) the helper for one other IP protocol (GRE for PPTP). */
+    public void protocolHelper(ProtocolHelper helper) {
+        protocolHelper = helper;
+    }
+
+    /**
+     * The inside port an inside host was last seen on (where inbound packets for it go), or -1; for
+     * {@link ProtocolHelper}s.
+     */
+    public int portOf(int ns, int insideAddress) {
+        int h = findHost(ns, insideAddress);
+        if (h >= 0 && validPort(hPort[h], ns)) {
+            return hPort[h];
+        }
+        return ns >= 0 && ns < nsOpen.length && nsOpen[ns] ? singlePort(ns) : -1;
     }
 
     /** The bound on helped sessions set by {@link #helpers} (0 before). */

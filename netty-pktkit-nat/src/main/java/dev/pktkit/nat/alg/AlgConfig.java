@@ -4,8 +4,8 @@ import java.time.Duration;
 import java.util.Arrays;
 
 /**
- * Which ALGs run and their bounds. Defaults: FTP (TCP 21) and TFTP (UDP 69) on; IRC DCC (TCP 6667) and SIP
- * (UDP 5060) off, as Linux stopped attaching its helpers automatically for security reasons (a helper lets a
+ * Which ALGs run and their bounds. Defaults: FTP (TCP 21) and TFTP (UDP 69) on; IRC DCC (TCP 6667), SIP
+ * (UDP 5060) and PPTP (TCP 1723) off, as Linux stopped attaching its helpers automatically for security reasons (a helper lets a
  * remote open flows to the inside).
  */
 public final class AlgConfig {
@@ -13,6 +13,8 @@ public final class AlgConfig {
     final int[] tftpPorts;
     final int[] ircPorts;
     final int[] sipPorts;
+    final int[] pptpPorts;
+    final int maxCallsPerControl;
     final Duration expectTimeout;
     final int maxHelpedSessions;
     final int maxLine;
@@ -23,6 +25,8 @@ public final class AlgConfig {
         tftpPorts = b.tftp ? b.tftpPorts : new int[0];
         ircPorts = b.irc ? b.ircPorts : new int[0];
         sipPorts = b.sip ? b.sipPorts : new int[0];
+        pptpPorts = b.pptp ? b.pptpPorts : new int[0];
+        maxCallsPerControl = b.maxCallsPerControl;
         expectTimeout = b.expectTimeout;
         maxHelpedSessions = b.maxHelpedSessions;
         maxLine = b.maxLine;
@@ -59,6 +63,10 @@ public final class AlgConfig {
         return sipPorts.length > 0;
     }
 
+    public boolean pptp() {
+        return pptpPorts.length > 0;
+    }
+
     static boolean contains(int[] ports, int port) {
         for (int p : ports) {
             if (p == port) {
@@ -71,7 +79,7 @@ public final class AlgConfig {
     @Override
     public String toString() {
         return "AlgConfig{ftp=" + Arrays.toString(ftpPorts) + ", tftp=" + Arrays.toString(tftpPorts) + ", irc="
-                + Arrays.toString(ircPorts) + ", sip=" + Arrays.toString(sipPorts) + ", expectTimeout="
+                + Arrays.toString(ircPorts) + ", sip=" + Arrays.toString(sipPorts) + ", pptp=" + Arrays.toString(pptpPorts) + ", expectTimeout="
                 + expectTimeout + ", maxHelpedSessions=" + maxHelpedSessions + ", maxLine=" + maxLine + '}';
     }
 
@@ -80,6 +88,9 @@ public final class AlgConfig {
         private boolean tftp = true;
         private boolean irc;
         private boolean sip;
+        private boolean pptp;
+        private int[] pptpPorts = {1723};
+        private int maxCallsPerControl = 16;
         private int[] ftpPorts = {21};
         private int[] tftpPorts = {69};
         private int[] ircPorts = {6667};
@@ -133,6 +144,24 @@ public final class AlgConfig {
         public Builder sipPorts(int... ports) {
             sipPorts = ports(ports);
             sip = true;
+            return this;
+        }
+
+        /** PPTP for inside clients (off by default). */
+        public Builder pptp(boolean on) {
+            pptp = on;
+            return this;
+        }
+
+        public Builder pptpPorts(int... ports) {
+            pptpPorts = ports(ports);
+            pptp = true;
+            return this;
+        }
+
+        /** PPTP calls per control connection (default 16; {@link PptpAlg#MAX_CALLS} in all). */
+        public Builder maxCallsPerControl(int n) {
+            maxCallsPerControl = positive(n, "maxCallsPerControl");
             return this;
         }
 

@@ -22,6 +22,7 @@ public final class Algs {
     private final TftpAlg tftp;
     private final IrcAlg irc;
     private final SipAlg sip;
+    private final PptpAlg pptp;
 
     private Algs(AlgConfig config) {
         this.config = config;
@@ -29,6 +30,7 @@ public final class Algs {
         tftp = config.tftp() ? new TftpAlg(config) : null;
         irc = config.irc() ? new IrcAlg(config) : null;
         sip = config.sip() ? new SipAlg(config) : null;
+        pptp = config.pptp() ? new PptpAlg(config) : null;
     }
 
     /** Installs the configured ALGs into an engine; call on the engine's thread. */
@@ -39,6 +41,10 @@ public final class Algs {
             list.add(alg);
         }
         engine.helpers(config.maxHelpedSessions, config.maxGrowth, list.toArray(new NatHelper[0]));
+        if (a.pptp != null) {
+            a.pptp.engine(engine);
+        }
+        engine.protocolHelper(a.pptp);
         return a;
     }
 
@@ -49,7 +55,7 @@ public final class Algs {
     /** The running ALGs. */
     public List<Alg> all() {
         List<Alg> l = new ArrayList<>();
-        for (Alg a : new Alg[]{ftp, tftp, irc, sip}) {
+        for (Alg a : new Alg[]{ftp, tftp, irc, sip, pptp}) {
             if (a != null) {
                 l.add(a);
             }
@@ -72,6 +78,10 @@ public final class Algs {
 
     public SipAlg sip() {
         return sip;
+    }
+
+    public PptpAlg pptp() {
+        return pptp;
     }
 
     @Override

@@ -53,7 +53,7 @@ if role == "pac":
     for (ip, seen, mine) in calls:
         raw.sendto(gre(seen, 1, ("to %s %d" % (ip, seen)).encode()), (ip, 0))
     got = 0
-    deadline = time.time() + 20
+    deadline = time.time() + 10
     while got < n and time.time() < deadline:
         r, _, _ = select.select([raw], [], [], 1)
         if raw in r:
@@ -76,7 +76,7 @@ else:
     pac_call, peer = struct.unpack_from("!HH", m, 12)
     print("reply", "my-call-id", peer, "pac-call-id", pac_call, flush=True)
     raw.sendto(gre(pac_call, 1, ("from %s" % me).encode()), (pac, 0))
-    deadline = time.time() + 20
+    deadline = time.time() + 5
     while time.time() < deadline:
         r, _, _ = select.select([raw], [], [], 1)
         if raw in r:

@@ -170,6 +170,7 @@ class PptpInteropTest {
     @Test
     void kernelNfNatPptpOnTheSameTraffic() throws Exception {
         Tools.assumeCommand("nft", "nftables");
+        Tools.assumeCommand("conntrack", "conntrack");
         try (Ns cl = Ns.create(); Ns router = Ns.create(); Ns srv = Ns.create()) {
             cl.exec("ip", "link", "add", "eth0", "type", "veth", "peer", "name", "rin", "netns", router.ns.name())
                     .check();
@@ -206,6 +207,9 @@ class PptpInteropTest {
                     .count(), "the kernel kept both call IDs: " + k);
             assertTrue(k.pac().contains("gre-from " + NAT_OUT + " call 256 payload from "), k.toString());
             assertTrue(k.pac().contains("gre-from " + NAT_OUT + " call 257 payload from "), k.toString());
+            String tracked = router.exec("conntrack", "-L").output();
+            assertTrue(tracked.contains("dport=1723") && tracked.contains("helper=pptp"),
+                    "the kernel attached its pptp helper: " + tracked);
             long delivered = Stream.of(k.a(), k.b()).filter(l -> l.contains("gre-to ")).count();
             assertTrue(delivered <= 1, "both clients got their GRE through the kernel: " + k);
         }

@@ -77,7 +77,54 @@ class PptpInteropTest {
 
     private TunChannel bind(Ns ns, String name) throws InterruptedException {
         return (TunChannel) new Bootstrap().group(group).channelFactory(() -> new TunChannel(ns.handle))
-                .handler(new ChannelInboundHandlerAdapter()).bind(TunTapAddress.of(name)).sync().channel();
+                .handler(name.equals("pout0") ? recorder : new ChannelInboundHandlerAdapter())
+                .bind(TunTapAddress.of(name)).sync().channel();
+    }
+
+    private final Recorder recorder = new Recorder();
+
+    /** Copies every IP packet read from or written to a TUN, for a classic pcap file (link type RAW). */
+    @io.netty.channel.ChannelHandler.Sharable
+    static final class Recorder extends io.netty.channel.ChannelDuplexHandler {
+        private final java.util.List<byte[]> packets = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+
+        @Override
+        public void channelRead(io.netty.channel.ChannelHandlerContext ctx, Object msg) {
+            copy(msg);
+            ctx.fireChannelRead(msg);
+        }
+
+        @Override
+        public void write(io.netty.channel.ChannelHandlerContext ctx, Object msg, io.netty.channel.ChannelPromise p) {
+            copy(msg);
+            ctx.write(msg, p);
+        }
+
+        private void copy(Object msg) {
+            if (msg instanceof io.netty.buffer.ByteBuf b && packets.size() < 10_000) {
+                byte[] a = new byte[b.readableBytes()];
+                b.getBytes(b.readerIndex(), a);
+                packets.add(a);
+            }
+        }
+
+        void write(Path file) throws java.io.IOException {
+            java.nio.ByteBuffer h = java.nio.ByteBuffer.allocate(24).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            h.putInt(0xa1b2c3d4).putShort((short) 2).putShort((short) 4).putInt(0).putInt(0).putInt(65535)
+                    .putInt(101);
+            try (var o = Files.newOutputStream(file)) {
+                o.write(h.array());
+                synchronized (packets) {
+                    int i = 0;
+                    for (byte[] p : packets) {
+                        java.nio.ByteBuffer r = java.nio.ByteBuffer.allocate(16).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                        r.putInt(1).putInt(i++).putInt(p.length).putInt(p.length);
+                        o.write(r.array());
+                        o.write(p);
+                    }
+                }
+            }
+        }
     }
 
     @AfterAll
@@ -159,6 +206,18 @@ class PptpInteropTest {
     void twoClientsWithTheSameCallIdThroughScriptedPac() throws Exception {
         run(in, out, NAT_OUT, true);
         assertTrue(nat.algs().pptp().counters().get(AlgEvent.REWRITTEN) >= 2, nat.algs().toString());
+        if (Tools.which("tshark") != null) {
+            // what crossed the outside TUN, both ways, as tshark sees it: every packet decodes cleanly
+            Path pcap = dir.resolve("outside.pcap");
+            recorder.write(pcap);
+            CommandResult decoded = out.exec("tshark", "-n", "-r", pcap.toString(), "-T", "fields", "-e",
+                    "_ws.col.Protocol", "-e", "pptp.type", "-e", "gre.key.call_id", "-e", "_ws.malformed");
+            assertEquals(0, decoded.exit(), decoded.describe());
+            String t = decoded.output();
+            assertFalse(t.contains("Malformed"), t);
+            assertTrue(t.lines().filter(l -> l.startsWith("PPTP")).count() >= 8, "PPTP control messages: " + t);
+            assertTrue(t.lines().filter(l -> l.startsWith("PPP LCP")).count() >= 4, "enhanced GRE with PPP: " + t);
+        }
     }
 
     /**

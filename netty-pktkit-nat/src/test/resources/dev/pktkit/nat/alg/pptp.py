@@ -19,7 +19,9 @@ def readmsg(c):
         b += d
     t = struct.unpack_from("!H", b, 8)[0]
     return t, b
-def gre(call, seq, payload):
+def gre(call, seq, text):
+    # PPP in HDLC-like framing: an LCP Echo-Request (RFC 1661 5.8) carrying the text
+    payload = struct.pack("!HHBBHI", 0xFF03, 0xC021, 9, seq & 0xFF, 8 + len(text), 0) + text
     return struct.pack("!HHHHI", 0x3001, 0x880B, len(payload), call, seq) + payload
 def parse_gre(pkt):
     ihl = (pkt[0] & 0x0F) * 4
@@ -27,7 +29,7 @@ def parse_gre(pkt):
     g = pkt[ihl:]
     flags, proto, plen, call = struct.unpack_from("!HHHH", g, 0)
     off = 8 + (4 if flags & 0x1000 else 0) + (4 if g[1] & 0x80 else 0)
-    return src, dst, call, g[off:off + plen]
+    return src, dst, call, g[off + 12:off + plen]
 role = sys.argv[1]
 if role == "pac":
     # the server: two control connections, then GRE both ways; prints what it saw

@@ -7,7 +7,7 @@ import io.netty.buffer.ByteBuf;
 
 /**
  * IRC DCC through the NAT (off by default). On an inside client's connection to a configured IRC server port
- * (6667), a CTCP {@code \u0001DCC SEND name address port size\u0001} or {@code DCC CHAT chat address port}
+ * (6667), a CTCP {@code DCC SEND name address port size} or {@code DCC CHAT chat address port} (between 0x01 bytes)
  * whose address (a decimal 32-bit number) is the inside host's own gets the NAT's outside endpoint, and the
  * peer's transfer connection to it is expected from any address (the peer is another IRC user, unknown to the
  * NAT, as in Linux's {@code nf_conntrack_irc}). Other DCC types (RESUME, ACCEPT, passive DCC with port 0) pass

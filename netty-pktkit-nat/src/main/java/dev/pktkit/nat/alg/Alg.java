@@ -15,7 +15,7 @@ import java.nio.charset.StandardCharsets;
  */
 public abstract class Alg implements NatHelper {
     final AlgConfig config;
-    final EnumCounters<AlgEvent> counters = EnumCounters.of(AlgEvent.class);
+    final EnumCounters<AlgEvent> counters = EnumCounters.singleWriter(AlgEvent.class); // the NAT loop writes
 
     Alg(AlgConfig config) {
         this.config = config;

@@ -49,6 +49,15 @@ public final class FtpAlg extends Alg {
         int at = p.payloadOffset();
         while (at < p.payloadOffset() + p.payloadLength()) {
             int limit = p.payloadOffset() + p.payloadLength();
+            int c = b.getByte(at) | 0x20; // the fast path: a line that cannot be PORT/EPRT or 227/229 is skipped
+            if (insideIsServer ? c != ('2' | 0x20) : c != 'p' && c != 'e') {
+                int next = b.indexOf(at, limit, (byte) '\n');
+                if (next < 0) {
+                    return true;
+                }
+                at = next + 1;
+                continue;
+            }
             int nl = Ascii.indexOf(b, at, Math.min(limit, at + config.maxLine), '\n');
             if (nl < 0) {
                 if (limit - at >= config.maxLine) {

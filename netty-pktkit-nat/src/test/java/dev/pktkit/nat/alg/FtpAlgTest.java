@@ -215,6 +215,21 @@ class FtpAlgTest {
     }
 
     @Test
+    void partialChecksumBecomesCompleteWhenRewritten() {
+        connect(40030);
+        String cmd = "PORT 10,0,0,2,156,70\r\n";
+        ByteBuf p = keep(tcp(CLIENT, 40030, SERVER, 21, 1001, 5001, A, null, cmd));
+        // checksum offload (CHECKSUM_PARTIAL): the field holds the folded pseudo-header sum only
+        int l4 = l4(p);
+        int len = p.readableBytes() - 20;
+        p.setShort(l4 + 16, dev.pktkit.codec.wire.Checksums.fold(dev.pktkit.codec.wire.Checksums.pseudoHeaderV4(
+                ip(CLIENT), ip(SERVER), IpProtocol.TCP, len)));
+        assertEquals(NatEngine.TO_OUTSIDE, e.outbound(p, port, true));
+        assertEquals("PORT 198,51,100,1,156,70\r\n", tcpPayload(p));
+        assertTrue(valid(p), "recomputed in full over the new payload and the translated addresses");
+    }
+
+    @Test
     void packetWithoutCommandIsUntouched() {
         connect(40020);
         ByteBuf p = out(tcp(CLIENT, 40020, SERVER, 21, 1001, 5001, A, null, "USER anonymous\r\n"));

@@ -1984,7 +1984,7 @@ public final class NatEngine {
             return;
         }
         for (int i = 0; i < helpers.length; i++) {
-            if (helpers[i].claims(proto, mProtoInPort[m] & 0xFFFF, sRPort[s], fromOutside)) {
+            if (helpers[i].claims(mNs[m], proto, mInAddr[m], mProtoInPort[m] & 0xFFFF, sRAddr[s], sRPort[s], fromOutside)) {
                 if (hlFreeTop == 0) {
                     helperSessionsRefused++;
                     return;

@@ -25,6 +25,19 @@ public interface NatHelper {
     boolean claims(int protocol, int insidePort, int remotePort, boolean fromOutside);
 
     /**
+     * The same question with the session's addresses, for helpers whose control flows are announced by another
+     * flow (H.323's H.245 connection on a port named in call signalling). By default the port-only form.
+     *
+     * @param namespace     the inside namespace
+     * @param insideAddress the inside host
+     * @param remoteAddress the remote host
+     */
+    default boolean claims(int namespace, int protocol, int insideAddress, int insidePort, int remoteAddress,
+                           int remotePort, boolean fromOutside) {
+        return claims(protocol, insidePort, remotePort, fromOutside);
+    }
+
+    /**
      * A packet with payload of a claimed session, not yet translated (the inside host's addresses on outbound
      * packets, the outside endpoint on inbound ones). The view is reused: do not keep it.
      *

@@ -5,7 +5,7 @@ import java.util.Arrays;
 
 /**
  * Which ALGs run and their bounds. Defaults: FTP (TCP 21) and TFTP (UDP 69) on; IRC DCC (TCP 6667), SIP
- * (UDP 5060) and PPTP (TCP 1723) off, as Linux stopped attaching its helpers automatically for security reasons (a helper lets a
+ * (UDP 5060), PPTP (TCP 1723) and H.323 (TCP 1720) off, as Linux stopped attaching its helpers automatically for security reasons (a helper lets a
  * remote open flows to the inside).
  */
 public final class AlgConfig {
@@ -14,6 +14,7 @@ public final class AlgConfig {
     final int[] ircPorts;
     final int[] sipPorts;
     final int[] pptpPorts;
+    final int[] h323Ports;
     final int maxCallsPerControl;
     final Duration expectTimeout;
     final int maxHelpedSessions;
@@ -26,6 +27,7 @@ public final class AlgConfig {
         ircPorts = b.irc ? b.ircPorts : new int[0];
         sipPorts = b.sip ? b.sipPorts : new int[0];
         pptpPorts = b.pptp ? b.pptpPorts : new int[0];
+        h323Ports = b.h323 ? b.h323Ports : new int[0];
         maxCallsPerControl = b.maxCallsPerControl;
         expectTimeout = b.expectTimeout;
         maxHelpedSessions = b.maxHelpedSessions;
@@ -67,6 +69,10 @@ public final class AlgConfig {
         return pptpPorts.length > 0;
     }
 
+    public boolean h323() {
+        return h323Ports.length > 0;
+    }
+
     static boolean contains(int[] ports, int port) {
         for (int p : ports) {
             if (p == port) {
@@ -79,7 +85,7 @@ public final class AlgConfig {
     @Override
     public String toString() {
         return "AlgConfig{ftp=" + Arrays.toString(ftpPorts) + ", tftp=" + Arrays.toString(tftpPorts) + ", irc="
-                + Arrays.toString(ircPorts) + ", sip=" + Arrays.toString(sipPorts) + ", pptp=" + Arrays.toString(pptpPorts) + ", expectTimeout="
+                + Arrays.toString(ircPorts) + ", sip=" + Arrays.toString(sipPorts) + ", pptp=" + Arrays.toString(pptpPorts) + ", h323=" + Arrays.toString(h323Ports) + ", expectTimeout="
                 + expectTimeout + ", maxHelpedSessions=" + maxHelpedSessions + ", maxLine=" + maxLine + '}';
     }
 
@@ -90,6 +96,8 @@ public final class AlgConfig {
         private boolean sip;
         private boolean pptp;
         private int[] pptpPorts = {1723};
+        private boolean h323;
+        private int[] h323Ports = {1720};
         private int maxCallsPerControl = 16;
         private int[] ftpPorts = {21};
         private int[] tftpPorts = {69};
@@ -156,6 +164,19 @@ public final class AlgConfig {
         public Builder pptpPorts(int... ports) {
             pptpPorts = ports(ports);
             pptp = true;
+            return this;
+        }
+
+        /** H.323 (H.225.0 call signalling over TCP and the H.245 control it announces; off by default). */
+        public Builder h323(boolean on) {
+            h323 = on;
+            return this;
+        }
+
+        /** The H.225.0 call signalling ports (default 1720); turns H.323 on. */
+        public Builder h323Ports(int... ports) {
+            h323Ports = ports(ports);
+            h323 = true;
             return this;
         }
 

@@ -18,6 +18,11 @@ public enum AlgEvent {
     FOREIGN_ADDRESS,
     /** Malformed messages (bad numbers, missing delimiters, over the line bound): passed unchanged. */
     MALFORMED,
+    /**
+     * Messages with a structure the ALG does not decode (H.323: see {@link H323Decoder}): the addresses found
+     * before it are handled, the rest of the message passes unchanged.
+     */
+    UNDECODED,
     /** Rewrites that did not fit (the packet would grow beyond the bound): passed unchanged. */
     REWRITE_FAILED
 }

@@ -23,6 +23,7 @@ public final class Algs {
     private final IrcAlg irc;
     private final SipAlg sip;
     private final PptpAlg pptp;
+    private final H323Alg h323;
 
     private Algs(AlgConfig config) {
         this.config = config;
@@ -31,6 +32,7 @@ public final class Algs {
         irc = config.irc() ? new IrcAlg(config) : null;
         sip = config.sip() ? new SipAlg(config) : null;
         pptp = config.pptp() ? new PptpAlg(config) : null;
+        h323 = config.h323() ? new H323Alg(config) : null;
     }
 
     /** Installs the configured ALGs into an engine; call on the engine's thread. */
@@ -55,7 +57,7 @@ public final class Algs {
     /** The running ALGs. */
     public List<Alg> all() {
         List<Alg> l = new ArrayList<>();
-        for (Alg a : new Alg[]{ftp, tftp, irc, sip, pptp}) {
+        for (Alg a : new Alg[]{ftp, tftp, irc, sip, pptp, h323}) {
             if (a != null) {
                 l.add(a);
             }
@@ -82,6 +84,10 @@ public final class Algs {
 
     public PptpAlg pptp() {
         return pptp;
+    }
+
+    public H323Alg h323() {
+        return h323;
     }
 
     @Override

@@ -423,9 +423,13 @@ final class H323Decoder {
 
     private void alerting() {
         boolean ext = bool();
+        boolean h245 = bool();
         oid();
         endpointType();
-        fastStartAddition(ext, 5, 0);
+        if (h245) {
+            address225(H245_ADDRESS);
+        }
+        fastStartAddition(ext, 4, -1);
     }
 
     private void facility() {

@@ -14,8 +14,8 @@ import io.netty.buffer.UnpooledByteBufAllocator;
 
 /**
  * Coverage-guided fuzzing of every ALG parser: the input becomes the payload of a well-formed packet of a
- * helped control flow (FTP, IRC, PPTP over TCP; SIP, TFTP over UDP; PPTP's GRE), in either direction, so that
- * it reaches the parser rather than the NAT's header checks. One engine keeps its state (sessions,
+ * helped control flow (FTP, IRC, PPTP, H.323 call signalling over TCP; SIP, TFTP over UDP; PPTP's GRE), and
+ * straight into the H.225.0/H.245 PER decoder; in either direction, so that it reaches the parser rather than the NAT's header checks. One engine keeps its state (sessions,
  * expectations, calls, sequence offsets) across inputs. No helper may throw ({@link NatEngine#helperErrors()}
  * stays 0), no packet may leave with a bad checksum or length, and every buffer is released.
  */
@@ -28,11 +28,13 @@ class AlgFuzzTest {
     private static final NatEngine ENGINE = new NatEngine(NatConfig.builder().outsideAddresses("198.51.100.1")
             .insideAddress("10.0.0.1").filtering(Filtering.ADDRESS_AND_PORT_DEPENDENT).maxMappings(256).build());
     private static final int PORT;
-    private static final int[] SERVER_PORTS = {21, 6667, 1723, 5060, 69};
+    private static final int[] SERVER_PORTS = {21, 6667, 1723, 5060, 69, 1720};
+    private static final H323Decoder H323 = new H323Decoder();
     private static int clock;
 
     static {
-        Algs.install(ENGINE, AlgConfig.builder().irc(true).sip(true).pptp(true).maxHelpedSessions(64).build());
+        Algs.install(ENGINE, AlgConfig.builder().irc(true).sip(true).pptp(true).h323(true).maxHelpedSessions(64)
+                .build());
         PORT = ENGINE.addPort(ENGINE.openNamespace());
     }
 
@@ -42,7 +44,7 @@ class AlgFuzzTest {
             return;
         }
         int mode = input[0] & 0xFF;
-        int which = (mode & 0x07) % 6;
+        int which = (mode & 0x07) % 7;
         boolean inbound = (mode & 0x08) != 0;
         int clientPort = 40000 + (input[1] & 0x0F);
         if ((mode & 0x80) != 0) {
@@ -50,10 +52,24 @@ class AlgFuzzTest {
             ENGINE.tick(clock);
         }
         int len = input.length - 2;
+        if (which == 5) { // the PER decoder alone, over the raw input, both grammars
+            ByteBuf raw = ALLOC.heapBuffer(len).writeBytes(input, 2, len);
+            try {
+                H323.decodeH225(raw, 0, len);
+                H323.decodeH245(raw, 0, len);
+                for (int i = 0; i < H323.count; i++) {
+                    if (H323.at[i] < 0 || H323.at[i] + 6 > len) {
+                        throw new AssertionError("an address outside the message");
+                    }
+                }
+            } finally {
+                raw.release();
+            }
+        }
         ByteBuf b = (mode & 0x40) != 0 ? ALLOC.directBuffer(60 + len) : ALLOC.heapBuffer(60 + len);
         int src = inbound ? REMOTE : IN;
         int dst = inbound ? OUT : REMOTE;
-        if (which == 5) { // GRE with the input as key, sequence and PPP payload
+        if (which == 6) { // GRE with the input as key, sequence and PPP payload
             Ipv4.writeHeader(b, src, dst, IpProtocol.GRE, 64, 4 + len, 1, false);
             b.writeShort(0x2001).writeShort(0x880B);
             b.writeBytes(input, 2, len);
@@ -63,7 +79,7 @@ class AlgFuzzTest {
             ByteBuf p = ALLOC.heapBuffer(len).writeBytes(input, 2, len);
             Udp.writeDatagramV4(b, src, dst, inbound ? server : clientPort, inbound ? clientPort : server, p, 0, len);
             p.release();
-        } else { // FTP, IRC, PPTP control
+        } else { // FTP, IRC, PPTP, H.225.0 control
             int server = SERVER_PORTS[which];
             int flags = (mode & 0x30) == 0x30 ? Tcp.SYN : Tcp.ACK | Tcp.PSH;
             if ((mode & 0x30) == 0x20) {

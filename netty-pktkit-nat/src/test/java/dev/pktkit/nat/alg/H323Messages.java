@@ -159,7 +159,7 @@ final class H323Messages {
 
     static Per openLogicalChannel(Per w, int lcn, int rtcpIp, int rtcpPort, int reverseRtpIp, int reverseRtpPort) {
         w.bit(false).bit(reverseRtpIp != 0);
-        w.u16(lcn);
+        w.u16(lcn - 1); // LogicalChannelNumber (1..65535)
         w.bit(false).bit(false); // forward: no extension, no portNumber
         g711(w);
         w.bit(true).bit(false).bits(0, 6); // multiplexParameters: extension alternative 0, h2250
@@ -187,7 +187,7 @@ final class H323Messages {
         w.bit(false).bits(1, 2); // response
         w.bit(false).bits(5, 5); // openLogicalChannelAck
         w.bit(true).bit(false); // additions, no reverseLogicalChannelParameters
-        w.u16(lcn);
+        w.u16(lcn - 1);
         w.additions(false, true); // forwardMultiplexAckParameters
         Per ack = new Per();
         ack.bit(false); // h2250LogicalChannelAckParameters
@@ -268,17 +268,53 @@ final class H323Messages {
         return w.bytes();
     }
 
-    /** Alerting-UUIE with h245Address as its first addition. */
+    /** Alerting-UUIE with h245Address (in its root, after destinationInfo) and a callIdentifier. */
     static byte[] alerting(int h245Ip, int h245Port) {
         Per w = userInformation(3);
-        w.bit(true);
+        w.bit(true).bit(true);
         w.octetString(H225_V4_OID);
         endpointType(w);
-        w.additions(true, true);
-        w.open(address225(new Per(), h245Ip, h245Port));
+        address225(w, h245Ip, h245Port);
+        w.additions(true);
         Per callId = new Per();
         callId.bit(false).octets(new byte[16]);
         w.open(callId);
+        return w.bytes();
+    }
+
+    /** CallProceeding-UUIE with h245Address and fastStart (addition 4). */
+    static byte[] callProceeding(int h245Ip, int h245Port, byte[]... fastStart) {
+        Per w = userInformation(1);
+        w.bit(true).bit(true);
+        w.octetString(H225_V4_OID);
+        endpointType(w);
+        address225(w, h245Ip, h245Port);
+        w.additions(true, false, false, false, fastStart.length > 0);
+        Per callId = new Per();
+        callId.bit(false).octets(new byte[16]);
+        w.open(callId);
+        if (fastStart.length > 0) {
+            Per fs = new Per();
+            fs.length(fastStart.length);
+            for (byte[] olc : fastStart) {
+                fs.octetString(olc);
+            }
+            w.open(fs);
+        }
+        return w.bytes();
+    }
+
+    /** Facility-UUIE (reason undefinedReason) with h245Address (addition 6) and a callIdentifier. */
+    static byte[] facility(int h245Ip, int h245Port) {
+        Per w = userInformation(6);
+        w.bit(true).bits(0, 3);
+        w.octetString(H225_V4_OID);
+        w.bit(false).bits(3, 2); // undefinedReason
+        w.additions(true, false, false, false, false, false, true);
+        Per callId = new Per();
+        callId.bit(false).octets(new byte[16]);
+        w.open(callId);
+        w.open(address225(new Per(), h245Ip, h245Port));
         return w.bytes();
     }
 
@@ -315,6 +351,8 @@ final class H323Messages {
     static final int SETUP = 0x05;
     static final int CONNECT = 0x07;
     static final int ALERTING = 0x01;
+    static final int CALL_PROCEEDING = 0x02;
+    static final int FACILITY = 0x62;
 
     /** Offset of {@code ip4(ip)} followed by {@code port} in {@code b}, or -1. */
     static int find(byte[] b, int ip, int port) {

@@ -147,6 +147,26 @@ class H323AlgTest {
     }
 
     @Test
+    void decoderFindsTheH245AddressOfCallProceedingAlertingAndFacility() {
+        H323Decoder d = new H323Decoder();
+        byte[][] msgs = {callProceeding(ip(R), 6002, openLogicalChannel(1, ip(R), 7001, ip(R), 7000)),
+                alerting(ip(R), 6001), facility(ip(R), 6003)};
+        int[] bodies = {1, 3, 6};
+        int[] ports = {6002, 6001, 6003};
+        int[] counts = {4, 1, 1};
+        for (int i = 0; i < msgs.length; i++) {
+            ByteBuf b = Unpooled.wrappedBuffer(msgs[i]);
+            assertEquals(H323Decoder.OK, d.decodeH225(b, 0, msgs[i].length));
+            assertEquals(bodies[i], d.body);
+            assertEquals(counts[i], d.count);
+            assertEquals(H323Decoder.H245_ADDRESS, d.kind[0]);
+            assertEquals(ip(R), b.getInt(d.at[0]));
+            assertEquals(ports[i], b.getUnsignedShort(d.at[0] + 4));
+            b.release();
+        }
+    }
+
+    @Test
     void setupWithFastStartIsRewrittenAndTheH245ConnectionAndMediaAreAdmitted() {
         connectOut(40000, R, 1720);
         byte[] msg = tpkt(q931(SETUP, 1, setup(ip(A), 30000, ip(A), 40000,

@@ -28,7 +28,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /**
  * The H.323 ALG against scripted peers over real kernel TCP/UDP sockets (no H.323 endpoint installs from Debian
- * here: {@code apt-cache search h323} finds only libraries). A caller in namespace "inside" (10.74.0.2) sends a
+ * here: {@code apt-cache search h323} and {@code h.323} find nothing). A caller in namespace "inside" (10.74.0.2) sends a
  * Setup from this project's PER encoder ({@link H323Messages}) with {@code h245Address} 10.74.0.2:30000 and a
  * fastStart OpenLogicalChannel whose reverse RTP address is 10.74.0.2:16000, to a callee outside
  * (198.51.100.50:1720). The callee reads the two addresses at their offsets (a rewrite keeps them in place),

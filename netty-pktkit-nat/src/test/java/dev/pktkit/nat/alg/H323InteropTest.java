@@ -1,0 +1,229 @@
+package dev.pktkit.nat.alg;
+
+import dev.pktkit.nat.Filtering;
+import dev.pktkit.nat.Nat;
+import dev.pktkit.nat.NatConfig;
+import dev.pktkit.testkit.TestLoops;
+import dev.pktkit.testkit.Tools;
+import dev.pktkit.testkit.netns.CommandResult;
+import dev.pktkit.tuntap.TunChannel;
+import dev.pktkit.tuntap.TunTapAddress;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.concurrent.TimeUnit;
+
+import static dev.pktkit.nat.alg.AlgPackets.ip;
+import static dev.pktkit.nat.alg.H323Messages.*;
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * The H.323 ALG against scripted peers over real kernel TCP/UDP sockets (no H.323 endpoint installs from Debian
+ * here: {@code apt-cache search h323} and {@code h.323} find nothing). A caller in namespace "inside" (10.74.0.2) sends a
+ * Setup from this project's PER encoder ({@link H323Messages}) with {@code h245Address} 10.74.0.2:30000 and a
+ * fastStart OpenLogicalChannel whose reverse RTP address is 10.74.0.2:16000, to a callee outside
+ * (198.51.100.50:1720). The callee reads the two addresses at their offsets (a rewrite keeps them in place),
+ * opens the H.245 connection and sends RTP to what it read: both reach the caller through the NAT's
+ * expectations under address-and-port-dependent filtering. tshark decodes what crossed the outside TUN; the same
+ * scripts run through the kernel's {@code nf_nat_h323} (nft masquerade + {@code ct helper} "Q.931").
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class H323InteropTest {
+    static final String SERVER = "198.51.100.50";
+    static final String NAT_OUT = "198.51.100.1";
+    static final String HOST = "10.74.0.2";
+
+    private Ns in;
+    private Ns out;
+    private MultiThreadIoEventLoopGroup group;
+    private Nat nat;
+    private TunChannel tunIn;
+    private TunChannel tunOut;
+    private Path dir;
+    private Path setupFile;
+    private int h245At;
+    private int rtpAt;
+    private final PptpInteropTest.Recorder recorder = new PptpInteropTest.Recorder();
+
+    @BeforeAll
+    void setUp() throws Exception {
+        dev.pktkit.testkit.netns.Netns.assumeTunUsable();
+        Tools.assumeCommand("python3", "python3");
+        Tools.assumeCommand("ss", "iproute2");
+        Assumptions.assumeTrue(TestLoops.available().contains(TestLoops.EPOLL), "epoll natives not available");
+        dir = Files.createTempDirectory("h323-alg");
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        in = Ns.create();
+        out = Ns.create();
+        group = TestLoops.group(TestLoops.EPOLL, 1);
+        nat = Nat.create(group.next(), NatConfig.builder().outsideAddresses(NAT_OUT).insideAddress("10.74.0.1")
+                .filtering(Filtering.ADDRESS_AND_PORT_DEPENDENT).outsideMtu(1500).insideMtu(1500).build());
+        tunIn = bind(in, "hin0");
+        tunOut = bind(out, "hout0");
+        tunIn.link().mtu(1500).addAddress(HOST + "/24").up();
+        in.exec("ip", "route", "add", "default", "dev", "hin0").check();
+        tunOut.link().mtu(1500).addAddress(SERVER + "/24").up();
+        nat.attach(tunIn, "inside");
+        nat.attachOutside(tunOut);
+        try (var script = H323InteropTest.class.getResourceAsStream("h323.py")) {
+            Files.write(dir.resolve("h323.py"), script.readAllBytes());
+        }
+        byte[] setup = tpkt(q931(SETUP, 1, setup(ip(HOST), 30000, 0, 0,
+                openLogicalChannel(1, ip(HOST), 16001, ip(HOST), 16000))));
+        h245At = find(setup, ip(HOST), 30000);
+        rtpAt = find(setup, ip(HOST), 16000);
+        assertTrue(h245At > 0 && rtpAt > 0);
+        setupFile = dir.resolve("setup.bin");
+        Files.write(setupFile, setup);
+    }
+
+    private TunChannel bind(Ns ns, String name) throws InterruptedException {
+        return (TunChannel) new Bootstrap().group(group).channelFactory(() -> new TunChannel(ns.handle))
+                .handler(name.equals("hout0") ? recorder : new ChannelInboundHandlerAdapter())
+                .bind(TunTapAddress.of(name)).sync().channel();
+    }
+
+    @AfterAll
+    void tearDown() throws Exception {
+        if (nat != null) {
+            nat.close();
+        }
+        if (tunIn != null) {
+            tunIn.close().sync();
+        }
+        if (tunOut != null) {
+            tunOut.close().sync();
+        }
+        if (group != null) {
+            group.shutdownGracefully(0, 5, TimeUnit.SECONDS).sync();
+        }
+        if (in != null) {
+            in.close();
+        }
+        if (out != null) {
+            out.close();
+        }
+        if (dir != null) {
+            FtpInteropTest.deleteTree(dir);
+        }
+    }
+
+    /** What the scripted peers saw: the callee's log and the caller's. */
+    record Run(String callee, String caller) {
+    }
+
+    private Run run(Ns inside, Ns outside) throws Exception {
+        Path calleeLog = dir.resolve("callee-" + outside.ns.name() + ".log");
+        Process callee = outside.start(calleeLog, "python3", dir.resolve("h323.py").toString(), "callee", SERVER,
+                Integer.toString(h245At), Integer.toString(rtpAt));
+        try {
+            outside.awaitListening(1720, false);
+            CommandResult c = inside.exec("python3", dir.resolve("h323.py").toString(), "caller", HOST, SERVER,
+                    setupFile.toString());
+            assertTrue(callee.waitFor(40, TimeUnit.SECONDS), "the callee did not finish: "
+                    + Files.readString(calleeLog));
+            Run r = new Run(Files.readString(calleeLog), c.output());
+            assertEquals(0, c.exit(), c.describe() + "\ncallee: " + r.callee());
+            assertEquals(0, callee.exitValue(), r.toString());
+            return r;
+        } finally {
+            callee.destroy();
+        }
+    }
+
+    @Test
+    void setupWithFastStartThroughTheNat() throws Exception {
+        nat.algs(AlgConfig.builder().h323(true).build()).sync();
+        Run r = run(in, out);
+        // the callee read the NAT's outside address in both fields, and both flows reached the caller
+        assertTrue(r.callee().contains("setup from " + NAT_OUT + " h245 " + NAT_OUT + ":"), r.toString());
+        assertTrue(r.callee().contains(" rtp " + NAT_OUT + ":"), r.toString());
+        assertTrue(r.caller().contains("h245 from " + SERVER + " data h245-hello"), r.toString());
+        assertTrue(r.caller().contains("rtp from " + SERVER + " data rtp-payload"), r.toString());
+        H323Alg h = nat.algs().h323();
+        assertTrue(h.counters().get(AlgEvent.REWRITTEN) >= 1, h.toString());
+        assertTrue(h.counters().get(AlgEvent.FLOWS) >= 2, "signalling and H.245 claimed: " + h);
+        if (Tools.which("tshark") != null) {
+            Path pcap = dir.resolve("outside.pcap");
+            recorder.write(pcap);
+            CommandResult decoded = out.exec("tshark", "-n", "-r", pcap.toString(), "-T", "fields", "-e",
+                    "_ws.col.Protocol", "-e", "h225.h323_message_body", "-e", "h225.ip", "-e", "h245.network",
+                    "-e", "_ws.malformed");
+            assertEquals(0, decoded.exit(), decoded.describe());
+            String t = decoded.output();
+            assertFalse(t.contains("Malformed"), t);
+            assertTrue(t.lines().anyMatch(l -> l.startsWith("H.225.0")), t);
+            CommandResult tree = out.exec("tshark", "-n", "-r", pcap.toString(), "-V", "-O", "h225");
+            String v = tree.output();
+            assertTrue(v.contains("h245Address: ipAddress") && v.contains("ip: " + NAT_OUT)
+                    && v.contains("network: " + NAT_OUT), "the rewritten Setup as tshark decodes it: " + v);
+        }
+    }
+
+    @Test
+    void withTheAlgOffTheCalleeSeesTheInsideAddresses() throws Exception {
+        nat.algs(AlgConfig.none()).sync();
+        Run r = run(in, out);
+        assertTrue(r.callee().contains(" h245 " + HOST + ":30000"), r.toString());
+        assertTrue(r.caller().contains("no h245"), r.toString());
+        assertTrue(r.caller().contains("no rtp"), r.toString());
+    }
+
+    /**
+     * The same scripts through the kernel: nft masquerade in a router namespace with the built-in H.323 helper
+     * ({@code nf_conntrack_h323} / {@code nf_nat_h323}) attached to TCP 1720.
+     */
+    @Test
+    void kernelNfNatH323OnTheSameTraffic() throws Exception {
+        Tools.assumeCommand("nft", "nftables");
+        try (Ns cl = Ns.create(); Ns router = Ns.create(); Ns srv = Ns.create()) {
+            cl.exec("ip", "link", "add", "eth0", "type", "veth", "peer", "name", "rin", "netns", router.ns.name())
+                    .check();
+            srv.exec("ip", "link", "add", "eth0", "type", "veth", "peer", "name", "rout", "netns",
+                    router.ns.name()).check();
+            cl.exec("sh", "-c", "ip addr add " + HOST + "/24 dev eth0 && ip link set eth0 up"
+                    + " && ip route add default via 10.74.0.1").check();
+            srv.exec("sh", "-c", "ip addr add " + SERVER + "/24 dev eth0 && ip link set eth0 up").check();
+            router.exec("sh", "-c", "ip addr add 10.74.0.1/24 dev rin && ip addr add " + NAT_OUT + "/24 dev rout"
+                    + " && ip link set rin up && ip link set rout up && sysctl -q -w net.ipv4.ip_forward=1").check();
+            Path rules = dir.resolve("h323.nft");
+            Files.writeString(rules, """
+                    table ip pktkit_h323 {
+                        ct helper q931 {
+                            type "Q.931" protocol tcp
+                        }
+                        chain pre {
+                            type filter hook prerouting priority filter; policy accept;
+                            tcp dport 1720 ct helper set "q931"
+                        }
+                        chain forward_h323 {
+                            type filter hook forward priority filter; policy drop;
+                            ct state established,related accept
+                            iifname "rin" accept
+                        }
+                        chain post {
+                            type nat hook postrouting priority srcnat; policy accept;
+                            oifname "rout" masquerade
+                        }
+                    }
+                    """);
+            CommandResult nft = router.exec("nft", "-f", rules.toString());
+            Assumptions.assumeTrue(nft.exit() == 0, "this kernel has no Q.931 conntrack helper: " + nft.describe());
+            Run k = run(cl, srv);
+            // seen on this kernel (6.18): what the kernel's helper did with the same Setup
+            assertTrue(k.callee().contains("setup from " + NAT_OUT + " h245 " + NAT_OUT + ":"), k.toString());
+            assertTrue(k.callee().contains(" rtp " + NAT_OUT + ":"), k.toString());
+            assertTrue(k.caller().contains("h245 from " + SERVER + " data h245-hello"), k.toString());
+            assertTrue(k.caller().contains("rtp from " + SERVER + " data rtp-payload"), k.toString());
+        }
+    }
+}

@@ -8,6 +8,8 @@ import dev.pktkit.codec.wire.Icmpv4;
 import dev.pktkit.codec.wire.Ip4;
 import dev.pktkit.codec.wire.Ip6;
 import dev.pktkit.codec.wire.Ipv4;
+import dev.pktkit.nat.alg.AlgConfig;
+import dev.pktkit.nat.alg.Algs;
 import dev.pktkit.nat.defrag.Defragmenter;
 import dev.pktkit.nat.defrag.DefragConfig;
 import dev.pktkit.nat.defrag.Fragmenter;
@@ -80,6 +82,7 @@ public final class Nat implements PortConnector, AutoCloseable {
     private final long start = System.nanoTime();
     private final ScheduledFuture<?> ticker;
     private volatile boolean closed;
+    private volatile Algs algs;
     private int ipId;
     private long fragmentId = 0x6e617436L;
 
@@ -89,6 +92,7 @@ public final class Nat implements PortConnector, AutoCloseable {
         this.engine = new NatEngine(config, defragConfig != null);
         this.defrag = defragConfig == null ? null : new Defragmenter(defragConfig);
         this.fragmenter = new Fragmenter();
+        this.algs = Algs.install(engine, AlgConfig.defaults());
         this.ticker = loop.scheduleAtFixedRate(this::tick, 1, 1, TimeUnit.SECONDS);
     }
 
@@ -262,6 +266,24 @@ public final class Nat implements PortConnector, AutoCloseable {
 
     public Future<Boolean> removeAddressMapping(String outsideAddress) {
         return submit(() -> engine.removeAddressMapping(Ip4.parse(outsideAddress)));
+    }
+
+    /** The running ALGs (at first {@link AlgConfig#defaults()}: FTP and TFTP). */
+    public Algs algs() {
+        return algs;
+    }
+
+    /**
+     * Replaces the ALGs ({@code dev.pktkit.nat.alg}): {@link AlgConfig#none()} switches them all off. Control
+     * flows tracked so far continue untracked; install before traffic flows.
+     */
+    public Future<Algs> algs(AlgConfig config) {
+        ObjectUtil.checkNotNull(config, "config");
+        return submit(() -> {
+            Algs a = Algs.install(engine, config);
+            algs = a;
+            return a;
+        });
     }
 
     /** Snapshot of the mappings. */

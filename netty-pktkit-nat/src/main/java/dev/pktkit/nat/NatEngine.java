@@ -61,6 +61,8 @@ public final class NatEngine {
      * defragmenter cost nothing for packets that are not fragments.
      */
     public static final int REASSEMBLE = -4;
+    /** {@link ProtocolHelper} result: not one of its flows; the engine goes on as without it. */
+    public static final int PASS = -5;
     /** Headroom NAT64 needs before an inbound packet's reader index to translate it in place. */
     public static final int NAT64_HEADROOM = 64;
     /** Pseudo inside addresses 240.0.0.0/4 stand for IPv6 hosts in the mapping tables (never a real source). */
@@ -158,6 +160,21 @@ public final class NatEngine {
     private int addressMappings;
     private int staticCount;
 
+    // ---- helpers (ALGs, see NatHelper): a side table of the sessions they claimed ----
+    private static final NatHelper[] NO_HELPERS = new NatHelper[0];
+    private NatHelper[] helpers = NO_HELPERS;
+    private final int[] sHelp; // per session: its helped-session slot, or -1
+    private int[] hlHelper = new int[0];
+    private int[] hlPos; // per slot and direction (2 * slot + 0 outbound, + 1 inbound): Linux's seqadj
+    private int[] hlBefore;
+    private int[] hlAfter;
+    private int[] hlFree;
+    private int hlFreeTop;
+    private HelperPacket helperPacket;
+    private ProtocolHelper protocolHelper;
+    private long helperSessionsRefused;
+    private long helperErrors;
+
     // ---- NAT64: IPv6 inside hosts, each with a pseudo IPv4 inside address 0xF0000000 | slot ----
     private final Nat64Prefix nat64;
     private final int[] xNs;
@@ -235,6 +252,8 @@ public final class NatEngine {
         sFree = freeList(s);
         sFreeTop = s;
         Arrays.fill(sMap, -1);
+        sHelp = new int[s];
+        Arrays.fill(sHelp, -1);
         sessions = new OpenIndex(s) {
             @Override
             int hashOf(int id) {
@@ -521,7 +540,11 @@ public final class NatEngine {
         } else if (proto == IpProtocol.ICMP) {
             verdict = outboundIcmp(buf, off, l4, l4len, ns, port, w1, dst);
         } else {
-            verdict = outboundOther(buf, off, ns, src);
+            verdict = protocolHelper != null && proto == protocolHelper.protocol()
+                    ? protocolHelper.outbound(buf, off, l4, l4 + l4len, ns, src, dst) : PASS;
+            if (verdict == PASS) {
+                verdict = outboundOther(buf, off, ns, src);
+            }
         }
         if (verdict != TO_OUTSIDE) {
             return verdict;
@@ -593,6 +616,15 @@ public final class NatEngine {
             return DROP;
         }
         int m = sMap[s];
+        int h = sHelp[s];
+        if (h >= 0) {
+            int r = helped(buf, off, l4, proto, s, h, true, partial);
+            if (r < 0) {
+                return DROP;
+            }
+            partial &= r == 0;
+            w1 = buf.getLong(off + 8); // the header checksum changes with the length
+        }
         refresh(s, proto, proto == IpProtocol.TCP ? buf.getUnsignedByte(l4 + 13) : 0, true);
         mPort[m] = port;
         hPort[mHost[m]] = port;
@@ -627,6 +659,9 @@ public final class NatEngine {
         int s = findSession(m, rAddr, rPort);
         if (s < 0) {
             s = createSession(m, rAddr, rPort);
+            if (s >= 0 && helpers.length > 0) {
+                claim(s, false);
+            }
             if (s < 0 && fresh) {
                 releaseIfIdle(m);
             }
@@ -848,7 +883,11 @@ public final class NatEngine {
                 p = drop(NatDropReason.UNSUPPORTED_ICMP);
             }
         } else {
-            p = inboundOther(buf, off, dst);
+            p = protocolHelper != null && proto == protocolHelper.protocol()
+                    ? protocolHelper.inbound(buf, off, l4, l4 + l4len, (int) w1, dst) : PASS;
+            if (p == PASS) {
+                p = inboundOther(buf, off, dst);
+            }
         }
         if (p >= 0) {
             counters.count(NatCounters.IN);
@@ -901,6 +940,15 @@ public final class NatEngine {
             return NEED_HEADROOM; // the IPv6 header goes in front of the transport header
 
         }
+        int h = sHelp[s];
+        if (h >= 0 && !v6) {
+            int r = helped(buf, off, l4, proto, s, h, false, partial);
+            if (r < 0) {
+                return DROP;
+            }
+            partial &= r == 0;
+            w1 = buf.getLong(off + 8); // the header checksum changes with the length
+        }
         if (proto != IpProtocol.ICMP) {
             refresh(s, proto, flags, false); // an echo reply does not refresh its session (RFC 5508 REQ-1)
         }
@@ -931,6 +979,9 @@ public final class NatEngine {
             return drop(NatDropReason.FILTERED);
         }
         int s = createSession(m, src, sport);
+        if (s >= 0 && helpers.length > 0) {
+            claim(s, true);
+        }
         return s < 0 ? DROP : s;
     }
 
@@ -1908,6 +1959,9 @@ public final class NatEngine {
             sPrev[next] = prev;
         }
         mSessCount[m]--;
+        if (sHelp[s] >= 0) {
+            unhelp(s);
+        }
         sMap[s] = -1;
         sFree[sFreeTop++] = s;
         sessionCount--;
@@ -1964,6 +2018,232 @@ public final class NatEngine {
     private int drop(NatDropReason reason) {
         counters.drop(reason);
         return DROP;
+    }
+
+    // =====================================================================================================
+    // helpers (ALGs)
+    // =====================================================================================================
+
+    /**
+     * Installs connection-tracking helpers (replacing any installed; sessions helped so far become unhelped):
+     * new IPv4 TCP/UDP sessions are offered to them in order ({@link NatHelper#claims}), at most
+     * {@code maxHelpedSessions} at a time (further claims are refused and counted in
+     * {@link #helperSessionsRefused()}; the session then runs unhelped).
+     *
+     * @param maxGrowth how many bytes a helper may add to one packet
+     */
+    public void helpers(int maxHelpedSessions, int maxGrowth, NatHelper... list) {
+        if (maxHelpedSessions < 1 || maxGrowth < 0) {
+            throw new IllegalArgumentException("maxHelpedSessions must be positive, maxGrowth not negative");
+        }
+        for (int s = 0; s < sHelp.length; s++) {
+            if (sHelp[s] >= 0) {
+                unhelp(s);
+            }
+        }
+        helpers = list.length == 0 ? NO_HELPERS : list.clone();
+        hlHelper = new int[maxHelpedSessions];
+        hlPos = new int[2 * maxHelpedSessions];
+        hlBefore = new int[2 * maxHelpedSessions];
+        hlAfter = new int[2 * maxHelpedSessions];
+        hlFree = freeList(maxHelpedSessions);
+        hlFreeTop = maxHelpedSessions;
+        helperPacket = new HelperPacket(this, maxGrowth);
+    }
+
+    /** Installs (or with null removes) the helper for one other IP protocol (GRE for PPTP). */
+    public void protocolHelper(ProtocolHelper helper) {
+        protocolHelper = helper;
+    }
+
+    /**
+     * The inside port an inside host was last seen on (where inbound packets for it go), or -1; for
+     * {@link ProtocolHelper}s.
+     */
+    public int portOf(int ns, int insideAddress) {
+        int h = findHost(ns, insideAddress);
+        if (h >= 0 && validPort(hPort[h], ns)) {
+            return hPort[h];
+        }
+        return ns >= 0 && ns < nsOpen.length && nsOpen[ns] ? singlePort(ns) : -1;
+    }
+
+    /** The bound on helped sessions set by {@link #helpers} (0 before). */
+    public int maxHelpedSessions() {
+        return hlHelper.length;
+    }
+
+    /** Sessions a helper claimed but could not have (the helped-session table was full). */
+    public long helperSessionsRefused() {
+        return helperSessionsRefused;
+    }
+
+    /** Packets dropped because a helper threw (a bug in it). */
+    public long helperErrors() {
+        return helperErrors;
+    }
+
+    /** Live helped sessions. */
+    public int helpedSessionCount() {
+        return hlHelper.length - hlFreeTop;
+    }
+
+    private void claim(int s, boolean fromOutside) {
+        int m = sMap[s];
+        int proto = mProtoInPort[m] >>> 16;
+        if ((mInAddr[m] >>> 28) == V6_HOST_TAG || (proto != IpProtocol.TCP && proto != IpProtocol.UDP)) {
+            return;
+        }
+        for (int i = 0; i < helpers.length; i++) {
+            if (helpers[i].claims(proto, mProtoInPort[m] & 0xFFFF, sRPort[s], fromOutside)) {
+                if (hlFreeTop == 0) {
+                    helperSessionsRefused++;
+                    return;
+                }
+                int h = hlFree[--hlFreeTop];
+                hlHelper[h] = i;
+                hlPos[2 * h] = hlPos[2 * h + 1] = 0;
+                hlBefore[2 * h] = hlBefore[2 * h + 1] = 0;
+                hlAfter[2 * h] = hlAfter[2 * h + 1] = 0;
+                sHelp[s] = h;
+                return;
+            }
+        }
+    }
+
+    private void unhelp(int s) {
+        int h = sHelp[s];
+        sHelp[s] = -1;
+        hlFree[hlFreeTop++] = h;
+        helpers[hlHelper[h]].sessionRemoved(h);
+    }
+
+    /**
+     * A packet of a helped session, before translation: its payload to the helper, then lengths and checksums
+     * fixed if the helper changed it, then the TCP sequence offsets applied (Linux's {@code nf_nat_seq_adjust}
+     * and {@code nf_nat_sack_adjust}). Returns -1 to drop, 1 when the transport checksum was recomputed in full
+     * (a partial one is complete now), else 0.
+     */
+    private int helped(ByteBuf buf, int off, int l4, int proto, int s, int h, boolean out, boolean partial) {
+        int end = off + buf.getUnsignedShort(off + 2);
+        boolean tcp = proto == IpProtocol.TCP;
+        int dataAt = tcp ? l4 + ((buf.getUnsignedByte(l4 + 12) >>> 4) << 2) : l4 + 8;
+        if (dataAt > end || (tcp && dataAt < l4 + 20)) {
+            return drop(NatDropReason.MALFORMED);
+        }
+        int result = 0;
+        int dir = out ? 0 : 1;
+        if (dataAt < end) {
+            int m = sMap[s];
+            int seq = tcp ? buf.getInt(l4 + 4) : 0;
+            HelperPacket p = helperPacket;
+            p.reset(buf, off, dataAt, end - dataAt, out, proto, mNs[m], mInAddr[m], mProtoInPort[m] & 0xFFFF,
+                    mOutAddr[m], mOutPort[m], sRAddr[s], sRPort[s], seq & 0xFFFF_FFFFL);
+            boolean keep;
+            try {
+                keep = helpers[hlHelper[h]].packet(p, h);
+            } catch (RuntimeException e) {
+                helperErrors++;
+                keep = false;
+            }
+            if (sMap[s] < 0 || sHelp[s] != h) {
+                return drop(NatDropReason.MALFORMED); // the helper ended its own session: refused
+            }
+            if (!keep) {
+                return DROP;
+            }
+            if (p.edited) {
+                refill(buf, off, l4, proto);
+                result = 1;
+                if (tcp && p.delta != 0) {
+                    int i = 2 * h + dir;
+                    // nf_ct_seqadj_set: one correction position per direction, the latest change wins
+                    if (hlBefore[i] == hlAfter[i] || seq - hlPos[i] > 0) {
+                        hlPos[i] = seq;
+                        hlBefore[i] = hlAfter[i];
+                        hlAfter[i] += p.delta;
+                    }
+                }
+            }
+        }
+        if (tcp && (hlAfter[2 * h] != 0 || hlAfter[2 * h + 1] != 0)) {
+            seqAdjust(buf, l4, dataAt, h, dir, partial && result == 0);
+        }
+        return result;
+    }
+
+    /** After a payload change: IP header checksum (the total length is set), UDP length, transport checksum. */
+    private static void refill(ByteBuf buf, int off, int l4, int proto) {
+        int total = buf.getUnsignedShort(off + 2);
+        Ipv4.fillChecksum(buf, off);
+        int len = off + total - l4;
+        int ckAt = l4 + checksumOffset(proto);
+        if (proto == IpProtocol.UDP) {
+            buf.setShort(l4 + 4, len);
+        }
+        buf.setShort(ckAt, 0);
+        long pseudo = Checksums.pseudoHeaderV4(buf.getInt(off + 12), buf.getInt(off + 16), proto, len);
+        int ck = Checksums.finish(Checksums.partial(buf, l4, len, pseudo));
+        buf.setShort(ckAt, proto == IpProtocol.UDP && ck == 0 ? 0xFFFF : ck);
+    }
+
+    /** Applies the helped session's sequence offsets to seq, ack and SACK blocks, the checksum updated. */
+    private void seqAdjust(ByteBuf buf, int l4, int dataAt, int h, int dir, boolean partial) {
+        int me = 2 * h + dir;
+        int other = 2 * h + (1 - dir);
+        int ckAt = l4 + 16;
+        int ck = buf.getUnsignedShort(ckAt);
+        int seq = buf.getInt(l4 + 4);
+        int nseq = seq + (seq - hlPos[me] > 0 ? hlAfter[me] : hlBefore[me]);
+        if (nseq != seq) {
+            buf.setInt(l4 + 4, nseq);
+            ck = Checksums.incrementalUpdate32(ck, seq, nseq);
+        }
+        if ((buf.getUnsignedByte(l4 + 13) & 0x10) != 0) {
+            int ack = buf.getInt(l4 + 8);
+            int nack = unshift(ack, other);
+            if (nack != ack) {
+                buf.setInt(l4 + 8, nack);
+                ck = Checksums.incrementalUpdate32(ck, ack, nack);
+            }
+            // SACK blocks (RFC 2018) acknowledge the other direction's data, as the ack does
+            for (int o = l4 + 20; o < dataAt; ) {
+                int kind = buf.getUnsignedByte(o);
+                if (kind == 0) {
+                    break;
+                }
+                if (kind == 1) {
+                    o++;
+                    continue;
+                }
+                if (o + 1 >= dataAt) {
+                    break;
+                }
+                int len = buf.getUnsignedByte(o + 1);
+                if (len < 2 || o + len > dataAt) {
+                    break;
+                }
+                if (kind == 5) {
+                    for (int b = o + 2; b + 4 <= o + len; b += 4) {
+                        int v = buf.getInt(b);
+                        int nv = unshift(v, other);
+                        if (nv != v) {
+                            buf.setInt(b, nv);
+                            ck = Checksums.incrementalUpdate32(ck, v, nv);
+                        }
+                    }
+                }
+                o += len;
+            }
+        }
+        if (!partial) {
+            buf.setShort(ckAt, ck);
+        }
+    }
+
+    /** A sequence number of direction slot {@code i} as the peer acknowledges it, back in its sender's space. */
+    private int unshift(int v, int i) {
+        return v - (v - hlBefore[i] - hlPos[i] > 0 ? hlAfter[i] : hlBefore[i]);
     }
 
     // =====================================================================================================

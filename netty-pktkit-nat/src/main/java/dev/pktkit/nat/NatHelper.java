@@ -1,0 +1,40 @@
+package dev.pktkit.nat;
+
+/**
+ * A connection-tracking helper (an application-level gateway, ALG) hooked into {@link NatEngine}: it claims new
+ * sessions it understands (an FTP control connection, a TFTP request) and then sees every packet of those
+ * sessions that carries payload, before the NAT rewrites the headers. It may rewrite the payload (its length may
+ * change: the engine then fixes the IP and transport lengths and checksums, and for TCP keeps a per-direction
+ * sequence/acknowledgement offset for the rest of the connection, SACK blocks included) and announce related
+ * flows with {@link NatEngine#expect}. The ALGs of {@code dev.pktkit.nat.alg} implement it.
+ *
+ * <p>All methods run on the NAT's event loop. Sessions of other flows never reach a helper: the cost for them is
+ * one array read per packet.
+ */
+public interface NatHelper {
+    /**
+     * Whether a new session is a control flow of this helper. Called once per new IPv4 TCP/UDP session while
+     * helpers are installed; the first helper that claims it gets it.
+     *
+     * @param protocol    TCP or UDP
+     * @param insidePort  the inside endpoint's port
+     * @param remotePort  the remote endpoint's port
+     * @param fromOutside the session was opened from the outside (a port forward, a filtering decision or an
+     *                    expectation), not by the inside host
+     */
+    boolean claims(int protocol, int insidePort, int remotePort, boolean fromOutside);
+
+    /**
+     * A packet with payload of a claimed session, not yet translated (the inside host's addresses on outbound
+     * packets, the outside endpoint on inbound ones). The view is reused: do not keep it.
+     *
+     * @param slot the helped session's slot, {@code 0 ..} {@link NatEngine#maxHelpedSessions()}{@code -1}, for
+     *             per-control-flow state the helper keeps
+     * @return false to drop the packet (the helper counts why)
+     */
+    boolean packet(HelperPacket packet, int slot);
+
+    /** The helped session in {@code slot} ended; its state may go. */
+    default void sessionRemoved(int slot) {
+    }
+}

@@ -1,0 +1,276 @@
+package dev.pktkit.nat.alg;
+
+import dev.pktkit.nat.Filtering;
+import dev.pktkit.nat.Nat;
+import dev.pktkit.nat.NatConfig;
+import dev.pktkit.testkit.TestLoops;
+import dev.pktkit.testkit.Tools;
+import dev.pktkit.testkit.netns.CommandResult;
+import dev.pktkit.tuntap.TunChannel;
+import dev.pktkit.tuntap.TunTapAddress;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * The PPTP ALG against scripted peers (this kernel has no PPP, so no pptpd/pptp-linux): a server (PAC) in
+ * namespace "outside" (198.51.100.50) and two clients (PNS) in namespace "inside" at 10.74.0.2 and 10.74.0.3, both
+ * picking call ID 0x1234. Each client's Outgoing-Call-Request reaches the server with a different call ID; the
+ * server's enhanced GRE to each outside call ID reaches the right client carrying 0x1234; each client's GRE
+ * reaches the server from the NAT's outside address. The control messages and GRE packets are real kernel
+ * sockets' (TCP, raw IPPROTO_GRE) with RFC 2637 layouts written by the script.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class PptpInteropTest {
+    static final String SERVER = "198.51.100.50";
+    static final String NAT_OUT = "198.51.100.1";
+    static final String HOST = "10.74.0.2";
+    static final String HOST_B = "10.74.0.3";
+
+    private Ns in;
+    private Ns out;
+    private MultiThreadIoEventLoopGroup group;
+    private Nat nat;
+    private TunChannel tunIn;
+    private TunChannel tunOut;
+    private Path dir;
+
+    @BeforeAll
+    void setUp() throws Exception {
+        dev.pktkit.testkit.netns.Netns.assumeTunUsable();
+        Tools.assumeCommand("python3", "python3");
+        Tools.assumeCommand("ss", "iproute2");
+        Assumptions.assumeTrue(TestLoops.available().contains(TestLoops.EPOLL), "epoll natives not available");
+        dir = Files.createTempDirectory("pptp-alg");
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        in = Ns.create();
+        out = Ns.create();
+        group = TestLoops.group(TestLoops.EPOLL, 1);
+        nat = Nat.create(group.next(), NatConfig.builder().outsideAddresses(NAT_OUT).insideAddress("10.74.0.1")
+                .filtering(Filtering.ADDRESS_AND_PORT_DEPENDENT).outsideMtu(1500).insideMtu(1500).build());
+        tunIn = bind(in, "pin0");
+        tunOut = bind(out, "pout0");
+        tunIn.link().mtu(1500).addAddress(HOST + "/24").up();
+        in.exec("ip", "route", "add", "default", "dev", "pin0").check();
+        tunOut.link().mtu(1500).addAddress(SERVER + "/24").up();
+        nat.attach(tunIn, "inside");
+        nat.attachOutside(tunOut);
+        in.exec("ip", "addr", "add", HOST_B + "/24", "dev", "pin0").check();
+        nat.algs(AlgConfig.builder().pptp(true).build()).sync();
+        try (var script = PptpInteropTest.class.getResourceAsStream("pptp.py")) {
+            Files.write(dir.resolve("pptp.py"), script.readAllBytes());
+        }
+    }
+
+    private TunChannel bind(Ns ns, String name) throws InterruptedException {
+        return (TunChannel) new Bootstrap().group(group).channelFactory(() -> new TunChannel(ns.handle))
+                .handler(name.equals("pout0") ? recorder : new ChannelInboundHandlerAdapter())
+                .bind(TunTapAddress.of(name)).sync().channel();
+    }
+
+    private final Recorder recorder = new Recorder();
+
+    /** Copies every IP packet read from or written to a TUN, for a classic pcap file (link type RAW). */
+    @io.netty.channel.ChannelHandler.Sharable
+    static final class Recorder extends io.netty.channel.ChannelDuplexHandler {
+        private final java.util.List<byte[]> packets = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+
+        @Override
+        public void channelRead(io.netty.channel.ChannelHandlerContext ctx, Object msg) {
+            copy(msg);
+            ctx.fireChannelRead(msg);
+        }
+
+        @Override
+        public void write(io.netty.channel.ChannelHandlerContext ctx, Object msg, io.netty.channel.ChannelPromise p) {
+            copy(msg);
+            ctx.write(msg, p);
+        }
+
+        private void copy(Object msg) {
+            if (msg instanceof io.netty.buffer.ByteBuf b && packets.size() < 10_000) {
+                byte[] a = new byte[b.readableBytes()];
+                b.getBytes(b.readerIndex(), a);
+                packets.add(a);
+            }
+        }
+
+        void write(Path file) throws java.io.IOException {
+            java.nio.ByteBuffer h = java.nio.ByteBuffer.allocate(24).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            h.putInt(0xa1b2c3d4).putShort((short) 2).putShort((short) 4).putInt(0).putInt(0).putInt(65535)
+                    .putInt(101);
+            try (var o = Files.newOutputStream(file)) {
+                o.write(h.array());
+                synchronized (packets) {
+                    int i = 0;
+                    for (byte[] p : packets) {
+                        java.nio.ByteBuffer r = java.nio.ByteBuffer.allocate(16).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                        r.putInt(1).putInt(i++).putInt(p.length).putInt(p.length);
+                        o.write(r.array());
+                        o.write(p);
+                    }
+                }
+            }
+        }
+    }
+
+    @AfterAll
+    void tearDown() throws Exception {
+        if (nat != null) {
+            nat.close();
+        }
+        if (tunIn != null) {
+            tunIn.close().sync();
+        }
+        if (tunOut != null) {
+            tunOut.close().sync();
+        }
+        if (group != null) {
+            group.shutdownGracefully(0, 5, TimeUnit.SECONDS).sync();
+        }
+        if (in != null) {
+            in.close();
+        }
+        if (out != null) {
+            out.close();
+        }
+        if (dir != null) {
+            FtpInteropTest.deleteTree(dir);
+        }
+    }
+
+    /** What the scripted peers saw: the PAC's log, client A's and client B's. */
+    record Run(String pac, String a, String b) {
+    }
+
+    private Run run(Ns clients, Ns server, String natOut, boolean check) throws Exception {
+        Path pacLog = dir.resolve("pac-" + server.ns.name() + ".log");
+        Path aLog = dir.resolve("a-" + clients.ns.name() + ".log");
+        Process pac = server.start(pacLog, "python3", dir.resolve("pptp.py").toString(), "pac", SERVER, "2");
+        Process clientA = null;
+        try {
+            server.awaitListening(1723, false);
+            clientA = clients.start(aLog, "python3", dir.resolve("pptp.py").toString(), "pns", HOST, SERVER);
+            CommandResult b = clients.exec("python3", dir.resolve("pptp.py").toString(), "pns", HOST_B, SERVER);
+            assertEquals(0, b.exit(), b.describe() + "\npac: " + Files.readString(pacLog));
+            assertTrue(clientA.waitFor(30, TimeUnit.SECONDS), "client A did not finish");
+            assertTrue(pac.waitFor(30, TimeUnit.SECONDS), "the PAC did not finish: " + Files.readString(pacLog));
+            Run r = new Run(Files.readString(pacLog), Files.readString(aLog), b.output());
+            assertEquals(0, clientA.exitValue(), r.a());
+            assertEquals(0, pac.exitValue(), r.pac());
+            if (check) {
+                check(r, natOut);
+            }
+            return r;
+        } finally {
+            pac.destroy();
+            if (clientA != null) {
+                clientA.destroy();
+            }
+        }
+    }
+
+    /** The outcome both NATs must give. */
+    private static void check(Run r, String natOut) {
+        String p = r.pac();
+        // the server saw two calls from the NAT's address with different call IDs: 0x1234 and another
+        assertTrue(p.contains("call " + natOut + " peer-call-id 4660 "), p);
+        assertEquals(2, p.lines().filter(l -> l.startsWith("call " + natOut + " ")).map(l -> l.split(" ")[3])
+                .distinct().count(), p);
+        // each client was told its own call ID and got GRE with it, sent to its own outside call ID
+        for (String log : new String[]{r.a(), r.b()}) {
+            assertTrue(log.contains("reply my-call-id 4660 "), log);
+            assertTrue(log.contains(" call 4660 payload to " + natOut + " "), log);
+        }
+        assertNotEquals(r.a().substring(r.a().indexOf("payload")), r.b().substring(r.b().indexOf("payload")));
+        // both clients' GRE reached the server from the outside address, keyed by its call IDs
+        assertTrue(p.contains("gre-from " + natOut + " call 256 payload from "), p);
+        assertTrue(p.contains("gre-from " + natOut + " call 257 payload from "), p);
+        assertTrue(p.contains("payload from " + HOST) && p.contains("payload from " + HOST_B), p);
+    }
+
+    @Test
+    void twoClientsWithTheSameCallIdThroughScriptedPac() throws Exception {
+        run(in, out, NAT_OUT, true);
+        assertTrue(nat.algs().pptp().counters().get(AlgEvent.REWRITTEN) >= 2, nat.algs().toString());
+        if (Tools.which("tshark") != null) {
+            // what crossed the outside TUN, both ways, as tshark sees it: every packet decodes cleanly
+            Path pcap = dir.resolve("outside.pcap");
+            recorder.write(pcap);
+            CommandResult decoded = out.exec("tshark", "-n", "-r", pcap.toString(), "-T", "fields", "-e",
+                    "_ws.col.Protocol", "-e", "pptp.type", "-e", "gre.key.call_id", "-e", "_ws.malformed");
+            assertEquals(0, decoded.exit(), decoded.describe());
+            String t = decoded.output();
+            assertFalse(t.contains("Malformed"), t);
+            assertTrue(t.lines().filter(l -> l.startsWith("PPTP")).count() >= 8, "PPTP control messages: " + t);
+            assertTrue(t.lines().filter(l -> l.startsWith("PPP LCP")).count() >= 4, "enhanced GRE with PPP: " + t);
+        }
+    }
+
+    /**
+     * The same scripts through the kernel's NAT: nft masquerade in a router namespace with the built-in
+     * {@code pptp} conntrack helper attached ({@code nf_nat_pptp}). Seen on this kernel (6.18): both calls work
+     * outbound, but the kernel does not remap the clients' equal call IDs, so at most one client gets the server's
+     * GRE back; our NAT keeps them apart.
+     */
+    @Test
+    void kernelNfNatPptpOnTheSameTraffic() throws Exception {
+        Tools.assumeCommand("nft", "nftables");
+        Tools.assumeCommand("conntrack", "conntrack");
+        try (Ns cl = Ns.create(); Ns router = Ns.create(); Ns srv = Ns.create()) {
+            cl.exec("ip", "link", "add", "eth0", "type", "veth", "peer", "name", "rin", "netns", router.ns.name())
+                    .check();
+            srv.exec("ip", "link", "add", "eth0", "type", "veth", "peer", "name", "rout", "netns",
+                    router.ns.name()).check();
+            cl.exec("sh", "-c", "ip addr add " + HOST + "/24 dev eth0 && ip addr add " + HOST_B + "/24 dev eth0"
+                    + " && ip link set eth0 up && ip route add default via 10.74.0.1").check();
+            srv.exec("sh", "-c", "ip addr add " + SERVER + "/24 dev eth0 && ip link set eth0 up").check();
+            router.exec("sh", "-c", "ip addr add 10.74.0.1/24 dev rin && ip addr add " + NAT_OUT + "/24 dev rout"
+                    + " && ip link set rin up && ip link set rout up && sysctl -q -w net.ipv4.ip_forward=1").check();
+            Path rules = dir.resolve("pptp.nft");
+            Files.writeString(rules, """
+                    table ip pktkit_alg {
+                        ct helper pptp-helper {
+                            type "pptp" protocol tcp
+                        }
+                        chain pre {
+                            type filter hook prerouting priority filter; policy accept;
+                            tcp dport 1723 ct helper set "pptp-helper"
+                        }
+                        chain post {
+                            type nat hook postrouting priority srcnat; policy accept;
+                            oifname "rout" masquerade
+                        }
+                    }
+                    """);
+            CommandResult nft = router.exec("nft", "-f", rules.toString());
+            Assumptions.assumeTrue(nft.exit() == 0, "this kernel has no pptp conntrack helper: " + nft.describe());
+            Run k = run(cl, srv, NAT_OUT, false);
+            // what the kernel does with this traffic: its GRE and control translation work for one client, but it
+            // passes both clients' call ID 0x1234 through unchanged, so the server's GRE for the two calls is
+            // indistinguishable at the NAT (our NAT gives the second call another outside ID: see above)
+            assertEquals(2, k.pac().lines().filter(l -> l.startsWith("call " + NAT_OUT + " peer-call-id 4660 "))
+                    .count(), "the kernel kept both call IDs: " + k);
+            assertTrue(k.pac().contains("gre-from " + NAT_OUT + " call 256 payload from "), k.toString());
+            assertTrue(k.pac().contains("gre-from " + NAT_OUT + " call 257 payload from "), k.toString());
+            String tracked = router.exec("conntrack", "-L").output();
+            assertTrue(tracked.contains("dport=1723") && tracked.contains("helper=pptp"),
+                    "the kernel attached its pptp helper: " + tracked);
+            long delivered = Stream.of(k.a(), k.b()).filter(l -> l.contains("gre-to ")).count();
+            assertTrue(delivered <= 1, "both clients got their GRE through the kernel: " + k);
+        }
+    }
+}

@@ -23,6 +23,8 @@ public final class NatConfig {
     public static final int DEFAULT_MAX_EXPECTATIONS_PER_FLOW = 8;
     public static final int DEFAULT_MAX_NAMESPACES = 4096;
     public static final int DEFAULT_MAX_STATIC = 1024;
+    /** Session-table slots visited by the expiry per tick (see {@link Builder#expiryScanPerTick}). */
+    public static final int DEFAULT_EXPIRY_SCAN_PER_TICK = 65536;
     public static final int DEFAULT_MTU = 1500;
     public static final int DEFAULT_IPV6_ROUTE_CACHE = 1024;
 
@@ -47,6 +49,7 @@ public final class NatConfig {
     final int maxExpectationsPerFlow;
     final int maxNamespaces;
     final int maxStatic;
+    final int expiryScanPerTick;
     final Ipv6Policy ipv6Policy;
     final int ipv6RouteCache;
     final int outsideMtu;
@@ -79,6 +82,7 @@ public final class NatConfig {
         maxExpectationsPerFlow = b.maxExpectationsPerFlow;
         maxNamespaces = b.maxNamespaces;
         maxStatic = b.maxStatic;
+        expiryScanPerTick = b.expiryScanPerTick;
         ipv6Policy = b.ipv6Policy;
         ipv6RouteCache = b.ipv6RouteCache;
         outsideMtu = b.outsideMtu;
@@ -156,6 +160,7 @@ public final class NatConfig {
         private int maxExpectationsPerFlow = DEFAULT_MAX_EXPECTATIONS_PER_FLOW;
         private int maxNamespaces = DEFAULT_MAX_NAMESPACES;
         private int maxStatic = DEFAULT_MAX_STATIC;
+        private int expiryScanPerTick = DEFAULT_EXPIRY_SCAN_PER_TICK;
         private Ipv6Policy ipv6Policy = Ipv6Policy.DROP;
         private int ipv6RouteCache = DEFAULT_IPV6_ROUTE_CACHE;
         private int outsideMtu = DEFAULT_MTU;
@@ -290,6 +295,18 @@ public final class NatConfig {
         /** Static mappings, port forwards and address mappings together (default 1024). */
         public Builder maxStaticMappings(int n) {
             this.maxStatic = positive(n, "maxStaticMappings");
+            return this;
+        }
+
+        /**
+         * Session-table slots the expiry visits per tick (once a second; default 65536). The expiry walks the table
+         * with a cursor, so a tick costs at most this many slot reads plus the removals among them, whatever the
+         * table's size; a session is removed at most {@code ceil(maxSessions / n)} ticks after it is due (2 s with
+         * the default tables, 31 s at 1,000,000 mappings). A value at least {@code maxSessions} sweeps the whole
+         * table every tick.
+         */
+        public Builder expiryScanPerTick(int n) {
+            this.expiryScanPerTick = positive(n, "expiryScanPerTick");
             return this;
         }
 

@@ -71,6 +71,7 @@ public final class NatEngine {
     private static final int F_USED = 1;
     private static final int F_PERMANENT = 2;
     private static final int F_OPEN = 4; // admits any remote (port forward)
+    private static final int F_LEASED = 8; // a dynamic mapping opened by openMapping (held, open, counted as static)
 
     // TCP session state bits
     private static final int T_SYN_OUT = 1;
@@ -159,6 +160,16 @@ public final class NatEngine {
     private final int[] aOut;
     private int addressMappings;
     private int staticCount;
+
+    // ---- dynamic mappings opened for inbound (openMapping), few (counted with the static ones), scanned ----
+    private final int[] lMap;
+    private final int[] lExpiry;
+    private int leaseCount;
+
+    // ---- incremental expiry ----
+    private int expiryCursor;
+    private long expiryVisits;
+    private int lastTickVisits;
 
     // ---- helpers (ALGs, see NatHelper): a side table of the sessions they claimed ----
     private static final NatHelper[] NO_HELPERS = new NatHelper[0];
@@ -284,6 +295,8 @@ public final class NatEngine {
         aNs = new int[config.maxStatic];
         aIn = new int[config.maxStatic];
         aOut = new int[config.maxStatic];
+        lMap = new int[config.maxStatic];
+        lExpiry = new int[config.maxStatic];
         nat64 = config.nat64;
         int x = nat64 == null ? 1 : m;
         xNs = new int[x];
@@ -363,7 +376,7 @@ public final class NatEngine {
         for (int[] a : new int[][]{mNs, mProtoInPort, mInAddr, mOutAddr, mOutPort, mPort, mHost, mFlags, mSessHead,
                 mSessCount, mRefs, mFree, byInside.slots, byOutside.slots, sMap, sRAddr, sRPort, sState, sExpiry,
                 sNext, sPrev, sFree, sessions.slots, hNs, hAddr, hCount, hPort, hOut, hFree, hosts.slots, nsMappings,
-                nsPorts, nsLastPort, portNs, eMap, eExpiry, aNs, aIn, aOut, xNs, xFree, v6Hosts.slots, v6Port}) {
+                nsPorts, nsLastPort, portNs, eMap, eExpiry, aNs, aIn, aOut, lMap, lExpiry, xNs, xFree, v6Hosts.slots, v6Port}) {
             ints += a.length;
         }
         long longs = (long) xHi.length + xLo.length + v6Hi.length + v6Lo.length;
@@ -373,6 +386,16 @@ public final class NatEngine {
     /** Look-up work of the indices, counted (see {@link OpenIndex#probeStats}): inside, outside, sessions, hosts. */
     long[][] probeStats() {
         return new long[][]{byInside.probeStats(), byOutside.probeStats(), sessions.probeStats(), hosts.probeStats()};
+    }
+
+    /** Session-table slots the expiry has visited so far (counted work, for tests). */
+    long expiryVisits() {
+        return expiryVisits;
+    }
+
+    /** Session-table slots the last {@link #tick} visited (at most {@code expiryScanPerTick}). */
+    int lastTickVisits() {
+        return lastTickVisits;
     }
 
     /** Outside ports looked up so far while allocating ports for new mappings. */
@@ -2002,6 +2025,10 @@ public final class NatEngine {
         if ((mFlags[m] & F_PERMANENT) != 0) {
             staticCount--;
         }
+        if ((mFlags[m] & F_LEASED) != 0) {
+            dropLease(m);
+            staticCount--;
+        }
         mFlags[m] = 0;
         mFree[mFreeTop++] = m;
         mappingCount--;
@@ -2252,21 +2279,39 @@ public final class NatEngine {
 
     /**
      * Sets the clock to {@code nowSeconds} (monotonic, any origin) and removes sessions, mappings and
-     * expectations that are due. {@link Nat} calls it once a second; the scan is linear in the session table's
-     * high-water mark.
+     * expectations that are due. {@link Nat} calls it once a second. The work is bounded: the session table is
+     * walked with a cursor, at most {@link NatConfig.Builder#expiryScanPerTick} slots per call (plus the removals
+     * among them), so a due session goes within {@code ceil(maxSessions / expiryScanPerTick)} calls; the
+     * expectation table ({@code maxExpectations}, only while any is pending) and the opened mappings
+     * ({@link #openMapping}, at most {@code maxStaticMappings}) are checked whole.
      */
     public void tick(int nowSeconds) {
         now = nowSeconds;
-        for (int s = 0; s < sHigh; s++) {
-            if (sMap[s] >= 0 && sExpiry[s] - nowSeconds <= 0) {
-                removeSession(s);
+        int high = sHigh;
+        int budget = Math.min(config.expiryScanPerTick, high);
+        int c = expiryCursor;
+        for (int i = 0; i < budget; i++) {
+            if (c >= high) {
+                c = 0;
             }
+            if (sMap[c] >= 0 && sExpiry[c] - nowSeconds <= 0) {
+                removeSession(c);
+            }
+            c++;
         }
+        expiryCursor = c;
+        expiryVisits += budget;
+        lastTickVisits = budget;
         if (expectCount > 0) {
             for (int i = 0; i < expects.length; i++) {
                 if (expects[i] != null && eExpiry[i] - nowSeconds <= 0) {
                     removeExpectation(i);
                 }
+            }
+        }
+        for (int i = leaseCount - 1; i >= 0; i--) {
+            if (i < leaseCount && lExpiry[i] - nowSeconds <= 0) {
+                closeLeased(lMap[i]);
             }
         }
     }
@@ -2445,6 +2490,88 @@ public final class NatEngine {
         mFlags[m] |= F_PERMANENT | (open ? F_OPEN : 0);
         staticCount++;
         return snapshot(m);
+    }
+
+    /**
+     * Opens the existing dynamic mapping of an inside endpoint for inbound traffic, as RFC 6886 §3.3 and RFC 6887
+     * §11.3 want when a host asks to map a port it already sends from: the mapping keeps its outside endpoint, any
+     * remote may open a session to it (endpoint-independent filtering for this mapping), and it is held (not
+     * released when its sessions expire) for {@code lifetimeSeconds} on the engine's clock, or until
+     * {@link #closeMapping}. Asking again renews the lifetime. An opened mapping counts against
+     * {@code maxStaticMappings} as a port forward does.
+     *
+     * @return the mapping's outside port, or -1 if the endpoint has no dynamic mapping (none, or a static one)
+     * @throws IllegalStateException if the static bound is reached
+     */
+    public int openMapping(int ns, int protocol, int insideAddress, int insidePort, int lifetimeSeconds) {
+        checkNamespace(ns);
+        if (protocol != IpProtocol.TCP && protocol != IpProtocol.UDP) {
+            throw new IllegalArgumentException("opened mappings are for TCP or UDP");
+        }
+        int m = findInside(ns, (protocol << 16) | insidePort, insideAddress);
+        if (m < 0 || (mFlags[m] & F_PERMANENT) != 0) {
+            return -1;
+        }
+        int expiry = now + Math.max(1, Math.min(Integer.MAX_VALUE / 2, lifetimeSeconds));
+        if ((mFlags[m] & F_LEASED) != 0) {
+            lExpiry[leaseIndex(m)] = expiry;
+            return mOutPort[m];
+        }
+        if (staticCount + addressMappings >= config.maxStatic) {
+            throw new IllegalStateException("static mappings full (" + config.maxStatic + ")");
+        }
+        mFlags[m] |= F_OPEN | F_LEASED;
+        mRefs[m]++;
+        staticCount++;
+        lMap[leaseCount] = m;
+        lExpiry[leaseCount] = expiry;
+        leaseCount++;
+        return mOutPort[m];
+    }
+
+    /**
+     * Ends {@link #openMapping} for an inside endpoint: the mapping is filtered as configured again and is
+     * released once it has no sessions (sessions that remotes opened while it was open live on, with their own
+     * timeouts). Returns whether it was open.
+     */
+    public boolean closeMapping(int ns, int protocol, int insideAddress, int insidePort) {
+        checkNamespace(ns);
+        int m = findInside(ns, (protocol << 16) | insidePort, insideAddress);
+        if (m < 0 || (mFlags[m] & F_LEASED) == 0) {
+            return false;
+        }
+        closeLeased(m);
+        return true;
+    }
+
+    /** Whether the inside endpoint's dynamic mapping is opened by {@link #openMapping}. */
+    public boolean isOpened(int ns, int protocol, int insideAddress, int insidePort) {
+        int m = findInside(ns, (protocol << 16) | insidePort, insideAddress);
+        return m >= 0 && (mFlags[m] & F_LEASED) != 0;
+    }
+
+    private void closeLeased(int m) {
+        dropLease(m);
+        mFlags[m] &= ~(F_OPEN | F_LEASED);
+        staticCount--;
+        mRefs[m]--;
+        releaseIfIdle(m);
+    }
+
+    private int leaseIndex(int m) {
+        for (int i = 0; i < leaseCount; i++) {
+            if (lMap[i] == m) {
+                return i;
+            }
+        }
+        throw new IllegalStateException("opened mapping without its lease");
+    }
+
+    private void dropLease(int m) {
+        int i = leaseIndex(m);
+        leaseCount--;
+        lMap[i] = lMap[leaseCount];
+        lExpiry[i] = lExpiry[leaseCount];
     }
 
     /** Removes a static mapping or port forward; returns whether there was one. Its sessions go with it. */

@@ -574,4 +574,115 @@ class NatEngineTest {
         e.tick(t + 1000);
         assertEquals(0, e.mappingCount());
     }
+
+    /**
+     * Expiry walks the session table with a cursor: each tick visits at most {@code expiryScanPerTick} slots, and a
+     * due session is gone within ceil(maxSessions / expiryScanPerTick) ticks of being due.
+     */
+    @Test
+    void expiryWorkPerTickIsBoundedAndExpiryHappensWithinTheBound() {
+        int budget = 64;
+        NatEngine e = engine(cfg().maxMappings(1000).maxSessions(1000).expiryScanPerTick(budget));
+        int port = e.addPort(e.openNamespace());
+        e.tick(0);
+        for (int k = 0; k < 1000; k++) {
+            assertEquals(NatEngine.TO_OUTSIDE, e.outbound(hold(udp("10.0.0.2", 2000 + k, REMOTE, 53, 0)), port));
+        }
+        assertEquals(1000, e.sessionCount());
+        // not due: ticks visit at most the budget and remove nothing
+        for (int t = 1; t < 120; t++) {
+            long before = e.expiryVisits();
+            e.tick(t);
+            assertEquals(budget, e.expiryVisits() - before, "slots visited per tick");
+            assertEquals(1000, e.sessionCount());
+        }
+        // due at 120 (UDP 2 min): gone within ceil(1000 / 64) = 16 ticks, each still bounded
+        int bound = (1000 + budget - 1) / budget;
+        int t = 120;
+        int prev = e.sessionCount();
+        while (e.sessionCount() > 0) {
+            long before = e.expiryVisits();
+            e.tick(t++);
+            assertTrue(e.expiryVisits() - before <= budget);
+            assertTrue(prev - e.sessionCount() <= budget, "removals per tick bounded by the slots visited");
+            prev = e.sessionCount();
+            assertTrue(t - 120 <= bound, "expired within " + bound + " ticks");
+        }
+        assertEquals(0, e.mappingCount());
+        // a full-table budget sweeps everything in one tick (the old behaviour)
+        NatEngine w = engine(cfg().maxMappings(100).maxSessions(100).expiryScanPerTick(100));
+        int wp = w.addPort(w.openNamespace());
+        w.tick(0);
+        for (int k = 0; k < 100; k++) {
+            w.outbound(hold(udp("10.0.0.2", 2000 + k, REMOTE, 53, 0)), wp);
+        }
+        w.tick(120);
+        assertEquals(0, w.sessionCount());
+    }
+
+    /**
+     * openMapping (RFC 6886 §3.3, RFC 6887 §11.3): the inside endpoint's dynamic mapping keeps its outside port,
+     * admits any remote while open, is held past its sessions' expiry for the lease, and is released after.
+     */
+    @Test
+    void openMappingOpensTheExistingDynamicMapping() {
+        NatEngine e = engine(cfg().maxStaticMappings(2));
+        int ns = e.openNamespace();
+        int port = e.addPort(ns);
+        e.tick(0);
+        assertEquals(-1, e.openMapping(ns, IpProtocol.UDP, ip("10.0.0.2"), 7000, 600), "no mapping yet");
+        ByteBuf o = hold(udp("10.0.0.2", 7000, REMOTE, 53, 0));
+        assertEquals(NatEngine.TO_OUTSIDE, e.outbound(o, port));
+        int ext = sport(o);
+        assertEquals(NatDropReason.FILTERED, dropOf(e, hold(udp("192.0.2.50", 999, OUT, ext, 0))));
+        assertEquals(ext, e.openMapping(ns, IpProtocol.UDP, ip("10.0.0.2"), 7000, 600));
+        assertTrue(e.isOpened(ns, IpProtocol.UDP, ip("10.0.0.2"), 7000));
+        ByteBuf in = hold(udp("192.0.2.50", 999, OUT, ext, 0));
+        assertEquals(port, e.inbound(in));
+        assertEquals(ip("10.0.0.2"), dst(in));
+        assertEquals(7000, dport(in));
+        assertTrue(checksumsOk(in));
+        // every session idle past 2 min: the mapping is held by the lease
+        e.tick(300);
+        assertEquals(0, e.sessionCount());
+        assertEquals(1, e.mappingCount());
+        assertEquals(port, e.inbound(hold(udp("192.0.2.51", 1000, OUT, ext, 0))));
+        // it counts against maxStaticMappings with the forwards
+        e.addStaticMapping(ns, IpProtocol.TCP, ip("10.0.0.3"), 22, 0, 2222, true);
+        e.outbound(hold(udp("10.0.0.4", 7100, REMOTE, 53, 0)), port);
+        assertThrows(IllegalStateException.class, () -> e.openMapping(ns, IpProtocol.UDP, ip("10.0.0.4"), 7100, 60));
+        // a static mapping is not opened this way
+        assertEquals(-1, e.openMapping(ns, IpProtocol.TCP, ip("10.0.0.3"), 22, 60));
+        // the engine's lifetime ends it (600 s after tick 0); its last session (from 300) is gone by then too, so
+        // the mapping is released with the lease
+        e.tick(600);
+        assertFalse(e.isOpened(ns, IpProtocol.UDP, ip("10.0.0.2"), 7000));
+        assertNull(e.mappingOf(ns, IpProtocol.UDP, ip("10.0.0.2"), 7000), "released once idle");
+        assertEquals(NatDropReason.NO_MAPPING, dropOf(e, hold(udp("192.0.2.52", 999, OUT, ext, 0))));
+        // closeMapping ends it at once
+        e.outbound(hold(udp("10.0.0.2", 7000, REMOTE, 53, 0)), port);
+        assertTrue(e.openMapping(ns, IpProtocol.UDP, ip("10.0.0.2"), 7000, 600) > 0);
+        assertTrue(e.closeMapping(ns, IpProtocol.UDP, ip("10.0.0.2"), 7000));
+        assertFalse(e.closeMapping(ns, IpProtocol.UDP, ip("10.0.0.2"), 7000));
+        assertNotNull(e.mappingOf(ns, IpProtocol.UDP, ip("10.0.0.2"), 7000), "its session still holds it");
+        e.tick(720);
+        assertEquals(1, e.mappingCount(), "the forward only");
+        // closing the namespace releases an opened mapping with the rest
+        e.outbound(hold(udp("10.0.0.2", 7000, REMOTE, 53, 0)), port);
+        e.openMapping(ns, IpProtocol.UDP, ip("10.0.0.2"), 7000, 600);
+        e.removePort(port);
+        e.closeNamespace(ns);
+        assertEquals(0, e.mappingCount());
+    }
+
+    private static NatDropReason dropOf(NatEngine e, ByteBuf inbound) {
+        java.util.Map<NatDropReason, Long> before = new java.util.HashMap<>(e.counters().drops());
+        assertEquals(NatEngine.DROP, e.inbound(inbound));
+        for (NatDropReason r : NatDropReason.values()) {
+            if (e.counters().drops().getOrDefault(r, 0L) > before.getOrDefault(r, 0L)) {
+                return r;
+            }
+        }
+        return null;
+    }
 }

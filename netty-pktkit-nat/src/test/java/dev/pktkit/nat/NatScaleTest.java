@@ -104,8 +104,16 @@ class NatScaleTest {
             }
             assertEquals(n, e.mappingCount(), "no mapping made or lost by the replies");
 
-            // expiry clears every table
-            e.tick(e.now() + 121);
+            // expiry clears every table, a bounded number of slots per tick, within ceil(maxSessions / budget) ticks
+            int budget = NatConfig.DEFAULT_EXPIRY_SCAN_PER_TICK;
+            int bound = (2 * cap + budget - 1) / budget;
+            int t = e.now() + 121;
+            int ticks = 0;
+            while (e.sessionCount() > 0 && ticks <= bound) {
+                e.tick(t + ticks++);
+                assertTrue(e.lastTickVisits() <= budget, e.lastTickVisits() + " slots in one tick");
+            }
+            assertTrue(ticks <= bound, ticks + " ticks for " + n + " mappings, bound " + bound);
             assertEquals(0, e.mappingCount());
             assertEquals(0, e.sessionCount());
             for (long[] s : e.probeStats()) {

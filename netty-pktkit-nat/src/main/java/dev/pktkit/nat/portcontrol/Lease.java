@@ -5,7 +5,8 @@ import dev.pktkit.codec.wire.IpProtocol;
 
 /**
  * One mapping granted through UPnP, NAT-PMP or PCP: a port forward in the NAT from {@code externalPort} on the
- * NAT's first outside address to {@code internalAddress:internalPort} in one namespace, until it expires. Read
+ * NAT's first outside address to {@code internalAddress:internalPort} in one namespace, until it expires; or, when
+ * the host already had a dynamic mapping for that endpoint, that mapping opened for inbound ({@link #opened()}). Read
  * on the NAT's loop (the fields change when a lease is renewed); {@link PortControl#leases()} gives copies.
  */
 public final class Lease {
@@ -21,6 +22,8 @@ public final class Lease {
     final byte[] nonce;
     String description;
     long expiresAtNanos;
+    /** The NAT's own dynamic mapping of the inside endpoint, opened ({@code NatEngine.openMapping}), not a forward. */
+    boolean opened;
 
     Lease(int namespace, int protocol, int externalPort, int internalAddress, int internalPort, Source source,
           byte[] nonce, String description, long expiresAtNanos) {
@@ -36,8 +39,18 @@ public final class Lease {
     }
 
     Lease copy() {
-        return new Lease(namespace, protocol, externalPort, internalAddress, internalPort, source, nonce,
+        Lease l = new Lease(namespace, protocol, externalPort, internalAddress, internalPort, source, nonce,
                 description, expiresAtNanos);
+        l.opened = opened;
+        return l;
+    }
+
+    /**
+     * Whether this lease opened the NAT's existing dynamic mapping of the inside endpoint (the host had sent from
+     * that port before: RFC 6886 §3.3, RFC 6887 §11.3) rather than adding a port forward.
+     */
+    public boolean opened() {
+        return opened;
     }
 
     public int namespace() {

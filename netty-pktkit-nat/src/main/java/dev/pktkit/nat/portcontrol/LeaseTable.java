@@ -2,6 +2,7 @@ package dev.pktkit.nat.portcontrol;
 
 import dev.pktkit.codec.wire.IpProtocol;
 import dev.pktkit.nat.NatEngine;
+import dev.pktkit.nat.NatMapping;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -132,6 +133,9 @@ final class LeaseTable {
                 counters.add(PortControlCounter.LEASE_REFUSED);
                 return new Result(Status.CONFLICT, mine);
             }
+            if (mine.opened) {
+                engine.openMapping(ns, protocol, internalAddress, internalPort, engineSeconds(seconds));
+            }
             mine.expiresAtNanos = expires;
             if (description != null) {
                 mine.description = description;
@@ -143,6 +147,11 @@ final class LeaseTable {
         if (byExternal.size() >= config.maxLeases || perHost.getOrDefault(hk, 0) >= config.maxLeasesPerHost) {
             counters.add(PortControlCounter.LEASE_REFUSED);
             return new Result(Status.NO_RESOURCES, null);
+        }
+        NatMapping dynamic = engine.mappingOf(ns, protocol, internalAddress, internalPort);
+        if (dynamic != null && !dynamic.permanent()) {
+            return openExisting(dynamic, ns, protocol, internalAddress, internalPort, externalPort, exact, seconds,
+                    source, nonce, description, expires, hk);
         }
         int port = choosePort(protocol, externalPort, internalPort, exact);
         if (port < 0) {
@@ -165,6 +174,48 @@ final class LeaseTable {
         perHost.merge(hk, 1, Integer::sum);
         counters.add(PortControlCounter.LEASE_CREATED);
         return new Result(Status.CREATED, l);
+    }
+
+    /**
+     * RFC 6886 §3.3 / RFC 6887 §11.3: the host already has a dynamic mapping for the inside endpoint (it sent from
+     * that port), so that mapping is returned and opened for inbound instead of a new forward. Refused as
+     * {@link Status#INSIDE_MAPPED} when an exact other port is asked for, or the mapping is on another outside
+     * address than the one port control hands out.
+     */
+    private Result openExisting(NatMapping dynamic, int ns, int protocol, int internalAddress, int internalPort,
+                                int externalPort, boolean exact, long seconds, Lease.Source source, byte[] nonce,
+                                String description, long expires, Long hk) {
+        if (dynamic.outsideAddress() != outsideAddress
+                || (exact && externalPort != 0 && externalPort != dynamic.outsidePort())) {
+            counters.add(PortControlCounter.LEASE_REFUSED);
+            return new Result(Status.INSIDE_MAPPED, null);
+        }
+        int port;
+        try {
+            port = engine.openMapping(ns, protocol, internalAddress, internalPort, engineSeconds(seconds));
+        } catch (IllegalStateException e) {
+            counters.add(PortControlCounter.LEASE_REFUSED);
+            return new Result(Status.NO_RESOURCES, null);
+        }
+        if (port < 0) {
+            counters.add(PortControlCounter.LEASE_REFUSED);
+            return new Result(Status.INSIDE_MAPPED, null);
+        }
+        Lease l = new Lease(ns, protocol, port, internalAddress, internalPort, source, nonce, description, expires);
+        l.opened = true;
+        byExternal.put(extKey(protocol, port), l);
+        byInside.put(new InsideKey(ns, protocol, internalAddress, internalPort), l);
+        perHost.merge(hk, 1, Integer::sum);
+        counters.add(PortControlCounter.LEASE_CREATED);
+        return new Result(Status.CREATED, l);
+    }
+
+    /**
+     * The lifetime given to the engine for an opened mapping: the lease's own plus 2 s, so the lease table (which
+     * owns the lease and closes the mapping when it ends) always acts first; the engine's is a backstop.
+     */
+    private int engineSeconds(long seconds) {
+        return clampSeconds(seconds) + 2;
     }
 
     private boolean free(int protocol, int port) {
@@ -261,7 +312,11 @@ final class LeaseTable {
     private void forget(Lease l) {
         byInside.remove(new InsideKey(l.namespace, l.protocol, l.internalAddress, l.internalPort));
         perHost.computeIfPresent(hostKey(l.namespace, l.internalAddress), (k, v) -> v <= 1 ? null : v - 1);
-        engine.removeStaticMapping(l.protocol, outsideAddress, l.externalPort);
+        if (l.opened) {
+            engine.closeMapping(l.namespace, l.protocol, l.internalAddress, l.internalPort);
+        } else {
+            engine.removeStaticMapping(l.protocol, outsideAddress, l.externalPort);
+        }
     }
 
     static String protocolName(int protocol) {

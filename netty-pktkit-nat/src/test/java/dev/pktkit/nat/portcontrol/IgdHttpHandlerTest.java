@@ -243,4 +243,62 @@ class IgdHttpHandlerTest {
         String list = soap(IP1, "GetGenericPortMappingEntry", "<NewPortMappingIndex>1</NewPortMappingIndex>");
         assertTrue(list.contains("<NewExternalPort>" + other + "</NewExternalPort>"), list);
     }
+
+    /**
+     * RFC 6886 §3.3's rule on UPnP: the host already sends from TCP 8080, so AddPortMapping for its existing
+     * external port (or AddAnyPortMapping) returns that mapping, opened; another exact port is 729.
+     */
+    @Test
+    void addPortMappingOfAPortTheHostSendsFromOpensTheExistingMapping() {
+        int host = Ip4.parse(HOST);
+        int ns = nat.namespace("lan").getNow();
+        int port = nat.engine().addPort(ns);
+        nat.addPortForward("lan", IpProtocol.TCP, 8080, "10.73.0.9", 22).syncUninterruptibly();
+        ByteBuf syn = PcpServerTest.tcpSyn(host, 8080, Ip4.parse("198.51.100.20"), 443);
+        assertEquals(dev.pktkit.nat.NatEngine.TO_OUTSIDE, nat.engine().outbound(syn, port));
+        syn.release();
+        NatMapping m = nat.engine().mappingOf(ns, IpProtocol.TCP, host, 8080);
+        int ext = m.outsidePort();
+        assertNotEquals(8080, ext);
+
+        String r = soap(IP1, "AddPortMapping", add(Integer.toString(ext == 65535 ? 1024 : ext + 1), "TCP", "8080",
+                HOST, "600"));
+        assertTrue(r.contains("<errorCode>729</errorCode>"), r);
+        assertFalse(nat.engine().isOpened(ns, IpProtocol.TCP, host, 8080));
+
+        r = soap(IP2, "AddAnyPortMapping", add("0", "TCP", "8080", HOST, "600"));
+        assertTrue(r.startsWith("HTTP/1.1 200"), r);
+        assertTrue(r.contains("<NewReservedPort>" + ext + "</NewReservedPort>"), r);
+        assertTrue(nat.engine().isOpened(ns, IpProtocol.TCP, host, 8080));
+        // an outside SYN from anyone now reaches the host
+        syn = PcpServerTest.tcpSyn(Ip4.parse("198.51.100.30"), 7000, Ip4.parse("198.51.100.1"), ext);
+        assertEquals(port, nat.engine().inbound(syn));
+        assertEquals(8080, syn.getUnsignedShort(22));
+        syn.release();
+        // AddPortMapping for the same external port is the owner's renewal; delete closes it
+        r = soap(IP1, "AddPortMapping", add(Integer.toString(ext), "TCP", "8080", HOST, "600"));
+        assertTrue(r.startsWith("HTTP/1.1 200"), r);
+        r = soap(IP1, "DeletePortMapping", "<NewRemoteHost></NewRemoteHost><NewExternalPort>" + ext
+                + "</NewExternalPort><NewProtocol>TCP</NewProtocol>");
+        assertTrue(r.startsWith("HTTP/1.1 200"), r);
+        assertFalse(nat.engine().isOpened(ns, IpProtocol.TCP, host, 8080));
+        assertEquals(m, nat.engine().mappingOf(ns, IpProtocol.TCP, host, 8080), "the NAT's mapping stays");
+    }
+
+    /** AddPortMapping for exactly the existing external port, on a fresh lease. */
+    @Test
+    void addPortMappingForTheExistingExternalPortIsGranted() {
+        int host = Ip4.parse(HOST);
+        int ns = nat.namespace("lan").getNow();
+        int port = nat.engine().addPort(ns);
+        ByteBuf u = PcpServerTest.udp(host, 9000, Ip4.parse("198.51.100.20"), 53);
+        assertEquals(dev.pktkit.nat.NatEngine.TO_OUTSIDE, nat.engine().outbound(u, port));
+        u.release();
+        int ext = nat.engine().mappingOf(ns, IpProtocol.UDP, host, 9000).outsidePort();
+        String r = soap(IP1, "AddPortMapping", add(Integer.toString(ext), "UDP", "9000", HOST, "600"));
+        assertTrue(r.startsWith("HTTP/1.1 200"), r);
+        u = PcpServerTest.udp(Ip4.parse("198.51.100.30"), 7000, Ip4.parse("198.51.100.1"), ext);
+        assertEquals(port, nat.engine().inbound(u));
+        u.release();
+    }
 }

@@ -374,6 +374,125 @@ class PcpServerTest {
         assertEquals(0, nat.engine().expectationCount(), "no reservation for a flow that exists");
     }
 
+    /** An IPv4 UDP datagram with 4 bytes of payload. */
+    static ByteBuf udp(int src, int sport, int dst, int dport) {
+        ByteBuf pkt = Unpooled.buffer(40);
+        Ipv4.writeHeader(pkt, src, dst, IpProtocol.UDP, 64, 12, 1, false);
+        pkt.writeShort(sport).writeShort(dport).writeShort(12).writeShort(0).writeInt(0x70696e67);
+        Udp.fillChecksumV4(pkt, 20, 12, src, dst);
+        return pkt;
+    }
+
+    /** An IPv4 TCP SYN without options. */
+    static ByteBuf tcpSyn(int src, int sport, int dst, int dport) {
+        ByteBuf pkt = Unpooled.buffer(40);
+        Ipv4.writeHeader(pkt, src, dst, IpProtocol.TCP, 64, 20, 1, false);
+        pkt.writeShort(sport).writeShort(dport).writeInt(1000).writeInt(0).writeShort(0x5002).writeShort(65535)
+                .writeShort(0).writeShort(0);
+        dev.pktkit.codec.wire.Tcp.fillChecksumV4(pkt, 20, 20, src, dst);
+        return pkt;
+    }
+
+    /** Outbound through the engine from an inside port; returns the engine's verdict. */
+    private int out(int port, ByteBuf pkt) {
+        try {
+            return nat.engine().outbound(pkt, port);
+        } finally {
+            pkt.release();
+        }
+    }
+
+    private int in(ByteBuf pkt) {
+        try {
+            return nat.engine().inbound(pkt);
+        } finally {
+            pkt.release();
+        }
+    }
+
+    /**
+     * RFC 6886 §3.3: a host that already sends from the port gets its existing mapping back, opened for inbound,
+     * rather than a refusal or a second mapping; deleting the lease closes it again (the mapping itself lives on).
+     */
+    @Test
+    void natPmpMapOfAPortTheHostSendsFromReturnsTheExistingMapping() {
+        int remote = Ip4.parse("198.51.100.20");
+        int stranger = Ip4.parse("198.51.100.30");
+        int port = nat.engine().addPort(ctx.namespace());
+        // outside 4000 is taken by a forward, so the dynamic mapping gets another port than the inside one
+        nat.addPortForward("lan", IpProtocol.UDP, 4000, "10.72.0.9", 9).syncUninterruptibly();
+        assertEquals(dev.pktkit.nat.NatEngine.TO_OUTSIDE, out(port, udp(HOST, 4000, remote, 3478)));
+        NatMapping m = nat.engine().mappingOf(ctx.namespace(), IpProtocol.UDP, HOST, 4000);
+        assertNotNull(m);
+        assertNotEquals(4000, m.outsidePort());
+        // address-and-port-dependent filtering: a stranger is filtered before the request
+        assertEquals(dev.pktkit.nat.NatEngine.DROP, in(udp(stranger, 5555, OUT, m.outsidePort())));
+
+        ByteBuf r = ask(HOST, pmpMap(1, 4000, 0, 600));
+        assertEquals(0, r.getUnsignedShort(2), "success");
+        assertEquals(4000, r.getUnsignedShort(8));
+        assertEquals(m.outsidePort(), r.getUnsignedShort(10), "the existing external port");
+        assertEquals(600, r.getInt(12));
+        assertTrue(pc.leases().getNow().get(0).opened());
+        assertEquals(m, nat.engine().mappingOf(ctx.namespace(), IpProtocol.UDP, HOST, 4000), "the same mapping");
+        // now a stranger reaches the host through it
+        ByteBuf pkt = udp(stranger, 5555, OUT, m.outsidePort());
+        assertEquals(port, nat.engine().inbound(pkt));
+        assertEquals(HOST, Ipv4.dst(pkt, 0));
+        assertEquals(4000, pkt.getUnsignedShort(22));
+        pkt.release();
+        // a renewal keeps the port
+        r = ask(HOST, pmpMap(1, 4000, 0, 600));
+        assertEquals(m.outsidePort(), r.getUnsignedShort(10));
+
+        // delete (lifetime 0): filtered again, the NAT's mapping stays for its sessions
+        r = ask(HOST, pmpMap(1, 4000, 0, 0));
+        assertEquals(0, r.getUnsignedShort(2));
+        assertFalse(nat.engine().isOpened(ctx.namespace(), IpProtocol.UDP, HOST, 4000));
+        assertEquals(dev.pktkit.nat.NatEngine.DROP, in(udp(Ip4.parse("198.51.100.31"), 5555, OUT, m.outsidePort())));
+        assertEquals(m, nat.engine().mappingOf(ctx.namespace(), IpProtocol.UDP, HOST, 4000));
+    }
+
+    /**
+     * RFC 6887 §11.3: PCP MAP for an inside endpoint with a dynamic mapping returns it; PREFER_FAILURE for another
+     * port cannot be honoured; the lease's expiry closes the mapping and the NAT then expires it as usual.
+     */
+    @Test
+    void pcpMapOfAnExistingFlowReturnsItsPortAndOpensIt() {
+        int remote = Ip4.parse("198.51.100.20");
+        int stranger = Ip4.parse("198.51.100.30");
+        int port = nat.engine().addPort(ctx.namespace());
+        assertEquals(dev.pktkit.nat.NatEngine.TO_OUTSIDE, out(port, tcpSyn(HOST, 5000, remote, 80)));
+        NatMapping m = nat.engine().mappingOf(ctx.namespace(), IpProtocol.TCP, HOST, 5000);
+        assertNotNull(m);
+        // a TCP SYN from a stranger is filtered before
+        assertEquals(dev.pktkit.nat.NatEngine.DROP, in(tcpSyn(stranger, 6000, OUT, m.outsidePort())));
+
+        ByteBuf req = pcpMap(300, HOST, (byte) 7, IpProtocol.TCP, 5000, m.outsidePort() + 1, 0);
+        req.writeByte(OPT_PREFER_FAILURE).writeByte(0).writeShort(0);
+        assertEquals(CANNOT_PROVIDE_EXTERNAL, result(ask(HOST, req)));
+        assertFalse(nat.engine().isOpened(ctx.namespace(), IpProtocol.TCP, HOST, 5000));
+
+        ByteBuf r = ask(HOST, pcpMap(300, HOST, (byte) 7, IpProtocol.TCP, 5000, 0, 0));
+        assertEquals(SUCCESS, result(r));
+        assertEquals(m.outsidePort(), r.getUnsignedShort(24 + 18));
+        assertEquals(OUT, r.getInt(24 + 20 + 12));
+        ByteBuf syn = tcpSyn(stranger, 6000, OUT, m.outsidePort());
+        assertEquals(port, nat.engine().inbound(syn));
+        assertEquals(HOST, Ipv4.dst(syn, 0));
+        assertEquals(5000, syn.getUnsignedShort(22));
+        syn.release();
+
+        // the lease ends on the port-control clock: the mapping is closed again
+        clock.addAndGet(301_000_000_000L);
+        assertEquals(1, pc.expireLeases().getNow());
+        assertFalse(nat.engine().isOpened(ctx.namespace(), IpProtocol.TCP, HOST, 5000));
+        assertEquals(dev.pktkit.nat.NatEngine.DROP, in(tcpSyn(Ip4.parse("198.51.100.31"), 6000, OUT, m.outsidePort())));
+        // and with its sessions gone (transitory TCP, 4 min) the mapping goes too
+        nat.engine().tick(nat.engine().now() + 241);
+        assertNull(nat.engine().mappingOf(ctx.namespace(), IpProtocol.TCP, HOST, 5000));
+    }
+
     /** Every exchange of the tests above, decoded by tshark's NAT-PMP and PCP dissectors. */
     @Test
     void tsharkDecodesEveryMessage() throws Exception {

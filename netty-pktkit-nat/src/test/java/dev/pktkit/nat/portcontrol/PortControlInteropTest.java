@@ -320,4 +320,55 @@ class PortControlInteropTest {
         assertEquals("", fromOutside(19090));
         assertTrue(leases().stream().noneMatch(x -> x.externalPort() == 19090));
     }
+
+    /**
+     * RFC 6886 §3.3 with real peers: the inside host sends from UDP 9092 first (a dynamic mapping, on another
+     * outside port because 9092 outside is taken by a forward), then asks natpmpc to map 9092: it is told the
+     * existing external port, and a datagram from outside reaches the same socket through it.
+     */
+    @Test
+    void natpmpcForAPortTheHostAlreadySendsFromGetsTheExistingMapping() throws Exception {
+        nat.addPortForward("lan", IpProtocol.UDP, 9092, "10.71.0.9", 9).get(10, TimeUnit.SECONDS);
+        try {
+            Path log = dir.resolve("existing9092.log");
+            String script = "import socket,sys\n"
+                    + "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+                    + "s.bind(('0.0.0.0',9092))\n"
+                    + "s.sendto(b'out',('" + REMOTE + "',9999))\n"
+                    + "print('sent',flush=True)\n"
+                    + "s.settimeout(60)\n"
+                    + "while True:\n"
+                    + "    d,a=s.recvfrom(2048)\n"
+                    + "    if d.startswith(b'ping'):\n"
+                    + "        s.sendto(b'inside-existing\\n',a)\n";
+            Process p = in.start(log, "python3", "-c", script);
+            try {
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+                while (!(Files.exists(log) && Files.readString(log).contains("sent")) && System.nanoTime() < deadline) {
+                    Thread.onSpinWait();
+                }
+                assertTrue(Files.readString(log).contains("sent"), "the inside host sent first");
+                // the outbound datagram and natpmpc's request cross the same TUN in order, so the mapping exists
+                String map = in.exec(TIMEOUT, "natpmpc", "-g", GW, "-a", "19092", "9092", "udp", "60").output();
+                java.util.regex.Matcher mm = java.util.regex.Pattern
+                        .compile("Mapped public port (\\d+) protocol UDP to local port 9092").matcher(map);
+                assertTrue(mm.find(), map);
+                int ext = Integer.parseInt(mm.group(1));
+                assertNotEquals(9092, ext, "not the forward's port");
+                assertNotEquals(19092, ext, "the existing mapping's port, not the suggested one");
+                Lease l = leases().stream().filter(x -> x.internalPort() == 9092).findFirst().orElseThrow();
+                assertTrue(l.opened(), "the NAT's own mapping was opened");
+                assertEquals(ext, l.externalPort());
+                CommandResult r = out.exec(TIMEOUT, "sh", "-c", "echo ping | socat -T 3 - UDP:" + NAT_OUT + ":" + ext);
+                assertEquals("inside-existing", r.output().trim(), r.describe());
+                in.exec(TIMEOUT, "natpmpc", "-g", GW, "-a", "19092", "9092", "udp", "0");
+                assertTrue(leases().stream().noneMatch(x -> x.internalPort() == 9092));
+            } finally {
+                p.destroyForcibly();
+                p.waitFor(10, TimeUnit.SECONDS);
+            }
+        } finally {
+            nat.removePortForward(IpProtocol.UDP, 9092).get(10, TimeUnit.SECONDS);
+        }
+    }
 }

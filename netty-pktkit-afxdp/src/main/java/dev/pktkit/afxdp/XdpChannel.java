@@ -52,12 +52,18 @@ import java.util.concurrent.TimeUnit;
  * open. A kick that finds the device gone ({@code ENXIO}/{@code ENETDOWN}) closes the channel with an
  * {@code IOException}.
  *
+ * <h2>A device that goes away</h2>
+ * When the device unregisters (deleted, or moved to another namespace) the kernel unbinds the socket and leaves
+ * {@code ENETDOWN} as its pending error; its poll reports nothing from then on. A write notices at once (its
+ * kick fails); a receive-only channel notices on the loop's timer, which asks {@code getsockopt(SO_ERROR)} every
+ * {@link XdpSocketConfig#deviceCheckMillis()} (one system call, default once a second). Either way the channel
+ * counts {@link XdpCounter#DEVICE_GONE}, fires an {@code IOException} down the pipeline, keeps it as
+ * {@link #closeCause()}, and closes.
+ *
  * <h2>Not done</h2>
- * A device that goes away is only noticed by the next write (the kernel's poll on an unbound AF_XDP socket
- * reports nothing), so a receive-only channel stays open, silent; frames are not sent from a UMEM chunk in
- * place (a frame received on one XdpChannel and written to another sharing the UMEM is still copied); no
- * multi-buffer frames ({@code XDP_USE_SG}); two sockets on one queue sharing a UMEM (the kernel's
- * shared-fill-ring case) are not supported.
+ * Frames are not sent from a UMEM chunk in place (a frame received on one XdpChannel and written to another
+ * sharing the UMEM is still copied); no multi-buffer frames ({@code XDP_USE_SG}); two sockets on one queue
+ * sharing a UMEM (the kernel's shared-fill-ring case) are not supported.
  */
 public final class XdpChannel extends AbstractChannel {
     private static final ChannelMetadata METADATA = new ChannelMetadata(false, 16);
@@ -78,6 +84,9 @@ public final class XdpChannel extends AbstractChannel {
         ((XdpUnsafe) unsafe()).resumeFlush();
     };
     private final XdpSocket.FrameSink sink;
+    private final long deviceCheckMillis;
+    private io.netty.util.concurrent.ScheduledFuture<?> deviceCheck;
+    private volatile Throwable closeCause;
 
     private XdpChannel(XdpSocketConfig cfg) {
         super(null);
@@ -88,6 +97,7 @@ public final class XdpChannel extends AbstractChannel {
             p.fireChannelRead(frame);
         };
         socket = openSocket(cfg);
+        deviceCheckMillis = cfg.deviceCheckMillis();
         local = new XdpAddress.Socket(new XdpAddress(cfg.ifname(), cfg.queue()));
     }
 
@@ -204,6 +214,10 @@ public final class XdpChannel extends AbstractChannel {
         loop.register(engine.handle()).addListener(f -> {
             if (f.isSuccess()) {
                 engine.registered((IoRegistration) f.getNow());
+                if (deviceCheckMillis > 0 && open) {
+                    deviceCheck = loop.scheduleAtFixedRate(this::checkDevice, deviceCheckMillis, deviceCheckMillis,
+                            TimeUnit.MILLISECONDS);
+                }
                 promise.setSuccess();
             } else {
                 promise.setFailure(f.cause());
@@ -227,6 +241,11 @@ public final class XdpChannel extends AbstractChannel {
             return;
         }
         open = false;
+        io.netty.util.concurrent.ScheduledFuture<?> check = deviceCheck;
+        if (check != null) {
+            deviceCheck = null;
+            check.cancel(false);
+        }
         XdpIo engine = io;
         if (engine != null) {
             engine.channelClosed(socket::close);
@@ -281,9 +300,44 @@ public final class XdpChannel extends AbstractChannel {
         if (!open) {
             return;
         }
-        pipeline().fireExceptionCaught(new IOException("polling the AF_XDP socket on " + local + " failed: "
-                + Errno.name(errno)));
+        failAndClose(new IOException("polling the AF_XDP socket on " + local + " failed: " + Errno.name(errno)));
+    }
+
+    /**
+     * On the loop's timer: asks the socket for a pending error. The kernel leaves {@code ENETDOWN} there when the
+     * device unregisters (and unbinds the socket, whose poll then stays quiet), so a receive-only channel learns
+     * of it here; the channel counts {@link XdpCounter#DEVICE_GONE} and closes.
+     */
+    private void checkDevice() {
+        if (!open) {
+            return;
+        }
+        int err = socket.pendingError();
+        if (err == 0) {
+            return;
+        }
+        if (err > 0) {
+            counters.increment(XdpCounter.DEVICE_GONE);
+            failAndClose(new IOException("the device of " + local + " went away (the kernel unbound the socket: "
+                    + Errno.name(err) + ")"));
+        } else {
+            failAndClose(new IOException("checking the AF_XDP socket on " + local + " failed: "
+                    + Errno.name(-err)));
+        }
+    }
+
+    private void failAndClose(IOException cause) {
+        closeCause = cause;
+        pipeline().fireExceptionCaught(cause);
         unsafe().close(voidPromise());
+    }
+
+    /**
+     * Why the channel closed on its own (its device went away, polling failed), or null if it is open or was
+     * closed by a caller.
+     */
+    public Throwable closeCause() {
+        return closeCause;
     }
 
     @Override
@@ -342,7 +396,10 @@ public final class XdpChannel extends AbstractChannel {
             int r = socket.flushTx();
             if (r < 0) {
                 counters.increment(XdpCounter.DEVICE_GONE);
-                throw new IOException("sending on " + local + " failed, the device is gone: " + Errno.name(-r));
+                IOException e = new IOException("sending on " + local + " failed, the device is gone: "
+                        + Errno.name(-r));
+                closeCause = e;
+                throw e;
             }
         }
     }

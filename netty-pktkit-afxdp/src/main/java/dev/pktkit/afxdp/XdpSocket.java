@@ -528,6 +528,25 @@ final class XdpSocket {
         return Xsk.statistics(fd);
     }
 
+    private static final int SO_ERROR = 4;
+
+    /**
+     * The socket's pending error ({@code getsockopt(SO_ERROR)}, which also clears it): 0, or the errno the kernel
+     * left. The kernel sets {@code ENETDOWN} when the bound device unregisters (deleted, or moved to another
+     * namespace) and unbinds the socket, after which poll reports nothing: this is how a receive-only socket
+     * learns that its device is gone. A negative result is the {@code -errno} of the call itself.
+     */
+    int pendingError() {
+        if (closed || fd < 0) {
+            return 0;
+        }
+        try (Arena a = Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment v = a.allocate(java.lang.foreign.ValueLayout.JAVA_INT);
+            int r = dev.pktkit.linux.LibC.getsockopt(fd, dev.pktkit.linux.LibC.SOL_SOCKET, SO_ERROR, v);
+            return r < 0 ? r : v.get(java.lang.foreign.ValueLayout.JAVA_INT, 0);
+        }
+    }
+
     // ---- close ----
 
     /**

@@ -19,12 +19,16 @@ import java.util.Objects;
  * @param needWakeup  bind with {@code XDP_USE_NEED_WAKEUP} (system calls only when the kernel asks for them)
  * @param attachMode  load and attach the redirect program in this mode, owned by the channel (null: do not)
  * @param xskMap      put the socket into this existing XSKMAP (null: do not); exclusive with {@code attachMode}
+ * @param deviceCheckMillis how often the loop asks the socket whether its device went away (0: never; then a
+ *                    receive-only channel whose device is deleted stays open and silent)
  */
 public record XdpSocketConfig(String ifname, int queue, NetNamespace namespace, Umem umem, int ringSize,
                               int maxLent, XdpBindMode bindMode, boolean needWakeup, XdpMode attachMode,
-                              XskMap xskMap) {
+                              XskMap xskMap, long deviceCheckMillis) {
     /** Default ring size. */
     public static final int DEFAULT_RING_SIZE = 2048;
+    /** Default interval of the device check, in milliseconds. */
+    public static final long DEFAULT_DEVICE_CHECK_MILLIS = 1000;
 
     /** Validates. */
     public XdpSocketConfig {
@@ -38,6 +42,9 @@ public record XdpSocketConfig(String ifname, int queue, NetNamespace namespace, 
         }
         if (maxLent < 0) {
             throw new IllegalArgumentException("maxLent " + maxLent);
+        }
+        if (deviceCheckMillis < 0) {
+            throw new IllegalArgumentException("deviceCheckMillis " + deviceCheckMillis);
         }
         if (attachMode != null && xskMap != null) {
             throw new IllegalArgumentException("either load a program (attachMode) or join an XSKMAP, not both");
@@ -66,6 +73,7 @@ public record XdpSocketConfig(String ifname, int queue, NetNamespace namespace, 
         private boolean needWakeup = true;
         private XdpMode attachMode;
         private XskMap xskMap;
+        private long deviceCheckMillis = DEFAULT_DEVICE_CHECK_MILLIS;
 
         Builder(String ifname) {
             this.ifname = ifname;
@@ -125,10 +133,20 @@ public record XdpSocketConfig(String ifname, int queue, NetNamespace namespace, 
             return this;
         }
 
+        /**
+         * How often the loop checks whether the device went away ({@code getsockopt(SO_ERROR)}, one system call;
+         * default 1000 ms; 0 turns it off).
+         */
+        public Builder deviceCheckMillis(long millis) {
+            this.deviceCheckMillis = millis;
+            return this;
+        }
+
         /** The configuration. */
         public XdpSocketConfig build() {
             return new XdpSocketConfig(ifname, queue, namespace, umem, ringSize,
-                    maxLent < 0 ? ringSize / 2 : maxLent, bindMode, needWakeup, attachMode, xskMap);
+                    maxLent < 0 ? ringSize / 2 : maxLent, bindMode, needWakeup, attachMode, xskMap,
+                    deviceCheckMillis);
         }
     }
 }

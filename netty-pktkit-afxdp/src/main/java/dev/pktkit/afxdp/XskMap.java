@@ -66,6 +66,17 @@ public final class XskMap implements AutoCloseable {
         return new XskMap(fd, info.maxEntries());
     }
 
+    /**
+     * Pins this map at {@code path} (in a mounted bpffs; the file must not exist yet) so that another process, or
+     * a later channel, can join it with {@link #pinned}. The pin keeps the map alive until the file is removed.
+     */
+    public void pin(String path) {
+        int r = Bpf.objPin(fd, path);
+        if (r < 0) {
+            throw XdpException.of("BPF_OBJ_PIN(" + path + ")", r);
+        }
+    }
+
     /** The map's descriptor. */
     public int fd() {
         return fd;

@@ -43,10 +43,12 @@ import java.util.concurrent.atomic.LongAdder;
  * offered rate (frames trafgen sent over its wall time), the received rate, and the drops.
  *
  * <pre>flock /tmp/pktkit-maven.lock mvn -o -q verify -pl netty-pktkit-afxdp -am -Dtest=XdpRateMeasurement \
- *     -Dsurefire.failIfNoSpecifiedTests=false</pre>
+ *     -Dsurefire.failIfNoSpecifiedTests=false [-Dpktkit.rate.cpus=2] [-Dpktkit.rate.frames=1000000]</pre>
  */
 class XdpRateMeasurement {
     static final int FRAMES = Integer.getInteger("pktkit.rate.frames", 1_000_000);
+    /** trafgen processes ({@code --cpus}); each sends its share of {@link #FRAMES}. */
+    static final int SENDER_CPUS = Integer.getInteger("pktkit.rate.cpus", 1);
 
     record Row(String receiver, int size, long sent, long received, double seconds) {
         double offered() {
@@ -84,7 +86,8 @@ class XdpRateMeasurement {
             }
             rows.add(afPacket(size));
         }
-        StringBuilder out = new StringBuilder("\n| receiver | frame | offered kpps | received kpps | drops |\n"
+        StringBuilder out = new StringBuilder("\nsender: trafgen --cpus " + SENDER_CPUS + ", " + FRAMES
+                + " frames per row\n\n| receiver | frame | offered kpps | received kpps | drops |\n"
                 + "|---|---|---|---|---|\n");
         for (Row r : rows) {
             out.append(String.format("| %s | %d B | %.0f | %.0f | %.1f %% |%n", r.receiver(), r.size(),
@@ -119,18 +122,27 @@ class XdpRateMeasurement {
         long before = counter.sum();
         long t0 = System.nanoTime();
         CommandResult r = ns.exec(java.time.Duration.ofSeconds(120), "trafgen", "--dev", dev, "--conf",
-                cfg.toString(), "--cpus", "1", "-q", "-n", Integer.toString(FRAMES));
-        double seconds = (System.nanoTime() - t0) / 1e9;
+                cfg.toString(), "--cpus", Integer.toString(SENDER_CPUS), "-q", "-n", Integer.toString(FRAMES));
+        long exited = System.nanoTime();
         if (!r.ok() && !r.output().contains("Resource temporarily unavailable")) {
             throw new IllegalStateException(r.describe());
         }
         // trafgen stops at an EAGAIN from its TX ring on a busy veth; what it sent until then still counts, from the
         // qdisc's statistics below
-        long last = -1;
-        while (counter.sum() != last) { // the receiver drains what is queued
-            last = counter.sum();
-            Thread.sleep(200);
+        // the window ends with the last frame received, or trafgen's exit if later: with --cpus > 1 trafgen's
+        // parent can return while its workers still send, so its wall time alone would overstate both rates. The
+        // count is polled every millisecond (no cost on the receiver) until it has been still for 200 ms.
+        long last = counter.sum();
+        long lastChange = System.nanoTime();
+        while (System.nanoTime() - lastChange < 200_000_000L) {
+            Thread.sleep(1);
+            long now = counter.sum();
+            if (now != last) {
+                last = now;
+                lastChange = System.nanoTime();
+            }
         }
+        double seconds = (Math.max(exited, lastChange) - t0) / 1e9;
         Files.deleteIfExists(cfg);
         CommandResult q = ns.exec("tc", "-s", "qdisc", "show", "dev", dev);
         java.util.regex.Matcher m = java.util.regex.Pattern.compile("Sent \\d+ bytes (\\d+) pkt \\(dropped (\\d+)")

@@ -179,7 +179,7 @@ class XdpSetupTest {
         XdpTapInteropTest.singleQueueVeth(a, "va", b, "vx");
         Umem umem = Umem.allocate(2048, 512);
         XdpChannel ch = XdpChannel.open(XdpSocketConfig.builder("vx").namespace(XdpFixture.handle(b))
-                .ringSize(64).umem(umem).attach(XdpMode.NATIVE).build());
+                .ringSize(64).umem(umem).attach(XdpMode.NATIVE).deviceCheckMillis(0).build()); // the write finds it
         ch.pipeline().addLast(new ChannelInboundHandlerAdapter());
         group.register(ch).sync();
         b.exec("ip", "link", "del", "vx").check();
@@ -187,6 +187,7 @@ class XdpSetupTest {
         ch.writeAndFlush(ch.alloc().directBuffer(60).writeZero(60)).await(10, TimeUnit.SECONDS);
         assertTrue(ch.closeFuture().await(10, TimeUnit.SECONDS), "the channel closed");
         assertEquals(1, ch.counters().get(XdpCounter.DEVICE_GONE));
+        assertTrue(ch.closeCause().getMessage().contains("device is gone"), ch.closeCause().toString());
         ExecutionException e = assertThrows(ExecutionException.class, () -> ch.writeAndFlush(
                 ch.alloc().directBuffer(60).writeZero(60)).get(10, TimeUnit.SECONDS));
         assertInstanceOf(java.nio.channels.ClosedChannelException.class, e.getCause());
@@ -196,5 +197,111 @@ class XdpSetupTest {
         assertEquals(1, umem.unmapCount());
         umem.close();
         assertEquals(1, umem.unmapCount());
+    }
+
+    @Test
+    void aReceiveOnlyChannelNoticesItsDeviceGoingAwayAndFreesTheUmemOnce() throws Exception {
+        XdpTapInteropTest.singleQueueVeth(a, "va", b, "vx");
+        a.exec("ip", "addr", "add", "10.96.0.1/24", "dev", "va").check();
+        Umem umem = Umem.allocate(2048, 512);
+        XdpChannel ch = XdpChannel.open(XdpSocketConfig.builder("vx").namespace(XdpFixture.handle(b))
+                .ringSize(64).umem(umem).attach(XdpMode.NATIVE).deviceCheckMillis(50).build());
+        XdpFixture.FrameRecorder rec = new XdpFixture.FrameRecorder();
+        java.util.concurrent.BlockingQueue<Throwable> caught = new java.util.concurrent.LinkedBlockingQueue<>();
+        ch.pipeline().addLast(rec, new ChannelInboundHandlerAdapter() {
+            @Override
+            public void exceptionCaught(io.netty.channel.ChannelHandlerContext ctx, Throwable cause) {
+                caught.add(cause);
+            }
+        });
+        group.register(ch).sync();
+        ByteBuf held;
+        try {
+            a.exec("ping", "-c", "2", "-i", "0.2", "-W", "1", "10.96.0.2"); // ARP requests reach the socket
+            held = rec.frames.poll(10, TimeUnit.SECONDS);
+            assertTrue(held != null, "a frame arrived before the device went away");
+            // the channel never writes: only the device check can notice
+            b.exec("ip", "link", "del", "vx").check();
+            assertTrue(ch.closeFuture().await(10, TimeUnit.SECONDS), "the receive-only channel closed");
+        } finally {
+            rec.releaseAll();
+        }
+        assertEquals(1, ch.counters().get(XdpCounter.DEVICE_GONE));
+        assertEquals(0, ch.counters().get(XdpCounter.FRAMES_OUT));
+        Throwable cause = caught.poll(10, TimeUnit.SECONDS);
+        assertInstanceOf(java.io.IOException.class, cause);
+        assertTrue(cause.getMessage().contains("went away") && cause.getMessage().contains("ENETDOWN"),
+                cause.getMessage());
+        assertTrue(ch.closeCause() == cause);
+        // the pipeline still holds a frame in the UMEM: it stays mapped until that frame comes back
+        umem.close();
+        assertFalse(umem.isFreed(), "a lent frame keeps the UMEM");
+        assertEquals(0, umem.unmapCount());
+        held.release();
+        assertTrue(umem.isFreed());
+        assertEquals(1, umem.unmapCount());
+        umem.close();
+        assertEquals(1, umem.unmapCount());
+    }
+
+    @Test
+    void aChannelJoinsAnXskMapPinnedInBpffs() throws Exception {
+        dev.pktkit.testkit.Tools.assumeCommand("unshare", "util-linux");
+        XdpTapInteropTest.singleQueueVeth(a, "va", b, "vx");
+        a.exec("ip", "addr", "add", "10.97.0.1/24", "dev", "va").check();
+        // a bpffs of the test's own: mounted in a private mount namespace held by a child process, reached through
+        // /proc/<child>/root; it goes (with its pins) when the child exits, and the host's mounts never change
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("pktkit-bpffs");
+        Process holder = new ProcessBuilder("unshare", "-m", "--propagation", "private", "sh", "-c",
+                "mount -t bpf bpf \"$0\" && echo mounted && read x", dir.toString()).redirectErrorStream(true).start();
+        try {
+            java.io.BufferedReader out = new java.io.BufferedReader(new java.io.InputStreamReader(
+                    holder.getInputStream(), java.nio.charset.StandardCharsets.UTF_8));
+            String line = out.readLine(); // the child prints this once the mount is there (or an error and exits)
+            org.junit.jupiter.api.Assumptions.assumeTrue("mounted".equals(line), "no bpffs mount here: " + line);
+            String root = "/proc/" + holder.pid() + "/root" + dir;
+            String path = root + "/pktkit_xsks";
+            try (XdpProgram other = XdpProgram.load(4);
+                 XdpAttachment att = other.attach(XdpFixture.handle(b), "vx", XdpMode.GENERIC)) {
+                other.xskMap().pin(path); // as xdp-loader or an agent would leave it
+                XdpException twice = assertThrows(XdpException.class, () -> other.xskMap().pin(path));
+                assertEquals(XdpException.Reason.BUSY, twice.reason(), twice.getMessage());
+                try (XskMap found = XskMap.pinned(path)) {
+                    assertEquals(other.xskMap().id(), found.id());
+                    assertEquals(4, found.maxEntries());
+                    XdpChannel ch = XdpChannel.open(XdpSocketConfig.builder("vx").namespace(XdpFixture.handle(b))
+                            .ringSize(64).xskMap(found).build());
+                    XdpFixture.FrameRecorder rec = new XdpFixture.FrameRecorder();
+                    ch.pipeline().addLast(rec);
+                    group.register(ch).sync();
+                    try {
+                        a.exec("ping", "-c", "2", "-i", "0.2", "-W", "1", "10.97.0.2");
+                        ByteBuf f = rec.frames.poll(10, TimeUnit.SECONDS);
+                        assertTrue(f != null, "a frame arrived through the pinned map");
+                        f.release();
+                    } finally {
+                        ch.close().sync();
+                        rec.releaseAll();
+                    }
+                }
+                assertTrue(b.exec("ip", "-d", "link", "show", "vx").output().contains("xdpgeneric"));
+            }
+            // a pinned map that is not an XSKMAP is refused, and a path with nothing pinned is not found
+            int array = dev.pktkit.linux.Bpf.mapCreate(2 /* BPF_MAP_TYPE_ARRAY */, 4, 4, 1, "pktkit_arr");
+            assertTrue(array >= 0, "array map: " + array);
+            try {
+                assertEquals(0, dev.pktkit.linux.Bpf.objPin(array, root + "/pktkit_arr"));
+            } finally {
+                dev.pktkit.linux.LibC.close(array);
+            }
+            XdpException notXsk = assertThrows(XdpException.class, () -> XskMap.pinned(root + "/pktkit_arr"));
+            assertTrue(notXsk.getMessage().contains("not an XSKMAP"), notXsk.getMessage());
+            XdpException none = assertThrows(XdpException.class, () -> XskMap.pinned(root + "/nothing"));
+            assertEquals(XdpException.Reason.NO_SUCH_DEVICE, none.reason(), none.getMessage());
+        } finally {
+            holder.getOutputStream().close(); // ends the child's read: it exits, its mount namespace goes
+            assertTrue(holder.waitFor(10, TimeUnit.SECONDS), "the bpffs holder exited");
+            java.nio.file.Files.deleteIfExists(dir);
+        }
     }
 }

@@ -41,6 +41,23 @@ public final class Bpf {
     public static final int BPF_PROG_LOAD = 5;
     /** {@code BPF_OBJ_GET}: open a pinned object. */
     public static final int BPF_OBJ_GET = 7;
+    /** {@code BPF_OBJ_PIN}: pin an object at a path in a bpffs. */
+    public static final int BPF_OBJ_PIN = 6;
+    /**
+     * {@code BPF_OBJ_PIN}: pins the object behind {@code fd} (a map, program or link) at {@code path}, which must
+     * lie in a mounted bpffs and not exist yet: 0, or {@code -errno}. The pin keeps the object alive until the
+     * file is unlinked.
+     */
+    public static int objPin(int fd, String path) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment a = attr(arena);
+            MemorySegment p = arena.allocateFrom(path);
+            a.set(JAVA_LONG, 0, p.address());
+            a.set(JAVA_INT, 8, fd);
+            return (int) bpf(BPF_OBJ_PIN, a);
+        }
+    }
+
     /** {@code BPF_MAP_GET_FD_BY_ID}. */
     public static final int BPF_MAP_GET_FD_BY_ID = 14;
     /** {@code BPF_OBJ_GET_INFO_BY_FD}. */

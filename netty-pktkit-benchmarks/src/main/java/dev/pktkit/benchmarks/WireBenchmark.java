@@ -176,6 +176,36 @@ public class WireBenchmark {
         bh.consume(f.getShort(14 + 2) & 0xFFFF);
     }
 
+    /**
+     * Probe (issue 9): the five fields through a {@code ByteBuffer} view taken per call with
+     * {@code nioBuffer(index, length)} (one {@code ByteBuf} check, then {@code ByteBuffer} reads); worth anything
+     * only if C2 removes the view's allocation (see B/op).
+     */
+    @Benchmark
+    @OperationsPerInvocation(5)
+    public void nioPerCallIpv4Header(Blackhole bh) {
+        ByteBuffer b = frame.nioBuffer(14, 20);
+        int p = b.position();
+        bh.consume(b.getInt(p + 12));
+        bh.consume(b.getInt(p + 16));
+        bh.consume(b.get(p + 9) & 0xFF);
+        bh.consume(b.get(p + 8) & 0xFF);
+        bh.consume(b.getShort(p + 2) & 0xFFFF);
+    }
+
+    /** Probe (issue 9): the same through {@code internalNioBuffer(index, length)}, the buffer's shared view. */
+    @Benchmark
+    @OperationsPerInvocation(5)
+    public void internalNioIpv4Header(Blackhole bh) {
+        ByteBuffer b = frame.internalNioBuffer(14, 20);
+        int p = b.position();
+        bh.consume(b.getInt(p + 12));
+        bh.consume(b.getInt(p + 16));
+        bh.consume(b.get(p + 9) & 0xFF);
+        bh.consume(b.get(p + 8) & 0xFF);
+        bh.consume(b.getShort(p + 2) & 0xFFFF);
+    }
+
     /** The same five fields through {@link Ipv4Header}: one bounds test, three reads. */
     @Benchmark
     @OperationsPerInvocation(5)

@@ -1264,27 +1264,35 @@ public final class TcpConnection implements TcpFlow {
         }
     }
 
-    /** RFC 9293 §3.10.7.4 eighth step. */
+    /**
+     * RFC 9293 §3.10.7.4 eighth step. The handler hears of the FIN before the connection closes: a half-closed
+     * connection (our FIN acknowledged) that now enters TIME-WAIT reports {@code onPeerFin} first, then
+     * {@code onClosed} — in the other order a channel closed without ever seeing its input end.
+     */
     private void receiveFin(long now) {
         rcvNxt++;
         finReceived = true;
         oooFin = false;
         ackNow = true;
+        boolean timeWait = false;
         switch (state) {
             case SYN_RECEIVED, ESTABLISHED -> state = TcpState.CLOSE_WAIT;
             case FIN_WAIT_1 -> {
                 if (finSent && Seq.gt(sndUna, finSeq)) {
-                    enterTimeWait(now);
+                    timeWait = true;
                 } else {
                     state = TcpState.CLOSING;
                 }
             }
-            case FIN_WAIT_2 -> enterTimeWait(now);
+            case FIN_WAIT_2 -> timeWait = true;
             default -> {
             }
         }
         if (handler != null) {
             handler.onPeerFin(this);
+        }
+        if (timeWait && state != TcpState.CLOSED && state != TcpState.TIME_WAIT) {
+            enterTimeWait(now);
         }
     }
 

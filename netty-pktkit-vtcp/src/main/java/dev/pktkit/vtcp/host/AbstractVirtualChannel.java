@@ -173,7 +173,17 @@ abstract class AbstractVirtualChannel extends AbstractChannel {
                             p.fireChannelReadComplete();
                             read = false;
                         }
+                        // What the pipeline read so far is reported before the event runs: a handler that
+                        // closes on it (a peer FIN) must find those bytes consumed, or TCP's close sees unread
+                        // data and resets the connection instead of sending its FIN (RFC 2525 §2.17).
+                        if (bytes > 0) {
+                            afterRead(bytes);
+                            bytes = 0;
+                        }
                         r.run();
+                        if (!isOpen()) {
+                            break;
+                        }
                         continue;
                     }
                     inbound.poll();

@@ -80,6 +80,9 @@ final class Transfers {
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             done.completeExceptionally(cause);
+            if (ctx.pipeline().last() != this) {
+                ctx.fireExceptionCaught(cause); // a handler behind this one (a reply reader) learns why
+            }
             ctx.close();
         }
     }

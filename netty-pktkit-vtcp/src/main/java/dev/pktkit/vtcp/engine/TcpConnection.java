@@ -1340,6 +1340,7 @@ public final class TcpConnection implements TcpFlow {
                     break;
                 }
                 retransmitNow = false;
+                flushRun(now);
                 boolean fin = (sb.flags(lost) & Scoreboard.FIN) != 0;
                 int dataLen = fin ? len - 1 : len;
                 emit(s, dataLen, Tcp.ACK | (fin ? Tcp.FIN : 0) | Tcp.PSH, now, true);
@@ -1357,6 +1358,12 @@ public final class TcpConnection implements TcpFlow {
                 int wndRight = sndUna + sndWnd;
                 int usable = Math.min(wndRight - sndNxt, cwnd - pipe);
                 int n = Math.min(Math.min(unsent, mss), usable);
+                int large = engine.config.largeSegmentBytes();
+                if (large > mss && !runOpen && pipe > 0 && unsent > usable && usable < Math.min(large, cwnd / 3)) {
+                    // TSO deferral (as Linux's tcp_tso_should_defer): data is in flight, so an ACK will come and
+                    // open more; wait for it rather than cut a small large segment
+                    break;
+                }
                 if (n <= 0) {
                     if (sndWnd - (sndNxt - sndUna) <= 0 && sndNxt == sndUna && persistAt == 0) {
                         persistAt = now + persistInterval(); // RFC 9293 §3.8.6.1
@@ -1373,7 +1380,24 @@ public final class TcpConnection implements TcpFlow {
                 }
                 boolean fin = finQueued && !finSent && n == unsent;
                 int flags = Tcp.ACK | (n == unsent ? Tcp.PSH : 0) | (fin ? Tcp.FIN : 0);
-                emit(sndNxt, n, flags, now, false);
+                if (large > mss) {
+                    // TSO: extend the run while its pieces are full-sized and it stays within the limit
+                    if (runOpen && (runLen % mss != 0 || runLen + n > large || runSeq + runLen != sndNxt)) {
+                        flushRun(now);
+                    }
+                    if (!runOpen) {
+                        runOpen = true;
+                        runSeq = sndNxt;
+                        runLen = 0;
+                    }
+                    runLen += n;
+                    runFlags = flags;
+                    if (fin || n < mss) {
+                        flushRun(now);
+                    }
+                } else {
+                    emit(sndNxt, n, flags, now, false);
+                }
                 int end = sndNxt + n + (fin ? 1 : 0);
                 sb.add(sndNxt, end, now, fin);
                 if (fin) {
@@ -1386,6 +1410,7 @@ public final class TcpConnection implements TcpFlow {
                 continue;
             }
             if (finQueued && !finSent) {
+                flushRun(now);
                 emit(sndNxt, 0, Tcp.ACK | Tcp.FIN, now, false);
                 sb.add(sndNxt, sndNxt + 1, now, true);
                 finSent = true;
@@ -1397,6 +1422,7 @@ public final class TcpConnection implements TcpFlow {
             }
             break;
         }
+        flushRun(now);
         if (!sent && ackNow) {
             sendAck(now);
         }
@@ -1575,7 +1601,8 @@ public final class TcpConnection implements TcpFlow {
         int total = hl + len;
         long pseudo = v6 ? Checksums.pseudoHeaderV6(localHi, localLo, remoteHi, remoteLo, IpProtocol.TCP, total)
                 : Checksums.pseudoHeaderV4(local4, remote4, IpProtocol.TCP, total);
-        if (cfg.computeChecksums()) {
+        boolean large = cfg.largeSegmentBytes() > 0 && len > mss && !syn;
+        if (cfg.computeChecksums() && !large) {
             long sum = Checksums.partial(h, w, h.writerIndex() - w, pseudo);
             if (payload != null) {
                 sum = Checksums.partial(payload, payload.readerIndex(), len, sum);
@@ -1592,7 +1619,26 @@ public final class TcpConnection implements TcpFlow {
         }
         segmentsSent++;
         int ecn = ecnOk && len > 0 && !retransmission && !syn ? 2 : 0;
-        engine.send(this, h, payload, ecn);
+        if (large) {
+            engine.sendLarge(this, h, payload, ecn, mss);
+        } else {
+            engine.send(this, h, payload, ecn);
+        }
+    }
+
+    // ---- segmentation offload: a run of full-sized new-data segments emitted as one (TcpEngineConfig) ----
+
+    private int runSeq;
+    private int runLen;
+    private int runFlags;
+    private boolean runOpen;
+
+    /** Emits the pending run of new data, if any. */
+    private void flushRun(long now) {
+        if (runOpen) {
+            runOpen = false;
+            emit(runSeq, runLen, runFlags, now, false);
+        }
     }
 
     int tsValue(long now) {

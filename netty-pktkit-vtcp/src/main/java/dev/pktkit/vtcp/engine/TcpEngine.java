@@ -315,6 +315,15 @@ public final class TcpEngine {
         }
     }
 
+    void sendLarge(TcpFlow flow, ByteBuf header, ByteBuf payload, int ecn, int segmentSize) {
+        depth++;
+        try {
+            sink.sendLarge(flow, header, payload, ecn, segmentSize);
+        } finally {
+            depth--;
+        }
+    }
+
     void sendUnreachable(TcpFlow flow, ByteBuf quotedTcpHeader) {
         depth++;
         try {

@@ -796,8 +796,22 @@ public final class VirtualHost extends ChannelInboundHandlerAdapter implements L
         return true;
     }
 
+    /**
+     * Sends a large TCP segment with its offload state (segmentation and checksum left to the device), on the
+     * host's loop only (the TCP engine's {@code largeSegmentBytes}).
+     */
+    boolean transmitLarge(dev.pktkit.codec.offload.OffloadPacket packet) {
+        ChannelHandlerContext c = ctx;
+        if (c == null) {
+            counters.drop(HostDropReason.NOT_ATTACHED);
+            packet.release();
+            return false;
+        }
+        return write(c, packet, true);
+    }
+
     /** Sends several packets built on another loop in one hop. */
-    private boolean write(ChannelHandlerContext c, ByteBuf packet, boolean flushNow) {
+    private boolean write(ChannelHandlerContext c, io.netty.util.ReferenceCounted packet, boolean flushNow) {
         Channel ch = c.channel();
         if (!ch.isActive()) {
             counters.drop(HostDropReason.NOT_ATTACHED);

@@ -133,4 +133,57 @@ class CloseOnPeerFinTest {
             server.close().sync();
         }
     }
+    /**
+     * The same cause from {@code channelRead}: a server that answers and closes while handling the request (an
+     * HTTP server with {@code Connection: close}) closes inside the read batch, before the batch's bytes were
+     * reported; they count as read, so the close sends FIN after the answer, not RST.
+     */
+    @Test
+    void answerAndCloseFromChannelReadSendsTheAnswer() throws Exception {
+        try (TwoHosts n = new TwoHosts(TestLoops.NIO, 1)) {
+            Channel server = new ServerBootstrap().group(n.group).channelFactory(n.b.serverSocketChannels())
+                    .childHandler(new ChannelInboundHandlerAdapter() {
+                        @Override
+                        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                            ByteBuf b = (ByteBuf) msg;
+                            String q = b.toString(StandardCharsets.US_ASCII);
+                            b.release();
+                            ctx.writeAndFlush(Unpooled.copiedBuffer("answer to " + q, StandardCharsets.US_ASCII))
+                                    .addListener(ChannelFutureListener.CLOSE);
+                        }
+                    }).bind(80).sync().channel();
+            CompletableFuture<String> answer = new CompletableFuture<>();
+            Channel c = new Bootstrap().group(n.group).channelFactory(n.a.socketChannels())
+                    .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                    .handler(new ChannelInboundHandlerAdapter() {
+                        final StringBuilder got = new StringBuilder();
+
+                        @Override
+                        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                            ByteBuf b = (ByteBuf) msg;
+                            got.append(b.toString(StandardCharsets.US_ASCII));
+                            b.release();
+                        }
+
+                        @Override
+                        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                            if (evt instanceof ChannelInputShutdownEvent) {
+                                answer.complete(got.toString());
+                                ctx.close();
+                            }
+                        }
+
+                        @Override
+                        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                            answer.completeExceptionally(cause);
+                            ctx.close();
+                        }
+                    }).connect(new InetSocketAddress("10.0.0.2", 80)).sync().channel();
+            // not synced on: with everything on one loop, the answer and both closes can happen inside this write
+            c.writeAndFlush(Unpooled.copiedBuffer("question", StandardCharsets.US_ASCII));
+            assertEquals("answer to question", answer.get(30, TimeUnit.SECONDS));
+            c.closeFuture().sync();
+            server.close().sync();
+        }
+    }
 }

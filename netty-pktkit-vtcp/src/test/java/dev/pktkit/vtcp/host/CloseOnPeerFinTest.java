@@ -62,63 +62,25 @@ class CloseOnPeerFinTest {
             Channel server = new ServerBootstrap().group(n.group).channelFactory(n.b.serverSocketChannels())
                     .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                     .childOption(ChannelOption.AUTO_READ, false)
-                    .childHandler(new ChannelInboundHandlerAdapter() {
-                        final StringBuilder got = new StringBuilder();
-
+                    .childHandler(new Transfers.Reply() {
                         @Override
                         public void handlerAdded(ChannelHandlerContext ctx) {
                             child.complete(ctx.channel());
                         }
 
                         @Override
-                        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                            ByteBuf b = (ByteBuf) msg;
-                            got.append(b.toString(StandardCharsets.US_ASCII));
-                            b.release();
-                        }
-
-                        @Override
                         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
                             if (evt instanceof ChannelInputShutdownEvent) {
                                 serverGot.complete(got.toString());
-                                ctx.writeAndFlush(Unpooled.copiedBuffer("answer to " + got, StandardCharsets.US_ASCII))
-                                        .addListener(ChannelFutureListener.CLOSE);
+                                answer(ctx, got);
                             }
                         }
                     }).bind(80).sync().channel();
 
-            CompletableFuture<String> answer = new CompletableFuture<>();
+            Transfers.Reply answer = new Transfers.Reply();
             Channel c = new Bootstrap().group(n.group).channelFactory(n.a.socketChannels())
                     .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                    .handler(new ChannelInboundHandlerAdapter() {
-                        final StringBuilder got = new StringBuilder();
-
-                        @Override
-                        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                            ByteBuf b = (ByteBuf) msg;
-                            got.append(b.toString(StandardCharsets.US_ASCII));
-                            b.release();
-                        }
-
-                        @Override
-                        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-                            if (evt instanceof ChannelInputShutdownEvent) {
-                                answer.complete(got.toString());
-                                ctx.close();
-                            }
-                        }
-
-                        @Override
-                        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-                            answer.completeExceptionally(cause);
-                            ctx.close();
-                        }
-
-                        @Override
-                        public void channelInactive(ChannelHandlerContext ctx) {
-                            answer.complete("(closed without FIN after: " + got + ")");
-                        }
-                    }).connect(new InetSocketAddress("10.0.0.2", 80)).sync().channel();
+                    .handler(answer).connect(new InetSocketAddress("10.0.0.2", 80)).sync().channel();
             c.writeAndFlush(Unpooled.copiedBuffer("question", StandardCharsets.US_ASCII)).sync();
             ((SocketChannel) c).shutdownOutput().sync();
 
@@ -128,7 +90,7 @@ class CloseOnPeerFinTest {
             ch.eventLoop().execute(ch::read);
 
             assertEquals("question", serverGot.get(30, TimeUnit.SECONDS));
-            assertEquals("answer to question", answer.get(30, TimeUnit.SECONDS));
+            assertEquals("answer to question", answer.text.get(30, TimeUnit.SECONDS));
             c.closeFuture().sync();
             server.close().sync();
         }
@@ -148,42 +110,24 @@ class CloseOnPeerFinTest {
                             ByteBuf b = (ByteBuf) msg;
                             String q = b.toString(StandardCharsets.US_ASCII);
                             b.release();
-                            ctx.writeAndFlush(Unpooled.copiedBuffer("answer to " + q, StandardCharsets.US_ASCII))
-                                    .addListener(ChannelFutureListener.CLOSE);
+                            answer(ctx, q);
                         }
                     }).bind(80).sync().channel();
-            CompletableFuture<String> answer = new CompletableFuture<>();
+            Transfers.Reply answer = new Transfers.Reply();
             Channel c = new Bootstrap().group(n.group).channelFactory(n.a.socketChannels())
                     .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                    .handler(new ChannelInboundHandlerAdapter() {
-                        final StringBuilder got = new StringBuilder();
-
-                        @Override
-                        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                            ByteBuf b = (ByteBuf) msg;
-                            got.append(b.toString(StandardCharsets.US_ASCII));
-                            b.release();
-                        }
-
-                        @Override
-                        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-                            if (evt instanceof ChannelInputShutdownEvent) {
-                                answer.complete(got.toString());
-                                ctx.close();
-                            }
-                        }
-
-                        @Override
-                        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-                            answer.completeExceptionally(cause);
-                            ctx.close();
-                        }
-                    }).connect(new InetSocketAddress("10.0.0.2", 80)).sync().channel();
+                    .handler(answer).connect(new InetSocketAddress("10.0.0.2", 80)).sync().channel();
             // not synced on: with everything on one loop, the answer and both closes can happen inside this write
             c.writeAndFlush(Unpooled.copiedBuffer("question", StandardCharsets.US_ASCII));
-            assertEquals("answer to question", answer.get(30, TimeUnit.SECONDS));
+            assertEquals("answer to question", answer.text.get(30, TimeUnit.SECONDS));
             c.closeFuture().sync();
             server.close().sync();
         }
+    }
+
+    /** Writes "answer to " + the question, then closes once the answer is in the send buffer. */
+    static void answer(ChannelHandlerContext ctx, CharSequence question) {
+        ctx.writeAndFlush(Unpooled.copiedBuffer("answer to " + question, StandardCharsets.US_ASCII))
+                .addListener(ChannelFutureListener.CLOSE);
     }
 }

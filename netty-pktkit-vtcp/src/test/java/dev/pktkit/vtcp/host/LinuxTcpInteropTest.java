@@ -143,12 +143,7 @@ class LinuxTcpInteropTest {
                 Files.deleteIfExists(up);
             }
         } finally {
-            try (var files = Files.list(dir)) {
-                for (Path f : files.toList()) {
-                    Files.deleteIfExists(f);
-                }
-            }
-            Files.deleteIfExists(dir);
+            deleteDir(dir);
         }
     }
     /**
@@ -189,12 +184,16 @@ class LinuxTcpInteropTest {
                 Files.deleteIfExists(up);
             }
         } finally {
-            try (var files = Files.list(dir)) {
-                for (Path f : files.toList()) {
-                    Files.deleteIfExists(f);
-                }
-            }
-            Files.deleteIfExists(dir);
+            deleteDir(dir);
         }
+    }
+
+    static void deleteDir(Path dir) throws java.io.IOException {
+        try (var files = Files.list(dir)) {
+            for (Path f : files.toList()) {
+                Files.deleteIfExists(f);
+            }
+        }
+        Files.deleteIfExists(dir);
     }
 }

@@ -56,38 +56,6 @@ class LossyHostTransferTest {
         }
     }
 
-    /** Client side: collects the server's answer until the connection closes. */
-    static final class Reply extends ChannelInboundHandlerAdapter {
-        final StringBuilder got = new StringBuilder();
-        final CompletableFuture<String> text = new CompletableFuture<>();
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            ByteBuf b = (ByteBuf) msg;
-            got.append(b.toString(StandardCharsets.US_ASCII));
-            b.release();
-        }
-
-        @Override
-        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-            if (evt instanceof ChannelInputShutdownEvent) {
-                text.complete(got.toString());
-                ctx.close();
-            }
-        }
-
-        @Override
-        public void channelInactive(ChannelHandlerContext ctx) {
-            text.complete(got.toString());
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            text.completeExceptionally(cause);
-            ctx.close();
-        }
-    }
-
     @Test
     void randomizedTransfersOverALossyReorderingLink() throws Exception {
         // -Dvtcp.lossySeed=N runs another seed (to loop over many); CI runs the default one
@@ -107,7 +75,7 @@ class LossyHostTransferTest {
                         }
                     }).bind(9).sync().channel();
             List<Transfers.Sender> senders = new ArrayList<>();
-            List<Reply> replies = new ArrayList<>();
+            List<Transfers.Reply> replies = new ArrayList<>();
             List<Long> sizes = new ArrayList<>();
             int rounds = 3;
             int perRound = 8;
@@ -115,7 +83,7 @@ class LossyHostTransferTest {
                 for (int i = 0; i < perRound; i++) {
                     long size = 1 + rnd.nextInt(i % 3 == 0 ? 2_000_000 : 200_000);
                     Transfers.Sender s = new Transfers.Sender(size, rnd.nextLong(), false);
-                    Reply reply = new Reply();
+                    Transfers.Reply reply = new Transfers.Reply();
                     String dst = rnd.nextBoolean() ? "10.0.0.2" : "fd00::2";
                     new Bootstrap().group(n.group).channelFactory(n.a.socketChannels())
                             .option(ChannelOption.ALLOW_HALF_CLOSURE, true)

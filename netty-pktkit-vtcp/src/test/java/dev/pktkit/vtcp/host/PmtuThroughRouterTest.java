@@ -120,7 +120,7 @@ class PmtuThroughRouterTest {
                 int before = towardsServer.tooBig;
                 long size = 2_000_000;
                 Transfers.Sender s = new Transfers.Sender(size, seed++, false);
-                LossyHostTransferTest.Reply reply = new LossyHostTransferTest.Reply();
+                Transfers.Reply reply = new Transfers.Reply();
                 Channel c = new Bootstrap().group(group).channelFactory(client.socketChannels())
                         .option(io.netty.channel.ChannelOption.ALLOW_HALF_CLOSURE, true)
                         .handler(new ChannelInitializer<Channel>() {

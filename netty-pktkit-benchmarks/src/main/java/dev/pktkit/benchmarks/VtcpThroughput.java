@@ -62,7 +62,7 @@ import java.util.regex.Pattern;
  *
  * <pre>
  * java --enable-native-access=ALL-UNNAMED -cp netty-pktkit-benchmarks/target/benchmarks.jar \
- *     dev.pktkit.benchmarks.VtcpThroughput [--bytes 2147483648] [--runs 3] [--parts pipe,veth,tun,veth-socat,conns]
+ *     dev.pktkit.benchmarks.VtcpThroughput [--bytes 2147483648] [--runs 3] [--parts pipe,veth,tun,tun-out,veth-socat,conns]
  * </pre>
  */
 public final class VtcpThroughput {
@@ -88,7 +88,7 @@ public final class VtcpThroughput {
                 case "--runs" -> runs = Integer.parseInt(args[++i]);
                 case "--parts" -> parts = List.of(args[++i].split(","));
                 default -> {
-                    System.err.println("usage: VtcpThroughput [--bytes N] [--runs N] [--parts pipe,veth,tun,veth-socat,conns]");
+                    System.err.println("usage: VtcpThroughput [--bytes N] [--runs N] [--parts pipe,veth,tun,tun-out,veth-socat,conns]");
                     System.exit(2);
                 }
             }
@@ -111,6 +111,7 @@ public final class VtcpThroughput {
                     b.report("vtcp (largeSegmentBytes 64000) → TUN LARGE → Linux socat", 1500,
                             () -> b.tun(false, 64_000));
                 }
+                case "tun-out" -> b.report("vtcp → TUN LARGE → Linux socat", 1500, () -> b.tun(false, 0));
                 case "veth-socat" -> b.report("Linux socat → veth → Linux socat", 1500, () -> b.vethSocat());
                 case "conns" -> b.connections();
                 default -> throw new IllegalArgumentException("unknown part " + part);

@@ -578,6 +578,22 @@ public final class TcpConnection implements TcpFlow {
         }
     }
 
+    /**
+     * RFC 9293 §3.7.1 and RFC 6691 §3: the data bytes the next segment may carry: the effective MSS less the TCP
+     * options actually sent beyond those {@link #mss} already excludes, i.e. the SACK option while out-of-order
+     * data is held (as Linux's {@code tcp_current_mss}). {@link #emit} builds exactly this option, so a segment
+     * of this size fits the path MTU.
+     */
+    int currentMss() {
+        if (sackOk && !ooo.isEmpty()) {
+            int blocks = ooo.sackBlockCount(tsOk ? 3 : 4);
+            if (blocks > 0) {
+                return mss - 4 - 8 * blocks;
+            }
+        }
+        return mss;
+    }
+
     void startActive(long now) {
         iss = engine.isn(key, now);
         sndUna = iss;
@@ -1332,9 +1348,16 @@ public final class TcpConnection implements TcpFlow {
             int cwnd = cc.cwnd();
             int pipe = pipe();
             int lost = sb.firstLost();
+            int segMss = currentMss();
             if (lost >= 0) {
                 int s = sb.start(lost);
                 int e = sb.end(lost);
+                int fl = (sb.flags(lost) & Scoreboard.FIN) != 0 ? 1 : 0;
+                if (e - fl - s > segMss) {
+                    // sent when the options were smaller: retransmit in pieces that fit (Linux's tcp_fragment)
+                    sb.splitAt(lost, s + segMss);
+                    e = s + segMss;
+                }
                 int len = e - s;
                 if (pipe + len > cwnd && pipe > 0 && !retransmitNow) {
                     break;
@@ -1357,9 +1380,9 @@ public final class TcpConnection implements TcpFlow {
             if (unsent > 0) {
                 int wndRight = sndUna + sndWnd;
                 int usable = Math.min(wndRight - sndNxt, cwnd - pipe);
-                int n = Math.min(Math.min(unsent, mss), usable);
+                int n = Math.min(Math.min(unsent, segMss), usable);
                 int large = engine.config.largeSegmentBytes();
-                if (large > mss && !runOpen && pipe > 0 && unsent > usable && usable < Math.min(large, cwnd / 3)) {
+                if (large > segMss && !runOpen && pipe > 0 && unsent > usable && usable < Math.min(large, cwnd / 3)) {
                     // TSO deferral (as Linux's tcp_tso_should_defer): data is in flight, so an ACK will come and
                     // open more; wait for it rather than cut a small large segment
                     break;
@@ -1370,7 +1393,7 @@ public final class TcpConnection implements TcpFlow {
                     }
                     break;
                 }
-                if (n < mss) {
+                if (n < segMss) {
                     boolean all = n == unsent;
                     boolean nagleOk = opts.noDelay() || sndNxt == sndUna || finQueued;
                     // RFC 9293 §3.8.6.2.1 sender SWS avoidance and RFC 1122 §4.2.3.4 Nagle
@@ -1380,19 +1403,22 @@ public final class TcpConnection implements TcpFlow {
                 }
                 boolean fin = finQueued && !finSent && n == unsent;
                 int flags = Tcp.ACK | (n == unsent ? Tcp.PSH : 0) | (fin ? Tcp.FIN : 0);
-                if (large > mss) {
-                    // TSO: extend the run while its pieces are full-sized and it stays within the limit
-                    if (runOpen && (runLen % mss != 0 || runLen + n > large || runSeq + runLen != sndNxt)) {
+                if (large > segMss) {
+                    // TSO: extend the run while its pieces are full-sized (of one size: the device cuts at it)
+                    // and it stays within the limit
+                    if (runOpen && (runMss != segMss || runLen % segMss != 0 || runLen + n > large
+                            || runSeq + runLen != sndNxt)) {
                         flushRun(now);
                     }
                     if (!runOpen) {
                         runOpen = true;
                         runSeq = sndNxt;
                         runLen = 0;
+                        runMss = segMss;
                     }
                     runLen += n;
                     runFlags = flags;
-                    if (fin || n < mss) {
+                    if (fin || n < segMss) {
                         flushRun(now);
                     }
                 } else {
@@ -1601,7 +1627,9 @@ public final class TcpConnection implements TcpFlow {
         int total = hl + len;
         long pseudo = v6 ? Checksums.pseudoHeaderV6(localHi, localLo, remoteHi, remoteLo, IpProtocol.TCP, total)
                 : Checksums.pseudoHeaderV4(local4, remote4, IpProtocol.TCP, total);
-        boolean large = cfg.largeSegmentBytes() > 0 && len > mss && !syn;
+        // the piece size of a large segment: the MSS less the SACK option this header carries (currentMss())
+        int pieceMss = mss - (sackN > 0 ? 4 + 8 * sackN : 0);
+        boolean large = cfg.largeSegmentBytes() > 0 && len > pieceMss && !syn;
         if (cfg.computeChecksums() && !large) {
             long sum = Checksums.partial(h, w, h.writerIndex() - w, pseudo);
             if (payload != null) {
@@ -1620,7 +1648,7 @@ public final class TcpConnection implements TcpFlow {
         segmentsSent++;
         int ecn = ecnOk && len > 0 && !retransmission && !syn ? 2 : 0;
         if (large) {
-            engine.sendLarge(this, h, payload, ecn, mss);
+            engine.sendLarge(this, h, payload, ecn, pieceMss);
         } else {
             engine.send(this, h, payload, ecn);
         }
@@ -1631,6 +1659,7 @@ public final class TcpConnection implements TcpFlow {
     private int runSeq;
     private int runLen;
     private int runFlags;
+    private int runMss;
     private boolean runOpen;
 
     /** Emits the pending run of new data, if any. */
@@ -1842,7 +1871,7 @@ public final class TcpConnection implements TcpFlow {
         tlpOutstanding = true;
         int unsent = sendBuf.endSeq() - sndNxt;
         if (unsent > 0 && Seq.gt(sndUna + sndWnd, sndNxt)) {
-            int n = Math.min(Math.min(unsent, mss), sndUna + sndWnd - sndNxt);
+            int n = Math.min(Math.min(unsent, currentMss()), sndUna + sndWnd - sndNxt);
             boolean fin = finQueued && !finSent && n == unsent;
             emit(sndNxt, n, Tcp.ACK | Tcp.PSH | (fin ? Tcp.FIN : 0), now, false);
             int end = sndNxt + n + (fin ? 1 : 0);
@@ -1857,6 +1886,13 @@ public final class TcpConnection implements TcpFlow {
             int s = sb.start(last);
             int e = sb.end(last);
             boolean fin = (sb.flags(last) & Scoreboard.FIN) != 0;
+            int segMss = currentMss();
+            if (e - (fin ? 1 : 0) - s > segMss) {
+                // RFC 8985 §7.3 probes with the last segment; it must fit the current options (tcp_fragment)
+                s = e - (fin ? 1 : 0) - segMss;
+                sb.splitAt(last, s);
+                last++;
+            }
             emit(s, e - s - (fin ? 1 : 0), Tcp.ACK | Tcp.PSH | (fin ? Tcp.FIN : 0), now, true);
             sb.retransmitted(last, now);
             retransmits++;

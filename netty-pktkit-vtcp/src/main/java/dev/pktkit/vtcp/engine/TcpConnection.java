@@ -1631,9 +1631,9 @@ public final class TcpConnection implements TcpFlow {
         int pieceMss = mss - (sackN > 0 ? 4 + 8 * sackN : 0);
         boolean large = cfg.largeSegmentBytes() > 0 && len > pieceMss && !syn;
         if (cfg.computeChecksums() && !large) {
-            long sum = Checksums.partial(h, w, h.writerIndex() - w, pseudo);
+            long sum = DirectBytes.partial(h, w, h.writerIndex() - w, pseudo);
             if (payload != null) {
-                sum = Checksums.partial(payload, payload.readerIndex(), len, sum);
+                sum = DirectBytes.partial(payload, payload.readerIndex(), len, sum);
             }
             h.setShort(w + 16, Checksums.finish(sum));
         } else {

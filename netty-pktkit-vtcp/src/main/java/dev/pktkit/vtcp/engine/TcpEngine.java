@@ -140,13 +140,23 @@ public final class TcpEngine {
         }
     }
 
+    /**
+     * {@code Tcp.verifyChecksumV4/V6} over the readable bytes, summing a direct buffer in place ({@link DirectBytes}:
+     * the codec's sum makes a {@code ByteBuffer} duplicate per segment without {@code Unsafe}).
+     */
+    private static boolean checksumOk(ByteBuf segment, long pseudo) {
+        int len = segment.readableBytes();
+        return len >= Tcp.MIN_HEADER_LENGTH
+                && Checksums.fold(DirectBytes.partial(segment, segment.readerIndex(), len, pseudo)) == 0xFFFF;
+    }
+
     private void process4(ByteBuf segment, int src, int dst, int ecn, boolean checksumVerified) {
         if (closed) {
             drop(DropReason.IGNORED);
             return;
         }
-        if (!checksumVerified && !Tcp.verifyChecksumV4(segment, segment.readerIndex(),
-                segment.readableBytes(), src, dst)) {
+        if (!checksumVerified && !checksumOk(segment, Checksums.pseudoHeaderV4(src, dst, IpProtocol.TCP,
+                segment.readableBytes()))) {
             drop(segment.readableBytes() < Tcp.MIN_HEADER_LENGTH ? DropReason.MALFORMED_HEADER
                     : DropReason.BAD_CHECKSUM);
             return;
@@ -181,8 +191,8 @@ public final class TcpEngine {
             drop(DropReason.IGNORED);
             return;
         }
-        if (!checksumVerified && !Tcp.verifyChecksumV6(segment, segment.readerIndex(),
-                segment.readableBytes(), srcHi, srcLo, dstHi, dstLo)) {
+        if (!checksumVerified && !checksumOk(segment, Checksums.pseudoHeaderV6(srcHi, srcLo, dstHi, dstLo,
+                IpProtocol.TCP, segment.readableBytes()))) {
             drop(segment.readableBytes() < Tcp.MIN_HEADER_LENGTH ? DropReason.MALFORMED_HEADER
                     : DropReason.BAD_CHECKSUM);
             return;
@@ -609,7 +619,7 @@ public final class TcpEngine {
                 ? Checksums.pseudoHeaderV6(key.localHi, key.localLo, key.remoteHi, key.remoteLo, IpProtocol.TCP, len)
                 : Checksums.pseudoHeaderV4((int) key.localLo, (int) key.remoteLo, IpProtocol.TCP, len);
         if (config.computeChecksums()) {
-            h.setShort(off + 16, Checksums.finish(Checksums.partial(h, off, len, pseudo)));
+            h.setShort(off + 16, Checksums.finish(DirectBytes.partial(h, off, len, pseudo)));
         } else {
             h.setShort(off + 16, Checksums.fold(pseudo));
         }

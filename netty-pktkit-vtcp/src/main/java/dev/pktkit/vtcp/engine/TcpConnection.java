@@ -1381,7 +1381,7 @@ public final class TcpConnection implements TcpFlow {
                 int wndRight = sndUna + sndWnd;
                 int usable = Math.min(wndRight - sndNxt, cwnd - pipe);
                 int n = Math.min(Math.min(unsent, segMss), usable);
-                int large = engine.config.largeSegmentBytes();
+                int large = engine.largeSegmentBytes();
                 if (large > segMss && !runOpen && pipe > 0 && unsent > usable && usable < Math.min(large, cwnd / 3)) {
                     // TSO deferral (as Linux's tcp_tso_should_defer): data is in flight, so an ACK will come and
                     // open more; wait for it rather than cut a small large segment
@@ -1629,7 +1629,7 @@ public final class TcpConnection implements TcpFlow {
                 : Checksums.pseudoHeaderV4(local4, remote4, IpProtocol.TCP, total);
         // the piece size of a large segment: the MSS less the SACK option this header carries (currentMss())
         int pieceMss = mss - (sackN > 0 ? 4 + 8 * sackN : 0);
-        boolean large = cfg.largeSegmentBytes() > 0 && len > pieceMss && !syn;
+        boolean large = engine.largeSegmentBytes() > 0 && len > pieceMss && !syn;
         if (cfg.computeChecksums() && !large) {
             long sum = DirectBytes.partial(h, w, h.writerIndex() - w, pseudo);
             if (payload != null) {

@@ -140,6 +140,26 @@ public final class TcpEngine {
         }
     }
 
+    private int largeSegmentBytes = -1;
+
+    /** The large-segment size in use: {@link TcpEngineConfig#largeSegmentBytes} unless the host changed it. */
+    public int largeSegmentBytes() {
+        int n = largeSegmentBytes;
+        return n < 0 ? config.largeSegmentBytes() : n;
+    }
+
+    /**
+     * Changes the large-segment size (0 off, at most 65 000) for segments sent from now on; on the engine's thread.
+     * A host sets it when it learns that its device takes large segments ({@code VirtualHost}: the channel's
+     * {@code OffloadPacket.ACCEPTS}); the sink must then implement {@link SegmentSink#sendLarge}.
+     */
+    public void largeSegmentBytes(int bytes) {
+        if (bytes < 0 || bytes > 65_000) {
+            throw new IllegalArgumentException("largeSegmentBytes " + bytes + " (0..65000)");
+        }
+        largeSegmentBytes = bytes;
+    }
+
     /**
      * {@code Tcp.verifyChecksumV4/V6} over the readable bytes, summing a direct buffer in place ({@link DirectBytes}:
      * the codec's sum makes a {@code ByteBuffer} duplicate per segment without {@code Unsafe}).

@@ -41,6 +41,24 @@ final class TcpLayer implements VirtualHost.TcpSink, SegmentSink, TcpScheduler {
         this.ports = ports;
         TcpEngineConfig c = config.copy().mtu(host.mtu()).headroom(64).copyPayload(true).computeChecksums(true);
         this.engine = new TcpEngine(c, System::nanoTime, this, this, alloc);
+        this.configuredLarge = c.largeSegmentBytes();
+    }
+
+    private final int configuredLarge;
+
+    /** The large-segment size used when the device takes {@code OffloadPacket}s and the config left it at 0. */
+    static final int AUTO_LARGE_SEGMENT_BYTES = 64_000;
+
+    /**
+     * The device does (or does not) take {@code OffloadPacket}s ({@code OffloadPacket.ACCEPTS} on its channel):
+     * with {@code largeSegmentBytes} left at 0 in the host's TCP config, large segments are turned on
+     * ({@value #AUTO_LARGE_SEGMENT_BYTES} bytes) or off accordingly; a configured size is kept. On the host's
+     * loop (or before registration).
+     */
+    void deviceOffload(boolean accepts) {
+        if (configuredLarge == 0) {
+            engine.largeSegmentBytes(accepts ? AUTO_LARGE_SEGMENT_BYTES : 0);
+        }
     }
 
     // ---- TcpSink (host → engine), on the host's loop ----

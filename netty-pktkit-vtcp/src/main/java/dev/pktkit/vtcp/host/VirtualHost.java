@@ -285,6 +285,11 @@ public final class VirtualHost extends ChannelInboundHandlerAdapter implements L
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
+        handlerAdded0(ctx);
+        checkDeviceOffload(ctx);
+    }
+
+    private void handlerAdded0(ChannelHandlerContext ctx) {
         if (this.ctx != null && this.ctx != ctx) {
             throw new IllegalStateException("a VirtualHost is one interface: already in " + this.ctx.channel());
         }
@@ -300,6 +305,24 @@ public final class VirtualHost extends ChannelInboundHandlerAdapter implements L
                 tcpFailure = e;
             }
         }
+    }
+
+    /**
+     * Segmentation offload follows the device: on when its channel takes {@code OffloadPacket}s
+     * ({@link dev.pktkit.codec.offload.OffloadPacket#ACCEPTS}, set by tuntap's {@code VirtioNetCodec}), off for a
+     * pipe, an adapter or a hub port; checked when the host is added and when the channel becomes active.
+     */
+    private void checkDeviceOffload(ChannelHandlerContext ctx) {
+        TcpLayer t = tcpLayer;
+        if (t != null) {
+            t.deviceOffload(dev.pktkit.codec.offload.OffloadPacket.acceptedBy(ctx.channel()));
+        }
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) throws Exception {
+        checkDeviceOffload(ctx);
+        super.channelActive(ctx);
     }
 
     @Override

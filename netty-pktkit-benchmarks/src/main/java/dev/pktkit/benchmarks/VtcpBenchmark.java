@@ -1,5 +1,6 @@
 package dev.pktkit.benchmarks;
 
+import dev.pktkit.vtcp.engine.DirectBytes;
 import dev.pktkit.vtcp.engine.SegmentSink;
 import dev.pktkit.vtcp.engine.TcpConnection;
 import dev.pktkit.vtcp.engine.TcpConnectionHandler;
@@ -109,7 +110,9 @@ public class VtcpBenchmark {
                     b = header;
                 } else {
                     b = alloc.directBuffer(header.readableBytes() + payload.readableBytes());
-                    b.writeBytes(header).writeBytes(payload);
+                    // word-wise into direct memory: Netty's bulk copy allocates a ByteBuffer view without Unsafe
+                    DirectBytes.append(header, header.readerIndex(), b, header.readableBytes());
+                    DirectBytes.append(payload, payload.readerIndex(), b, payload.readableBytes());
                     header.release();
                     payload.release();
                 }

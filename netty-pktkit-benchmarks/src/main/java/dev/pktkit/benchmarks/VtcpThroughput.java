@@ -7,6 +7,7 @@ import dev.pktkit.tuntap.TunChannel;
 import dev.pktkit.tuntap.TunTapAddress;
 import dev.pktkit.tuntap.TunTapChannelOption;
 import dev.pktkit.tuntap.VirtioNetCodec;
+import dev.pktkit.vtcp.engine.TcpEngineConfig;
 import dev.pktkit.vtcp.host.VirtualHost;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
@@ -49,7 +50,8 @@ import java.util.regex.Pattern;
  *       computed and verified, at MTU 1500 and 65520; anchor {@code veth}: iperf3 between two namespaces over a
  *       veth pair at the same MTUs.</li>
  *   <li>{@code tun}: Linux ({@code socat}) in a namespace → TUN with {@link OffloadMode#LARGE} offloads and
- *       {@link VirtioNetCodec} → a {@code VirtualHost} discard server, and back; anchor {@code veth-socat}: the
+ *       {@link VirtioNetCodec} → a {@code VirtualHost} discard server, and back (without and with the engine's
+ *       segmentation offload, {@code TcpEngineConfig.largeSegmentBytes}); anchor {@code veth-socat}: the
  *       same socat pair over a veth between two namespaces.</li>
  *   <li>{@code conns}: 1, 100 and 10,000 established connections on one host pair: setup rate, heap per
  *       connection, and the bulk rate of one more connection while they exist.</li>
@@ -60,7 +62,7 @@ import java.util.regex.Pattern;
  *
  * <pre>
  * java --enable-native-access=ALL-UNNAMED -cp netty-pktkit-benchmarks/target/benchmarks.jar \
- *     dev.pktkit.benchmarks.VtcpThroughput [--bytes 2147483648] [--runs 3] [--parts pipe,veth,tun,veth-socat,conns]
+ *     dev.pktkit.benchmarks.VtcpThroughput [--bytes 2147483648] [--runs 3] [--parts pipe,veth,tun,tun-out,veth-socat,conns]
  * </pre>
  */
 public final class VtcpThroughput {
@@ -86,7 +88,7 @@ public final class VtcpThroughput {
                 case "--runs" -> runs = Integer.parseInt(args[++i]);
                 case "--parts" -> parts = List.of(args[++i].split(","));
                 default -> {
-                    System.err.println("usage: VtcpThroughput [--bytes N] [--runs N] [--parts pipe,veth,tun,veth-socat,conns]");
+                    System.err.println("usage: VtcpThroughput [--bytes N] [--runs N] [--parts pipe,veth,tun,tun-out,veth-socat,conns]");
                     System.exit(2);
                 }
             }
@@ -104,9 +106,12 @@ public final class VtcpThroughput {
                     b.report("Linux ↔ Linux, veth, iperf3", 65520, () -> b.vethIperf(65520));
                 }
                 case "tun" -> {
-                    b.report("Linux socat → TUN LARGE → vtcp", 1500, () -> b.tun(true));
-                    b.report("vtcp → TUN LARGE → Linux socat", 1500, () -> b.tun(false));
+                    b.report("Linux socat → TUN LARGE → vtcp", 1500, () -> b.tun(true, 0));
+                    b.report("vtcp → TUN LARGE → Linux socat", 1500, () -> b.tun(false, 0));
+                    b.report("vtcp (largeSegmentBytes 64000) → TUN LARGE → Linux socat", 1500,
+                            () -> b.tun(false, 64_000));
                 }
+                case "tun-out" -> b.report("vtcp → TUN LARGE → Linux socat", 1500, () -> b.tun(false, 0));
                 case "veth-socat" -> b.report("Linux socat → veth → Linux socat", 1500, () -> b.vethSocat());
                 case "conns" -> b.connections();
                 default -> throw new IllegalArgumentException("unknown part " + part);
@@ -392,7 +397,7 @@ public final class VtcpThroughput {
     }
 
     /** Linux in a namespace behind a TUN (LARGE offloads, VirtioNetCodec) with a VirtualHost on the channel. */
-    private double tun(boolean linuxSends) throws Exception {
+    private double tun(boolean linuxSends, int largeSegmentBytes) throws Exception {
         String ns = "vtcpbench-t-" + pid;
         ip("netns", "add", ns);
         MultiThreadIoEventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
@@ -400,7 +405,8 @@ public final class VtcpThroughput {
         ByteBuf block = block();
         try (NetNamespace handle = NetNamespace.named(ns)) {
             ip("-n", ns, "link", "set", "lo", "up");
-            VirtualHost host = VirtualHost.builder().address("10.83.0.2").build();
+            VirtualHost host = VirtualHost.builder().address("10.83.0.2")
+                    .tcp(new TcpEngineConfig().largeSegmentBytes(largeSegmentBytes)).build();
             ChannelHandler codec = new VirtioNetCodec();
             tun = (TunChannel) new Bootstrap().group(group).channelFactory(() -> new TunChannel(handle))
                     .option(TunTapChannelOption.OFFLOAD, OffloadMode.LARGE)

@@ -114,6 +114,20 @@ final class ReassemblyQueue {
     }
 
     /**
+     * The number of SACK blocks {@link #sackBlocks} would write with this {@code max}: the contiguous runs held,
+     * at most {@code max}. Used to size a segment's payload before it is built (RFC 9293 §3.7.1).
+     */
+    int sackBlockCount(int max) {
+        int runs = 0;
+        for (int i = 0; i < count && runs < max; i++) {
+            if (i == 0 || seqs[i - 1] + bufs[i - 1].readableBytes() != seqs[i]) {
+                runs++;
+            }
+        }
+        return runs;
+    }
+
+    /**
      * Writes up to {@code max} SACK blocks (left, right pairs) into {@code out}: first the block holding the most
      * recently received segment, then the others from the lowest (RFC 2018 §4 asks for the most recent ones; we
      * report the rest in order).

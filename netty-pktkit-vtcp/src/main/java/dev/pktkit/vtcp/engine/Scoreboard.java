@@ -308,6 +308,38 @@ final class Scoreboard {
         }
     }
 
+    /**
+     * Splits record {@code i} at sequence number {@code seq} (strictly inside its data) into two records with the
+     * same marks and send time; the FIN, if any, stays on the second. Used when a record must be retransmitted
+     * in a segment smaller than the one it was sent in (options grew, RFC 9293 §3.7.1), as Linux's
+     * {@code tcp_fragment} does.
+     */
+    void splitAt(int i, int seq) {
+        if (count == start.length) {
+            grow();
+        }
+        for (int k = count; k > i + 1; k--) {
+            int d = at(k);
+            int src = at(k - 1);
+            start[d] = start[src];
+            end[d] = end[src];
+            xmit[d] = xmit[src];
+            flags[d] = flags[src];
+        }
+        int j = at(i);
+        int n = at(i + 1);
+        start[n] = seq;
+        end[n] = end[j];
+        xmit[n] = xmit[j];
+        flags[n] = flags[j];
+        end[j] = seq;
+        flags[j] &= ~FIN;
+        if ((flags[j] & (SACKED | LOST)) != 0) {
+            marked++;
+        }
+        count++;
+    }
+
     void clear() {
         head = 0;
         count = 0;

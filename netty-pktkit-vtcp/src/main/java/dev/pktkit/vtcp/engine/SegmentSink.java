@@ -43,6 +43,23 @@ public interface SegmentSink {
     void send(TcpFlow flow, ByteBuf header, ByteBuf payload, int ecn);
 
     /**
+     * Sends a large segment for the device to cut into {@code segmentSize}-byte pieces (segmentation offload);
+     * called instead of {@link #send} only when {@link TcpEngineConfig#largeSegmentBytes()} is above 0, for
+     * segments whose payload is longer than {@code segmentSize}. The checksum field holds the pseudo-header sum
+     * (over the whole segment's length, folded, not complemented: Linux's {@code CHECKSUM_PARTIAL}), whatever
+     * {@link TcpEngineConfig#computeChecksums()} says; every piece gets the header's flags except that FIN and PSH
+     * belong on the last piece only and CWR on the first only, as a NIC's TSO does. The default refuses: a sink
+     * that cannot pass such segments on must leave the option off.
+     */
+    default void sendLarge(TcpFlow flow, ByteBuf header, ByteBuf payload, int ecn, int segmentSize) {
+        header.release();
+        if (payload != null) {
+            payload.release();
+        }
+        throw new UnsupportedOperationException("this sink takes no large segments (largeSegmentBytes must be 0)");
+    }
+
+    /**
      * The application refused a deferred connection with {@link SynVerdict#REJECT_ICMP}: the host should answer
      * the SYN with an ICMP destination unreachable (port unreachable, or administratively prohibited, as it
      * chooses). {@code quotedTcpHeader} is a copy of the SYN's TCP header (with options) for the ICMP quote;

@@ -49,14 +49,14 @@ final class SendBuffer {
                 int t = (head + count - 1) & (ring.length - 1);
                 ByteBuf tail = ring[t];
                 if (owned[t] && tail.maxWritableBytes() >= n && tail.writableBytes() >= n) {
-                    tail.writeBytes(data);
+                    DirectBytes.append(data, data.readerIndex(), tail, n);
                     data.release();
                     bytes += n;
                     return;
                 }
             }
             ByteBuf chunk = alloc.buffer(CHUNK, CHUNK);
-            chunk.writeBytes(data);
+            DirectBytes.append(data, data.readerIndex(), chunk, n);
             data.release();
             push(chunk, true);
         } else {
@@ -148,7 +148,7 @@ final class SendBuffer {
                 continue;
             }
             int n = Math.min(r - off, len);
-            out.writeBytes(b, b.readerIndex() + off, n);
+            DirectBytes.append(b, b.readerIndex() + off, out, n);
             len -= n;
             off = 0;
         }

@@ -578,6 +578,22 @@ public final class TcpConnection implements TcpFlow {
         }
     }
 
+    /**
+     * RFC 9293 §3.7.1 and RFC 6691 §3: the data bytes the next segment may carry: the effective MSS less the TCP
+     * options actually sent beyond those {@link #mss} already excludes, i.e. the SACK option while out-of-order
+     * data is held (as Linux's {@code tcp_current_mss}). {@link #emit} builds exactly this option, so a segment
+     * of this size fits the path MTU.
+     */
+    int currentMss() {
+        if (sackOk && !ooo.isEmpty()) {
+            int blocks = ooo.sackBlockCount(tsOk ? 3 : 4);
+            if (blocks > 0) {
+                return mss - 4 - 8 * blocks;
+            }
+        }
+        return mss;
+    }
+
     void startActive(long now) {
         iss = engine.isn(key, now);
         sndUna = iss;
@@ -1264,27 +1280,35 @@ public final class TcpConnection implements TcpFlow {
         }
     }
 
-    /** RFC 9293 §3.10.7.4 eighth step. */
+    /**
+     * RFC 9293 §3.10.7.4 eighth step. The handler hears of the FIN before the connection closes: a half-closed
+     * connection (our FIN acknowledged) that now enters TIME-WAIT reports {@code onPeerFin} first, then
+     * {@code onClosed} — in the other order a channel closed without ever seeing its input end.
+     */
     private void receiveFin(long now) {
         rcvNxt++;
         finReceived = true;
         oooFin = false;
         ackNow = true;
+        boolean timeWait = false;
         switch (state) {
             case SYN_RECEIVED, ESTABLISHED -> state = TcpState.CLOSE_WAIT;
             case FIN_WAIT_1 -> {
                 if (finSent && Seq.gt(sndUna, finSeq)) {
-                    enterTimeWait(now);
+                    timeWait = true;
                 } else {
                     state = TcpState.CLOSING;
                 }
             }
-            case FIN_WAIT_2 -> enterTimeWait(now);
+            case FIN_WAIT_2 -> timeWait = true;
             default -> {
             }
         }
         if (handler != null) {
             handler.onPeerFin(this);
+        }
+        if (timeWait && state != TcpState.CLOSED && state != TcpState.TIME_WAIT) {
+            enterTimeWait(now);
         }
     }
 
@@ -1324,14 +1348,22 @@ public final class TcpConnection implements TcpFlow {
             int cwnd = cc.cwnd();
             int pipe = pipe();
             int lost = sb.firstLost();
+            int segMss = currentMss();
             if (lost >= 0) {
                 int s = sb.start(lost);
                 int e = sb.end(lost);
+                int fl = (sb.flags(lost) & Scoreboard.FIN) != 0 ? 1 : 0;
+                if (e - fl - s > segMss) {
+                    // sent when the options were smaller: retransmit in pieces that fit (Linux's tcp_fragment)
+                    sb.splitAt(lost, s + segMss);
+                    e = s + segMss;
+                }
                 int len = e - s;
                 if (pipe + len > cwnd && pipe > 0 && !retransmitNow) {
                     break;
                 }
                 retransmitNow = false;
+                flushRun(now);
                 boolean fin = (sb.flags(lost) & Scoreboard.FIN) != 0;
                 int dataLen = fin ? len - 1 : len;
                 emit(s, dataLen, Tcp.ACK | (fin ? Tcp.FIN : 0) | Tcp.PSH, now, true);
@@ -1348,14 +1380,20 @@ public final class TcpConnection implements TcpFlow {
             if (unsent > 0) {
                 int wndRight = sndUna + sndWnd;
                 int usable = Math.min(wndRight - sndNxt, cwnd - pipe);
-                int n = Math.min(Math.min(unsent, mss), usable);
+                int n = Math.min(Math.min(unsent, segMss), usable);
+                int large = engine.largeSegmentBytes();
+                if (large > segMss && !runOpen && pipe > 0 && unsent > usable && usable < Math.min(large, cwnd / 3)) {
+                    // TSO deferral (as Linux's tcp_tso_should_defer): data is in flight, so an ACK will come and
+                    // open more; wait for it rather than cut a small large segment
+                    break;
+                }
                 if (n <= 0) {
                     if (sndWnd - (sndNxt - sndUna) <= 0 && sndNxt == sndUna && persistAt == 0) {
                         persistAt = now + persistInterval(); // RFC 9293 §3.8.6.1
                     }
                     break;
                 }
-                if (n < mss) {
+                if (n < segMss) {
                     boolean all = n == unsent;
                     boolean nagleOk = opts.noDelay() || sndNxt == sndUna || finQueued;
                     // RFC 9293 §3.8.6.2.1 sender SWS avoidance and RFC 1122 §4.2.3.4 Nagle
@@ -1365,7 +1403,27 @@ public final class TcpConnection implements TcpFlow {
                 }
                 boolean fin = finQueued && !finSent && n == unsent;
                 int flags = Tcp.ACK | (n == unsent ? Tcp.PSH : 0) | (fin ? Tcp.FIN : 0);
-                emit(sndNxt, n, flags, now, false);
+                if (large > segMss) {
+                    // TSO: extend the run while its pieces are full-sized (of one size: the device cuts at it)
+                    // and it stays within the limit
+                    if (runOpen && (runMss != segMss || runLen % segMss != 0 || runLen + n > large
+                            || runSeq + runLen != sndNxt)) {
+                        flushRun(now);
+                    }
+                    if (!runOpen) {
+                        runOpen = true;
+                        runSeq = sndNxt;
+                        runLen = 0;
+                        runMss = segMss;
+                    }
+                    runLen += n;
+                    runFlags = flags;
+                    if (fin || n < segMss) {
+                        flushRun(now);
+                    }
+                } else {
+                    emit(sndNxt, n, flags, now, false);
+                }
                 int end = sndNxt + n + (fin ? 1 : 0);
                 sb.add(sndNxt, end, now, fin);
                 if (fin) {
@@ -1378,6 +1436,7 @@ public final class TcpConnection implements TcpFlow {
                 continue;
             }
             if (finQueued && !finSent) {
+                flushRun(now);
                 emit(sndNxt, 0, Tcp.ACK | Tcp.FIN, now, false);
                 sb.add(sndNxt, sndNxt + 1, now, true);
                 finSent = true;
@@ -1389,6 +1448,7 @@ public final class TcpConnection implements TcpFlow {
             }
             break;
         }
+        flushRun(now);
         if (!sent && ackNow) {
             sendAck(now);
         }
@@ -1567,10 +1627,13 @@ public final class TcpConnection implements TcpFlow {
         int total = hl + len;
         long pseudo = v6 ? Checksums.pseudoHeaderV6(localHi, localLo, remoteHi, remoteLo, IpProtocol.TCP, total)
                 : Checksums.pseudoHeaderV4(local4, remote4, IpProtocol.TCP, total);
-        if (cfg.computeChecksums()) {
-            long sum = Checksums.partial(h, w, h.writerIndex() - w, pseudo);
+        // the piece size of a large segment: the MSS less the SACK option this header carries (currentMss())
+        int pieceMss = mss - (sackN > 0 ? 4 + 8 * sackN : 0);
+        boolean large = engine.largeSegmentBytes() > 0 && len > pieceMss && !syn;
+        if (cfg.computeChecksums() && !large) {
+            long sum = DirectBytes.partial(h, w, h.writerIndex() - w, pseudo);
             if (payload != null) {
-                sum = Checksums.partial(payload, payload.readerIndex(), len, sum);
+                sum = DirectBytes.partial(payload, payload.readerIndex(), len, sum);
             }
             h.setShort(w + 16, Checksums.finish(sum));
         } else {
@@ -1584,7 +1647,27 @@ public final class TcpConnection implements TcpFlow {
         }
         segmentsSent++;
         int ecn = ecnOk && len > 0 && !retransmission && !syn ? 2 : 0;
-        engine.send(this, h, payload, ecn);
+        if (large) {
+            engine.sendLarge(this, h, payload, ecn, pieceMss);
+        } else {
+            engine.send(this, h, payload, ecn);
+        }
+    }
+
+    // ---- segmentation offload: a run of full-sized new-data segments emitted as one (TcpEngineConfig) ----
+
+    private int runSeq;
+    private int runLen;
+    private int runFlags;
+    private int runMss;
+    private boolean runOpen;
+
+    /** Emits the pending run of new data, if any. */
+    private void flushRun(long now) {
+        if (runOpen) {
+            runOpen = false;
+            emit(runSeq, runLen, runFlags, now, false);
+        }
     }
 
     int tsValue(long now) {
@@ -1788,7 +1871,7 @@ public final class TcpConnection implements TcpFlow {
         tlpOutstanding = true;
         int unsent = sendBuf.endSeq() - sndNxt;
         if (unsent > 0 && Seq.gt(sndUna + sndWnd, sndNxt)) {
-            int n = Math.min(Math.min(unsent, mss), sndUna + sndWnd - sndNxt);
+            int n = Math.min(Math.min(unsent, currentMss()), sndUna + sndWnd - sndNxt);
             boolean fin = finQueued && !finSent && n == unsent;
             emit(sndNxt, n, Tcp.ACK | Tcp.PSH | (fin ? Tcp.FIN : 0), now, false);
             int end = sndNxt + n + (fin ? 1 : 0);
@@ -1803,6 +1886,13 @@ public final class TcpConnection implements TcpFlow {
             int s = sb.start(last);
             int e = sb.end(last);
             boolean fin = (sb.flags(last) & Scoreboard.FIN) != 0;
+            int segMss = currentMss();
+            if (e - (fin ? 1 : 0) - s > segMss) {
+                // RFC 8985 §7.3 probes with the last segment; it must fit the current options (tcp_fragment)
+                s = e - (fin ? 1 : 0) - segMss;
+                sb.splitAt(last, s);
+                last++;
+            }
             emit(s, e - s - (fin ? 1 : 0), Tcp.ACK | Tcp.PSH | (fin ? Tcp.FIN : 0), now, true);
             sb.retransmitted(last, now);
             retransmits++;

@@ -140,13 +140,43 @@ public final class TcpEngine {
         }
     }
 
+    private int largeSegmentBytes = -1;
+
+    /** The large-segment size in use: {@link TcpEngineConfig#largeSegmentBytes} unless the host changed it. */
+    public int largeSegmentBytes() {
+        int n = largeSegmentBytes;
+        return n < 0 ? config.largeSegmentBytes() : n;
+    }
+
+    /**
+     * Changes the large-segment size (0 off, at most 65 000) for segments sent from now on; on the engine's thread.
+     * A host sets it when it learns that its device takes large segments ({@code VirtualHost}: the channel's
+     * {@code OffloadPacket.ACCEPTS}); the sink must then implement {@link SegmentSink#sendLarge}.
+     */
+    public void largeSegmentBytes(int bytes) {
+        if (bytes < 0 || bytes > 65_000) {
+            throw new IllegalArgumentException("largeSegmentBytes " + bytes + " (0..65000)");
+        }
+        largeSegmentBytes = bytes;
+    }
+
+    /**
+     * {@code Tcp.verifyChecksumV4/V6} over the readable bytes, summing a direct buffer in place ({@link DirectBytes}:
+     * the codec's sum makes a {@code ByteBuffer} duplicate per segment without {@code Unsafe}).
+     */
+    private static boolean checksumOk(ByteBuf segment, long pseudo) {
+        int len = segment.readableBytes();
+        return len >= Tcp.MIN_HEADER_LENGTH
+                && Checksums.fold(DirectBytes.partial(segment, segment.readerIndex(), len, pseudo)) == 0xFFFF;
+    }
+
     private void process4(ByteBuf segment, int src, int dst, int ecn, boolean checksumVerified) {
         if (closed) {
             drop(DropReason.IGNORED);
             return;
         }
-        if (!checksumVerified && !Tcp.verifyChecksumV4(segment, segment.readerIndex(),
-                segment.readableBytes(), src, dst)) {
+        if (!checksumVerified && !checksumOk(segment, Checksums.pseudoHeaderV4(src, dst, IpProtocol.TCP,
+                segment.readableBytes()))) {
             drop(segment.readableBytes() < Tcp.MIN_HEADER_LENGTH ? DropReason.MALFORMED_HEADER
                     : DropReason.BAD_CHECKSUM);
             return;
@@ -181,8 +211,8 @@ public final class TcpEngine {
             drop(DropReason.IGNORED);
             return;
         }
-        if (!checksumVerified && !Tcp.verifyChecksumV6(segment, segment.readerIndex(),
-                segment.readableBytes(), srcHi, srcLo, dstHi, dstLo)) {
+        if (!checksumVerified && !checksumOk(segment, Checksums.pseudoHeaderV6(srcHi, srcLo, dstHi, dstLo,
+                IpProtocol.TCP, segment.readableBytes()))) {
             drop(segment.readableBytes() < Tcp.MIN_HEADER_LENGTH ? DropReason.MALFORMED_HEADER
                     : DropReason.BAD_CHECKSUM);
             return;
@@ -310,6 +340,15 @@ public final class TcpEngine {
         depth++;
         try {
             sink.send(flow, header, payload, ecn);
+        } finally {
+            depth--;
+        }
+    }
+
+    void sendLarge(TcpFlow flow, ByteBuf header, ByteBuf payload, int ecn, int segmentSize) {
+        depth++;
+        try {
+            sink.sendLarge(flow, header, payload, ecn, segmentSize);
         } finally {
             depth--;
         }
@@ -600,7 +639,7 @@ public final class TcpEngine {
                 ? Checksums.pseudoHeaderV6(key.localHi, key.localLo, key.remoteHi, key.remoteLo, IpProtocol.TCP, len)
                 : Checksums.pseudoHeaderV4((int) key.localLo, (int) key.remoteLo, IpProtocol.TCP, len);
         if (config.computeChecksums()) {
-            h.setShort(off + 16, Checksums.finish(Checksums.partial(h, off, len, pseudo)));
+            h.setShort(off + 16, Checksums.finish(DirectBytes.partial(h, off, len, pseudo)));
         } else {
             h.setShort(off + 16, Checksums.fold(pseudo));
         }

@@ -36,6 +36,7 @@ public final class TcpEngineConfig implements Cloneable {
     private boolean computeChecksums = true;
     private boolean copyPayload;
     private int headroom = 64;
+    private int largeSegmentBytes;
     private int mtu = 1500;
     private long initialRtoNanos = 1_000_000_000L;
     private long minRtoNanos = 200_000_000L;
@@ -165,6 +166,26 @@ public final class TcpEngineConfig implements Cloneable {
 
     public TcpEngineConfig copyPayload(boolean on) {
         this.copyPayload = on;
+        return this;
+    }
+
+    /**
+     * Segmentation offload (TSO): when above 0, runs of full-sized new-data segments are handed to the sink as one
+     * large segment of up to this many payload bytes, through {@link SegmentSink#sendLarge}, for the device to cut
+     * into MSS-sized pieces (a TUN's virtio-net GSO, as Linux hands 64 KiB to a NIC). The segments stay separate in
+     * the engine (scoreboard, SACK, retransmissions are per MSS), only their emission is batched; the large
+     * segment's checksum field holds the pseudo-header sum (partial checksum, completed per piece by the device).
+     * Default 0: off; at most 65 000.
+     */
+    public int largeSegmentBytes() {
+        return largeSegmentBytes;
+    }
+
+    public TcpEngineConfig largeSegmentBytes(int bytes) {
+        if (bytes < 0 || bytes > 65_000) {
+            throw new IllegalArgumentException("largeSegmentBytes " + bytes + " (0..65000)");
+        }
+        this.largeSegmentBytes = bytes;
         return this;
     }
 

@@ -159,7 +159,6 @@ abstract class AbstractVirtualChannel extends AbstractChannel {
                     break;
                 }
                 readRequested = config().isAutoRead();
-                long bytes = 0;
                 boolean read = false;
                 for (int i = 0; i < max; i++) {
                     Object m = inbound.peek();
@@ -173,7 +172,14 @@ abstract class AbstractVirtualChannel extends AbstractChannel {
                             p.fireChannelReadComplete();
                             read = false;
                         }
+                        // What the pipeline read so far is reported before the event runs: a handler that
+                        // closes on it (a peer FIN) must find those bytes consumed, or TCP's close sees unread
+                        // data and resets the connection instead of sending its FIN (RFC 2525 §2.17).
+                        reportRead();
                         r.run();
+                        if (!isOpen()) {
+                            break;
+                        }
                         continue;
                     }
                     inbound.poll();
@@ -183,7 +189,7 @@ abstract class AbstractVirtualChannel extends AbstractChannel {
                         continue;
                     }
                     int size = sizeOf(m);
-                    bytes += size;
+                    readNotReported += size; // before the pipeline sees it: a close from channelRead counts it
                     queuedBytes.addAndGet(-size);
                     read = true;
                     p.fireChannelRead(m);
@@ -194,9 +200,7 @@ abstract class AbstractVirtualChannel extends AbstractChannel {
                 if (read) {
                     p.fireChannelReadComplete();
                 }
-                if (bytes > 0) {
-                    afterRead(bytes);
-                }
+                reportRead();
                 if (!isOpen()) {
                     releaseQueued();
                     return;
@@ -208,6 +212,28 @@ abstract class AbstractVirtualChannel extends AbstractChannel {
         } finally {
             draining = false;
         }
+    }
+
+    /** Bytes the pipeline was handed but {@link #afterRead} was not told of yet (channel loop only). */
+    private long readNotReported;
+
+    private void reportRead() {
+        long n = readNotReported;
+        if (n > 0) {
+            readNotReported = 0;
+            afterRead(n);
+        }
+    }
+
+    /**
+     * Takes the bytes the pipeline was handed in the current read batch but not yet reported through
+     * {@link #afterRead}: a close from inside {@code channelRead} (an HTTP server closing after its response) must
+     * count them as read, or TCP would see unread data at close and reset instead of sending its FIN.
+     */
+    final long takeReadNotReported() {
+        long n = readNotReported;
+        readNotReported = 0;
+        return n;
     }
 
     /** Called on the channel's loop after {@code bytes} were read by the pipeline (TCP opens its window). */

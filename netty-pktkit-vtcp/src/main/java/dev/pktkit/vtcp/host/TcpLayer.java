@@ -1,5 +1,6 @@
 package dev.pktkit.vtcp.host;
 
+import dev.pktkit.codec.offload.OffloadPacket;
 import dev.pktkit.codec.wire.Icmpv4;
 import dev.pktkit.codec.wire.Icmpv6;
 import dev.pktkit.codec.wire.IpProtocol;
@@ -40,6 +41,24 @@ final class TcpLayer implements VirtualHost.TcpSink, SegmentSink, TcpScheduler {
         this.ports = ports;
         TcpEngineConfig c = config.copy().mtu(host.mtu()).headroom(64).copyPayload(true).computeChecksums(true);
         this.engine = new TcpEngine(c, System::nanoTime, this, this, alloc);
+        this.configuredLarge = c.largeSegmentBytes();
+    }
+
+    private final int configuredLarge;
+
+    /** The large-segment size used when the device takes {@code OffloadPacket}s and the config left it at 0. */
+    static final int AUTO_LARGE_SEGMENT_BYTES = 64_000;
+
+    /**
+     * The device does (or does not) take {@code OffloadPacket}s ({@code OffloadPacket.ACCEPTS} on its channel):
+     * with {@code largeSegmentBytes} left at 0 in the host's TCP config, large segments are turned on
+     * ({@value #AUTO_LARGE_SEGMENT_BYTES} bytes) or off accordingly; a configured size is kept. On the host's
+     * loop (or before registration).
+     */
+    void deviceOffload(boolean accepts) {
+        if (configuredLarge == 0) {
+            engine.largeSegmentBytes(accepts ? AUTO_LARGE_SEGMENT_BYTES : 0);
+        }
     }
 
     // ---- TcpSink (host → engine), on the host's loop ----
@@ -137,6 +156,11 @@ final class TcpLayer implements VirtualHost.TcpSink, SegmentSink, TcpScheduler {
 
     @Override
     public void send(TcpFlow flow, ByteBuf header, ByteBuf payload, int ecn) {
+        host.transmit(ipPacket(flow, header, payload, ecn));
+    }
+
+    /** Writes the IP header into the headroom before {@code header} (with the payload appended); returns it. */
+    private ByteBuf ipPacket(TcpFlow flow, ByteBuf header, ByteBuf payload, int ecn) {
         if (payload != null) {
             // copyPayload is on, so this does not happen; if it does, keep one contiguous packet.
             header.writeBytes(payload);
@@ -161,7 +185,24 @@ final class TcpLayer implements VirtualHost.TcpSink, SegmentSink, TcpScheduler {
                     flow.localV4(), flow.remoteV4(), null, 0, 0, tcpLen);
             header.writerIndex(wi);
         }
-        host.transmit(header);
+        return header;
+    }
+
+    /**
+     * A large segment (the engine's {@code largeSegmentBytes}): the IP header as for {@link #send}, sent as an
+     * {@link OffloadPacket} that asks the device to cut it into {@code segmentSize}-byte pieces and to complete the
+     * partial TCP checksum of each; only a device that takes {@code OffloadPacket}s (a {@code TunChannel}, with
+     * or without virtio-net headers: without, it cuts in software) can carry it.
+     */
+    @Override
+    public void sendLarge(TcpFlow flow, ByteBuf header, ByteBuf payload, int ecn, int segmentSize) {
+        int tcpStart = header.readerIndex();
+        boolean cwr = (header.getUnsignedByte(tcpStart + 13) & dev.pktkit.codec.wire.Tcp.CWR) != 0;
+        int thl = (header.getUnsignedByte(tcpStart + 12) >>> 4) << 2;
+        ByteBuf pkt = ipPacket(flow, header, payload, ecn);
+        int l3 = tcpStart - pkt.readerIndex();
+        int type = (flow.isIpv6() ? OffloadPacket.GSO_TCPV6 : OffloadPacket.GSO_TCPV4) | (cwr ? OffloadPacket.GSO_ECN : 0);
+        host.transmitLarge(new OffloadPacket(pkt, OffloadPacket.FLAG_NEEDS_CSUM, type, l3 + thl, segmentSize, l3, 16));
     }
 
     @Override

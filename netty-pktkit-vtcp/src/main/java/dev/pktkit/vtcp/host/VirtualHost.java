@@ -285,6 +285,11 @@ public final class VirtualHost extends ChannelInboundHandlerAdapter implements L
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
+        handlerAdded0(ctx);
+        checkDeviceOffload(ctx);
+    }
+
+    private void handlerAdded0(ChannelHandlerContext ctx) {
         if (this.ctx != null && this.ctx != ctx) {
             throw new IllegalStateException("a VirtualHost is one interface: already in " + this.ctx.channel());
         }
@@ -300,6 +305,24 @@ public final class VirtualHost extends ChannelInboundHandlerAdapter implements L
                 tcpFailure = e;
             }
         }
+    }
+
+    /**
+     * Segmentation offload follows the device: on when its channel takes {@code OffloadPacket}s
+     * ({@link dev.pktkit.codec.offload.OffloadPacket#ACCEPTS}, set by tuntap's {@code VirtioNetCodec}), off for a
+     * pipe, an adapter or a hub port; checked when the host is added and when the channel becomes active.
+     */
+    private void checkDeviceOffload(ChannelHandlerContext ctx) {
+        TcpLayer t = tcpLayer;
+        if (t != null) {
+            t.deviceOffload(dev.pktkit.codec.offload.OffloadPacket.acceptedBy(ctx.channel()));
+        }
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) throws Exception {
+        checkDeviceOffload(ctx);
+        super.channelActive(ctx);
     }
 
     @Override
@@ -796,8 +819,22 @@ public final class VirtualHost extends ChannelInboundHandlerAdapter implements L
         return true;
     }
 
+    /**
+     * Sends a large TCP segment with its offload state (segmentation and checksum left to the device), on the
+     * host's loop only (the TCP engine's {@code largeSegmentBytes}).
+     */
+    boolean transmitLarge(dev.pktkit.codec.offload.OffloadPacket packet) {
+        ChannelHandlerContext c = ctx;
+        if (c == null) {
+            counters.drop(HostDropReason.NOT_ATTACHED);
+            packet.release();
+            return false;
+        }
+        return write(c, packet, true);
+    }
+
     /** Sends several packets built on another loop in one hop. */
-    private boolean write(ChannelHandlerContext c, ByteBuf packet, boolean flushNow) {
+    private boolean write(ChannelHandlerContext c, io.netty.util.ReferenceCounted packet, boolean flushNow) {
         Channel ch = c.channel();
         if (!ch.isActive()) {
             counters.drop(HostDropReason.NOT_ATTACHED);

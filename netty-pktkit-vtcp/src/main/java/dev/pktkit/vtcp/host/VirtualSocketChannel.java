@@ -293,7 +293,8 @@ public final class VirtualSocketChannel extends AbstractVirtualChannel implement
             connectPromise = null;
             cp.tryFailure(new ClosedChannelException());
         }
-        releaseQueued();
+        releaseQueued(); // never read: left unconsumed, so TCP resets (RFC 2525 §2.17) if there were any
+        long read = takeReadNotReported(); // read by the pipeline in this batch (a close from channelRead)
         if (was != State.OPEN) {
             try {
                 onHostLoop(() -> {
@@ -305,6 +306,9 @@ public final class VirtualSocketChannel extends AbstractVirtualChannel implement
                     if (c.isDeferred()) {
                         c.refuseDeferred(SynVerdict.REJECT_RST);
                     } else if (c.state() != TcpState.CLOSED && c.state() != TcpState.TIME_WAIT) {
+                        if (read > 0) {
+                            c.consumed((int) Math.min(read, Integer.MAX_VALUE));
+                        }
                         c.close(); // FIN after the send buffer, or RST with SO_LINGER 0
                     }
                 });

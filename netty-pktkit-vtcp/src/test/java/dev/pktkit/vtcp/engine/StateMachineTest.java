@@ -162,6 +162,9 @@ class StateMachineTest {
             assertEquals(TcpState.LAST_ACK, p.s().state());
             assertTrue(p.net.runUntil(() -> p.server.closed && p.client.closed, S));
             assertEquals(TcpState.TIME_WAIT, p.c.state());
+            // the half-closed side hears of the peer's FIN before the close (its input ends, then it is gone)
+            assertTrue(p.client.events.indexOf("fin") >= 0, p.client.events.toString());
+            assertTrue(p.client.events.indexOf("fin") < p.client.events.indexOf("closed"), p.client.events.toString());
         }
     }
 

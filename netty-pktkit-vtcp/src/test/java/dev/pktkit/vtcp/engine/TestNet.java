@@ -118,6 +118,52 @@ final class TestNet implements AutoCloseable {
             }
         }
 
+        /** Large segments handed over ({@code {payload bytes, segmentSize}}), IPv4 only. */
+        final List<int[]> large = new ArrayList<>();
+
+        /**
+         * Cuts a large segment as a NIC's TSO (or Linux's GSO) does: each piece gets the header with its sequence
+         * number, FIN and PSH only on the last piece, CWR only on the first, and a full checksum; IPv4 only.
+         */
+        @Override
+        public void sendLarge(TcpFlow flow, ByteBuf header, ByteBuf payload, int ecn, int segmentSize) {
+            ByteBuf all = header;
+            if (payload != null) {
+                all = alloc.directBuffer(header.readableBytes() + payload.readableBytes());
+                all.writeBytes(header).writeBytes(payload);
+                header.release();
+                payload.release();
+            }
+            int off = all.readerIndex();
+            int hl = (all.getUnsignedByte(off + 12) >>> 4) << 2;
+            int len = all.readableBytes() - hl;
+            large.add(new int[]{len, segmentSize});
+            int seq = all.getInt(off + 4);
+            int flags = all.getUnsignedByte(off + 13);
+            for (int done = 0; done < len; done += segmentSize) {
+                int n = Math.min(segmentSize, len - done);
+                boolean last = done + n == len;
+                ByteBuf piece = alloc.directBuffer(hl + n);
+                piece.writeBytes(all, off, hl).writeBytes(all, off + hl + done, n);
+                piece.setInt(4, seq + done);
+                int f = flags;
+                if (!last) {
+                    f &= ~(dev.pktkit.codec.wire.Tcp.FIN | dev.pktkit.codec.wire.Tcp.PSH);
+                }
+                if (done > 0) {
+                    f &= ~dev.pktkit.codec.wire.Tcp.CWR;
+                }
+                piece.setByte(13, f);
+                piece.setShort(16, 0);
+                long pseudo = dev.pktkit.codec.wire.Checksums.pseudoHeaderV4(flow.localV4(), flow.remoteV4(),
+                        dev.pktkit.codec.wire.IpProtocol.TCP, hl + n);
+                piece.setShort(16, dev.pktkit.codec.wire.Checksums.finish(
+                        dev.pktkit.codec.wire.Checksums.partial(piece, 0, hl + n, pseudo)));
+                transmit(this, flow.remoteV4(), piece, ecn);
+            }
+            all.release();
+        }
+
         @Override
         public void sendUnreachable(TcpFlow flow, ByteBuf quotedTcpHeader) {
             unreachables.add(quotedTcpHeader);

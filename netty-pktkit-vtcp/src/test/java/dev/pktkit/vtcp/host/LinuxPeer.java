@@ -42,6 +42,12 @@ final class LinuxPeer implements AutoCloseable {
     }
 
     LinuxPeer(String loopKind, VirtualHost.Builder hostBuilder, ChannelHandler link, int mtu) throws Exception {
+        this(loopKind, hostBuilder, link, mtu, dev.pktkit.tuntap.OffloadMode.NONE);
+    }
+
+    /** With {@code offload} on the TUN ({@code LARGE} adds a {@code VirtioNetCodec} in front of the host). */
+    LinuxPeer(String loopKind, VirtualHost.Builder hostBuilder, ChannelHandler link, int mtu,
+              dev.pktkit.tuntap.OffloadMode offload) throws Exception {
         TestNamespace.assumeUsable();
         ns = TestNamespace.create();
         try {
@@ -49,9 +55,13 @@ final class LinuxPeer implements AutoCloseable {
             host = hostBuilder.address(HOST_V4).address(HOST_V6).build();
             tun = (TunChannel) new Bootstrap().group(group)
                     .channelFactory(() -> new TunChannel(ns.handle))
+                    .option(dev.pktkit.tuntap.TunTapChannelOption.OFFLOAD, offload)
                     .handler(new ChannelInitializer<TunChannel>() {
                         @Override
                         protected void initChannel(TunChannel ch) {
+                            if (offload == dev.pktkit.tuntap.OffloadMode.LARGE) {
+                                ch.pipeline().addLast(new dev.pktkit.tuntap.VirtioNetCodec());
+                            }
                             if (link != null) {
                                 ch.pipeline().addLast(link);
                             }

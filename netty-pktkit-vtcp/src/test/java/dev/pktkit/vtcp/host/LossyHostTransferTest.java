@@ -12,7 +12,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -57,44 +56,14 @@ class LossyHostTransferTest {
         }
     }
 
-    /** Client side: collects the server's answer until the connection closes. */
-    static final class Reply extends ChannelInboundHandlerAdapter {
-        final StringBuilder got = new StringBuilder();
-        final CompletableFuture<String> text = new CompletableFuture<>();
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            ByteBuf b = (ByteBuf) msg;
-            got.append(b.toString(StandardCharsets.US_ASCII));
-            b.release();
-        }
-
-        @Override
-        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-            if (evt instanceof ChannelInputShutdownEvent) {
-                text.complete(got.toString());
-                ctx.close();
-            }
-        }
-
-        @Override
-        public void channelInactive(ChannelHandlerContext ctx) {
-            text.complete(got.toString());
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            text.completeExceptionally(cause);
-            ctx.close();
-        }
-    }
-
-    @Disabled("known engine bug found by this test in CI: one randomized transfer (20 of 24) over the lossy, duplicating, corrupting link ends with the receiver holding no data; not fixed yet (issue 10 note)")
     @Test
     void randomizedTransfersOverALossyReorderingLink() throws Exception {
-        Random rnd = new Random(20261202L);
+        // -Dvtcp.lossySeed=N runs another seed (to loop over many); CI runs the default one
+        long seed = Long.getLong("vtcp.lossySeed", 20261202L);
+        Random rnd = new Random(seed);
         // 2 % loss, 1 % duplicates, 0.5 % corrupted, 0..3 ms jitter (reordering), both directions
-        ImpairedLink link = new ImpairedLink(7, 0.02, 0.01, 0.005, 0, 3_000_000L, 4096);
+        ImpairedLink link = new ImpairedLink(seed == 20261202L ? 7 : seed * 31, 0.02, 0.01, 0.005, 0, 3_000_000L,
+                4096);
         try (TwoHosts n = new TwoHosts(TestLoops.NIO, 2, link)) {
             // the server side sends its own pseudo-random stream back (upload and download at once)
             Channel server = new ServerBootstrap().group(n.group).channelFactory(n.b.serverSocketChannels())
@@ -106,7 +75,7 @@ class LossyHostTransferTest {
                         }
                     }).bind(9).sync().channel();
             List<Transfers.Sender> senders = new ArrayList<>();
-            List<Reply> replies = new ArrayList<>();
+            List<Transfers.Reply> replies = new ArrayList<>();
             List<Long> sizes = new ArrayList<>();
             int rounds = 3;
             int perRound = 8;
@@ -114,7 +83,7 @@ class LossyHostTransferTest {
                 for (int i = 0; i < perRound; i++) {
                     long size = 1 + rnd.nextInt(i % 3 == 0 ? 2_000_000 : 200_000);
                     Transfers.Sender s = new Transfers.Sender(size, rnd.nextLong(), false);
-                    Reply reply = new Reply();
+                    Transfers.Reply reply = new Transfers.Reply();
                     String dst = rnd.nextBoolean() ? "10.0.0.2" : "fd00::2";
                     new Bootstrap().group(n.group).channelFactory(n.a.socketChannels())
                             .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
@@ -133,7 +102,7 @@ class LossyHostTransferTest {
                 for (int i = senders.size() - perRound; i < senders.size(); i++) {
                     String sent = senders.get(i).done.get(60, TimeUnit.SECONDS);
                     String got = replies.get(i).text.get(60, TimeUnit.SECONDS);
-                    assertEquals(sent + ":" + sizes.get(i), got, "transfer " + i + " " + link);
+                    assertEquals(sent + ":" + sizes.get(i), got, "seed " + seed + ", transfer " + i + " " + link);
                 }
             }
             server.close().sync();

@@ -120,7 +120,7 @@ class PmtuThroughRouterTest {
                 int before = towardsServer.tooBig;
                 long size = 2_000_000;
                 Transfers.Sender s = new Transfers.Sender(size, seed++, false);
-                LossyHostTransferTest.Reply reply = new LossyHostTransferTest.Reply();
+                Transfers.Reply reply = new Transfers.Reply();
                 Channel c = new Bootstrap().group(group).channelFactory(client.socketChannels())
                         .option(io.netty.channel.ChannelOption.ALLOW_HALF_CLOSURE, true)
                         .handler(new ChannelInitializer<Channel>() {
@@ -134,7 +134,11 @@ class PmtuThroughRouterTest {
                 TcpConnectionStats mid = ((VirtualSocketChannel) c).connectionStats().get(5, TimeUnit.SECONDS);
                 assertEquals(sent + ":" + size, reply.text.get(30, TimeUnit.SECONDS), dst);
                 int ipHeader = dst.contains(":") ? Ipv6.HEADER_LENGTH : Ipv4.MIN_HEADER_LENGTH;
-                assertEquals(1500 - ipHeader - 20 - 12, start.mss(), "the handshake's MSS: " + start);
+                // the stats are read after connect() completes, when the sender may already have met the router's
+                // too-big errors (seen in a full-suite run: mss 1208 with 20 retransmissions at that point)
+                if (start.retransmits() == 0) {
+                    assertEquals(1500 - ipHeader - 20 - 12, start.mss(), "the handshake's MSS: " + start);
+                }
                 assertTrue(mid.mss() <= PORT_MTU - ipHeader - 20 - 12, "segments shrank to the path MTU: " + mid);
                 assertTrue(towardsServer.tooBig > before, "the router sent too-big errors");
             }

@@ -6,6 +6,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.SocketChannel;
 
+import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.Random;
@@ -80,6 +81,9 @@ final class Transfers {
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             done.completeExceptionally(cause);
+            if (ctx.pipeline().last() != this) {
+                ctx.fireExceptionCaught(cause); // a handler behind this one (a reply reader) learns why
+            }
             ctx.close();
         }
     }
@@ -127,6 +131,41 @@ final class Transfers {
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             done.completeExceptionally(cause);
+            ctx.close();
+        }
+    }
+
+    /**
+     * Collects text until the peer's FIN (with ALLOW_HALF_CLOSURE) or the close, then completes; an exception
+     * (a reset) completes it exceptionally.
+     */
+    static class Reply extends ChannelInboundHandlerAdapter {
+        final StringBuilder got = new StringBuilder();
+        final CompletableFuture<String> text = new CompletableFuture<>();
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ByteBuf b = (ByteBuf) msg;
+            got.append(b.toString(StandardCharsets.US_ASCII));
+            b.release();
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {
+                text.complete(got.toString());
+                ctx.close();
+            }
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            text.complete(got.toString());
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            text.completeExceptionally(cause);
             ctx.close();
         }
     }

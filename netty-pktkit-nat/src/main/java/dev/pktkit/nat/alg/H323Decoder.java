@@ -297,7 +297,11 @@ final class H323Decoder {
         if (count == MAX_ADDRESSES) {
             throw UNKNOWN;
         }
-        at[count] = here();
+        int at6 = here();
+        if (bit + 48 > endBit) {
+            throw BAD; // the 4 + 2 octets must lie inside the message before the address is recorded
+        }
+        at[count] = at6;
         kind[count] = kindOf;
         count++;
     }

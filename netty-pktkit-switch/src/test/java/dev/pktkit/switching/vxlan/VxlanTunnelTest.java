@@ -324,10 +324,9 @@ class VxlanTunnelTest {
         }
     }
 
-    @Test
-    void entriesAgeOutAndTheTableIsBounded() throws Exception {
-        AtomicLong clock = new AtomicLong(1_000_000_000L);
-        Ticker ticker = new Ticker() {
+    /** A ticker that reads {@code clock}; the tunnel only reads time, it never sleeps on it. */
+    private static Ticker manualTicker(AtomicLong clock) {
+        return new Ticker() {
             @Override
             public long initialNanoTime() {
                 return 0;
@@ -340,9 +339,15 @@ class VxlanTunnelTest {
 
             @Override
             public void sleep(long delay, TimeUnit unit) {
-                throw new UnsupportedOperationException();
+                throw new UnsupportedOperationException("the tunnel never sleeps on its ticker");
             }
         };
+    }
+
+    @Test
+    void entriesAgeOutAndTheTableIsBounded() throws Exception {
+        AtomicLong clock = new AtomicLong(1_000_000_000L);
+        Ticker ticker = manualTicker(clock);
         Side[] s = pair("127.0.0.1", x -> x,
                 x -> x.ticker(ticker).tickInterval(Duration.ZERO).agingTime(Duration.ofSeconds(10)).maxMacEntries(2));
         Side a = s[0];
@@ -372,22 +377,7 @@ class VxlanTunnelTest {
     @Test
     void vtepsFromAcceptedPrefixesAreLearnedAndAged() throws Exception {
         AtomicLong clock = new AtomicLong(0);
-        Ticker ticker = new Ticker() {
-            @Override
-            public long initialNanoTime() {
-                return 0;
-            }
-
-            @Override
-            public long nanoTime() {
-                return clock.get();
-            }
-
-            @Override
-            public void sleep(long delay, TimeUnit unit) {
-                throw new UnsupportedOperationException();
-            }
-        };
+        Ticker ticker = manualTicker(clock);
         L2Hub hub = L2Hub.builder().build();
         try (java.nio.channels.DatagramChannel remote = java.nio.channels.DatagramChannel.open()) {
             remote.bind(any("127.0.0.5"));

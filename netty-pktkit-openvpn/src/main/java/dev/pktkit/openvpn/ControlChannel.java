@@ -83,6 +83,11 @@ public final class ControlChannel {
         return remoteSessionId;
     }
 
+    /** Whether the peer's session ID is known (its first packet, e.g. the server's reset, arrived). */
+    public boolean remoteKnown() {
+        return remoteKnown;
+    }
+
     public ReliableLayer reliable() {
         return reliable;
     }

@@ -1080,7 +1080,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         s.child.deliver(plain, maxQueuedPerClient);
     }
 
-    private static boolean startsWith(ByteBuf b, byte[] prefix) {
+    static boolean startsWith(ByteBuf b, byte[] prefix) {
         if (b.readableBytes() < prefix.length) {
             return false;
         }

@@ -69,6 +69,17 @@ public final class OpenVpnTls {
         return build(b.trustManager(tmf));
     }
 
+    /**
+     * The TLS context of a client profile's {@code ca}/{@code cert}/{@code key} for {@link OpenVpnClient}: TLS
+     * 1.3 and 1.2 on the JDK provider, the server's certificate chained to {@code ca}. As in OpenVPN (without
+     * {@code verify-x509-name}) the server's name is not checked against a host name.
+     */
+    public static SslContext clientContext(Path cert, Path key, Path ca) throws IOException {
+        return build(SslContextBuilder.forClient().sslProvider(SslProvider.JDK).protocols("TLSv1.3", "TLSv1.2")
+                .keyManager(cert.toFile(), key.toFile()).trustManager(ca.toFile())
+                .endpointIdentificationAlgorithm(null));
+    }
+
     private static SslContext build(SslContextBuilder b) throws SSLException {
         return b.build();
     }

@@ -58,13 +58,14 @@ class StockServerTest {
         TunnelFixture.assumeUsable();
     }
 
-    @ParameterizedTest(name = "{0}, {1}, {2}")
+    @ParameterizedTest(name = "{0}, {1}, {2}, renegotiation: {3}")
     @CsvSource({
-        "udp, tls-crypt, AES-256-GCM",
-        "tcp, tls-crypt, CHACHA20-POLY1305",
-        "udp, tls-auth, AES-128-GCM",
+        "udp, tls-crypt, AES-256-GCM, none",
+        "tcp, tls-crypt, CHACHA20-POLY1305, server",
+        "udp, tls-auth, AES-128-GCM, client",
     })
-    void ourClientConnectsToStockServer(String proto, String protection, String cipher) throws Exception {
+    void ourClientConnectsToStockServer(String proto, String protection, String cipher, String reneg)
+            throws Exception {
         TestPki pki = TestPki.create(dir);
         try (Netns srv = Netns.create(); Netns inner = Netns.create()) {
             MultiThreadIoEventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
@@ -88,9 +89,11 @@ class StockServerTest {
                         push "route 10.9.0.0 255.255.255.0"
                         push "dhcp-option DNS 10.8.0.53"
                         verb 4
+                        %s
                         """.formatted(proto.equals("tcp") ? "tcp-server" : "udp", port, pki.ca, pki.serverCert,
                         pki.serverKey, protection.equals("tls-auth") ? "tls-auth " + pki.staticKey + " 0"
-                                : "tls-crypt " + pki.staticKey, cipher));
+                                : "tls-crypt " + pki.staticKey, cipher,
+                        reneg.equals("server") ? "reneg-sec 3" : ""));
                 srv.start(serverLog, "openvpn", "--config", dir.resolve("server.conf").toString());
                 awaitLog(serverLog, "Initialization Sequence Completed", 30);
 
@@ -106,6 +109,9 @@ class StockServerTest {
                                 hub.attach(ch, L3PortOptions.prefixes(network(r) + "/" + r.prefixLength()));
                             }
                         });
+                if (reneg.equals("client")) {
+                    b.renegSeconds(3);
+                }
                 if (protection.equals("tls-auth")) {
                     b.tlsAuth(ta, KeyDirection.INVERSE, "SHA1");
                 } else {
@@ -151,6 +157,18 @@ class StockServerTest {
                             "5", "10.8.0.1");
                     assertEquals(0, ping.exit(), ping.output() + client.drops() + Files.readString(serverLog));
 
+                    if (!reneg.equals("none")) {
+                        // a renegotiation (new TLS session, key method 2, next key ID) keeps the tunnel going
+                        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+                        while (transport.eventLoop().submit(client::renegotiations).get() < 1) {
+                            assertTrue(System.nanoTime() < end, "no renegotiation: drops " + client.drops()
+                                    + " failure " + client.failure() + "\n" + Files.readString(serverLog));
+                            Thread.sleep(50); // polling a condition with a deadline
+                        }
+                        CommandResult again = inner.exec(Duration.ofSeconds(30), "ping", "-c", "2", "-i", "0.2",
+                                "-W", "5", "10.8.0.1");
+                        assertEquals(0, again.exit(), again.output() + client.drops());
+                    }
                     Path file = dir.resolve("payload.bin");
                     String sha = payload(file, 16);
                     int tport = 5000 + ThreadLocalRandom.current().nextInt(1000);

@@ -44,9 +44,12 @@ public final class AddressPool {
     }
 
     static Inet4Address v4(String s) {
+        if (!s.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
+            throw new IllegalArgumentException("not an IPv4 address: " + s); // checked first: never a name lookup
+        }
         try {
             InetAddress a = InetAddress.getByName(s);
-            if (a instanceof Inet4Address v4 && s.chars().allMatch(c -> c == '.' || Character.isDigit(c))) {
+            if (a instanceof Inet4Address v4) {
                 return v4;
             }
         } catch (UnknownHostException e) {

@@ -9,7 +9,6 @@ import javax.net.ssl.CertPathTrustManagerParameters;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.TrustManagerFactory;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
@@ -39,15 +38,27 @@ public final class OpenVpnTls {
      */
     public static SslContext serverContext(Path cert, Path key, Path ca, Path crl)
             throws IOException, GeneralSecurityException {
+        return serverContext(Files.readAllBytes(cert), Files.readAllBytes(key), Files.readAllBytes(ca),
+                crl == null ? null : Files.readAllBytes(crl), null);
+    }
+
+    /**
+     * As {@link #serverContext(Path, Path, Path, Path)} from the files' contents (PEM; a CRL may be DER), e.g. a
+     * configuration file's inline {@code <ca>} blocks.
+     *
+     * @param protocols the TLS versions to enable, or null for TLS 1.3 and 1.2
+     */
+    public static SslContext serverContext(byte[] cert, byte[] key, byte[] ca, byte[] crl, String[] protocols)
+            throws IOException, GeneralSecurityException {
         CertificateFactory cf = CertificateFactory.getInstance("X.509");
-        Collection<? extends java.security.cert.Certificate> cas;
-        try (InputStream in = Files.newInputStream(ca)) {
-            cas = cf.generateCertificates(in);
-        }
-        SslContextBuilder b = SslContextBuilder.forServer(cert.toFile(), key.toFile()).sslProvider(SslProvider.JDK)
-                .protocols("TLSv1.3", "TLSv1.2").clientAuth(ClientAuth.REQUIRE);
+        Collection<? extends java.security.cert.Certificate> cas =
+                cf.generateCertificates(new java.io.ByteArrayInputStream(ca));
+        SslContextBuilder b = SslContextBuilder.forServer(new java.io.ByteArrayInputStream(cert),
+                        new java.io.ByteArrayInputStream(key)).sslProvider(SslProvider.JDK)
+                .protocols(protocols == null ? new String[] {"TLSv1.3", "TLSv1.2"} : protocols)
+                .clientAuth(ClientAuth.REQUIRE);
         if (crl == null) {
-            return build(b.trustManager(ca.toFile()));
+            return build(b.trustManager(new java.io.ByteArrayInputStream(ca)));
         }
         KeyStore anchors = KeyStore.getInstance("PKCS12");
         anchors.load(null, null);
@@ -56,10 +67,8 @@ public final class OpenVpnTls {
             anchors.setCertificateEntry("ca" + i++, c);
         }
         List<Object> store = new ArrayList<>();
-        try (InputStream in = Files.newInputStream(crl)) {
-            for (java.security.cert.CRL c : cf.generateCRLs(in)) {
-                store.add((X509CRL) c);
-            }
+        for (java.security.cert.CRL c : cf.generateCRLs(new java.io.ByteArrayInputStream(crl))) {
+            store.add((X509CRL) c);
         }
         PKIXBuilderParameters p = new PKIXBuilderParameters(anchors, new X509CertSelector());
         p.addCertStore(CertStore.getInstance("Collection", new CollectionCertStoreParameters(store)));

@@ -5,6 +5,7 @@ import dev.pktkit.codec.device.LocalAddresses;
 import dev.pktkit.codec.pipe.PacketPipe;
 import dev.pktkit.openvpn.L3HubClientAttacher;
 import dev.pktkit.openvpn.OpenVpnServer;
+import dev.pktkit.openvpn.OpenVpnServerConfig;
 import dev.pktkit.openvpn.crypto.StaticKey;
 import dev.pktkit.switching.L3Hub;
 import dev.pktkit.switching.L3PortOptions;
@@ -17,9 +18,6 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ReflectiveChannelFactory;
 import dev.pktkit.codec.transport.Transports;
 import io.netty.channel.socket.DatagramChannel;
-import io.netty.handler.ssl.ClientAuth;
-import io.netty.handler.ssl.SslContextBuilder;
-import io.netty.handler.ssl.SslProvider;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -30,7 +28,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * An OpenVPN server for stock clients: UDP, TUN mode, tls-crypt, certificates made by its own setup step
- * ({@link ExamplePki}, Bouncy Castle), an {@link L3Hub} with the clients and a host at 10.8.0.1 that answers
+ * ({@link ExamplePki}, Bouncy Castle), configured by an OpenVPN-style {@code server.conf} it writes and reads back
+ * ({@link OpenVpnServerConfig}), an {@link L3Hub} with the clients and a host at 10.8.0.1 that answers
  * ping ({@link EchoResponder} on a {@link PacketPipe}). It writes {@code client.ovpn} (everything inline) into its
  * directory, so {@code openvpn --config client.ovpn} connects.
  *
@@ -71,15 +70,25 @@ public final class OpenVpnLan implements AutoCloseable {
             new SecureRandom().nextBytes(k);
             Files.writeString(ta, StaticKey.of(k).format());
         }
-        StaticKey tlsCrypt = StaticKey.parse(Files.readString(ta));
+        // the server is configured the OpenVPN way: a server.conf next to the keys, read by OpenVpnServerConfig
+        Path conf = dir.resolve("server.conf");
+        Files.writeString(conf, """
+                port %d
+                proto udp
+                dev tun
+                topology subnet
+                server 10.8.0.0 255.255.255.0
+                ca %s
+                cert %s
+                key %s
+                dh none
+                tls-crypt %s
+                data-ciphers AES-256-GCM:CHACHA20-POLY1305:AES-128-GCM
+                keepalive 10 60
+                """.formatted(port, pki.ca, pki.serverCert, pki.serverKey, ta));
+        OpenVpnServerConfig config = OpenVpnServerConfig.read(conf);
         L3Hub hub = L3Hub.builder().name("openvpn-lan").build();
-        OpenVpnServer server = OpenVpnServer.builder()
-                .ssl(SslContextBuilder.forServer(pki.serverCert.toFile(), pki.serverKey.toFile())
-                        .sslProvider(SslProvider.JDK).trustManager(pki.ca.toFile()).clientAuth(ClientAuth.REQUIRE)
-                        .build())
-                .server("10.8.0.0 255.255.255.0")
-                .tlsCrypt(tlsCrypt)
-                .dataCiphers("AES-256-GCM:CHACHA20-POLY1305:AES-128-GCM")
+        OpenVpnServer server = config.builder()
                 .clientInitializer(new L3HubClientAttacher(hub))
                 .build();
         // the "server side" of the VPN: one host at 10.8.0.1 that answers ping
@@ -92,7 +101,7 @@ public final class OpenVpnLan implements AutoCloseable {
         }, group.next(), null).get(5, TimeUnit.SECONDS);
         hub.attach(host.b(), L3PortOptions.prefixes(SERVER_ADDRESS + "/32"));
         Channel udp = new Bootstrap().group(group).channelFactory(factory).handler(server)
-                .bind(bindHost, port).sync().channel();
+                .bind(bindHost, config.port()).sync().channel();
         InetSocketAddress a = (InetSocketAddress) udp.localAddress();
         Path profile = dir.resolve("client.ovpn");
         Files.writeString(profile, """

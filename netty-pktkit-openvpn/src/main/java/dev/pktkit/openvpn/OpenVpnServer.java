@@ -81,8 +81,8 @@ import java.util.concurrent.TimeUnit;
  * mode ({@link Builder#tap}), IPv6 pool ({@link Builder#serverIpv6}), renegotiation (soft resets either way,
  * lame-duck key), AES-256-CBC + HMAC, compression framing without compression ({@link Compression}).
  *
- * <p>Not done (see the module README): the client role, the multi-core data channel,
- * re-authentication on renegotiation, the configuration-file reader (CRLs: {@link OpenVpnTls}). The TLS engine runs in a per-session
+ * <p>Not done (see the module README): the multi-core data channel, re-authentication on renegotiation (CRLs:
+ * {@link OpenVpnTls}; the client role: {@link OpenVpnClient}; a configuration file: {@link OpenVpnServerConfig}). The TLS engine runs in a per-session
  * {@link EmbeddedChannel} on the server's loop.
  *
  * <p>One instance per UDP channel (not {@code @Sharable}); all state is on that channel's event loop.

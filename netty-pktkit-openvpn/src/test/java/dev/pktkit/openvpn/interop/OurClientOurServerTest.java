@@ -1,0 +1,170 @@
+package dev.pktkit.openvpn.interop;
+
+import dev.pktkit.codec.device.EchoResponder;
+import dev.pktkit.codec.device.LocalAddresses;
+import dev.pktkit.codec.pipe.PacketPipe;
+import dev.pktkit.codec.wire.Checksums;
+import dev.pktkit.openvpn.L3HubClientAttacher;
+import dev.pktkit.openvpn.OpenVpnClient;
+import dev.pktkit.openvpn.OpenVpnDropReason;
+import dev.pktkit.openvpn.OpenVpnServer;
+import dev.pktkit.openvpn.OpenVpnTls;
+import dev.pktkit.openvpn.OpenVpnTunnelChannel;
+import dev.pktkit.openvpn.crypto.StaticKey;
+import dev.pktkit.switching.L3Hub;
+import dev.pktkit.switching.L3PortOptions;
+import dev.pktkit.testkit.Tools;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.DatagramPacket;
+import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Our client against our server inside one JVM over UDP on loopback (no namespaces, no root): the tunnel comes up
+ * with the pushed address, an ICMP echo written into the tunnel channel is answered by a host behind the server's
+ * hub, and hostile datagrams handed to the client (garbage of every length, stray data packets) are dropped and
+ * counted without ending the tunnel.
+ */
+class OurClientOurServerTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void tunnelPingAndHostileInput() throws Exception {
+        Tools.assumeCommand("openssl", "openssl");
+        Tools.assumeCommand("openvpn", "openvpn");
+        TestPki pki = TestPki.create(dir);
+        StaticKey ta = StaticKey.parse(Files.readString(pki.staticKey));
+        MultiThreadIoEventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+        try {
+            L3Hub hub = L3Hub.builder().name("ours-ours").build();
+            OpenVpnServer server = OpenVpnServer.builder()
+                    .ssl(SslContextBuilder.forServer(pki.serverCert.toFile(), pki.serverKey.toFile())
+                            .sslProvider(SslProvider.JDK).trustManager(pki.ca.toFile())
+                            .clientAuth(ClientAuth.REQUIRE).build())
+                    .server("10.8.0.0 255.255.255.0").tlsCrypt(ta).dataCiphers("CHACHA20-POLY1305:AES-256-GCM")
+                    .push("route 10.9.0.0 255.255.255.0")
+                    .clientInitializer(new L3HubClientAttacher(hub)).build();
+            LocalAddresses own = LocalAddresses.of(InetAddress.getByName("10.8.0.1"));
+            PacketPipe host = PacketPipe.open(group.next(), new ChannelInitializer<>() {
+                @Override
+                protected void initChannel(Channel ch) {
+                    ch.pipeline().addLast(new EchoResponder(own));
+                }
+            }, group.next(), null).get(5, TimeUnit.SECONDS);
+            hub.attach(host.b(), L3PortOptions.prefixes("10.8.0.1/32"));
+            Channel udp = new Bootstrap().group(group).channel(NioDatagramChannel.class).handler(server)
+                    .bind("127.0.0.1", 0).sync().channel();
+
+            LinkedBlockingQueue<byte[]> received = new LinkedBlockingQueue<>();
+            OpenVpnClient client = OpenVpnClient.builder()
+                    .ssl(OpenVpnTls.clientContext(pki.clientCert, pki.clientKey, pki.ca))
+                    .tlsCrypt(ta).dataCiphers("AES-256-GCM:CHACHA20-POLY1305")
+                    .tunnelInitializer(new ChannelInboundHandlerAdapter() {
+                        @Override
+                        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                            ByteBuf b = (ByteBuf) msg;
+                            byte[] bytes = new byte[b.readableBytes()];
+                            b.readBytes(bytes);
+                            b.release();
+                            received.add(bytes);
+                        }
+                    }).build();
+            Channel transport = new Bootstrap().group(group).channel(NioDatagramChannel.class).handler(client)
+                    .connect(udp.localAddress()).sync().channel();
+            OpenVpnTunnelChannel tunnel = client.tunnel().get(30, TimeUnit.SECONDS);
+            assertEquals("10.8.0.2", tunnel.tunnelAddress().getHostAddress());
+            assertEquals(24, tunnel.pushReply().prefixLength());
+            assertTrue(tunnel.pushReply().routes().contains("10.9.0.0 255.255.255.0"), tunnel.pushReply().toString());
+            assertEquals("CHACHA20-POLY1305", client.cipher(), "the server's preference wins (NCP)");
+            assertEquals(tunnel.parent(), transport);
+
+            tunnel.writeAndFlush(echoRequest(0x0a080002, 0x0a080001, 1)).sync();
+            byte[] reply = received.poll(10, TimeUnit.SECONDS);
+            assertNotNull(reply, "no echo reply: client drops " + client.drops() + " server drops "
+                    + server.drops());
+            assertEquals(0, reply[20], "ICMP echo reply");
+            assertEquals(0x0a080001, readInt(reply, 12), "from the host behind the server");
+
+            // hostile input at the client: garbage of many lengths, a data packet for another key, as if from the
+            // server's address (a connected socket filters other senders already)
+            InetSocketAddress from = (InetSocketAddress) udp.localAddress();
+            Random r = new Random(15);
+            transport.eventLoop().submit(() -> {
+                for (int len = 0; len < 300; len++) {
+                    byte[] g = new byte[len];
+                    r.nextBytes(g);
+                    transport.pipeline().fireChannelRead(new DatagramPacket(Unpooled.wrappedBuffer(g),
+                            (InetSocketAddress) transport.localAddress(), from));
+                }
+                byte[] data = new byte[64];
+                data[0] = (byte) (9 << 3 | 5); // P_DATA_V2, key id 5
+                transport.pipeline().fireChannelRead(new DatagramPacket(Unpooled.wrappedBuffer(data),
+                        (InetSocketAddress) transport.localAddress(), from));
+                transport.pipeline().fireChannelReadComplete();
+            }).get();
+            long dropped = transport.eventLoop().submit(() -> client.drops().values().stream()
+                    .mapToLong(Long::longValue).sum()).get();
+            assertTrue(dropped >= 290, "hostile datagrams counted: " + client.drops());
+            assertTrue(transport.eventLoop().submit(() -> client.drops(OpenVpnDropReason.NO_KEYS)).get() >= 1);
+            assertTrue(tunnel.isActive(), "the tunnel survives hostile input: " + client.failure());
+
+            tunnel.writeAndFlush(echoRequest(0x0a080002, 0x0a080001, 2)).sync();
+            assertNotNull(received.poll(10, TimeUnit.SECONDS), "still answers after the garbage");
+
+            tunnel.close().sync();
+            transport.closeFuture().await(5, TimeUnit.SECONDS);
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (udp.eventLoop().submit(server::clientCount).get() != 0) {
+                assertTrue(System.nanoTime() < end, "the server did not see our explicit-exit-notify");
+                Thread.sleep(20); // polling a condition with a deadline
+            }
+            udp.close().sync();
+            host.a().close().sync();
+        } finally {
+            group.shutdownGracefully(0, 2, TimeUnit.SECONDS).sync();
+        }
+    }
+
+    private static int readInt(byte[] b, int off) {
+        return (b[off] & 0xff) << 24 | (b[off + 1] & 0xff) << 16 | (b[off + 2] & 0xff) << 8 | (b[off + 3] & 0xff);
+    }
+
+    /** An IPv4 ICMP echo request with 32 bytes of payload. */
+    private static ByteBuf echoRequest(int src, int dst, int seq) {
+        ByteBuf b = Unpooled.buffer(60);
+        b.writeByte(0x45).writeByte(0).writeShort(60).writeShort(seq).writeShort(0).writeByte(64).writeByte(1)
+                .writeShort(0).writeInt(src).writeInt(dst);
+        b.setShort(10, Checksums.internet(b, 0, 20));
+        b.writeByte(8).writeByte(0).writeShort(0).writeShort(0x1234).writeShort(seq);
+        for (int i = 0; i < 32; i++) {
+            b.writeByte(i);
+        }
+        b.setShort(22, Checksums.internet(b, 20, 40));
+        return b;
+    }
+}

@@ -1,16 +1,10 @@
 package dev.pktkit.nat.alg;
 
-import dev.pktkit.nat.Filtering;
 import dev.pktkit.nat.Nat;
-import dev.pktkit.nat.NatConfig;
-import dev.pktkit.testkit.TestLoops;
+import dev.pktkit.nat.interop.NatTunFixture;
+import dev.pktkit.nat.interop.Ns;
 import dev.pktkit.testkit.Tools;
 import dev.pktkit.testkit.netns.CommandResult;
-import dev.pktkit.tuntap.TunChannel;
-import dev.pktkit.tuntap.TunTapAddress;
-import io.netty.bootstrap.Bootstrap;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -19,7 +13,6 @@ import org.junit.jupiter.api.TestInstance;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.TimeUnit;
 
 import static dev.pktkit.nat.alg.AlgPackets.ip;
@@ -39,44 +32,28 @@ import static org.junit.jupiter.api.Assertions.*;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class H323InteropTest {
     static final String SERVER = "198.51.100.50";
-    static final String NAT_OUT = "198.51.100.1";
+    static final String NAT_OUT = NatTunFixture.NAT_OUT;
     static final String HOST = "10.74.0.2";
 
+    private NatTunFixture f;
     private Ns in;
     private Ns out;
-    private MultiThreadIoEventLoopGroup group;
     private Nat nat;
-    private TunChannel tunIn;
-    private TunChannel tunOut;
     private Path dir;
     private Path setupFile;
     private int h245At;
     private int rtpAt;
-    private final PptpInteropTest.Recorder recorder = new PptpInteropTest.Recorder();
 
     @BeforeAll
     void setUp() throws Exception {
-        dev.pktkit.testkit.netns.Netns.assumeTunUsable();
         Tools.assumeCommand("python3", "python3");
         Tools.assumeCommand("ss", "iproute2");
-        Assumptions.assumeTrue(TestLoops.available().contains(TestLoops.EPOLL), "epoll natives not available");
-        dir = Files.createTempDirectory("h323-alg");
-        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-        in = Ns.create();
-        out = Ns.create();
-        group = TestLoops.group(TestLoops.EPOLL, 1);
-        nat = Nat.create(group.next(), NatConfig.builder().outsideAddresses(NAT_OUT).insideAddress("10.74.0.1")
-                .filtering(Filtering.ADDRESS_AND_PORT_DEPENDENT).outsideMtu(1500).insideMtu(1500).build());
-        tunIn = bind(in, "hin0");
-        tunOut = bind(out, "hout0");
-        tunIn.link().mtu(1500).addAddress(HOST + "/24").up();
-        in.exec("ip", "route", "add", "default", "dev", "hin0").check();
-        tunOut.link().mtu(1500).addAddress(SERVER + "/24").up();
-        nat.attach(tunIn, "inside");
-        nat.attachOutside(tunOut);
-        try (var script = H323InteropTest.class.getResourceAsStream("h323.py")) {
-            Files.write(dir.resolve("h323.py"), script.readAllBytes());
-        }
+        f = NatTunFixture.builder("h").host(HOST).natInside("10.74.0.1").remote(SERVER).recordOutside().start();
+        in = f.in();
+        out = f.out();
+        nat = f.nat();
+        dir = f.dir();
+        f.resource(H323InteropTest.class, "h323.py");
         byte[] setup = tpkt(q931(SETUP, 1, setup(ip(HOST), 30000, 0, 0,
                 openLogicalChannel(1, ip(HOST), 16001, ip(HOST), 16000))));
         h245At = find(setup, ip(HOST), 30000);
@@ -86,34 +63,10 @@ class H323InteropTest {
         Files.write(setupFile, setup);
     }
 
-    private TunChannel bind(Ns ns, String name) throws InterruptedException {
-        return (TunChannel) new Bootstrap().group(group).channelFactory(() -> new TunChannel(ns.handle))
-                .handler(name.equals("hout0") ? recorder : new ChannelInboundHandlerAdapter())
-                .bind(TunTapAddress.of(name)).sync().channel();
-    }
-
     @AfterAll
     void tearDown() throws Exception {
-        if (nat != null) {
-            nat.close();
-        }
-        if (tunIn != null) {
-            tunIn.close().sync();
-        }
-        if (tunOut != null) {
-            tunOut.close().sync();
-        }
-        if (group != null) {
-            group.shutdownGracefully(0, 5, TimeUnit.SECONDS).sync();
-        }
-        if (in != null) {
-            in.close();
-        }
-        if (out != null) {
-            out.close();
-        }
-        if (dir != null) {
-            FtpInteropTest.deleteTree(dir);
+        if (f != null) {
+            f.close();
         }
     }
 
@@ -154,7 +107,7 @@ class H323InteropTest {
         assertTrue(h.counters().get(AlgEvent.FLOWS) >= 2, "signalling and H.245 claimed: " + h);
         if (Tools.which("tshark") != null) {
             Path pcap = dir.resolve("outside.pcap");
-            recorder.write(pcap);
+            f.outsideRecorder().write(pcap);
             CommandResult decoded = out.exec("tshark", "-n", "-r", pcap.toString(), "-T", "fields", "-e",
                     "_ws.col.Protocol", "-e", "h225.h323_message_body", "-e", "h225.ip", "-e", "h245.network",
                     "-e", "_ws.malformed");

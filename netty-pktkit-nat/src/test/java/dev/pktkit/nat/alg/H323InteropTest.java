@@ -1,6 +1,7 @@
 package dev.pktkit.nat.alg;
 
 import dev.pktkit.nat.Nat;
+import dev.pktkit.nat.interop.KernelNatRouter;
 import dev.pktkit.nat.interop.NatTunFixture;
 import dev.pktkit.nat.interop.Ns;
 import dev.pktkit.testkit.Tools;
@@ -138,18 +139,10 @@ class H323InteropTest {
     @Test
     void kernelNfNatH323OnTheSameTraffic() throws Exception {
         Tools.assumeCommand("nft", "nftables");
-        try (Ns cl = Ns.create(); Ns router = Ns.create(); Ns srv = Ns.create()) {
-            cl.exec("ip", "link", "add", "eth0", "type", "veth", "peer", "name", "rin", "netns", router.ns.name())
-                    .check();
-            srv.exec("ip", "link", "add", "eth0", "type", "veth", "peer", "name", "rout", "netns",
-                    router.ns.name()).check();
-            cl.exec("sh", "-c", "ip addr add " + HOST + "/24 dev eth0 && ip link set eth0 up"
-                    + " && ip route add default via 10.74.0.1").check();
-            srv.exec("sh", "-c", "ip addr add " + SERVER + "/24 dev eth0 && ip link set eth0 up").check();
-            router.exec("sh", "-c", "ip addr add 10.74.0.1/24 dev rin && ip addr add " + NAT_OUT + "/24 dev rout"
-                    + " && ip link set rin up && ip link set rout up && sysctl -q -w net.ipv4.ip_forward=1").check();
-            Path rules = dir.resolve("h323.nft");
-            Files.writeString(rules, """
+        try (KernelNatRouter k3 = KernelNatRouter.create("10.74.0.1", NAT_OUT, SERVER, HOST)) {
+            Ns cl = k3.clients;
+            Ns srv = k3.server;
+            CommandResult nft = k3.load(dir.resolve("h323.nft"), """
                     table ip pktkit_h323 {
                         ct helper q931 {
                             type "Q.931" protocol tcp
@@ -169,7 +162,6 @@ class H323InteropTest {
                         }
                     }
                     """);
-            CommandResult nft = router.exec("nft", "-f", rules.toString());
             Assumptions.assumeTrue(nft.exit() == 0, "this kernel has no Q.931 conntrack helper: " + nft.describe());
             Run k = run(cl, srv);
             // seen on this kernel (6.18): what the kernel's helper did with the same Setup

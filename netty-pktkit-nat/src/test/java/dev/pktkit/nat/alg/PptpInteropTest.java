@@ -1,6 +1,7 @@
 package dev.pktkit.nat.alg;
 
 import dev.pktkit.nat.Nat;
+import dev.pktkit.nat.interop.KernelNatRouter;
 import dev.pktkit.nat.interop.NatTunFixture;
 import dev.pktkit.nat.interop.Ns;
 import dev.pktkit.testkit.Tools;
@@ -138,18 +139,11 @@ class PptpInteropTest {
     void kernelNfNatPptpOnTheSameTraffic() throws Exception {
         Tools.assumeCommand("nft", "nftables");
         Tools.assumeCommand("conntrack", "conntrack");
-        try (Ns cl = Ns.create(); Ns router = Ns.create(); Ns srv = Ns.create()) {
-            cl.exec("ip", "link", "add", "eth0", "type", "veth", "peer", "name", "rin", "netns", router.ns.name())
-                    .check();
-            srv.exec("ip", "link", "add", "eth0", "type", "veth", "peer", "name", "rout", "netns",
-                    router.ns.name()).check();
-            cl.exec("sh", "-c", "ip addr add " + HOST + "/24 dev eth0 && ip addr add " + HOST_B + "/24 dev eth0"
-                    + " && ip link set eth0 up && ip route add default via 10.74.0.1").check();
-            srv.exec("sh", "-c", "ip addr add " + SERVER + "/24 dev eth0 && ip link set eth0 up").check();
-            router.exec("sh", "-c", "ip addr add 10.74.0.1/24 dev rin && ip addr add " + NAT_OUT + "/24 dev rout"
-                    + " && ip link set rin up && ip link set rout up && sysctl -q -w net.ipv4.ip_forward=1").check();
-            Path rules = dir.resolve("pptp.nft");
-            Files.writeString(rules, """
+        try (KernelNatRouter k3 = KernelNatRouter.create("10.74.0.1", NAT_OUT, SERVER, HOST, HOST_B)) {
+            Ns cl = k3.clients;
+            Ns router = k3.router;
+            Ns srv = k3.server;
+            CommandResult nft = k3.load(dir.resolve("pptp.nft"), """
                     table ip pktkit_alg {
                         ct helper pptp-helper {
                             type "pptp" protocol tcp
@@ -164,7 +158,6 @@ class PptpInteropTest {
                         }
                     }
                     """);
-            CommandResult nft = router.exec("nft", "-f", rules.toString());
             Assumptions.assumeTrue(nft.exit() == 0, "this kernel has no pptp conntrack helper: " + nft.describe());
             Run k = run(cl, srv, NAT_OUT, false);
             // what the kernel does with this traffic: its GRE and control translation work for one client, but it

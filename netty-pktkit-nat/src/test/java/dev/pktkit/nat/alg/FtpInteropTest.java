@@ -3,15 +3,10 @@ package dev.pktkit.nat.alg;
 import dev.pktkit.codec.wire.IpProtocol;
 import dev.pktkit.nat.Filtering;
 import dev.pktkit.nat.Nat;
-import dev.pktkit.nat.NatConfig;
-import dev.pktkit.testkit.TestLoops;
+import dev.pktkit.nat.interop.NatTunFixture;
+import dev.pktkit.nat.interop.Ns;
 import dev.pktkit.testkit.Tools;
 import dev.pktkit.testkit.netns.CommandResult;
-import dev.pktkit.tuntap.TunChannel;
-import dev.pktkit.tuntap.TunTapAddress;
-import io.netty.bootstrap.Bootstrap;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -21,10 +16,7 @@ import org.junit.jupiter.api.TestInstance;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.MessageDigest;
-import java.util.HexFormat;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -38,16 +30,14 @@ import static org.junit.jupiter.api.Assertions.*;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class FtpInteropTest {
     static final String SERVER = "198.51.100.10";
-    static final String NAT_OUT = "198.51.100.1";
+    static final String NAT_OUT = NatTunFixture.NAT_OUT;
     static final String HOST = "10.71.0.2";
     static final int SIZE = 8 << 20;
 
+    private NatTunFixture f;
     private Ns in;
     private Ns out;
-    private MultiThreadIoEventLoopGroup group;
     private Nat nat;
-    private TunChannel tunIn;
-    private TunChannel tunOut;
     private Path dir;
     private Path outsideRoot;
     private Path insideRoot;
@@ -55,28 +45,17 @@ class FtpInteropTest {
 
     @BeforeAll
     void setUp() throws Exception {
-        dev.pktkit.testkit.netns.Netns.assumeTunUsable();
         Tools.assumeCommand("curl", "curl");
         Tools.assumeCommand("vsftpd", "vsftpd");
         Tools.assumeCommand("ss", "iproute2");
-        Assumptions.assumeTrue(TestLoops.available().contains(TestLoops.EPOLL), "epoll natives not available");
         Assumptions.assumeTrue(Tools.which("id") != null
                 && Runtime.getRuntime().exec(new String[]{"id", "ftp"}).waitFor() == 0,
                 "vsftpd's anonymous user 'ftp' is missing (apt-get install vsftpd creates it)");
-        dir = Files.createTempDirectory("ftp-alg");
-        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-        in = Ns.create();
-        out = Ns.create();
-        group = TestLoops.group(TestLoops.EPOLL, 1);
-        nat = Nat.create(group.next(), NatConfig.builder().outsideAddresses(NAT_OUT).insideAddress("10.71.0.1")
-                .filtering(Filtering.ADDRESS_AND_PORT_DEPENDENT).outsideMtu(1500).insideMtu(1500).build());
-        tunIn = bind(in, "fin0");
-        tunOut = bind(out, "fout0");
-        tunIn.link().mtu(1500).addAddress(HOST + "/24").up();
-        in.exec("ip", "route", "add", "default", "dev", "fin0").check();
-        tunOut.link().mtu(1500).addAddress(SERVER + "/24").up();
-        nat.attach(tunIn, "inside");
-        nat.attachOutside(tunOut);
+        f = NatTunFixture.builder("f").host(HOST).natInside("10.71.0.1").remote(SERVER).start();
+        in = f.in();
+        out = f.out();
+        nat = f.nat();
+        dir = f.dir();
         nat.addPortForward("inside", IpProtocol.TCP, 21, HOST, 21).sync();
         data = new byte[SIZE];
         new Random(13).nextBytes(data);
@@ -128,43 +107,13 @@ class FtpInteropTest {
         ns.awaitListening(21, false);
     }
 
-    private TunChannel bind(Ns ns, String name) throws InterruptedException {
-        return (TunChannel) new Bootstrap().group(group).channelFactory(() -> new TunChannel(ns.handle))
-                .handler(new ChannelInboundHandlerAdapter()).bind(TunTapAddress.of(name)).sync().channel();
-    }
-
     @AfterAll
     void tearDown() throws Exception {
-        if (nat != null) {
-            nat.close();
-        }
-        if (tunIn != null) {
-            tunIn.close().sync();
-        }
-        if (tunOut != null) {
-            tunOut.close().sync();
-        }
-        if (group != null) {
-            group.shutdownGracefully(0, 5, TimeUnit.SECONDS).sync();
-        }
-        if (in != null) {
-            in.close();
-        }
-        if (out != null) {
-            out.close();
-        }
-        if (dir != null) {
-            deleteTree(dir);
+        if (f != null) {
+            f.close();
         }
     }
 
-    static void deleteTree(Path root) throws java.io.IOException {
-        try (var files = Files.walk(root)) {
-            for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
-    }
 
     private CommandResult curl(Ns ns, String... args) throws Exception {
         String[] cmd = new String[args.length + 4];
@@ -182,12 +131,12 @@ class FtpInteropTest {
         Path got = dir.resolve(name + ".down");
         CommandResult r = curl(client, concat(down, "-o", got.toString(), "ftp://" + server + "/big.bin"));
         assertEquals(0, r.exit(), r.describe());
-        assertEquals(sha256(data), sha256(Files.readAllBytes(got)), "download " + name);
+        assertEquals(NatTunFixture.sha256(data), NatTunFixture.sha256(Files.readAllBytes(got)), "download " + name);
         Path src = dir.resolve(name + ".src");
         Files.write(src, data);
         r = curl(client, concat(up, "-T", src.toString(), "ftp://" + server + "/up/" + name));
         assertEquals(0, r.exit(), r.describe());
-        assertEquals(sha256(data), sha256(Files.readAllBytes(root.resolve("up").resolve(name))), "upload " + name);
+        assertEquals(NatTunFixture.sha256(data), NatTunFixture.sha256(Files.readAllBytes(root.resolve("up").resolve(name))), "upload " + name);
     }
 
     private static String[] concat(String[] a, String... b) {
@@ -237,7 +186,4 @@ class FtpInteropTest {
         }
     }
 
-    static String sha256(byte[] b) throws Exception {
-        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
-    }
 }

@@ -1,16 +1,11 @@
 package dev.pktkit.nat.alg;
 
-import dev.pktkit.nat.Filtering;
 import dev.pktkit.nat.Nat;
-import dev.pktkit.nat.NatConfig;
-import dev.pktkit.testkit.TestLoops;
+import dev.pktkit.nat.interop.KernelNatRouter;
+import dev.pktkit.nat.interop.NatTunFixture;
+import dev.pktkit.nat.interop.Ns;
 import dev.pktkit.testkit.Tools;
 import dev.pktkit.testkit.netns.CommandResult;
-import dev.pktkit.tuntap.TunChannel;
-import dev.pktkit.tuntap.TunTapAddress;
-import io.netty.bootstrap.Bootstrap;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -19,7 +14,6 @@ import org.junit.jupiter.api.TestInstance;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.TimeUnit;
 
 import static dev.pktkit.nat.alg.AlgPackets.ip;
@@ -39,44 +33,28 @@ import static org.junit.jupiter.api.Assertions.*;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class H323InteropTest {
     static final String SERVER = "198.51.100.50";
-    static final String NAT_OUT = "198.51.100.1";
+    static final String NAT_OUT = NatTunFixture.NAT_OUT;
     static final String HOST = "10.74.0.2";
 
+    private NatTunFixture f;
     private Ns in;
     private Ns out;
-    private MultiThreadIoEventLoopGroup group;
     private Nat nat;
-    private TunChannel tunIn;
-    private TunChannel tunOut;
     private Path dir;
     private Path setupFile;
     private int h245At;
     private int rtpAt;
-    private final PptpInteropTest.Recorder recorder = new PptpInteropTest.Recorder();
 
     @BeforeAll
     void setUp() throws Exception {
-        dev.pktkit.testkit.netns.Netns.assumeTunUsable();
         Tools.assumeCommand("python3", "python3");
         Tools.assumeCommand("ss", "iproute2");
-        Assumptions.assumeTrue(TestLoops.available().contains(TestLoops.EPOLL), "epoll natives not available");
-        dir = Files.createTempDirectory("h323-alg");
-        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-        in = Ns.create();
-        out = Ns.create();
-        group = TestLoops.group(TestLoops.EPOLL, 1);
-        nat = Nat.create(group.next(), NatConfig.builder().outsideAddresses(NAT_OUT).insideAddress("10.74.0.1")
-                .filtering(Filtering.ADDRESS_AND_PORT_DEPENDENT).outsideMtu(1500).insideMtu(1500).build());
-        tunIn = bind(in, "hin0");
-        tunOut = bind(out, "hout0");
-        tunIn.link().mtu(1500).addAddress(HOST + "/24").up();
-        in.exec("ip", "route", "add", "default", "dev", "hin0").check();
-        tunOut.link().mtu(1500).addAddress(SERVER + "/24").up();
-        nat.attach(tunIn, "inside");
-        nat.attachOutside(tunOut);
-        try (var script = H323InteropTest.class.getResourceAsStream("h323.py")) {
-            Files.write(dir.resolve("h323.py"), script.readAllBytes());
-        }
+        f = NatTunFixture.builder("h").host(HOST).natInside("10.74.0.1").remote(SERVER).recordOutside().start();
+        in = f.in();
+        out = f.out();
+        nat = f.nat();
+        dir = f.dir();
+        f.resource(H323InteropTest.class, "h323.py");
         byte[] setup = tpkt(q931(SETUP, 1, setup(ip(HOST), 30000, 0, 0,
                 openLogicalChannel(1, ip(HOST), 16001, ip(HOST), 16000))));
         h245At = find(setup, ip(HOST), 30000);
@@ -86,34 +64,10 @@ class H323InteropTest {
         Files.write(setupFile, setup);
     }
 
-    private TunChannel bind(Ns ns, String name) throws InterruptedException {
-        return (TunChannel) new Bootstrap().group(group).channelFactory(() -> new TunChannel(ns.handle))
-                .handler(name.equals("hout0") ? recorder : new ChannelInboundHandlerAdapter())
-                .bind(TunTapAddress.of(name)).sync().channel();
-    }
-
     @AfterAll
     void tearDown() throws Exception {
-        if (nat != null) {
-            nat.close();
-        }
-        if (tunIn != null) {
-            tunIn.close().sync();
-        }
-        if (tunOut != null) {
-            tunOut.close().sync();
-        }
-        if (group != null) {
-            group.shutdownGracefully(0, 5, TimeUnit.SECONDS).sync();
-        }
-        if (in != null) {
-            in.close();
-        }
-        if (out != null) {
-            out.close();
-        }
-        if (dir != null) {
-            FtpInteropTest.deleteTree(dir);
+        if (f != null) {
+            f.close();
         }
     }
 
@@ -154,7 +108,7 @@ class H323InteropTest {
         assertTrue(h.counters().get(AlgEvent.FLOWS) >= 2, "signalling and H.245 claimed: " + h);
         if (Tools.which("tshark") != null) {
             Path pcap = dir.resolve("outside.pcap");
-            recorder.write(pcap);
+            f.outsideRecorder().write(pcap);
             CommandResult decoded = out.exec("tshark", "-n", "-r", pcap.toString(), "-T", "fields", "-e",
                     "_ws.col.Protocol", "-e", "h225.h323_message_body", "-e", "h225.ip", "-e", "h245.network",
                     "-e", "_ws.malformed");
@@ -185,18 +139,10 @@ class H323InteropTest {
     @Test
     void kernelNfNatH323OnTheSameTraffic() throws Exception {
         Tools.assumeCommand("nft", "nftables");
-        try (Ns cl = Ns.create(); Ns router = Ns.create(); Ns srv = Ns.create()) {
-            cl.exec("ip", "link", "add", "eth0", "type", "veth", "peer", "name", "rin", "netns", router.ns.name())
-                    .check();
-            srv.exec("ip", "link", "add", "eth0", "type", "veth", "peer", "name", "rout", "netns",
-                    router.ns.name()).check();
-            cl.exec("sh", "-c", "ip addr add " + HOST + "/24 dev eth0 && ip link set eth0 up"
-                    + " && ip route add default via 10.74.0.1").check();
-            srv.exec("sh", "-c", "ip addr add " + SERVER + "/24 dev eth0 && ip link set eth0 up").check();
-            router.exec("sh", "-c", "ip addr add 10.74.0.1/24 dev rin && ip addr add " + NAT_OUT + "/24 dev rout"
-                    + " && ip link set rin up && ip link set rout up && sysctl -q -w net.ipv4.ip_forward=1").check();
-            Path rules = dir.resolve("h323.nft");
-            Files.writeString(rules, """
+        try (KernelNatRouter k3 = KernelNatRouter.create("10.74.0.1", NAT_OUT, SERVER, HOST)) {
+            Ns cl = k3.clients;
+            Ns srv = k3.server;
+            CommandResult nft = k3.load(dir.resolve("h323.nft"), """
                     table ip pktkit_h323 {
                         ct helper q931 {
                             type "Q.931" protocol tcp
@@ -216,7 +162,6 @@ class H323InteropTest {
                         }
                     }
                     """);
-            CommandResult nft = router.exec("nft", "-f", rules.toString());
             Assumptions.assumeTrue(nft.exit() == 0, "this kernel has no Q.931 conntrack helper: " + nft.describe());
             Run k = run(cl, srv);
             // seen on this kernel (6.18): what the kernel's helper did with the same Setup

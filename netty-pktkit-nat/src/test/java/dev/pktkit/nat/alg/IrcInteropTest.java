@@ -1,25 +1,17 @@
 package dev.pktkit.nat.alg;
 
-import dev.pktkit.nat.Filtering;
 import dev.pktkit.nat.Nat;
-import dev.pktkit.nat.NatConfig;
-import dev.pktkit.testkit.TestLoops;
+import dev.pktkit.nat.interop.NatTunFixture;
+import dev.pktkit.nat.interop.Ns;
 import dev.pktkit.testkit.Tools;
 import dev.pktkit.testkit.netns.CommandResult;
-import dev.pktkit.tuntap.TunChannel;
-import dev.pktkit.tuntap.TunTapAddress;
-import io.netty.bootstrap.Bootstrap;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
@@ -34,39 +26,26 @@ import static org.junit.jupiter.api.Assertions.*;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class IrcInteropTest {
     static final String SERVER = "198.51.100.30";
-    static final String NAT_OUT = "198.51.100.1";
+    static final String NAT_OUT = NatTunFixture.NAT_OUT;
     static final String HOST = "10.73.0.2";
 
+    private NatTunFixture f;
     private Ns in;
     private Ns out;
-    private MultiThreadIoEventLoopGroup group;
     private Nat nat;
-    private TunChannel tunIn;
-    private TunChannel tunOut;
     private Path dir;
     private byte[] data;
 
     @BeforeAll
     void setUp() throws Exception {
-        dev.pktkit.testkit.netns.Netns.assumeTunUsable();
         Tools.assumeCommand("ngircd", "ngircd");
         Tools.assumeCommand("python3", "python3");
         Tools.assumeCommand("ss", "iproute2");
-        Assumptions.assumeTrue(TestLoops.available().contains(TestLoops.EPOLL), "epoll natives not available");
-        dir = Files.createTempDirectory("irc-alg");
-        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-        in = Ns.create();
-        out = Ns.create();
-        group = TestLoops.group(TestLoops.EPOLL, 1);
-        nat = Nat.create(group.next(), NatConfig.builder().outsideAddresses(NAT_OUT).insideAddress("10.73.0.1")
-                .filtering(Filtering.ADDRESS_AND_PORT_DEPENDENT).outsideMtu(1500).insideMtu(1500).build());
-        tunIn = bind(in, "iin0");
-        tunOut = bind(out, "iout0");
-        tunIn.link().mtu(1500).addAddress(HOST + "/24").up();
-        in.exec("ip", "route", "add", "default", "dev", "iin0").check();
-        tunOut.link().mtu(1500).addAddress(SERVER + "/24").up();
-        nat.attach(tunIn, "inside");
-        nat.attachOutside(tunOut);
+        f = NatTunFixture.builder("i").host(HOST).natInside("10.73.0.1").remote(SERVER).start();
+        in = f.in();
+        out = f.out();
+        nat = f.nat();
+        dir = f.dir();
         nat.algs(AlgConfig.builder().irc(true).build()).sync();
         data = new byte[4 << 20];
         new Random(15).nextBytes(data);
@@ -145,33 +124,10 @@ class IrcInteropTest {
                 """);
     }
 
-    private TunChannel bind(Ns ns, String name) throws InterruptedException {
-        return (TunChannel) new Bootstrap().group(group).channelFactory(() -> new TunChannel(ns.handle))
-                .handler(new ChannelInboundHandlerAdapter()).bind(TunTapAddress.of(name)).sync().channel();
-    }
-
     @AfterAll
     void tearDown() throws Exception {
-        if (nat != null) {
-            nat.close();
-        }
-        if (tunIn != null) {
-            tunIn.close().sync();
-        }
-        if (tunOut != null) {
-            tunOut.close().sync();
-        }
-        if (group != null) {
-            group.shutdownGracefully(0, 5, TimeUnit.SECONDS).sync();
-        }
-        if (in != null) {
-            in.close();
-        }
-        if (out != null) {
-            out.close();
-        }
-        if (dir != null) {
-            FtpInteropTest.deleteTree(dir);
+        if (f != null) {
+            f.close();
         }
     }
 
@@ -194,7 +150,7 @@ class IrcInteropTest {
             String log = Files.readString(bobLog);
             assertTrue(log.contains("offer " + NAT_OUT + " 50500 " + data.length), log);
             assertTrue(alice.output().contains("sent to " + SERVER), alice.describe());
-            assertEquals(FtpInteropTest.sha256(data), FtpInteropTest.sha256(Files.readAllBytes(got)), log);
+            assertEquals(NatTunFixture.sha256(data), NatTunFixture.sha256(Files.readAllBytes(got)), log);
             assertEquals(1, nat.algs().irc().counters().get(AlgEvent.REWRITTEN), nat.algs().toString());
         } finally {
             bob.destroy();

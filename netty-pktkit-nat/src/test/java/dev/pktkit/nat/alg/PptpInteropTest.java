@@ -1,16 +1,11 @@
 package dev.pktkit.nat.alg;
 
-import dev.pktkit.nat.Filtering;
 import dev.pktkit.nat.Nat;
-import dev.pktkit.nat.NatConfig;
-import dev.pktkit.testkit.TestLoops;
+import dev.pktkit.nat.interop.KernelNatRouter;
+import dev.pktkit.nat.interop.NatTunFixture;
+import dev.pktkit.nat.interop.Ns;
 import dev.pktkit.testkit.Tools;
 import dev.pktkit.testkit.netns.CommandResult;
-import dev.pktkit.tuntap.TunChannel;
-import dev.pktkit.tuntap.TunTapAddress;
-import io.netty.bootstrap.Bootstrap;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -19,7 +14,6 @@ import org.junit.jupiter.api.TestInstance;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -36,119 +30,34 @@ import static org.junit.jupiter.api.Assertions.*;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class PptpInteropTest {
     static final String SERVER = "198.51.100.50";
-    static final String NAT_OUT = "198.51.100.1";
+    static final String NAT_OUT = NatTunFixture.NAT_OUT;
     static final String HOST = "10.74.0.2";
     static final String HOST_B = "10.74.0.3";
 
+    private NatTunFixture f;
     private Ns in;
     private Ns out;
-    private MultiThreadIoEventLoopGroup group;
     private Nat nat;
-    private TunChannel tunIn;
-    private TunChannel tunOut;
     private Path dir;
 
     @BeforeAll
     void setUp() throws Exception {
-        dev.pktkit.testkit.netns.Netns.assumeTunUsable();
         Tools.assumeCommand("python3", "python3");
         Tools.assumeCommand("ss", "iproute2");
-        Assumptions.assumeTrue(TestLoops.available().contains(TestLoops.EPOLL), "epoll natives not available");
-        dir = Files.createTempDirectory("pptp-alg");
-        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-        in = Ns.create();
-        out = Ns.create();
-        group = TestLoops.group(TestLoops.EPOLL, 1);
-        nat = Nat.create(group.next(), NatConfig.builder().outsideAddresses(NAT_OUT).insideAddress("10.74.0.1")
-                .filtering(Filtering.ADDRESS_AND_PORT_DEPENDENT).outsideMtu(1500).insideMtu(1500).build());
-        tunIn = bind(in, "pin0");
-        tunOut = bind(out, "pout0");
-        tunIn.link().mtu(1500).addAddress(HOST + "/24").up();
-        in.exec("ip", "route", "add", "default", "dev", "pin0").check();
-        tunOut.link().mtu(1500).addAddress(SERVER + "/24").up();
-        nat.attach(tunIn, "inside");
-        nat.attachOutside(tunOut);
+        f = NatTunFixture.builder("p").host(HOST).natInside("10.74.0.1").remote(SERVER).recordOutside().start();
+        in = f.in();
+        out = f.out();
+        nat = f.nat();
+        dir = f.dir();
         in.exec("ip", "addr", "add", HOST_B + "/24", "dev", "pin0").check();
         nat.algs(AlgConfig.builder().pptp(true).build()).sync();
-        try (var script = PptpInteropTest.class.getResourceAsStream("pptp.py")) {
-            Files.write(dir.resolve("pptp.py"), script.readAllBytes());
-        }
-    }
-
-    private TunChannel bind(Ns ns, String name) throws InterruptedException {
-        return (TunChannel) new Bootstrap().group(group).channelFactory(() -> new TunChannel(ns.handle))
-                .handler(name.equals("pout0") ? recorder : new ChannelInboundHandlerAdapter())
-                .bind(TunTapAddress.of(name)).sync().channel();
-    }
-
-    private final Recorder recorder = new Recorder();
-
-    /** Copies every IP packet read from or written to a TUN, for a classic pcap file (link type RAW). */
-    @io.netty.channel.ChannelHandler.Sharable
-    static final class Recorder extends io.netty.channel.ChannelDuplexHandler {
-        private final java.util.List<byte[]> packets = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
-
-        @Override
-        public void channelRead(io.netty.channel.ChannelHandlerContext ctx, Object msg) {
-            copy(msg);
-            ctx.fireChannelRead(msg);
-        }
-
-        @Override
-        public void write(io.netty.channel.ChannelHandlerContext ctx, Object msg, io.netty.channel.ChannelPromise p) {
-            copy(msg);
-            ctx.write(msg, p);
-        }
-
-        private void copy(Object msg) {
-            if (msg instanceof io.netty.buffer.ByteBuf b && packets.size() < 10_000) {
-                byte[] a = new byte[b.readableBytes()];
-                b.getBytes(b.readerIndex(), a);
-                packets.add(a);
-            }
-        }
-
-        void write(Path file) throws java.io.IOException {
-            java.nio.ByteBuffer h = java.nio.ByteBuffer.allocate(24).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-            h.putInt(0xa1b2c3d4).putShort((short) 2).putShort((short) 4).putInt(0).putInt(0).putInt(65535)
-                    .putInt(101);
-            try (var o = Files.newOutputStream(file)) {
-                o.write(h.array());
-                synchronized (packets) {
-                    int i = 0;
-                    for (byte[] p : packets) {
-                        java.nio.ByteBuffer r = java.nio.ByteBuffer.allocate(16).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-                        r.putInt(1).putInt(i++).putInt(p.length).putInt(p.length);
-                        o.write(r.array());
-                        o.write(p);
-                    }
-                }
-            }
-        }
+        f.resource(PptpInteropTest.class, "pptp.py");
     }
 
     @AfterAll
     void tearDown() throws Exception {
-        if (nat != null) {
-            nat.close();
-        }
-        if (tunIn != null) {
-            tunIn.close().sync();
-        }
-        if (tunOut != null) {
-            tunOut.close().sync();
-        }
-        if (group != null) {
-            group.shutdownGracefully(0, 5, TimeUnit.SECONDS).sync();
-        }
-        if (in != null) {
-            in.close();
-        }
-        if (out != null) {
-            out.close();
-        }
-        if (dir != null) {
-            FtpInteropTest.deleteTree(dir);
+        if (f != null) {
+            f.close();
         }
     }
 
@@ -209,7 +118,7 @@ class PptpInteropTest {
         if (Tools.which("tshark") != null) {
             // what crossed the outside TUN, both ways, as tshark sees it: every packet decodes cleanly
             Path pcap = dir.resolve("outside.pcap");
-            recorder.write(pcap);
+            f.outsideRecorder().write(pcap);
             CommandResult decoded = out.exec("tshark", "-n", "-r", pcap.toString(), "-T", "fields", "-e",
                     "_ws.col.Protocol", "-e", "pptp.type", "-e", "gre.key.call_id", "-e", "_ws.malformed");
             assertEquals(0, decoded.exit(), decoded.describe());
@@ -230,18 +139,11 @@ class PptpInteropTest {
     void kernelNfNatPptpOnTheSameTraffic() throws Exception {
         Tools.assumeCommand("nft", "nftables");
         Tools.assumeCommand("conntrack", "conntrack");
-        try (Ns cl = Ns.create(); Ns router = Ns.create(); Ns srv = Ns.create()) {
-            cl.exec("ip", "link", "add", "eth0", "type", "veth", "peer", "name", "rin", "netns", router.ns.name())
-                    .check();
-            srv.exec("ip", "link", "add", "eth0", "type", "veth", "peer", "name", "rout", "netns",
-                    router.ns.name()).check();
-            cl.exec("sh", "-c", "ip addr add " + HOST + "/24 dev eth0 && ip addr add " + HOST_B + "/24 dev eth0"
-                    + " && ip link set eth0 up && ip route add default via 10.74.0.1").check();
-            srv.exec("sh", "-c", "ip addr add " + SERVER + "/24 dev eth0 && ip link set eth0 up").check();
-            router.exec("sh", "-c", "ip addr add 10.74.0.1/24 dev rin && ip addr add " + NAT_OUT + "/24 dev rout"
-                    + " && ip link set rin up && ip link set rout up && sysctl -q -w net.ipv4.ip_forward=1").check();
-            Path rules = dir.resolve("pptp.nft");
-            Files.writeString(rules, """
+        try (KernelNatRouter k3 = KernelNatRouter.create("10.74.0.1", NAT_OUT, SERVER, HOST, HOST_B)) {
+            Ns cl = k3.clients;
+            Ns router = k3.router;
+            Ns srv = k3.server;
+            CommandResult nft = k3.load(dir.resolve("pptp.nft"), """
                     table ip pktkit_alg {
                         ct helper pptp-helper {
                             type "pptp" protocol tcp
@@ -256,7 +158,6 @@ class PptpInteropTest {
                         }
                     }
                     """);
-            CommandResult nft = router.exec("nft", "-f", rules.toString());
             Assumptions.assumeTrue(nft.exit() == 0, "this kernel has no pptp conntrack helper: " + nft.describe());
             Run k = run(cl, srv, NAT_OUT, false);
             // what the kernel does with this traffic: its GRE and control translation work for one client, but it

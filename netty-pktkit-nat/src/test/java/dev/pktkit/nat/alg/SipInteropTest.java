@@ -1,16 +1,11 @@
 package dev.pktkit.nat.alg;
 
-import dev.pktkit.nat.Filtering;
 import dev.pktkit.nat.Nat;
-import dev.pktkit.nat.NatConfig;
-import dev.pktkit.testkit.TestLoops;
+import dev.pktkit.nat.interop.NatTunFixture;
+import dev.pktkit.nat.interop.PacketRecorder.Packet;
+import dev.pktkit.nat.interop.Ns;
 import dev.pktkit.testkit.Tools;
 import dev.pktkit.testkit.netns.CommandResult;
-import dev.pktkit.tuntap.TunChannel;
-import dev.pktkit.tuntap.TunTapAddress;
-import io.netty.bootstrap.Bootstrap;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
@@ -19,7 +14,10 @@ import org.junit.jupiter.api.TestInstance;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.function.Predicate;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -36,42 +34,27 @@ import static org.junit.jupiter.api.Assertions.*;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class SipInteropTest {
     static final String SERVER = "198.51.100.60";
-    static final String NAT_OUT = "198.51.100.1";
+    static final String NAT_OUT = NatTunFixture.NAT_OUT;
     static final String HOST = "10.75.0.2";
 
+    private NatTunFixture f;
     private Ns in;
     private Ns out;
-    private MultiThreadIoEventLoopGroup group;
     private Nat nat;
-    private TunChannel tunIn;
-    private TunChannel tunOut;
     private Path dir;
 
     @BeforeAll
     void setUp() throws Exception {
-        dev.pktkit.testkit.netns.Netns.assumeTunUsable();
         Tools.assumeCommand("kamailio", "kamailio");
-        Tools.assumeCommand("python3", "python3");
         Tools.assumeCommand("ss", "iproute2");
-        Assumptions.assumeTrue(TestLoops.available().contains(TestLoops.EPOLL), "epoll natives not available");
-        dir = Files.createTempDirectory("sip-alg");
-        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-        in = Ns.create();
-        out = Ns.create();
-        group = TestLoops.group(TestLoops.EPOLL, 1);
-        nat = Nat.create(group.next(), NatConfig.builder().outsideAddresses(NAT_OUT).insideAddress("10.75.0.1")
-                .filtering(Filtering.ADDRESS_AND_PORT_DEPENDENT).outsideMtu(1500).insideMtu(1500).build());
-        tunIn = bind(in, "sin0");
-        tunOut = bind(out, "sout0");
-        tunIn.link().mtu(1500).addAddress(HOST + "/24").up();
-        in.exec("ip", "route", "add", "default", "dev", "sin0").check();
-        tunOut.link().mtu(1500).addAddress(SERVER + "/24").up();
-        nat.attach(tunIn, "inside");
-        nat.attachOutside(tunOut);
+        f = NatTunFixture.builder("s").host(HOST).natInside("10.75.0.1").remote(SERVER).recordInside()
+                .recordOutside().start();
+        in = f.in();
+        out = f.out();
+        nat = f.nat();
+        dir = f.dir();
         nat.algs(AlgConfig.builder().sip(true).build()).sync();
-        try (var script = SipInteropTest.class.getResourceAsStream("sip_ua.py")) {
-            Files.write(dir.resolve("sip_ua.py"), script.readAllBytes());
-        }
+        f.resource(SipInteropTest.class, "sip_ua.py");
         Path cfg = Path.of("/etc/kamailio/kamailio.cfg");
         Assumptions.assumeTrue(Files.exists(cfg), "kamailio's default configuration is missing");
         // foreground, log to stderr, one worker, runtime files in the test's directory
@@ -80,38 +63,16 @@ class SipInteropTest {
         out.awaitListening(5060, true);
     }
 
-    private TunChannel bind(Ns ns, String name) throws InterruptedException {
-        return (TunChannel) new Bootstrap().group(group).channelFactory(() -> new TunChannel(ns.handle))
-                .handler(new ChannelInboundHandlerAdapter()).bind(TunTapAddress.of(name)).sync().channel();
-    }
-
     @AfterAll
     void tearDown() throws Exception {
-        if (nat != null) {
-            nat.close();
-        }
-        if (tunIn != null) {
-            tunIn.close().sync();
-        }
-        if (tunOut != null) {
-            tunOut.close().sync();
-        }
-        if (group != null) {
-            group.shutdownGracefully(0, 5, TimeUnit.SECONDS).sync();
-        }
-        if (in != null) {
-            in.close();
-        }
-        if (out != null) {
-            out.close();
-        }
-        if (dir != null) {
-            FtpInteropTest.deleteTree(dir);
+        if (f != null) {
+            f.close();
         }
     }
 
     @Test
     void registerThroughKamailioThenCallWithRtpBothWays() throws Exception {
+        Tools.assumeCommand("python3", "python3");
         Path aliceLog = dir.resolve("alice.log");
         Process alice = in.start(aliceLog, "python3", dir.resolve("sip_ua.py").toString(), "alice", HOST, SERVER);
         try {
@@ -140,6 +101,151 @@ class SipInteropTest {
             assertTrue(nat.algs().sip().counters().get(AlgEvent.EXPECTED) >= 2, nat.algs().toString());
         } finally {
             alice.destroy();
+        }
+    }
+
+    static final String CAROL = HOST;
+    static final int CAROL_SIP = 5070;
+    /** dave shares kamailio's address (baresip sends RTP from the interface's first address) on port 5080. */
+    static final String DAVE = SERVER;
+    static final int DAVE_SIP = 5080;
+    static final int CAROL_RTP = 42000;
+    static final int DAVE_RTP = 44000;
+    /** RTP packets each way, on each TUN, before the call is ended. */
+    static final int RTP_PACKETS = 50;
+
+    /** A baresip configuration directory: SIP on {@code address:sipPort}, opus with a 440 Hz sine, no sound card. */
+    private Path baresipConfig(String user, String address, int sipPort, int rtpPort) throws Exception {
+        Path d = Files.createDirectories(dir.resolve("baresip-" + user));
+        Files.writeString(d.resolve("config"), """
+                poll_method epoll
+                sip_listen %s:%d
+                net_interface %s
+                audio_player aubridge,nil
+                audio_source ausine,440
+                audio_alert aubridge,nil
+                rtp_ports %d-%d
+                rtcp_mux no
+                rtp_stats yes
+                module_path /usr/lib/baresip/modules
+                module opus.so
+                module ausine.so
+                module aubridge.so
+                module_tmp account.so
+                module_app menu.so
+                """.formatted(address, sipPort, address, rtpPort, rtpPort + 9));
+        // no authentication at Debian's default kamailio; answer calls at once
+        Files.writeString(d.resolve("accounts"), "<sip:%s@%s>;answermode=auto;regint=60;audio_codecs=opus/48000/2\n"
+                .formatted(user, SERVER));
+        return d;
+    }
+
+    /** A baresip log without its per-tick status lines. */
+    private static String clean(String log) {
+        return log.replaceAll("\\[\\d+:\\d\\d:\\d\\d\\] audio=\\S+ \\(bit/s\\)\\s*", "");
+    }
+
+    private static boolean inRange(int port, int base) {
+        return port >= base && port < base + 10;
+    }
+
+    /** The packet and receive counts baresip prints for the audio stream when a call ends (rtp_stats). */
+    private static int[] rtpStats(String log) {
+        Matcher m = Pattern.compile("packets:\\s+(\\d+)\\s+(\\d+)").matcher(log);
+        assertTrue(m.find(), "no RTP statistics in: " + log);
+        return new int[]{Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))};
+    }
+
+    /**
+     * Two real user agents: baresip "carol" inside (10.75.0.2:5070) registers with kamailio through the NAT;
+     * baresip "dave" outside (198.51.100.60:5080) calls sip:carol@kamailio, kamailio relays the INVITE to the contact
+     * the ALG rewrote, carol answers, and opus RTP (a 440 Hz sine, no sound card) flows both ways across the NAT.
+     * Seen on both TUNs and in each UA's own statistics; nothing on the outside TUN carries the inside address.
+     */
+    @Test
+    void baresipInsideRegistersAndTakesACallFromBaresipOutside() throws Exception {
+        Tools.assumeCommand("baresip", "baresip-core");
+        Path modules = Path.of("/usr/lib/baresip/modules");
+        for (String m : List.of("opus.so", "ausine.so", "aubridge.so", "account.so", "menu.so")) {
+            Assumptions.assumeTrue(Files.exists(modules.resolve(m)), "baresip module " + m + " missing");
+        }
+        long expected = nat.algs().sip().counters().get(AlgEvent.EXPECTED);
+        Path carolLog = dir.resolve("carol.log");
+        Path daveLog = dir.resolve("dave.log");
+        // -t: each quits on its own after 60 s at the latest
+        Process carol = in.start(carolLog, "baresip", "-4", "-f", baresipConfig("carol", CAROL, CAROL_SIP, CAROL_RTP)
+                .toString(), "-t", "60");
+        Process dave = null;
+        try {
+            f.awaitLog(carolLog, "carol@" + SERVER + ": {0/UDP/v4} 200 OK", carol, 30);
+            dave = out.start(daveLog, "baresip", "-4", "-f",
+                    baresipConfig("dave", DAVE, DAVE_SIP, DAVE_RTP).toString(), "-t", "60", "-e", "/dial sip:carol@" + SERVER);
+            f.awaitLog(carolLog, "Call established: sip:dave@" + SERVER, carol, 30);
+            f.awaitLog(daveLog, "Call established: sip:carol@" + SERVER, dave, 30);
+            // RTP both ways on both TUNs: inside between carol and dave, outside between the NAT and dave
+            Predicate<Packet> carolOut = p -> p.fromKernel() && p.udp() && p.source().equals(CAROL)
+                    && inRange(p.sourcePort(), CAROL_RTP) && p.destination().equals(DAVE)
+                    && inRange(p.destinationPort(), DAVE_RTP);
+            Predicate<Packet> carolIn = p -> !p.fromKernel() && p.udp() && p.source().equals(DAVE)
+                    && inRange(p.sourcePort(), DAVE_RTP) && p.destination().equals(CAROL)
+                    && inRange(p.destinationPort(), CAROL_RTP);
+            Predicate<Packet> daveIn = p -> !p.fromKernel() && p.udp() && p.source().equals(NAT_OUT)
+                    && p.destination().equals(DAVE) && inRange(p.destinationPort(), DAVE_RTP);
+            Predicate<Packet> daveOut = p -> p.fromKernel() && p.udp() && p.source().equals(DAVE)
+                    && inRange(p.sourcePort(), DAVE_RTP) && p.destination().equals(NAT_OUT);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!(f.insideRecorder().count(carolOut) >= RTP_PACKETS
+                    && f.insideRecorder().count(carolIn) >= RTP_PACKETS
+                    && f.outsideRecorder().count(daveIn) >= RTP_PACKETS
+                    && f.outsideRecorder().count(daveOut) >= RTP_PACKETS)) {
+                assertTrue(System.nanoTime() < deadline && carol.isAlive() && dave.isAlive(), "RTP inside "
+                        + f.insideRecorder().count(carolOut) + " out / " + f.insideRecorder().count(carolIn)
+                        + " in, outside " + f.outsideRecorder().count(daveOut) + " from dave / "
+                        + f.outsideRecorder().count(daveIn) + " to dave\ncarol:\n" + clean(Files.readString(carolLog))
+                        + "\ndave:\n" + clean(Files.readString(daveLog)));
+                Thread.onSpinWait();
+            }
+            // dave hangs up (SIGTERM: baresip sends BYE and prints its statistics), then carol is stopped
+            dave.destroy();
+            assertTrue(dave.waitFor(20, TimeUnit.SECONDS), "dave did not quit");
+            String c = f.awaitLog(carolLog, "terminated", carol, 20);
+            carol.destroy();
+            assertTrue(carol.waitFor(20, TimeUnit.SECONDS), "carol did not quit");
+            c = clean(Files.readString(carolLog));
+            String d = clean(Files.readString(daveLog));
+            String both = "carol:\n" + c + "\ndave:\n" + d;
+            // each side received RTP from the address it learnt from the other's SDP: dave from the NAT's
+            assertTrue(d.contains("incoming rtp for 'audio' established, receiving from " + NAT_OUT + ":"), both);
+            assertTrue(c.contains("incoming rtp for 'audio' established, receiving from " + DAVE + ":"), both);
+            int[] cs = rtpStats(c);
+            int[] ds = rtpStats(d);
+            // the UAs' own counts (a few packets written to a TUN may still be queued when the call ends)
+            assertTrue(cs[0] >= RTP_PACKETS / 2 && cs[1] >= RTP_PACKETS / 2, "carol sent / received " + cs[0] + " / "
+                    + cs[1]);
+            assertTrue(ds[0] >= RTP_PACKETS / 2 && ds[1] >= RTP_PACKETS / 2, "dave sent / received " + ds[0] + " / "
+                    + ds[1]);
+            // what crossed the outside: carol's REGISTER with the contact the ALG rewrote, her SDP with the NAT's
+            // address, and no SIP message with the inside address
+            List<String> sip = f.outsideRecorder().packets().stream().filter(p -> p.udp()
+                    && (p.sourcePort() == 5060 || p.destinationPort() == 5060)).map(Packet::udpText).toList();
+            // (baresip's contact user is "carol-0x..." and its answer "200 Answering")
+            assertTrue(sip.stream().anyMatch(t -> t.startsWith("REGISTER ") && t.contains("Contact: <sip:carol-")
+                    && t.contains("@" + NAT_OUT + ":" + CAROL_SIP + ">")), String.join("\n----\n", sip));
+            assertTrue(sip.stream().anyMatch(t -> t.startsWith("SIP/2.0 200 ") && t.contains("c=IN IP4 " + NAT_OUT)),
+                    String.join("\n----\n", sip));
+            assertTrue(sip.stream().noneMatch(t -> t.contains(CAROL)), String.join("\n----\n", sip));
+            // kamailio relayed dave's INVITE to that contact; the NAT turned its request line back to carol
+            List<String> toCarol = f.insideRecorder().packets().stream().filter(p -> !p.fromKernel() && p.udp()
+                    && p.destinationPort() == CAROL_SIP).map(Packet::udpText).toList();
+            assertTrue(toCarol.stream().anyMatch(t -> t.startsWith("INVITE sip:carol-")
+                    && t.substring(0, t.indexOf('\r')).endsWith("@" + CAROL + ":" + CAROL_SIP + " SIP/2.0")),
+                    String.join("\n----\n", toCarol));
+            assertTrue(nat.algs().sip().counters().get(AlgEvent.EXPECTED) - expected >= 2, nat.algs().toString());
+        } finally {
+            if (dave != null) {
+                dave.destroy();
+            }
+            carol.destroy();
         }
     }
 }

@@ -2,19 +2,11 @@ package dev.pktkit.nat.portcontrol;
 
 import dev.pktkit.codec.wire.Ip4;
 import dev.pktkit.codec.wire.IpProtocol;
-import dev.pktkit.linux.NetNamespace;
-import dev.pktkit.nat.Filtering;
 import dev.pktkit.nat.Nat;
-import dev.pktkit.nat.NatConfig;
-import dev.pktkit.testkit.TestLoops;
+import dev.pktkit.nat.interop.NatTunFixture;
+import dev.pktkit.nat.interop.Ns;
 import dev.pktkit.testkit.Tools;
 import dev.pktkit.testkit.netns.CommandResult;
-import dev.pktkit.testkit.netns.Netns;
-import dev.pktkit.tuntap.TunChannel;
-import dev.pktkit.tuntap.TunTapAddress;
-import io.netty.bootstrap.Bootstrap;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -44,49 +36,36 @@ import static org.junit.jupiter.api.Assertions.*;
 class PortControlInteropTest {
     static final String HOST = "10.71.0.2";
     static final String GW = "10.71.0.1";
-    static final String NAT_OUT = "198.51.100.1";
+    static final String NAT_OUT = NatTunFixture.NAT_OUT;
     static final String REMOTE = "198.51.100.10";
     static final String ROOT = "http://" + GW + ":5000/rootDesc.xml";
     static final Duration TIMEOUT = Duration.ofSeconds(30);
 
-    private Netns in;
-    private Netns out;
-    private NetNamespace inHandle;
-    private NetNamespace outHandle;
-    private MultiThreadIoEventLoopGroup group;
+    private NatTunFixture f;
+    private Ns in;
+    private Ns out;
     private Nat nat;
     private PortControl pc;
-    private TunChannel tunIn;
-    private TunChannel tunOut;
     private Path dir;
     private final AtomicLong skew = new AtomicLong();
 
     @BeforeAll
     void setUp() throws Exception {
-        Netns.assumeTunUsable();
         Tools.assumeCommand("upnpc", "miniupnpc");
         Tools.assumeCommand("natpmpc", "natpmpc");
         Tools.assumeCommand("socat", "socat");
         Tools.assumeCommand("ss", "iproute2");
-        org.junit.jupiter.api.Assumptions.assumeTrue(TestLoops.available().contains(TestLoops.EPOLL),
-                "epoll natives not available");
-        dir = Files.createTempDirectory("portctl-interop");
-        in = Netns.create();
-        out = Netns.create();
-        inHandle = NetNamespace.open(in.path());
-        outHandle = NetNamespace.open(out.path());
-        group = TestLoops.group(TestLoops.EPOLL, 1);
-        nat = Nat.create(group.next(), NatConfig.builder().outsideAddresses(NAT_OUT).insideAddress(GW)
-                .filtering(Filtering.ADDRESS_AND_PORT_DEPENDENT).build());
-        pc = PortControl.create(nat, PortControlConfig.builder()
-                .clock(() -> System.nanoTime() + skew.get()).build());
-        tunIn = bind(inHandle, "pcin0");
-        tunOut = bind(outHandle, "pcout0");
-        tunIn.link().mtu(1500).addAddress(HOST + "/24").up();
-        check(in.exec(TIMEOUT, "ip", "route", "add", "default", "dev", "pcin0"));
-        tunOut.link().mtu(1500).addAddress(REMOTE + "/24").up();
-        pc.attach(tunIn, "lan").sync();
-        nat.attachOutside(tunOut);
+        f = NatTunFixture.builder("pc").host(HOST).natInside(GW).remote(REMOTE)
+                .attachInside((n, tun) -> {
+                    pc = PortControl.create(n, PortControlConfig.builder()
+                            .clock(() -> System.nanoTime() + skew.get()).build());
+                    return pc.attach(tun, "lan");
+                }).start();
+        f.closeFirst(pc);
+        in = f.in();
+        out = f.out();
+        nat = f.nat();
+        dir = f.dir();
         for (int port : new int[]{8080, 9090}) {
             in.start(dir.resolve("srv" + port + ".log"), "socat", "TCP-LISTEN:" + port + ",reuseaddr,fork",
                     "SYSTEM:echo inside-" + port);
@@ -94,40 +73,14 @@ class PortControlInteropTest {
         }
     }
 
-    private TunChannel bind(NetNamespace ns, String name) throws InterruptedException {
-        return (TunChannel) new Bootstrap().group(group).channelFactory(() -> new TunChannel(ns))
-                .handler(new ChannelInboundHandlerAdapter()).bind(TunTapAddress.of(name)).sync().channel();
-    }
-
     @AfterAll
     void tearDown() throws Exception {
-        if (pc != null) {
-            pc.close();
-        }
-        if (nat != null) {
-            nat.close();
-        }
-        if (tunIn != null) {
-            tunIn.close().sync();
-        }
-        if (tunOut != null) {
-            tunOut.close().sync();
-        }
-        if (group != null) {
-            group.shutdownGracefully(0, 5, TimeUnit.SECONDS).sync();
-        }
-        for (AutoCloseable c : new AutoCloseable[]{inHandle, outHandle, in, out}) {
-            if (c != null) {
-                c.close();
-            }
+        if (f != null) {
+            f.close();
         }
     }
 
-    private static CommandResult check(CommandResult r) throws IOException {
-        return r.check();
-    }
-
-    private static void awaitListening(Netns ns, int port) throws IOException, InterruptedException {
+    private static void awaitListening(Ns ns, int port) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (System.nanoTime() < deadline) {
             CommandResult r = ns.exec(TIMEOUT, "ss", "-Hltn", "sport = :" + port);

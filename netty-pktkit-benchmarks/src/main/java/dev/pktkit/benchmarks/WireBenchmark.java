@@ -1,6 +1,5 @@
 package dev.pktkit.benchmarks;
 
-import dev.pktkit.codec.buffer.MemoryWindow;
 import dev.pktkit.codec.wire.Checksums;
 import dev.pktkit.codec.wire.Ethernet;
 import dev.pktkit.codec.wire.EthernetHeader;
@@ -8,9 +7,7 @@ import dev.pktkit.codec.wire.Ipv4;
 import dev.pktkit.codec.wire.Ipv4Header;
 import dev.pktkit.codec.wire.Ipv6;
 import dev.pktkit.codec.wire.Ipv6Header;
-import io.netty.buffer.AdaptiveByteBufAllocator;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -48,8 +45,7 @@ import java.util.concurrent.TimeUnit;
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = {Jmh.EXECUTOR, Jmh.EXECUTOR_CLASS, Jmh.NO_LEAK_DETECTION})
 public class WireBenchmark {
-    /** {@code direct} / {@code heap}: pooled allocator; {@code adaptive}: Netty 4.2's default allocator, direct. */
-    @Param({"direct", "heap", "adaptive"})
+    @Param({"direct", "heap"})
     public String memory;
 
     private ByteBuf frame;
@@ -59,7 +55,6 @@ public class WireBenchmark {
     private final EthernetHeader ethernetView = new EthernetHeader();
     private final Ipv4Header ipv4View = new Ipv4Header();
     private final Ipv6Header ipv6View = new Ipv6Header();
-    private final MemoryWindow window = new MemoryWindow();
     private ByteBuf payload1500;
     private ByteBuf heap1500;
 
@@ -67,22 +62,18 @@ public class WireBenchmark {
     public void setUp() {
         SplittableRandom rnd = new SplittableRandom(7);
         boolean heap = "heap".equals(memory);
-        ByteBufAllocator alloc = "adaptive".equals(memory) ? new AdaptiveByteBufAllocator() : PooledByteBufAllocator.DEFAULT;
-        frame = heap ? alloc.heapBuffer(1514) : alloc.directBuffer(1514);
+        frame = heap ? PooledByteBufAllocator.DEFAULT.heapBuffer(1514) : PooledByteBufAllocator.DEFAULT.directBuffer(1514);
         for (int i = 0; i < 1514; i++) {
             frame.writeByte(rnd.nextInt(256));
         }
         frame.setShort(12, Ethernet.IPV4);
         frame.setByte(14, 0x45);
         frameNio = frame.nioBuffer(0, 1514);
-        frame6 = heap ? alloc.heapBuffer(1514) : alloc.directBuffer(1514);
+        frame6 = heap ? PooledByteBufAllocator.DEFAULT.heapBuffer(1514) : PooledByteBufAllocator.DEFAULT.directBuffer(1514);
         frame6.writeBytes(frame, 0, 1514);
         frame6.setShort(12, Ethernet.IPV6);
         frame6.setByte(14, 0x60);
         frame6Nio = frame6.nioBuffer(0, 1514);
-        window.open(frame, 0, 1514);
-        System.err.println("MemoryWindow route: " + MemoryWindow.route() + "; this " + memory + " frame "
-                + (window.throughRegion() ? "through a region" : heap ? "through its array" : "through its getters"));
         payload1500 = PooledByteBufAllocator.DEFAULT.directBuffer(1500);
         heap1500 = PooledByteBufAllocator.DEFAULT.heapBuffer(1500);
         for (int i = 0; i < 1500; i++) {
@@ -228,56 +219,6 @@ public class WireBenchmark {
         bh.consume(h.protocol());
         bh.consume(h.ttl());
         bh.consume(h.totalLength());
-    }
-
-    /**
-     * The old {@link Ipv4Header#read} (before {@link MemoryWindow}), for side-by-side: one bounds test, then three
-     * {@code ByteBuf} reads (8 + 8 + 4 bytes), the fields from registers.
-     */
-    @Benchmark
-    @OperationsPerInvocation(5)
-    public void getterIpv4View(Blackhole bh) {
-        ByteBuf f = frame;
-        int off = 14;
-        if (off > f.writerIndex() - 20) {
-            throw new IllegalStateException();
-        }
-        long w0 = f.getLong(off);
-        long w8 = f.getLong(off + 8);
-        int w16 = f.getInt(off + 16);
-        bh.consume((int) w8);
-        bh.consume(w16);
-        bh.consume((int) (w8 >>> 48) & 0xFF);
-        bh.consume((int) (w8 >>> 56));
-        bh.consume((int) (w0 >>> 32) & 0xFFFF);
-    }
-
-    /** The five fields of {@link #rawIpv4Header} through a {@link MemoryWindow} opened on the header: five reads. */
-    @Benchmark
-    @OperationsPerInvocation(5)
-    public void windowIpv4Header(Blackhole bh) {
-        MemoryWindow w = window;
-        if (!w.open(frame, 14, 20)) {
-            throw new IllegalStateException();
-        }
-        bh.consume(w.getInt(14 + 12));
-        bh.consume(w.getInt(14 + 16));
-        bh.consume(w.getUnsignedByte(14 + 9));
-        bh.consume(w.getUnsignedByte(14 + 8));
-        bh.consume(w.getUnsignedShort(14 + 2));
-    }
-
-    /** The three fields of {@link #rawEthernetHeader} through a {@link MemoryWindow}: three reads. */
-    @Benchmark
-    @OperationsPerInvocation(3)
-    public void windowEthernetHeader(Blackhole bh) {
-        MemoryWindow w = window;
-        if (!w.open(frame, 0, 14)) {
-            throw new IllegalStateException();
-        }
-        bh.consume(w.getLong(0) >>> 16);
-        bh.consume(w.getLong(4) & 0xFFFF_FFFF_FFFFL);
-        bh.consume(w.getUnsignedShort(12));
     }
 
     /** IPv6 source and destination (two longs each), next header, payload length, hop limit; per accessor. */

@@ -1,6 +1,5 @@
 package dev.pktkit.codec.adapter;
 
-import dev.pktkit.codec.buffer.MemoryWindow;
 import dev.pktkit.codec.device.LocalAddresses;
 import dev.pktkit.codec.wire.Ethernet;
 import dev.pktkit.codec.wire.Icmpv6;
@@ -92,7 +91,6 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
     private final long mac;
     private final AdapterCounters counters = new AdapterCounters();
     private final EthernetFraming link;
-    private final MemoryWindow in = new MemoryWindow(); // inbound header reads (one adapter per port, one loop)
     private final NeighborCache arp;
     private final NeighborCache nd;
     private final Ipv4Host ipv4;
@@ -346,18 +344,15 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
             dropIn(frame, AdapterDropReason.MALFORMED);
             return;
         }
-        // The header in two 8-byte reads through a MemoryWindow over the whole frame (one bounds and reference-count
-        // test for all reads; on JDK 25 defaults a scope-checked ByteBuffer over the pooled memory instead of a
-        // ByteBuf access each): dst + src[0..1], then src[2..5] + type + the first 2 payload bytes.
-        MemoryWindow w = in;
-        w.open(frame, off, len); // [readerIndex, writerIndex): always in bounds
+        // The header in two 8-byte reads (each ByteBuf read costs its bounds and reference-count checks, and
+        // without Unsafe a ByteBuffer access): dst + src[0..1], then src[2..5] + type + the first 2 payload bytes.
         long dst;
         long src;
         int type;
         int first; // the payload's first byte (IP version nibble), or -1 when the frame has none
         if (len >= 16) {
-            long w0 = w.getLong(off);
-            long w1 = w.getLong(off + 8);
+            long w0 = frame.getLong(off);
+            long w1 = frame.getLong(off + 8);
             dst = w0 >>> 16;
             src = ((w0 & 0xFFFF) << 32) | (w1 >>> 32);
             type = (int) (w1 >>> 16) & 0xFFFF;
@@ -381,11 +376,11 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
         if (type == Ethernet.IPV4) {
             int total;
             if (ipLen < Ipv4.MIN_HEADER_LENGTH || (first >>> 4) != 4
-                    || (total = w.getUnsignedShort(ip + 2)) < Ipv4.MIN_HEADER_LENGTH || total > ipLen) {
+                    || (total = frame.getUnsignedShort(ip + 2)) < Ipv4.MIN_HEADER_LENGTH || total > ipLen) {
                 dropIn(frame, AdapterDropReason.MALFORMED);
                 return;
             }
-            if (dhcp != null && w.getUnsignedByte(ip + 9) == IpProtocol.UDP && dhcp.isReply(frame, ip, total)) {
+            if (dhcp != null && frame.getUnsignedByte(ip + 9) == IpProtocol.UDP && dhcp.isReply(frame, ip, total)) {
                 dhcp.receive(frame, off, ip, total);
                 frame.release();
                 return;
@@ -399,15 +394,15 @@ public final class L2Adapter extends ChannelDuplexHandler implements LocalAddres
         } else if (type == Ethernet.IPV6) {
             int total;
             if (ipLen < Ipv6.HEADER_LENGTH || (first >>> 4) != 6
-                    || (total = Ipv6.HEADER_LENGTH + w.getUnsignedShort(ip + 4)) > ipLen) {
+                    || (total = Ipv6.HEADER_LENGTH + frame.getUnsignedShort(ip + 4)) > ipLen) {
                 dropIn(frame, AdapterDropReason.MALFORMED);
                 return;
             }
             if (total < ipLen) {
                 frame.writerIndex(ip + total);
             }
-            if (w.getUnsignedByte(ip + 6) == IpProtocol.ICMPV6 && total >= Ipv6.HEADER_LENGTH + 8) {
-                int icmpType = w.getUnsignedByte(ip + Ipv6.HEADER_LENGTH);
+            if (frame.getUnsignedByte(ip + 6) == IpProtocol.ICMPV6 && total >= Ipv6.HEADER_LENGTH + 8) {
+                int icmpType = frame.getUnsignedByte(ip + Ipv6.HEADER_LENGTH);
                 if (icmpType >= Icmpv6.TYPE_ROUTER_SOLICITATION && icmpType <= Icmpv6.TYPE_REDIRECT) {
                     if (ipv6 != null) {
                         ipv6.receive(frame, off, ip);

@@ -1,15 +1,13 @@
 package dev.pktkit.codec.wire;
 
-import dev.pktkit.codec.buffer.MemoryWindow;
 import io.netty.buffer.ByteBuf;
 
 /**
  * The 14-byte Ethernet header of one frame, read at once: a reusable, mutable view for code that needs several
  * fields of the same header (a switch reads destination, source and type of every frame).
  *
- * <p>{@link #read} checks the bounds once and loads the header in two 8-byte reads through a
- * {@link MemoryWindow} (which, on JDK 25's defaults, reads a pooled direct buffer's memory through a scope-checked
- * {@code ByteBuffer} without Netty's per-read checks); the accessors then cost no buffer access at all. The per-field static accessors of {@link Ethernet} do one bounds test and one
+ * <p>{@link #read} checks the bounds once and loads the header in two 8-byte reads; the accessors then cost no
+ * buffer access at all. The per-field static accessors of {@link Ethernet} do one bounds test and one
  * {@code ByteBuf} read per field instead; on direct buffers without {@code Unsafe} (JDK 25's default) each
  * {@code ByteBuf} read carries Netty's capacity and reference-count checks and a {@code ByteBuffer} access, which
  * is what this view saves (see the benchmarks README, "Wire accessors side by side").
@@ -20,19 +18,17 @@ import io.netty.buffer.ByteBuf;
 public final class EthernetHeader {
     private long w0; // bytes 0..7: destination (6), source (first 2)
     private long w6; // bytes 6..13: source (6), type (2)
-    private final MemoryWindow win = new MemoryWindow();
 
     /**
      * Loads the header of the frame at absolute index {@code off}; false (fields unchanged) if the 14 bytes are
      * not within {@code [0, writerIndex())}. Does not move indices; a released buffer throws as its getters do.
      */
     public boolean read(ByteBuf buf, int off) {
-        MemoryWindow w = win;
-        if (!w.open(buf, off, Ethernet.HEADER_LENGTH)) {
+        if (!Bounds.has(buf, off, Ethernet.HEADER_LENGTH)) {
             return false;
         }
-        w0 = w.getLong(off);
-        w6 = w.getLong(off + Ethernet.SRC_OFFSET);
+        w0 = buf.getLong(off);
+        w6 = buf.getLong(off + Ethernet.SRC_OFFSET);
         return true;
     }
 

@@ -1,15 +1,13 @@
 package dev.pktkit.codec.wire;
 
-import dev.pktkit.codec.buffer.MemoryWindow;
 import io.netty.buffer.ByteBuf;
 
 /**
  * The 20-byte fixed IPv4 header of one packet, read at once: a reusable, mutable view for code that needs several
  * fields of the same header (a router reads version, lengths, TTL, protocol and addresses).
  *
- * <p>{@link #read} checks the bounds once and loads the header in three reads (8 + 8 + 4 bytes) through a
- * {@link MemoryWindow} (on JDK 25's defaults: a scope-checked {@code ByteBuffer} over the buffer's pooled memory,
- * without Netty's per-read checks); the accessors then cost no buffer access. {@link Ipv4}'s static accessors do one bounds test and one {@code ByteBuf} read per
+ * <p>{@link #read} checks the bounds once and loads the header in three reads (8 + 8 + 4 bytes); the accessors
+ * then cost no buffer access. {@link Ipv4}'s static accessors do one bounds test and one {@code ByteBuf} read per
  * field instead (see {@link EthernetHeader} for why that matters on JDK 25's defaults). Like them, this view does
  * not validate: {@link Ipv4#check} does.
  *
@@ -20,20 +18,18 @@ public final class Ipv4Header {
     private long w0; // version/IHL, TOS, total length, identification, flags/fragment offset
     private long w8; // TTL, protocol, header checksum, source
     private int w16; // destination
-    private final MemoryWindow win = new MemoryWindow();
 
     /**
      * Loads the fixed header at absolute index {@code off}; false (fields unchanged) if its 20 bytes are not within
      * {@code [0, writerIndex())}. Does not move indices; a released buffer throws as its getters do.
      */
     public boolean read(ByteBuf buf, int off) {
-        MemoryWindow w = win;
-        if (!w.open(buf, off, Ipv4.MIN_HEADER_LENGTH)) {
+        if (!Bounds.has(buf, off, Ipv4.MIN_HEADER_LENGTH)) {
             return false;
         }
-        w0 = w.getLong(off);
-        w8 = w.getLong(off + 8);
-        w16 = w.getInt(off + 16);
+        w0 = buf.getLong(off);
+        w8 = buf.getLong(off + 8);
+        w16 = buf.getInt(off + 16);
         return true;
     }
 

@@ -1,12 +1,10 @@
 package dev.pktkit.codec.wire;
 
-import dev.pktkit.codec.buffer.MemoryWindow;
 import io.netty.buffer.ByteBuf;
 
 /**
  * The 40-byte fixed IPv6 header of one packet, read at once: a reusable, mutable view for code that needs several
- * fields of the same header. {@link #read} checks the bounds once and loads the header in five 8-byte reads through a
- * {@link MemoryWindow}; the
+ * fields of the same header. {@link #read} checks the bounds once and loads the header in five 8-byte reads; the
  * accessors then cost no buffer access ({@link Ipv6}'s static accessors do one bounds test and one read per field;
  * see {@link EthernetHeader}). Extension headers are not walked: {@link Ipv6#upperLayerOffset} does that.
  *
@@ -19,22 +17,20 @@ public final class Ipv6Header {
     private long srcLo;
     private long dstHi;
     private long dstLo;
-    private final MemoryWindow win = new MemoryWindow();
 
     /**
      * Loads the fixed header at absolute index {@code off}; false (fields unchanged) if its 40 bytes are not within
      * {@code [0, writerIndex())}. Does not move indices; a released buffer throws as its getters do.
      */
     public boolean read(ByteBuf buf, int off) {
-        MemoryWindow w = win;
-        if (!w.open(buf, off, Ipv6.HEADER_LENGTH)) {
+        if (!Bounds.has(buf, off, Ipv6.HEADER_LENGTH)) {
             return false;
         }
-        w0 = w.getLong(off);
-        srcHi = w.getLong(off + 8);
-        srcLo = w.getLong(off + 16);
-        dstHi = w.getLong(off + 24);
-        dstLo = w.getLong(off + 32);
+        w0 = buf.getLong(off);
+        srcHi = buf.getLong(off + 8);
+        srcLo = buf.getLong(off + 16);
+        dstHi = buf.getLong(off + 24);
+        dstLo = buf.getLong(off + 32);
         return true;
     }
 

@@ -1873,9 +1873,9 @@ public final class TcpConnection implements TcpFlow {
         int pieceMss = mss - (sackN > 0 ? 4 + 8 * sackN : 0);
         boolean large = engine.largeSegmentBytes() > 0 && len > pieceMss && !syn;
         if (cfg.computeChecksums() && !large) {
-            long sum = DirectBytes.partial(h, w, h.writerIndex() - w, pseudo);
+            long sum = Checksums.partial(h, w, h.writerIndex() - w, pseudo);
             if (payload != null) {
-                sum = DirectBytes.partial(payload, payload.readerIndex(), len, sum);
+                sum = Checksums.partial(payload, payload.readerIndex(), len, sum);
             }
             h.setShort(w + 16, Checksums.finish(sum));
         } else {

@@ -19,5 +19,11 @@ public enum DropReason {
     /** TTL or hop limit exhausted (L3 router mode). */
     TTL_EXCEEDED,
     /** The egress write failed. */
-    WRITE_FAILED
+    WRITE_FAILED,
+    /**
+     * Larger than the egress port's MTU ({@link L3PortOptions#mtu}): IPv6, and IPv4 with DF set, answered in
+     * router mode with ICMPv6 Packet Too Big / ICMP Fragmentation Needed; IPv4 without DF dropped too (the hub
+     * does not fragment).
+     */
+    PACKET_TOO_BIG
 }

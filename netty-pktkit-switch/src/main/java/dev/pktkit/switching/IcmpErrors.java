@@ -45,6 +45,27 @@ final class IcmpErrors {
         return error(invoking, alloc, Icmpv4.TYPE_DESTINATION_UNREACHABLE, Icmpv6.TYPE_DESTINATION_UNREACHABLE, id);
     }
 
+    /**
+     * ICMP Destination Unreachable "fragmentation needed and DF set" (IPv4, next-hop MTU {@code mtu}, RFC 1191
+     * §4) or ICMPv6 Packet Too Big (RFC 4443 §3.2) about {@code invoking} (not consumed), or null.
+     */
+    ByteBuf packetTooBig(ByteBuf in, ByteBufAllocator alloc, int id, int mtu) {
+        int off = in.readerIndex();
+        if ((in.getUnsignedByte(off) >>> 4) == 4) {
+            if (!hasV4 || !Icmpv4.isErrorAllowed(in, off)) {
+                return null;
+            }
+            ByteBuf out = alloc.buffer(Icmpv4.MAX_ERROR_DATAGRAM);
+            return written(out, Icmpv4.writeDestinationUnreachablePacket(out, routerV4,
+                    Icmpv4.CODE_FRAGMENTATION_NEEDED, mtu, in, off, id));
+        }
+        if (!hasV6 || !Icmpv6.isErrorAllowed(in, off, Icmpv6.TYPE_PACKET_TOO_BIG, 0)) {
+            return null;
+        }
+        ByteBuf out = alloc.buffer(1280);
+        return written(out, Icmpv6.writePacketTooBigPacket(out, routerV6Hi, routerV6Lo, mtu, in, off));
+    }
+
     private ByteBuf error(ByteBuf in, ByteBufAllocator alloc, int type4, int type6, int id) {
         int off = in.readerIndex();
         int version = in.getUnsignedByte(off) >>> 4;

@@ -23,7 +23,8 @@ import java.util.Map;
  * <p>Router mode ({@link Builder#routerMode}) decrements the TTL / hop limit of routed packets (updating the IPv4
  * checksum incrementally, copying first if the buffer is shared), and answers with ICMP / ICMPv6 Time Exceeded
  * when it runs out and Destination Unreachable when no route matches, sourced from the configured router
- * addresses and rate-limited per port. Without router mode the hub forwards packets unchanged and silently
+ * addresses and rate-limited per port; a port with an egress MTU ({@link L3PortOptions#mtu}) gets no packet
+ * larger than it, the sender being told with ICMP Fragmentation Needed / Packet Too Big. Without router mode the hub forwards packets unchanged and silently
  * drops (and counts) what it cannot route.
  *
  * <p>Threads: routing runs on the ingress port's loop; lookups are lock-free ({@link Ipv4RouteTable},
@@ -175,6 +176,19 @@ public final class L3Hub extends AbstractHub<L3Port> {
         from.counters.dropped(DropReason.NO_ROUTE);
         if (routerMode && from.icmpAllowed(icmpErrorsPerSecond)) {
             ByteBuf reply = icmp.destinationUnreachable(pkt, from.channel.alloc(), from.nextIcmpId());
+            if (reply != null) {
+                from.icmpSent();
+                from.reply(reply);
+            }
+        }
+        pkt.release();
+    }
+
+    /** {@code pkt} exceeds the egress MTU {@code mtu}: counted, answered in router mode if {@code answer}. */
+    void packetTooBig(L3Port from, ByteBuf pkt, int mtu, boolean answer) {
+        from.counters.dropped(DropReason.PACKET_TOO_BIG);
+        if (routerMode && answer && from.icmpAllowed(icmpErrorsPerSecond)) {
+            ByteBuf reply = icmp.packetTooBig(pkt, from.channel.alloc(), from.nextIcmpId(), mtu);
             if (reply != null) {
                 from.icmpSent();
                 from.reply(reply);

@@ -87,6 +87,12 @@ public final class L3Port extends HubPort {
             drop(pkt, DropReason.SAME_PORT);
             return;
         }
+        int mtu = out.options.mtu();
+        if (mtu != 0 && wireLength(total, meta) > mtu) {
+            // DF (RFC 791 flags bit 1): answer; without DF a router would fragment, this hub drops
+            hub.packetTooBig(this, pkt, mtu, (pkt.getUnsignedByte(off + 6) & 0x40) != 0);
+            return;
+        }
         if (hub.routerMode) {
             int ttl = pkt.getUnsignedByte(off + 8);
             if (ttl <= 1) {
@@ -122,6 +128,11 @@ public final class L3Port extends HubPort {
             drop(pkt, DropReason.SAME_PORT);
             return;
         }
+        int mtu = out.options.mtu();
+        if (mtu != 0 && wireLength(40 + pkt.getUnsignedShort(off + 4), meta) > mtu) {
+            hub.packetTooBig(this, pkt, mtu, true); // IPv6 routers never fragment (RFC 8200 §5)
+            return;
+        }
         if (hub.routerMode) {
             int hops = pkt.getUnsignedByte(off + 7);
             if (hops <= 1) {
@@ -134,6 +145,17 @@ public final class L3Port extends HubPort {
             return;
         }
         forward(out, pkt, meta, pkt);
+    }
+
+    /**
+     * The largest IP packet {@code length} bytes become on the wire: a large segment with offload state is cut into
+     * packets of its header plus the segment size.
+     */
+    private static int wireLength(int length, OffloadPacket meta) {
+        if (meta != null && meta.isGso() && meta.gsoSize() > 0) {
+            return Math.min(length, meta.headerLength() + meta.gsoSize());
+        }
+        return length;
     }
 
     /**

@@ -297,4 +297,29 @@ class ChecksumsTest {
             b.release();
         }
     }
+
+    /** Direct buffers (summed in place without Unsafe, copied with it) and their slices against heap sums. */
+    @Test
+    void directBuffersAndSlicesSumAsHeapForEveryLengthAndOffset() {
+        Random r = new Random(1);
+        byte[] data = new byte[3000];
+        r.nextBytes(data);
+        ByteBuf direct = io.netty.buffer.PooledByteBufAllocator.DEFAULT.directBuffer(3000).writeBytes(data);
+        ByteBuf heap = Unpooled.wrappedBuffer(data);
+        ByteBuf slice = direct.slice(7, 2500);
+        try {
+            for (int i = 0; i < 2000; i++) {
+                int off = r.nextInt(1000);
+                int len = i < 300 ? i : r.nextInt(1500);
+                long init = r.nextLong() >>> 1;
+                int want = Checksums.fold(Checksums.partial(heap, off, len, init));
+                assertEquals(want, Checksums.fold(Checksums.partial(direct, off, len, init)), off + "+" + len);
+                assertEquals(Checksums.fold(Checksums.partial(heap, off + 7, len, init)),
+                        Checksums.fold(Checksums.partial(slice, off, len, init)), "slice " + off + "+" + len);
+                assertTrue(Checksums.partial(direct, off, len, init) < 1L << 40, "bound");
+            }
+        } finally {
+            direct.release();
+        }
+    }
 }

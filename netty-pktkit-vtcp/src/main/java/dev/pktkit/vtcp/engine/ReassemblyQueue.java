@@ -1,5 +1,6 @@
 package dev.pktkit.vtcp.engine;
 
+import dev.pktkit.codec.wire.TcpOptions;
 import io.netty.buffer.ByteBuf;
 
 /**
@@ -173,6 +174,38 @@ final class ReassemblyQueue {
             out[2 * n] = left;
             out[2 * n + 1] = right;
             n++;
+        }
+        return n;
+    }
+
+    private final int[] scratch = new int[2 * TcpOptions.MAX_SACK_BLOCKS];
+
+    /**
+     * The SACK blocks that follow a D-SACK block for {@code [l, r)} (RFC 2883 §4): the run holding the duplicate,
+     * if it lies in this queue, first, then the others as {@link #sackBlocks} orders them; written into
+     * {@code out} from index {@code off}.
+     *
+     * @return the number of blocks, {@link #sackBlockCount}{@code (max)}
+     */
+    int sackBlocksAfterDuplicate(int[] out, int off, int max, int l, int r) {
+        int n = sackBlocks(scratch, max);
+        int first = -1;
+        for (int i = 0; i < n; i++) {
+            if (Seq.le(scratch[2 * i], l) && Seq.ge(scratch[2 * i + 1], r)) {
+                first = i;
+                break;
+            }
+        }
+        int w = off;
+        if (first >= 0) {
+            out[w++] = scratch[2 * first];
+            out[w++] = scratch[2 * first + 1];
+        }
+        for (int i = 0; i < n; i++) {
+            if (i != first) {
+                out[w++] = scratch[2 * i];
+                out[w++] = scratch[2 * i + 1];
+            }
         }
         return n;
     }

@@ -11,6 +11,13 @@ final class Scoreboard {
     static final byte RETRANS = 2;
     static final byte LOST = 4;
     static final byte FIN = 8;
+    /**
+     * Retransmitted while not deemed lost (RFC 6675 NextSeg rules 3 and 4): such a record counts twice in
+     * {@link #pipe} (RFC 6675 §4 SetPipe: once because IsLost is false, once because it lies at or below HighRxt)
+     * until it is SACKed, acknowledged or marked lost.
+     */
+    static final byte PROBED = 16;
+    private static final int MARKS = SACKED | LOST | PROBED;
 
     private int[] start = new int[64];
     private int[] end = new int[64];
@@ -18,12 +25,44 @@ final class Scoreboard {
     private byte[] flags = new byte[64];
     private int head;
     int count;
-    /** Records with SACKED or LOST set: when 0, pipe is simply SND.NXT − SND.UNA. */
+    /** Records with SACKED, LOST or PROBED set: when 0, pipe is simply SND.NXT − SND.UNA. */
     int marked;
+    /**
+     * RFC 8985 §6.2 RACK.fack: the highest end of a record delivered (SACKed or cumulatively acknowledged), and
+     * {@link #reorderingSeen}: a never-retransmitted record was delivered below the fack of an earlier ACK (the
+     * network reordered; RACK.reordering_seen). {@link #beginAck} snapshots the fack for one ACK.
+     */
+    int fack;
+    boolean fackValid;
+    private int ackFack;
+    private boolean ackFackValid;
+    boolean reorderingSeen;
     /** Set by {@link #markSacked}: the latest transmission time among newly delivered records (RACK). */
     long deliveredXmit;
     int deliveredEnd;
     boolean deliveredRetrans;
+
+    /** Sets record {@code j}'s (ring index) flags, keeping {@link #marked} in step. */
+    private void set(int j, int f) {
+        int old = flags[j];
+        marked += ((f & MARKS) != 0 ? 1 : 0) - ((old & MARKS) != 0 ? 1 : 0);
+        flags[j] = (byte) f;
+    }
+
+    private long ackTime;
+    private long ackMinRtt;
+
+    /**
+     * Snapshots RACK.fack before an ACK's SACK blocks and cumulative ACK are applied, and notes the ACK's arrival
+     * time and min_RTT: RFC 8985 §6.2 step 2 ignores a retransmitted record for RACK when its ACK came sooner
+     * than min_RTT after the retransmission (it acknowledges the original).
+     */
+    void beginAck(long now, long minRtt) {
+        ackFack = fack;
+        ackFackValid = fackValid;
+        ackTime = now;
+        ackMinRtt = minRtt;
+    }
 
     private int at(int i) {
         return (head + i) & (start.length - 1);
@@ -79,18 +118,21 @@ final class Scoreboard {
 
     void retransmitted(int i, long now) {
         int j = at(i);
-        if ((flags[j] & LOST) != 0) {
-            marked--;
-        }
-        flags[j] = (byte) ((flags[j] & ~LOST) | RETRANS);
+        set(j, (flags[j] & ~(LOST | PROBED)) | RETRANS);
+        xmit[j] = now;
+    }
+
+    /** Record {@code i} was retransmitted while not deemed lost (RFC 6675 NextSeg rules 3 and 4). */
+    void retransmittedUnlost(int i, long now) {
+        int j = at(i);
+        set(j, flags[j] | RETRANS | PROBED);
         xmit[j] = now;
     }
 
     void markLost(int i) {
         int j = at(i);
         if ((flags[j] & (LOST | SACKED)) == 0) {
-            flags[j] |= LOST;
-            marked++;
+            set(j, (flags[j] & ~PROBED) | LOST);
         }
     }
 
@@ -105,7 +147,7 @@ final class Scoreboard {
         while (count > 0) {
             int j = head;
             if (Seq.le(end[j], ack)) {
-                if ((flags[j] & (SACKED | LOST)) != 0) {
+                if ((flags[j] & MARKS) != 0) {
                     marked--;
                 }
                 if ((flags[j] & SACKED) == 0) {
@@ -131,6 +173,16 @@ final class Scoreboard {
     }
 
     private void delivered(int j) {
+        if ((flags[j] & RETRANS) == 0 && ackFackValid && Seq.lt(end[j], ackFack)) {
+            reorderingSeen = true; // RFC 8985 §6.2 step 3: delivered below an earlier ACK's fack, never resent
+        }
+        if (!fackValid || Seq.gt(end[j], fack)) {
+            fack = end[j];
+            fackValid = true;
+        }
+        if ((flags[j] & RETRANS) != 0 && ackTime - xmit[j] < ackMinRtt) {
+            return; // RFC 8985 §6.2 step 2: ambiguous, the original was acknowledged
+        }
         if (xmit[j] > deliveredXmit || (xmit[j] == deliveredXmit && Seq.gt(end[j], deliveredEnd))) {
             deliveredXmit = xmit[j];
             deliveredEnd = end[j];
@@ -151,10 +203,7 @@ final class Scoreboard {
                 break;
             }
             if ((flags[j] & SACKED) == 0 && Seq.ge(start[j], l) && Seq.le(end[j], r)) {
-                if ((flags[j] & LOST) == 0) {
-                    marked++;
-                }
-                flags[j] = (byte) ((flags[j] & ~LOST) | SACKED);
+                set(j, (flags[j] & ~(LOST | PROBED)) | SACKED);
                 delivered(j);
                 bytes += end[j] - start[j];
             }
@@ -167,7 +216,7 @@ final class Scoreboard {
         marked = count;
         for (int i = 0; i < count; i++) {
             int j = at(i);
-            flags[j] = (byte) ((flags[j] & ~(SACKED | RETRANS)) | LOST);
+            flags[j] = (byte) ((flags[j] & ~(SACKED | RETRANS | PROBED)) | LOST);
         }
     }
 
@@ -181,6 +230,9 @@ final class Scoreboard {
             byte f = flags[j];
             if ((f & SACKED) == 0 && ((f & LOST) == 0 || (f & RETRANS) != 0)) {
                 p += end[j] - start[j];
+                if ((f & PROBED) != 0) {
+                    p += end[j] - start[j];
+                }
             }
         }
         return p;
@@ -200,6 +252,57 @@ final class Scoreboard {
     }
 
     /**
+     * RFC 6675 §4 NextSeg() rule 3: the first record that is neither SACKed, lost nor retransmitted (above HighRxt,
+     * kept here per record) and lies below the highest SACKed one, or -1.
+     */
+    int firstUnsackedBelowSacked() {
+        if (marked == 0) {
+            return -1;
+        }
+        int high = -1;
+        for (int i = count - 1; i >= 0; i--) {
+            if ((flags[at(i)] & SACKED) != 0) {
+                high = i;
+                break;
+            }
+        }
+        for (int i = 0; i < high; i++) {
+            if ((flags[at(i)] & (SACKED | LOST | RETRANS)) == 0) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * RFC 6675 §4 NextSeg() rule 4: the record holding the highest outstanding unSACKed octet, or -1 if there is
+     * none or it was retransmitted already (it lies at or below HighRxt: sending it again rescues nothing).
+     */
+    int lastUnsacked() {
+        for (int i = count - 1; i >= 0; i--) {
+            byte f = flags[at(i)];
+            if ((f & SACKED) == 0) {
+                return (f & RETRANS) == 0 ? i : -1;
+            }
+        }
+        return -1;
+    }
+
+    /** Records SACKed (RACK.segs_sacked of RFC 8985 §6.2 step 4). */
+    int sackedCount() {
+        if (marked == 0) {
+            return 0;
+        }
+        int n = 0;
+        for (int i = 0; i < count; i++) {
+            if ((flags[at(i)] & SACKED) != 0) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /**
      * RFC 6675 §4 IsLost(): a record is lost when at least {@code dupThresh} records above it were SACKed.
      * Marks such records and returns how many were newly marked.
      */
@@ -212,8 +315,7 @@ final class Scoreboard {
             if ((f & SACKED) != 0) {
                 sackedAbove++;
             } else if (sackedAbove >= dupThresh && (f & (LOST | RETRANS)) == 0) {
-                flags[j] |= LOST;
-                marked++;
+                set(j, f | LOST);
                 n++;
             }
         }
@@ -241,9 +343,7 @@ final class Scoreboard {
             }
             long remaining = xmit[j] + rackRtt + reoWnd - now;
             if (remaining <= 0) {
-                flags[j] |= LOST;
-                flags[j] &= ~RETRANS;
-                marked++;
+                set(j, (f & ~(RETRANS | PROBED)) | LOST);
                 newlyLost[0]++;
             } else if (timer == 0 || now + remaining < timer) {
                 timer = now + remaining;
@@ -290,7 +390,7 @@ final class Scoreboard {
             if (dataEnd == s[i]) {
                 add(s[i], e[i], x[i], fin);
                 flags[at(count - 1)] = f[i];
-                if ((f[i] & (SACKED | LOST)) != 0) {
+                if ((f[i] & MARKS) != 0) {
                     marked++;
                 }
                 continue;
@@ -300,7 +400,7 @@ final class Scoreboard {
                 boolean last = b == dataEnd;
                 add(a, last && fin ? b + 1 : b, x[i], false);
                 flags[at(count - 1)] = (byte) ((f[i] & ~FIN) | (last && fin ? FIN : 0));
-                if ((f[i] & (SACKED | LOST)) != 0) {
+                if ((f[i] & MARKS) != 0) {
                     marked++;
                 }
                 a = b;
@@ -334,7 +434,7 @@ final class Scoreboard {
         flags[n] = flags[j];
         end[j] = seq;
         flags[j] &= ~FIN;
-        if ((flags[j] & (SACKED | LOST)) != 0) {
+        if ((flags[j] & MARKS) != 0) {
             marked++;
         }
         count++;
@@ -345,4 +445,5 @@ final class Scoreboard {
         count = 0;
         marked = 0;
     }
+
 }

@@ -45,6 +45,8 @@ public final class TcpConnection implements TcpFlow {
     private static final int ACK_EVERY = 2;
     private static final int QUICK_ACKS = 16;
     private static final long TLP_WORST_CASE_DELACK = 200_000_000L;
+    /** RFC 6675 §2 DupThresh. */
+    private static final int DUP_THRESH = 3;
     private static final long FIN_WAIT_2_TIMEOUT = 60_000_000_000L;
 
     final TcpEngine engine;
@@ -131,6 +133,35 @@ public final class TcpConnection implements TcpFlow {
     long rackRtt;
     boolean tlpOutstanding;
     final int[] lostScratch = new int[1];
+    /** SACK-based fast recovery (RFC 6675 §5), as opposed to RTO or PMTU recovery: NextSeg rules 3–4 apply. */
+    boolean fastRecovery;
+    /** RFC 6675 RescueRxt ({@code rescueValid} false: undefined). */
+    int rescueRxt;
+    boolean rescueValid;
+    long rescueRetransmits;
+    /** NextSeg rule 3 retransmissions (for tests). */
+    long rule3Retransmits;
+
+    // RFC 2883 D-SACK: the duplicate range to report first in the next ACK
+    boolean dsackPending;
+    int dsackLeft;
+    int dsackRight;
+    long dsacksSent;
+    long dsacksReceived;
+
+    // RFC 8985 §6.2 step 4: reordering window adaptation
+    int reoWndMult = 1;
+    int reoWndPersist;
+    boolean dsackRoundValid;
+    int dsackRound;
+
+    // RFC 8985 §7.4: the tail-loss probe episode (TLP.end_seq, TLP.is_retrans)
+    boolean tlpEpisode;
+    boolean tlpIsRetrans;
+    int tlpEndSeq;
+    int tlpProbeSeq;
+    int tlpProbeEnd;
+    long tailLossRepairs;
 
     // ECN (RFC 3168)
     boolean eceSend;
@@ -448,7 +479,7 @@ public final class TcpConnection implements TcpFlow {
                 rttvar, rto, retransmits, rtoExpiries, fastRetransmits, tailLossProbes, segmentsSent,
                 segmentsReceived, bytesAcked, bytesReceived, sndWnd, rcvAdv - rcvNxt, rcvBuf, sndNxt - sndUna,
                 sendBuf.bytes, ooo.bytes, tsOk, sackOk, ecnOk, sndWscale, wsOk ? rcvWscale : 0, opts.congestion(),
-                ecnEvents);
+                ecnEvents, rescueRetransmits, dsacksSent, dsacksReceived, tailLossRepairs, reoWndMult);
     }
 
     /** The congestion controller (for tests and monitoring), {@code null} before the handshake. */
@@ -585,13 +616,35 @@ public final class TcpConnection implements TcpFlow {
      * of this size fits the path MTU.
      */
     int currentMss() {
-        if (sackOk && !ooo.isEmpty()) {
-            int blocks = ooo.sackBlockCount(tsOk ? 3 : 4);
+        if (sackOk && (dsackPending || !ooo.isEmpty())) {
+            int blocks = sackBlocksToSend();
             if (blocks > 0) {
                 return mss - 4 - 8 * blocks;
             }
         }
         return mss;
+    }
+
+    /** The SACK blocks {@link #emit} puts on the next ACK: a pending D-SACK first, then the out-of-order runs. */
+    private int sackBlocksToSend() {
+        int max = tsOk ? 3 : 4;
+        if (dsackPending) {
+            return 1 + (ooo.isEmpty() ? 0 : ooo.sackBlockCount(max - 1));
+        }
+        return ooo.isEmpty() ? 0 : ooo.sackBlockCount(max);
+    }
+
+    /**
+     * RFC 2883 §4: the next ACK reports {@code [l, r)}, data received twice, in its first SACK block (once; a
+     * newer duplicate replaces an unsent report).
+     */
+    private void reportDuplicate(int l, int r) {
+        if (sackOk && Seq.lt(l, r)) {
+            ackNow = true;
+            dsackPending = true;
+            dsackLeft = l;
+            dsackRight = r;
+        }
     }
 
     void startActive(long now) {
@@ -862,6 +915,9 @@ public final class TcpConnection implements TcpFlow {
                 restartTimeWait(now);
             }
             engine.drop(DropReason.OUT_OF_WINDOW);
+            if (seg.payloadLen > 0 && Seq.lt(seg.seq, rcvNxt) && Seq.le(seg.seq + seg.payloadLen, rcvNxt)) {
+                reportDuplicate(seg.seq, seg.seq + seg.payloadLen); // RFC 2883 §4.1.1: data received twice
+            }
             if (seg.has(Tcp.ACK) && state.isSynchronized() && segLen > 0 && Seq.lt(seg.seq, rcvNxt)) {
                 // retransmission of data we have: its ACK may still advance SND.UNA / the window (RFC 9293
                 // says drop; processing the ACK field too is what Linux does and helps lossy ACK paths)
@@ -1032,8 +1088,22 @@ public final class TcpConnection implements TcpFlow {
             }
         }
         boolean sackAdvanced = false;
+        boolean dsack = false;
+        int dsackL = 0;
+        int dsackR = 0;
+        sb.beginAck(now, minRtt);
         if (sackOk && seg.sackBlocks > 0) {
-            for (int i = 0; i < seg.sackBlocks; i++) {
+            // RFC 2883 §4: a first block below the cumulative ACK, or inside the second block, reports a duplicate
+            int l0 = seg.sack[0];
+            int r0 = seg.sack[1];
+            if (Seq.lt(l0, r0) && (Seq.le(r0, ack) || seg.sackBlocks > 1 && Seq.ge(l0, seg.sack[2])
+                    && Seq.le(r0, seg.sack[3]))) {
+                dsack = true;
+                dsackL = l0;
+                dsackR = r0;
+                dsacksReceived++;
+            }
+            for (int i = dsack ? 1 : 0; i < seg.sackBlocks; i++) {
                 int l = seg.sack[2 * i];
                 int r = seg.sack[2 * i + 1];
                 // RFC 2018 §4 / RFC 6675: ignore blocks outside SND.UNA..SND.NXT (and D-SACKs below SND.UNA)
@@ -1062,9 +1132,11 @@ public final class TcpConnection implements TcpFlow {
             if (inRecovery) {
                 if (Seq.ge(ack, recoveryPoint)) {
                     inRecovery = false;
+                    fastRecovery = false;
                     dupAcks = 0;
                     if (recoveryReducesCwnd) {
                         cc.onRecoveryEnd(now);
+                        reoWndOnRecoveryEnd();
                     }
                 } else if (!sackOk) {
                     // RFC 6582 §3.2 step 5: a partial ACK retransmits the next unacknowledged segment
@@ -1124,10 +1196,88 @@ public final class TcpConnection implements TcpFlow {
                 enterRecovery(inFlightBefore, now);
             }
         }
+        if (dsack) {
+            onDsack();
+        }
+        if (tlpEpisode) {
+            tlpProcessAck(ack, dsack, dsackL, dsackR, inFlightBefore, now);
+        }
         if (sackOk && sb.marked > 0) {
             rackAndDupThresh(now, inFlightBefore);
         }
         return true;
+    }
+
+    /**
+     * RFC 8985 §6.2 step 4: a D-SACK grows the reordering window once per round trip (RACK.dsack_round); it also
+     * counts as reordering seen (a segment was resent that had arrived: the network reordered or delayed it more
+     * than the window allowed).
+     */
+    private void onDsack() {
+        if (dsackRoundValid && Seq.ge(sndUna, dsackRound)) {
+            dsackRoundValid = false;
+        }
+        if (!dsackRoundValid) {
+            dsackRoundValid = true;
+            dsackRound = sndNxt;
+            reoWndMult++;
+            reoWndPersist = 16;
+        }
+        sb.reorderingSeen = true;
+    }
+
+    /** RFC 8985 §6.2 step 4 on leaving fast or RTO recovery: 16 D-SACK-free recoveries reset the multiplier. */
+    private void reoWndOnRecoveryEnd() {
+        if (--reoWndPersist <= 0) {
+            reoWndPersist = 0;
+            reoWndMult = 1;
+        }
+    }
+
+    /**
+     * RFC 8985 §6.2 step 4 RACK.reo_wnd: 0 while no reordering was seen and (in recovery, or DupThresh segments
+     * were SACKed), else min(reo_wnd_mult · min_RTT / 4, SRTT).
+     */
+    long reoWnd() {
+        if (minRtt == Long.MAX_VALUE) {
+            return 0;
+        }
+        if (!sb.reorderingSeen && (inRecovery || sb.sackedCount() >= DUP_THRESH)) {
+            return 0;
+        }
+        return Math.min(reoWndMult * (minRtt / 4), srtt);
+    }
+
+    /**
+     * RFC 8985 §7.4: ends the tail-loss probe episode once the ACK reaches TLP.end_seq. A probe of new data needs
+     * nothing more; a retransmitted probe that the receiver reports by D-SACK was a duplicate (nothing was lost);
+     * an ACK beyond TLP.end_seq without that D-SACK means the probe repaired a loss, which gets the congestion
+     * response of a loss (RFC 8985 §7.4.2: cwnd and ssthresh reduced as for fast recovery, once). An episode
+     * whose probe was acknowledged exactly at TLP.end_seq stays open until a D-SACK or a later ACK decides it
+     * (as Linux's {@code tcp_process_tlp_ack}); no further probe is sent meanwhile.
+     */
+    private void tlpProcessAck(int ack, boolean dsack, int dsackL, int dsackR, int inFlightBefore, long now) {
+        if (!tlpIsRetrans) {
+            if (Seq.ge(ack, tlpEndSeq)) {
+                tlpEpisode = false;
+            }
+            return;
+        }
+        if (dsack && Seq.le(dsackL, tlpProbeSeq) && Seq.ge(dsackR, tlpProbeEnd) && Seq.lt(tlpProbeSeq, tlpProbeEnd)) {
+            tlpEpisode = false; // the probe was a duplicate: the original had arrived
+            return;
+        }
+        if (Seq.gt(ack, tlpEndSeq)) {
+            tlpEpisode = false;
+            tailLossRepairs++;
+            if (!inRecovery) {
+                cc.onCongestion(inFlightBefore, now);
+                if (ecnOk) {
+                    cwrNext = true;
+                    ecnRecoverSeq = sndNxt;
+                }
+            }
+        }
     }
 
     /** RFC 8985 §6.2 RACK plus RFC 6675 §4 DupThresh loss marking; starts recovery on new losses. */
@@ -1141,11 +1291,14 @@ public final class TcpConnection implements TcpFlow {
         }
         int lost = 0;
         if (rackXmit > 0) {
-            long reoWnd = minRtt == Long.MAX_VALUE ? 0 : Math.min(minRtt / 4, srtt);
-            reoAt = sb.rackDetect(now, rackXmit, rackEnd, rackRtt, reoWnd, lostScratch);
+            reoAt = sb.rackDetect(now, rackXmit, rackEnd, rackRtt, reoWnd(), lostScratch);
             lost += lostScratch[0];
         }
-        lost += sb.markLostByDupThresh(3);
+        if (!sb.reorderingSeen) {
+            // RFC 6675 §4 IsLost; once reordering was seen, RACK's adaptive window alone decides (RFC 8985 §6.2
+            // step 4 returns 0 exactly where DupThresh would fire, and DupThresh cannot wait for reordering)
+            lost += sb.markLostByDupThresh(DUP_THRESH);
+        }
         if (lost > 0 && !inRecovery) {
             enterRecovery(inFlightBefore, now);
         }
@@ -1153,6 +1306,7 @@ public final class TcpConnection implements TcpFlow {
 
     private void enterRecovery(int inFlight, long now) {
         inRecovery = true;
+        fastRecovery = sackOk;
         retransmitNow = true; // RFC 5681 §3.2 step 4 / RFC 6675 §5 step 4.3: the first loss goes out at once
         recoveryReducesCwnd = true;
         recoveryPoint = sndNxt;
@@ -1191,6 +1345,7 @@ public final class TcpConnection implements TcpFlow {
                 // only the FIN (or nothing) is new
                 cut = len;
             }
+            reportDuplicate(seq, seq + cut); // RFC 2883 §4.1.1: the part already received
             dataOff += cut;
             len -= cut;
             seq += cut;
@@ -1241,7 +1396,9 @@ public final class TcpConnection implements TcpFlow {
                 // out of order: hold it (bounded), ACK at once (RFC 5681 §4.2)
                 int room = Math.min(engine.config.maxOutOfOrderBytes(), rcvBuf) - ooo.bytes;
                 if (len <= room) {
-                    ooo.insert(seq, seg.buf.retainedSlice(dataOff, len));
+                    if (ooo.insert(seq, seg.buf.retainedSlice(dataOff, len)) == 0) {
+                        reportDuplicate(seq, seq + len); // RFC 2883 §4.2: held out of order already
+                    }
                     if (fin) {
                         oooFin = true;
                         oooFinSeq = seq + len;
@@ -1391,6 +1548,10 @@ public final class TcpConnection implements TcpFlow {
                     if (sndWnd - (sndNxt - sndUna) <= 0 && sndNxt == sndUna && persistAt == 0) {
                         persistAt = now + persistInterval(); // RFC 9293 §3.8.6.1
                     }
+                    if (fastRecovery && wndRight - sndNxt <= 0 && nextSegRule3Or4(now, cwnd, pipe, segMss)) {
+                        sent = true; // NextSeg rule 2 failed on the receiver's window
+                        continue;
+                    }
                     break;
                 }
                 if (n < segMss) {
@@ -1446,12 +1607,80 @@ public final class TcpConnection implements TcpFlow {
                 armAfterSend(now);
                 continue;
             }
+            if (fastRecovery && nextSegRule3Or4(now, cwnd, pipe, segMss)) {
+                sent = true;
+                continue;
+            }
             break;
         }
         flushRun(now);
         if (!sent && ackNow) {
             sendAck(now);
         }
+    }
+
+    /**
+     * RFC 6675 §4 NextSeg() rules 3 and 4, when rule 1 (a lost segment) and rule 2 (new data) have nothing to
+     * send and cwnd − pipe allows a segment (§5 step C): rule 3 retransmits the first unSACKed segment below the
+     * highest SACKed one that was not retransmitted yet (not deemed lost: RACK or DupThresh may still be waiting
+     * on it); rule 4 retransmits, once per recovery episode (RescueRxt), the segment holding the highest
+     * outstanding unSACKed octet (a "rescue" for a lost tail that nothing above it can reveal). HighRxt is kept
+     * per segment (its retransmitted mark); such a segment counts twice in pipe until SACKed, acknowledged or
+     * marked lost. Both only in SACK-based fast recovery.
+     *
+     * @return whether a segment was sent
+     */
+    private boolean nextSegRule3Or4(long now, int cwnd, int pipe, int segMss) {
+        if (cwnd - pipe < segMss) {
+            return false;
+        }
+        int i = sb.firstUnsackedBelowSacked();
+        boolean rescue = false;
+        if (i < 0) {
+            if (rescueValid && !Seq.gt(sndUna, rescueRxt)) {
+                return false;
+            }
+            i = sb.lastUnsacked();
+            if (i < 0) {
+                return false;
+            }
+            rescue = true;
+        }
+        int s = sb.start(i);
+        int e = sb.end(i);
+        boolean fin = (sb.flags(i) & Scoreboard.FIN) != 0;
+        int dataLen = e - s - (fin ? 1 : 0);
+        if (dataLen > segMss) {
+            if (rescue) {
+                // rule 4: the piece must hold the highest outstanding octet: split off the tail
+                s = e - (fin ? 1 : 0) - segMss;
+                sb.splitAt(i, s);
+                i++;
+            } else {
+                sb.splitAt(i, s + segMss);
+                e = s + segMss;
+                fin = false;
+            }
+            dataLen = e - s - (fin ? 1 : 0);
+        }
+        if (dataLen == 0 && !fin) {
+            return false;
+        }
+        flushRun(now);
+        emit(s, dataLen, Tcp.ACK | Tcp.PSH | (fin ? Tcp.FIN : 0), now, true);
+        sb.retransmittedUnlost(i, now);
+        retransmits++;
+        if (rescue) {
+            rescueValid = true;
+            rescueRxt = recoveryPoint;
+            rescueRetransmits++;
+        } else {
+            rule3Retransmits++;
+        }
+        if (rtxAt == 0) {
+            rtxAt = now + backedOffRto();
+        }
+        return true;
     }
 
     private void armAfterSend(long now) {
@@ -1463,7 +1692,7 @@ public final class TcpConnection implements TcpFlow {
 
     /** RFC 8985 §7.2: arm the tail-loss probe when not in recovery and an RTT is known. */
     private void armTlp(long now) {
-        if (!inRecovery && srtt > 0 && !tlpOutstanding && sndNxt != sndUna) {
+        if (!inRecovery && srtt > 0 && !tlpOutstanding && !tlpEpisode && sndNxt != sndUna) {
             long pto = 2 * srtt;
             if (sndNxt - sndUna <= mss + 1) {
                 pto += TLP_WORST_CASE_DELACK;
@@ -1539,8 +1768,21 @@ public final class TcpConnection implements TcpFlow {
             optLen = 4 + (ts ? 12 : (sack ? 4 : 0)) + (ws ? 4 : 0);
         } else {
             optLen = tsOk ? 12 : 0;
-            if (sackOk && !ooo.isEmpty() && (flags & Tcp.ACK) != 0) {
-                sackN = ooo.sackBlocks(sackEdges, tsOk ? 3 : 4);
+            if (sackOk && (dsackPending || !ooo.isEmpty()) && (flags & Tcp.ACK) != 0) {
+                int max = tsOk ? 3 : 4;
+                if (dsackPending) {
+                    // RFC 2883 §4: the D-SACK block first, then the usual blocks (the one holding it first)
+                    sackEdges[0] = dsackLeft;
+                    sackEdges[1] = dsackRight;
+                    sackN = 1;
+                    if (!ooo.isEmpty()) {
+                        sackN += ooo.sackBlocksAfterDuplicate(sackEdges, 2, max - 1, dsackLeft, dsackRight);
+                    }
+                    dsackPending = false;
+                    dsacksSent++;
+                } else {
+                    sackN = ooo.sackBlocks(sackEdges, max);
+                }
                 optLen += 4 + 8 * sackN;
             }
         }
@@ -1631,9 +1873,9 @@ public final class TcpConnection implements TcpFlow {
         int pieceMss = mss - (sackN > 0 ? 4 + 8 * sackN : 0);
         boolean large = engine.largeSegmentBytes() > 0 && len > pieceMss && !syn;
         if (cfg.computeChecksums() && !large) {
-            long sum = DirectBytes.partial(h, w, h.writerIndex() - w, pseudo);
+            long sum = Checksums.partial(h, w, h.writerIndex() - w, pseudo);
             if (payload != null) {
-                sum = DirectBytes.partial(payload, payload.readerIndex(), len, sum);
+                sum = Checksums.partial(payload, payload.readerIndex(), len, sum);
             }
             h.setShort(w + 16, Checksums.finish(sum));
         } else {
@@ -1853,10 +2095,12 @@ public final class TcpConnection implements TcpFlow {
         }
         sb.markAllLost();
         inRecovery = true;
+        fastRecovery = false;
         recoveryReducesCwnd = true;
         recoveryPoint = sndNxt;
         dupAcks = 0;
         tlpOutstanding = false;
+        tlpEpisode = false; // RFC 8985 §7.4: an RTO ends the probe episode
         tlpAt = 0;
         rtxAt = now + backedOffRto();
         output(now);
@@ -1864,11 +2108,12 @@ public final class TcpConnection implements TcpFlow {
 
     /** RFC 8985 §7.3: send one new segment if possible, else retransmit the last one. */
     private void onTailLossProbe(long now) {
-        if (inRecovery || sndNxt == sndUna || tlpOutstanding) {
+        if (inRecovery || sndNxt == sndUna || tlpOutstanding || tlpEpisode) {
             return;
         }
         tailLossProbes++;
         tlpOutstanding = true;
+        tlpEpisode = true;
         int unsent = sendBuf.endSeq() - sndNxt;
         if (unsent > 0 && Seq.gt(sndUna + sndWnd, sndNxt)) {
             int n = Math.min(Math.min(unsent, currentMss()), sndUna + sndWnd - sndNxt);
@@ -1881,6 +2126,8 @@ public final class TcpConnection implements TcpFlow {
                 finSeq = sndNxt + n;
             }
             sndNxt = end;
+            tlpIsRetrans = false;
+            tlpEndSeq = sndNxt;
         } else if (sb.count > 0) {
             int last = sb.count - 1;
             int s = sb.start(last);
@@ -1896,6 +2143,12 @@ public final class TcpConnection implements TcpFlow {
             emit(s, e - s - (fin ? 1 : 0), Tcp.ACK | Tcp.PSH | (fin ? Tcp.FIN : 0), now, true);
             sb.retransmitted(last, now);
             retransmits++;
+            tlpIsRetrans = true;
+            tlpEndSeq = sndNxt;
+            tlpProbeSeq = s;
+            tlpProbeEnd = e - (fin ? 1 : 0);
+        } else {
+            tlpEpisode = false;
         }
         rtxAt = now + backedOffRto();
     }
@@ -1930,6 +2183,7 @@ public final class TcpConnection implements TcpFlow {
                 }
                 if (!inRecovery) {
                     inRecovery = true;
+                    fastRecovery = false;
                     recoveryReducesCwnd = false;
                     recoveryPoint = sndNxt;
                 }

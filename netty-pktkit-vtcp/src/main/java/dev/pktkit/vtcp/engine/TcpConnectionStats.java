@@ -2,7 +2,10 @@ package dev.pktkit.vtcp.engine;
 
 /**
  * A snapshot of one connection's counters and control variables ({@link TcpConnection#stats()}). Times are in
- * nanoseconds; windows and buffers in bytes.
+ * nanoseconds; windows and buffers in bytes. {@code rescueRetransmits}: RFC 6675 NextSeg rule 4; {@code dsacksSent} /
+ * {@code dsacksReceived}: RFC 2883 D-SACK blocks; {@code tailLossRepairs}: losses that a tail-loss probe repaired
+ * (RFC 8985 §7.4, each with a congestion response); {@code reorderingWindowMultiplier}: RACK's reo_wnd_mult (RFC 8985
+ * §6.2 step 4, grown by D-SACKs).
  */
 public record TcpConnectionStats(
         TcpState state,
@@ -32,5 +35,10 @@ public record TcpConnectionStats(
         int sendWindowScale,
         int receiveWindowScale,
         CongestionAlgorithm congestion,
-        long ecnCongestionEvents) {
+        long ecnCongestionEvents,
+        long rescueRetransmits,
+        long dsacksSent,
+        long dsacksReceived,
+        long tailLossRepairs,
+        int reorderingWindowMultiplier) {
 }

@@ -167,7 +167,7 @@ public final class TcpEngine {
     private static boolean checksumOk(ByteBuf segment, long pseudo) {
         int len = segment.readableBytes();
         return len >= Tcp.MIN_HEADER_LENGTH
-                && Checksums.fold(DirectBytes.partial(segment, segment.readerIndex(), len, pseudo)) == 0xFFFF;
+                && Checksums.fold(Checksums.partial(segment, segment.readerIndex(), len, pseudo)) == 0xFFFF;
     }
 
     private void process4(ByteBuf segment, int src, int dst, int ecn, boolean checksumVerified) {
@@ -639,7 +639,7 @@ public final class TcpEngine {
                 ? Checksums.pseudoHeaderV6(key.localHi, key.localLo, key.remoteHi, key.remoteLo, IpProtocol.TCP, len)
                 : Checksums.pseudoHeaderV4((int) key.localLo, (int) key.remoteLo, IpProtocol.TCP, len);
         if (config.computeChecksums()) {
-            h.setShort(off + 16, Checksums.finish(DirectBytes.partial(h, off, len, pseudo)));
+            h.setShort(off + 16, Checksums.finish(Checksums.partial(h, off, len, pseudo)));
         } else {
             h.setShort(off + 16, Checksums.fold(pseudo));
         }

@@ -57,6 +57,13 @@ final class TestNet implements AutoCloseable {
     /** ECN: mark CE instead of dropping when the bottleneck queue exceeds this (0 = off). */
     int ceMarkAboveBytes;
     Filter filter;
+
+    /** Extra one-way delay in nanoseconds for chosen segments (reordering them behind later ones). */
+    interface Delay {
+        long extra(int from, int seq, int len, int flags);
+    }
+
+    Delay extraDelay;
     /**
      * Deliver each segment inside the sender's {@link SegmentSink#send} call, as two hosts on one event loop over
      * a {@code PacketPipe} do (no delay, no loss applied).
@@ -272,9 +279,10 @@ final class TestNet implements AutoCloseable {
             seg.setByte(i, seg.getByte(i) ^ (1 << rnd.nextInt(8)));
         }
         int copies = duplicate > 0 && rnd.nextDouble() < duplicate ? 2 : 1;
+        long extra = extraDelay == null ? 0 : extraDelay.extra(from.index, seq, len, flags);
         for (int c = 0; c < copies; c++) {
             ByteBuf b = c == copies - 1 ? seg : seg.copy();
-            long t = depart + delayNanos + (jitterNanos > 0 ? (long) (rnd.nextDouble() * jitterNanos) : 0);
+            long t = depart + delayNanos + extra + (jitterNanos > 0 ? (long) (rnd.nextDouble() * jitterNanos) : 0);
             int src = from.address;
             int e = ceEcn;
             at(t, () -> to.engine.input4(b, src, dst, e, false), b);

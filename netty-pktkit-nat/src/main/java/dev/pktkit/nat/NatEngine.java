@@ -10,6 +10,7 @@ import dev.pktkit.codec.wire.Ipv6;
 import dev.pktkit.codec.wire.Udp;
 import dev.pktkit.nat.nat64.Nat64Prefix;
 import io.netty.buffer.ByteBuf;
+import io.netty.util.internal.PlatformDependent;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -653,8 +654,10 @@ public final class NatEngine {
             if (r < 0) {
                 return DROP;
             }
-            partial &= r == 0;
-            w1 = buf.getLong(off + 8); // the header checksum changes with the length
+            if (r != 0) {
+                partial = false;
+                w1 = buf.getLong(off + 8); // the header checksum changed with the length
+            }
         }
         refresh(s, proto, proto == IpProtocol.TCP ? buf.getUnsignedByte(l4 + 13) : 0, true);
         mPort[m] = port;
@@ -870,13 +873,13 @@ public final class NatEngine {
     private static final int SLOW = Integer.MIN_VALUE;
 
     /**
-     * Whether a packet takes the NIO fast path: a direct buffer without a memory address (JDK 25's default, where
-     * Netty may not use {@code Unsafe}: each {@code ByteBuf} access then costs a reference-count test, a bounds
+     * Whether a packet takes the NIO fast path: a direct buffer when Netty may not use {@code Unsafe} (JDK 25's
+     * default: each {@code ByteBuf} access then costs a reference-count test, a bounds
      * test and a {@code ByteBuffer} access with its own test, about 2.4 ns) held in one NIO buffer. Such a packet
      * is read and written through {@link ByteBuf#internalNioBuffer}, one view taken once per packet: one
      * {@code ByteBuf} test, then plain absolute {@code ByteBuffer} accesses (still bounds-checked, by the view's
-     * limit). Heap buffers, buffers with a memory address ({@code Unsafe} allowed: their getters are already at
-     * the floor) and composite buffers of several components take the general path.
+     * limit). Heap buffers, any buffer when {@code Unsafe} is allowed (the getters are already at the floor
+     * then) and composite buffers of several components take the general path.
      *
      * <p>{@code internalNioBuffer} allocates nothing for Netty's pooled buffers (the view is cached with the
      * chunk); an {@code AdaptiveByteBuf} makes its view once per use of the buffer unless the transport that
@@ -884,8 +887,16 @@ public final class NatEngine {
      * buffer's own shared one: the engine's contract already says the caller owns the memory alone.
      */
     private static boolean nioFastPath(ByteBuf buf) {
-        return buf.isDirect() && !buf.hasMemoryAddress() && buf.nioBufferCount() == 1;
+        return NIO_VIEW && buf.isDirect() && buf.nioBufferCount() == 1;
     }
+
+    /**
+     * Whether direct buffers are read through one NIO view per packet: when Netty runs without {@code Unsafe}
+     * (JDK 24+ by default; a direct buffer may still report a memory address there, from its FFM allocation, but
+     * every access goes through its {@code ByteBuffer}). {@code -Ddev.pktkit.nat.nioView=false} switches it off.
+     */
+    static final boolean NIO_VIEW = !PlatformDependent.hasUnsafe()
+            && Boolean.parseBoolean(System.getProperty("dev.pktkit.nat.nioView", "true"));
 
     /**
      * {@link #outbound} for the common case, on an NIO view: an IPv4 packet with a 20-byte header, not a
@@ -925,18 +936,22 @@ public final class NatEngine {
             return SLOW;
         }
         int s = findSession(m, dst, dport);
-        if (s < 0 || sHelp[s] >= 0) {
+        if (s < 0) {
             return SLOW;
         }
         int ckAt = b + (tcp ? 36 : 26);
         int flags = 0;
         int ck;
+        long w4 = 0;
         if (tcp) {
-            long w4 = nb.getLong(b + 32); // data offset, flags, window, checksum
+            w4 = nb.getLong(b + 32); // data offset, flags, window, checksum
             flags = (int) (w4 >>> 48) & 0xFF;
-            ck = (int) w4 & 0xFFFF;
+            ck = (int) (w4 >>> 16) & 0xFFFF; // bytes 16..17 of the TCP header
         } else {
             ck = nb.getShort(ckAt) & 0xFFFF;
+        }
+        if (sHelp[s] >= 0 && !unwanted(buf, off, tcp, w0, w4, sHelp[s], true)) {
+            return SLOW;
         }
         refresh(s, proto, flags, true);
         mPort[m] = port;
@@ -983,7 +998,7 @@ public final class NatEngine {
             return SLOW;
         }
         int s = findSession(m, src, rPort);
-        if (s < 0 || sHelp[s] >= 0) {
+        if (s < 0) {
             return SLOW;
         }
         int inAddr = mInAddr[m];
@@ -994,12 +1009,16 @@ public final class NatEngine {
         int ckAt = b + (tcp ? 36 : 26);
         int flags = 0;
         int ck;
+        long w4 = 0;
         if (tcp) {
-            long w4 = nb.getLong(b + 32);
+            w4 = nb.getLong(b + 32);
             flags = (int) (w4 >>> 48) & 0xFF;
-            ck = (int) w4 & 0xFFFF;
+            ck = (int) (w4 >>> 16) & 0xFFFF; // bytes 16..17 of the TCP header
         } else {
             ck = nb.getShort(ckAt) & 0xFFFF;
+        }
+        if (sHelp[s] >= 0 && !unwanted(buf, off, tcp, w0, w4, sHelp[s], false)) {
+            return SLOW;
         }
         refresh(s, proto, flags, false);
         int inPort = mProtoInPort[m] & 0xFFFF;
@@ -1009,6 +1028,23 @@ public final class NatEngine {
         nb.putShort(ckAt, (short) transportChecksum(ck, proto, dst, inAddr, key, inPort, partial));
         counters.count(NatCounters.IN);
         return target;
+    }
+
+    /**
+     * A helped session's packet that the fast path may translate as an unhelped one: no sequence offsets on the
+     * session (TCP), and no payload, or a payload its helper does not want ({@link NatHelper#wants}: the ALG's
+     * fast path). {@code w4} is TCP's offset..checksum word.
+     */
+    private boolean unwanted(ByteBuf buf, int off, boolean tcp, long w0, long w4, int h, boolean out) {
+        if (tcp && (hlAfter[2 * h] != 0 || hlAfter[2 * h + 1] != 0)) {
+            return false;
+        }
+        int end = off + ((int) (w0 >>> 32) & 0xFFFF);
+        int dataAt = off + 20 + (tcp ? ((int) (w4 >>> 60) & 0xF) << 2 : 8);
+        if (tcp && dataAt < off + 40) {
+            return false; // a bad data offset: the general path drops it
+        }
+        return dataAt >= end ? dataAt == end : !helpers[hlHelper[h]].wants(buf, dataAt, end - dataAt, out);
     }
 
     /**
@@ -1163,8 +1199,10 @@ public final class NatEngine {
             if (r < 0) {
                 return DROP;
             }
-            partial &= r == 0;
-            w1 = buf.getLong(off + 8); // the header checksum changes with the length
+            if (r != 0) {
+                partial = false;
+                w1 = buf.getLong(off + 8); // the header checksum changed with the length
+            }
         }
         if (proto != IpProtocol.ICMP) {
             refresh(s, proto, flags, false); // an echo reply does not refresh its session (RFC 5508 REQ-1)
@@ -2359,7 +2397,7 @@ public final class NatEngine {
         }
         int result = 0;
         int dir = out ? 0 : 1;
-        if (dataAt < end) {
+        if (dataAt < end && helpers[hlHelper[h]].wants(buf, dataAt, end - dataAt, out)) {
             int m = sMap[s];
             int seq = tcp ? buf.getInt(l4 + 4) : 0;
             HelperPacket p = helperPacket;

@@ -36,6 +36,7 @@ import java.util.concurrent.TimeUnit;
  *   <li>{@code ftpPortRewrite}: a {@code PORT} command on another FTP connection, rewritten 4 bytes longer (the
  *   expectation it announces is found pending and reused each time).</li>
  * </ul>
+ * {@code *Direct}: the first two in a pooled direct buffer instead of a heap buffer.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -49,6 +50,7 @@ public class NatAlgBenchmark {
     private NatEngine engine;
     private int port;
     private ByteBuf buf;
+    private ByteBuf direct;
     private byte[] plain;
     private byte[] noCommand;
     private byte[] portCommand;
@@ -91,11 +93,13 @@ public class NatAlgBenchmark {
         portCommand = segment(40002, 21, Tcp.ACK | Tcp.PSH, 1,
                 "PORT 10,0,0,2,156,64\r\n".getBytes(StandardCharsets.US_ASCII));
         buf = PooledByteBufAllocator.DEFAULT.heapBuffer(256);
+        direct = PooledByteBufAllocator.DEFAULT.directBuffer(256);
     }
 
     @TearDown(Level.Trial)
     public void tearDown() {
         buf.release();
+        direct.release();
     }
 
     private int translate(byte[] packet) {
@@ -116,5 +120,22 @@ public class NatAlgBenchmark {
     @Benchmark
     public int ftpPortRewrite() {
         return translate(portCommand);
+    }
+
+    private int translateDirect(byte[] packet) {
+        direct.clear().writeBytes(packet);
+        return engine.outbound(direct, port);
+    }
+
+    /** {@link #plainTcp} in a pooled direct buffer (the NAT's own buffers; JDK 25 defaults: the NIO fast path). */
+    @Benchmark
+    public int plainTcpDirect() {
+        return translateDirect(plain);
+    }
+
+    /** {@link #ftpControlNoCommand} in a pooled direct buffer. */
+    @Benchmark
+    public int ftpControlNoCommandDirect() {
+        return translateDirect(noCommand);
     }
 }

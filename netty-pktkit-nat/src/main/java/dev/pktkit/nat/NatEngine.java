@@ -10,7 +10,10 @@ import dev.pktkit.codec.wire.Ipv6;
 import dev.pktkit.codec.wire.Udp;
 import dev.pktkit.nat.nat64.Nat64Prefix;
 import io.netty.buffer.ByteBuf;
+import io.netty.util.internal.PlatformDependent;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -523,6 +526,12 @@ public final class NatEngine {
      *         own inside address) to deliver the rewritten packet to
      */
     public int outbound(ByteBuf buf, int port, boolean partialChecksum) {
+        if (nioFastPath(buf)) {
+            int v = fastOutbound(buf, port, partialChecksum);
+            if (v != SLOW) {
+                return v;
+            }
+        }
         int off = buf.readerIndex();
         if (buf.readableBytes() < Ipv4.MIN_HEADER_LENGTH) {
             return buf.readableBytes() > 0 && buf.getUnsignedByte(off) >>> 4 == 6 ? outboundV6(buf, off, port)
@@ -645,8 +654,10 @@ public final class NatEngine {
             if (r < 0) {
                 return DROP;
             }
-            partial &= r == 0;
-            w1 = buf.getLong(off + 8); // the header checksum changes with the length
+            if (r != 0) {
+                partial = false;
+                w1 = buf.getLong(off + 8); // the header checksum changed with the length
+            }
         }
         refresh(s, proto, proto == IpProtocol.TCP ? buf.getUnsignedByte(l4 + 13) : 0, true);
         mPort[m] = port;
@@ -853,6 +864,219 @@ public final class NatEngine {
         return TO_OUTSIDE;
     }
 
+
+    // =====================================================================================================
+    // fast path: established IPv4 TCP/UDP flows in direct buffers without Unsafe, through one NIO view
+    // =====================================================================================================
+
+    /** {@link #fastOutbound} / {@link #fastInbound}: not handled here, nothing changed; take the general path. */
+    private static final int SLOW = Integer.MIN_VALUE;
+
+    /**
+     * Whether a packet takes the NIO fast path: a direct buffer when Netty may not use {@code Unsafe} (JDK 25's
+     * default: each {@code ByteBuf} access then costs a reference-count test, a bounds
+     * test and a {@code ByteBuffer} access with its own test, about 2.4 ns) held in one NIO buffer. Such a packet
+     * is read and written through {@link ByteBuf#internalNioBuffer}, one view taken once per packet: one
+     * {@code ByteBuf} test, then plain absolute {@code ByteBuffer} accesses (still bounds-checked, by the view's
+     * limit). Heap buffers, any buffer when {@code Unsafe} is allowed (the getters are already at the floor
+     * then) and composite buffers of several components take the general path.
+     *
+     * <p>{@code internalNioBuffer} allocates nothing for Netty's pooled buffers (the view is cached with the
+     * chunk); an {@code AdaptiveByteBuf} makes its view once per use of the buffer unless the transport that
+     * read into it has made it already (NIO and epoll without {@code Unsafe} read through it). The view is the
+     * buffer's own shared one: the engine's contract already says the caller owns the memory alone.
+     */
+    private static boolean nioFastPath(ByteBuf buf) {
+        return NIO_VIEW && buf.isDirect() && buf.nioBufferCount() == 1;
+    }
+
+    /**
+     * Whether direct buffers are read through one NIO view per packet: when Netty runs without {@code Unsafe}
+     * (JDK 24+ by default; a direct buffer may still report a memory address there, from its FFM allocation, but
+     * every access goes through its {@code ByteBuffer}). {@code -Ddev.pktkit.nat.nioView=false} switches it off.
+     */
+    static final boolean NIO_VIEW = !PlatformDependent.hasUnsafe()
+            && Boolean.parseBoolean(System.getProperty("dev.pktkit.nat.nioView", "true"));
+
+    /**
+     * {@link #outbound} for the common case, on an NIO view: an IPv4 packet with a 20-byte header, not a
+     * fragment, TCP or UDP, of an existing session no helper claimed, to a unicast remote (not the NAT's inside
+     * address, not hairpinned). Four reads (three header words; TCP: offset..checksum) and three writes. Anything
+     * else, and any packet the general path would drop, returns {@link #SLOW} with nothing changed.
+     */
+    private int fastOutbound(ByteBuf buf, int port, boolean partial) {
+        int off = buf.readerIndex();
+        int len = buf.writerIndex() - off;
+        if (len < 28) {
+            return SLOW;
+        }
+        ByteBuffer nb = buf.internalNioBuffer(off, len);
+        if (nb.order() != ByteOrder.BIG_ENDIAN) {
+            return SLOW;
+        }
+        int b = nb.position();
+        long w0 = nb.getLong(b);
+        long w1 = nb.getLong(b + 8);
+        long w2 = nb.getLong(b + 16); // destination, then the transport ports
+        int proto = (int) (w1 >>> 48) & 0xFF;
+        boolean tcp = proto == IpProtocol.TCP;
+        int dst = (int) (w2 >>> 32);
+        if (!plainHeader(w0, w1, dst, len, tcp, proto)) {
+            return SLOW;
+        }
+        int src = (int) w1;
+        if ((src >>> 24) == 0 || (src >>> 24) == 127 || (src >>> 28) >= 0xE || (dst >>> 28) >= 0xE
+                || (dst == insideAddress && insideAddress != 0) || isOutside(src) || isOutside(dst)) {
+            return SLOW;
+        }
+        int sport = (int) (w2 >>> 16) & 0xFFFF;
+        int dport = (int) w2 & 0xFFFF;
+        int m = findInside(portNs[port], (proto << 16) | sport, src);
+        if (m < 0) {
+            return SLOW;
+        }
+        int s = findSession(m, dst, dport);
+        if (s < 0) {
+            return SLOW;
+        }
+        int ckAt = b + (tcp ? 36 : 26);
+        int flags = 0;
+        int ck;
+        long w4 = 0;
+        if (tcp) {
+            w4 = nb.getLong(b + 32); // data offset, flags, window, checksum
+            flags = (int) (w4 >>> 48) & 0xFF;
+            ck = (int) (w4 >>> 16) & 0xFFFF; // bytes 16..17 of the TCP header
+        } else {
+            ck = nb.getShort(ckAt) & 0xFFFF;
+        }
+        if (sHelp[s] >= 0 && !unwanted(buf, off, tcp, w0, w4, sHelp[s], true)) {
+            return SLOW;
+        }
+        refresh(s, proto, flags, true);
+        mPort[m] = port;
+        hPort[mHost[m]] = port;
+        int outAddr = mOutAddr[m];
+        int outPort = mOutPort[m];
+        int ipck = addressUpdate((int) (w1 >>> 32) & 0xFFFF, src, outAddr);
+        nb.putLong(b + 8, (w1 & 0xFFFF_0000_0000_0000L) | ((long) ipck << 32) | (outAddr & 0xFFFF_FFFFL));
+        nb.putLong(b + 16, (w2 & 0xFFFF_FFFF_0000_FFFFL) | ((long) outPort << 16));
+        nb.putShort(ckAt, (short) transportChecksum(ck, proto, src, outAddr, sport, outPort, partial));
+        counters.count(NatCounters.OUT);
+        return TO_OUTSIDE;
+    }
+
+    /**
+     * {@link #inbound} for the common case, on an NIO view: as {@link #fastOutbound}, an existing session of an
+     * IPv4 inside host that no helper claimed, delivered to the port that last sent for it.
+     */
+    private int fastInbound(ByteBuf buf, boolean partial) {
+        int off = buf.readerIndex();
+        int len = buf.writerIndex() - off;
+        if (len < 28) {
+            return SLOW;
+        }
+        ByteBuffer nb = buf.internalNioBuffer(off, len);
+        if (nb.order() != ByteOrder.BIG_ENDIAN) {
+            return SLOW;
+        }
+        int b = nb.position();
+        long w0 = nb.getLong(b);
+        long w1 = nb.getLong(b + 8);
+        long w2 = nb.getLong(b + 16);
+        int proto = (int) (w1 >>> 48) & 0xFF;
+        boolean tcp = proto == IpProtocol.TCP;
+        int dst = (int) (w2 >>> 32);
+        if (!plainHeader(w0, w1, dst, len, tcp, proto)) {
+            return SLOW;
+        }
+        int src = (int) w1;
+        int rPort = (int) (w2 >>> 16) & 0xFFFF;
+        int key = (int) w2 & 0xFFFF;
+        int m = findOutside(proto, dst, key);
+        if (m < 0) {
+            return SLOW;
+        }
+        int s = findSession(m, src, rPort);
+        if (s < 0) {
+            return SLOW;
+        }
+        int inAddr = mInAddr[m];
+        int target = targetPort(m);
+        if (target < 0 || (inAddr >>> 28) == V6_HOST_TAG) {
+            return SLOW;
+        }
+        int ckAt = b + (tcp ? 36 : 26);
+        int flags = 0;
+        int ck;
+        long w4 = 0;
+        if (tcp) {
+            w4 = nb.getLong(b + 32);
+            flags = (int) (w4 >>> 48) & 0xFF;
+            ck = (int) (w4 >>> 16) & 0xFFFF; // bytes 16..17 of the TCP header
+        } else {
+            ck = nb.getShort(ckAt) & 0xFFFF;
+        }
+        if (sHelp[s] >= 0 && !unwanted(buf, off, tcp, w0, w4, sHelp[s], false)) {
+            return SLOW;
+        }
+        refresh(s, proto, flags, false);
+        int inPort = mProtoInPort[m] & 0xFFFF;
+        int ipck = addressUpdate((int) (w1 >>> 32) & 0xFFFF, dst, inAddr);
+        nb.putShort(b + 10, (short) ipck);
+        nb.putLong(b + 16, ((long) inAddr << 32) | (w2 & 0xFFFF_0000L) | inPort);
+        nb.putShort(ckAt, (short) transportChecksum(ck, proto, dst, inAddr, key, inPort, partial));
+        counters.count(NatCounters.IN);
+        return target;
+    }
+
+    /**
+     * A helped session's packet that the fast path may translate as an unhelped one: no sequence offsets on the
+     * session (TCP), and no payload, or a payload its helper does not want ({@link NatHelper#wants}: the ALG's
+     * fast path). {@code w4} is TCP's offset..checksum word.
+     */
+    private boolean unwanted(ByteBuf buf, int off, boolean tcp, long w0, long w4, int h, boolean out) {
+        if (tcp && (hlAfter[2 * h] != 0 || hlAfter[2 * h + 1] != 0)) {
+            return false;
+        }
+        int end = off + ((int) (w0 >>> 32) & 0xFFFF);
+        int dataAt = off + 20 + (tcp ? ((int) (w4 >>> 60) & 0xF) << 2 : 8);
+        if (tcp && dataAt < off + 40) {
+            return false; // a bad data offset: the general path drops it
+        }
+        return dataAt >= end ? dataAt == end : !helpers[hlHelper[h]].wants(buf, dataAt, end - dataAt, out);
+    }
+
+    /**
+     * The fast path's header test on the first 20 bytes ({@code w0}, {@code w1}, {@code dst}): IPv4 with a 20-byte
+     * header, not a fragment (DF allowed), the total length within the buffer and holding the TCP (20) or UDP (8)
+     * header, a valid header checksum, TCP or UDP.
+     */
+    private static boolean plainHeader(long w0, long w1, int dst, int len, boolean tcp, int proto) {
+        int total = (int) (w0 >>> 32) & 0xFFFF;
+        if ((w0 >>> 56) != 0x45 || (w0 & 0x3FFF) != 0 || total > len || total < (tcp ? 40 : 28)
+                || (!tcp && proto != IpProtocol.UDP)) {
+            return false;
+        }
+        long sum = (w0 >>> 32) + (w0 & 0xFFFF_FFFFL) + (w1 >>> 32) + (w1 & 0xFFFF_FFFFL) + (dst & 0xFFFF_FFFFL);
+        return Checksums.fold(sum) == 0xFFFF;
+    }
+
+    /** {@link #transportUpdate} as a value: the new TCP/UDP checksum for an address and a port change. */
+    private static int transportChecksum(int ck, int proto, int oldA, int newA, int oldP, int newP,
+                                         boolean partial) {
+        if (partial) {
+            return Checksums.fold(ck + ((~oldA >>> 16) & 0xFFFF) + (~oldA & 0xFFFF) + (newA >>> 16) + (newA & 0xFFFF));
+        }
+        if (proto == IpProtocol.UDP && ck == 0) {
+            return 0;
+        }
+        long s = (~ck & 0xFFFF) + ((~oldA >>> 16) & 0xFFFF) + (~oldA & 0xFFFF) + (newA >>> 16) + (newA & 0xFFFF)
+                + (~oldP & 0xFFFF) + newP;
+        int neu = ~Checksums.fold(s) & 0xFFFF;
+        return proto == IpProtocol.UDP && neu == 0 ? 0xFFFF : neu;
+    }
+
     // =====================================================================================================
     // inbound
     // =====================================================================================================
@@ -868,6 +1092,12 @@ public final class NatEngine {
      * @return the inside port index to deliver it to, or {@link #DROP}
      */
     public int inbound(ByteBuf buf, boolean partialChecksum) {
+        if (nioFastPath(buf)) {
+            int v = fastInbound(buf, partialChecksum);
+            if (v != SLOW) {
+                return v;
+            }
+        }
         int off = buf.readerIndex();
         if (buf.readableBytes() < Ipv4.MIN_HEADER_LENGTH) {
             return buf.readableBytes() > 0 && buf.getUnsignedByte(off) >>> 4 == 6 ? inboundV6(buf, off)
@@ -969,8 +1199,10 @@ public final class NatEngine {
             if (r < 0) {
                 return DROP;
             }
-            partial &= r == 0;
-            w1 = buf.getLong(off + 8); // the header checksum changes with the length
+            if (r != 0) {
+                partial = false;
+                w1 = buf.getLong(off + 8); // the header checksum changed with the length
+            }
         }
         if (proto != IpProtocol.ICMP) {
             refresh(s, proto, flags, false); // an echo reply does not refresh its session (RFC 5508 REQ-1)
@@ -1906,6 +2138,11 @@ public final class NatEngine {
         return -1;
     }
 
+    /** Fixes the port-allocation random sequence (tests comparing two engines). */
+    void seed(long seed) {
+        random = seed == 0 ? 1 : seed;
+    }
+
     private long nextRandom() {
         random ^= random << 13;
         random ^= random >>> 7;
@@ -2160,7 +2397,7 @@ public final class NatEngine {
         }
         int result = 0;
         int dir = out ? 0 : 1;
-        if (dataAt < end) {
+        if (dataAt < end && helpers[hlHelper[h]].wants(buf, dataAt, end - dataAt, out)) {
             int m = sMap[s];
             int seq = tcp ? buf.getInt(l4 + 4) : 0;
             HelperPacket p = helperPacket;

@@ -1,5 +1,7 @@
 package dev.pktkit.nat;
 
+import io.netty.buffer.ByteBuf;
+
 /**
  * A connection-tracking helper (an application-level gateway, ALG) hooked into {@link NatEngine}: it claims new
  * sessions it understands (an FTP control connection, a TFTP request) and then sees every packet of those
@@ -46,6 +48,21 @@ public interface NatHelper {
      * @return false to drop the packet (the helper counts why)
      */
     boolean packet(HelperPacket packet, int slot);
+
+    /**
+     * A cheap test the engine makes before {@link #packet}: false when this payload cannot need the helper (an FTP
+     * segment without a line that could be PORT/EPRT/227/229), so the engine skips building the
+     * {@link HelperPacket} and the call (the helper's fast path). Called on the NAT's loop for every packet with
+     * payload of a claimed session; it must not change the buffer. By default true.
+     *
+     * @param buf           the packet, not yet translated
+     * @param payloadOffset absolute index of the first payload byte
+     * @param payloadLength payload bytes (at least 1)
+     * @param outbound      from the inside to the outside
+     */
+    default boolean wants(ByteBuf buf, int payloadOffset, int payloadLength, boolean outbound) {
+        return true;
+    }
 
     /** The helped session in {@code slot} ended; its state may go. */
     default void sessionRemoved(int slot) {

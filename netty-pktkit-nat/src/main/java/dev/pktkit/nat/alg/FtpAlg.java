@@ -38,9 +38,33 @@ public final class FtpAlg extends Alg {
         return protocol == IpProtocol.TCP && AlgConfig.contains(config.ftpPorts, fromOutside ? insidePort : remotePort);
     }
 
+    /**
+     * The fast path: counts the packet, and wants it only when it goes out and one of its lines starts with a
+     * letter of PORT/EPRT or a digit 2 (227/229); every other control segment crosses as plain NAT traffic.
+     */
+    @Override
+    public boolean wants(ByteBuf b, int at, int length, boolean outbound) {
+        counters.increment(AlgEvent.PACKETS);
+        if (!outbound) {
+            return false; // an outside peer's addresses are its own: nothing to translate
+        }
+        int limit = at + length;
+        while (true) {
+            int c = b.getByte(at) | 0x20;
+            if (c == 'p' || c == 'e' || c == '2') {
+                return true;
+            }
+            int nl = b.indexOf(at, limit, (byte) '\n');
+            if (nl < 0 || nl + 1 >= limit) {
+                return false;
+            }
+            at = nl + 1;
+        }
+    }
+
     @Override
     public boolean packet(HelperPacket p, int slot) {
-        counters.increment(AlgEvent.PACKETS);
+        // counted in wants(), which the engine calls first
         if (!p.isOutbound()) {
             return true; // an outside peer's addresses are its own: nothing to translate
         }

@@ -287,7 +287,9 @@ class SlirpThroughputMeasurement {
         MultiThreadIoEventLoopGroup hostGroup = hostElsewhere ? TestLoops.group(TestLoops.EPOLL, 1) : group;
         Slirp slirp = Slirp.builder().hostLoopback(true).mtu(mtu).hostTransport(hostGroup, TransportKind.EPOLL)
                 .hostSocketsOnDeviceLoop(!hostElsewhere).build();
-        SlirpGateway gateway = SlirpGateway.builder(slirp).group(group).build();
+        SlirpGateway gateway = SlirpGateway.builder(slirp).group(group)
+                .batchFrames(Integer.getInteger("pktkit.measure.batchFrames", SlirpGateway.DEFAULT_BATCH_FRAMES))
+                .build();
         NetNamespace handle = ns.closeWith(NetNamespace.open(ns.path()));
         TapChannel tap = (TapChannel) new Bootstrap().group(group).channelFactory(() -> new TapChannel(handle))
                 .handler(new ChannelInboundHandlerAdapter()).bind(TunTapAddress.of("st0")).sync().channel();

@@ -46,6 +46,7 @@ import java.util.regex.Pattern;
  * }</pre>
  */
 @EnabledIfSystemProperty(named = "pktkit.measure", matches = "true")
+@org.junit.jupiter.api.Timeout(value = 30, unit = TimeUnit.MINUTES) // a run of many iperf3 cells, not a test
 class SlirpThroughputMeasurement {
     private static final Pattern SUM = Pattern.compile(
             "\"sum_(sent|received)\"\\s*:\\s*\\{[^}]*?\"bits_per_second\"\\s*:\\s*([0-9.eE+]+)");

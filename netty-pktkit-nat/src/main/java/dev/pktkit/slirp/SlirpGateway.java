@@ -48,12 +48,23 @@ import java.util.concurrent.TimeUnit;
  * Each tenant runs on one event loop of the group given ({@link Builder#group}, default the slirp's host
  * transport group): the first port's own loop when it is one of the group's, so that its frames, the gateway, the
  * slirp namespace and (when the group is also the slirp's host group) the host sockets share one thread. Bounded by {@link Builder#maxTenants}: over it, {@code attach} fails.
+ *
+ * <h2>Write buffers on the segment</h2>
+ * The segment's hub writes a whole ingress read batch to its destination port and flushes once at the batch's end,
+ * and drops a frame when the destination is not writable ({@code CONGESTED}). A batch of large frames (a TAP at MTU
+ * 65520 reads up to 16 frames of 64 KiB per batch) overruns Netty's default 64 KiB high water mark after one frame,
+ * so most of every batch would be dropped and the guest's TCP would crawl through retransmissions. The gateway
+ * therefore raises the write-buffer high water mark of its own cable, and of each port it attaches, to
+ * {@link Builder#batchFrames} frames of the slirp's MTU plus an Ethernet header with a VLAN tag (low water mark
+ * half of it); a port whose high water mark is already higher keeps its own.
  */
 public final class SlirpGateway implements AutoCloseable {
     /** Default bound on tenants: 1024. */
     public static final int DEFAULT_MAX_TENANTS = 1024;
     /** Default router advertisement interval: 60 s (RFC 4861 allows 4 s to 1800 s). */
     public static final long DEFAULT_RA_INTERVAL_MILLIS = 60_000;
+    /** Default write-buffer size of the segment's ports, in MTU-sized frames: 32 (see the class comment). */
+    public static final int DEFAULT_BATCH_FRAMES = 32;
 
     private final Slirp slirp;
     private final EventLoopGroup group;
@@ -64,6 +75,8 @@ public final class SlirpGateway implements AutoCloseable {
     private final Duration leaseTime;
     private final long raIntervalMillis;
     private final int maxTenants;
+    /** Write-buffer water marks for the gateway's cable and attached ports: a read batch of MTU-sized frames. */
+    private final io.netty.channel.WriteBufferWaterMark segmentWaterMark;
     private final Map<Object, Tenant> tenants = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
@@ -77,6 +90,23 @@ public final class SlirpGateway implements AutoCloseable {
         this.leaseTime = b.leaseTime;
         this.raIntervalMillis = b.raIntervalMillis;
         this.maxTenants = b.maxTenants;
+        this.segmentWaterMark = segmentWaterMark(slirp.mtu, b.batchFrames);
+    }
+
+    /** Water marks that hold {@code frames} frames of {@code mtu} (never below Netty's defaults). */
+    static io.netty.channel.WriteBufferWaterMark segmentWaterMark(int mtu, int frames) {
+        long high = Math.max(io.netty.channel.WriteBufferWaterMark.DEFAULT.high(), (long) frames * (mtu + 18));
+        int h = (int) Math.min(Integer.MAX_VALUE, high);
+        return new io.netty.channel.WriteBufferWaterMark(Math.max(io.netty.channel.WriteBufferWaterMark.DEFAULT.low(),
+                h / 2), h);
+    }
+
+    /** Raises {@code ch}'s write-buffer water marks to the segment's, if they are lower. */
+    private void raiseWaterMark(Channel ch) {
+        io.netty.channel.WriteBufferWaterMark now = ch.config().getWriteBufferWaterMark();
+        if (now.high() < segmentWaterMark.high()) {
+            ch.config().setWriteBufferWaterMark(segmentWaterMark);
+        }
     }
 
     /** A builder for a gateway in front of {@code slirp}. */
@@ -128,6 +158,7 @@ public final class SlirpGateway implements AutoCloseable {
                 return;
             }
             try {
+                raiseWaterMark(port);
                 L2Port l2 = tenant.hub.attach(port);
                 if (attached != null) {
                     attached.trySuccess(l2);
@@ -271,6 +302,7 @@ public final class SlirpGateway implements AutoCloseable {
             this.gatewayPort = hub.attach(loop, new ChannelInitializer<Channel>() {
                 @Override
                 protected void initChannel(Channel ch) {
+                    raiseWaterMark(ch);
                     ch.pipeline().addLast(ra, dhcp, adapter);
                     slirp.attach(ch).addListener(f -> {
                         if (f.isSuccess()) {
@@ -282,6 +314,7 @@ public final class SlirpGateway implements AutoCloseable {
                     });
                 }
             });
+            raiseWaterMark(gatewayPort.port()); // the hub writes its read batches into it
         }
 
         /** The key it was attached by (a port's own tenant: an internal key). */
@@ -343,6 +376,7 @@ public final class SlirpGateway implements AutoCloseable {
         private Duration leaseTime = Duration.ofHours(1);
         private long raIntervalMillis = DEFAULT_RA_INTERVAL_MILLIS;
         private int maxTenants = DEFAULT_MAX_TENANTS;
+        private int batchFrames = DEFAULT_BATCH_FRAMES;
 
         private Builder(Slirp slirp) {
             this.slirp = Objects.requireNonNull(slirp, "slirp");
@@ -403,6 +437,19 @@ public final class SlirpGateway implements AutoCloseable {
                 throw new IllegalArgumentException("maxTenants must be positive: " + n);
             }
             this.maxTenants = n;
+            return this;
+        }
+
+        /**
+         * How many MTU-sized frames the segment's write buffers (the gateway's cable, each attached port) hold
+         * before they turn unwritable and the hub drops (default {@value #DEFAULT_BATCH_FRAMES}: two read batches of
+         * 16 frames); see the class comment.
+         */
+        public Builder batchFrames(int n) {
+            if (n <= 0) {
+                throw new IllegalArgumentException("batchFrames must be positive: " + n);
+            }
+            this.batchFrames = n;
             return this;
         }
 

@@ -1,5 +1,8 @@
 package dev.pktkit.slirp;
 
+import dev.pktkit.codec.wire.Ip4;
+import dev.pktkit.codec.wire.Ip6;
+import dev.pktkit.vtcp.host.UdpDatagram;
 import dev.pktkit.vtcp.host.VirtualChannelOption;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
@@ -14,11 +17,11 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 
+import java.net.Inet4Address;
+import java.net.Inet6Address;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
-import java.util.HashMap;
-import java.util.Iterator;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -26,24 +29,40 @@ import java.util.concurrent.TimeUnit;
  * (guest address and port, destination) flow gets a connected host datagram channel, whose datagrams go back to
  * the guest from the destination it talked to. The table lives on the namespace's loop (no locks), is bounded
  * by {@code maxUdpFlows}, and a sweep every quarter of the idle timeout closes flows idle longer than it.
+ *
+ * <p>Per datagram nothing is allocated: the guest channel reads {@link UdpDatagram}s (addresses as numbers,
+ * {@link VirtualChannelOption#UDP_DATAGRAMS}), the flow is found in a {@link UdpFlowTable} keyed by those numbers,
+ * and replies go back as pooled {@link UdpDatagram}s. DNS queries to the forwarder's address take the
+ * forwarder's own (allocating) path.
  */
 final class UdpFlows {
     private final SlirpNamespace ns;
-    private final Map<Key, Flow> flows = new HashMap<>();
+    private final UdpFlowTable<Flow> flows;
     private Channel guestChannel;
     private DnsForwarder dns;
     private ScheduledFuture<?> sweep;
-
-    record Key(InetSocketAddress guest, InetSocketAddress dst) {
-    }
+    /** The forwarder's addresses as numbers (family 4: lo; 6: hi, lo). */
+    private final long dns4;
+    private final long dns6Hi;
+    private final long dns6Lo;
 
     UdpFlows(SlirpNamespace ns) {
         this.ns = ns;
+        this.flows = new UdpFlowTable<>(ns.slirp.maxUdpFlows);
+        this.dns4 = ns.slirp.dnsV4 instanceof Inet4Address a ? Ip4.of(a) & 0xFFFFFFFFL : -1;
+        InetAddress d6 = ns.slirp.dnsV6;
+        this.dns6Hi = d6 instanceof Inet6Address a ? Ip6.hi(a) : -1;
+        this.dns6Lo = d6 instanceof Inet6Address a ? Ip6.lo(a) : -1;
+    }
+
+    private boolean isDns(UdpDatagram d) {
+        return d.dstPort() == 53 && (d.family() == 4 ? d.dstLo() == dns4 : d.dstHi() == dns6Hi && d.dstLo() == dns6Lo);
     }
 
     Future<?> start() {
         ChannelFuture f = new Bootstrap().group(ns.loop).channelFactory(ns.host.datagramChannels())
                 .option(VirtualChannelOption.TRANSPARENT, true)
+                .option(VirtualChannelOption.UDP_DATAGRAMS, true)
                 .handler(new GuestReader()).bind(0);
         guestChannel = f.channel();
         dns = new DnsForwarder(ns, guestChannel);
@@ -71,7 +90,7 @@ final class UdpFlows {
         if (sweep != null) {
             sweep.cancel(false);
         }
-        for (Flow fl : flows.values()) {
+        for (Flow fl : flows.snapshot()) {
             fl.close();
         }
         flows.clear();
@@ -86,10 +105,9 @@ final class UdpFlows {
     private void expire() {
         long now = System.nanoTime();
         long idle = TimeUnit.MILLISECONDS.toNanos(ns.slirp.udpIdleMillis);
-        for (Iterator<Flow> it = flows.values().iterator(); it.hasNext(); ) {
-            Flow fl = it.next();
+        for (Flow fl : flows.snapshot()) {
             if (now - fl.lastUsed > idle) {
-                it.remove();
+                flows.remove(fl);
                 fl.close();
                 ns.slirp.counters.udpFlowsExpired.increment();
             }
@@ -99,35 +117,36 @@ final class UdpFlows {
     private final class GuestReader extends ChannelInboundHandlerAdapter {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            if (!(msg instanceof DatagramPacket p)) {
+            if (!(msg instanceof UdpDatagram d)) {
                 ReferenceCountUtil.release(msg);
                 return;
             }
-            if (ns.isDnsAddress(p.recipient())) {
-                dns.query(p);
+            if (isDns(d)) {
+                InetSocketAddress recipient = d.recipient();
+                InetSocketAddress sender = d.sender();
+                dns.query(new DatagramPacket(d.takeContent(), recipient, sender));
                 return;
             }
-            Key k = new Key(p.sender(), p.recipient());
-            Flow fl = flows.get(k);
+            int family = d.family();
+            Flow fl = flows.get(family, d.srcHi(), d.srcLo(), d.srcPort(), d.dstHi(), d.dstLo(), d.dstPort());
             if (fl == null) {
-                InetSocketAddress to = ns.target(p.recipient());
+                InetSocketAddress to = ns.target(d.recipient());
                 if (to == null) {
                     ns.slirp.counters.udpDroppedByPolicy.increment();
-                    p.release();
+                    d.release();
                     return;
                 }
                 if (flows.size() >= ns.slirp.maxUdpFlows || !ns.slirp.reserveUdpFlow()) {
                     ns.slirp.counters.udpDroppedByLimit.increment();
-                    p.release();
+                    d.release();
                     return;
                 }
-                fl = new Flow(k, to);
-                flows.put(k, fl);
+                fl = new Flow(d, to);
+                flows.put(fl);
                 ns.slirp.counters.udpFlowsOpened.increment();
             }
             fl.lastUsed = System.nanoTime();
-            fl.send(p.content().retain());
-            p.release();
+            fl.send(d.takeContent());
         }
 
         @Override
@@ -137,15 +156,27 @@ final class UdpFlows {
     }
 
     /** One flow: its host channel and the datagrams waiting for it to connect. */
-    private final class Flow extends ChannelInboundHandlerAdapter {
-        final Key key;
+    private final class Flow extends ChannelInboundHandlerAdapter implements UdpFlowTable.Keyed {
+        private final int family;
+        private final long guestHi;
+        private final long guestLo;
+        private final int guestPort;
+        private final long dstHi;
+        private final long dstLo;
+        private final int dstPort;
         final Channel hostChannel;
         ArrayDeque<ByteBuf> waiting = new ArrayDeque<>();
         volatile long lastUsed = System.nanoTime();
         private boolean givenBack;
 
-        Flow(Key key, InetSocketAddress to) {
-            this.key = key;
+        Flow(UdpDatagram first, InetSocketAddress to) {
+            this.family = first.family();
+            this.guestHi = first.srcHi();
+            this.guestLo = first.srcLo();
+            this.guestPort = first.srcPort();
+            this.dstHi = first.dstHi();
+            this.dstLo = first.dstLo();
+            this.dstPort = first.dstPort();
             ChannelFuture cf = new Bootstrap().group(ns.hostLoops).channel(ns.slirp.datagramClass)
                     .option(ChannelOption.SO_RCVBUF, 256 << 10)
                     .handler(this).connect(to);
@@ -158,9 +189,7 @@ final class UdpFlows {
                 }
                 if (!f.isSuccess()) {
                     releaseAll(w);
-                    if (flows.get(key) == this) {
-                        flows.remove(key);
-                    }
+                    flows.remove(this);
                     giveBack();
                     return;
                 }
@@ -169,6 +198,41 @@ final class UdpFlows {
                 }
                 hostChannel.flush();
             }));
+        }
+
+        @Override
+        public int family() {
+            return family;
+        }
+
+        @Override
+        public long guestHi() {
+            return guestHi;
+        }
+
+        @Override
+        public long guestLo() {
+            return guestLo;
+        }
+
+        @Override
+        public int guestPort() {
+            return guestPort;
+        }
+
+        @Override
+        public long dstHi() {
+            return dstHi;
+        }
+
+        @Override
+        public long dstLo() {
+            return dstLo;
+        }
+
+        @Override
+        public int dstPort() {
+            return dstPort;
         }
 
         void send(ByteBuf data) {
@@ -233,7 +297,11 @@ final class UdpFlows {
             }
             ns.slirp.counters.udpDatagramsIn.increment();
             lastUsed = System.nanoTime(); // a plain store from the host loop; the sweep may see it late
-            g.write(new DatagramPacket(data, key.guest(), key.dst()), g.voidPromise());
+            // from the destination the guest talked to, to the guest: a pooled holder, no address objects
+            UdpDatagram reply = family == 4
+                    ? UdpDatagram.v4(data, (int) dstLo, dstPort, (int) guestLo, guestPort)
+                    : UdpDatagram.v6(data, dstHi, dstLo, dstPort, guestHi, guestLo, guestPort);
+            g.write(reply, g.voidPromise());
         }
 
         @Override

@@ -158,4 +158,47 @@ class SlirpGatewayTest {
         assertEquals("two", read(f2.hostAddress()), "the other tenant is untouched");
         assertTrue(two.pipe().b().isActive());
     }
+
+    /**
+     * The segment's hub writes a whole ingress read batch to the gateway and flushes once at its end, dropping into
+     * an unwritable port: 16 frames of 64 KiB (a TAP's read batch at MTU 65520) must all reach the gateway, which
+     * needs the cable's high water mark above Netty's 64 KiB default (with it, 15 of the 16 were dropped).
+     */
+    @Test
+    void aReadBatchOfLargeFramesReachesTheGatewayWhole() throws Exception {
+        Slirp big = Slirp.builder().mtu(65520).hostTransport(group, TransportKind.EPOLL).build();
+        SlirpGateway gw = SlirpGateway.builder(big).group(group).build();
+        try {
+            PacketPipe pipe = new PacketPipe();
+            pipes.add(pipe);
+            io.netty.channel.EventLoop loop = group.next();
+            pipe.register(loop, loop).sync(); // one loop: each flush is delivered before it returns
+            SlirpGateway.Tenant t = gw.attach(pipe.b()).get(10, TimeUnit.SECONDS);
+            assertTrue(pipe.b().config().getWriteBufferWaterMark().high() >= 32 * (65520 + 18),
+                    "the attached port's write buffer holds a batch of MTU-sized frames");
+            int frames = 16;
+            loop.submit(() -> {
+                for (int i = 0; i < frames; i++) {
+                    io.netty.buffer.ByteBuf f = pipe.a().alloc().directBuffer(14 + 65520);
+                    f.writeShort(0xFFFF).writeInt(0xFFFFFFFF); // broadcast: the hub floods it to the gateway
+                    f.writeShort(0x0252).writeInt(0x54000001);
+                    f.writeShort(0x88B5); // local experimental EtherType: the adapter counts and drops it
+                    f.writeZero(65520);
+                    pipe.a().write(f, pipe.a().voidPromise());
+                }
+                pipe.a().flush();
+            }).sync();
+            loop.submit(() -> { }).sync(); // anything the flush left for the loop
+            dev.pktkit.switching.HubPort gatewayPort = t.segment().ports().stream()
+                    .filter(p -> p.port() != pipe.b()).findFirst().orElseThrow();
+            dev.pktkit.switching.HubPort guestPort = t.segment().port(pipe.b());
+            assertEquals(frames, guestPort.counters().framesIn(), "the batch entered the hub");
+            assertEquals(0, gatewayPort.counters().drops(dev.pktkit.switching.DropReason.CONGESTED),
+                    "no frame dropped at the gateway's cable: " + gatewayPort.counters());
+            assertEquals(frames, gatewayPort.counters().framesOut(), gatewayPort.counters().toString());
+        } finally {
+            gw.close();
+            big.close();
+        }
+    }
 }

@@ -46,11 +46,19 @@ import java.util.regex.Pattern;
  * }</pre>
  */
 @EnabledIfSystemProperty(named = "pktkit.measure", matches = "true")
+@org.junit.jupiter.api.Timeout(value = 30, unit = TimeUnit.MINUTES) // a run of many iperf3 cells, not a test
 class SlirpThroughputMeasurement {
     private static final Pattern SUM = Pattern.compile(
             "\"sum_(sent|received)\"\\s*:\\s*\\{[^}]*?\"bits_per_second\"\\s*:\\s*([0-9.eE+]+)");
     private static final int SECONDS = Integer.getInteger("pktkit.measure.seconds", 5);
     private static final long CLOCK_TICKS = 100; // USER_HZ
+    /** Optional filters for a partial run (diagnosis): comma lists of translators, MTUs, streams, "up"/"down". */
+    private static final String ONLY = System.getProperty("pktkit.measure.only", "");
+    private static final String MTUS = System.getProperty("pktkit.measure.mtus", "1500,65520");
+    private static final String STREAMS = System.getProperty("pktkit.measure.streams", "1,4");
+    private static final String DIRS = System.getProperty("pktkit.measure.dirs", "up,down");
+    /** Prints {@code ss -tin} from the namespace and this slirp's counters halfway through each run of this slirp. */
+    private static final boolean DIAG = Boolean.getBoolean("pktkit.measure.diag");
 
     /** One translator set up for a namespace at an MTU. */
     private interface Translator extends AutoCloseable {
@@ -91,13 +99,16 @@ class SlirpThroughputMeasurement {
         try {
             Thread.sleep(300); // iperf3 -s binding; a measurement run, not a test
             boolean quick = Boolean.getBoolean("pktkit.measure.paranoid"); // this slirp only, MTU 1500, one stream
-            for (int mtu : quick ? new int[] {1500} : new int[] {1500, 65520}) {
-                for (int streams : quick ? new int[] {1} : new int[] {1, 4}) {
+            for (int mtu : quick ? new int[] {1500} : ints(MTUS)) {
+                for (int streams : quick ? new int[] {1} : ints(STREAMS)) {
                     for (boolean down : new boolean[] {false, true}) {
-                        Cell s4 = quick ? new Cell(0, 0, "-") : run("slirp4netns", mtu, streams, down, port);
-                        Cell pa = quick ? new Cell(0, 0, "-") : run("pasta", mtu, streams, down, port);
-                        Cell us = run("pktkit", mtu, streams, down, port);
-                        Cell two = run("pktkit-2loops", mtu, streams, down, port);
+                        if (!List.of(DIRS.split(",")).contains(down ? "down" : "up")) {
+                            continue;
+                        }
+                        Cell s4 = quick ? new Cell(0, 0, "-") : runIf("slirp4netns", mtu, streams, down, port);
+                        Cell pa = quick ? new Cell(0, 0, "-") : runIf("pasta", mtu, streams, down, port);
+                        Cell us = runIf("pktkit", mtu, streams, down, port);
+                        Cell two = runIf("pktkit-2loops", mtu, streams, down, port);
                         String line = String.format(Locale.ROOT,
                                 "%-6d %-2d %-4s | %-22s | %-22s | %-22s | %-22s | %s / %s%n", mtu, streams,
                                 down ? "down" : "up", s4.show(), pa.show(), us.show(), two.show(), ratio(us, s4),
@@ -117,6 +128,17 @@ class SlirpThroughputMeasurement {
                 ? "slirp-throughput-paranoid.txt" : "slirp-throughput.txt"), table);
     }
 
+    private static int[] ints(String list) {
+        return java.util.Arrays.stream(list.split(",")).mapToInt(Integer::parseInt).toArray();
+    }
+
+    private Cell runIf(String which, int mtu, int streams, boolean down, int port) throws Exception {
+        if (!ONLY.isEmpty() && !List.of(ONLY.split(",")).contains(which)) {
+            return new Cell(0, 0, "-");
+        }
+        return run(which, mtu, streams, down, port);
+    }
+
     private static String ratio(Cell a, Cell b) {
         if (a.note() != null || b.note() != null || b.gbits() == 0) {
             return "-";
@@ -132,7 +154,27 @@ class SlirpThroughputMeasurement {
             if (down) {
                 cmd.add("-R");
             }
-            CommandResult r = ns.exec(Duration.ofSeconds(SECONDS + 15), cmd.toArray(String[]::new));
+            java.util.concurrent.CompletableFuture<CommandResult> run = java.util.concurrent.CompletableFuture
+                    .supplyAsync(() -> {
+                        try {
+                            return ns.exec(Duration.ofSeconds(SECONDS + 15), cmd.toArray(String[]::new));
+                        } catch (Exception e) {
+                            throw new java.util.concurrent.CompletionException(e);
+                        }
+                    });
+            if (DIAG && t instanceof Diagnosable d) {
+                Thread.sleep(SECONDS * 500L); // halfway; a measurement run
+                System.out.println("SLIRP-DIAG " + which + " mtu " + mtu + " P" + streams + (down ? " down" : " up")
+                        + "\n" + ns.exec("ss", "-tin").output() + "\n" + d.diag());
+                System.out.println("SLIRP-DIAG link\n" + ns.exec("ip", "-s", "link").output()
+                        + ns.exec("nstat", "-az", "TcpRetransSegs", "TcpExtTCPLostRetransmit", "TcpExtTCPSackRecovery",
+                                "TcpExtTCPTimeouts", "TcpExtTCPSpuriousRTOs", "TcpExtTCPDSACKRecv",
+                                "TcpExtTCPLossProbes").output());
+            }
+            CommandResult r = run.get(SECONDS + 20, TimeUnit.SECONDS);
+            if (DIAG && t instanceof Diagnosable d) {
+                System.out.println("SLIRP-DIAG end " + which + "\n" + d.diag());
+            }
             double cpu = t.cpuSeconds() - cpu0;
             Matcher m = SUM.matcher(r.output());
             double bps = -1;
@@ -162,6 +204,41 @@ class SlirpThroughputMeasurement {
             case "pktkit-2loops" -> ours(ns, mtu, true);
             default -> ours(ns, mtu, false);
         };
+    }
+
+    /** A translator that can describe its state (this slirp's counters). */
+    private interface Diagnosable {
+        String diag();
+    }
+
+    /** The tenants' virtual hosts: counters, and the TCP engine's drops by reason (read reflectively: diagnosis). */
+    private static String hostDiag(SlirpGateway gateway) {
+        StringBuilder sb = new StringBuilder();
+        for (SlirpGateway.Tenant t : gateway.tenants()) {
+            dev.pktkit.vtcp.host.VirtualHost h = t.namespace().virtualHost();
+            for (var port : t.segment().ports()) {
+                sb.append("port ").append(port.port()).append(' ').append(port.counters()).append('\n');
+            }
+            sb.append("adapter ").append(t.adapter().counters()).append('\n');
+            sb.append("host ").append(h.counters()).append("\nengine drops");
+            try {
+                java.lang.reflect.Method m = h.getClass().getDeclaredMethod("tcpLayer");
+                m.setAccessible(true);
+                Object layer = m.invoke(h);
+                java.lang.reflect.Field f = layer.getClass().getDeclaredField("engine");
+                f.setAccessible(true);
+                dev.pktkit.vtcp.engine.TcpEngine e = (dev.pktkit.vtcp.engine.TcpEngine) f.get(layer);
+                for (dev.pktkit.vtcp.engine.DropReason r : dev.pktkit.vtcp.engine.DropReason.values()) {
+                    if (e.drops(r) != 0) {
+                        sb.append(' ').append(r).append('=').append(e.drops(r));
+                    }
+                }
+            } catch (ReflectiveOperationException e) {
+                sb.append(" unavailable: ").append(e);
+            }
+            sb.append('\n');
+        }
+        return sb.toString();
     }
 
     private static double procCpuSeconds(long pid) throws IOException {
@@ -211,7 +288,9 @@ class SlirpThroughputMeasurement {
         MultiThreadIoEventLoopGroup hostGroup = hostElsewhere ? TestLoops.group(TestLoops.EPOLL, 1) : group;
         Slirp slirp = Slirp.builder().hostLoopback(true).mtu(mtu).hostTransport(hostGroup, TransportKind.EPOLL)
                 .hostSocketsOnDeviceLoop(!hostElsewhere).build();
-        SlirpGateway gateway = SlirpGateway.builder(slirp).group(group).build();
+        SlirpGateway gateway = SlirpGateway.builder(slirp).group(group)
+                .batchFrames(Integer.getInteger("pktkit.measure.batchFrames", SlirpGateway.DEFAULT_BATCH_FRAMES))
+                .build();
         NetNamespace handle = ns.closeWith(NetNamespace.open(ns.path()));
         TapChannel tap = (TapChannel) new Bootstrap().group(group).channelFactory(() -> new TapChannel(handle))
                 .handler(new ChannelInboundHandlerAdapter()).bind(TunTapAddress.of("st0")).sync().channel();
@@ -219,7 +298,16 @@ class SlirpThroughputMeasurement {
         ns.exec("ip", "link", "set", "st0", "mtu", Integer.toString(mtu), "up").check();
         ns.exec("ip", "addr", "add", "10.0.2.15/24", "dev", "st0").check();
         ns.exec("ip", "route", "add", "default", "via", "10.0.2.2", "dev", "st0").check();
-        return new Translator() {
+        abstract class Ours implements Translator, Diagnosable {
+        }
+        return new Ours() {
+            @Override
+            public String diag() {
+                return "tap in " + tap.counters().packetsIn() + " pkts " + tap.counters().bytesIn() + " B, out "
+                        + tap.counters().packetsOut() + " pkts " + tap.counters().bytesOut() + " B, drops "
+                        + tap.counters().dropCounters() + "\nslirp " + slirp.counters() + "\n" + hostDiag(gateway);
+            }
+
             @Override
             public double cpuSeconds() throws IOException {
                 return procCpuSeconds(ProcessHandle.current().pid());

@@ -16,6 +16,12 @@ public final class VirtualChannelOption<T> extends ChannelOption<T> {
     public static final ChannelOption<Boolean> TRANSPARENT = valueOf(VirtualChannelOption.class, "TRANSPARENT");
 
     /**
+     * On a {@link VirtualDatagramChannel}: inbound datagrams arrive as pooled {@link UdpDatagram}s (addresses as
+     * primitives, no objects per datagram) instead of {@code DatagramPacket}s. Default false.
+     */
+    public static final ChannelOption<Boolean> UDP_DATAGRAMS = valueOf(VirtualChannelOption.class, "UDP_DATAGRAMS");
+
+    /**
      * On a {@link VirtualServerSocketChannel}: keep each SYN unanswered and hand the application the child
      * channel at once, inactive, so it decides first ({@link VirtualSocketChannel#acceptConnection()} sends the
      * SYN-ACK, {@link VirtualSocketChannel#refuseConnection(Refusal)} refuses with RST, ICMP unreachable or

@@ -44,6 +44,8 @@ import java.nio.channels.NotYetConnectedException;
  * than the host's MTU allows fails with an {@link IOException} (no fragmentation).</li>
  * <li>With {@link VirtualChannelOption#TRANSPARENT} the channel receives UDP for any address; a
  * {@code DatagramPacket} written with a {@code sender} goes out from that address and port.</li>
+ * <li>{@link UdpDatagram}s (addresses as numbers, pooled) may be written in place of {@code DatagramPacket}s,
+ * and with {@link VirtualChannelOption#UDP_DATAGRAMS} are read in their place: no objects per datagram.</li>
  * <li>Multicast membership ({@code joinGroup}, {@code block}) is not supported: those futures fail with
  * {@link UnsupportedOperationException}.</li>
  * </ul>
@@ -184,7 +186,7 @@ public final class VirtualDatagramChannel extends AbstractVirtualChannel
 
     @Override
     protected Object filterOutboundMessage(Object msg) {
-        if (msg instanceof DatagramPacket) {
+        if (msg instanceof DatagramPacket || msg instanceof UdpDatagram) {
             return msg;
         }
         if (msg instanceof ByteBuf) {
@@ -214,8 +216,80 @@ public final class VirtualDatagramChannel extends AbstractVirtualChannel
         }
     }
 
+    /** Sends a {@link UdpDatagram}: its destination, and its source when transparent. No objects made. */
+    private void sendDatagram(UdpDatagram d) throws IOException {
+        Endpoint me = local;
+        if (me == null) {
+            bind0(Endpoint.WILDCARD);
+            me = local;
+        }
+        boolean fromSource = transparent;
+        int srcPort = fromSource ? d.srcPort() : me.port();
+        ByteBuf data = d.content();
+        int len = data.readableBytes();
+        int ttl = config.getTimeToLive();
+        int tos = config.getTrafficClass();
+        if (d.family() == 4) {
+            int s;
+            if (fromSource) {
+                s = d.srcV4();
+            } else if (me.family() == 6) {
+                throw new IOException("cannot send to IPv4 from IPv6 " + me);
+            } else {
+                s = me.family() == 4 ? me.v4() : host.sourceIpv4();
+            }
+            if (s == 0) {
+                host.dropCount(HostDropReason.NO_SOURCE_ADDRESS);
+                throw new java.net.NoRouteToHostException("the host has no IPv4 address");
+            }
+            int total = Ipv4.MIN_HEADER_LENGTH + Udp.HEADER_LENGTH + len;
+            if (total > host.mtu()) {
+                throw new IOException("Message too long: " + len + " bytes of UDP exceed the MTU of " + host.mtu());
+            }
+            ByteBuf p = host.newPacket(total);
+            Ipv4.writeHeader(p, tos, host.nextIpId(), 0, ttl, IpProtocol.UDP, s, d.dstV4(), null, 0, 0,
+                    Udp.HEADER_LENGTH + len);
+            Udp.writeDatagramV4(p, s, d.dstV4(), srcPort, d.dstPort(), data, data.readerIndex(), len);
+            host.countUdpOut();
+            host.transmit(p);
+        } else {
+            long sHi;
+            long sLo;
+            if (fromSource) {
+                sHi = d.srcHi();
+                sLo = d.srcLo();
+            } else if (me.family() == 6) {
+                sHi = me.hi();
+                sLo = me.lo();
+            } else if (me.family() == 4) {
+                throw new IOException("cannot send to IPv6 from IPv4 " + me);
+            } else if (host.sourceIpv6(d.dstHi(), v6src)) {
+                sHi = v6src[0];
+                sLo = v6src[1];
+            } else {
+                host.dropCount(HostDropReason.NO_SOURCE_ADDRESS);
+                throw new java.net.NoRouteToHostException("the host has no IPv6 address");
+            }
+            int total = Ipv6.HEADER_LENGTH + Udp.HEADER_LENGTH + len;
+            if (total > host.mtu()) {
+                throw new IOException("Message too long: " + len + " bytes of UDP exceed the MTU of " + host.mtu());
+            }
+            ByteBuf p = host.newPacket(total);
+            Ipv6.writeHeader(p, tos, 0, Udp.HEADER_LENGTH + len, IpProtocol.UDP, ttl, sHi, sLo, d.dstHi(),
+                    d.dstLo());
+            Udp.writeDatagramV6(p, sHi, sLo, d.dstHi(), d.dstLo(), srcPort, d.dstPort(), data, data.readerIndex(),
+                    len);
+            host.countUdpOut();
+            host.transmit(p);
+        }
+    }
+
     @SuppressWarnings("unchecked")
     private void send(Object msg) throws IOException {
+        if (msg instanceof UdpDatagram d) {
+            sendDatagram(d);
+            return;
+        }
         ByteBuf data;
         InetSocketAddress to;
         InetSocketAddress from = null;
@@ -302,7 +376,7 @@ public final class VirtualDatagramChannel extends AbstractVirtualChannel
 
     // ---- from the host ----
 
-    boolean offerDatagram(DatagramPacket packet, int bytes) {
+    boolean offerDatagram(Object packet, int bytes) {
         return offer(packet, bytes, host.maxQueuedDatagrams(), config.getReceiveBufferSize());
     }
 

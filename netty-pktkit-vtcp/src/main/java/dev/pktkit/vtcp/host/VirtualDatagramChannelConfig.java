@@ -17,7 +17,8 @@ import java.util.Map;
  * The configuration of a {@link VirtualDatagramChannel}. {@code SO_RCVBUF} bounds the bytes queued unread
  * (default 212992, Linux's default), {@code IP_TOS} sets the IPv4 TOS / IPv6 traffic class,
  * {@code IP_MULTICAST_TTL} the TTL / hop limit of every datagram (default 64), {@link VirtualChannelOption#TRANSPARENT}
- * any-address listening. {@code SO_SNDBUF}, {@code SO_REUSEADDR}, {@code SO_BROADCAST} and the multicast
+ * any-address listening, {@link VirtualChannelOption#UDP_DATAGRAMS} {@link UdpDatagram}s instead of
+ * {@code DatagramPacket}s. {@code SO_SNDBUF}, {@code SO_REUSEADDR}, {@code SO_BROADCAST} and the multicast
  * interface options are kept and reported but change nothing: sends never wait, a port is bound once, and there
  * is one interface.
  */
@@ -33,6 +34,7 @@ public final class VirtualDatagramChannelConfig extends DefaultChannelConfig imp
     private volatile boolean broadcast;
     private volatile boolean loopbackModeDisabled = true;
     private volatile boolean transparent;
+    private volatile boolean udpDatagrams;
     private volatile InetAddress multicastInterface;
     private volatile NetworkInterface networkInterface;
 
@@ -45,7 +47,7 @@ public final class VirtualDatagramChannelConfig extends DefaultChannelConfig imp
         return getOptions(super.getOptions(), ChannelOption.SO_BROADCAST, ChannelOption.SO_RCVBUF,
                 ChannelOption.SO_SNDBUF, ChannelOption.SO_REUSEADDR, ChannelOption.IP_MULTICAST_LOOP_DISABLED,
                 ChannelOption.IP_MULTICAST_ADDR, ChannelOption.IP_MULTICAST_IF, ChannelOption.IP_MULTICAST_TTL,
-                ChannelOption.IP_TOS, VirtualChannelOption.TRANSPARENT);
+                ChannelOption.IP_TOS, VirtualChannelOption.TRANSPARENT, VirtualChannelOption.UDP_DATAGRAMS);
     }
 
     @Override
@@ -81,6 +83,9 @@ public final class VirtualDatagramChannelConfig extends DefaultChannelConfig imp
         if (option == VirtualChannelOption.TRANSPARENT) {
             return (T) Boolean.valueOf(transparent);
         }
+        if (option == VirtualChannelOption.UDP_DATAGRAMS) {
+            return (T) Boolean.valueOf(udpDatagrams);
+        }
         return super.getOption(option);
     }
 
@@ -108,10 +113,23 @@ public final class VirtualDatagramChannelConfig extends DefaultChannelConfig imp
             setTrafficClass((Integer) value);
         } else if (option == VirtualChannelOption.TRANSPARENT) {
             setTransparent((Boolean) value);
+        } else if (option == VirtualChannelOption.UDP_DATAGRAMS) {
+            setUdpDatagrams((Boolean) value);
         } else {
             return super.setOption(option, value);
         }
         return true;
+    }
+
+    /** Whether inbound datagrams arrive as {@link UdpDatagram}s ({@link VirtualChannelOption#UDP_DATAGRAMS}). */
+    public boolean isUdpDatagrams() {
+        return udpDatagrams;
+    }
+
+    /** Sets {@link VirtualChannelOption#UDP_DATAGRAMS}; applies to datagrams received from then on. */
+    public VirtualDatagramChannelConfig setUdpDatagrams(boolean udpDatagrams) {
+        this.udpDatagrams = udpDatagrams;
+        return this;
     }
 
     /** Whether the channel listens on any address ({@link VirtualChannelOption#TRANSPARENT}). */

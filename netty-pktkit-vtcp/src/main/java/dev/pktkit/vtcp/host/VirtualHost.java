@@ -530,6 +530,21 @@ public final class VirtualHost extends ChannelInboundHandlerAdapter implements L
             return;
         }
         int payloadLen = Udp.length(pkt, udpOff) - Udp.HEADER_LENGTH;
+        if (ch.config().isUdpDatagrams()) {
+            // no objects per datagram: the addresses as numbers, the payload a (pooled) slice, the holder pooled
+            ByteBuf payload = pkt.retainedSlice(udpOff + Udp.HEADER_LENGTH, payloadLen);
+            UdpDatagram d = v6
+                    ? UdpDatagram.v6(payload, Ipv6.srcHi(pkt, ipOff), Ipv6.srcLo(pkt, ipOff), sport,
+                            Ipv6.dstHi(pkt, ipOff), Ipv6.dstLo(pkt, ipOff), dport)
+                    : UdpDatagram.v4(payload, Ipv4.src(pkt, ipOff), sport, Ipv4.dst(pkt, ipOff), dport);
+            pkt.release();
+            if (ch.offerDatagram(d, payloadLen)) {
+                counters.udpIn();
+            } else {
+                counters.drop(HostDropReason.RECEIVE_QUEUE_FULL);
+            }
+            return;
+        }
         InetSocketAddress sender;
         InetSocketAddress recipient;
         if (v6) {

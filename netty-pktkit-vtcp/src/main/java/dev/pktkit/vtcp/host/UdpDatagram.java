@@ -16,7 +16,7 @@ import java.net.InetSocketAddress;
  *
  * <ul>
  * <li>Inbound: a channel with {@link VirtualChannelOption#UDP_DATAGRAMS} set fires these instead of
- * {@code DatagramPacket}s; {@link #src source} is the sender, {@link #dst destination} the address it was sent
+ * {@code DatagramPacket}s; the source ({@link #sender()}) is the sender, the destination ({@link #recipient()}) the address it was sent
  * to (with {@link VirtualChannelOption#TRANSPARENT}, any address).</li>
  * <li>Outbound: any {@link VirtualDatagramChannel} takes them: sent to the destination, from the source when the
  * channel is {@link VirtualChannelOption#TRANSPARENT} (else from the channel's own address and port).</li>

@@ -1,16 +1,12 @@
 package dev.pktkit.openvpn;
 
-import dev.pktkit.openvpn.crypto.ControlWrap;
 import dev.pktkit.openvpn.crypto.KeyDirection;
 import dev.pktkit.openvpn.crypto.ReplayWindow;
 import dev.pktkit.openvpn.crypto.StaticKey;
-import dev.pktkit.openvpn.crypto.TlsAuth;
-import dev.pktkit.openvpn.crypto.TlsCrypt;
 import dev.pktkit.openvpn.data.AeadDataChannel;
 import dev.pktkit.openvpn.data.DataChannel;
 import dev.pktkit.openvpn.data.DataCipher;
 import dev.pktkit.openvpn.data.KeyDerivation;
-import dev.pktkit.openvpn.reliable.ReliableConfig;
 import dev.pktkit.openvpn.wire.Opcode;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -24,7 +20,6 @@ import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
 import io.netty.handler.codec.LengthFieldPrepender;
-import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
@@ -87,25 +82,12 @@ public final class OpenVpnClient extends ChannelDuplexHandler {
     static final int IV_PROTO_CC_EXIT_NOTIFY = OpenVpnServer.IV_PROTO_CC_EXIT_NOTIFY;
     private static final long TICK_MILLIS = 200;
     private static final long PUSH_REQUEST_RETRY_NANOS = TimeUnit.SECONDS.toNanos(5);
-    /** Longest joined PUSH_REPLY accepted (bounds the continuation buffer). */
-    static final int MAX_PUSH_OPTIONS = 1024;
 
-    private final SslContext ssl;
-    private final StaticKey tlsAuthKey;
-    private final KeyDirection tlsAuthDirection;
-    private final String tlsAuthDigest;
-    private final StaticKey tlsCryptKey;
-    private final List<DataCipher> dataCiphers;
+    private final OpenVpnOptions.Shared shared;
     private final String username;
     private final String password;
-    private final String authDigest;
     private final ChannelHandler tunnelInitializer;
-    private final ReliableConfig reliableConfig;
-    private final long handWindowNanos;
-    private final long renegNanos;
-    private final long transitionNanos;
     private final int maxQueued;
-    private final boolean tlsEkm;
     private final SecureRandom random = new SecureRandom();
     private final long[] drops = new long[OpenVpnDropReason.values().length];
 
@@ -150,28 +132,11 @@ public final class OpenVpnClient extends ChannelDuplexHandler {
     private enum Phase { RESET, TLS, KEY_SENT, PUSH_REQUESTED, CONNECTED, FAILED }
 
     private OpenVpnClient(Builder b) {
-        ssl = Objects.requireNonNull(b.ssl, "ssl");
-        if (!ssl.isClient()) {
-            throw new IllegalArgumentException("ssl must be a client context (OpenVpnTls.clientContext)");
-        }
-        if (b.tlsAuthKey != null && b.tlsCryptKey != null) {
-            throw new IllegalArgumentException("choose one of tls-auth and tls-crypt");
-        }
-        tlsAuthKey = b.tlsAuthKey;
-        tlsAuthDirection = b.tlsAuthDirection;
-        tlsAuthDigest = b.tlsAuthDigest;
-        tlsCryptKey = b.tlsCryptKey;
-        dataCiphers = List.copyOf(b.dataCiphers);
+        shared = b.shared(false);
         username = b.username;
         password = b.password;
-        authDigest = b.authDigest;
         tunnelInitializer = b.tunnelInitializer;
-        reliableConfig = b.reliableConfig;
-        handWindowNanos = TimeUnit.SECONDS.toNanos(b.handWindowSeconds);
-        renegNanos = TimeUnit.SECONDS.toNanos(b.renegSeconds);
-        transitionNanos = TimeUnit.SECONDS.toNanos(b.transitionWindowSeconds);
         maxQueued = b.maxQueued;
-        tlsEkm = b.tlsEkm;
     }
 
     public static Builder builder() {
@@ -282,20 +247,10 @@ public final class OpenVpnClient extends ChannelDuplexHandler {
         flush();
     }
 
-    private ControlWrap newWrap() {
-        if (tlsAuthKey != null) {
-            return new TlsAuth(tlsAuthKey, tlsAuthDirection, tlsAuthDigest);
-        }
-        if (tlsCryptKey != null) {
-            return new TlsCrypt(tlsCryptKey, false);
-        }
-        return null;
-    }
-
     private Key newKey(int keyId, boolean soft) {
         Key k = new Key(keyId);
-        k.control = new ControlChannel(alloc, reliableConfig, soft ? key.control.wrap() : newWrap(), false,
-                localSessionId, keyId, ControlChannel.DEFAULT_SEND_QUEUE, now, this::transmit, k::tlsIn);
+        k.control = new ControlChannel(alloc, shared.reliableConfig(), soft ? key.control.wrap() : shared.newWrap(),
+                false, localSessionId, keyId, ControlChannel.DEFAULT_SEND_QUEUE, now, this::transmit, k::tlsIn);
         if (soft) {
             k.control.softReset(key.control.remoteSessionId());
             k.control.shareProtection(key.control);
@@ -494,9 +449,9 @@ public final class OpenVpnClient extends ChannelDuplexHandler {
         random.nextBytes(r1);
         random.nextBytes(r2);
         int ivProto = IV_PROTO_DATA_V2 | IV_PROTO_CC_EXIT_NOTIFY
-                | (tlsEkm && KeyDerivation.exporterAvailable() ? IV_PROTO_TLS_KEY_EXPORT : 0);
+                | (shared.tlsEkm() && KeyDerivation.exporterAvailable() ? IV_PROTO_TLS_KEY_EXPORT : 0);
         StringBuilder ciphers = new StringBuilder();
-        for (DataCipher c : dataCiphers) {
+        for (DataCipher c : shared.dataCiphers()) {
             ciphers.append(ciphers.isEmpty() ? "" : ":").append(c.openVpnName);
         }
         String info = "IV_VER=2.6.14\nIV_PLAT=linux\nIV_PROTO=" + ivProto + "\nIV_NCP=2\nIV_CIPHERS=" + ciphers
@@ -506,9 +461,9 @@ public final class OpenVpnClient extends ChannelDuplexHandler {
 
     /** Our OCC options string; servers only compare it and warn. */
     private String optionsString() {
-        DataCipher c = cipher != null ? cipher : dataCiphers.get(0);
+        DataCipher c = cipher != null ? cipher : shared.dataCiphers().get(0);
         return "V4,dev-type tun,link-mtu 1549,tun-mtu 1500,proto " + (tcp ? "TCPv4_CLIENT" : "UDPv4")
-                + ",cipher " + c.openVpnName + ",auth " + (c.isAead() ? "[null-digest]" : authDigest)
+                + ",cipher " + c.openVpnName + ",auth " + (c.isAead() ? "[null-digest]" : shared.authDigest())
                 + ",keysize " + c.keyLength * 8 + ",key-method 2,tls-client";
     }
 
@@ -517,20 +472,7 @@ public final class OpenVpnClient extends ChannelDuplexHandler {
             if (phase != Phase.PUSH_REQUESTED) {
                 return; // a repeated reply (answer to a retried request)
             }
-            boolean more = false;
-            for (String o : m.substring("PUSH_REPLY".length()).split(",")) {
-                if (o.isBlank()) {
-                    continue;
-                }
-                if (o.trim().equals("push-continuation 2")) {
-                    more = true;
-                }
-                if (pushOptions.size() >= MAX_PUSH_OPTIONS) {
-                    throw new IllegalArgumentException("more than " + MAX_PUSH_OPTIONS + " pushed options");
-                }
-                pushOptions.add(o);
-            }
-            if (!more) {
+            if (!OpenVpnPushReply.collect(m, pushOptions)) {
                 onPushed(OpenVpnPushReply.parse(pushOptions));
             }
         } else if (m.startsWith("AUTH_FAILED")) {
@@ -545,8 +487,8 @@ public final class OpenVpnClient extends ChannelDuplexHandler {
     }
 
     private void onPushed(OpenVpnPushReply reply) {
-        DataCipher c = reply.cipher() != null ? DataCipher.byName(reply.cipher()) : dataCiphers.get(0);
-        if (c == null || !dataCiphers.contains(c)) {
+        DataCipher c = reply.cipher() != null ? DataCipher.byName(reply.cipher()) : shared.dataCiphers().get(0);
+        if (c == null || !shared.dataCiphers().contains(c)) {
             fail("the server pushed cipher " + reply.cipher() + ", not one of ours");
             close();
             return;
@@ -593,7 +535,7 @@ public final class OpenVpnClient extends ChannelDuplexHandler {
                 : KeyDerivation.prf(k.km2.preMaster(), k.km2.random1(), k.serverKm2.random1(), k.km2.random2(),
                         k.serverKm2.random2(), localSessionId, k.control.remoteSessionId());
         try {
-            return KeyDerivation.dataChannel(cipher, authDigest, key2, false, new ReplayWindow());
+            return KeyDerivation.dataChannel(cipher, shared.authDigest(), key2, false, new ReplayWindow());
         } finally {
             Arrays.fill(key2, (byte) 0);
         }
@@ -608,7 +550,7 @@ public final class OpenVpnClient extends ChannelDuplexHandler {
         }
         lameData = data;
         lameKeyId = dataKeyId;
-        lameUntil = now + transitionNanos;
+        lameUntil = now + shared.transitionNanos();
         data = deriveData(k);
         dataKeyId = k.keyId;
         // carry unread control plaintext (none is expected on the old key) and switch the session's channel
@@ -717,7 +659,7 @@ public final class OpenVpnClient extends ChannelDuplexHandler {
             rekey.control.tick(now);
         }
         if (phase != Phase.CONNECTED) {
-            if (now - started > handWindowNanos) {
+            if (now - started > shared.handWindowNanos()) {
                 fail("no tunnel within the hand-window (phase " + phase + ")");
                 close();
                 return;
@@ -742,11 +684,11 @@ public final class OpenVpnClient extends ChannelDuplexHandler {
             lameData.destroy();
             lameData = null;
         }
-        if (rekey != null && now - rekey.started > handWindowNanos) {
+        if (rekey != null && now - rekey.started > shared.handWindowNanos()) {
             rekey.release();
             rekey = null;
             countDrop(OpenVpnDropReason.RENEGOTIATION_FAILED);
-        } else if (rekey == null && renegNanos > 0 && now - keyStarted > renegNanos) {
+        } else if (rekey == null && shared.renegNanos() > 0 && now - keyStarted > shared.renegNanos()) {
             rekey = newKey(OpenVpnServer.nextKeyId(key.keyId), true);
             rekey.control.sendReset(now);
             rekey.startTls();
@@ -839,7 +781,7 @@ public final class OpenVpnClient extends ChannelDuplexHandler {
         }
 
         void startTls() {
-            sslHandler = ssl.newHandler(alloc);
+            sslHandler = shared.ssl().newHandler(alloc);
             sslHandler.setHandshakeTimeoutMillis(0);
             tls = new EmbeddedChannel(sslHandler); // active at once: the ClientHello is waiting in its outbound
             pumpTls();
@@ -919,57 +861,14 @@ public final class OpenVpnClient extends ChannelDuplexHandler {
     }
 
     /** Configuration; defaults follow OpenVPN 2.6's client. */
-    public static final class Builder {
-        private SslContext ssl;
-        private StaticKey tlsAuthKey;
-        private KeyDirection tlsAuthDirection = KeyDirection.INVERSE;
-        private String tlsAuthDigest = "SHA1";
-        private StaticKey tlsCryptKey;
-        private List<DataCipher> dataCiphers = List.of(DataCipher.AES_256_GCM, DataCipher.AES_128_GCM,
-                DataCipher.CHACHA20_POLY1305);
+    public static final class Builder extends OpenVpnOptions<Builder> {
         private String username = "";
         private String password = "";
-        private String authDigest = "SHA1";
         private ChannelHandler tunnelInitializer;
-        private ReliableConfig reliableConfig = ReliableConfig.DEFAULT;
-        private int handWindowSeconds = 60;
-        private int renegSeconds;
-        private int transitionWindowSeconds = 60;
         private int maxQueued = 256;
-        private boolean tlsEkm = true;
 
-        /** Our TLS context: client certificate and key, and the CA the server's certificate must chain to. */
-        public Builder ssl(SslContext ssl) {
-            this.ssl = ssl;
-            return this;
-        }
-
-        /** {@code tls-auth KEY 1} (direction {@link KeyDirection#INVERSE} for a client) with the {@code auth} digest. */
-        public Builder tlsAuth(StaticKey key, KeyDirection direction, String digest) {
-            this.tlsAuthKey = key;
-            this.tlsAuthDirection = direction;
-            this.tlsAuthDigest = digest;
-            return this;
-        }
-
-        /** {@code tls-crypt KEY}. */
-        public Builder tlsCrypt(StaticKey key) {
-            this.tlsCryptKey = key;
-            return this;
-        }
-
-        /** {@code data-ciphers} we offer ({@code IV_CIPHERS}), in our order of preference. */
-        public Builder dataCiphers(String colonSeparated) {
-            List<DataCipher> l = new ArrayList<>();
-            for (String n : colonSeparated.split(":")) {
-                DataCipher c = DataCipher.byName(n);
-                if (c == null) {
-                    throw new IllegalArgumentException("unsupported data cipher " + n);
-                }
-                l.add(c);
-            }
-            this.dataCiphers = l;
-            return this;
+        Builder() {
+            super(KeyDirection.INVERSE, 0);
         }
 
         /** {@code auth-user-pass}: sent in our key method 2 message (inside TLS). */
@@ -979,50 +878,15 @@ public final class OpenVpnClient extends ChannelDuplexHandler {
             return this;
         }
 
-        /** {@code auth}: the HMAC digest of a CBC data channel (not negotiated; name the server's). */
-        public Builder auth(String digest) {
-            this.authDigest = digest;
-            return this;
-        }
-
         /** Added to the tunnel channel's pipeline before it is registered. */
         public Builder tunnelInitializer(ChannelHandler h) {
             this.tunnelInitializer = h;
             return this;
         }
 
-        public Builder reliable(ReliableConfig config) {
-            this.reliableConfig = config;
-            return this;
-        }
-
-        /** {@code hand-window}: the tunnel must be up (and a renegotiation done) within this many seconds (60). */
-        public Builder handWindow(int seconds) {
-            this.handWindowSeconds = seconds;
-            return this;
-        }
-
-        /** {@code reneg-sec}: we start a new key when ours is this old (0, the default here: only the server does). */
-        public Builder renegSeconds(int seconds) {
-            this.renegSeconds = seconds;
-            return this;
-        }
-
-        /** {@code transition-window}: how long the previous data key is still accepted (60 s). */
-        public Builder transitionWindow(int seconds) {
-            this.transitionWindowSeconds = seconds;
-            return this;
-        }
-
         /** Packets that may wait for the tunnel channel's {@code read()} with auto-read off (256). */
         public Builder maxQueued(int n) {
             this.maxQueued = n;
-            return this;
-        }
-
-        /** Whether to offer the TLS exporter ({@code IV_PROTO} key-export bit; default true where the JDK has it). */
-        public Builder tlsEkm(boolean offer) {
-            this.tlsEkm = offer;
             return this;
         }
 

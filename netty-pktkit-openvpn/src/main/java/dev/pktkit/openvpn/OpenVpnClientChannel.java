@@ -1,19 +1,12 @@
 package dev.pktkit.openvpn;
 
+import dev.pktkit.codec.pipe.TunnelPeerChannel;
 import io.netty.buffer.ByteBuf;
-import io.netty.channel.AbstractChannel;
-import io.netty.channel.ChannelConfig;
-import io.netty.channel.ChannelMetadata;
-import io.netty.channel.ChannelOutboundBuffer;
-import io.netty.channel.ChannelPromise;
-import io.netty.channel.DefaultChannelConfig;
 import io.netty.channel.EventLoop;
-import io.netty.util.ReferenceCountUtil;
 
 import java.net.Inet4Address;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
-import java.util.ArrayDeque;
 
 /**
  * One connected OpenVPN client as an L3 port (TUN mode; Ethernet frames instead of IP packets in TAP mode,
@@ -29,21 +22,14 @@ import java.util.ArrayDeque;
  * With auto-read off, packets wait (up to {@code maxQueuedPerClient}, then dropped and counted as
  * {@link OpenVpnDropReason#INBOUND_QUEUE_FULL}) until {@code read()}.
  */
-public final class OpenVpnClientChannel extends AbstractChannel {
-    private static final ChannelMetadata METADATA = new ChannelMetadata(false, 16);
-
+public final class OpenVpnClientChannel extends TunnelPeerChannel {
     private final OpenVpnServer server;
     final OpenVpnServer.Session session;
-    private final ChannelConfig config = new DefaultChannelConfig(this);
     private final Inet4Address address;
-    private final ArrayDeque<ByteBuf> inbound = new ArrayDeque<>();
-    private volatile boolean open = true;
-    private boolean readRequested;
-    private boolean readPendingComplete;
 
     OpenVpnClientChannel(OpenVpnServer server, io.netty.channel.Channel parent, OpenVpnServer.Session session,
                          Inet4Address address) {
-        super(parent);
+        super(parent, "an OpenVPN client channel");
         this.server = server;
         this.session = session;
         this.address = address;
@@ -79,36 +65,7 @@ public final class OpenVpnClientChannel extends AbstractChannel {
         return session.ekm;
     }
 
-    @Override
-    public ChannelConfig config() {
-        return config;
-    }
-
-    @Override
-    public boolean isOpen() {
-        return open;
-    }
-
-    @Override
-    public boolean isActive() {
-        return open && isRegistered();
-    }
-
-    @Override
-    public ChannelMetadata metadata() {
-        return METADATA;
-    }
-
-    @Override
-    protected AbstractUnsafe newUnsafe() {
-        return new AbstractUnsafe() {
-            @Override
-            public void connect(SocketAddress remote, SocketAddress local, ChannelPromise promise) {
-                promise.setFailure(new UnsupportedOperationException("an OpenVPN client channel is always connected"));
-            }
-        };
-    }
-
+    /** The loop all of the server's state lives on (the UDP channel's, or the first TCP connection's). */
     @Override
     protected boolean isCompatible(EventLoop loop) {
         return loop == server.homeLoop();
@@ -125,106 +82,36 @@ public final class OpenVpnClientChannel extends AbstractChannel {
     }
 
     @Override
-    protected void doBind(SocketAddress localAddress) {
-        throw new UnsupportedOperationException("an OpenVPN client channel cannot bind");
+    protected void writePacket(ByteBuf packet) {
+        server.sendData(session, packet);
     }
 
     @Override
-    protected void doDisconnect() {
-        doClose();
+    protected void flushPackets() {
+        server.flushLink(session);
     }
 
     @Override
-    protected void doClose() {
-        if (!open) {
-            return;
-        }
-        open = false;
-        ByteBuf b;
-        while ((b = inbound.poll()) != null) {
-            b.release();
-        }
+    protected void inboundQueueFull() {
+        server.countDrop(OpenVpnDropReason.INBOUND_QUEUE_FULL);
+    }
+
+    @Override
+    protected void closed() {
         server.clientChannelClosed(session);
-    }
-
-    @Override
-    protected void doBeginRead() {
-        readRequested = true;
-        drainInbound();
-    }
-
-    @Override
-    protected void doWrite(ChannelOutboundBuffer in) {
-        boolean wrote = false;
-        for (;;) {
-            Object msg = in.current();
-            if (msg == null) {
-                break;
-            }
-            if (msg instanceof ByteBuf buf) {
-                server.sendData(session, buf.retain());
-                wrote = true;
-                in.remove();
-            } else {
-                in.remove(new UnsupportedOperationException("an OpenVPN client channel carries ByteBuf IP packets"));
-            }
-        }
-        if (wrote) {
-            server.flushLink(session);
-        }
-    }
-
-    @Override
-    protected Object filterOutboundMessage(Object msg) {
-        if (msg instanceof ByteBuf) {
-            return msg;
-        }
-        ReferenceCountUtil.release(msg);
-        throw new UnsupportedOperationException("an OpenVPN client channel carries ByteBuf IP packets, not "
-                + msg.getClass().getName());
     }
 
     /** From the server, on the loop: one decrypted packet from this client. */
     void deliver(ByteBuf packet, int maxQueued) {
-        if (!open) {
-            packet.release();
-            return;
-        }
-        if ((readRequested || config.isAutoRead()) && inbound.isEmpty()) {
-            readRequested = false;
-            readPendingComplete = true;
-            pipeline().fireChannelRead(packet);
-            return;
-        }
-        if (inbound.size() >= maxQueued) {
-            packet.release();
-            server.countDrop(OpenVpnDropReason.INBOUND_QUEUE_FULL);
-            return;
-        }
-        inbound.add(packet);
-        drainInbound();
-    }
-
-    private void drainInbound() {
-        while (!inbound.isEmpty() && (readRequested || config.isAutoRead()) && isActive()) {
-            readRequested = false;
-            readPendingComplete = true;
-            pipeline().fireChannelRead(inbound.poll());
-        }
-        completeRead();
+        deliverPacket(packet, maxQueued);
     }
 
     /** From the server at the end of its read batch. */
     void completeRead() {
-        if (readPendingComplete) {
-            readPendingComplete = false;
-            pipeline().fireChannelReadComplete();
-        }
+        completeReadBatch();
     }
 
     void closeFromServer() {
-        if (open) {
-            close();
-        }
+        closeIfOpen();
     }
 }

@@ -38,6 +38,34 @@ public record OpenVpnPushReply(List<String> options, Inet4Address address, Inet4
         dhcpOptions = List.copyOf(dhcpOptions);
     }
 
+    /** Most options a joined {@code PUSH_REPLY} may have (bounds the continuation buffer). */
+    static final int MAX_OPTIONS = 1024;
+
+    /**
+     * Adds the options of one {@code PUSH_REPLY} control message (the text from {@code PUSH_REPLY} on,
+     * comma-separated) to {@code into}, blank ones left out.
+     *
+     * @return whether a continuation follows ({@code push-continuation 2}); parse {@code into} once it is false
+     * @throws IllegalArgumentException when {@code into} would pass {@link #MAX_OPTIONS} options
+     */
+    static boolean collect(String message, List<String> into) {
+        boolean more = false;
+        String body = message.startsWith("PUSH_REPLY") ? message.substring("PUSH_REPLY".length()) : message;
+        for (String o : body.split(",")) {
+            if (o.isBlank()) {
+                continue;
+            }
+            if (o.trim().equals("push-continuation 2")) {
+                more = true;
+            }
+            if (into.size() >= MAX_OPTIONS) {
+                throw new IllegalArgumentException("more than " + MAX_OPTIONS + " pushed options");
+            }
+            into.add(o);
+        }
+        return more;
+    }
+
     /** The prefix length of {@link #netmask()} (e.g. 24), or -1 without {@code ifconfig}. */
     public int prefixLength() {
         return netmask == null ? -1 : Integer.bitCount(AddressPool.toInt(netmask));

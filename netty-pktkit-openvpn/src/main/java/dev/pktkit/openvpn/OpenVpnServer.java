@@ -4,14 +4,12 @@ import dev.pktkit.openvpn.crypto.KeyDirection;
 import dev.pktkit.openvpn.crypto.ReplayWindow;
 import dev.pktkit.openvpn.crypto.StaticKey;
 import dev.pktkit.openvpn.crypto.ControlWrap;
-import dev.pktkit.openvpn.crypto.TlsAuth;
 import dev.pktkit.openvpn.crypto.TlsCrypt;
 import dev.pktkit.openvpn.crypto.TlsCryptV2;
 import dev.pktkit.openvpn.wire.ControlPacket;
 import dev.pktkit.openvpn.data.AeadDataChannel;
 import dev.pktkit.openvpn.data.DataCipher;
 import dev.pktkit.openvpn.data.KeyDerivation;
-import dev.pktkit.openvpn.reliable.ReliableConfig;
 import dev.pktkit.openvpn.wire.Opcode;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -21,7 +19,6 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.channel.socket.DatagramPacket;
-import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -102,15 +99,10 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
     static final int MAX_PLAINTEXT = 65536;
     private static final long TICK_MILLIS = 200;
 
-    private final SslContext ssl;
-    private final StaticKey tlsAuthKey;
-    private final KeyDirection tlsAuthDirection;
-    private final String tlsAuthDigest;
-    private final StaticKey tlsCryptKey;
+    private final OpenVpnOptions.Shared shared;
     private final TlsCryptV2.ServerKey tlsCryptV2Key;
     private final boolean stateless;
     private final boolean tap;
-    private final String authDigest;
     private final Compression compression;
     /** {@code server-ipv6}: the network (its first 64 bits used), its prefix length; null for none. */
     private final java.net.Inet6Address ipv6Network;
@@ -122,10 +114,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
     private final byte[] cookieScratch = new byte[32];
     private long statelessReplies;
     private long renegotiations;
-    private final long renegNanos;
     private final long renegBytes;
-    private final long transitionNanos;
-    private final List<DataCipher> dataCiphers;
     private final AddressPool pool;
     private final List<String> push;
     private final int ping;
@@ -134,10 +123,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
     private final int maxClients;
     private final int maxHandshakes;
     private final int maxQueuedPerClient;
-    private final boolean tlsEkm;
     private final ChannelHandler clientInitializer;
-    private final ReliableConfig reliableConfig;
-    private final long handWindowNanos;
 
     private final SecureRandom random = new SecureRandom();
     private final Map<InetSocketAddress, Session> byAddress = new HashMap<>();
@@ -157,25 +143,18 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
     private long authFailures;
 
     private OpenVpnServer(Builder b) {
-        ssl = Objects.requireNonNull(b.ssl, "ssl");
-        tlsAuthKey = b.tlsAuthKey;
-        tlsAuthDirection = b.tlsAuthDirection;
-        tlsAuthDigest = b.tlsAuthDigest;
-        tlsCryptKey = b.tlsCryptKey;
+        shared = b.shared(true);
         tlsCryptV2Key = b.tlsCryptV2Key;
-        if ((tlsAuthKey != null ? 1 : 0) + (tlsCryptKey != null ? 1 : 0) + (tlsCryptV2Key != null ? 1 : 0) > 1) {
+        if (shared.staticKeyProtection() && tlsCryptV2Key != null) {
             throw new IllegalArgumentException("choose one of tls-auth, tls-crypt and tls-crypt-v2");
         }
         stateless = b.stateless;
         tap = b.tap;
-        authDigest = b.authDigest;
         compression = b.compression;
-        renegNanos = TimeUnit.SECONDS.toNanos(b.renegSeconds);
         renegBytes = b.renegBytes;
-        transitionNanos = TimeUnit.SECONDS.toNanos(b.transitionWindowSeconds);
         ipv6Network = b.ipv6Network;
         ipv6PrefixLength = b.ipv6PrefixLength;
-        standaloneWrap = newWrap();
+        standaloneWrap = shared.newWrap();
         v2Unwrapper = tlsCryptV2Key == null ? null : tlsCryptV2Key.unwrapper();
         try {
             byte[] k = new byte[32];
@@ -185,7 +164,6 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         } catch (java.security.GeneralSecurityException e) {
             throw new IllegalStateException("HMAC-SHA256 unavailable", e);
         }
-        dataCiphers = List.copyOf(b.dataCiphers);
         pool = b.pool;
         push = List.copyOf(b.push);
         ping = b.ping;
@@ -194,10 +172,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         maxClients = Math.min(b.maxClients, pool.capacity());
         maxHandshakes = b.maxHandshakes;
         maxQueuedPerClient = b.maxQueuedPerClient;
-        tlsEkm = b.tlsEkm;
         clientInitializer = b.clientInitializer;
-        reliableConfig = b.reliableConfig;
-        handWindowNanos = TimeUnit.SECONDS.toNanos(b.handWindowSeconds);
         byPeerId = new Session[maxClients];
     }
 
@@ -430,7 +405,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                 countDrop(OpenVpnDropReason.BAD_HMAC); // tls-crypt-v2 servers accept only wrapped clients
                 return;
             }
-            s = newSession(from, conn, random.nextLong(), wrap == standaloneWrap ? newWrap() : wrap);
+            s = newSession(from, conn, random.nextLong(), wrap == standaloneWrap ? shared.newWrap() : wrap);
             OpenVpnDropReason r = s.control.onPacket(c.retainedSlice(off, plen), now);
             if (r != null) {
                 countDrop(r);
@@ -465,17 +440,6 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
     /** The server-wide protection for a first packet of opcode {@code op} (null: none). */
     private ControlWrap standaloneWrapFor(int op) {
         return standaloneWrap;
-    }
-
-    /** A fresh instance of the configured tls-auth / tls-crypt protection, or null. */
-    private ControlWrap newWrap() {
-        if (tlsAuthKey != null) {
-            return new TlsAuth(tlsAuthKey, tlsAuthDirection, tlsAuthDigest);
-        }
-        if (tlsCryptKey != null) {
-            return new TlsCrypt(tlsCryptKey, true);
-        }
-        return null;
     }
 
     /** The tls-crypt packet-id prefix of a 2.6 tls-crypt-v2 client's reset that announces early negotiation. */
@@ -582,7 +546,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             countDrop(OpenVpnDropReason.SESSION_LIMIT);
             return;
         }
-        Session s = newSession(from, null, cookie, wrap == standaloneWrap ? newWrap() : wrap);
+        Session s = newSession(from, null, cookie, wrap == standaloneWrap ? shared.newWrap() : wrap);
         s.control.startAfterResets(clientSid, now);
         OpenVpnDropReason r = s.control.onUnwrapped(c.retain(), p, pl, pid, now);
         if (r != null) {
@@ -646,7 +610,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
     }
 
     private long handWindowSeconds() {
-        return Math.max(2, TimeUnit.NANOSECONDS.toSeconds(handWindowNanos));
+        return Math.max(2, TimeUnit.NANOSECONDS.toSeconds(shared.handWindowNanos()));
     }
 
     private Session newSession(InetSocketAddress from, TcpConnection conn, long localSid, ControlWrap auth) {
@@ -655,7 +619,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             s.tcp = conn.channel;
             conn.session = s;
         }
-        s.control = new ControlChannel(alloc, reliableConfig, auth, true, localSid, 0,
+        s.control = new ControlChannel(alloc, shared.reliableConfig(), auth, true, localSid, 0,
                 ControlChannel.DEFAULT_SEND_QUEUE, now, out -> {
                     if (!s.closed) {
                         transmit(s, out);
@@ -663,7 +627,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                         out.release();
                     }
                 }, msg -> s.tlsIn(msg));
-        s.sslHandler = ssl.newHandler(alloc);
+        s.sslHandler = shared.ssl().newHandler(alloc);
         s.sslHandler.setHandshakeTimeoutMillis(0);
         s.tls = new EmbeddedChannel(s.sslHandler);
         s.created = now;
@@ -747,7 +711,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         }
         s.credentials = new OpenVpnCredentials(m.username(), m.password(), cn, info, s.remote);
         List<String> names = new ArrayList<>();
-        for (DataCipher c : dataCiphers) {
+        for (DataCipher c : shared.dataCiphers()) {
             names.add(c.openVpnName);
         }
         String chosen = Ncp.select(names, info.get("IV_CIPHERS")).orElse(null);
@@ -793,11 +757,11 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             s.failedAt = now;
             return;
         }
-        s.ekm = tlsEkm && (s.ivProto & IV_PROTO_TLS_KEY_EXPORT) != 0 && KeyDerivation.exporterAvailable();
+        s.ekm = shared.tlsEkm() && (s.ivProto & IV_PROTO_TLS_KEY_EXPORT) != 0 && KeyDerivation.exporterAvailable();
         byte[] key2 = s.ekm ? KeyDerivation.exporter(s.sslHandler.engine().getSession())
                 : KeyDerivation.prf(s.clientKm2.preMaster(), s.clientKm2.random1(), r1, s.clientKm2.random2(), r2,
                         s.control.remoteSessionId(), s.control.localSessionId());
-        s.data = KeyDerivation.dataChannel(s.cipher, authDigest, key2, true, new ReplayWindow());
+        s.data = KeyDerivation.dataChannel(s.cipher, shared.authDigest(), key2, true, new ReplayWindow());
         Arrays.fill(key2, (byte) 0);
         int peerId = 0;
         while (byPeerId[peerId] != null) {
@@ -827,7 +791,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         String cipherName = s.cipher == null ? "[null-cipher]" : s.cipher.openVpnName;
         return "V4,dev-type " + (tap ? "tap,link-mtu 1563" : "tun,link-mtu 1549")
                 + ",tun-mtu 1500,proto " + (s.tcp != null ? "TCPv4_SERVER" : "UDPv4") + ",cipher " + cipherName
-                + ",auth " + (s.cipher != null && !s.cipher.isAead() ? authDigest : "[null-digest]")
+                + ",auth " + (s.cipher != null && !s.cipher.isAead() ? shared.authDigest() : "[null-digest]")
                 + ",keysize " + (s.cipher == null ? 0 : s.cipher.keyLength * 8)
                 + ",key-method 2,tls-server";
     }
@@ -842,8 +806,8 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
     /** Starts a new key on {@code s} (the peer's soft reset arrived, or ours is due): a fresh TLS session. */
     private Rekey startRekey(Session s, int keyId) {
         Rekey r = new Rekey(s, keyId);
-        r.control = new ControlChannel(alloc, reliableConfig, s.control.wrap(), true, s.control.localSessionId(),
-                keyId, ControlChannel.DEFAULT_SEND_QUEUE, now, out -> {
+        r.control = new ControlChannel(alloc, shared.reliableConfig(), s.control.wrap(), true,
+                s.control.localSessionId(), keyId, ControlChannel.DEFAULT_SEND_QUEUE, now, out -> {
                     if (!s.closed) {
                         transmit(s, out);
                     } else {
@@ -852,7 +816,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                 }, msg -> s.tlsInto(r.tls, r.plain, msg));
         r.control.softReset(s.control.remoteSessionId());
         r.control.shareProtection(s.control);
-        r.sslHandler = ssl.newHandler(alloc);
+        r.sslHandler = shared.ssl().newHandler(alloc);
         r.sslHandler.setHandshakeTimeoutMillis(0);
         r.tls = new EmbeddedChannel(r.sslHandler);
         r.started = now;
@@ -915,7 +879,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                 byte[] key2 = s.ekm ? KeyDerivation.exporter(r.sslHandler.engine().getSession())
                         : KeyDerivation.prf(m.preMaster(), m.random1(), r1, m.random2(), r2,
                                 r.control.remoteSessionId(), r.control.localSessionId());
-                r.data = KeyDerivation.dataChannel(s.cipher, authDigest, key2, true, new ReplayWindow());
+                r.data = KeyDerivation.dataChannel(s.cipher, shared.authDigest(), key2, true, new ReplayWindow());
                 Arrays.fill(key2, (byte) 0);
                 r.plain.discardReadBytes();
             }
@@ -936,7 +900,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         }
         s.lameData = s.data;
         s.lameKeyId = s.dataKeyId;
-        s.lameUntil = now + transitionNanos;
+        s.lameUntil = now + shared.transitionNanos();
         s.data = r.data;
         s.dataKeyId = r.keyId;
         s.control.release();
@@ -1176,11 +1140,11 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                     s.lameData.destroy();
                     s.lameData = null;
                 }
-                if (s.rekey != null && now - s.rekey.started > handWindowNanos) {
+                if (s.rekey != null && now - s.rekey.started > shared.handWindowNanos()) {
                     s.rekey.release(); // the peer did not finish the new key in time; the old one carries on
                     s.rekey = null;
                     countDrop(OpenVpnDropReason.RENEGOTIATION_FAILED);
-                } else if (s.rekey == null && (renegNanos > 0 && now - s.keyStarted > renegNanos
+                } else if (s.rekey == null && (shared.renegNanos() > 0 && now - s.keyStarted > shared.renegNanos()
                         || renegBytes > 0 && s.keyBytes > renegBytes)) {
                     Rekey r = startRekey(s, nextKeyId(s.keyId));
                     r.control.sendReset(now);
@@ -1193,7 +1157,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                     remove(s);
                     continue;
                 }
-            } else if (now - s.created > handWindowNanos) {
+            } else if (now - s.created > shared.handWindowNanos()) {
                 remove(s);
                 continue;
             }
@@ -1485,24 +1449,14 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
     }
 
     /** Configuration; defaults follow OpenVPN 2.6's. */
-    public static final class Builder {
-        private SslContext ssl;
-        private StaticKey tlsAuthKey;
-        private KeyDirection tlsAuthDirection = KeyDirection.NORMAL;
-        private String tlsAuthDigest = "SHA1";
-        private StaticKey tlsCryptKey;
+    public static final class Builder extends OpenVpnOptions<Builder> {
         private TlsCryptV2.ServerKey tlsCryptV2Key;
         private boolean stateless = true;
         private boolean tap;
-        private String authDigest = "SHA1";
         private Compression compression = Compression.NONE;
-        private int renegSeconds = 3600;
-        private int transitionWindowSeconds = 60;
         private long renegBytes;
         private java.net.Inet6Address ipv6Network;
         private int ipv6PrefixLength;
-        private List<DataCipher> dataCiphers = List.of(DataCipher.AES_256_GCM, DataCipher.AES_128_GCM,
-                DataCipher.CHACHA20_POLY1305);
         private AddressPool pool = AddressPool.parse("10.8.0.0 255.255.255.0");
         private final List<String> push = new ArrayList<>();
         private int ping = 10;
@@ -1511,29 +1465,10 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         private int maxClients = 1024;
         private int maxHandshakes = 64;
         private int maxQueuedPerClient = 256;
-        private boolean tlsEkm = true;
         private ChannelHandler clientInitializer;
-        private ReliableConfig reliableConfig = ReliableConfig.DEFAULT;
-        private int handWindowSeconds = 60;
 
-        /** The server's TLS context: certificate, key, and the CA that client certificates must chain to. */
-        public Builder ssl(SslContext ssl) {
-            this.ssl = ssl;
-            return this;
-        }
-
-        /** {@code tls-auth KEY DIRECTION} with the {@code auth} digest (SHA1 by default). */
-        public Builder tlsAuth(StaticKey key, KeyDirection direction, String digest) {
-            this.tlsAuthKey = key;
-            this.tlsAuthDirection = direction;
-            this.tlsAuthDigest = digest;
-            return this;
-        }
-
-        /** {@code tls-crypt KEY}: every control packet encrypted and authenticated with the shared static key. */
-        public Builder tlsCrypt(StaticKey key) {
-            this.tlsCryptKey = key;
-            return this;
+        Builder() {
+            super(KeyDirection.NORMAL, 3600);
         }
 
         /**
@@ -1595,53 +1530,15 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             return this;
         }
 
-        /**
-         * {@code reneg-sec}: the server starts a new key (soft reset) when the primary one is this old (3600;
-         * 0 for never). Clients' own {@code reneg-sec} renegotiations are answered whatever this is.
-         */
-        public Builder renegSeconds(int seconds) {
-            this.renegSeconds = seconds;
-            return this;
-        }
-
         /** {@code reneg-bytes}: the server starts a new key after this many data-channel bytes (0: never, the default). */
         public Builder renegBytes(long bytes) {
             this.renegBytes = bytes;
             return this;
         }
 
-        /** {@code transition-window}: how long the previous data key is still accepted after a new one (60 s). */
-        public Builder transitionWindow(int seconds) {
-            this.transitionWindowSeconds = seconds;
-            return this;
-        }
-
-        /**
-         * {@code auth}: the HMAC digest of CBC data channels (OpenVPN's default SHA1; SHA256, SHA512). It is not
-         * negotiated: clients must name the same one in their profile.
-         */
-        public Builder auth(String digest) {
-            this.authDigest = digest;
-            return this;
-        }
-
         /** Compression framing (never compression) and the directive pushed for it. */
         public Builder compression(Compression c) {
             this.compression = Objects.requireNonNull(c);
-            return this;
-        }
-
-        /** {@code data-ciphers}, in the server's order of preference. */
-        public Builder dataCiphers(String colonSeparated) {
-            List<DataCipher> l = new ArrayList<>();
-            for (String n : colonSeparated.split(":")) {
-                DataCipher c = DataCipher.byName(n);
-                if (c == null) {
-                    throw new IllegalArgumentException("unsupported data cipher " + n);
-                }
-                l.add(c);
-            }
-            this.dataCiphers = l;
             return this;
         }
 
@@ -1687,26 +1584,9 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             return this;
         }
 
-        /** Whether to use the TLS exporter when the client offers it (default true); false forces the PRF. */
-        public Builder tlsEkm(boolean use) {
-            this.tlsEkm = use;
-            return this;
-        }
-
         /** Added to each client channel's pipeline before it is registered, e.g. {@link L3HubClientAttacher}. */
         public Builder clientInitializer(ChannelHandler h) {
             this.clientInitializer = h;
-            return this;
-        }
-
-        public Builder reliable(ReliableConfig config) {
-            this.reliableConfig = config;
-            return this;
-        }
-
-        /** {@code hand-window}: a session not connected by then is dropped (60 s). */
-        public Builder handWindow(int seconds) {
-            this.handWindowSeconds = seconds;
             return this;
         }
 

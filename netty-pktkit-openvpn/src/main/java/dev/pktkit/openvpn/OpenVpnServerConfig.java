@@ -36,7 +36,8 @@ import java.util.Set;
  *
  * <p>Everything else is an error with its line number ({@link OpenVpnConfigException}): directives this server
  * does not have (a script hook such as {@code auth-user-pass-verify}: use an {@link OpenVpnAuthenticator}),
- * client directives, and unknown words. A file path is relative to the configuration file's directory.
+ * client directives, and unknown words. A file path is relative to the configuration file's directory; it must
+ * name a regular file of at most {@link #MAX_FILE_BYTES} bytes.
  */
 public final class OpenVpnServerConfig {
     /** The transports a server listens on. */
@@ -71,6 +72,9 @@ public final class OpenVpnServerConfig {
             Map.entry("pkcs12", "use ca, cert and key"),
             Map.entry("data-ciphers-fallback", "not done"),
             Map.entry("tls-crypt-v2-verify", "not done"));
+
+    /** Largest file a directive may name (a certificate chain, a key, a CRL): 1 MiB. */
+    public static final int MAX_FILE_BYTES = 1 << 20;
 
     private int port = 1194;
     private final Set<Transport> transports = EnumSet.of(Transport.UDP);
@@ -138,7 +142,13 @@ public final class OpenVpnServerConfig {
                 if (j == lines.length) {
                     throw new OpenVpnConfigException(lineNo, "<" + tag + "> is not closed");
                 }
-                c.inline(lineNo, tag, body.toString());
+                try {
+                    c.inline(lineNo, tag, body.toString());
+                } catch (OpenVpnConfigException e) {
+                    throw e;
+                } catch (RuntimeException e) {
+                    throw new OpenVpnConfigException(lineNo, "<" + tag + ">: " + e.getMessage());
+                }
                 i = j;
                 continue;
             }
@@ -425,8 +435,15 @@ public final class OpenVpnServerConfig {
             throw new OpenVpnConfigException(lineNo, "[inline] needs a following <block>");
         }
         Path p = base == null ? Path.of(name) : base.resolve(name);
-        try {
-            return Files.readAllBytes(p);
+        if (!Files.isRegularFile(p)) { // not a device, FIFO or directory: reading one could block or never end
+            throw new OpenVpnConfigException(lineNo, "cannot read " + p + ": not a regular file");
+        }
+        try (java.io.InputStream in = Files.newInputStream(p)) {
+            byte[] b = in.readNBytes(MAX_FILE_BYTES + 1);
+            if (b.length > MAX_FILE_BYTES) {
+                throw new OpenVpnConfigException(lineNo, p + " is larger than " + MAX_FILE_BYTES + " bytes");
+            }
+            return b;
         } catch (IOException e) {
             throw new OpenVpnConfigException(lineNo, "cannot read " + p + ": " + e);
         }

@@ -1,0 +1,119 @@
+package dev.pktkit.openvpn;
+
+import com.code_intelligence.jazzer.junit.DictionaryEntries;
+import com.code_intelligence.jazzer.junit.FuzzTest;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Coverage-guided fuzzing of the option parsers: the server's {@code PUSH_REPLY} as our client reads it
+ * ({@link OpenVpnPushReply#collect} over control messages, then {@link OpenVpnPushReply#parse}) and the server
+ * configuration reader ({@link OpenVpnServerConfig#parse}). The first byte picks the parser (even: push reply,
+ * odd: configuration), the rest is the text. Bad input may only be refused with the documented error:
+ * {@link IllegalArgumentException} for a push reply, {@link OpenVpnConfigException} (with a line number inside the
+ * text) for a configuration; anything else fails. The dictionary holds directive and option words (no quotes or
+ * escapes: libFuzzer's dictionary syntax would need them escaped). Work is bounded: the joined push list never passes
+ * {@link OpenVpnPushReply#MAX_OPTIONS}, and files named by the configuration resolve in a directory of three small
+ * fixtures (a static key, a tls-crypt-v2 server key, a PEM-looking file) next to a file larger than
+ * {@link OpenVpnServerConfig#MAX_FILE_BYTES}, which must be refused rather than read whole; devices such as
+ * {@code /dev/zero} must be refused as not regular.
+ *
+ * <p>The module's POM runs this class in a JVM of its own ({@code fuzz-options}, {@code JAZZER_FUZZ=1}) so that it
+ * really fuzzes (Jazzer fuzzes one {@code @FuzzTest} per JVM); without that only the seeds in
+ * {@code OptionsFuzzTestInputs} run.
+ */
+class OptionsFuzzTest {
+    static final String MAX_DURATION = "10s";
+    private static final Path DIR;
+
+    static {
+        try {
+            DIR = Files.createTempDirectory("ovpn-options-fuzz");
+            DIR.toFile().deleteOnExit();
+            byte[] k = new byte[dev.pktkit.openvpn.crypto.StaticKey.LENGTH];
+            for (int i = 0; i < k.length; i++) {
+                k[i] = (byte) (i * 7);
+            }
+            write("ta.key", dev.pktkit.openvpn.crypto.StaticKey.of(k).format());
+            write("v2.key", dev.pktkit.openvpn.crypto.TlsCryptV2.ServerKey
+                    .generate(new java.security.SecureRandom()).format());
+            write("ca.crt", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+            Path big = DIR.resolve("big");
+            Files.write(big, new byte[OpenVpnServerConfig.MAX_FILE_BYTES + 1]);
+            big.toFile().deleteOnExit();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void write(String name, String text) throws IOException {
+        Path p = DIR.resolve(name);
+        Files.writeString(p, text);
+        p.toFile().deleteOnExit();
+    }
+
+    @FuzzTest(maxDuration = MAX_DURATION)
+    @DictionaryEntries({"PUSH_REPLY,", "push-continuation 2", "push-continuation 1", "ifconfig ", "ifconfig-ipv6 ",
+        "route ", "route-ipv6 ", "dhcp-option DNS ", "redirect-gateway def1", "cipher AES-256-GCM", "peer-id ",
+        "ping ", "ping-restart ", "key-derivation tls-ekm", "protocol-flags cc-exit tls-ekm", "compress stub-v2",
+        "comp-lzo no", "10.8.0.2 255.255.255.0", "port ", "proto udp", "proto tcp6-server", "dev tap",
+        "dev-type tun", "topology subnet", "mode server", "server 10.8.0.0 255.255.255.0", "server-ipv6 fd00::/64",
+        "ca ca.crt", "cert ca.crt", "key ca.crt", "crl-verify big", "tls-auth ta.key 0", "key-direction 1",
+        "tls-crypt ta.key", "tls-crypt-v2 v2.key", "<tls-auth>", "</tls-auth>", "<ca>", "</ca>", "<tls-crypt-v2>",
+        "data-ciphers AES-128-GCM:CHACHA20-POLY1305", "auth SHA256", "push ",
+        "keepalive 10 60", "reneg-sec 60", "reneg-bytes ", "hand-window ", "tran-window ", "max-clients ",
+        "tls-version-min 1.3", "/dev/zero"})
+    void options(byte[] input) {
+        if (input.length < 1) {
+            return;
+        }
+        String text = new String(input, 1, input.length - 1, StandardCharsets.UTF_8);
+        if ((input[0] & 1) == 0) {
+            pushReply(text);
+        } else {
+            config(text);
+        }
+    }
+
+    /** The client's path: control messages (split at NUL, as the control channel delivers them) joined, parsed. */
+    private static void pushReply(String text) {
+        List<String> joined = new ArrayList<>();
+        try {
+            for (String m : text.split("\0", -1)) {
+                if (!OpenVpnPushReply.collect(m, joined)) {
+                    OpenVpnPushReply r = OpenVpnPushReply.parse(joined);
+                    assertTrue(r.options().size() <= OpenVpnPushReply.MAX_OPTIONS);
+                    assertTrue(r.prefixLength() >= -1 && r.prefixLength() <= 32);
+                    assertTrue(r.peerId() >= -1 && r.ping() >= 0 && r.pingRestart() >= 0);
+                    joined.clear();
+                }
+                assertTrue(joined.size() <= OpenVpnPushReply.MAX_OPTIONS);
+            }
+        } catch (IllegalArgumentException refused) {
+            // the documented refusal
+        }
+    }
+
+    private static void config(String text) {
+        OpenVpnServerConfig c;
+        try {
+            c = OpenVpnServerConfig.parse(text, DIR);
+        } catch (OpenVpnConfigException refused) {
+            int lines = text.split("\r?\n", -1).length;
+            assertTrue(refused.line() >= 0 && refused.line() <= lines, refused.getMessage());
+            assertEquals(OpenVpnConfigException.class, refused.getClass());
+            return;
+        }
+        assertTrue(c.port() >= 0 && c.port() <= 65535);
+        assertTrue(!c.transports().isEmpty());
+    }
+}

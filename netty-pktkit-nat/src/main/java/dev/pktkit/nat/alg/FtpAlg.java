@@ -48,13 +48,17 @@ public final class FtpAlg extends Alg {
      * line starts are found eight bytes at a time: a word without a line feed costs one read and four ALU
      * operations ({@code (x - 0x01..) & ~x & 0x80..} on the word XOR {@code 0x0A..}, exact for "no line feed";
      * a hit is checked byte by byte), so a one-line command that cannot be one of those costs about
-     * {@code length / 8} reads. A line feed in the last byte starts no line.
+     * {@code length / 8} reads; a heap buffer's array is read directly (one {@code VarHandle} load per word), other
+     * buffers through {@code getLong}. A line feed in the last byte starts no line.
      */
     @Override
     public boolean wants(ByteBuf b, int at, int length, boolean outbound) {
         counters.increment(AlgEvent.PACKETS);
         if (!outbound) {
             return false; // an outside peer's addresses are its own: nothing to translate
+        }
+        if (b.hasArray()) { // a heap buffer: its array read directly, eight bytes per load
+            return wants(b.array(), b.arrayOffset() + at, length);
         }
         if (lineStart(b.getByte(at))) {
             return true;
@@ -73,6 +77,34 @@ public final class FtpAlg extends Alg {
         }
         for (; i < last; i++) {
             if (b.getByte(i) == '\n' && lineStart(b.getByte(i + 1))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static final java.lang.invoke.VarHandle LONG_BE = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
+            long[].class, java.nio.ByteOrder.BIG_ENDIAN);
+
+    /** {@link #wants(ByteBuf, int, int, boolean)} on a heap buffer's array, {@code at} an array index. */
+    private static boolean wants(byte[] a, int at, int length) {
+        if (lineStart(a[at])) {
+            return true;
+        }
+        int last = at + length - 1;
+        int i = at;
+        for (; i + 8 <= last; i += 8) {
+            long x = (long) LONG_BE.get(a, i) ^ NEWLINES;
+            if (((x - ONES) & ~x & HIGHS) != 0) {
+                for (int k = i; k < i + 8; k++) {
+                    if (a[k] == '\n' && lineStart(a[k + 1])) {
+                        return true;
+                    }
+                }
+            }
+        }
+        for (; i < last; i++) {
+            if (a[i] == '\n' && lineStart(a[i + 1])) {
                 return true;
             }
         }

@@ -264,8 +264,14 @@ class FtpAlgTest {
                 d[i] = k < alphabet.length ? alphabet[k] : k < 36 ? (byte) ('a' + k % 3) : (byte) (0x0B + (k & 1) * 0x7F);
             }
             int from = r.nextInt(Math.min(8, d.length));
-            ByteBuf b = (n & 1) == 0 ? io.netty.buffer.Unpooled.wrappedBuffer(d)
-                    : io.netty.buffer.Unpooled.directBuffer(d.length).writeBytes(d);
+            // a heap buffer (its array read directly), one at an array offset, a direct one (getLong)
+            byte[] padded = new byte[d.length + 11];
+            System.arraycopy(d, 0, padded, 5, d.length);
+            ByteBuf b = switch (n % 3) {
+                case 0 -> io.netty.buffer.Unpooled.wrappedBuffer(d);
+                case 1 -> io.netty.buffer.Unpooled.wrappedBuffer(padded, 5, d.length);
+                default -> io.netty.buffer.Unpooled.directBuffer(d.length).writeBytes(d);
+            };
             try {
                 assertEquals(reference(d, from, d.length), ftp.wants(b, from, d.length - from, true),
                         () -> java.util.HexFormat.of().formatHex(d) + " from " + from);

@@ -106,10 +106,10 @@ class SipInteropTest {
 
     /**
      * Why the RTP expectation is needed: alice answers but sends no RTP until she has received some, so bob's
-     * RTP (from 198.51.100.60:41000 to the port alice's rewritten SDP named) is the media flow's first packet.
+     * RTP (from 198.51.100.60 to the port alice's rewritten SDP named) is the media flow's first packet.
      * Under this test's address-and-port-dependent filtering nothing but the SIP ALG's expectation lets it in.
      * Two runs, each on RTP ports of its own (no session left by another run or test can let bob in): with the
-     * expectations withdrawn (cancelled on the NAT's loop after alice's 200 OK went out, before bob starts), bob's
+     * expectations withdrawn (cancelled on the NAT's loop once bob has alice's 200 OK, before he starts), bob's
      * RTP is dropped (counted: {@code NO_MAPPING}, as the withdrawn expectation held the mapping, or
      * {@code FILTERED}) and alice gets none within her 6 s; with them in place bob's RTP reaches alice and she
      * answers it.
@@ -131,7 +131,9 @@ class SipInteropTest {
                 awaitLine(aliceLog, "registered", alice);
                 bob = out.start(bobLog, "env", "RTP_PORT=" + bobRtp, "python3", ua, "bob", SERVER, SERVER,
                         go.toString());
-                awaitLine(aliceLog, "answered", alice);
+                // bob has alice's 200 OK: the NAT translated it, so its SDP's expectations exist (alice's own
+                // "answered" comes before the NAT has read the datagram)
+                awaitLine(bobLog, "answer-media", bob);
                 long refused = refusedInbound();
                 int withdrawn = 0;
                 if (withdraw) {

@@ -37,6 +37,11 @@ import java.util.concurrent.TimeUnit;
  *   expectation it announces is found pending and reused each time).</li>
  * </ul>
  * {@code *Direct}: the first two in a pooled direct buffer instead of a heap buffer.
+ *
+ * <p>The FTP ALG's fast check alone, on the no-command segment already in a buffer (no copy, no translation):
+ * {@code ftpWants} / {@code ftpWantsDirect} call {@code FtpAlg.wants} (line starts found eight bytes at a time);
+ * {@code lineScanIndexOf} / {@code lineScanIndexOfDirect} run the check it replaced (a byte-wise
+ * {@code ByteBuf.indexOf} per line), as the same-run reference.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -54,6 +59,9 @@ public class NatAlgBenchmark {
     private byte[] plain;
     private byte[] noCommand;
     private byte[] portCommand;
+    private ByteBuf wantsHeap;
+    private ByteBuf wantsDirect;
+    private dev.pktkit.nat.alg.FtpAlg ftp;
 
     private static byte[] segment(int sport, int dport, int flags, long seq, byte[] payload) {
         ByteBuf b = PooledByteBufAllocator.DEFAULT.heapBuffer(128);
@@ -81,7 +89,7 @@ public class NatAlgBenchmark {
     public void setUp() {
         engine = new NatEngine(NatConfig.builder().outsideAddresses("203.0.113.1").insideAddress("10.0.0.1")
                 .filtering(Filtering.ADDRESS_AND_PORT_DEPENDENT).build());
-        Algs.install(engine, AlgConfig.defaults());
+        ftp = Algs.install(engine, AlgConfig.defaults()).ftp();
         port = engine.addPort(engine.openNamespace());
         open(40000, 80);
         open(40001, 21);
@@ -94,12 +102,16 @@ public class NatAlgBenchmark {
                 "PORT 10,0,0,2,156,64\r\n".getBytes(StandardCharsets.US_ASCII));
         buf = PooledByteBufAllocator.DEFAULT.heapBuffer(256);
         direct = PooledByteBufAllocator.DEFAULT.directBuffer(256);
+        wantsHeap = PooledByteBufAllocator.DEFAULT.heapBuffer(256).writeBytes(noCommand);
+        wantsDirect = PooledByteBufAllocator.DEFAULT.directBuffer(256).writeBytes(noCommand);
     }
 
     @TearDown(Level.Trial)
     public void tearDown() {
         buf.release();
         direct.release();
+        wantsHeap.release();
+        wantsDirect.release();
     }
 
     private int translate(byte[] packet) {
@@ -137,5 +149,43 @@ public class NatAlgBenchmark {
     @Benchmark
     public int ftpControlNoCommandDirect() {
         return translateDirect(noCommand);
+    }
+
+    private static final int PAYLOAD_AT = 40;
+
+    @Benchmark
+    public boolean ftpWants() {
+        return ftp.wants(wantsHeap, PAYLOAD_AT, wantsHeap.writerIndex() - PAYLOAD_AT, true);
+    }
+
+    @Benchmark
+    public boolean ftpWantsDirect() {
+        return ftp.wants(wantsDirect, PAYLOAD_AT, wantsDirect.writerIndex() - PAYLOAD_AT, true);
+    }
+
+    /** The check {@code FtpAlg.wants} had before (one byte-wise {@code indexOf} per line), for reference. */
+    private static boolean lineScan(ByteBuf b, int at, int length) {
+        int limit = at + length;
+        while (true) {
+            int c = b.getByte(at) | 0x20;
+            if (c == 'p' || c == 'e' || c == '2') {
+                return true;
+            }
+            int nl = b.indexOf(at, limit, (byte) '\n');
+            if (nl < 0 || nl + 1 >= limit) {
+                return false;
+            }
+            at = nl + 1;
+        }
+    }
+
+    @Benchmark
+    public boolean lineScanIndexOf() {
+        return lineScan(wantsHeap, PAYLOAD_AT, wantsHeap.writerIndex() - PAYLOAD_AT);
+    }
+
+    @Benchmark
+    public boolean lineScanIndexOfDirect() {
+        return lineScan(wantsDirect, PAYLOAD_AT, wantsDirect.writerIndex() - PAYLOAD_AT);
     }
 }

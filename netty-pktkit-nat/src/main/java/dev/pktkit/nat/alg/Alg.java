@@ -16,6 +16,8 @@ import java.nio.charset.StandardCharsets;
 public abstract class Alg implements NatHelper {
     final AlgConfig config;
     final EnumCounters<AlgEvent> counters = EnumCounters.singleWriter(AlgEvent.class); // the NAT loop writes
+    /** Whether the last {@link #expect} created its flow (false: refused, or a pending one found again). */
+    boolean expectedNew;
 
     Alg(AlgConfig config) {
         this.config = config;
@@ -52,6 +54,7 @@ public abstract class Alg implements NatHelper {
                 if (x.protocol() == protocol && x.insideAddress() == insideAddress && x.insidePort() == insidePort
                         && x.remoteAddress() == remoteAddress && x.remotePort() == remotePort
                         && x.master().equals(master)) {
+                    expectedNew = false;
                     return f;
                 }
             }
@@ -59,6 +62,7 @@ public abstract class Alg implements NatHelper {
         ExpectedFlow f = p.engine().expect(new Expectation(master, protocol, insideAddress, insidePort,
                 remoteAddress, remotePort, outsidePort, config.expectTimeout));
         counters.increment(f == null ? AlgEvent.EXPECT_REFUSED : AlgEvent.EXPECTED);
+        expectedNew = f != null;
         return f;
     }
 

@@ -19,12 +19,22 @@ import java.nio.charset.StandardCharsets;
  *   inside UA's, so that it recognises its own Via in responses and requests addressed to its registered
  *   Contact.</li>
  * </ul>
+ * Bounds: a message with any line longer than {@link AlgConfig.Builder#maxLine} is not parsed
+ * ({@link AlgEvent#MALFORMED}); media expectations are bounded by the engine's per-control-flow bound, and once
+ * one is refused the message's further {@code m=} lines are refused without asking; a message that goes out
+ * unchanged because it is malformed after some {@code m=} lines, or because its rewrite does not fit
+ * {@link AlgConfig.Builder#maxGrowth} ({@link AlgEvent#REWRITE_FAILED}), withdraws the flows it announced.
  * Limits: UDP only (no TCP/TLS SIP, no compressed SigComp); one message per datagram; IPv4 addresses only;
  * media are expected from any remote address (a media relay or the peer may send), which opens the RTP ports to
  * anyone for the expectation timeout; {@code Record-Route}, {@code Route} and {@code Refer-To} are not
  * rewritten; an SDP body in a multipart MIME body is not found.
  */
 public final class SipAlg extends Alg {
+    /** The flows this message announced for the first time: withdrawn when the message cannot be rewritten. */
+    private final java.util.List<ExpectedFlow> announced = new java.util.ArrayList<>();
+    /** An expectation of this message was refused: its further m= lines expect nothing (counted refused). */
+    private boolean refused;
+
     SipAlg(AlgConfig config) {
         super(config);
     }
@@ -49,20 +59,59 @@ public final class SipAlg extends Alg {
         }
         String msg = p.buffer().toString(p.payloadOffset(), len, StandardCharsets.ISO_8859_1);
         int headEnd = msg.indexOf("\r\n\r\n");
-        if (headEnd < 0 || msg.indexOf('\n') > config.maxLine) {
+        if (headEnd < 0 || longestLine(msg) > config.maxLine) {
             counters.increment(AlgEvent.MALFORMED);
             return true;
         }
         counters.increment(AlgEvent.MESSAGES);
         String in = Ascii4.text(p.insideAddress());
         String out = Ascii4.text(p.outsideAddress());
+        announced.clear();
+        refused = false;
         String rewritten = p.isOutbound()
                 ? outbound(p, slot, msg, headEnd, in, p.insidePort(), out, p.outsidePort())
                 : inbound(msg, headEnd, out, p.outsidePort(), in, p.insidePort());
-        if (rewritten != null && !rewritten.equals(msg)) {
-            rewrite(p, p.payloadOffset(), p.payloadOffset() + len, rewritten);
+        boolean ok = rewritten != null
+                && (rewritten.equals(msg) || rewrite(p, p.payloadOffset(), p.payloadOffset() + len, rewritten));
+        if (!ok) {
+            // the message goes out as it was (malformed, or its rewrite did not fit maxGrowth): nothing it
+            // announced may stay open
+            for (ExpectedFlow f : announced) {
+                f.cancel();
+            }
         }
+        announced.clear();
         return true;
+    }
+
+    /** The longest line of a message, in characters, its line end not counted. */
+    static int longestLine(String msg) {
+        int longest = 0;
+        int start = 0;
+        while (true) {
+            int nl = msg.indexOf('\n', start);
+            int end = nl < 0 ? msg.length() : nl;
+            longest = Math.max(longest, end - start);
+            if (nl < 0) {
+                return longest;
+            }
+            start = nl + 1;
+        }
+    }
+
+    /** {@link #expect}, remembering a new flow in {@link #announced}; after a refusal, refuses at once. */
+    private ExpectedFlow expectMedia(HelperPacket p, int slot, int port, int outsidePort) {
+        if (refused) {
+            counters.increment(AlgEvent.EXPECT_REFUSED);
+            return null;
+        }
+        ExpectedFlow f = expect(p, slot, IpProtocol.UDP, p.insideAddress(), port, 0, 0, outsidePort);
+        if (f == null) {
+            refused = true;
+        } else if (expectedNew) {
+            announced.add(f);
+        }
+        return f;
     }
 
     private String inbound(String msg, int headEnd, String from, int fromPort, String to, int toPort) {
@@ -225,10 +274,9 @@ public final class SipAlg extends Alg {
                     return null;
                 }
                 if (port != 0) { // port 0: a declined stream
-                    ExpectedFlow rtp = expect(p, slot, IpProtocol.UDP, p.insideAddress(), port, 0, 0, 0);
+                    ExpectedFlow rtp = expectMedia(p, slot, port, 0);
                     if (rtp != null) {
-                        expect(p, slot, IpProtocol.UDP, p.insideAddress(), port + 1, 0, 0,
-                                rtp.outsidePort() == port ? 0 : rtp.outsidePort() + 1);
+                        expectMedia(p, slot, port + 1, rtp.outsidePort() == port ? 0 : rtp.outsidePort() + 1);
                         if (rtp.outsidePort() != port) {
                             l = f[0] + " " + rtp.outsidePort() + (slash < 0 ? "" : f[1].substring(slash)) + " " + f[2];
                         }

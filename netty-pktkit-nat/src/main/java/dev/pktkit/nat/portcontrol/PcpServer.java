@@ -20,7 +20,7 @@ import java.util.Map;
  * returns the response to send (or null: dropped and counted).
  *
  * <p>Not done: the unsolicited announcements (NAT-PMP's external-address change on 224.0.0.1:5350, PCP's
- * ANNOUNCE after a restart: the epoch alone tells clients), PCP's FILTER option (answered UNSUPP_OPTION), MAP
+ * ANNOUNCE repeated after a restart: one announcement, see {@link #announcements}), PCP's FILTER option (answered UNSUPP_OPTION), MAP
  * with protocol 0 (all protocols: UNSUPP_PROTOCOL), IPv6 clients and IPv6 external addresses.
  */
 final class PcpServer {
@@ -412,6 +412,25 @@ final class PcpServer {
         }
         counters.add(code == SUCCESS ? PortControlCounter.PCP_OK : PortControlCounter.PCP_ERROR);
         return r;
+    }
+
+    /**
+     * The unsolicited announcements of a (re)started server to 224.0.0.1:5350, on the NAT's loop: NAT-PMP's
+     * external-address response (RFC 6886 §3.2.1) when NAT-PMP is on, and PCP's ANNOUNCE response (RFC 6887
+     * §14.1.3: opcode ANNOUNCE, result SUCCESS, lifetime 0, the epoch) when PCP is on; each once (RFC 6886 asks
+     * for ten, at doubling intervals: not done).
+     */
+    java.util.List<ByteBuf> announcements(ByteBufAllocator alloc) {
+        java.util.List<ByteBuf> out = new java.util.ArrayList<>(2);
+        if (config.natPmp) {
+            out.add(alloc.buffer(12).writeByte(0).writeByte(128).writeShort(NATPMP_SUCCESS)
+                    .writeInt(control.epochSeconds()).writeInt(leases.outsideAddress()));
+        }
+        if (config.pcp) {
+            out.add(alloc.buffer(HEADER).writeByte(PCP_VERSION).writeByte(0x80 | OP_ANNOUNCE).writeByte(0)
+                    .writeByte(SUCCESS).writeInt(0).writeInt(control.epochSeconds()).writeZero(12));
+        }
+        return out;
     }
 
     static boolean isMappedV4(ByteBuf b, int off) {

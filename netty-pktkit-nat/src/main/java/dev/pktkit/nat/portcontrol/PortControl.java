@@ -217,6 +217,10 @@ public final class PortControl implements AutoCloseable {
         final VirtualHost host;
         final List<Channel> servers = new ArrayList<>();
         final AtomicInteger httpConnections = new AtomicInteger();
+        private SsdpHandler ssdp;
+        private ChannelFuture pcpChannel;
+        private ChannelFuture ssdpChannel;
+        private volatile ScheduledFuture<?> reannounce;
 
         Endpoints(Channel port, PortContext ctx, Interceptor filter) {
             this.port = port;
@@ -247,14 +251,17 @@ public final class PortControl implements AutoCloseable {
             Inet4Address me = Ip4.toInet(insideAddress);
             List<ChannelFuture> binds = new ArrayList<>();
             if (config.natPmp || config.pcp) {
-                binds.add(new Bootstrap().group(loop).channelFactory(host.datagramChannels())
-                        .handler(new PcpHandler(ctx)).bind(new InetSocketAddress(me, PortControlConfig.PCP_PORT)));
+                pcpChannel = new Bootstrap().group(loop).channelFactory(host.datagramChannels())
+                        .handler(new PcpHandler(ctx)).bind(new InetSocketAddress(me, PortControlConfig.PCP_PORT));
+                binds.add(pcpChannel);
             }
             if (config.upnp) {
                 String location = "http://" + me.getHostAddress() + ":" + config.httpPort + IgdDescriptions.ROOT_PATH;
-                binds.add(new Bootstrap().group(loop).channelFactory(host.datagramChannels())
-                        .handler(new SsdpHandler(PortControl.this, location))
-                        .bind(new InetSocketAddress(PortControlConfig.SSDP_PORT)));
+                ssdp = new SsdpHandler(PortControl.this, location);
+                ChannelFuture sb = new Bootstrap().group(loop).channelFactory(host.datagramChannels())
+                        .handler(ssdp).bind(new InetSocketAddress(PortControlConfig.SSDP_PORT));
+                ssdpChannel = sb;
+                binds.add(sb);
                 binds.add(new ServerBootstrap().group(loop).channelFactory(host.serverSocketChannels())
                         .childHandler(new ChannelInitializer<Channel>() {
                             @Override
@@ -288,6 +295,29 @@ public final class PortControl implements AutoCloseable {
                         }
                         filter.endpoints = this;
                         port.closeFuture().addListener(x -> close());
+                        if (pcpChannel != null) {
+                            Channel c = pcpChannel.channel();
+                            InetSocketAddress allHosts = new InetSocketAddress("224.0.0.1",
+                                    PortControlConfig.PCP_CLIENT_PORT);
+                            onNat(() -> pcp.announcements(c.alloc())).addListener(a -> {
+                                if (a.isSuccess()) {
+                                    @SuppressWarnings("unchecked")
+                                    List<ByteBuf> msgs = (List<ByteBuf>) a.getNow();
+                                    for (ByteBuf m : msgs) {
+                                        c.write(new DatagramPacket(m, allHosts));
+                                        counters.add(PortControlCounter.ANNOUNCEMENTS_SENT);
+                                    }
+                                    c.flush();
+                                }
+                            });
+                        }
+                        if (ssdp != null) {
+                            Channel c = ssdpChannel.channel();
+                            ssdp.announce(c, "ssdp:alive");
+                            long every = Math.max(1, config.ssdpMaxAge / 2);
+                            reannounce = loop.scheduleAtFixedRate(() -> ssdp.announce(c, "ssdp:alive"), every, every,
+                                    TimeUnit.SECONDS);
+                        }
                         done.trySuccess(null);
                     }
                 });
@@ -296,6 +326,17 @@ public final class PortControl implements AutoCloseable {
 
         void close() {
             filter.endpoints = null;
+            if (reannounce != null) {
+                reannounce.cancel(false);
+                Channel c = ssdpChannel.channel();
+                if (c.isActive() && port.isActive()) { // best effort: before the closes below, on c's loop
+                    if (c.eventLoop().inEventLoop()) {
+                        ssdp.announce(c, "ssdp:byebye");
+                    } else {
+                        c.eventLoop().execute(() -> ssdp.announce(c, "ssdp:byebye"));
+                    }
+                }
+            }
             for (Channel s : servers) {
                 s.close();
             }

@@ -12,6 +12,8 @@ import java.util.function.LongSupplier;
 public final class PortControlConfig {
     /** UDP port of NAT-PMP and PCP (RFC 6886 §3, RFC 6887 §19.1). */
     public static final int PCP_PORT = 5351;
+    /** Where NAT-PMP and PCP clients listen for unsolicited announcements (on 224.0.0.1). */
+    public static final int PCP_CLIENT_PORT = 5350;
     /** SSDP's port and group (UPnP Device Architecture 1.1 §1). */
     public static final int SSDP_PORT = 1900;
     public static final String SSDP_GROUP = "239.255.255.250";

@@ -41,5 +41,9 @@ public enum PortControlCounter {
     /** Lease requests refused: a conflict, a bound, another host's address. */
     LEASE_REFUSED,
     /** Packets from the control endpoints that could not go back to their port (closed or unwritable). */
-    REPLY_DROPPED
+    REPLY_DROPPED,
+    /** SSDP NOTIFY datagrams sent (ssdp:alive and ssdp:byebye, one per notification type). */
+    SSDP_NOTIFY_SENT,
+    /** Unsolicited NAT-PMP address and PCP ANNOUNCE responses sent to 224.0.0.1:5350 when a port is attached. */
+    ANNOUNCEMENTS_SENT
 }

@@ -19,8 +19,12 @@ import java.util.Map;
  * {@code LOCATION}. A search for a type answers with the version asked for when it is at most ours (devices are
  * backward compatible), {@code ssdp:all} with every device and service.
  *
- * <p>Not done: {@code NOTIFY} announcements ({@code ssdp:alive} / {@code byebye}); the {@code MX} delay (answers
- * go at once).
+ * <p>{@link #announce} sends the {@code NOTIFY} announcements (UDA 1.1 §1.2): {@code ssdp:alive} for the root
+ * device ({@code upnp:rootdevice}, its {@code uuid:} and type), each embedded device ({@code uuid:}, type) and each
+ * service (type), nine datagrams to 239.255.255.250:1900, each once (UDA suggests sending each more than once
+ * over UDP); {@code ssdp:byebye} the same set without location and age. {@link PortControl} sends alive when a
+ * port's endpoints are up and every {@code ssdpMaxAge / 2} seconds, byebye when they close. Not done: the
+ * {@code MX} delay (answers go at once), a random delay before the first announcement, {@code ssdp:update}.
  */
 final class SsdpHandler extends ChannelInboundHandlerAdapter {
     private static final int MAX_ANSWERS = 8;
@@ -117,6 +121,53 @@ final class SsdpHandler extends ChannelInboundHandlerAdapter {
             }
         }
         return out.size() > MAX_ANSWERS ? out.subList(0, MAX_ANSWERS) : out;
+    }
+
+    /** The notification types and their USNs, in the order UDA 1.1 §1.2.2 lists them. */
+    List<String[]> notifications() {
+        List<String[]> out = new ArrayList<>();
+        String root = "uuid:" + desc.root();
+        out.add(new String[]{"upnp:rootdevice", root + "::upnp:rootdevice"});
+        String[] types = {IgdDescriptions.IGD, IgdDescriptions.WAN_DEVICE, IgdDescriptions.WAN_CONN_DEVICE,
+                IgdDescriptions.WAN_IP, IgdDescriptions.WAN_CIF};
+        for (String t : types) {
+            String uuid = "uuid:" + desc.deviceOf(t);
+            String nt = t + IgdDescriptions.SEARCH_TYPES.get(t);
+            if (t.contains(":device:")) {
+                out.add(new String[]{uuid, uuid});
+            }
+            out.add(new String[]{nt, uuid + "::" + nt});
+        }
+        return out;
+    }
+
+    /** One NOTIFY message: {@code nts} is {@code ssdp:alive} or {@code ssdp:byebye}. */
+    String notify(String nt, String usn, String nts) {
+        boolean alive = nts.equals("ssdp:alive");
+        return "NOTIFY * HTTP/1.1\r\n"
+                + "HOST: 239.255.255.250:1900\r\n"
+                + (alive ? "CACHE-CONTROL: max-age=" + control.config().ssdpMaxAge + "\r\n" : "")
+                + (alive ? "LOCATION: " + location + "\r\n" : "")
+                + "NT: " + nt + "\r\n"
+                + "NTS: " + nts + "\r\n"
+                + (alive ? "SERVER: Linux UPnP/1.1 netty-pktkit/0.1\r\n" : "")
+                + "USN: " + usn + "\r\n"
+                + "BOOTID.UPNP.ORG: 1\r\n"
+                + "CONFIGID.UPNP.ORG: 1\r\n"
+                + "\r\n";
+    }
+
+    /** Sends the announcements on {@code ch} (the SSDP channel, on its loop); counted per datagram. */
+    void announce(io.netty.channel.Channel ch, String nts) {
+        java.net.InetSocketAddress group = new java.net.InetSocketAddress("239.255.255.250",
+                PortControlConfig.SSDP_PORT);
+        for (String[] n : notifications()) {
+            ByteBuf out = ch.alloc().buffer(400);
+            out.writeCharSequence(notify(n[0], n[1], nts), StandardCharsets.US_ASCII);
+            ch.write(new DatagramPacket(out, group));
+            control.counters().add(PortControlCounter.SSDP_NOTIFY_SENT);
+        }
+        ch.flush();
     }
 
     private String response(String st) {

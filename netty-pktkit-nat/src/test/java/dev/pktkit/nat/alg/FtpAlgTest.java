@@ -237,4 +237,48 @@ class FtpAlgTest {
         assertEquals(0, algs.ftp().counters().get(AlgEvent.MESSAGES));
         assertEquals(1, algs.ftp().counters().get(AlgEvent.PACKETS));
     }
+
+    /** The definition the fast check must keep: some line (after a line feed before the last byte) starts p/e/2. */
+    private static boolean reference(byte[] d, int from, int to) {
+        for (int i = from; i < to; i++) {
+            if (i == from || d[i - 1] == '\n') {
+                int c = d[i] | 0x20;
+                if (c == 'p' || c == 'e' || c == '2') {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    @Test
+    void fastCheckFindsEveryLineThatCouldBeACommand() {
+        FtpAlg ftp = algs.ftp();
+        java.util.Random r = new java.util.Random(13);
+        byte[] alphabet = "\n\r pPeE2Rx0\u0001".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+        for (int n = 0; n < 20_000; n++) {
+            byte[] d = new byte[1 + r.nextInt(80)];
+            for (int i = 0; i < d.length; i++) {
+                // mostly harmless bytes, line feeds and candidates now and then, 0x0A-like bytes (0x0B, 0x8A)
+                int k = r.nextInt(40);
+                d[i] = k < alphabet.length ? alphabet[k] : k < 36 ? (byte) ('a' + k % 3) : (byte) (0x0B + (k & 1) * 0x7F);
+            }
+            int from = r.nextInt(Math.min(8, d.length));
+            // a heap buffer (its array read directly), one at an array offset, a direct one (getLong)
+            byte[] padded = new byte[d.length + 11];
+            System.arraycopy(d, 0, padded, 5, d.length);
+            ByteBuf b = switch (n % 3) {
+                case 0 -> io.netty.buffer.Unpooled.wrappedBuffer(d);
+                case 1 -> io.netty.buffer.Unpooled.wrappedBuffer(padded, 5, d.length);
+                default -> io.netty.buffer.Unpooled.directBuffer(d.length).writeBytes(d);
+            };
+            try {
+                assertEquals(reference(d, from, d.length), ftp.wants(b, from, d.length - from, true),
+                        () -> java.util.HexFormat.of().formatHex(d) + " from " + from);
+                assertFalse(ftp.wants(b, from, d.length - from, false), "inbound: never");
+            } finally {
+                b.release();
+            }
+        }
+    }
 }

@@ -159,7 +159,33 @@ class PptpInteropTest {
                     }
                     """);
             Assumptions.assumeTrue(nft.exit() == 0, "this kernel has no pptp conntrack helper: " + nft.describe());
+            // the router's outside link, as tshark will decode it (dumpcap ships with tshark)
+            boolean decode = Tools.which("tshark") != null && Tools.which("dumpcap") != null;
+            Path pcap = dir.resolve("kernel-outside.pcap");
+            Path capLog = dir.resolve("kernel-dumpcap.log");
+            Process cap = null;
+            if (decode) {
+                cap = router.start(capLog, "dumpcap", "-i", "rout", "-P", "-w", pcap.toString());
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+                while (!(Files.exists(capLog) && Files.readString(capLog).contains("Capturing on"))) {
+                    assertTrue(cap.isAlive() && System.nanoTime() < deadline, "dumpcap did not start: "
+                            + (Files.exists(capLog) ? Files.readString(capLog) : ""));
+                    Thread.onSpinWait();
+                }
+            }
             Run k = run(cl, srv, NAT_OUT, false);
+            if (cap != null) {
+                cap.destroy(); // SIGTERM: dumpcap closes the file
+                assertTrue(cap.waitFor(20, TimeUnit.SECONDS), "dumpcap did not stop");
+                CommandResult decoded = router.exec("tshark", "-n", "-r", pcap.toString(), "-T", "fields", "-e",
+                        "_ws.col.Protocol", "-e", "pptp.type", "-e", "gre.key.call_id", "-e", "_ws.malformed");
+                assertEquals(0, decoded.exit(), decoded.describe());
+                String t = decoded.output();
+                // the kernel's translation of the same traffic decodes cleanly too: no malformed packet
+                assertFalse(t.contains("Malformed"), t);
+                assertTrue(t.lines().filter(l -> l.startsWith("PPTP")).count() >= 8, "PPTP control messages: " + t);
+                assertTrue(t.lines().filter(l -> l.startsWith("PPP LCP")).count() >= 4, "enhanced GRE with PPP: " + t);
+            }
             // what the kernel does with this traffic: its GRE and control translation work for one client, but it
             // passes both clients' call ID 0x1234 through unchanged, so the server's GRE for the two calls is
             // indistinguishable at the NAT (our NAT gives the second call another outside ID: see above)

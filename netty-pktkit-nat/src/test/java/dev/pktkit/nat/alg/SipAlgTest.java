@@ -182,4 +182,34 @@ class SipAlgTest {
         assertEquals("<sip:a@1.2.3.4:7000>", SipAlg.endpoint("<sip:a@10.0.0.2>", "10.0.0.2", 5060, "1.2.3.4",
                 7000, 0));
     }
+
+    /**
+     * Under address-and-port-dependent filtering the callee's RTP, when it is the media flow's first packet, gets
+     * in only through the expectation: with the same rewritten INVITE and the expectations withdrawn it is
+     * dropped, and with the ALG off (the SDP keeps the inside address) there is nothing at the port either.
+     */
+    @Test
+    void calleeRtpNeedsTheExpectation() {
+        String msg = invite(HOST, 5060, sdp(HOST, 49170));
+        e.outbound(keep(udp(HOST, 5060, PROXY, 5060, msg.getBytes(StandardCharsets.ISO_8859_1))), port);
+        assertEquals(2, e.expectationCount());
+        for (dev.pktkit.nat.ExpectedFlow f : List.copyOf(e.expectations())) {
+            f.cancel();
+        }
+        long dropped = e.counters().droppedTotal();
+        assertEquals(NatEngine.DROP, e.inbound(keep(udp("192.0.2.33", 3456, OUT, 49170, new byte[12]))));
+        assertEquals(dropped + 1, e.counters().droppedTotal());
+        // the same INVITE again (a new expectation): admitted
+        e.outbound(keep(udp(HOST, 5060, PROXY, 5060, msg.getBytes(StandardCharsets.ISO_8859_1))), port);
+        assertEquals(port, e.inbound(keep(udp("192.0.2.33", 3456, OUT, 49170, new byte[12]))));
+        // ALG off: the SDP goes out with the inside address and RTP to the NAT's port is dropped
+        Algs.install(e, AlgConfig.none());
+        int pending = e.expectationCount(); // the RTCP expectation above, still waiting
+        ByteBuf p = keep(udp(HOST, 5062, PROXY, 5060, invite(HOST, 5062, sdp(HOST, 49180))
+                .getBytes(StandardCharsets.ISO_8859_1)));
+        e.outbound(p, port);
+        assertTrue(payload(p).contains("c=IN IP4 " + HOST), payload(p));
+        assertEquals(pending, e.expectationCount(), "nothing new expected");
+        assertEquals(NatEngine.DROP, e.inbound(keep(udp("192.0.2.33", 3458, OUT, 49180, new byte[12]))));
+    }
 }

@@ -104,6 +104,94 @@ class SipInteropTest {
         }
     }
 
+    /**
+     * Why the RTP expectation is needed: alice answers but sends no RTP until she has received some, so bob's
+     * RTP (from 198.51.100.60 to the port alice's rewritten SDP named) is the media flow's first packet.
+     * Under this test's address-and-port-dependent filtering nothing but the SIP ALG's expectation lets it in.
+     * Two runs, each on RTP ports of its own (no session left by another run or test can let bob in): with the
+     * expectations withdrawn (cancelled on the NAT's loop once bob has alice's 200 OK, before he starts), bob's
+     * RTP is dropped (counted: {@code NO_MAPPING}, as the withdrawn expectation held the mapping, or
+     * {@code FILTERED}) and alice gets none within her 6 s; with them in place bob's RTP reaches alice and she
+     * answers it.
+     */
+    @Test
+    void rtpFromOutsideNeedsTheMediaExpectation() throws Exception {
+        Tools.assumeCommand("python3", "python3");
+        for (boolean withdraw : new boolean[]{true, false}) {
+            int aliceRtp = withdraw ? 40100 : 40200;
+            int bobRtp = withdraw ? 41100 : 41200;
+            Path aliceLog = dir.resolve("alice-listen-" + withdraw + ".log");
+            Path bobLog = dir.resolve("bob-listen-" + withdraw + ".log");
+            Path go = dir.resolve("go-" + withdraw);
+            String ua = dir.resolve("sip_ua.py").toString();
+            Process alice = in.start(aliceLog, "env", "RTP_PORT=" + aliceRtp, "python3", ua, "alice", HOST, SERVER,
+                    "listen");
+            Process bob = null;
+            try {
+                awaitLine(aliceLog, "registered", alice);
+                bob = out.start(bobLog, "env", "RTP_PORT=" + bobRtp, "python3", ua, "bob", SERVER, SERVER,
+                        go.toString());
+                // bob has alice's 200 OK: the NAT translated it, so its SDP's expectations exist (alice's own
+                // "answered" comes before the NAT has read the datagram)
+                awaitLine(bobLog, "answer-media", bob);
+                long refused = refusedInbound();
+                int withdrawn = 0;
+                if (withdraw) {
+                    withdrawn = nat.eventLoop().submit(() -> {
+                        int n = 0;
+                        for (dev.pktkit.nat.ExpectedFlow x : List.copyOf(nat.engine().expectations())) {
+                            int p = x.expectation().insidePort();
+                            if (p == aliceRtp || p == aliceRtp + 1) { // RTP and RTCP of this call only
+                                x.cancel();
+                                n++;
+                            }
+                        }
+                        return n;
+                    }).get(10, TimeUnit.SECONDS);
+                }
+                Files.createFile(go);
+                assertTrue(alice.waitFor(30, TimeUnit.SECONDS), "alice did not finish");
+                assertTrue(bob.waitFor(30, TimeUnit.SECONDS), "bob did not finish");
+                String a = Files.readString(aliceLog);
+                String b = Files.readString(bobLog);
+                String both = "withdrawn " + withdraw + "\nalice:\n" + a + "\nbob:\n" + b;
+                assertEquals(0, alice.exitValue(), both);
+                assertEquals(0, bob.exitValue(), both);
+                assertTrue(b.contains("answer-media " + NAT_OUT + " " + aliceRtp + " "), both);
+                if (!withdraw) {
+                    // the first media packet came from outside, through the expectation
+                    assertTrue(a.contains("rtp-first-from ('" + SERVER + "', " + bobRtp + ")"), both);
+                    assertTrue(b.contains("rtp-from ('" + NAT_OUT + "', " + aliceRtp + ")"), both);
+                } else {
+                    assertEquals(2, withdrawn, "RTP and RTCP were pending: " + both);
+                    assertTrue(a.contains("no-rtp"), both);
+                    assertTrue(b.contains("rtp-from None"), both);
+                    assertTrue(refusedInbound() > refused, "bob's RTP was dropped: " + nat.counters());
+                }
+            } finally {
+                alice.destroy();
+                if (bob != null) {
+                    bob.destroy();
+                }
+            }
+        }
+    }
+
+    private long refusedInbound() {
+        return nat.counters().dropped(dev.pktkit.nat.NatDropReason.NO_MAPPING)
+                + nat.counters().dropped(dev.pktkit.nat.NatDropReason.FILTERED);
+    }
+
+    /** Waits (bounded, 30 s) until {@code log} holds {@code text}; fails early when the process died. */
+    private static void awaitLine(Path log, String text, Process p) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!(Files.exists(log) && Files.readString(log).contains(text))) {
+            assertTrue(p.isAlive() && System.nanoTime() < deadline, "no '" + text + "' in: "
+                    + (Files.exists(log) ? Files.readString(log) : ""));
+            Thread.onSpinWait();
+        }
+    }
+
     static final String CAROL = HOST;
     static final int CAROL_SIP = 5070;
     /** dave shares kamailio's address (baresip sends RTP from the interface's first address) on port 5080. */

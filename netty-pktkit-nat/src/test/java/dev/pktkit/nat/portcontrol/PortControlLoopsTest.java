@@ -49,6 +49,40 @@ class PortControlLoopsTest {
     private VirtualHost client;
     private EventLoop portLoop;
     private PacketPipe cable;
+    /** SSDP datagrams to 239.255.255.250:1900 that reached the inside host's cable, as text. */
+    private final java.util.concurrent.BlockingQueue<String> multicast = new java.util.concurrent.LinkedBlockingQueue<>();
+    /** NAT-PMP / PCP datagrams from 5351 to 224.0.0.1:5350 that reached the inside host's cable. */
+    private final java.util.concurrent.BlockingQueue<byte[]> announced = new java.util.concurrent.LinkedBlockingQueue<>();
+
+    /** Copies what the control endpoints multicast to SSDP's group, before the inside host (which drops it). */
+    private final class MulticastTap extends io.netty.channel.ChannelInboundHandlerAdapter {
+        @Override
+        public boolean isSharable() {
+            return true;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof ByteBuf b && b.readableBytes() >= 28 && (b.getUnsignedByte(b.readerIndex()) >> 4) == 4
+                    && b.getInt(b.readerIndex() + 16) == 0xEFFF_FFFA
+                    && b.getUnsignedByte(b.readerIndex() + 9) == IpProtocol.UDP) {
+                int l4 = b.readerIndex() + (b.getUnsignedByte(b.readerIndex()) & 0x0F) * 4;
+                if (b.getUnsignedShort(l4 + 2) == 1900) {
+                    multicast.add(b.toString(l4 + 8, b.getUnsignedShort(l4 + 4) - 8, StandardCharsets.US_ASCII));
+                }
+            } else if (msg instanceof ByteBuf b && b.readableBytes() >= 28
+                    && b.getInt(b.readerIndex() + 16) == 0xE000_0001 // 224.0.0.1
+                    && b.getUnsignedByte(b.readerIndex() + 9) == IpProtocol.UDP) {
+                int l4 = b.readerIndex() + (b.getUnsignedByte(b.readerIndex()) & 0x0F) * 4;
+                if (b.getUnsignedShort(l4) == 5351 && b.getUnsignedShort(l4 + 2) == 5350) {
+                    byte[] d = new byte[b.getUnsignedShort(l4 + 4) - 8];
+                    b.getBytes(l4 + 8, d);
+                    announced.add(d);
+                }
+            }
+            ctx.fireChannelRead(msg);
+        }
+    }
 
     @BeforeEach
     void setUp() throws Exception {
@@ -60,7 +94,7 @@ class PortControlLoopsTest {
         pc = PortControl.create(nat, PortControlConfig.defaults());
         client = VirtualHost.builder().address("10.76.0.2").build();
         cable = new PacketPipe();
-        cable.a().pipeline().addLast(client);
+        cable.a().pipeline().addLast(new MulticastTap(), client);
         cable.register(portLoop, portLoop).sync();
         pc.attach(cable.b(), "lan").sync();
     }
@@ -135,5 +169,66 @@ class PortControlLoopsTest {
         String r = got.get(20, TimeUnit.SECONDS);
         c.close().sync();
         return r;
+    }
+
+    /** The alive announcements reach the inside link when the port is attached, and byebye when it closes. */
+    @Test
+    void ssdpNotifyAliveOnAttachAndByebyeOnClose() throws Exception {
+        java.util.List<String> alive = new java.util.ArrayList<>();
+        for (int i = 0; i < 9; i++) {
+            String m = multicast.poll(20, TimeUnit.SECONDS);
+            assertNotNull(m, "alive announcement " + i + " of 9: " + alive);
+            alive.add(m);
+        }
+        java.util.Set<String> nts = new java.util.HashSet<>();
+        for (String m : alive) {
+            assertTrue(m.startsWith("NOTIFY * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\n"), m);
+            assertTrue(m.contains("\r\nNTS: ssdp:alive\r\n"), m);
+            assertTrue(m.contains("\r\nLOCATION: http://10.76.0.1:5000/rootDesc.xml\r\n"), m);
+            assertTrue(m.contains("\r\nCACHE-CONTROL: max-age=1800\r\n"), m);
+            assertTrue(m.endsWith("\r\n\r\n"), m);
+            String nt = m.split("\r\nNT: ")[1].split("\r\n")[0];
+            String usn = m.split("\r\nUSN: ")[1].split("\r\n")[0];
+            assertTrue(usn.startsWith("uuid:") && (usn.equals(nt) || usn.endsWith("::" + nt)), m);
+            nts.add(nt);
+        }
+        assertEquals(9, nts.size(), "nine different notification types: " + nts);
+        assertTrue(nts.contains("upnp:rootdevice"));
+        assertTrue(nts.contains("urn:schemas-upnp-org:device:InternetGatewayDevice:2"), nts.toString());
+        assertTrue(nts.contains("urn:schemas-upnp-org:service:WANIPConnection:2"), nts.toString());
+        assertEquals(3, nts.stream().filter(t -> t.startsWith("uuid:")).count(), "root and two embedded devices");
+        assertEquals(9, pc.counters().get(PortControlCounter.SSDP_NOTIFY_SENT));
+        pc.close();
+        for (int i = 0; i < 9; i++) {
+            String m = multicast.poll(20, TimeUnit.SECONDS);
+            assertNotNull(m, "byebye " + i + " of 9");
+            assertTrue(m.contains("\r\nNTS: ssdp:byebye\r\n"), m);
+            assertFalse(m.contains("LOCATION:"), m);
+        }
+        assertEquals(18, pc.counters().get(PortControlCounter.SSDP_NOTIFY_SENT));
+    }
+
+    /** The unsolicited NAT-PMP address response and PCP ANNOUNCE reach the inside link when the port is attached. */
+    @Test
+    void natPmpAndPcpAnnounceThemselvesOnAttach() throws Exception {
+        byte[] first = announced.poll(20, TimeUnit.SECONDS);
+        byte[] second = announced.poll(20, TimeUnit.SECONDS);
+        assertNotNull(first);
+        assertNotNull(second);
+        byte[] pmp = first[0] == 0 ? first : second;
+        byte[] pcp = first[0] == 0 ? second : first;
+        // RFC 6886 §3.2: version 0, op 128, result 0, epoch, external address
+        assertEquals(12, pmp.length);
+        assertEquals((byte) 128, pmp[1]);
+        assertEquals(0, pmp[2] | pmp[3]);
+        assertArrayEquals(new byte[]{(byte) 198, 51, 100, 1}, java.util.Arrays.copyOfRange(pmp, 8, 12));
+        // RFC 6887 §7.2 / §14.1.3: version 2, R | ANNOUNCE, result SUCCESS, lifetime 0, epoch, 96 zero bits
+        assertEquals(24, pcp.length);
+        assertEquals(2, pcp[0]);
+        assertEquals((byte) 0x80, pcp[1]);
+        assertEquals(0, pcp[3]);
+        assertEquals(0, pcp[4] | pcp[5] | pcp[6] | pcp[7]);
+        assertArrayEquals(new byte[12], java.util.Arrays.copyOfRange(pcp, 12, 24));
+        assertEquals(2, pc.counters().get(PortControlCounter.ANNOUNCEMENTS_SENT));
     }
 }

@@ -1,8 +1,11 @@
 # A scripted SIP user agent for SipInteropTest: "alice" registers and answers, "bob" calls; RTP both ways.
-import socket, sys, time, random, select
+# alice's optional 4th argument "listen": after answering she sends no RTP until she has received some (at most
+# 6 s; then "no-rtp"). bob's optional 4th argument: a file whose appearance (at most 20 s) starts his RTP.
+import socket, sys, time, random, select, os
 role, me, registrar = sys.argv[1], sys.argv[2], sys.argv[3]
+extra = sys.argv[4] if len(sys.argv) > 4 else None
 SIP_PORT = 5060 if role == "alice" else 5062
-RTP_PORT = 40000 if role == "alice" else 41000
+RTP_PORT = int(os.environ.get("RTP_PORT", 40000 if role == "alice" else 41000))
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind((me, SIP_PORT))
 s.settimeout(20)
@@ -73,6 +76,14 @@ if role == "alice":
     resp += [("From", get(hs, "From")[0]), ("To", get(hs, "To")[0] + ";tag=a2"), ("Call-ID", get(hs, "Call-ID")[0]),
              ("CSeq", get(hs, "CSeq")[0]), ("Contact", "<sip:alice@%s:%d>" % (me, SIP_PORT))]
     s.sendto(msg("SIP/2.0 200 OK", resp, sdp(me, RTP_PORT)), src)
+    if extra == "listen":
+        print("answered", flush=True)
+        r, _, _ = select.select([rtp], [], [], 6)
+        if rtp not in r:
+            print("no-rtp", flush=True)
+            sys.exit(0)
+        d, a = rtp.recvfrom(2048)
+        print("rtp-first-from", a, flush=True)
     got = rtp_exchange(peer)
     print("rtp-from", got, flush=True)
 else:
@@ -92,5 +103,11 @@ else:
         sys.exit(1)
     peer = media(body)
     print("answer-media", peer[0], peer[1], "contact", " ".join(get(hs, "Contact")), flush=True)
+    if extra:
+        deadline = time.monotonic() + 20
+        while not os.path.exists(extra):
+            if time.monotonic() > deadline:
+                sys.exit("no go file")
+            select.select([], [], [], 0.01)
     got = rtp_exchange(peer)
     print("rtp-from", got, flush=True)

@@ -116,7 +116,7 @@ public final class NatEngine {
     private int mFreeTop;
     private int mappingCount;
     private final OpenIndex byInside;
-    private final OpenIndex byOutside;
+    private final PackedIndex byOutside; // keyed by outsideKey: the key in the slot, one cache line per probe
 
     // ---- sessions ----
     private final int[] sMap;
@@ -249,12 +249,7 @@ public final class NatEngine {
                 return insideHash(mNs[id], mProtoInPort[id], mInAddr[id]);
             }
         };
-        byOutside = new OpenIndex(m) {
-            @Override
-            int hashOf(int id) {
-                return outsideHash(mProtoInPort[id] >>> 16, mOutAddr[id], mOutPort[id]);
-            }
-        };
+        byOutside = new PackedIndex(m);
         int s = config.maxSessions;
         sMap = new int[s];
         sRAddr = new int[s];
@@ -333,8 +328,17 @@ public final class NatEngine {
         return OpenIndex.hash(((long) ns << 32) | protoPort, inAddr & 0xFFFF_FFFFL);
     }
 
-    static int outsideHash(int proto, int outAddr, int outPort) {
-        return OpenIndex.hash((proto << 16) | outPort, outAddr & 0xFFFF_FFFFL);
+    /**
+     * The outside index's key of an outside endpoint: address in the high half, then a marker bit (so no key is
+     * 0, the empty slot), the protocol (8 bits) and the port (16 bits). Callers pass a protocol below 256 and a
+     * port below 65536 (the public look-ups check theirs, see {@link #outsideInRange}).
+     */
+    static long outsideKey(int proto, int outAddr, int outPort) {
+        return ((long) outAddr << 32) | 0x8000_0000L | (proto << 16) | outPort;
+    }
+
+    private static boolean outsideInRange(int proto, int outPort) {
+        return ((proto >>> 8) | (outPort >>> 16)) == 0;
     }
 
     static int sessionHash(int map, int rAddr, int rPort) {
@@ -377,12 +381,12 @@ public final class NatEngine {
     public long tableBytes() {
         long ints = 0;
         for (int[] a : new int[][]{mNs, mProtoInPort, mInAddr, mOutAddr, mOutPort, mPort, mHost, mFlags, mSessHead,
-                mSessCount, mRefs, mFree, byInside.slots, byOutside.slots, sMap, sRAddr, sRPort, sState, sExpiry,
+                mSessCount, mRefs, mFree, byInside.slots, sMap, sRAddr, sRPort, sState, sExpiry,
                 sNext, sPrev, sFree, sessions.slots, hNs, hAddr, hCount, hPort, hOut, hFree, hosts.slots, nsMappings,
                 nsPorts, nsLastPort, portNs, eMap, eExpiry, aNs, aIn, aOut, lMap, lExpiry, xNs, xFree, v6Hosts.slots, v6Port}) {
             ints += a.length;
         }
-        long longs = (long) xHi.length + xLo.length + v6Hi.length + v6Lo.length;
+        long longs = (long) xHi.length + xLo.length + v6Hi.length + v6Lo.length + byOutside.table.length;
         return 4 * ints + 8 * longs + nsOpen.length + 8L * expects.length;
     }
 
@@ -1948,20 +1952,12 @@ public final class NatEngine {
     }
 
     private int findOutside(int proto, int outAddr, int outPort) {
-        int[] slots = byOutside.slots;
-        int mask = byOutside.mask;
-        int i = outsideHash(proto, outAddr, outPort) & mask;
-        while (true) {
-            int v = slots[i];
-            if (v == 0) {
-                return -1;
-            }
-            int m = v - 1;
-            if (mOutPort[m] == outPort && mOutAddr[m] == outAddr && (mProtoInPort[m] >>> 16) == proto) {
-                return m;
-            }
-            i = (i + 1) & mask;
-        }
+        return byOutside.find(outsideKey(proto, outAddr, outPort));
+    }
+
+    /** {@link #findOutside} for a caller's protocol and port, which may be out of range (then -1). */
+    private int findOutsideChecked(int proto, int outAddr, int outPort) {
+        return outsideInRange(proto, outPort) ? findOutside(proto, outAddr, outPort) : -1;
     }
 
     private int findSession(int m, int rAddr, int rPort) {
@@ -2077,7 +2073,7 @@ public final class NatEngine {
         mSessCount[m] = 0;
         mRefs[m] = 0;
         byInside.insert(insideHash(ns, mProtoInPort[m], inAddr), m);
-        byOutside.insert(outsideHash(proto, outAddr, outPort), m);
+        byOutside.insert(outsideKey(proto, outAddr, outPort), m);
         mappingCount++;
         nsMappings[ns]++;
         counters.count(NatCounters.MAPPINGS_CREATED);
@@ -2249,7 +2245,7 @@ public final class NatEngine {
     private void freeMapping(int m) {
         NatMapping snap = listener != null ? snapshot(m) : null;
         byInside.remove(m);
-        byOutside.remove(m);
+        byOutside.remove(outsideKey(mProtoInPort[m] >>> 16, mOutAddr[m], mOutPort[m]));
         int h = mHost[m];
         if (--hCount[h] == 0) {
             hosts.remove(h);
@@ -2814,7 +2810,7 @@ public final class NatEngine {
     /** Removes a static mapping or port forward; returns whether there was one. Its sessions go with it. */
     public boolean removeStaticMapping(int protocol, int outsideAddress, int outsidePort) {
         int out = outsideAddress == 0 ? outside[0] : outsideAddress;
-        int m = findOutside(protocol, out, outsidePort);
+        int m = findOutsideChecked(protocol, out, outsidePort);
         if (m < 0 || (mFlags[m] & F_PERMANENT) == 0) {
             return false;
         }
@@ -2884,7 +2880,7 @@ public final class NatEngine {
 
     /** Whether an outside endpoint is mapped: one primitive look-up, allocation-free (for ALGs and benchmarks). */
     public boolean isMapped(int protocol, int outsideAddress, int outsidePort) {
-        return findOutside(protocol, outsideAddress, outsidePort) >= 0;
+        return findOutsideChecked(protocol, outsideAddress, outsidePort) >= 0;
     }
 
     /** The mapping of an inside endpoint, or null. */
@@ -2895,13 +2891,13 @@ public final class NatEngine {
 
     /** The mapping of an outside endpoint, or null. */
     public NatMapping mappingAt(int protocol, int outsideAddress, int outsidePort) {
-        int m = findOutside(protocol, outsideAddress, outsidePort);
+        int m = findOutsideChecked(protocol, outsideAddress, outsidePort);
         return m < 0 ? null : snapshot(m);
     }
 
     /** Sessions of a mapping's outside endpoint (remote endpoints it talks to), for tests and tools. */
     public int sessionsOf(int protocol, int outsideAddress, int outsidePort) {
-        int m = findOutside(protocol, outsideAddress, outsidePort);
+        int m = findOutsideChecked(protocol, outsideAddress, outsidePort);
         return m < 0 ? 0 : mSessCount[m];
     }
 

@@ -10,6 +10,7 @@ import dev.pktkit.codec.wire.Ipv6;
 import dev.pktkit.codec.wire.Udp;
 import dev.pktkit.nat.nat64.Nat64Prefix;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.util.internal.PlatformDependent;
 
 import java.nio.ByteBuffer;
@@ -116,7 +117,7 @@ public final class NatEngine {
     private int mFreeTop;
     private int mappingCount;
     private final OpenIndex byInside;
-    private final OpenIndex byOutside;
+    private final PackedIndex byOutside; // keyed by outsideKey: the key in the slot, one cache line per probe
 
     // ---- sessions ----
     private final int[] sMap;
@@ -249,12 +250,7 @@ public final class NatEngine {
                 return insideHash(mNs[id], mProtoInPort[id], mInAddr[id]);
             }
         };
-        byOutside = new OpenIndex(m) {
-            @Override
-            int hashOf(int id) {
-                return outsideHash(mProtoInPort[id] >>> 16, mOutAddr[id], mOutPort[id]);
-            }
-        };
+        byOutside = new PackedIndex(m);
         int s = config.maxSessions;
         sMap = new int[s];
         sRAddr = new int[s];
@@ -333,8 +329,17 @@ public final class NatEngine {
         return OpenIndex.hash(((long) ns << 32) | protoPort, inAddr & 0xFFFF_FFFFL);
     }
 
-    static int outsideHash(int proto, int outAddr, int outPort) {
-        return OpenIndex.hash((proto << 16) | outPort, outAddr & 0xFFFF_FFFFL);
+    /**
+     * The outside index's key of an outside endpoint: address in the high half, then a marker bit (so no key is
+     * 0, the empty slot), the protocol (8 bits) and the port (16 bits). Callers pass a protocol below 256 and a
+     * port below 65536 (the public look-ups check theirs, see {@link #outsideInRange}).
+     */
+    static long outsideKey(int proto, int outAddr, int outPort) {
+        return ((long) outAddr << 32) | 0x8000_0000L | (proto << 16) | outPort;
+    }
+
+    private static boolean outsideInRange(int proto, int outPort) {
+        return ((proto >>> 8) | (outPort >>> 16)) == 0;
     }
 
     static int sessionHash(int map, int rAddr, int rPort) {
@@ -377,12 +382,12 @@ public final class NatEngine {
     public long tableBytes() {
         long ints = 0;
         for (int[] a : new int[][]{mNs, mProtoInPort, mInAddr, mOutAddr, mOutPort, mPort, mHost, mFlags, mSessHead,
-                mSessCount, mRefs, mFree, byInside.slots, byOutside.slots, sMap, sRAddr, sRPort, sState, sExpiry,
+                mSessCount, mRefs, mFree, byInside.slots, sMap, sRAddr, sRPort, sState, sExpiry,
                 sNext, sPrev, sFree, sessions.slots, hNs, hAddr, hCount, hPort, hOut, hFree, hosts.slots, nsMappings,
                 nsPorts, nsLastPort, portNs, eMap, eExpiry, aNs, aIn, aOut, lMap, lExpiry, xNs, xFree, v6Hosts.slots, v6Port}) {
             ints += a.length;
         }
-        long longs = (long) xHi.length + xLo.length + v6Hi.length + v6Lo.length;
+        long longs = (long) xHi.length + xLo.length + v6Hi.length + v6Lo.length + byOutside.table.length;
         return 4 * ints + 8 * longs + nsOpen.length + 8L * expects.length;
     }
 
@@ -527,7 +532,7 @@ public final class NatEngine {
      */
     public int outbound(ByteBuf buf, int port, boolean partialChecksum) {
         if (nioFastPath(buf)) {
-            int v = fastOutbound(buf, port, partialChecksum);
+            int v = fastPath(buf, port, partialChecksum, true);
             if (v != SLOW) {
                 return v;
             }
@@ -869,74 +874,119 @@ public final class NatEngine {
     // fast path: established IPv4 TCP/UDP flows in direct buffers without Unsafe, through one NIO view
     // =====================================================================================================
 
-    /** {@link #fastOutbound} / {@link #fastInbound}: not handled here, nothing changed; take the general path. */
+    /** {@link #fastPath}: not handled here, nothing changed; take the general path. */
     private static final int SLOW = Integer.MIN_VALUE;
 
     /**
-     * Whether a packet takes the NIO fast path: a direct buffer when Netty may not use {@code Unsafe} (JDK 25's
-     * default: each {@code ByteBuf} access then costs a reference-count test, a bounds
-     * test and a {@code ByteBuffer} access with its own test, about 2.4 ns) held in one NIO buffer. Such a packet
-     * is read and written through {@link ByteBuf#internalNioBuffer}, one view taken once per packet: one
-     * {@code ByteBuf} test, then plain absolute {@code ByteBuffer} accesses (still bounds-checked, by the view's
-     * limit). Heap buffers, any buffer when {@code Unsafe} is allowed (the getters are already at the floor
-     * then) and composite buffers of several components take the general path.
-     *
-     * <p>{@code internalNioBuffer} allocates nothing for Netty's pooled buffers (the view is cached with the
-     * chunk); an {@code AdaptiveByteBuf} makes its view once per use of the buffer unless the transport that
-     * read into it has made it already (NIO and epoll without {@code Unsafe} read through it). The view is the
-     * buffer's own shared one: the engine's contract already says the caller owns the memory alone.
+     * Whether a packet takes the fast path ({@link #fastPath}): a direct buffer, held in one NIO buffer, when Netty
+     * may not use {@code Unsafe} (JDK 25's default: each {@code ByteBuf} access then costs a reference-count test,
+     * a bounds test and a {@code ByteBuffer} access with its own test, about 2.4 ns). Heap buffers, any buffer when
+     * {@code Unsafe} is allowed (the general path's getters are already at the floor then) and composite buffers
+     * of several components take the general path.
      */
     private static boolean nioFastPath(ByteBuf buf) {
         return NIO_VIEW && buf.isDirect() && buf.nioBufferCount() == 1;
     }
 
     /**
-     * Whether direct buffers are read through one NIO view per packet: when Netty runs without {@code Unsafe}
-     * (JDK 24+ by default; a direct buffer may still report a memory address there, from its FFM allocation, but
-     * every access goes through its {@code ByteBuffer}). {@code -Ddev.pktkit.nat.nioView=false} switches it off.
+     * Whether the fast path reads and writes {@code buf} through its {@link ByteBuf#internalNioBuffer} (one view
+     * per packet, then plain absolute {@code ByteBuffer} accesses) rather than its getters: only for buffers of
+     * {@link PooledByteBufAllocator}, whose view comes back with the memory from the thread cache and so costs no
+     * allocation. Any other buffer — Netty 4.2's default {@code AdaptiveByteBufAllocator}, whose buffers make
+     * their view anew (two {@code ByteBuffer}s) on each use unless their transport already did; unpooled buffers,
+     * which make it once per buffer — is read through its getters: a few nanoseconds more per packet, and no
+     * allocation.
+     */
+    private static boolean freeView(ByteBuf buf) {
+        return buf.alloc() instanceof PooledByteBufAllocator;
+    }
+
+    /**
+     * Whether the fast path runs for direct buffers: when Netty runs without {@code Unsafe} (JDK 24+ by default;
+     * a direct buffer may still report a memory address there, from its FFM allocation, but every access goes
+     * through its {@code ByteBuffer}). {@code -Ddev.pktkit.nat.nioView=false} switches it off.
      */
     static final boolean NIO_VIEW = !PlatformDependent.hasUnsafe()
             && Boolean.parseBoolean(System.getProperty("dev.pktkit.nat.nioView", "true"));
 
+    // The fast path's accesses: through the view when there is one, else through the buffer's getters.
+    private static long getLong(ByteBuffer nb, ByteBuf buf, int at) {
+        return nb != null ? nb.getLong(at) : buf.getLong(at);
+    }
+
+    private static int getUnsignedShort(ByteBuffer nb, ByteBuf buf, int at) {
+        return nb != null ? nb.getShort(at) & 0xFFFF : buf.getUnsignedShort(at);
+    }
+
+    private static void setLong(ByteBuffer nb, ByteBuf buf, int at, long v) {
+        if (nb != null) {
+            nb.putLong(at, v);
+        } else {
+            buf.setLong(at, v);
+        }
+    }
+
+    private static void setShort(ByteBuffer nb, ByteBuf buf, int at, int v) {
+        if (nb != null) {
+            nb.putShort(at, (short) v);
+        } else {
+            buf.setShort(at, v);
+        }
+    }
+
     /**
-     * {@link #outbound} for the common case, on an NIO view: an IPv4 packet with a 20-byte header, not a
-     * fragment, TCP or UDP, of an existing session no helper claimed, to a unicast remote (not the NAT's inside
-     * address, not hairpinned). Four reads (three header words; TCP: offset..checksum) and three writes. Anything
-     * else, and any packet the general path would drop, returns {@link #SLOW} with nothing changed.
+     * {@link #outbound} ({@code out}) or {@link #inbound} for the common case: an IPv4 packet with a 20-byte
+     * header, not a fragment, TCP or UDP, of an existing session no helper claimed (or whose helper does not want
+     * this packet, see {@link #unwanted}); outbound to a unicast remote (not the NAT's inside address, not
+     * hairpinned), inbound for an IPv4 inside host, delivered to the port that last sent for it. Four reads (three
+     * header words; TCP: offset..checksum, UDP: checksum) and three writes (TTL..source, destination..ports,
+     * transport checksum). Anything else, and any packet the general path would drop, returns {@link #SLOW} with
+     * nothing changed.
      */
-    private int fastOutbound(ByteBuf buf, int port, boolean partial) {
+    private int fastPath(ByteBuf buf, int port, boolean partial, boolean out) {
         int off = buf.readerIndex();
         int len = buf.writerIndex() - off;
         if (len < 28) {
             return SLOW;
         }
-        ByteBuffer nb = buf.internalNioBuffer(off, len);
-        if (nb.order() != ByteOrder.BIG_ENDIAN) {
-            return SLOW;
+        ByteBuffer nb = null;
+        int b = off;
+        if (freeView(buf)) {
+            nb = buf.internalNioBuffer(off, len);
+            if (nb.order() != ByteOrder.BIG_ENDIAN) {
+                return SLOW;
+            }
+            b = nb.position();
         }
-        int b = nb.position();
-        long w0 = nb.getLong(b);
-        long w1 = nb.getLong(b + 8);
-        long w2 = nb.getLong(b + 16); // destination, then the transport ports
+        long w0 = getLong(nb, buf, b);
+        long w1 = getLong(nb, buf, b + 8);
+        long w2 = getLong(nb, buf, b + 16); // destination, then the transport ports
         int proto = (int) (w1 >>> 48) & 0xFF;
         boolean tcp = proto == IpProtocol.TCP;
+        int src = (int) w1;
         int dst = (int) (w2 >>> 32);
         if (!plainHeader(w0, w1, dst, len, tcp, proto)) {
-            return SLOW;
-        }
-        int src = (int) w1;
-        if ((src >>> 24) == 0 || (src >>> 24) == 127 || (src >>> 28) >= 0xE || (dst >>> 28) >= 0xE
-                || (dst == insideAddress && insideAddress != 0) || isOutside(src) || isOutside(dst)) {
             return SLOW;
         }
         int sport = (int) (w2 >>> 16) & 0xFFFF;
         int dport = (int) w2 & 0xFFFF;
-        int m = findInside(portNs[port], (proto << 16) | sport, src);
-        if (m < 0) {
-            return SLOW;
+        int m;
+        int s;
+        int target;
+        if (out) {
+            if ((src >>> 24) == 0 || (src >>> 24) == 127 || (src >>> 28) >= 0xE || (dst >>> 28) >= 0xE
+                    || (dst == insideAddress && insideAddress != 0) || isOutside(src) || isOutside(dst)) {
+                return SLOW;
+            }
+            m = findInside(portNs[port], (proto << 16) | sport, src);
+            s = m < 0 ? -1 : findSession(m, dst, dport);
+            target = TO_OUTSIDE;
+        } else {
+            m = findOutside(proto, dst, dport);
+            s = m < 0 ? -1 : findSession(m, src, sport);
+            target = s < 0 || (mInAddr[m] >>> 28) == V6_HOST_TAG ? -1 : targetPort(m);
         }
-        int s = findSession(m, dst, dport);
-        if (s < 0) {
+        if (s < 0 || (!out && target < 0)) {
             return SLOW;
         }
         int ckAt = b + (tcp ? 36 : 26);
@@ -944,89 +994,45 @@ public final class NatEngine {
         int ck;
         long w4 = 0;
         if (tcp) {
-            w4 = nb.getLong(b + 32); // data offset, flags, window, checksum
+            w4 = getLong(nb, buf, b + 32); // data offset, flags, window, checksum
             flags = (int) (w4 >>> 48) & 0xFF;
             ck = (int) (w4 >>> 16) & 0xFFFF; // bytes 16..17 of the TCP header
         } else {
-            ck = nb.getShort(ckAt) & 0xFFFF;
+            ck = getUnsignedShort(nb, buf, ckAt);
         }
-        if (sHelp[s] >= 0 && !unwanted(buf, off, tcp, w0, w4, sHelp[s], true)) {
+        if (sHelp[s] >= 0 && !unwanted(buf, off, tcp, w0, w4, sHelp[s], out)) {
             return SLOW;
         }
-        refresh(s, proto, flags, true);
-        mPort[m] = port;
-        hPort[mHost[m]] = port;
-        int outAddr = mOutAddr[m];
-        int outPort = mOutPort[m];
-        int ipck = addressUpdate((int) (w1 >>> 32) & 0xFFFF, src, outAddr);
-        nb.putLong(b + 8, (w1 & 0xFFFF_0000_0000_0000L) | ((long) ipck << 32) | (outAddr & 0xFFFF_FFFFL));
-        nb.putLong(b + 16, (w2 & 0xFFFF_FFFF_0000_FFFFL) | ((long) outPort << 16));
-        nb.putShort(ckAt, (short) transportChecksum(ck, proto, src, outAddr, sport, outPort, partial));
-        counters.count(NatCounters.OUT);
-        return TO_OUTSIDE;
-    }
-
-    /**
-     * {@link #inbound} for the common case, on an NIO view: as {@link #fastOutbound}, an existing session of an
-     * IPv4 inside host that no helper claimed, delivered to the port that last sent for it.
-     */
-    private int fastInbound(ByteBuf buf, boolean partial) {
-        int off = buf.readerIndex();
-        int len = buf.writerIndex() - off;
-        if (len < 28) {
-            return SLOW;
-        }
-        ByteBuffer nb = buf.internalNioBuffer(off, len);
-        if (nb.order() != ByteOrder.BIG_ENDIAN) {
-            return SLOW;
-        }
-        int b = nb.position();
-        long w0 = nb.getLong(b);
-        long w1 = nb.getLong(b + 8);
-        long w2 = nb.getLong(b + 16);
-        int proto = (int) (w1 >>> 48) & 0xFF;
-        boolean tcp = proto == IpProtocol.TCP;
-        int dst = (int) (w2 >>> 32);
-        if (!plainHeader(w0, w1, dst, len, tcp, proto)) {
-            return SLOW;
-        }
-        int src = (int) w1;
-        int rPort = (int) (w2 >>> 16) & 0xFFFF;
-        int key = (int) w2 & 0xFFFF;
-        int m = findOutside(proto, dst, key);
-        if (m < 0) {
-            return SLOW;
-        }
-        int s = findSession(m, src, rPort);
-        if (s < 0) {
-            return SLOW;
-        }
-        int inAddr = mInAddr[m];
-        int target = targetPort(m);
-        if (target < 0 || (inAddr >>> 28) == V6_HOST_TAG) {
-            return SLOW;
-        }
-        int ckAt = b + (tcp ? 36 : 26);
-        int flags = 0;
-        int ck;
-        long w4 = 0;
-        if (tcp) {
-            w4 = nb.getLong(b + 32);
-            flags = (int) (w4 >>> 48) & 0xFF;
-            ck = (int) (w4 >>> 16) & 0xFFFF; // bytes 16..17 of the TCP header
+        refresh(s, proto, flags, out);
+        // the endpoint on the NAT's side: outbound the source (inside -> outside), inbound the destination
+        int oldA;
+        int newA;
+        int oldP;
+        int newP;
+        long w1New;
+        long w2New;
+        if (out) {
+            mPort[m] = port;
+            hPort[mHost[m]] = port;
+            oldA = src;
+            oldP = sport;
+            newA = mOutAddr[m];
+            newP = mOutPort[m];
+            w1New = (w1 & 0xFFFF_0000_0000_0000L) | (newA & 0xFFFF_FFFFL);
+            w2New = (w2 & 0xFFFF_FFFF_0000_FFFFL) | ((long) newP << 16);
         } else {
-            ck = nb.getShort(ckAt) & 0xFFFF;
+            oldA = dst;
+            oldP = dport;
+            newA = mInAddr[m];
+            newP = mProtoInPort[m] & 0xFFFF;
+            w1New = w1 & 0xFFFF_0000_FFFF_FFFFL;
+            w2New = ((long) newA << 32) | (w2 & 0xFFFF_0000L) | newP;
         }
-        if (sHelp[s] >= 0 && !unwanted(buf, off, tcp, w0, w4, sHelp[s], false)) {
-            return SLOW;
-        }
-        refresh(s, proto, flags, false);
-        int inPort = mProtoInPort[m] & 0xFFFF;
-        int ipck = addressUpdate((int) (w1 >>> 32) & 0xFFFF, dst, inAddr);
-        nb.putShort(b + 10, (short) ipck);
-        nb.putLong(b + 16, ((long) inAddr << 32) | (w2 & 0xFFFF_0000L) | inPort);
-        nb.putShort(ckAt, (short) transportChecksum(ck, proto, dst, inAddr, key, inPort, partial));
-        counters.count(NatCounters.IN);
+        int ipck = addressUpdate((int) (w1 >>> 32) & 0xFFFF, oldA, newA);
+        setLong(nb, buf, b + 8, w1New | ((long) ipck << 32));
+        setLong(nb, buf, b + 16, w2New);
+        setShort(nb, buf, ckAt, transportChecksum(ck, proto, oldA, newA, oldP, newP, partial));
+        counters.count(out ? NatCounters.OUT : NatCounters.IN);
         return target;
     }
 
@@ -1093,7 +1099,7 @@ public final class NatEngine {
      */
     public int inbound(ByteBuf buf, boolean partialChecksum) {
         if (nioFastPath(buf)) {
-            int v = fastInbound(buf, partialChecksum);
+            int v = fastPath(buf, -1, partialChecksum, false);
             if (v != SLOW) {
                 return v;
             }
@@ -1948,20 +1954,12 @@ public final class NatEngine {
     }
 
     private int findOutside(int proto, int outAddr, int outPort) {
-        int[] slots = byOutside.slots;
-        int mask = byOutside.mask;
-        int i = outsideHash(proto, outAddr, outPort) & mask;
-        while (true) {
-            int v = slots[i];
-            if (v == 0) {
-                return -1;
-            }
-            int m = v - 1;
-            if (mOutPort[m] == outPort && mOutAddr[m] == outAddr && (mProtoInPort[m] >>> 16) == proto) {
-                return m;
-            }
-            i = (i + 1) & mask;
-        }
+        return byOutside.find(outsideKey(proto, outAddr, outPort));
+    }
+
+    /** {@link #findOutside} for a caller's protocol and port, which may be out of range (then -1). */
+    private int findOutsideChecked(int proto, int outAddr, int outPort) {
+        return outsideInRange(proto, outPort) ? findOutside(proto, outAddr, outPort) : -1;
     }
 
     private int findSession(int m, int rAddr, int rPort) {
@@ -2077,7 +2075,7 @@ public final class NatEngine {
         mSessCount[m] = 0;
         mRefs[m] = 0;
         byInside.insert(insideHash(ns, mProtoInPort[m], inAddr), m);
-        byOutside.insert(outsideHash(proto, outAddr, outPort), m);
+        byOutside.insert(outsideKey(proto, outAddr, outPort), m);
         mappingCount++;
         nsMappings[ns]++;
         counters.count(NatCounters.MAPPINGS_CREATED);
@@ -2249,7 +2247,7 @@ public final class NatEngine {
     private void freeMapping(int m) {
         NatMapping snap = listener != null ? snapshot(m) : null;
         byInside.remove(m);
-        byOutside.remove(m);
+        byOutside.remove(outsideKey(mProtoInPort[m] >>> 16, mOutAddr[m], mOutPort[m]));
         int h = mHost[m];
         if (--hCount[h] == 0) {
             hosts.remove(h);
@@ -2814,7 +2812,7 @@ public final class NatEngine {
     /** Removes a static mapping or port forward; returns whether there was one. Its sessions go with it. */
     public boolean removeStaticMapping(int protocol, int outsideAddress, int outsidePort) {
         int out = outsideAddress == 0 ? outside[0] : outsideAddress;
-        int m = findOutside(protocol, out, outsidePort);
+        int m = findOutsideChecked(protocol, out, outsidePort);
         if (m < 0 || (mFlags[m] & F_PERMANENT) == 0) {
             return false;
         }
@@ -2884,7 +2882,7 @@ public final class NatEngine {
 
     /** Whether an outside endpoint is mapped: one primitive look-up, allocation-free (for ALGs and benchmarks). */
     public boolean isMapped(int protocol, int outsideAddress, int outsidePort) {
-        return findOutside(protocol, outsideAddress, outsidePort) >= 0;
+        return findOutsideChecked(protocol, outsideAddress, outsidePort) >= 0;
     }
 
     /** The mapping of an inside endpoint, or null. */
@@ -2895,13 +2893,13 @@ public final class NatEngine {
 
     /** The mapping of an outside endpoint, or null. */
     public NatMapping mappingAt(int protocol, int outsideAddress, int outsidePort) {
-        int m = findOutside(protocol, outsideAddress, outsidePort);
+        int m = findOutsideChecked(protocol, outsideAddress, outsidePort);
         return m < 0 ? null : snapshot(m);
     }
 
     /** Sessions of a mapping's outside endpoint (remote endpoints it talks to), for tests and tools. */
     public int sessionsOf(int protocol, int outsideAddress, int outsidePort) {
-        int m = findOutside(protocol, outsideAddress, outsidePort);
+        int m = findOutsideChecked(protocol, outsideAddress, outsidePort);
         return m < 0 ? 0 : mSessCount[m];
     }
 

@@ -2,6 +2,7 @@ package dev.pktkit.nat;
 
 import dev.pktkit.codec.wire.IpProtocol;
 import dev.pktkit.codec.wire.Tcp;
+import io.netty.buffer.AdaptiveByteBufAllocator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.CompositeByteBuf;
@@ -22,8 +23,10 @@ import static org.junit.jupiter.api.Assertions.*;
  * path (heap buffers): the same seeded traffic — established and new flows both ways, TCP flags, zero UDP
  * checksums, partial checksums, hairpins, packets to the NAT itself, bad sources, headers with options,
  * fragments, corrupted and truncated headers — goes through two engines made alike, one fed heap copies and one
- * direct copies (pooled, unpooled, a one-component composite, a two-component composite): every verdict, every
- * byte and every counter must be equal. A counting wrapper proves the direct copies did take the NIO view.
+ * direct copies (pooled, unpooled, a one-component composite, a two-component composite, Netty 4.2's default
+ * adaptive allocator): every verdict, every byte and every counter must be equal. A counting wrapper proves the
+ * pooled copies did take the NIO view, and that the adaptive ones (whose view would be made anew per buffer use,
+ * an allocation) did not: they take the same fast path through the buffer's getters.
  */
 class NatFastPathTest {
     private static final String OUT = "203.0.113.1";
@@ -52,6 +55,8 @@ class NatFastPathTest {
         return e;
     }
 
+    private static final AdaptiveByteBufAllocator ADAPTIVE = new AdaptiveByteBufAllocator(true, false);
+
     private static ByteBuf direct(byte[] bytes, int kind) {
         switch (kind) {
             case 0:
@@ -71,6 +76,8 @@ class NatFastPathTest {
                         .writeBytes(bytes, cut, bytes.length - cut));
                 return c;
             }
+            case 5:
+                return new Counting(ADAPTIVE.directBuffer(bytes.length).writeBytes(bytes));
             default:
                 return new Counting(PooledByteBufAllocator.DEFAULT.directBuffer(bytes.length).writeBytes(bytes));
         }
@@ -133,7 +140,7 @@ class NatFastPathTest {
                 default -> {
                 }
             }
-            int kind = rnd.nextInt(5);
+            int kind = rnd.nextInt(6);
             ByteBuf h = Unpooled.wrappedBuffer(a.clone());
             ByteBuf d = direct(a, kind);
             int vh = out ? heap.outbound(h, hp, partial) : heap.inbound(h, partial);
@@ -190,5 +197,21 @@ class NatFastPathTest {
         assertEquals(NatEngine.NIO_VIEW ? 3 : 0, Counting.views);
         assertEquals(4, e.counters().outbound());
         assertEquals(1, e.counters().inbound());
+
+        // the same flows in buffers of the adaptive allocator: translated, and no NIO view taken
+        ByteBuf ta = direct(bytes(tcp(INSIDE[0], 40000, REMOTES[0], 80, Tcp.ACK, 100)), 5);
+        assertEquals(NatEngine.TO_OUTSIDE, e.outbound(ta, port));
+        assertEquals(ip(OUT), src(ta));
+        assertTrue(checksumsOk(ta));
+        ta.release();
+        ByteBuf ra = direct(bytes(tcp(REMOTES[0], 80, ip(OUT), 40000, Tcp.ACK, 20)), 5);
+        assertEquals(port, e.inbound(ra));
+        assertEquals(INSIDE[0], dst(ra));
+        assertEquals(40000, dport(ra));
+        assertTrue(checksumsOk(ra));
+        ra.release();
+        assertEquals(NatEngine.NIO_VIEW ? 3 : 0, Counting.views, "no view of an adaptive buffer");
+        assertEquals(5, e.counters().outbound());
+        assertEquals(2, e.counters().inbound());
     }
 }

@@ -26,6 +26,7 @@ import io.netty.buffer.ByteBufAllocator;
  */
 public final class Defragmenter {
     private final DefragConfig config;
+    private final boolean ipv6;
     private final DefragCounters counters = new DefragCounters();
     private final Datagram[] table;
     private int datagrams;
@@ -34,6 +35,7 @@ public final class Defragmenter {
 
     public Defragmenter(DefragConfig config) {
         this.config = config;
+        this.ipv6 = config.ipv6;
         this.table = new Datagram[config.maxDatagrams];
     }
 
@@ -56,25 +58,35 @@ public final class Defragmenter {
      * from {@code alloc}) when it completes one, or null when it was held or dropped (released and counted).
      */
     public ByteBuf offer(ByteBuf buf, ByteBufAllocator alloc) {
+        // The not-a-fragment test first, on one read of the first 8 bytes: IPv4's flags/offset word (bytes 6-7),
+        // IPv6's next header (byte 6). Anything else goes to offerSlow, out of line.
         int off = buf.readerIndex();
+        if (buf.writerIndex() - off >= 20) {
+            long w = buf.getLong(off);
+            int version = (int) (w >>> 60);
+            if (version == 4 ? (w & 0x3FFF) == 0 : version != 6 || !ipv6 || !mayBeV6Fragment((int) (w >>> 8) & 0xFF)) {
+                return buf;
+            }
+        }
+        return offerSlow(buf, off, alloc);
+    }
+
+    /** Whether an IPv6 packet with this first next header may carry a Fragment header. */
+    private static boolean mayBeV6Fragment(int nh) {
+        return nh == IpProtocol.IPV6_FRAG || nh == IpProtocol.HOPOPT || nh == IpProtocol.IPV6_OPTS
+                || nh == IpProtocol.IPV6_ROUTE;
+    }
+
+    private ByteBuf offerSlow(ByteBuf buf, int off, ByteBufAllocator alloc) {
         if (buf.readableBytes() < 20) {
             return buf; // the translator counts it
         }
-        long w = buf.getLong(off); // version .. flags/offset in one read
-        int b0 = (int) (w >>> 56);
-        if (b0 >>> 4 == 4) {
-            if ((w & 0x3FFF) == 0) {
-                return buf;
-            }
+        long w = buf.getLong(off);
+        if ((w >>> 60) == 4) {
             return ipv4(buf, off, alloc);
         }
-        if (b0 >>> 4 == 6 && config.ipv6 && buf.readableBytes() >= 40) {
-            int nh = buf.getUnsignedByte(off + 6);
-            if (nh != IpProtocol.IPV6_FRAG && nh != IpProtocol.HOPOPT && nh != IpProtocol.IPV6_OPTS
-                    && nh != IpProtocol.IPV6_ROUTE) {
-                return buf;
-            }
-            return ipv6(buf, off, nh, alloc);
+        if (buf.readableBytes() >= 40) {
+            return ipv6(buf, off, (int) (w >>> 8) & 0xFF, alloc);
         }
         return buf;
     }

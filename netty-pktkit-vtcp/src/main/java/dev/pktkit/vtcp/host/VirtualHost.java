@@ -1129,7 +1129,9 @@ public final class VirtualHost extends ChannelInboundHandlerAdapter implements L
 
         /**
          * The TCP engine's bounds and settings (copied; default {@code new TcpEngineConfig()}); the host sets the
-         * engine's MTU, headroom and payload copying itself.
+         * engine's MTU, headroom and payload copying itself. Segmentation offload: {@code largeSegmentBytes} 0
+         * (default) turns it on when the device channel is marked {@code OffloadPacket.ACCEPTS}, a size above 0
+         * forces it on, {@link TcpEngineConfig#LARGE_SEGMENTS_OFF} keeps it off on any device.
          */
         public Builder tcp(TcpEngineConfig config) {
             this.tcpConfig = Objects.requireNonNull(config, "config").copy();

@@ -50,8 +50,10 @@ import java.util.regex.Pattern;
  *       computed and verified, at MTU 1500 and 65520; anchor {@code veth}: iperf3 between two namespaces over a
  *       veth pair at the same MTUs.</li>
  *   <li>{@code tun}: Linux ({@code socat}) in a namespace → TUN with {@link OffloadMode#LARGE} offloads and
- *       {@link VirtioNetCodec} → a {@code VirtualHost} discard server, and back (without and with the engine's
- *       segmentation offload, {@code TcpEngineConfig.largeSegmentBytes}); anchor {@code veth-socat}: the
+ *       {@link VirtioNetCodec} (default, or {@code forwarding()}, which marks the channel
+ *       {@code OffloadPacket.ACCEPTS}) → a {@code VirtualHost} discard server, and back (the default config, whose
+ *       segmentation offload turns on by itself on the marked channel only, and
+ *       {@code TcpEngineConfig.LARGE_SEGMENTS_OFF}); anchor {@code veth-socat}: the
  *       same socat pair over a veth between two namespaces.</li>
  *   <li>{@code conns}: 1, 100 and 10,000 established connections on one host pair: setup rate, heap per
  *       connection, and the bulk rate of one more connection while they exist.</li>
@@ -106,12 +108,18 @@ public final class VtcpThroughput {
                     b.report("Linux ↔ Linux, veth, iperf3", 65520, () -> b.vethIperf(65520));
                 }
                 case "tun" -> {
-                    b.report("Linux socat → TUN LARGE → vtcp", 1500, () -> b.tun(true, 0));
-                    b.report("vtcp → TUN LARGE → Linux socat", 1500, () -> b.tun(false, 0));
-                    b.report("vtcp (largeSegmentBytes 64000) → TUN LARGE → Linux socat", 1500,
-                            () -> b.tun(false, 64_000));
+                    b.report("Linux socat → TUN LARGE (VirtioNetCodec) → vtcp", 1500, () -> b.tun(true, 0, false));
+                    b.report("Linux socat → TUN LARGE (VirtioNetCodec.forwarding) → vtcp", 1500,
+                            () -> b.tun(true, 0, true));
+                    b.report("vtcp default → TUN LARGE (VirtioNetCodec, unmarked: offload off) → Linux socat", 1500,
+                            () -> b.tun(false, 0, false));
+                    b.report("vtcp default → TUN LARGE (VirtioNetCodec.forwarding, marked: offload on) → Linux socat",
+                            1500, () -> b.tun(false, 0, true));
+                    b.report("vtcp LARGE_SEGMENTS_OFF → TUN LARGE (VirtioNetCodec.forwarding) → Linux socat", 1500,
+                            () -> b.tun(false, TcpEngineConfig.LARGE_SEGMENTS_OFF, true));
                 }
-                case "tun-out" -> b.report("vtcp → TUN LARGE → Linux socat", 1500, () -> b.tun(false, 0));
+                case "tun-out" -> b.report("vtcp default → TUN LARGE (VirtioNetCodec.forwarding) → Linux socat", 1500,
+                        () -> b.tun(false, 0, true));
                 case "veth-socat" -> b.report("Linux socat → veth → Linux socat", 1500, () -> b.vethSocat());
                 case "conns" -> b.connections();
                 default -> throw new IllegalArgumentException("unknown part " + part);
@@ -397,7 +405,7 @@ public final class VtcpThroughput {
     }
 
     /** Linux in a namespace behind a TUN (LARGE offloads, VirtioNetCodec) with a VirtualHost on the channel. */
-    private double tun(boolean linuxSends, int largeSegmentBytes) throws Exception {
+    private double tun(boolean linuxSends, int largeSegmentBytes, boolean forwardingCodec) throws Exception {
         String ns = "vtcpbench-t-" + pid;
         ip("netns", "add", ns);
         MultiThreadIoEventLoopGroup group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
@@ -407,7 +415,9 @@ public final class VtcpThroughput {
             ip("-n", ns, "link", "set", "lo", "up");
             VirtualHost host = VirtualHost.builder().address("10.83.0.2")
                     .tcp(new TcpEngineConfig().largeSegmentBytes(largeSegmentBytes)).build();
-            ChannelHandler codec = new VirtioNetCodec();
+            // forwarding(): inbound offload state kept and the channel marked OffloadPacket.ACCEPTS, so the host
+            // turns its segmentation offload on by itself; the default codec does not mark the channel
+            ChannelHandler codec = forwardingCodec ? VirtioNetCodec.forwarding() : new VirtioNetCodec();
             tun = (TunChannel) new Bootstrap().group(group).channelFactory(() -> new TunChannel(handle))
                     .option(TunTapChannelOption.OFFLOAD, OffloadMode.LARGE)
                     .handler(new ChannelInitializer<TunChannel>() {

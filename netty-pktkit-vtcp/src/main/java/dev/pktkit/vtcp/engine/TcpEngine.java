@@ -142,10 +142,13 @@ public final class TcpEngine {
 
     private int largeSegmentBytes = -1;
 
-    /** The large-segment size in use: {@link TcpEngineConfig#largeSegmentBytes} unless the host changed it. */
+    /**
+     * The large-segment size in use (0: off): {@link TcpEngineConfig#largeSegmentBytes} (its
+     * {@link TcpEngineConfig#LARGE_SEGMENTS_OFF} read as 0) unless the host changed it.
+     */
     public int largeSegmentBytes() {
         int n = largeSegmentBytes;
-        return n < 0 ? config.largeSegmentBytes() : n;
+        return n < 0 ? Math.max(0, config.largeSegmentBytes()) : n;
     }
 
     /**

@@ -170,20 +170,32 @@ public final class TcpEngineConfig implements Cloneable {
     }
 
     /**
+     * {@link #largeSegmentBytes(int)} value that keeps segmentation offload off even on a device that takes large
+     * segments (a {@code VirtualHost} on a channel marked {@code OffloadPacket.ACCEPTS} otherwise turns it on).
+     */
+    public static final int LARGE_SEGMENTS_OFF = -1;
+
+    /**
      * Segmentation offload (TSO): when above 0, runs of full-sized new-data segments are handed to the sink as one
      * large segment of up to this many payload bytes, through {@link SegmentSink#sendLarge}, for the device to cut
      * into MSS-sized pieces (a TUN's virtio-net GSO, as Linux hands 64 KiB to a NIC). The segments stay separate in
      * the engine (scoreboard, SACK, retransmissions are per MSS), only their emission is batched; the large
      * segment's checksum field holds the pseudo-header sum (partial checksum, completed per piece by the device).
-     * Default 0: off; at most 65 000.
+     * Default 0: off for the engine alone, and "automatic" for a {@code VirtualHost}, which turns it on (64 000
+     * bytes) when its device channel is marked {@code OffloadPacket.ACCEPTS}. {@link #LARGE_SEGMENTS_OFF} (-1):
+     * off, never turned on by a host. At most 65 000.
      */
     public int largeSegmentBytes() {
         return largeSegmentBytes;
     }
 
+    /**
+     * Sets the large-segment size: 1..65 000 bytes on, 0 off (a {@code VirtualHost} decides from its device), or
+     * {@link #LARGE_SEGMENTS_OFF} (-1) for off even on a device that takes large segments.
+     */
     public TcpEngineConfig largeSegmentBytes(int bytes) {
-        if (bytes < 0 || bytes > 65_000) {
-            throw new IllegalArgumentException("largeSegmentBytes " + bytes + " (0..65000)");
+        if (bytes < LARGE_SEGMENTS_OFF || bytes > 65_000) {
+            throw new IllegalArgumentException("largeSegmentBytes " + bytes + " (-1..65000)");
         }
         this.largeSegmentBytes = bytes;
         return this;

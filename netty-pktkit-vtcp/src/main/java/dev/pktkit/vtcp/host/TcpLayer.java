@@ -52,8 +52,8 @@ final class TcpLayer implements VirtualHost.TcpSink, SegmentSink, TcpScheduler {
     /**
      * The device does (or does not) take {@code OffloadPacket}s ({@code OffloadPacket.ACCEPTS} on its channel):
      * with {@code largeSegmentBytes} left at 0 in the host's TCP config, large segments are turned on
-     * ({@value #AUTO_LARGE_SEGMENT_BYTES} bytes) or off accordingly; a configured size is kept. On the host's
-     * loop (or before registration).
+     * ({@value #AUTO_LARGE_SEGMENT_BYTES} bytes) or off accordingly; a configured size is kept, and
+     * {@code TcpEngineConfig.LARGE_SEGMENTS_OFF} keeps them off. On the host's loop (or before registration).
      */
     void deviceOffload(boolean accepts) {
         if (configuredLarge == 0) {

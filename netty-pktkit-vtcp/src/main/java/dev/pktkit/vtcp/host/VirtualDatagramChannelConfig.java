@@ -2,7 +2,6 @@ package dev.pktkit.vtcp.host;
 
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.DefaultChannelConfig;
 import io.netty.channel.FixedRecvByteBufAllocator;
 import io.netty.channel.MessageSizeEstimator;
 import io.netty.channel.RecvByteBufAllocator;
@@ -11,7 +10,6 @@ import io.netty.channel.socket.DatagramChannelConfig;
 
 import java.net.InetAddress;
 import java.net.NetworkInterface;
-import java.util.Map;
 
 /**
  * The configuration of a {@link VirtualDatagramChannel}. {@code SO_RCVBUF} bounds the bytes queued unread
@@ -20,105 +18,48 @@ import java.util.Map;
  * any-address listening, {@link VirtualChannelOption#UDP_DATAGRAMS} {@link UdpDatagram}s instead of
  * {@code DatagramPacket}s. {@code SO_SNDBUF}, {@code SO_REUSEADDR}, {@code SO_BROADCAST} and the multicast
  * interface options are kept and reported but change nothing: sends never wait, a port is bound once, and there
- * is one interface.
+ * is one interface. The option plumbing is shared with the other virtual channels ({@code VirtualChannelConfig}).
  */
-public final class VirtualDatagramChannelConfig extends DefaultChannelConfig implements DatagramChannelConfig {
+public final class VirtualDatagramChannelConfig extends VirtualChannelConfig implements DatagramChannelConfig {
     /** Default receive buffer: 212992 bytes. */
     public static final int DEFAULT_RECEIVE_BUFFER = 212992;
 
-    private volatile int receiveBufferSize = DEFAULT_RECEIVE_BUFFER;
-    private volatile int sendBufferSize = DEFAULT_RECEIVE_BUFFER;
-    private volatile int trafficClass;
+    @SuppressWarnings("deprecation")
+    private static final OptionTable<VirtualDatagramChannelConfig> OPTIONS =
+            new OptionTable<VirtualDatagramChannelConfig>()
+                    .add(ChannelOption.SO_BROADCAST, VirtualDatagramChannelConfig::isBroadcast,
+                            VirtualDatagramChannelConfig::setBroadcast)
+                    .add(ChannelOption.SO_RCVBUF, VirtualDatagramChannelConfig::getReceiveBufferSize,
+                            VirtualDatagramChannelConfig::setReceiveBufferSize)
+                    .add(ChannelOption.SO_SNDBUF, VirtualDatagramChannelConfig::getSendBufferSize,
+                            VirtualDatagramChannelConfig::setSendBufferSize)
+                    .add(ChannelOption.SO_REUSEADDR, VirtualDatagramChannelConfig::isReuseAddress,
+                            VirtualDatagramChannelConfig::setReuseAddress)
+                    .add(ChannelOption.IP_MULTICAST_LOOP_DISABLED, VirtualDatagramChannelConfig::isLoopbackModeDisabled,
+                            VirtualDatagramChannelConfig::setLoopbackModeDisabled)
+                    .add(ChannelOption.IP_MULTICAST_ADDR, VirtualDatagramChannelConfig::getInterface,
+                            VirtualDatagramChannelConfig::setInterface)
+                    .add(ChannelOption.IP_MULTICAST_IF, VirtualDatagramChannelConfig::getNetworkInterface,
+                            VirtualDatagramChannelConfig::setNetworkInterface)
+                    .add(ChannelOption.IP_MULTICAST_TTL, VirtualDatagramChannelConfig::getTimeToLive,
+                            VirtualDatagramChannelConfig::setTimeToLive)
+                    .add(ChannelOption.IP_TOS, VirtualDatagramChannelConfig::getTrafficClass,
+                            VirtualDatagramChannelConfig::setTrafficClass)
+                    .add(VirtualChannelOption.TRANSPARENT, VirtualDatagramChannelConfig::isTransparent,
+                            VirtualDatagramChannelConfig::setTransparent)
+                    .add(VirtualChannelOption.UDP_DATAGRAMS, VirtualDatagramChannelConfig::isUdpDatagrams,
+                            VirtualDatagramChannelConfig::setUdpDatagrams);
+
     private volatile int ttl = 64;
-    private volatile boolean reuseAddress;
     private volatile boolean broadcast;
     private volatile boolean loopbackModeDisabled = true;
-    private volatile boolean transparent;
     private volatile boolean udpDatagrams;
     private volatile InetAddress multicastInterface;
     private volatile NetworkInterface networkInterface;
 
     VirtualDatagramChannelConfig(VirtualDatagramChannel channel) {
-        super(channel, new FixedRecvByteBufAllocator(2048));
-    }
-
-    @Override
-    public Map<ChannelOption<?>, Object> getOptions() {
-        return getOptions(super.getOptions(), ChannelOption.SO_BROADCAST, ChannelOption.SO_RCVBUF,
-                ChannelOption.SO_SNDBUF, ChannelOption.SO_REUSEADDR, ChannelOption.IP_MULTICAST_LOOP_DISABLED,
-                ChannelOption.IP_MULTICAST_ADDR, ChannelOption.IP_MULTICAST_IF, ChannelOption.IP_MULTICAST_TTL,
-                ChannelOption.IP_TOS, VirtualChannelOption.TRANSPARENT, VirtualChannelOption.UDP_DATAGRAMS);
-    }
-
-    @Override
-    @SuppressWarnings({"unchecked", "deprecation"})
-    public <T> T getOption(ChannelOption<T> option) {
-        if (option == ChannelOption.SO_BROADCAST) {
-            return (T) Boolean.valueOf(isBroadcast());
-        }
-        if (option == ChannelOption.SO_RCVBUF) {
-            return (T) Integer.valueOf(getReceiveBufferSize());
-        }
-        if (option == ChannelOption.SO_SNDBUF) {
-            return (T) Integer.valueOf(getSendBufferSize());
-        }
-        if (option == ChannelOption.SO_REUSEADDR) {
-            return (T) Boolean.valueOf(isReuseAddress());
-        }
-        if (option == ChannelOption.IP_MULTICAST_LOOP_DISABLED) {
-            return (T) Boolean.valueOf(isLoopbackModeDisabled());
-        }
-        if (option == ChannelOption.IP_MULTICAST_ADDR) {
-            return (T) getInterface();
-        }
-        if (option == ChannelOption.IP_MULTICAST_IF) {
-            return (T) getNetworkInterface();
-        }
-        if (option == ChannelOption.IP_MULTICAST_TTL) {
-            return (T) Integer.valueOf(getTimeToLive());
-        }
-        if (option == ChannelOption.IP_TOS) {
-            return (T) Integer.valueOf(getTrafficClass());
-        }
-        if (option == VirtualChannelOption.TRANSPARENT) {
-            return (T) Boolean.valueOf(transparent);
-        }
-        if (option == VirtualChannelOption.UDP_DATAGRAMS) {
-            return (T) Boolean.valueOf(udpDatagrams);
-        }
-        return super.getOption(option);
-    }
-
-    @Override
-    @SuppressWarnings("deprecation")
-    public <T> boolean setOption(ChannelOption<T> option, T value) {
-        validate(option, value);
-        if (option == ChannelOption.SO_BROADCAST) {
-            setBroadcast((Boolean) value);
-        } else if (option == ChannelOption.SO_RCVBUF) {
-            setReceiveBufferSize((Integer) value);
-        } else if (option == ChannelOption.SO_SNDBUF) {
-            setSendBufferSize((Integer) value);
-        } else if (option == ChannelOption.SO_REUSEADDR) {
-            setReuseAddress((Boolean) value);
-        } else if (option == ChannelOption.IP_MULTICAST_LOOP_DISABLED) {
-            setLoopbackModeDisabled((Boolean) value);
-        } else if (option == ChannelOption.IP_MULTICAST_ADDR) {
-            setInterface((InetAddress) value);
-        } else if (option == ChannelOption.IP_MULTICAST_IF) {
-            setNetworkInterface((NetworkInterface) value);
-        } else if (option == ChannelOption.IP_MULTICAST_TTL) {
-            setTimeToLive((Integer) value);
-        } else if (option == ChannelOption.IP_TOS) {
-            setTrafficClass((Integer) value);
-        } else if (option == VirtualChannelOption.TRANSPARENT) {
-            setTransparent((Boolean) value);
-        } else if (option == VirtualChannelOption.UDP_DATAGRAMS) {
-            setUdpDatagrams((Boolean) value);
-        } else {
-            return super.setOption(option, value);
-        }
-        return true;
+        super(channel, new FixedRecvByteBufAllocator(2048), OPTIONS, DEFAULT_RECEIVE_BUFFER, 1,
+                DEFAULT_RECEIVE_BUFFER);
     }
 
     /** Whether inbound datagrams arrive as {@link UdpDatagram}s ({@link VirtualChannelOption#UDP_DATAGRAMS}). */
@@ -134,7 +75,7 @@ public final class VirtualDatagramChannelConfig extends DefaultChannelConfig imp
 
     /** Whether the channel listens on any address ({@link VirtualChannelOption#TRANSPARENT}). */
     public boolean isTransparent() {
-        return transparent;
+        return transparent();
     }
 
     /** Sets {@link VirtualChannelOption#TRANSPARENT}; takes effect at the next bind. */
@@ -142,54 +83,41 @@ public final class VirtualDatagramChannelConfig extends DefaultChannelConfig imp
         if (channel.isActive()) {
             throw new IllegalStateException("TRANSPARENT must be set before bind");
         }
-        this.transparent = transparent;
+        transparent(transparent);
         return this;
     }
 
     @Override
     public int getSendBufferSize() {
-        return sendBufferSize;
+        return sendBufferSize();
     }
 
     @Override
     public VirtualDatagramChannelConfig setSendBufferSize(int sendBufferSize) {
-        this.sendBufferSize = checkPositive(sendBufferSize, "sendBufferSize");
+        sendBufferSize(sendBufferSize);
         return this;
     }
 
     @Override
-    public int getReceiveBufferSize() {
-        return receiveBufferSize;
-    }
-
-    @Override
     public VirtualDatagramChannelConfig setReceiveBufferSize(int receiveBufferSize) {
-        this.receiveBufferSize = checkPositive(receiveBufferSize, "receiveBufferSize");
+        receiveBufferSize(receiveBufferSize);
         return this;
     }
 
     @Override
     public int getTrafficClass() {
-        return trafficClass;
+        return trafficClass();
     }
 
     @Override
     public VirtualDatagramChannelConfig setTrafficClass(int trafficClass) {
-        if (trafficClass < 0 || trafficClass > 255) {
-            throw new IllegalArgumentException("trafficClass " + trafficClass + " (0..255)");
-        }
-        this.trafficClass = trafficClass;
+        trafficClass(trafficClass);
         return this;
     }
 
     @Override
-    public boolean isReuseAddress() {
-        return reuseAddress;
-    }
-
-    @Override
     public VirtualDatagramChannelConfig setReuseAddress(boolean reuseAddress) {
-        this.reuseAddress = reuseAddress;
+        reuseAddress(reuseAddress);
         return this;
     }
 
@@ -249,13 +177,6 @@ public final class VirtualDatagramChannelConfig extends DefaultChannelConfig imp
     public VirtualDatagramChannelConfig setNetworkInterface(NetworkInterface networkInterface) {
         this.networkInterface = networkInterface;
         return this;
-    }
-
-    private static int checkPositive(int v, String name) {
-        if (v <= 0) {
-            throw new IllegalArgumentException(name + " " + v + " (must be positive)");
-        }
-        return v;
     }
 
     @Override

@@ -309,8 +309,9 @@ public final class VirtualHost extends ChannelInboundHandlerAdapter implements L
 
     /**
      * Segmentation offload follows the device: on when its channel takes {@code OffloadPacket}s
-     * ({@link dev.pktkit.codec.offload.OffloadPacket#ACCEPTS}, set by tuntap's {@code VirtioNetCodec}), off for a
-     * pipe, an adapter or a hub port; checked when the host is added and when the channel becomes active.
+     * ({@link dev.pktkit.codec.offload.OffloadPacket#ACCEPTS}, set by tuntap's {@code VirtioNetCodec.forwarding()};
+     * the default {@code new VirtioNetCodec()} does not set it), off for a pipe, an adapter or a hub port; checked
+     * when the host is added and when the channel becomes active. Inbound {@code OffloadPacket}s are completed.
      */
     private void checkDeviceOffload(ChannelHandlerContext ctx) {
         TcpLayer t = tcpLayer;
@@ -343,6 +344,16 @@ public final class VirtualHost extends ChannelInboundHandlerAdapter implements L
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof dev.pktkit.codec.offload.OffloadPacket op) {
+            // a device that keeps offload state inbound (tuntap's VirtioNetCodec.forwarding(), which also marks
+            // the channel OffloadPacket.ACCEPTS): complete it into a plain packet, a large TCP segment staying
+            // one (oversized) packet as after GRO
+            msg = dev.pktkit.codec.offload.Offloads.complete(op, ctx.alloc(), false);
+            if (msg == null) {
+                counters.drop(HostDropReason.MALFORMED_IP);
+                return;
+            }
+        }
         if (!(msg instanceof ByteBuf pkt)) {
             ReferenceCountUtil.release(msg);
             counters.drop(HostDropReason.MALFORMED_IP);
@@ -1129,7 +1140,9 @@ public final class VirtualHost extends ChannelInboundHandlerAdapter implements L
 
         /**
          * The TCP engine's bounds and settings (copied; default {@code new TcpEngineConfig()}); the host sets the
-         * engine's MTU, headroom and payload copying itself.
+         * engine's MTU, headroom and payload copying itself. Segmentation offload: {@code largeSegmentBytes} 0
+         * (default) turns it on when the device channel is marked {@code OffloadPacket.ACCEPTS}, a size above 0
+         * forces it on, {@link TcpEngineConfig#LARGE_SEGMENTS_OFF} keeps it off on any device.
          */
         public Builder tcp(TcpEngineConfig config) {
             this.tcpConfig = Objects.requireNonNull(config, "config").copy();

@@ -2,88 +2,51 @@ package dev.pktkit.vtcp.host;
 
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.DefaultChannelConfig;
 import io.netty.channel.MessageSizeEstimator;
 import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.ServerSocketChannelConfig;
-
-import java.util.Map;
 
 /**
  * The configuration of a {@link VirtualServerSocketChannel}: {@code SO_BACKLOG} (default 128) bounds both the
  * half-open handshakes of the listener and the accepted children waiting to be read; {@code SO_RCVBUF} is the
  * receive buffer of accepted connections (it must be known before the SYN-ACK, as on Linux);
  * {@link VirtualChannelOption#TRANSPARENT} and {@link VirtualChannelOption#DEFERRED_ACCEPT} make a gateway's
- * listener. Set them before bind. {@code SO_REUSEADDR} is kept and reported, with no effect.
+ * listener. Set them before bind. {@code SO_REUSEADDR} is kept and reported, with no effect. The option plumbing
+ * is shared with the other virtual channels ({@code VirtualChannelConfig}).
  */
-public final class VirtualServerSocketChannelConfig extends DefaultChannelConfig implements ServerSocketChannelConfig {
+public final class VirtualServerSocketChannelConfig extends VirtualChannelConfig implements ServerSocketChannelConfig {
     /** Default backlog: 128. */
     public static final int DEFAULT_BACKLOG = 128;
 
+    private static final OptionTable<VirtualServerSocketChannelConfig> OPTIONS =
+            new OptionTable<VirtualServerSocketChannelConfig>()
+                    .add(ChannelOption.SO_RCVBUF, VirtualServerSocketChannelConfig::getReceiveBufferSize,
+                            VirtualServerSocketChannelConfig::setReceiveBufferSize)
+                    .add(ChannelOption.SO_REUSEADDR, VirtualServerSocketChannelConfig::isReuseAddress,
+                            VirtualServerSocketChannelConfig::setReuseAddress)
+                    .add(ChannelOption.SO_BACKLOG, VirtualServerSocketChannelConfig::getBacklog,
+                            VirtualServerSocketChannelConfig::setBacklog)
+                    .add(VirtualChannelOption.TRANSPARENT, VirtualServerSocketChannelConfig::isTransparent,
+                            VirtualServerSocketChannelConfig::setTransparent)
+                    .add(VirtualChannelOption.DEFERRED_ACCEPT, VirtualServerSocketChannelConfig::isDeferredAccept,
+                            VirtualServerSocketChannelConfig::setDeferredAccept);
+
     private volatile int backlog = DEFAULT_BACKLOG;
-    private volatile int receiveBufferSize = 256 * 1024;
-    private volatile boolean reuseAddress;
-    private volatile boolean transparent;
     private volatile boolean deferredAccept;
 
     VirtualServerSocketChannelConfig(VirtualServerSocketChannel channel) {
-        super(channel);
+        super(channel, OPTIONS, 256 * 1024, 1024, 0);
     }
 
-    @Override
-    public Map<ChannelOption<?>, Object> getOptions() {
-        return getOptions(super.getOptions(), ChannelOption.SO_RCVBUF, ChannelOption.SO_REUSEADDR,
-                ChannelOption.SO_BACKLOG, VirtualChannelOption.TRANSPARENT, VirtualChannelOption.DEFERRED_ACCEPT);
-    }
-
-    @Override
-    @SuppressWarnings("unchecked")
-    public <T> T getOption(ChannelOption<T> option) {
-        if (option == ChannelOption.SO_RCVBUF) {
-            return (T) Integer.valueOf(getReceiveBufferSize());
-        }
-        if (option == ChannelOption.SO_REUSEADDR) {
-            return (T) Boolean.valueOf(isReuseAddress());
-        }
-        if (option == ChannelOption.SO_BACKLOG) {
-            return (T) Integer.valueOf(getBacklog());
-        }
-        if (option == VirtualChannelOption.TRANSPARENT) {
-            return (T) Boolean.valueOf(transparent);
-        }
-        if (option == VirtualChannelOption.DEFERRED_ACCEPT) {
-            return (T) Boolean.valueOf(deferredAccept);
-        }
-        return super.getOption(option);
-    }
-
-    @Override
-    public <T> boolean setOption(ChannelOption<T> option, T value) {
-        validate(option, value);
-        if (option == ChannelOption.SO_RCVBUF) {
-            setReceiveBufferSize((Integer) value);
-        } else if (option == ChannelOption.SO_REUSEADDR) {
-            setReuseAddress((Boolean) value);
-        } else if (option == ChannelOption.SO_BACKLOG) {
-            setBacklog((Integer) value);
-        } else if (option == VirtualChannelOption.TRANSPARENT) {
-            setTransparent((Boolean) value);
-        } else if (option == VirtualChannelOption.DEFERRED_ACCEPT) {
-            setDeferredAccept((Boolean) value);
-        } else {
-            return super.setOption(option, value);
-        }
-        return true;
-    }
-
+    /** Whether the listener accepts TCP to any address ({@link VirtualChannelOption#TRANSPARENT}). */
     public boolean isTransparent() {
-        return transparent;
+        return transparent();
     }
 
     /** {@link VirtualChannelOption#TRANSPARENT}; before bind. */
     public VirtualServerSocketChannelConfig setTransparent(boolean transparent) {
-        this.transparent = transparent;
+        transparent(transparent);
         return this;
     }
 
@@ -112,27 +75,14 @@ public final class VirtualServerSocketChannelConfig extends DefaultChannelConfig
     }
 
     @Override
-    public boolean isReuseAddress() {
-        return reuseAddress;
-    }
-
-    @Override
     public VirtualServerSocketChannelConfig setReuseAddress(boolean reuseAddress) {
-        this.reuseAddress = reuseAddress;
+        reuseAddress(reuseAddress);
         return this;
     }
 
     @Override
-    public int getReceiveBufferSize() {
-        return receiveBufferSize;
-    }
-
-    @Override
     public VirtualServerSocketChannelConfig setReceiveBufferSize(int receiveBufferSize) {
-        if (receiveBufferSize < 1024) {
-            throw new IllegalArgumentException("receiveBufferSize " + receiveBufferSize + " (at least 1024)");
-        }
-        this.receiveBufferSize = receiveBufferSize;
+        receiveBufferSize(receiveBufferSize);
         return this;
     }
 

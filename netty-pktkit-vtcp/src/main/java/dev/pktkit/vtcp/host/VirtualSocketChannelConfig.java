@@ -3,13 +3,10 @@ package dev.pktkit.vtcp.host;
 import dev.pktkit.vtcp.engine.TcpSocketOptions;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.DefaultChannelConfig;
 import io.netty.channel.MessageSizeEstimator;
 import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.SocketChannelConfig;
-
-import java.util.Map;
 
 /**
  * The configuration of a {@link VirtualSocketChannel}, with the {@code ChannelOption}s of Netty's socket
@@ -24,25 +21,38 @@ import java.util.Map;
  * RST): changed on a live connection too.</li>
  * <li>{@code ALLOW_HALF_CLOSURE}: a FIN from the peer fires {@code ChannelInputShutdownEvent} instead of closing.</li>
  * <li>{@code CONNECT_TIMEOUT_MILLIS} (default 30 s): the connect fails with {@code ConnectTimeoutException}.</li>
- * <li>{@code IP_TOS}, {@code SO_REUSEADDR}: kept and reported, no effect.</li>
+ * <li>{@code IP_TOS} (0..255), {@code SO_REUSEADDR}: kept and reported, no effect.</li>
  * </ul>
+ * The option plumbing is shared with the other virtual channels ({@code VirtualChannelConfig}).
  */
-public final class VirtualSocketChannelConfig extends DefaultChannelConfig implements SocketChannelConfig {
+public final class VirtualSocketChannelConfig extends VirtualChannelConfig implements SocketChannelConfig {
+    private static final OptionTable<VirtualSocketChannelConfig> OPTIONS = new OptionTable<VirtualSocketChannelConfig>()
+            .add(ChannelOption.SO_RCVBUF, VirtualSocketChannelConfig::getReceiveBufferSize,
+                    VirtualSocketChannelConfig::setReceiveBufferSize)
+            .add(ChannelOption.SO_SNDBUF, VirtualSocketChannelConfig::getSendBufferSize,
+                    VirtualSocketChannelConfig::setSendBufferSize)
+            .add(ChannelOption.TCP_NODELAY, VirtualSocketChannelConfig::isTcpNoDelay,
+                    VirtualSocketChannelConfig::setTcpNoDelay)
+            .add(ChannelOption.SO_KEEPALIVE, VirtualSocketChannelConfig::isKeepAlive,
+                    VirtualSocketChannelConfig::setKeepAlive)
+            .add(ChannelOption.SO_REUSEADDR, VirtualSocketChannelConfig::isReuseAddress,
+                    VirtualSocketChannelConfig::setReuseAddress)
+            .add(ChannelOption.SO_LINGER, VirtualSocketChannelConfig::getSoLinger,
+                    VirtualSocketChannelConfig::setSoLinger)
+            .add(ChannelOption.IP_TOS, VirtualSocketChannelConfig::getTrafficClass,
+                    VirtualSocketChannelConfig::setTrafficClass)
+            .add(ChannelOption.ALLOW_HALF_CLOSURE, VirtualSocketChannelConfig::isAllowHalfClosure,
+                    VirtualSocketChannelConfig::setAllowHalfClosure);
+
     private final VirtualSocketChannel ch;
-    private volatile int receiveBufferSize;
-    private volatile int sendBufferSize;
-    private volatile boolean tcpNoDelay = true;
+    private volatile boolean tcpNoDelay;
     private volatile boolean keepAlive;
-    private volatile int soLinger = -1;
-    private volatile int trafficClass;
-    private volatile boolean reuseAddress;
+    private volatile int soLinger;
     private volatile boolean allowHalfClosure;
 
     VirtualSocketChannelConfig(VirtualSocketChannel channel, TcpSocketOptions from) {
-        super(channel);
+        super(channel, OPTIONS, from.receiveBuffer(), 1, from.sendBuffer());
         this.ch = channel;
-        this.receiveBufferSize = from.receiveBuffer();
-        this.sendBufferSize = from.sendBuffer();
         this.tcpNoDelay = from.noDelay();
         this.keepAlive = from.keepAlive();
         this.soLinger = from.lingerSeconds();
@@ -50,75 +60,12 @@ public final class VirtualSocketChannelConfig extends DefaultChannelConfig imple
 
     /** The engine options for a connection opened with this configuration. */
     TcpSocketOptions toOptions() {
-        TcpSocketOptions o = new TcpSocketOptions()
-                .receiveBuffer(Math.max(1024, receiveBufferSize))
-                .sendBuffer(Math.max(1024, sendBufferSize))
+        return new TcpSocketOptions()
+                .receiveBuffer(Math.max(1024, getReceiveBufferSize()))
+                .sendBuffer(Math.max(1024, getSendBufferSize()))
                 .noDelay(tcpNoDelay)
                 .keepAlive(keepAlive)
                 .lingerSeconds(soLinger);
-        return o;
-    }
-
-    @Override
-    public Map<ChannelOption<?>, Object> getOptions() {
-        return getOptions(super.getOptions(), ChannelOption.SO_RCVBUF, ChannelOption.SO_SNDBUF,
-                ChannelOption.TCP_NODELAY, ChannelOption.SO_KEEPALIVE, ChannelOption.SO_REUSEADDR,
-                ChannelOption.SO_LINGER, ChannelOption.IP_TOS, ChannelOption.ALLOW_HALF_CLOSURE);
-    }
-
-    @Override
-    @SuppressWarnings("unchecked")
-    public <T> T getOption(ChannelOption<T> option) {
-        if (option == ChannelOption.SO_RCVBUF) {
-            return (T) Integer.valueOf(getReceiveBufferSize());
-        }
-        if (option == ChannelOption.SO_SNDBUF) {
-            return (T) Integer.valueOf(getSendBufferSize());
-        }
-        if (option == ChannelOption.TCP_NODELAY) {
-            return (T) Boolean.valueOf(isTcpNoDelay());
-        }
-        if (option == ChannelOption.SO_KEEPALIVE) {
-            return (T) Boolean.valueOf(isKeepAlive());
-        }
-        if (option == ChannelOption.SO_REUSEADDR) {
-            return (T) Boolean.valueOf(isReuseAddress());
-        }
-        if (option == ChannelOption.SO_LINGER) {
-            return (T) Integer.valueOf(getSoLinger());
-        }
-        if (option == ChannelOption.IP_TOS) {
-            return (T) Integer.valueOf(getTrafficClass());
-        }
-        if (option == ChannelOption.ALLOW_HALF_CLOSURE) {
-            return (T) Boolean.valueOf(isAllowHalfClosure());
-        }
-        return super.getOption(option);
-    }
-
-    @Override
-    public <T> boolean setOption(ChannelOption<T> option, T value) {
-        validate(option, value);
-        if (option == ChannelOption.SO_RCVBUF) {
-            setReceiveBufferSize((Integer) value);
-        } else if (option == ChannelOption.SO_SNDBUF) {
-            setSendBufferSize((Integer) value);
-        } else if (option == ChannelOption.TCP_NODELAY) {
-            setTcpNoDelay((Boolean) value);
-        } else if (option == ChannelOption.SO_KEEPALIVE) {
-            setKeepAlive((Boolean) value);
-        } else if (option == ChannelOption.SO_REUSEADDR) {
-            setReuseAddress((Boolean) value);
-        } else if (option == ChannelOption.SO_LINGER) {
-            setSoLinger((Integer) value);
-        } else if (option == ChannelOption.IP_TOS) {
-            setTrafficClass((Integer) value);
-        } else if (option == ChannelOption.ALLOW_HALF_CLOSURE) {
-            setAllowHalfClosure((Boolean) value);
-        } else {
-            return super.setOption(option, value);
-        }
-        return true;
     }
 
     @Override
@@ -148,29 +95,18 @@ public final class VirtualSocketChannelConfig extends DefaultChannelConfig imple
 
     @Override
     public int getSendBufferSize() {
-        return sendBufferSize;
+        return sendBufferSize();
     }
 
     @Override
     public VirtualSocketChannelConfig setSendBufferSize(int sendBufferSize) {
-        if (sendBufferSize <= 0) {
-            throw new IllegalArgumentException("sendBufferSize " + sendBufferSize);
-        }
-        this.sendBufferSize = sendBufferSize;
+        sendBufferSize(sendBufferSize);
         return this;
     }
 
     @Override
-    public int getReceiveBufferSize() {
-        return receiveBufferSize;
-    }
-
-    @Override
     public VirtualSocketChannelConfig setReceiveBufferSize(int receiveBufferSize) {
-        if (receiveBufferSize <= 0) {
-            throw new IllegalArgumentException("receiveBufferSize " + receiveBufferSize);
-        }
-        this.receiveBufferSize = receiveBufferSize;
+        receiveBufferSize(receiveBufferSize);
         return this;
     }
 
@@ -188,23 +124,18 @@ public final class VirtualSocketChannelConfig extends DefaultChannelConfig imple
 
     @Override
     public int getTrafficClass() {
-        return trafficClass;
+        return trafficClass();
     }
 
     @Override
     public VirtualSocketChannelConfig setTrafficClass(int trafficClass) {
-        this.trafficClass = trafficClass;
+        trafficClass(trafficClass);
         return this;
     }
 
     @Override
-    public boolean isReuseAddress() {
-        return reuseAddress;
-    }
-
-    @Override
     public VirtualSocketChannelConfig setReuseAddress(boolean reuseAddress) {
-        this.reuseAddress = reuseAddress;
+        reuseAddress(reuseAddress);
         return this;
     }
 

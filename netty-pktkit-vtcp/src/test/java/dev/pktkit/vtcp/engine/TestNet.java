@@ -107,8 +107,14 @@ final class TestNet implements AutoCloseable {
             at(Math.max(deadlineNanos, now), engine::onTimer, null);
         }
 
+        /** Sees each payload the engine hands to {@link #send} before the sink copies it (or null). */
+        java.util.function.Consumer<ByteBuf> payloadTap;
+
         @Override
         public void send(TcpFlow flow, ByteBuf header, ByteBuf payload, int ecn) {
+            if (payload != null && payloadTap != null) {
+                payloadTap.accept(payload);
+            }
             ByteBuf seg;
             if (payload == null) {
                 seg = header;

@@ -48,6 +48,15 @@ final class LinuxPeer implements AutoCloseable {
     /** With {@code offload} on the TUN ({@code LARGE} adds a {@code VirtioNetCodec} in front of the host). */
     LinuxPeer(String loopKind, VirtualHost.Builder hostBuilder, ChannelHandler link, int mtu,
               dev.pktkit.tuntap.OffloadMode offload) throws Exception {
+        this(loopKind, hostBuilder, link, mtu, offload, false);
+    }
+
+    /**
+     * With {@code forwardingCodec}, {@code LARGE} adds {@code VirtioNetCodec.forwarding()} instead: inbound offload
+     * state kept, and the channel marked {@code OffloadPacket.ACCEPTS} (the host then turns its offload on).
+     */
+    LinuxPeer(String loopKind, VirtualHost.Builder hostBuilder, ChannelHandler link, int mtu,
+              dev.pktkit.tuntap.OffloadMode offload, boolean forwardingCodec) throws Exception {
         TestNamespace.assumeUsable();
         ns = TestNamespace.create();
         try {
@@ -60,7 +69,8 @@ final class LinuxPeer implements AutoCloseable {
                         @Override
                         protected void initChannel(TunChannel ch) {
                             if (offload == dev.pktkit.tuntap.OffloadMode.LARGE) {
-                                ch.pipeline().addLast(new dev.pktkit.tuntap.VirtioNetCodec());
+                                ch.pipeline().addLast(forwardingCodec ? dev.pktkit.tuntap.VirtioNetCodec.forwarding()
+                                        : new dev.pktkit.tuntap.VirtioNetCodec());
                             }
                             if (link != null) {
                                 ch.pipeline().addLast(link);

@@ -8,6 +8,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -155,13 +156,47 @@ class LinuxTcpInteropTest {
     @ParameterizedTest
     @org.junit.jupiter.params.provider.EnumSource(value = dev.pktkit.tuntap.OffloadMode.class, names = {"NONE", "LARGE"})
     void uploadWithSegmentationOffload(dev.pktkit.tuntap.OffloadMode offload) throws Exception {
+        upload(offload, false, VirtualHost.builder()
+                .tcp(new dev.pktkit.vtcp.engine.TcpEngineConfig().largeSegmentBytes(64_000)));
+    }
+
+    /**
+     * The default config on a TUN whose codec marks the channel ({@code VirtioNetCodec.forwarding()}): the host
+     * turns segmentation offload on by itself, so the upload leaves as large segments; and the codec's inbound
+     * {@code OffloadPacket}s (Linux's large segments) are taken: a 16 MiB download, SHA-256 checked.
+     */
+    @Test
+    void automaticOffloadWithAMarkingCodec() throws Exception {
+        upload(dev.pktkit.tuntap.OffloadMode.LARGE, true, VirtualHost.builder());
+    }
+
+    private void upload(dev.pktkit.tuntap.OffloadMode offload, boolean forwardingCodec, VirtualHost.Builder hb)
+            throws Exception {
         Tools.assumeCommand("socat", "socat");
         org.junit.jupiter.api.Assumptions.assumeTrue(io.netty.channel.epoll.Epoll.isAvailable(), "epoll");
         Path dir = Files.createTempDirectory("vtcph-tso");
         long size = 16L << 20;
-        VirtualHost.Builder hb = VirtualHost.builder()
-                .tcp(new dev.pktkit.vtcp.engine.TcpEngineConfig().largeSegmentBytes(64_000));
-        try (LinuxPeer p = new LinuxPeer(dev.pktkit.testkit.TestLoops.EPOLL, hb, null, 1500, offload)) {
+        try (LinuxPeer p = new LinuxPeer(dev.pktkit.testkit.TestLoops.EPOLL, hb, null, 1500, offload,
+                forwardingCodec)) {
+            if (forwardingCodec) {
+                Path src = dir.resolve("down.bin");
+                byte[] block = new byte[1 << 20];
+                new java.util.Random(21).nextBytes(block);
+                try (var out = Files.newOutputStream(src)) {
+                    for (int i = 0; i < 16; i++) {
+                        out.write(block);
+                    }
+                }
+                Process downSocat = p.ns.start(dir.resolve("down.log"), "socat", "-u", "OPEN:" + src,
+                        "TCP4-LISTEN:5004,reuseaddr,bind=" + LinuxPeer.NS_V4);
+                LinuxUdpInteropTest.awaitListening(p.ns, 5004);
+                Transfers.Receiver receiver = new Transfers.Receiver();
+                new Bootstrap().group(p.group).channelFactory(p.host.socketChannels()).handler(receiver)
+                        .connect(new InetSocketAddress(LinuxPeer.NS_V4, 5004)).sync();
+                assertEquals(sha256(src) + ":" + size, receiver.done.get(90, TimeUnit.SECONDS), "download");
+                assertTrue(downSocat.waitFor(30, TimeUnit.SECONDS));
+                Files.deleteIfExists(src);
+            }
             for (boolean v6 : new boolean[] {false, true}) {
                 String nsAddr = v6 ? "[" + LinuxPeer.NS_V6 + "]" : LinuxPeer.NS_V4;
                 Path up = dir.resolve("up" + v6 + ".bin");

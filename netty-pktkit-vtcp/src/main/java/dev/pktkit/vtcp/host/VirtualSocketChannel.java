@@ -413,20 +413,25 @@ public final class VirtualSocketChannel extends AbstractVirtualChannel implement
         inTransit.addAndGet(handed);
         onHostLoop(() -> {
             TcpConnection c = conn;
-            if (rest == null) {
-                writeToEngine(c, first);
-            } else {
-                for (ByteBuf b : rest) {
-                    writeToEngine(c, b);
+            try {
+                if (rest == null) {
+                    writeToEngine(c, first);
+                } else {
+                    for (ByteBuf b : rest) {
+                        writeToEngine(c, b);
+                    }
                 }
-            }
-            if (c != null) {
-                c.flush();
-                engineWritable = c.isWritable();
-            }
-            inTransit.addAndGet(-handed);
-            if (writeBlocked && engineWritable) {
-                scheduleResume();
+                if (c != null) {
+                    c.flush();
+                    engineWritable = c.isWritable();
+                }
+            } finally {
+                // even when the engine threw: bytes left counted in transit would block this channel's writes
+                // for good (the exception itself reaches the loop's log)
+                inTransit.addAndGet(-handed);
+                if (writeBlocked && engineWritable) {
+                    scheduleResume();
+                }
             }
         });
     }

@@ -93,9 +93,10 @@ class SlirpThroughputMeasurement {
         Process server = new ProcessBuilder("iperf3", "-s", "-B", "127.0.0.1", "-p", Integer.toString(port))
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         StringBuilder table = new StringBuilder();
-        table.append(String.format(Locale.ROOT, "%-6s %-2s %-4s | %-22s | %-22s | %-22s | %-22s | %s%n", "MTU", "P",
-                "dir", "slirp4netns Gbit/s", "pasta Gbit/s", "pktkit slirp Gbit/s", "pktkit, 2 loops",
-                "ratio to slirp4netns / pasta"));
+        table.append(String.format(Locale.ROOT, "%-6s %-2s %-4s | %-22s | %-22s | %-22s | %-22s | %-22s | %-22s | %s%n",
+                "MTU", "P", "dir", "slirp4netns Gbit/s", "pasta Gbit/s", "pktkit slirp Gbit/s", "pktkit, 2 loops",
+                "pktkit, default layout", "pktkit, 2 loops, TAP offload",
+                "ratio to slirp4netns (1 loop, 2 loops, default, offload) / pasta (same)"));
         try {
             Thread.sleep(300); // iperf3 -s binding; a measurement run, not a test
             boolean quick = Boolean.getBoolean("pktkit.measure.paranoid"); // this slirp only, MTU 1500, one stream
@@ -109,10 +110,13 @@ class SlirpThroughputMeasurement {
                         Cell pa = quick ? new Cell(0, 0, "-") : runIf("pasta", mtu, streams, down, port);
                         Cell us = runIf("pktkit", mtu, streams, down, port);
                         Cell two = runIf("pktkit-2loops", mtu, streams, down, port);
+                        Cell def = runIf("pktkit-default", mtu, streams, down, port);
+                        Cell large = runIf("pktkit-offload", mtu, streams, down, port);
                         String line = String.format(Locale.ROOT,
-                                "%-6d %-2d %-4s | %-22s | %-22s | %-22s | %-22s | %s / %s%n", mtu, streams,
-                                down ? "down" : "up", s4.show(), pa.show(), us.show(), two.show(), ratio(us, s4),
-                                ratio(us, pa));
+                                "%-6d %-2d %-4s | %-22s | %-22s | %-22s | %-22s | %-22s | %-22s | %s %s %s %s / %s %s %s %s%n",
+                                mtu, streams, down ? "down" : "up", s4.show(), pa.show(), us.show(), two.show(),
+                                def.show(), large.show(), ratio(us, s4), ratio(two, s4), ratio(def, s4),
+                                ratio(large, s4), ratio(us, pa), ratio(two, pa), ratio(def, pa), ratio(large, pa));
                         table.append(line);
                         System.out.print("SLIRP-THROUGHPUT " + line);
                     }
@@ -201,8 +205,10 @@ class SlirpThroughputMeasurement {
             case "pasta" -> process(ns, mtu, List.of("pasta", "-f", "-q", "-4", "--runas", "0:0", "--config-net",
                     "-a", "10.0.2.100", "-n", "24", "-g", "10.0.2.2", "-m", Integer.toString(mtu), "-t", "none", "-u",
                     "none", "-T", "none", "-U", "none", "--netns", ns.path().toString()), null);
-            case "pktkit-2loops" -> ours(ns, mtu, true);
-            default -> ours(ns, mtu, false);
+            case "pktkit-2loops" -> ours(ns, mtu, Layout.TWO_LOOPS);
+            case "pktkit-default" -> ours(ns, mtu, Layout.DEFAULT);
+            case "pktkit-offload" -> ours(ns, mtu, Layout.OFFLOAD);
+            default -> ours(ns, mtu, Layout.ONE_LOOP);
         };
     }
 
@@ -278,23 +284,54 @@ class SlirpThroughputMeasurement {
         };
     }
 
-    /**
-     * This slirp: TAP, tenant and host sockets on one loop of a two-loop group (the default layout when the slirp's
-     * host group is the devices' group), or with {@code hostElsewhere} the host sockets on a group of their own
-     * (each batch handed between two threads, as before the tenant and host sockets followed the port's loop).
-     */
-    private Translator ours(Netns ns, int mtu, boolean hostElsewhere) throws Exception {
-        MultiThreadIoEventLoopGroup group = TestLoops.group(TestLoops.EPOLL, 2);
-        MultiThreadIoEventLoopGroup hostGroup = hostElsewhere ? TestLoops.group(TestLoops.EPOLL, 1) : group;
-        Slirp slirp = Slirp.builder().hostLoopback(true).mtu(mtu).hostTransport(hostGroup, TransportKind.EPOLL)
-                .hostSocketsOnDeviceLoop(!hostElsewhere).build();
-        SlirpGateway gateway = SlirpGateway.builder(slirp).group(group)
-                .batchFrames(Integer.getInteger("pktkit.measure.batchFrames", SlirpGateway.DEFAULT_BATCH_FRAMES))
-                .build();
+    /** How this slirp's loops are laid out for a run. */
+    private enum Layout {
+        /** TAP, tenant and host sockets on one loop of a two-loop group ({@code hostSocketsOnDeviceLoop(true)}). */
+        ONE_LOOP,
+        /** TAP and tenant on one group, host sockets on a one-loop group of their own. */
+        TWO_LOOPS,
+        /**
+         * What {@code Slirp.builder().build()} and {@code SlirpGateway.builder(slirp).build()} give without options:
+         * slirp makes its own one-loop host group of {@code Transports.chosen()}, the gateway's tenants run on it,
+         * host sockets take its (only) loop; the TAP is on a one-loop group of the same transport of the user's.
+         */
+        DEFAULT,
+        /** {@link #TWO_LOOPS} with the TAP in {@code OffloadMode.LARGE} and {@code VirtioNetCodec.forwarding()}. */
+        OFFLOAD
+    }
+
+    /** This slirp in one of the {@link Layout}s. */
+    private Translator ours(Netns ns, int mtu, Layout layout) throws Exception {
+        MultiThreadIoEventLoopGroup group;
+        MultiThreadIoEventLoopGroup hostGroup;
+        Slirp slirp;
+        SlirpGateway gateway;
+        int batch = Integer.getInteger("pktkit.measure.batchFrames", SlirpGateway.DEFAULT_BATCH_FRAMES);
+        if (layout == Layout.DEFAULT) {
+            TransportKind kind = dev.pktkit.codec.transport.Transports.chosen();
+            group = TestLoops.group(kind == TransportKind.IO_URING ? TestLoops.IO_URING : TestLoops.EPOLL, 1);
+            hostGroup = null;
+            slirp = Slirp.builder().hostLoopback(true).mtu(mtu).build();
+            gateway = SlirpGateway.builder(slirp).build();
+        } else {
+            boolean hostElsewhere = layout != Layout.ONE_LOOP;
+            group = TestLoops.group(TestLoops.EPOLL, 2);
+            hostGroup = hostElsewhere ? TestLoops.group(TestLoops.EPOLL, 1) : group;
+            slirp = Slirp.builder().hostLoopback(true).mtu(mtu).hostTransport(hostGroup, TransportKind.EPOLL)
+                    .hostSocketsOnDeviceLoop(!hostElsewhere).build();
+            gateway = SlirpGateway.builder(slirp).group(group).batchFrames(batch).build();
+        }
         NetNamespace handle = ns.closeWith(NetNamespace.open(ns.path()));
-        TapChannel tap = (TapChannel) new Bootstrap().group(group).channelFactory(() -> new TapChannel(handle))
-                .handler(new ChannelInboundHandlerAdapter()).bind(TunTapAddress.of("st0")).sync().channel();
-        gateway.attach(tap).get(10, TimeUnit.SECONDS);
+        boolean offload = layout == Layout.OFFLOAD;
+        Bootstrap tb = new Bootstrap().group(group).channelFactory(() -> new TapChannel(handle));
+        if (offload) {
+            tb.option(dev.pktkit.tuntap.TunTapChannelOption.OFFLOAD, dev.pktkit.tuntap.OffloadMode.LARGE)
+                    .handler(dev.pktkit.tuntap.VirtioNetCodec.forwarding());
+        } else {
+            tb.handler(new ChannelInboundHandlerAdapter());
+        }
+        TapChannel tap = (TapChannel) tb.bind(TunTapAddress.of("st0")).sync().channel();
+        SlirpGateway.Tenant tenant = gateway.attach(tap).get(10, TimeUnit.SECONDS);
         ns.exec("ip", "link", "set", "st0", "mtu", Integer.toString(mtu), "up").check();
         ns.exec("ip", "addr", "add", "10.0.2.15/24", "dev", "st0").check();
         ns.exec("ip", "route", "add", "default", "via", "10.0.2.2", "dev", "st0").check();
@@ -305,7 +342,9 @@ class SlirpThroughputMeasurement {
             public String diag() {
                 return "tap in " + tap.counters().packetsIn() + " pkts " + tap.counters().bytesIn() + " B, out "
                         + tap.counters().packetsOut() + " pkts " + tap.counters().bytesOut() + " B, drops "
-                        + tap.counters().dropCounters() + "\nslirp " + slirp.counters() + "\n" + hostDiag(gateway);
+                        + tap.counters().dropCounters() + "\nslirp " + slirp.counters() + "\nlarge frames "
+                        + tenant.largeFrames() + " framed " + tenant.largeFramesSent() + " cut "
+                        + tenant.largeSegmentsCut() + "\n" + hostDiag(gateway);
             }
 
             @Override
@@ -319,7 +358,7 @@ class SlirpThroughputMeasurement {
                 tap.close().sync();
                 slirp.close();
                 group.shutdownGracefully(0, 2, TimeUnit.SECONDS).sync();
-                if (hostGroup != group) {
+                if (hostGroup != null && hostGroup != group) {
                     hostGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).sync();
                 }
             }

@@ -358,14 +358,20 @@ public final class SlirpGateway implements AutoCloseable {
             return large != null;
         }
 
-        /** Large segments framed whole so far (the kernel behind the port cuts them); on the tenant's loop. */
-        public long largeFramesSent() {
-            return large != null ? large.framed : 0;
+        /**
+         * Large segments framed whole so far (the kernel behind the port cuts them); waits (5 s at most) for the
+         * tenant's loop: not for an event loop.
+         */
+        public long largeFramesSent() throws Exception {
+            return large == null ? 0 : gatewayPort.port().eventLoop().submit(() -> large.framed).get(5, TimeUnit.SECONDS);
         }
 
-        /** Large segments cut in Java so far (no MAC noted for the destination, or a port that wants plain frames). */
-        public long largeSegmentsCut() {
-            return large != null ? large.cut : 0;
+        /**
+         * Large segments cut in Java so far (no MAC noted for the destination, or a port that wants plain frames);
+         * waits (5 s at most) for the tenant's loop: not for an event loop.
+         */
+        public long largeSegmentsCut() throws Exception {
+            return large == null ? 0 : gatewayPort.port().eventLoop().submit(() -> large.cut).get(5, TimeUnit.SECONDS);
         }
 
         /** The key it was attached by (a port's own tenant: an internal key). */

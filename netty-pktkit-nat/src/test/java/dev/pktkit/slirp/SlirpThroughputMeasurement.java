@@ -32,7 +32,10 @@ import java.util.regex.Pattern;
  * from a namespace to an {@code iperf3 -s} on the host's loopback ("up") and back ({@code -R}, "down"), at MTU
  * 1500 and 65520, one and four streams, through {@code slirp4netns}, {@code pasta} (passt) and this slirp
  * (namespace → TAP → {@link SlirpGateway} tenant: segment, L2Adapter gateway → {@link Slirp} → host socket), in
- * one run (this slirp twice: host sockets on the tenant's loop, and on a loop of their own); each translator's
+ * one run (this slirp four times: host sockets on the tenant's loop; on a loop of their own; the default layout of
+ * {@code Slirp.builder().build()} and {@code SlirpGateway.builder(slirp).build()}; and the second with the TAP in
+ * {@code OffloadMode.LARGE} behind {@code VirtioNetCodec.forwarding()}, so that the gateway sends large frames);
+ * each translator's
  * CPU-seconds per Gbit from {@code /proc/PID/stat} (for this slirp: the whole JVM's).
  * Prints a table with the ratios to slirp4netns and pasta, and writes it to
  * {@code target/slirp-throughput.txt}. Seconds per run: {@code -Dpktkit.measure.seconds} (default 5). Netty's leak
@@ -59,6 +62,8 @@ class SlirpThroughputMeasurement {
     private static final String DIRS = System.getProperty("pktkit.measure.dirs", "up,down");
     /** Prints {@code ss -tin} from the namespace and this slirp's counters halfway through each run of this slirp. */
     private static final boolean DIAG = Boolean.getBoolean("pktkit.measure.diag");
+    /** A folder: each run of this slirp is recorded with JFR's "profile" settings into a file of its own there. */
+    private static final String JFR = System.getProperty("pktkit.measure.jfr", "");
 
     /** One translator set up for a namespace at an MTU. */
     private interface Translator extends AutoCloseable {
@@ -152,6 +157,11 @@ class SlirpThroughputMeasurement {
 
     private Cell run(String which, int mtu, int streams, boolean down, int port) throws Exception {
         try (Netns ns = Netns.create(); Translator t = start(which, ns, mtu)) {
+            jdk.jfr.Recording rec = null;
+            if (!JFR.isEmpty() && which.startsWith("pktkit")) {
+                rec = new jdk.jfr.Recording(jdk.jfr.Configuration.getConfiguration("profile"));
+                rec.start();
+            }
             double cpu0 = t.cpuSeconds();
             List<String> cmd = new ArrayList<>(List.of("iperf3", "-c", "10.0.2.2", "-p", Integer.toString(port),
                     "-t", Integer.toString(SECONDS), "-P", Integer.toString(streams), "-J"));
@@ -180,6 +190,11 @@ class SlirpThroughputMeasurement {
                 System.out.println("SLIRP-DIAG end " + which + "\n" + d.diag());
             }
             double cpu = t.cpuSeconds() - cpu0;
+            if (rec != null) {
+                Files.createDirectories(Path.of(JFR));
+                rec.dump(Path.of(JFR, which + "-" + mtu + "-P" + streams + (down ? "-down" : "-up") + ".jfr"));
+                rec.close();
+            }
             Matcher m = SUM.matcher(r.output());
             double bps = -1;
             while (m.find()) {
@@ -343,8 +358,15 @@ class SlirpThroughputMeasurement {
                 return "tap in " + tap.counters().packetsIn() + " pkts " + tap.counters().bytesIn() + " B, out "
                         + tap.counters().packetsOut() + " pkts " + tap.counters().bytesOut() + " B, drops "
                         + tap.counters().dropCounters() + "\nslirp " + slirp.counters() + "\nlarge frames "
-                        + tenant.largeFrames() + " framed " + tenant.largeFramesSent() + " cut "
-                        + tenant.largeSegmentsCut() + "\n" + hostDiag(gateway);
+                        + tenant.largeFrames() + " " + largeCounts() + "\n" + hostDiag(gateway);
+            }
+
+            private String largeCounts() {
+                try {
+                    return "framed " + tenant.largeFramesSent() + " cut " + tenant.largeSegmentsCut();
+                } catch (Exception e) {
+                    return "counts unavailable: " + e;
+                }
             }
 
             @Override

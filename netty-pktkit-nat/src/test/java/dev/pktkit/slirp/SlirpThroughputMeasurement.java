@@ -76,7 +76,7 @@ class SlirpThroughputMeasurement {
 
     private record Cell(double gbits, double cpuPerGbit, String note) {
         String show() {
-            return note != null ? note : String.format(Locale.ROOT, "%.2f (%.1f s/Gbit)", gbits, cpuPerGbit);
+            return note != null ? note : String.format(Locale.ROOT, "%.2f (%.2f s/Gbit)", gbits, cpuPerGbit);
         }
     }
 

@@ -266,8 +266,9 @@ class SlirpTapInteropTest {
         }
         long framed = tenant2.largeFramesSent() - framed0;
         // 128 MiB in frames of at most 64 KB: at least 2048 large frames if most of the download went that way
-        assertTrue(framed > 1000, "large frames sent: " + framed);
-        assertEquals(0, tenant2.largeSegmentsCut(), "every large segment had its MAC");
+        // (a segment is cut in Java only when its destination's MAC slot was taken by another address: possible,
+        // rare, and still correct, so not asserted against)
+        assertTrue(framed > 1000, "large frames sent: " + framed + ", cut in Java: " + tenant2.largeSegmentsCut());
         for (String[] where : new String[][] {{"127.0.0.1", "10.0.2.2"}, {"::1", "[fec0::2]"}}) {
             try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(where[0]))) {
                 CompletableFuture<String> digest = digestServer(s);

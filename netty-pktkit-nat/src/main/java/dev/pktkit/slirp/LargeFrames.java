@@ -190,7 +190,7 @@ final class LargeFrames {
                 int len = Math.min(mss, payload - done);
                 boolean last = done + len == payload;
                 ByteBuf seg = ctx.alloc().directBuffer(64 + headers + len);
-                seg.readerIndex(64).writerIndex(64); // headroom for the adapter's Ethernet header
+                seg.writerIndex(64).readerIndex(64); // headroom for the adapter's Ethernet header
                 seg.writeBytes(pkt, start, headers).writeBytes(pkt, l4 + thl + done, len);
                 int s3 = seg.readerIndex();
                 int s4 = s3 + (l4 - l3);

@@ -176,8 +176,10 @@ public class SlirpBenchmark {
     }
 
     @TearDown(Level.Trial)
-    public void tearDown() throws Exception {
-        if (toGuest.messages == 0) {
+    public void tearDown(org.openjdk.jmh.infra.BenchmarkParams params) throws Exception {
+        // only udpHostToGuest sends to the UDP guest (this check failed the other benchmarks' last iteration, and
+        // with it their results)
+        if (params.getBenchmark().endsWith(".udpHostToGuest") && toGuest.messages == 0) {
             throw new IllegalStateException("nothing reached the guest");
         }
         if (guestConnection != null) {

@@ -2,6 +2,7 @@ package dev.pktkit.slirp;
 
 import dev.pktkit.codec.adapter.L2Adapter;
 import dev.pktkit.codec.dhcp.DhcpServer;
+import dev.pktkit.codec.offload.OffloadPacket;
 import dev.pktkit.codec.pipe.Attachment;
 import dev.pktkit.codec.pipe.PortConnector;
 import dev.pktkit.switching.L2Hub;
@@ -57,6 +58,17 @@ import java.util.concurrent.TimeUnit;
  * therefore raises the write-buffer high water mark of its own cable, and of each port it attaches, to
  * {@link Builder#batchFrames} frames of the slirp's MTU plus an Ethernet header with a VLAN tag (low water mark
  * half of it); a port whose high water mark is already higher keeps its own.
+ *
+ * <h2>Large frames</h2>
+ * When a tenant's first port takes {@code OffloadPacket}s ({@code OffloadPacket.ACCEPTS}: a TAP with tuntap's
+ * {@code VirtioNetCodec.forwarding()} and {@code OffloadMode.LARGE}) and {@link Builder#largeFrames} is on (the
+ * default), the tenant's slirp namespace sends large TCP segments (vtcp's {@code largeSegmentBytes}) and the
+ * gateway frames them whole, with their offload state, so that the kernel behind the TAP segments and checksums
+ * them: one {@code write} per 64 KB of a download instead of one per MTU-sized frame. The water marks are then
+ * those of {@link Builder#batchFrames} 64 KB frames. A port that wants plain frames on such a tenant's segment
+ * (a second port with the same key, of another kind) makes the gateway cut large segments in Java from then on.
+ * A port that takes large frames sends them too (its kernel's TSO); the hub hands them to the gateway as
+ * oversized packets with complete checksums, which vtcp takes as they are.
  */
 public final class SlirpGateway implements AutoCloseable {
     /** Default bound on tenants: 1024. */
@@ -77,6 +89,9 @@ public final class SlirpGateway implements AutoCloseable {
     private final int maxTenants;
     /** Write-buffer water marks for the gateway's cable and attached ports: a read batch of MTU-sized frames. */
     private final io.netty.channel.WriteBufferWaterMark segmentWaterMark;
+    /** The same for tenants with large frames: {@code batchFrames} frames of 64 KB. */
+    private final io.netty.channel.WriteBufferWaterMark largeWaterMark;
+    private final boolean largeFrames;
     private final Map<Object, Tenant> tenants = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
@@ -91,6 +106,8 @@ public final class SlirpGateway implements AutoCloseable {
         this.raIntervalMillis = b.raIntervalMillis;
         this.maxTenants = b.maxTenants;
         this.segmentWaterMark = segmentWaterMark(slirp.mtu, b.batchFrames);
+        this.largeWaterMark = segmentWaterMark(Math.max(slirp.mtu, LARGE_FRAME_BYTES), b.batchFrames);
+        this.largeFrames = b.largeFrames;
     }
 
     /** Water marks that hold {@code frames} frames of {@code mtu} (never below Netty's defaults). */
@@ -101,13 +118,16 @@ public final class SlirpGateway implements AutoCloseable {
                 h / 2), h);
     }
 
-    /** Raises {@code ch}'s write-buffer water marks to the segment's, if they are lower. */
-    private void raiseWaterMark(Channel ch) {
+    /** Raises {@code ch}'s write-buffer water marks to {@code mark}, if they are lower. */
+    private static void raiseWaterMark(Channel ch, io.netty.channel.WriteBufferWaterMark mark) {
         io.netty.channel.WriteBufferWaterMark now = ch.config().getWriteBufferWaterMark();
-        if (now.high() < segmentWaterMark.high()) {
-            ch.config().setWriteBufferWaterMark(segmentWaterMark);
+        if (now.high() < mark.high()) {
+            ch.config().setWriteBufferWaterMark(mark);
         }
     }
+
+    /** Bytes of the largest frame a tenant with large frames carries (a 64 KB IP packet). */
+    static final int LARGE_FRAME_BYTES = 65_535;
 
     /** A builder for a gateway in front of {@code slirp}. */
     public static Builder builder(Slirp slirp) {
@@ -140,7 +160,7 @@ public final class SlirpGateway implements AutoCloseable {
                     return GlobalEventExecutor.INSTANCE.newFailedFuture(
                             new IllegalStateException("maxTenants (" + maxTenants + ") reached"));
                 }
-                t = new Tenant(key, loopFor(port));
+                t = new Tenant(key, loopFor(port), largeFrames && OffloadPacket.acceptedBy(port));
                 tenants.put(key, t);
             }
         }
@@ -158,7 +178,10 @@ public final class SlirpGateway implements AutoCloseable {
                 return;
             }
             try {
-                raiseWaterMark(port);
+                raiseWaterMark(port, tenant.waterMark());
+                if (tenant.large != null && !OffloadPacket.acceptedBy(port)) {
+                    tenant.large.plainPortsPresent = true; // this port wants plain frames: cut in Java from now on
+                }
                 L2Port l2 = tenant.hub.attach(port);
                 if (attached != null) {
                     attached.trySuccess(l2);
@@ -193,7 +216,7 @@ public final class SlirpGateway implements AutoCloseable {
                     throw new IllegalStateException(tenants.containsKey(key) ? port + " is attached already"
                             : "maxTenants (" + maxTenants + ") reached");
                 }
-                t = new Tenant(key, loopFor(port));
+                t = new Tenant(key, loopFor(port), largeFrames && OffloadPacket.acceptedBy(port));
                 tenants.put(key, t);
             }
             port.closeFuture().addListener(f -> closeTenant(key));
@@ -286,8 +309,10 @@ public final class SlirpGateway implements AutoCloseable {
         private final L2Port gatewayPort;
         private final Promise<Tenant> ready;
         private volatile SlirpNamespace namespace;
+        /** Large frames for this tenant's download, or null (its first port wanted plain frames). */
+        final LargeFrames large;
 
-        private Tenant(Object key, EventLoop loop) {
+        private Tenant(Object key, EventLoop loop, boolean largeFrames) {
             this.key = key;
             this.ready = loop.newPromise();
             this.hub = L2Hub.builder().name("slirp-" + Integer.toHexString(System.identityHashCode(this))).build();
@@ -299,11 +324,18 @@ public final class SlirpGateway implements AutoCloseable {
                     .dnsServer(slirp.dnsV4.getHostAddress()).domainName(domain).leaseTime(leaseTime).build();
             this.ra = new RouterAdvertiser(adapter.mac(), prefix6, (Inet6Address) slirp.dnsV6, slirp.dnsV4,
                     slirp.mtu, raIntervalMillis);
+            this.large = largeFrames ? new LargeFrames(adapter.mac()) : null;
             this.gatewayPort = hub.attach(loop, new ChannelInitializer<Channel>() {
                 @Override
                 protected void initChannel(Channel ch) {
-                    raiseWaterMark(ch);
-                    ch.pipeline().addLast(ra, dhcp, adapter);
+                    raiseWaterMark(ch, waterMark());
+                    if (large != null) {
+                        // before slirp.attach: the namespace's TCP engine turns large segments on for ACCEPTS
+                        ch.attr(OffloadPacket.ACCEPTS).set(Boolean.TRUE);
+                        ch.pipeline().addLast(large.learner(), ra, dhcp, adapter, large.framer());
+                    } else {
+                        ch.pipeline().addLast(ra, dhcp, adapter);
+                    }
                     slirp.attach(ch).addListener(f -> {
                         if (f.isSuccess()) {
                             namespace = (SlirpNamespace) f.getNow();
@@ -314,7 +346,32 @@ public final class SlirpGateway implements AutoCloseable {
                     });
                 }
             });
-            raiseWaterMark(gatewayPort.port()); // the hub writes its read batches into it
+            raiseWaterMark(gatewayPort.port(), waterMark()); // the hub writes its read batches into it
+        }
+
+        private io.netty.channel.WriteBufferWaterMark waterMark() {
+            return large != null ? largeWaterMark : segmentWaterMark;
+        }
+
+        /** Whether this tenant's download goes out as large frames (see the class comment). */
+        public boolean largeFrames() {
+            return large != null;
+        }
+
+        /**
+         * Large segments framed whole so far (the kernel behind the port cuts them); waits (5 s at most) for the
+         * tenant's loop: not for an event loop.
+         */
+        public long largeFramesSent() throws Exception {
+            return large == null ? 0 : gatewayPort.port().eventLoop().submit(() -> large.framed).get(5, TimeUnit.SECONDS);
+        }
+
+        /**
+         * Large segments cut in Java so far (no MAC noted for the destination, or a port that wants plain frames);
+         * waits (5 s at most) for the tenant's loop: not for an event loop.
+         */
+        public long largeSegmentsCut() throws Exception {
+            return large == null ? 0 : gatewayPort.port().eventLoop().submit(() -> large.cut).get(5, TimeUnit.SECONDS);
         }
 
         /** The key it was attached by (a port's own tenant: an internal key). */
@@ -377,6 +434,7 @@ public final class SlirpGateway implements AutoCloseable {
         private long raIntervalMillis = DEFAULT_RA_INTERVAL_MILLIS;
         private int maxTenants = DEFAULT_MAX_TENANTS;
         private int batchFrames = DEFAULT_BATCH_FRAMES;
+        private boolean largeFrames = true;
 
         private Builder(Slirp slirp) {
             this.slirp = Objects.requireNonNull(slirp, "slirp");
@@ -450,6 +508,15 @@ public final class SlirpGateway implements AutoCloseable {
                 throw new IllegalArgumentException("batchFrames must be positive: " + n);
             }
             this.batchFrames = n;
+            return this;
+        }
+
+        /**
+         * Large frames for tenants whose first port takes {@code OffloadPacket}s (default on; see the class
+         * comment); off: every tenant's slirp namespace sends MTU-sized segments.
+         */
+        public Builder largeFrames(boolean on) {
+            this.largeFrames = on;
             return this;
         }
 

@@ -32,7 +32,10 @@ import java.util.regex.Pattern;
  * from a namespace to an {@code iperf3 -s} on the host's loopback ("up") and back ({@code -R}, "down"), at MTU
  * 1500 and 65520, one and four streams, through {@code slirp4netns}, {@code pasta} (passt) and this slirp
  * (namespace → TAP → {@link SlirpGateway} tenant: segment, L2Adapter gateway → {@link Slirp} → host socket), in
- * one run (this slirp twice: host sockets on the tenant's loop, and on a loop of their own); each translator's
+ * one run (this slirp four times: host sockets on the tenant's loop; on a loop of their own; the default layout of
+ * {@code Slirp.builder().build()} and {@code SlirpGateway.builder(slirp).build()}; and the second with the TAP in
+ * {@code OffloadMode.LARGE} behind {@code VirtioNetCodec.forwarding()}, so that the gateway sends large frames);
+ * each translator's
  * CPU-seconds per Gbit from {@code /proc/PID/stat} (for this slirp: the whole JVM's).
  * Prints a table with the ratios to slirp4netns and pasta, and writes it to
  * {@code target/slirp-throughput.txt}. Seconds per run: {@code -Dpktkit.measure.seconds} (default 5). Netty's leak
@@ -59,6 +62,8 @@ class SlirpThroughputMeasurement {
     private static final String DIRS = System.getProperty("pktkit.measure.dirs", "up,down");
     /** Prints {@code ss -tin} from the namespace and this slirp's counters halfway through each run of this slirp. */
     private static final boolean DIAG = Boolean.getBoolean("pktkit.measure.diag");
+    /** A folder: each run of this slirp is recorded with JFR's "profile" settings into a file of its own there. */
+    private static final String JFR = System.getProperty("pktkit.measure.jfr", "");
 
     /** One translator set up for a namespace at an MTU. */
     private interface Translator extends AutoCloseable {
@@ -71,7 +76,7 @@ class SlirpThroughputMeasurement {
 
     private record Cell(double gbits, double cpuPerGbit, String note) {
         String show() {
-            return note != null ? note : String.format(Locale.ROOT, "%.2f (%.1f s/Gbit)", gbits, cpuPerGbit);
+            return note != null ? note : String.format(Locale.ROOT, "%.2f (%.2f s/Gbit)", gbits, cpuPerGbit);
         }
     }
 
@@ -93,9 +98,10 @@ class SlirpThroughputMeasurement {
         Process server = new ProcessBuilder("iperf3", "-s", "-B", "127.0.0.1", "-p", Integer.toString(port))
                 .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         StringBuilder table = new StringBuilder();
-        table.append(String.format(Locale.ROOT, "%-6s %-2s %-4s | %-22s | %-22s | %-22s | %-22s | %s%n", "MTU", "P",
-                "dir", "slirp4netns Gbit/s", "pasta Gbit/s", "pktkit slirp Gbit/s", "pktkit, 2 loops",
-                "ratio to slirp4netns / pasta"));
+        table.append(String.format(Locale.ROOT, "%-6s %-2s %-4s | %-22s | %-22s | %-22s | %-22s | %-22s | %-22s | %s%n",
+                "MTU", "P", "dir", "slirp4netns Gbit/s", "pasta Gbit/s", "pktkit slirp Gbit/s", "pktkit, 2 loops",
+                "pktkit, default layout", "pktkit, 2 loops, TAP offload",
+                "ratio to slirp4netns (1 loop, 2 loops, default, offload) / pasta (same)"));
         try {
             Thread.sleep(300); // iperf3 -s binding; a measurement run, not a test
             boolean quick = Boolean.getBoolean("pktkit.measure.paranoid"); // this slirp only, MTU 1500, one stream
@@ -109,10 +115,13 @@ class SlirpThroughputMeasurement {
                         Cell pa = quick ? new Cell(0, 0, "-") : runIf("pasta", mtu, streams, down, port);
                         Cell us = runIf("pktkit", mtu, streams, down, port);
                         Cell two = runIf("pktkit-2loops", mtu, streams, down, port);
+                        Cell def = runIf("pktkit-default", mtu, streams, down, port);
+                        Cell large = runIf("pktkit-offload", mtu, streams, down, port);
                         String line = String.format(Locale.ROOT,
-                                "%-6d %-2d %-4s | %-22s | %-22s | %-22s | %-22s | %s / %s%n", mtu, streams,
-                                down ? "down" : "up", s4.show(), pa.show(), us.show(), two.show(), ratio(us, s4),
-                                ratio(us, pa));
+                                "%-6d %-2d %-4s | %-22s | %-22s | %-22s | %-22s | %-22s | %-22s | %s %s %s %s / %s %s %s %s%n",
+                                mtu, streams, down ? "down" : "up", s4.show(), pa.show(), us.show(), two.show(),
+                                def.show(), large.show(), ratio(us, s4), ratio(two, s4), ratio(def, s4),
+                                ratio(large, s4), ratio(us, pa), ratio(two, pa), ratio(def, pa), ratio(large, pa));
                         table.append(line);
                         System.out.print("SLIRP-THROUGHPUT " + line);
                     }
@@ -148,6 +157,11 @@ class SlirpThroughputMeasurement {
 
     private Cell run(String which, int mtu, int streams, boolean down, int port) throws Exception {
         try (Netns ns = Netns.create(); Translator t = start(which, ns, mtu)) {
+            jdk.jfr.Recording rec = null;
+            if (!JFR.isEmpty() && which.startsWith("pktkit")) {
+                rec = new jdk.jfr.Recording(jdk.jfr.Configuration.getConfiguration("profile"));
+                rec.start();
+            }
             double cpu0 = t.cpuSeconds();
             List<String> cmd = new ArrayList<>(List.of("iperf3", "-c", "10.0.2.2", "-p", Integer.toString(port),
                     "-t", Integer.toString(SECONDS), "-P", Integer.toString(streams), "-J"));
@@ -176,6 +190,11 @@ class SlirpThroughputMeasurement {
                 System.out.println("SLIRP-DIAG end " + which + "\n" + d.diag());
             }
             double cpu = t.cpuSeconds() - cpu0;
+            if (rec != null) {
+                Files.createDirectories(Path.of(JFR));
+                rec.dump(Path.of(JFR, which + "-" + mtu + "-P" + streams + (down ? "-down" : "-up") + ".jfr"));
+                rec.close();
+            }
             Matcher m = SUM.matcher(r.output());
             double bps = -1;
             while (m.find()) {
@@ -201,8 +220,10 @@ class SlirpThroughputMeasurement {
             case "pasta" -> process(ns, mtu, List.of("pasta", "-f", "-q", "-4", "--runas", "0:0", "--config-net",
                     "-a", "10.0.2.100", "-n", "24", "-g", "10.0.2.2", "-m", Integer.toString(mtu), "-t", "none", "-u",
                     "none", "-T", "none", "-U", "none", "--netns", ns.path().toString()), null);
-            case "pktkit-2loops" -> ours(ns, mtu, true);
-            default -> ours(ns, mtu, false);
+            case "pktkit-2loops" -> ours(ns, mtu, Layout.TWO_LOOPS);
+            case "pktkit-default" -> ours(ns, mtu, Layout.DEFAULT);
+            case "pktkit-offload" -> ours(ns, mtu, Layout.OFFLOAD);
+            default -> ours(ns, mtu, Layout.ONE_LOOP);
         };
     }
 
@@ -278,23 +299,54 @@ class SlirpThroughputMeasurement {
         };
     }
 
-    /**
-     * This slirp: TAP, tenant and host sockets on one loop of a two-loop group (the default layout when the slirp's
-     * host group is the devices' group), or with {@code hostElsewhere} the host sockets on a group of their own
-     * (each batch handed between two threads, as before the tenant and host sockets followed the port's loop).
-     */
-    private Translator ours(Netns ns, int mtu, boolean hostElsewhere) throws Exception {
-        MultiThreadIoEventLoopGroup group = TestLoops.group(TestLoops.EPOLL, 2);
-        MultiThreadIoEventLoopGroup hostGroup = hostElsewhere ? TestLoops.group(TestLoops.EPOLL, 1) : group;
-        Slirp slirp = Slirp.builder().hostLoopback(true).mtu(mtu).hostTransport(hostGroup, TransportKind.EPOLL)
-                .hostSocketsOnDeviceLoop(!hostElsewhere).build();
-        SlirpGateway gateway = SlirpGateway.builder(slirp).group(group)
-                .batchFrames(Integer.getInteger("pktkit.measure.batchFrames", SlirpGateway.DEFAULT_BATCH_FRAMES))
-                .build();
+    /** How this slirp's loops are laid out for a run. */
+    private enum Layout {
+        /** TAP, tenant and host sockets on one loop of a two-loop group ({@code hostSocketsOnDeviceLoop(true)}). */
+        ONE_LOOP,
+        /** TAP and tenant on one group, host sockets on a one-loop group of their own. */
+        TWO_LOOPS,
+        /**
+         * What {@code Slirp.builder().build()} and {@code SlirpGateway.builder(slirp).build()} give without options:
+         * slirp makes its own one-loop host group of {@code Transports.chosen()}, the gateway's tenants run on it,
+         * host sockets take its (only) loop; the TAP is on a one-loop group of the same transport of the user's.
+         */
+        DEFAULT,
+        /** {@link #TWO_LOOPS} with the TAP in {@code OffloadMode.LARGE} and {@code VirtioNetCodec.forwarding()}. */
+        OFFLOAD
+    }
+
+    /** This slirp in one of the {@link Layout}s. */
+    private Translator ours(Netns ns, int mtu, Layout layout) throws Exception {
+        MultiThreadIoEventLoopGroup group;
+        MultiThreadIoEventLoopGroup hostGroup;
+        Slirp slirp;
+        SlirpGateway gateway;
+        int batch = Integer.getInteger("pktkit.measure.batchFrames", SlirpGateway.DEFAULT_BATCH_FRAMES);
+        if (layout == Layout.DEFAULT) {
+            TransportKind kind = dev.pktkit.codec.transport.Transports.chosen();
+            group = TestLoops.group(kind == TransportKind.IO_URING ? TestLoops.IO_URING : TestLoops.EPOLL, 1);
+            hostGroup = null;
+            slirp = Slirp.builder().hostLoopback(true).mtu(mtu).build();
+            gateway = SlirpGateway.builder(slirp).build();
+        } else {
+            boolean hostElsewhere = layout != Layout.ONE_LOOP;
+            group = TestLoops.group(TestLoops.EPOLL, 2);
+            hostGroup = hostElsewhere ? TestLoops.group(TestLoops.EPOLL, 1) : group;
+            slirp = Slirp.builder().hostLoopback(true).mtu(mtu).hostTransport(hostGroup, TransportKind.EPOLL)
+                    .hostSocketsOnDeviceLoop(!hostElsewhere).build();
+            gateway = SlirpGateway.builder(slirp).group(group).batchFrames(batch).build();
+        }
         NetNamespace handle = ns.closeWith(NetNamespace.open(ns.path()));
-        TapChannel tap = (TapChannel) new Bootstrap().group(group).channelFactory(() -> new TapChannel(handle))
-                .handler(new ChannelInboundHandlerAdapter()).bind(TunTapAddress.of("st0")).sync().channel();
-        gateway.attach(tap).get(10, TimeUnit.SECONDS);
+        boolean offload = layout == Layout.OFFLOAD;
+        Bootstrap tb = new Bootstrap().group(group).channelFactory(() -> new TapChannel(handle));
+        if (offload) {
+            tb.option(dev.pktkit.tuntap.TunTapChannelOption.OFFLOAD, dev.pktkit.tuntap.OffloadMode.LARGE)
+                    .handler(dev.pktkit.tuntap.VirtioNetCodec.forwarding());
+        } else {
+            tb.handler(new ChannelInboundHandlerAdapter());
+        }
+        TapChannel tap = (TapChannel) tb.bind(TunTapAddress.of("st0")).sync().channel();
+        SlirpGateway.Tenant tenant = gateway.attach(tap).get(10, TimeUnit.SECONDS);
         ns.exec("ip", "link", "set", "st0", "mtu", Integer.toString(mtu), "up").check();
         ns.exec("ip", "addr", "add", "10.0.2.15/24", "dev", "st0").check();
         ns.exec("ip", "route", "add", "default", "via", "10.0.2.2", "dev", "st0").check();
@@ -305,7 +357,16 @@ class SlirpThroughputMeasurement {
             public String diag() {
                 return "tap in " + tap.counters().packetsIn() + " pkts " + tap.counters().bytesIn() + " B, out "
                         + tap.counters().packetsOut() + " pkts " + tap.counters().bytesOut() + " B, drops "
-                        + tap.counters().dropCounters() + "\nslirp " + slirp.counters() + "\n" + hostDiag(gateway);
+                        + tap.counters().dropCounters() + "\nslirp " + slirp.counters() + "\nlarge frames "
+                        + tenant.largeFrames() + " " + largeCounts() + "\n" + hostDiag(gateway);
+            }
+
+            private String largeCounts() {
+                try {
+                    return "framed " + tenant.largeFramesSent() + " cut " + tenant.largeSegmentsCut();
+                } catch (Exception e) {
+                    return "counts unavailable: " + e;
+                }
             }
 
             @Override
@@ -319,7 +380,7 @@ class SlirpThroughputMeasurement {
                 tap.close().sync();
                 slirp.close();
                 group.shutdownGracefully(0, 2, TimeUnit.SECONDS).sync();
-                if (hostGroup != group) {
+                if (hostGroup != null && hostGroup != group) {
                     hostGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).sync();
                 }
             }

@@ -233,47 +233,55 @@ class SlirpTapInteropTest {
     }
 
     @Test
-    @org.junit.jupiter.api.Disabled("times out on the 2026-12-03 machine (kernel 6.18.44, BBR default): curl in the"
-            + " namespace got 31.8 of 64 MiB in 50 s from the plain TAP tenant; the same vtcp-to-Linux direction"
-            + " stalls in vtcp's LinuxTcpInteropTest.bulkBothWays (disabled, open in issue 10); the offload tenant's"
-            + " download (anOffloadTapDownloads64MiBAsLargeFrames) and the socat uploads still run")
     void curlDownloads64MiBOverIpv4AndIpv6() throws Exception {
-        for (String url : new String[] {"http://10.0.2.2:" + httpPort4 + "/big.bin",
-                "http://[fec0::2]:" + httpPort6 + "/big.bin"}) {
-            Path got = dir.resolve("got.bin");
-            Files.deleteIfExists(got);
-            CommandResult r = g1.exec(Duration.ofSeconds(60), "curl", "-sS", "-g", "--max-time", "50", "-o",
-                    got.toString(), url);
-            assertEquals(0, r.exit(), url + ": " + r.output());
-            assertEquals(sha256(big), sha256(Files.readAllBytes(got)), url);
-        }
+        download(g1, "got.bin");
     }
 
     /**
      * The second tenant's TAP takes {@code OffloadPacket}s: its gateway frames slirp's large segments whole (the
-     * namespace's kernel cuts and checksums them); 64 MiB down over both families arrive intact, and the first
-     * tenant (a plain TAP) gets no large frames. (Uploads through such a TAP are not asserted here: in this
-     * session's run the upload timed out under the tests' paranoid leak detection; see the module README.)
+     * namespace's kernel cuts and checksums them) and the kernel's own large frames reach vtcp; 64 MiB each way over
+     * both families arrive intact, and the first tenant (a plain TAP) gets no large frames.
      */
     @Test
-    void anOffloadTapDownloads64MiBAsLargeFrames() throws Exception {
+    void anOffloadTapMoves64MiBEachWayAsLargeFrames() throws Exception {
         assertTrue(tenant2.largeFrames(), "tenant 2's port takes OffloadPackets");
         assertFalse(tenant1.largeFrames(), "tenant 1's port wants plain frames");
         long framed0 = tenant2.largeFramesSent();
-        for (String url : new String[] {"http://10.0.2.2:" + httpPort4 + "/big.bin",
-                "http://[fec0::2]:" + httpPort6 + "/big.bin"}) {
-            Path got = dir.resolve("got2.bin");
-            Files.deleteIfExists(got);
-            CommandResult r = g2.exec(Duration.ofSeconds(60), "curl", "-sS", "-g", "--max-time", "50", "-o",
-                    got.toString(), url);
-            assertEquals(0, r.exit(), url + ": " + r.output());
-            assertEquals(sha256(big), sha256(Files.readAllBytes(got)), url);
-        }
+        download(g2, "got2.bin");
         long framed = tenant2.largeFramesSent() - framed0;
         // 128 MiB in frames of at most 64 KB: at least 2048 large frames if most of the download went that way
         // (a segment is cut in Java only when its destination's MAC slot was taken by another address: possible,
         // rare, and still correct, so not asserted against)
         assertTrue(framed > 1000, "large frames sent: " + framed + ", cut in Java: " + tenant2.largeSegmentsCut());
+        upload(g2);
+    }
+
+    /** curl in {@code ns} fetches 64 MiB from the host's HTTP servers over IPv4 and IPv6, SHA-256 checked. */
+    private void download(Netns ns, String file) throws Exception {
+        for (String url : new String[] {"http://10.0.2.2:" + httpPort4 + "/big.bin",
+                "http://[fec0::2]:" + httpPort6 + "/big.bin"}) {
+            Path got = dir.resolve(file);
+            Files.deleteIfExists(got);
+            CommandResult r = ns.exec(Duration.ofSeconds(60), "curl", "-sS", "-g", "--max-time", "50", "-o",
+                    got.toString(), url);
+            assertEquals(0, r.exit(), url + ": " + r.output() + " " + slirp.counters());
+            assertEquals(sha256(big), sha256(Files.readAllBytes(got)), url);
+        }
+    }
+
+    /** socat in {@code ns} sends 64 MiB to a host server on loopback over IPv4 and IPv6, SHA-256 checked. */
+    private void upload(Netns ns) throws Exception {
+        for (String[] where : new String[][] {{"127.0.0.1", "10.0.2.2"}, {"::1", "[fec0::2]"}}) {
+            try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(where[0]))) {
+                CompletableFuture<String> digest = digestServer(s);
+                String target = where[1].startsWith("[") ? "TCP6:" + where[1] + ":" + s.getLocalPort()
+                        : "TCP4:" + where[1] + ":" + s.getLocalPort();
+                CommandResult r = ns.exec(Duration.ofSeconds(60), "socat", "-u",
+                        "FILE:" + dir.resolve("big.bin"), target);
+                assertEquals(0, r.exit(), target + ": " + r.output() + " " + slirp.counters());
+                assertEquals(sha256(big), digest.get(30, TimeUnit.SECONDS), "the host read every byte: " + target);
+            }
+        }
     }
 
     /** A host server on loopback that reads to EOF and completes with the SHA-256 of what it read. */
@@ -298,17 +306,7 @@ class SlirpTapInteropTest {
 
     @Test
     void socatUploads64MiBOverIpv4AndIpv6() throws Exception {
-        for (String[] where : new String[][] {{"127.0.0.1", "10.0.2.2"}, {"::1", "[fec0::2]"}}) {
-            try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(where[0]))) {
-                CompletableFuture<String> digest = digestServer(s);
-                String target = where[1].startsWith("[") ? "TCP6:" + where[1] + ":" + s.getLocalPort()
-                        : "TCP4:" + where[1] + ":" + s.getLocalPort();
-                CommandResult r = g1.exec(Duration.ofSeconds(60), "socat", "-u",
-                        "FILE:" + dir.resolve("big.bin"), target);
-                assertEquals(0, r.exit(), r.output());
-                assertEquals(sha256(big), digest.get(30, TimeUnit.SECONDS), "the host read every byte: " + target);
-            }
-        }
+        upload(g1);
     }
 
     @Test

@@ -83,10 +83,6 @@ class LinuxTcpInteropTest {
 
     @ParameterizedTest
     @MethodSource("loops")
-    @org.junit.jupiter.api.Disabled("stalls on the 2026-12-03 machine (kernel 6.18.44, BBR default) on both loops, and on"
-            + " 873afcd, which passed CI before: the upload stops with 318992 bytes in flight while Linux keeps"
-            + " receiving our segments; with Linux's side on CUBIC the download completes and the upload still"
-            + " stalls. Cause not found; open in issue 10")
     void bulkBothWaysWithSocatAndNegotiatedOptions(String kind) throws Exception {
         Tools.assumeCommand("socat", "socat");
         Tools.assumeCommand("ss", "iproute2");
@@ -129,6 +125,8 @@ class LinuxTcpInteropTest {
                             + " up writable " + upCh.isWritable() + " " + p.host.counters() + "\n"
                             + ((VirtualSocketChannel) upCh).writeState() + "\n"
                             + ((VirtualSocketChannel) upCh).connectionStats().get(5, TimeUnit.SECONDS) + "\n"
+                            + ((VirtualSocketChannel) downCh).connectionStats().get(5, TimeUnit.SECONDS) + "\n"
+                            + "engine drops " + engineDrops(p) + "\n"
                             + p.ns.exec("ss", "-tin").output() + "\n" + p.tun, e);
                 }
                 assertEquals(srcSha + ":" + BULK, downSha, "download");
@@ -225,6 +223,12 @@ class LinuxTcpInteropTest {
         } finally {
             deleteDir(dir);
         }
+    }
+
+    /** The engine's per-reason drop counters, read on its loop (for a stalled transfer's message). */
+    static String engineDrops(LinuxPeer p) throws Exception {
+        TcpLayer layer = p.host.tcpLayer();
+        return layer.loop.submit(() -> java.util.Arrays.toString(layer.engine.dropCounts())).get(5, TimeUnit.SECONDS);
     }
 
     static void deleteDir(Path dir) throws java.io.IOException {

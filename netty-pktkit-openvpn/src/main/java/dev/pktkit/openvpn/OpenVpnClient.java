@@ -88,6 +88,8 @@ public final class OpenVpnClient extends ChannelDuplexHandler {
     private final String password;
     private final ChannelHandler tunnelInitializer;
     private final int maxQueued;
+    private final int localPing;
+    private final int localPingRestart;
     private final SecureRandom random = new SecureRandom();
     private final long[] drops = new long[OpenVpnDropReason.values().length];
 
@@ -137,6 +139,8 @@ public final class OpenVpnClient extends ChannelDuplexHandler {
         password = b.password;
         tunnelInitializer = b.tunnelInitializer;
         maxQueued = b.maxQueued;
+        localPing = b.ping;
+        localPingRestart = b.pingRestart;
     }
 
     public static Builder builder() {
@@ -508,8 +512,8 @@ public final class OpenVpnClient extends ChannelDuplexHandler {
             close();
             return;
         }
-        pingNanos = TimeUnit.SECONDS.toNanos(reply.ping());
-        pingRestartNanos = TimeUnit.SECONDS.toNanos(reply.pingRestart());
+        pingNanos = TimeUnit.SECONDS.toNanos(reply.ping() > 0 ? reply.ping() : localPing);
+        pingRestartNanos = TimeUnit.SECONDS.toNanos(reply.pingRestart() > 0 ? reply.pingRestart() : localPingRestart);
         data = deriveData(key);
         dataKeyId = key.keyId;
         keyStarted = now;
@@ -866,6 +870,8 @@ public final class OpenVpnClient extends ChannelDuplexHandler {
         private String password = "";
         private ChannelHandler tunnelInitializer;
         private int maxQueued = 256;
+        private int ping;
+        private int pingRestart;
 
         Builder() {
             super(KeyDirection.INVERSE, 0);
@@ -887,6 +893,19 @@ public final class OpenVpnClient extends ChannelDuplexHandler {
         /** Packets that may wait for the tunnel channel's {@code read()} with auto-read off (256). */
         public Builder maxQueued(int n) {
             this.maxQueued = n;
+            return this;
+        }
+
+        /**
+         * The profile's own {@code ping} and {@code ping-restart} seconds (0: none, the default), used where the
+         * server's {@code PUSH_REPLY} pushes none (a pushed value wins, as in OpenVPN).
+         */
+        public Builder keepalive(int pingSeconds, int pingRestartSeconds) {
+            if (pingSeconds < 0 || pingRestartSeconds < 0) {
+                throw new IllegalArgumentException("ping and ping-restart are seconds, 0 for none");
+            }
+            this.ping = pingSeconds;
+            this.pingRestart = pingRestartSeconds;
             return this;
         }
 

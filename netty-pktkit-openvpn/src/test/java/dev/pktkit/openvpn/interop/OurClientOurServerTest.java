@@ -6,9 +6,9 @@ import dev.pktkit.codec.pipe.PacketPipe;
 import dev.pktkit.codec.wire.Checksums;
 import dev.pktkit.openvpn.L3HubClientAttacher;
 import dev.pktkit.openvpn.OpenVpnClient;
+import dev.pktkit.openvpn.OpenVpnClientConfig;
 import dev.pktkit.openvpn.OpenVpnDropReason;
 import dev.pktkit.openvpn.OpenVpnServer;
-import dev.pktkit.openvpn.OpenVpnTls;
 import dev.pktkit.openvpn.OpenVpnTunnelChannel;
 import dev.pktkit.openvpn.crypto.StaticKey;
 import dev.pktkit.switching.L3Hub;
@@ -44,7 +44,10 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Our client against our server inside one JVM over UDP on loopback (no namespaces, no root): the tunnel comes up
+ * Our client against our server inside one JVM over UDP on loopback (no namespaces, no root). The client is built
+ * from a written {@code .ovpn} profile with inline {@code <ca>}, {@code <cert>}, {@code <key>} and
+ * {@code <tls-crypt>} blocks ({@link OpenVpnClientConfig}), with {@code remote-cert-tls server} and
+ * {@code verify-x509-name}; the same profile naming another server name is refused during TLS. The tunnel comes up
  * with the pushed address, an ICMP echo written into the tunnel channel is answered by a host behind the server's
  * hub, and hostile datagrams handed to the client (garbage of every length, stray data packets) are dropped and
  * counted without ending the tunnel.
@@ -81,9 +84,15 @@ class OurClientOurServerTest {
                     .bind("127.0.0.1", 0).sync().channel();
 
             LinkedBlockingQueue<byte[]> received = new LinkedBlockingQueue<>();
-            OpenVpnClient client = OpenVpnClient.builder()
-                    .ssl(OpenVpnTls.clientContext(pki.clientCert, pki.clientKey, pki.ca))
-                    .tlsCrypt(ta).dataCiphers("AES-256-GCM:CHACHA20-POLY1305")
+            // the client comes from a stock-style .ovpn profile with inline blocks, read by OpenVpnClientConfig
+            int port = ((InetSocketAddress) udp.localAddress()).getPort();
+            Path profile = dir.resolve("client.ovpn");
+            Files.writeString(profile, profile(pki, port, "verify-x509-name server name"));
+            OpenVpnClientConfig config = OpenVpnClientConfig.read(profile);
+            OpenVpnClientConfig.Remote remote = config.remotes().get(0);
+            assertEquals(new OpenVpnClientConfig.Remote("127.0.0.1", port, OpenVpnClientConfig.Proto.UDP, false),
+                    remote);
+            OpenVpnClient client = config.builder()
                     .tunnelInitializer(new ChannelInboundHandlerAdapter() {
                         @Override
                         public void channelRead(ChannelHandlerContext ctx, Object msg) {
@@ -95,7 +104,7 @@ class OurClientOurServerTest {
                         }
                     }).build();
             Channel transport = new Bootstrap().group(group).channel(NioDatagramChannel.class).handler(client)
-                    .connect(udp.localAddress()).sync().channel();
+                    .connect(remote.host(), remote.port()).sync().channel();
             OpenVpnTunnelChannel tunnel = client.tunnel().get(30, TimeUnit.SECONDS);
             assertEquals("10.8.0.2", tunnel.tunnelAddress().getHostAddress());
             assertEquals(24, tunnel.pushReply().prefixLength());
@@ -136,6 +145,18 @@ class OurClientOurServerTest {
             tunnel.writeAndFlush(echoRequest(0x0a080002, 0x0a080001, 2)).sync();
             assertNotNull(received.poll(10, TimeUnit.SECONDS), "still answers after the garbage");
 
+            // the same profile naming another server: our check refuses the server's certificate during TLS
+            Path wrong = dir.resolve("wrong-name.ovpn");
+            Files.writeString(wrong, profile(pki, port, "verify-x509-name vpn.example.com name"));
+            OpenVpnClient refused = OpenVpnClientConfig.read(wrong).builder().build();
+            Channel refusedTransport = new Bootstrap().group(group).channel(NioDatagramChannel.class)
+                    .handler(refused).connect("127.0.0.1", port).sync().channel();
+            assertTrue(refused.tunnel().await(30, TimeUnit.SECONDS));
+            assertTrue(!refused.tunnel().isSuccess() && refused.failure().startsWith("TLS failed"),
+                    "refused: " + refused.failure());
+            assertTrue(refused.failure().contains("verify-x509-name"), refused.failure());
+            refusedTransport.closeFuture().await(5, TimeUnit.SECONDS);
+
             tunnel.close().sync();
             transport.closeFuture().await(5, TimeUnit.SECONDS);
             long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
@@ -148,6 +169,17 @@ class OurClientOurServerTest {
         } finally {
             group.shutdownGracefully(0, 2, TimeUnit.SECONDS).sync();
         }
+    }
+
+    /** A client profile as openvpn 2.6 users write them, every key and certificate inline. */
+    static String profile(TestPki pki, int port, String extra) throws java.io.IOException {
+        return "client\ndev tun\nproto udp\nremote 127.0.0.1 " + port + "\nnobind\nresolv-retry infinite\n"
+                + "persist-key\npersist-tun\nremote-cert-tls server\n" + extra + "\n"
+                + "data-ciphers AES-256-GCM:CHACHA20-POLY1305\nverb 3\n"
+                + "<ca>\n" + Files.readString(pki.ca) + "</ca>\n"
+                + "<cert>\n" + Files.readString(pki.clientCert) + "</cert>\n"
+                + "<key>\n" + Files.readString(pki.clientKey) + "</key>\n"
+                + "<tls-crypt>\n" + Files.readString(pki.staticKey) + "</tls-crypt>\n";
     }
 
     private static int readInt(byte[] b, int off) {

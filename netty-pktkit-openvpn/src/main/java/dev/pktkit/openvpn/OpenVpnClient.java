@@ -157,6 +157,11 @@ public final class OpenVpnClient extends ChannelDuplexHandler {
         return tunnelPromise;
     }
 
+    /** The server's address this client dials (the transport channel's remote address), or null before. */
+    public InetSocketAddress remoteAddress() {
+        return remote;
+    }
+
     /** What the server pushed, or null before the tunnel is up. */
     public OpenVpnPushReply pushReply() {
         return pushReply;
@@ -320,6 +325,12 @@ public final class OpenVpnClient extends ChannelDuplexHandler {
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         if (tcp) {
             ctx.close(); // a broken stream ends the session, as OpenVPN's TCP client restarts
+            return;
+        }
+        if (cause instanceof java.net.PortUnreachableException && phase != Phase.CONNECTED && !closed) {
+            // the connected UDP socket got ICMP port unreachable: nobody listens there, give up on this server
+            fail("the server's port is unreachable (ICMP)");
+            close();
             return;
         }
         ctx.fireExceptionCaught(cause);

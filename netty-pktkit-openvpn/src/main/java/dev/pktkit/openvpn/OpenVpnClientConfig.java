@@ -4,6 +4,19 @@ import dev.pktkit.openvpn.crypto.KeyDirection;
 import dev.pktkit.openvpn.crypto.StaticKey;
 import dev.pktkit.openvpn.crypto.TlsCryptV2;
 
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.socket.DatagramChannel;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioDatagramChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -13,6 +26,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 
 /**
  * An OpenVPN 2.6 client profile (a {@code .ovpn} file as {@code openvpn --client} reads it), read into an
@@ -22,6 +36,9 @@ import java.util.Set;
  *
  * <pre>{@code
  * OpenVpnClientConfig profile = OpenVpnClientConfig.read(Path.of("client.ovpn"));
+ * // one call: dial the remotes in order until one's tunnel is up
+ * profile.connect(group, tunnelInitializer).addListener(f -> ...);   // a Connection: client, remote, failures
+ * // or by hand
  * OpenVpnClient client = profile.builder().tunnelInitializer(init).build();
  * OpenVpnClientConfig.Remote r = profile.remotes().get(0);
  * new Bootstrap().group(group).channel(NioDatagramChannel.class).handler(client).connect(r.host(), r.port());
@@ -41,7 +58,8 @@ import java.util.Set;
  * {@code <tls-crypt-v2>}, {@code <auth-user-pass>}, {@code auth-user-pass FILE} (user name on the first line,
  * password on the second), {@code ping}, {@code ping-restart}, {@code keepalive PING RESTART} (ours until the
  * server pushes its own), {@code explicit-exit-notify [N]} (our client always notifies once on close, with or
- * without it). Accepted with no effect: {@code persist-key}, {@code persist-tun} (there is no process restart
+ * without it), {@code server-poll-timeout} / {@code connect-timeout} (how long {@link #connect} waits for one
+ * remote). Accepted with no effect: {@code persist-key}, {@code persist-tun} (there is no process restart
  * to persist across), {@code auth-nocache}, {@code verb}, {@code mute}, {@code mute-replay-warnings},
  * {@code suppress-timestamps}.
  *
@@ -89,6 +107,8 @@ public final class OpenVpnClientConfig {
 
     /** The default port of OpenVPN. */
     public static final int DEFAULT_PORT = 1194;
+    /** OpenVPN 2.6's {@code server-poll-timeout} default, seconds. */
+    public static final int DEFAULT_SERVER_POLL_TIMEOUT = 120;
 
     private boolean client;
     private boolean tap;
@@ -121,6 +141,7 @@ public final class OpenVpnClientConfig {
     private int ping;
     private int pingRestart;
     private Integer explicitExitNotify;
+    private int serverPollTimeout = DEFAULT_SERVER_POLL_TIMEOUT;
 
     private record PendingRemote(String host, Integer port, String proto, int line) {
     }
@@ -321,6 +342,12 @@ public final class OpenVpnClientConfig {
                 List<String> a = ConfigText.args(lineNo, w, 0, 1);
                 explicitExitNotify = a.isEmpty() ? 1 : ConfigText.number(lineNo, a.get(0));
             }
+            case "server-poll-timeout", "connect-timeout" -> {
+                serverPollTimeout = ConfigText.number(lineNo, ConfigText.args(lineNo, w, 1, 1).get(0));
+                if (serverPollTimeout < 1) {
+                    throw new OpenVpnConfigException(lineNo, d + " must be at least 1 second");
+                }
+            }
             default -> throw new OpenVpnConfigException(lineNo, "unknown directive '" + d + "'");
         }
     }
@@ -465,6 +492,14 @@ public final class OpenVpnClientConfig {
         return explicitExitNotify;
     }
 
+    /**
+     * {@code server-poll-timeout} (or {@code connect-timeout}) seconds: how long {@link #connect} waits for one
+     * remote's tunnel before it tries the next (120 by default, as in OpenVPN 2.6).
+     */
+    public int serverPollTimeout() {
+        return serverPollTimeout;
+    }
+
     /** The tls-crypt-v2 client key, or null ({@link #builder()} refuses it: not built in the client). */
     public TlsCryptV2.ClientKey tlsCryptV2() {
         return tlsCryptV2;
@@ -507,5 +542,174 @@ public final class OpenVpnClientConfig {
             b.credentials(username, password);
         }
         return b;
+    }
+
+    /**
+     * What {@link #connect} got: the client whose tunnel is up, the remote it reached, and why each remote before
+     * it failed (one line per remote, in the order tried).
+     */
+    public record Connection(OpenVpnClient client, Remote remote, List<String> failed) {
+    }
+
+    /**
+     * Dials the profile's remotes with NIO transports on {@code group} and a client from {@link #builder()} with
+     * {@code tunnelInitializer}; see {@link #connect(EventLoopGroup, Class, Class, OpenVpnClient.Builder)}.
+     */
+    public Future<Connection> connect(EventLoopGroup group, ChannelHandler tunnelInitializer)
+            throws IOException, GeneralSecurityException {
+        return connect(group, NioDatagramChannel.class, NioSocketChannel.class,
+                builder().tunnelInitializer(tunnelInitializer));
+    }
+
+    /**
+     * Dials the {@link #remotes()} one after the other, in the profile's order ({@code remote-random}: shuffled
+     * once), until one's tunnel is up: a new {@link OpenVpnClient} from {@code builder} per attempt, on a
+     * {@code udp} channel for a UDP remote and a {@code tcp} channel (with {@link OpenVpnClient#tcpInitializer()})
+     * for a TCP one. An attempt fails, and the next remote is tried, when the connect fails (a TCP port that
+     * refuses), the tunnel fails (TLS refused, {@code AUTH_FAILED}, ICMP port unreachable on the UDP socket, the
+     * hand-window), or no tunnel is up within {@link #serverPollTimeout()}. The future fails with an
+     * {@link OpenVpnException} listing every remote's reason when none answers; it is one pass over the list (no
+     * {@code connect-retry} loop), and a tunnel that ends later is not re-dialled.
+     *
+     * <p>Host names are resolved off the event loops (a virtual thread each), to an IPv6 address for
+     * {@code udp6}/{@code tcp6} remotes and preferably IPv4 otherwise; an IP literal is used as it is.
+     */
+    public Future<Connection> connect(EventLoopGroup group, Class<? extends DatagramChannel> udp,
+                                      Class<? extends SocketChannel> tcp, OpenVpnClient.Builder builder) {
+        List<Remote> order = new ArrayList<>(remotes());
+        if (remoteRandom) {
+            java.util.Collections.shuffle(order, new java.security.SecureRandom());
+        }
+        Promise<Connection> promise = group.next().newPromise();
+        new Dialer(group, udp, tcp, builder, order, promise).attempt(0);
+        return promise;
+    }
+
+    /** One pass over the remotes; each step runs in a listener of the one before. */
+    private final class Dialer {
+        private final EventLoopGroup group;
+        private final Class<? extends DatagramChannel> udp;
+        private final Class<? extends SocketChannel> tcp;
+        private final OpenVpnClient.Builder builder;
+        private final List<Remote> order;
+        private final Promise<Connection> promise;
+        private final List<String> failed = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        Dialer(EventLoopGroup group, Class<? extends DatagramChannel> udp, Class<? extends SocketChannel> tcp,
+               OpenVpnClient.Builder builder, List<Remote> order, Promise<Connection> promise) {
+            this.group = group;
+            this.udp = udp;
+            this.tcp = tcp;
+            this.builder = builder;
+            this.order = order;
+            this.promise = promise;
+        }
+
+        void attempt(int i) {
+            if (promise.isDone()) {
+                return; // cancelled by the caller
+            }
+            if (i == order.size()) {
+                promise.tryFailure(new OpenVpnException("no remote answered: " + String.join("; ", failed)));
+                return;
+            }
+            Remote r = order.get(i);
+            resolve(r, (address, error) -> {
+                if (error != null) {
+                    next(i, r, "cannot resolve: " + error);
+                } else {
+                    dial(i, r, address);
+                }
+            });
+        }
+
+        private void next(int i, Remote r, String why) {
+            failed.add(r.host() + " " + r.port() + " " + r.proto().name().toLowerCase(java.util.Locale.ROOT)
+                    + ": " + why);
+            attempt(i + 1);
+        }
+
+        private void dial(int i, Remote r, java.net.InetAddress address) {
+            OpenVpnClient client;
+            try {
+                client = builder.build();
+            } catch (RuntimeException e) {
+                promise.tryFailure(e);
+                return;
+            }
+            Bootstrap b = new Bootstrap().group(group);
+            if (r.proto() == Proto.UDP) {
+                b.channel(udp).handler(client);
+            } else {
+                b.channel(tcp).handler(client.tcpInitializer())
+                        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE,
+                                TimeUnit.SECONDS.toMillis(serverPollTimeout)));
+            }
+            b.connect(new java.net.InetSocketAddress(address, r.port())).addListener((ChannelFuture cf) -> {
+                if (!cf.isSuccess()) {
+                    cf.channel().close();
+                    next(i, r, "connect failed: " + cf.cause().getMessage());
+                    return;
+                }
+                Channel ch = cf.channel();
+                boolean[] timedOut = new boolean[1];
+                io.netty.util.concurrent.ScheduledFuture<?> timer = ch.eventLoop().schedule(() -> {
+                    if (!client.tunnel().isDone()) {
+                        timedOut[0] = true;
+                        ch.close();
+                    }
+                }, serverPollTimeout, TimeUnit.SECONDS);
+                client.tunnel().addListener(tf -> {
+                    timer.cancel(false);
+                    if (tf.isSuccess()) {
+                        if (!promise.trySuccess(new Connection(client, r, List.copyOf(failed)))) {
+                            ch.close(); // the caller cancelled meanwhile
+                        }
+                        return;
+                    }
+                    ch.close();
+                    next(i, r, timedOut[0] ? "no tunnel within server-poll-timeout " + serverPollTimeout + " s"
+                            : String.valueOf(tf.cause().getMessage()));
+                });
+            });
+        }
+
+        /** The remote's address: an IP literal at once, a name on a virtual thread (a lookup may block). */
+        private void resolve(Remote r, java.util.function.BiConsumer<java.net.InetAddress, String> then) {
+            byte[] literal = io.netty.util.NetUtil.createByteArrayFromIpAddressString(r.host());
+            if (literal != null) {
+                try {
+                    then.accept(java.net.InetAddress.getByAddress(literal), null);
+                } catch (java.net.UnknownHostException e) {
+                    then.accept(null, e.getMessage());
+                }
+                return;
+            }
+            io.netty.util.concurrent.EventExecutor loop = group.next();
+            Thread.startVirtualThread(() -> {
+                java.net.InetAddress chosen = null;
+                String error = null;
+                try {
+                    java.net.InetAddress[] all = java.net.InetAddress.getAllByName(r.host());
+                    for (java.net.InetAddress a : all) {
+                        if ((a instanceof java.net.Inet6Address) == r.ipv6()) {
+                            chosen = a;
+                            break;
+                        }
+                    }
+                    if (chosen == null && !r.ipv6()) {
+                        chosen = all[0];
+                    }
+                    if (chosen == null) {
+                        error = "no IPv6 address for " + r.host();
+                    }
+                } catch (java.net.UnknownHostException e) {
+                    error = e.getMessage();
+                }
+                java.net.InetAddress a = chosen;
+                String err = error;
+                loop.execute(() -> then.accept(a, err));
+            });
+        }
     }
 }

@@ -118,6 +118,9 @@ class OpenVpnClientConfigTest {
         assertNull(c.username());
         assertNull(c.explicitExitNotify());
         assertEquals(0, c.ping());
+        assertEquals(OpenVpnClientConfig.DEFAULT_SERVER_POLL_TIMEOUT, c.serverPollTimeout());
+        assertEquals(7, OpenVpnClientConfig.parse(MINIMAL + "server-poll-timeout 7\n", dir).serverPollTimeout());
+        assertEquals(9, OpenVpnClientConfig.parse(MINIMAL + "connect-timeout 9\n", dir).serverPollTimeout());
         // port and proto apply to every remote without its own, wherever they stand in the file
         c = OpenVpnClientConfig.parse(MINIMAL + "rport 443\nproto tcp6\n", dir);
         assertEquals(List.of(new Remote("vpn.example.com", 443, Proto.TCP, true)), c.remotes());
@@ -224,6 +227,8 @@ class OpenVpnClientConfigTest {
         "keepalive 10|line 5: keepalive takes 2 arguments, not 1",
         "keepalive 60 10|line 5: keepalive needs 0 < ping < restart",
         "explicit-exit-notify x|line 5: not a non-negative number: x",
+        "server-poll-timeout 0|line 5: server-poll-timeout must be at least 1 second",
+        "connect-timeout soon|line 5: not a non-negative number: soon",
         "verb 3 \"|line 5: unclosed quote",
         "<dh>|line 5: <dh> is not closed",
     })

@@ -41,6 +41,7 @@ import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -166,6 +167,80 @@ class OurClientOurServerTest {
             }
             udp.close().sync();
             host.a().close().sync();
+        } finally {
+            group.shutdownGracefully(0, 2, TimeUnit.SECONDS).sync();
+        }
+    }
+
+    /**
+     * {@code remote} failover ({@link OpenVpnClientConfig#connect}): a profile lists four remotes, and only the last
+     * has a server. The first is the port of one of our servers that was started and closed (the UDP socket gets
+     * ICMP port unreachable), the second a TCP port nobody listens on (connection refused), the third a UDP socket
+     * that reads nothing (no answer within {@code server-poll-timeout 2}); the fourth, our server, gives the tunnel.
+     */
+    @Test
+    void failoverToTheNextRemote() throws Exception {
+        Tools.assumeCommand("openssl", "openssl");
+        Tools.assumeCommand("openvpn", "openvpn");
+        TestPki pki = TestPki.create(dir);
+        StaticKey ta = StaticKey.parse(Files.readString(pki.staticKey));
+        MultiThreadIoEventLoopGroup group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+        try (java.net.DatagramSocket blackHole = new java.net.DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            L3Hub hub = L3Hub.builder().name("failover").build();
+            OpenVpnServer.Builder sb = OpenVpnServer.builder()
+                    .ssl(SslContextBuilder.forServer(pki.serverCert.toFile(), pki.serverKey.toFile())
+                            .sslProvider(SslProvider.JDK).trustManager(pki.ca.toFile())
+                            .clientAuth(ClientAuth.REQUIRE).build())
+                    .server("10.8.0.0 255.255.255.0").tlsCrypt(ta)
+                    .clientInitializer(new L3HubClientAttacher(hub));
+            Channel closed = new Bootstrap().group(group).channel(NioDatagramChannel.class).handler(sb.build())
+                    .bind("127.0.0.1", 0).sync().channel();
+            int closedPort = ((InetSocketAddress) closed.localAddress()).getPort();
+            closed.close().sync();
+            int refusingPort;
+            try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+                refusingPort = s.getLocalPort();
+            }
+            OpenVpnServer server = sb.build();
+            Channel udp = new Bootstrap().group(group).channel(NioDatagramChannel.class).handler(server)
+                    .bind("127.0.0.1", 0).sync().channel();
+            int port = ((InetSocketAddress) udp.localAddress()).getPort();
+
+            String remotes = "remote 127.0.0.1 " + refusingPort + " tcp-client\n"
+                    + "remote 127.0.0.1 " + blackHole.getLocalPort() + " udp\n"
+                    + "remote 127.0.0.1 " + port + "\nserver-poll-timeout 2";
+            Path profile = dir.resolve("failover.ovpn");
+            Files.writeString(profile, profile(pki, closedPort, remotes));
+            OpenVpnClientConfig config = OpenVpnClientConfig.read(profile);
+            assertEquals(4, config.remotes().size());
+            OpenVpnClientConfig.Connection c = config.connect(group, null).get(60, TimeUnit.SECONDS);
+            assertEquals(config.remotes().get(3), c.remote(), "the fourth remote: " + c.failed());
+            assertEquals(3, c.failed().size(), c.failed().toString());
+            assertTrue(c.failed().get(0).startsWith("127.0.0.1 " + closedPort + " udp: ")
+                    && c.failed().get(0).contains("unreachable"), c.failed().get(0));
+            assertTrue(c.failed().get(1).startsWith("127.0.0.1 " + refusingPort + " tcp: connect failed"),
+                    c.failed().get(1));
+            assertTrue(c.failed().get(2).endsWith("no tunnel within server-poll-timeout 2 s"), c.failed().get(2));
+            OpenVpnTunnelChannel tunnel = c.client().tunnel().getNow();
+            assertEquals("10.8.0.2", tunnel.tunnelAddress().getHostAddress());
+            assertEquals(port, c.client().remoteAddress().getPort());
+
+            // a profile whose every remote fails: one pass, every reason in the failure
+            Path none = dir.resolve("none.ovpn");
+            Files.writeString(none, profile(pki, closedPort, "server-poll-timeout 2"));
+            Throwable failure = assertThrows(java.util.concurrent.ExecutionException.class,
+                    () -> OpenVpnClientConfig.read(none).connect(group, null).get(60, TimeUnit.SECONDS)).getCause();
+            assertTrue(failure instanceof dev.pktkit.openvpn.OpenVpnException
+                    && failure.getMessage().startsWith("no remote answered: 127.0.0.1 " + closedPort + " udp: "),
+                    String.valueOf(failure));
+
+            tunnel.close().sync();
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (udp.eventLoop().submit(server::clientCount).get() != 0) {
+                assertTrue(System.nanoTime() < end, "the server did not see our explicit-exit-notify");
+                Thread.sleep(20); // polling a condition with a deadline
+            }
+            udp.close().sync();
         } finally {
             group.shutdownGracefully(0, 2, TimeUnit.SECONDS).sync();
         }

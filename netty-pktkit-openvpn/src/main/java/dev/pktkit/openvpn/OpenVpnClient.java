@@ -68,7 +68,8 @@ import java.util.concurrent.TimeUnit;
  * {@code EXIT} control message when the server pushed {@code cc-exit}) and closes the transport.
  *
  * <p>Not done: tls-crypt-v2 client keys (the client's WKc), {@code dev tap} (Ethernet frames), re-sending the
- * WKc, proxies, {@code remote} lists and reconnect loops (one instance dials one server once), the options string
+ * WKc, proxies, reconnect loops (one instance dials one server once; {@link OpenVpnClientConfig#connect} tries a
+ * profile's {@code remote} list in turn until one tunnel is up), the options string
  * consistency check (we send ours; the server's is not compared), pushed {@code compress} other than the framing
  * stubs. Bounds: the reliability layer's windows, a 64-entry control send queue, 64 KiB of TLS plaintext,
  * {@code maxQueued} packets waiting for the tunnel channel's read; every drop counted ({@link #drops}).

@@ -68,7 +68,8 @@ import java.util.concurrent.TimeUnit;
  * {@code EXIT} control message when the server pushed {@code cc-exit}) and closes the transport.
  *
  * <p>Not done: tls-crypt-v2 client keys (the client's WKc), {@code dev tap} (Ethernet frames), re-sending the
- * WKc, proxies, {@code remote} lists and reconnect loops (one instance dials one server once), the options string
+ * WKc, proxies, reconnect loops (one instance dials one server once; {@link OpenVpnClientConfig#connect} tries a
+ * profile's {@code remote} list in turn until one tunnel is up), the options string
  * consistency check (we send ours; the server's is not compared), pushed {@code compress} other than the framing
  * stubs. Bounds: the reliability layer's windows, a 64-entry control send queue, 64 KiB of TLS plaintext,
  * {@code maxQueued} packets waiting for the tunnel channel's read; every drop counted ({@link #drops}).
@@ -88,6 +89,8 @@ public final class OpenVpnClient extends ChannelDuplexHandler {
     private final String password;
     private final ChannelHandler tunnelInitializer;
     private final int maxQueued;
+    private final int localPing;
+    private final int localPingRestart;
     private final SecureRandom random = new SecureRandom();
     private final long[] drops = new long[OpenVpnDropReason.values().length];
 
@@ -137,6 +140,8 @@ public final class OpenVpnClient extends ChannelDuplexHandler {
         password = b.password;
         tunnelInitializer = b.tunnelInitializer;
         maxQueued = b.maxQueued;
+        localPing = b.ping;
+        localPingRestart = b.pingRestart;
     }
 
     public static Builder builder() {
@@ -151,6 +156,11 @@ public final class OpenVpnClient extends ChannelDuplexHandler {
             throw new IllegalStateException("add the client to a channel first");
         }
         return tunnelPromise;
+    }
+
+    /** The server's address this client dials (the transport channel's remote address), or null before. */
+    public InetSocketAddress remoteAddress() {
+        return remote;
     }
 
     /** What the server pushed, or null before the tunnel is up. */
@@ -316,6 +326,12 @@ public final class OpenVpnClient extends ChannelDuplexHandler {
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         if (tcp) {
             ctx.close(); // a broken stream ends the session, as OpenVPN's TCP client restarts
+            return;
+        }
+        if (cause instanceof java.net.PortUnreachableException && phase != Phase.CONNECTED && !closed) {
+            // the connected UDP socket got ICMP port unreachable: nobody listens there, give up on this server
+            fail("the server's port is unreachable (ICMP)");
+            close();
             return;
         }
         ctx.fireExceptionCaught(cause);
@@ -508,8 +524,8 @@ public final class OpenVpnClient extends ChannelDuplexHandler {
             close();
             return;
         }
-        pingNanos = TimeUnit.SECONDS.toNanos(reply.ping());
-        pingRestartNanos = TimeUnit.SECONDS.toNanos(reply.pingRestart());
+        pingNanos = TimeUnit.SECONDS.toNanos(reply.ping() > 0 ? reply.ping() : localPing);
+        pingRestartNanos = TimeUnit.SECONDS.toNanos(reply.pingRestart() > 0 ? reply.pingRestart() : localPingRestart);
         data = deriveData(key);
         dataKeyId = key.keyId;
         keyStarted = now;
@@ -866,6 +882,8 @@ public final class OpenVpnClient extends ChannelDuplexHandler {
         private String password = "";
         private ChannelHandler tunnelInitializer;
         private int maxQueued = 256;
+        private int ping;
+        private int pingRestart;
 
         Builder() {
             super(KeyDirection.INVERSE, 0);
@@ -887,6 +905,19 @@ public final class OpenVpnClient extends ChannelDuplexHandler {
         /** Packets that may wait for the tunnel channel's {@code read()} with auto-read off (256). */
         public Builder maxQueued(int n) {
             this.maxQueued = n;
+            return this;
+        }
+
+        /**
+         * The profile's own {@code ping} and {@code ping-restart} seconds (0: none, the default), used where the
+         * server's {@code PUSH_REPLY} pushes none (a pushed value wins, as in OpenVPN).
+         */
+        public Builder keepalive(int pingSeconds, int pingRestartSeconds) {
+            if (pingSeconds < 0 || pingRestartSeconds < 0) {
+                throw new IllegalArgumentException("ping and ping-restart are seconds, 0 for none");
+            }
+            this.ping = pingSeconds;
+            this.pingRestart = pingRestartSeconds;
             return this;
         }
 

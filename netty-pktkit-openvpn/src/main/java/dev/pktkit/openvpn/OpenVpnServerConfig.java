@@ -3,7 +3,6 @@ package dev.pktkit.openvpn;
 import dev.pktkit.openvpn.crypto.KeyDirection;
 import dev.pktkit.openvpn.crypto.StaticKey;
 import dev.pktkit.openvpn.crypto.TlsCryptV2;
-import dev.pktkit.openvpn.data.DataCipher;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -66,7 +65,7 @@ public final class OpenVpnServerConfig {
             Map.entry("ifconfig", "use server NETWORK NETMASK"),
             Map.entry("ifconfig-pool", "use server NETWORK NETMASK"),
             Map.entry("route", "routes on the server side are the hub's"),
-            Map.entry("client", "this reads server configurations"),
+            Map.entry("client", "this reads server configurations (OpenVpnClientConfig reads client profiles)"),
             Map.entry("remote", "this reads server configurations"),
             Map.entry("auth-user-pass", "this reads server configurations"),
             Map.entry("pkcs12", "use ca, cert and key"),
@@ -74,7 +73,7 @@ public final class OpenVpnServerConfig {
             Map.entry("tls-crypt-v2-verify", "not done"));
 
     /** Largest file a directive may name (a certificate chain, a key, a CRL): 1 MiB. */
-    public static final int MAX_FILE_BYTES = 1 << 20;
+    public static final int MAX_FILE_BYTES = ConfigText.MAX_FILE_BYTES;
 
     private int port = 1194;
     private final Set<Transport> transports = EnumSet.of(Transport.UDP);
@@ -124,86 +123,24 @@ public final class OpenVpnServerConfig {
      */
     public static OpenVpnServerConfig parse(String text, Path baseDir) {
         OpenVpnServerConfig c = new OpenVpnServerConfig();
-        String[] lines = text.split("\r?\n", -1);
-        for (int i = 0; i < lines.length; i++) {
-            int lineNo = i + 1;
-            String line = lines[i].strip();
-            if (line.isEmpty() || line.startsWith("#") || line.startsWith(";")) {
-                continue;
+        ConfigText.read(text, new ConfigText.Sink() {
+            @Override
+            public void inline(int lineNo, String tag, String body) {
+                c.inline(lineNo, tag, body);
             }
-            if (line.startsWith("<") && line.endsWith(">") && !line.startsWith("</")) {
-                String tag = line.substring(1, line.length() - 1);
-                StringBuilder body = new StringBuilder();
-                int j = i + 1;
-                while (j < lines.length && !lines[j].strip().equals("</" + tag + ">")) {
-                    body.append(lines[j]).append('\n');
-                    j++;
-                }
-                if (j == lines.length) {
-                    throw new OpenVpnConfigException(lineNo, "<" + tag + "> is not closed");
-                }
-                try {
-                    c.inline(lineNo, tag, body.toString());
-                } catch (OpenVpnConfigException e) {
-                    throw e;
-                } catch (RuntimeException e) {
-                    throw new OpenVpnConfigException(lineNo, "<" + tag + ">: " + e.getMessage());
-                }
-                i = j;
-                continue;
+
+            @Override
+            public void directive(int lineNo, List<String> words) {
+                c.directive(lineNo, words, baseDir);
             }
-            List<String> w = tokens(line, lineNo);
-            try {
-                c.directive(lineNo, w, baseDir);
-            } catch (OpenVpnConfigException e) {
-                throw e;
-            } catch (RuntimeException e) {
-                throw new OpenVpnConfigException(lineNo, w.get(0) + ": " + e.getMessage());
-            }
-        }
+        });
         c.check();
         return c;
     }
 
     /** OpenVPN's tokenizer: whitespace-separated words, "double" or 'single' quotes, backslash escapes. */
     static List<String> tokens(String line, int lineNo) {
-        List<String> out = new ArrayList<>();
-        StringBuilder cur = null;
-        char quote = 0;
-        for (int i = 0; i < line.length(); i++) {
-            char ch = line.charAt(i);
-            if (quote == 0 && (ch == '#' || ch == ';') && cur == null) {
-                break; // a comment after the words
-            }
-            if (quote != '\'' && ch == '\\' && i + 1 < line.length()) {
-                cur = cur == null ? new StringBuilder() : cur;
-                cur.append(line.charAt(++i));
-            } else if (quote != 0) {
-                if (ch == quote) {
-                    quote = 0;
-                } else {
-                    cur.append(ch);
-                }
-            } else if (ch == '"' || ch == '\'') {
-                quote = ch;
-                cur = cur == null ? new StringBuilder() : cur;
-            } else if (Character.isWhitespace(ch)) {
-                if (cur != null) {
-                    out.add(cur.toString());
-                    cur = null;
-                }
-            } else {
-                cur = cur == null ? new StringBuilder() : cur;
-                cur.append(ch);
-            }
-        }
-        if (quote != 0) {
-            throw new OpenVpnConfigException(lineNo, "unclosed quote");
-        }
-        if (cur != null) {
-            out.add(cur.toString());
-        }
-        return out;
+        return ConfigText.tokens(line, lineNo);
     }
 
     private void inline(int lineNo, String tag, String body) {
@@ -290,13 +227,7 @@ public final class OpenVpnServerConfig {
                     text(lineNo, base, args(lineNo, w, 1, 1).get(0)));
             case "data-ciphers", "ncp-ciphers" -> dataCiphers = ciphers(lineNo, args(lineNo, w, 1, 1).get(0));
             case "cipher" -> cipher = ciphers(lineNo, args(lineNo, w, 1, 1).get(0));
-            case "auth" -> {
-                String a = args(lineNo, w, 1, 1).get(0).toUpperCase(java.util.Locale.ROOT).replace("-", "");
-                if (!a.equals("SHA1") && !a.equals("SHA256") && !a.equals("SHA512")) {
-                    throw new OpenVpnConfigException(lineNo, "auth must be SHA1, SHA256 or SHA512");
-                }
-                auth = a;
-            }
+            case "auth" -> auth = ConfigText.digest(lineNo, args(lineNo, w, 1, 1).get(0));
             case "push" -> {
                 String o = args(lineNo, w, 1, 1).get(0);
                 if (o.indexOf(',') >= 0) {
@@ -341,12 +272,7 @@ public final class OpenVpnServerConfig {
                 }
             }
             case "tls-version-min" -> {
-                List<String> a = args(lineNo, w, 1, 2);
-                tlsProtocols = switch (a.get(0)) {
-                    case "1.2" -> new String[] {"TLSv1.3", "TLSv1.2"};
-                    case "1.3" -> new String[] {"TLSv1.3"};
-                    default -> throw new OpenVpnConfigException(lineNo, "tls-version-min must be 1.2 or 1.3");
-                };
+                tlsProtocols = ConfigText.tlsVersionMin(lineNo, args(lineNo, w, 1, 2).get(0));
             }
             default -> throw new OpenVpnConfigException(lineNo, "unknown directive '" + d + "'");
         }
@@ -386,71 +312,31 @@ public final class OpenVpnServerConfig {
     }
 
     private static List<String> args(int lineNo, List<String> w, int min, int max) {
-        int n = w.size() - 1;
-        if (n < min || n > max) {
-            throw new OpenVpnConfigException(lineNo, w.get(0) + " takes " + (min == max ? min : min + ".." + max)
-                    + " argument" + (max == 1 ? "" : "s") + ", not " + n);
-        }
-        return w.subList(1, w.size());
+        return ConfigText.args(lineNo, w, min, max);
     }
 
     private static int number(int lineNo, String s) {
-        try {
-            int v = Integer.parseInt(s);
-            if (v < 0) {
-                throw new NumberFormatException();
-            }
-            return v;
-        } catch (NumberFormatException e) {
-            throw new OpenVpnConfigException(lineNo, "not a non-negative number: " + s);
-        }
+        return ConfigText.number(lineNo, s);
     }
 
     private static int port(String s, int lineNo) {
-        int p = number(lineNo, s);
-        if (p > 65535) {
-            throw new OpenVpnConfigException(lineNo, "port out of range: " + s);
-        }
-        return p;
+        return ConfigText.port(s, lineNo);
     }
 
     private static int direction(int lineNo, String s) {
-        if (!s.equals("0") && !s.equals("1")) {
-            throw new OpenVpnConfigException(lineNo, "key direction must be 0 or 1");
-        }
-        return Integer.parseInt(s);
+        return ConfigText.direction(lineNo, s);
     }
 
     private static String ciphers(int lineNo, String list) {
-        for (String name : list.split(":")) {
-            if (DataCipher.byName(name) == null) {
-                throw new OpenVpnConfigException(lineNo, "unsupported data cipher " + name);
-            }
-        }
-        return list;
+        return ConfigText.ciphers(lineNo, list);
     }
 
     private static byte[] file(int lineNo, Path base, String name) {
-        if (name.equals("[inline]")) {
-            throw new OpenVpnConfigException(lineNo, "[inline] needs a following <block>");
-        }
-        Path p = base == null ? Path.of(name) : base.resolve(name);
-        if (!Files.isRegularFile(p)) { // not a device, FIFO or directory: reading one could block or never end
-            throw new OpenVpnConfigException(lineNo, "cannot read " + p + ": not a regular file");
-        }
-        try (java.io.InputStream in = Files.newInputStream(p)) {
-            byte[] b = in.readNBytes(MAX_FILE_BYTES + 1);
-            if (b.length > MAX_FILE_BYTES) {
-                throw new OpenVpnConfigException(lineNo, p + " is larger than " + MAX_FILE_BYTES + " bytes");
-            }
-            return b;
-        } catch (IOException e) {
-            throw new OpenVpnConfigException(lineNo, "cannot read " + p + ": " + e);
-        }
+        return ConfigText.file(lineNo, base, name);
     }
 
     private static String text(int lineNo, Path base, String name) {
-        return new String(file(lineNo, base, name), StandardCharsets.UTF_8);
+        return ConfigText.text(lineNo, base, name);
     }
 
     // ---- results ----

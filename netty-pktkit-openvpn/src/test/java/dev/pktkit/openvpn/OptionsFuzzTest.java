@@ -16,14 +16,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Coverage-guided fuzzing of the option parsers: the server's {@code PUSH_REPLY} as our client reads it
- * ({@link OpenVpnPushReply#collect} over control messages, then {@link OpenVpnPushReply#parse}) and the server
- * configuration reader ({@link OpenVpnServerConfig#parse}). The first byte picks the parser (even: push reply,
- * odd: configuration), the rest is the text. Bad input may only be refused with the documented error:
- * {@link IllegalArgumentException} for a push reply, {@link OpenVpnConfigException} (with a line number inside the
- * text) for a configuration; anything else fails. The dictionary holds directive and option words (no quotes or
+ * ({@link OpenVpnPushReply#collect} over control messages, then {@link OpenVpnPushReply#parse}), the server
+ * configuration reader ({@link OpenVpnServerConfig#parse}) and the client profile reader
+ * ({@link OpenVpnClientConfig#parse}). The first byte picks the parser (even: push reply; low bits 11, e.g.
+ * {@code 'C'}: server configuration; low bits 01, e.g. {@code 'A'}: client profile), the rest is the text. Bad input
+ * may only be refused with the documented error: {@link IllegalArgumentException} for a push reply,
+ * {@link OpenVpnConfigException} (with a line number inside the text) for either configuration; anything else
+ * fails. A profile that parses must have remotes with ports 1..65535 in order of the file. The dictionary holds directive and option words (no quotes or
  * escapes: libFuzzer's dictionary syntax would need them escaped). Work is bounded: the joined push list never passes
- * {@link OpenVpnPushReply#MAX_OPTIONS}, and files named by the configuration resolve in a directory of three small
- * fixtures (a static key, a tls-crypt-v2 server key, a PEM-looking file) next to a file larger than
+ * {@link OpenVpnPushReply#MAX_OPTIONS}, and files named by the configuration resolve in a directory of five small
+ * fixtures (a static key, a tls-crypt-v2 server key and a client key, a PEM-looking file, a password file) next to a file larger than
  * {@link OpenVpnServerConfig#MAX_FILE_BYTES}, which must be refused rather than read whole; devices such as
  * {@code /dev/zero} must be refused as not regular.
  *
@@ -46,6 +48,9 @@ class OptionsFuzzTest {
             write("ta.key", dev.pktkit.openvpn.crypto.StaticKey.of(k).format());
             write("v2.key", dev.pktkit.openvpn.crypto.TlsCryptV2.ServerKey
                     .generate(new java.security.SecureRandom()).format());
+            write("v2c.key", dev.pktkit.openvpn.crypto.TlsCryptV2.ServerKey
+                    .generate(new java.security.SecureRandom()).newClientKey(new java.security.SecureRandom(), null));
+            write("pass.txt", "alice\nsecret\n");
             write("ca.crt", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
             Path big = DIR.resolve("big");
             Files.write(big, new byte[OpenVpnServerConfig.MAX_FILE_BYTES + 1]);
@@ -71,7 +76,11 @@ class OptionsFuzzTest {
         "tls-crypt ta.key", "tls-crypt-v2 v2.key", "<tls-auth>", "</tls-auth>", "<ca>", "</ca>", "<tls-crypt-v2>",
         "data-ciphers AES-128-GCM:CHACHA20-POLY1305", "auth SHA256", "push ",
         "keepalive 10 60", "reneg-sec 60", "reneg-bytes ", "hand-window ", "tran-window ", "max-clients ",
-        "tls-version-min 1.3", "/dev/zero"})
+        "tls-version-min 1.3", "/dev/zero", "client", "remote 127.0.0.1 1194 udp", "remote vpn.example.com",
+        "remote-random", "rport ", "proto tcp-client", "proto udp6", "nobind", "resolv-retry infinite", "persist-tun",
+        "remote-cert-tls server", "verify-x509-name vpn name-prefix", "tls-crypt-v2 v2c.key", "<tls-crypt>",
+        "</tls-crypt>", "<cert>", "</cert>", "<key>", "</key>", "<auth-user-pass>", "</auth-user-pass>",
+        "auth-user-pass pass.txt", "[inline]", "ping 10", "ping-restart 60", "explicit-exit-notify 2", "pull"})
     void options(byte[] input) {
         if (input.length < 1) {
             return;
@@ -79,8 +88,10 @@ class OptionsFuzzTest {
         String text = new String(input, 1, input.length - 1, StandardCharsets.UTF_8);
         if ((input[0] & 1) == 0) {
             pushReply(text);
-        } else {
+        } else if ((input[0] & 2) != 0) {
             config(text);
+        } else {
+            profile(text);
         }
     }
 
@@ -115,5 +126,22 @@ class OptionsFuzzTest {
         }
         assertTrue(c.port() >= 0 && c.port() <= 65535);
         assertTrue(!c.transports().isEmpty());
+    }
+
+    private static void profile(String text) {
+        OpenVpnClientConfig c;
+        try {
+            c = OpenVpnClientConfig.parse(text, DIR);
+        } catch (OpenVpnConfigException refused) {
+            int lines = text.split("\r?\n", -1).length;
+            assertTrue(refused.line() >= 0 && refused.line() <= lines, refused.getMessage());
+            assertEquals(OpenVpnConfigException.class, refused.getClass());
+            return;
+        }
+        List<OpenVpnClientConfig.Remote> remotes = c.remotes();
+        assertTrue(!remotes.isEmpty());
+        for (OpenVpnClientConfig.Remote r : remotes) {
+            assertTrue(r.port() >= 1 && r.port() <= 65535 && !r.host().isEmpty(), r.toString());
+        }
     }
 }

@@ -2,12 +2,10 @@ package dev.pktkit.openvpn.interop;
 
 import dev.pktkit.linux.NetNamespace;
 import dev.pktkit.openvpn.OpenVpnClient;
+import dev.pktkit.openvpn.OpenVpnClientConfig;
 import dev.pktkit.openvpn.OpenVpnDropReason;
 import dev.pktkit.openvpn.OpenVpnPushReply;
-import dev.pktkit.openvpn.OpenVpnTls;
 import dev.pktkit.openvpn.OpenVpnTunnelChannel;
-import dev.pktkit.openvpn.crypto.KeyDirection;
-import dev.pktkit.openvpn.crypto.StaticKey;
 import dev.pktkit.openvpn.data.KeyDerivation;
 import dev.pktkit.switching.L3Hub;
 import dev.pktkit.switching.L3PortOptions;
@@ -47,7 +45,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * loopback only). The client's tunnel channel and a kernel TUN in namespace {@code inner}, configured with the
  * address the server pushed, are ports of an {@link L3Hub}; traffic between the namespaces can only flow through
  * both OpenVPN implementations: ping from {@code inner} to the server's 10.8.0.1, and 16 MiB over TCP, SHA-256
- * checked. Closing the tunnel sends explicit-exit-notify, which the server logs.
+ * checked. Closing the tunnel sends explicit-exit-notify, which the server logs. Our client is built from a written
+ * {@code .ovpn} profile ({@link OpenVpnClientConfig}: inline {@code <ca>}, {@code <cert>}, {@code <key>},
+ * {@code <tls-crypt>} or {@code key-direction 1} with {@code <tls-auth>}, {@code remote-cert-tls server},
+ * {@code verify-x509-name}).
  */
 class StockServerTest {
     @TempDir
@@ -98,10 +99,23 @@ class StockServerTest {
                 awaitLog(serverLog, "Initialization Sequence Completed", 30);
 
                 L3Hub hub = L3Hub.builder().name("openvpn-client-interop").build();
-                StaticKey ta = StaticKey.parse(Files.readString(pki.staticKey));
-                OpenVpnClient.Builder b = OpenVpnClient.builder()
-                        .ssl(OpenVpnTls.clientContext(pki.clientCert, pki.clientKey, pki.ca))
-                        .dataCiphers("AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305")
+                // our client from a stock-style profile, keys and certificates inline (OpenVpnClientConfig)
+                Path profile = dir.resolve("client.ovpn");
+                Files.writeString(profile, "client\ndev tun\nproto " + (proto.equals("tcp") ? "tcp-client" : "udp")
+                        + "\nremote 127.0.0.1 " + port + "\nnobind\npersist-key\npersist-tun\n"
+                        + "remote-cert-tls server\nverify-x509-name server name\n"
+                        + "data-ciphers AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305\nverb 3\n"
+                        + "<ca>\n" + Files.readString(pki.ca) + "</ca>\n"
+                        + "<cert>\n" + Files.readString(pki.clientCert) + "</cert>\n"
+                        + "<key>\n" + Files.readString(pki.clientKey) + "</key>\n"
+                        + (protection.equals("tls-auth")
+                                ? "key-direction 1\n<tls-auth>\n" + Files.readString(pki.staticKey) + "</tls-auth>\n"
+                                : "<tls-crypt>\n" + Files.readString(pki.staticKey) + "</tls-crypt>\n"));
+                OpenVpnClientConfig config = OpenVpnClientConfig.read(profile);
+                OpenVpnClientConfig.Remote remote = config.remotes().get(0);
+                assertEquals(proto.equals("tcp") ? OpenVpnClientConfig.Proto.TCP : OpenVpnClientConfig.Proto.UDP,
+                        remote.proto());
+                OpenVpnClient.Builder b = config.builder()
                         .tunnelInitializer(new ChannelInitializer<OpenVpnTunnelChannel>() {
                             @Override
                             protected void initChannel(OpenVpnTunnelChannel ch) {
@@ -112,21 +126,16 @@ class StockServerTest {
                 if (reneg.equals("client")) {
                     b.renegSeconds(3);
                 }
-                if (protection.equals("tls-auth")) {
-                    b.tlsAuth(ta, KeyDirection.INVERSE, "SHA1");
-                } else {
-                    b.tlsCrypt(ta);
-                }
                 OpenVpnClient client = b.build();
                 NetNamespace srvNs = srv.closeWith(NetNamespace.named(srv.name()));
                 NetNamespace innerNs = inner.closeWith(NetNamespace.named(inner.name()));
                 Bootstrap bs = new Bootstrap().group(group);
-                if (proto.equals("tcp")) {
+                if (remote.proto() == OpenVpnClientConfig.Proto.TCP) {
                     bs.channelFactory(() -> call(srvNs, EpollSocketChannel::new)).handler(client.tcpInitializer());
                 } else {
                     bs.channelFactory(() -> call(srvNs, EpollDatagramChannel::new)).handler(client);
                 }
-                Channel transport = bs.connect("127.0.0.1", port).sync().channel();
+                Channel transport = bs.connect(remote.host(), remote.port()).sync().channel();
                 OpenVpnTunnelChannel tunnel;
                 try {
                     tunnel = client.tunnel().get(30, TimeUnit.SECONDS);

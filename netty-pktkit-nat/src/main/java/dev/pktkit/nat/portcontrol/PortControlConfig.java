@@ -33,6 +33,7 @@ public final class PortControlConfig {
     final int maxHttpConnections;
     final int portMin;
     final int portMax;
+    final int maxFiltersPerMapping;
     final String friendlyName;
     final UUID uuid;
     final LongSupplier nanoClock;
@@ -53,6 +54,7 @@ public final class PortControlConfig {
         maxHttpConnections = b.maxHttpConnections;
         portMin = b.portMin;
         portMax = b.portMax;
+        maxFiltersPerMapping = b.maxFiltersPerMapping;
         friendlyName = b.friendlyName;
         uuid = b.uuid == null ? UUID.randomUUID() : b.uuid;
         nanoClock = b.nanoClock;
@@ -90,6 +92,10 @@ public final class PortControlConfig {
         return maxSoapBytes;
     }
 
+    public int maxFiltersPerMapping() {
+        return maxFiltersPerMapping;
+    }
+
     public UUID uuid() {
         return uuid;
     }
@@ -110,6 +116,7 @@ public final class PortControlConfig {
         private int maxHttpConnections = 32;
         private int portMin = 1024;
         private int portMax = 65535;
+        private int maxFiltersPerMapping = 4;
         private String friendlyName = "netty-pktkit NAT";
         private UUID uuid;
         private LongSupplier nanoClock = System::nanoTime;
@@ -185,6 +192,15 @@ public final class PortControlConfig {
             }
             portMin = min;
             portMax = max;
+            return this;
+        }
+
+        /**
+         * The most remote-peer filters one PCP mapping may hold (FILTER option, RFC 6887 §13.3; default 4, at
+         * least 1 as the RFC asks); a MAP request that would leave more is refused with EXCESSIVE_REMOTE_PEERS.
+         */
+        public Builder maxFiltersPerMapping(int n) {
+            maxFiltersPerMapping = ObjectUtil.checkInRange(n, 1, 64, "maxFiltersPerMapping");
             return this;
         }
 

@@ -34,6 +34,8 @@ public final class PortControlConfig {
     final int portMin;
     final int portMax;
     final int maxFiltersPerMapping;
+    final int announceCount;
+    final long announceFirstIntervalMillis;
     final String friendlyName;
     final UUID uuid;
     final LongSupplier nanoClock;
@@ -55,6 +57,8 @@ public final class PortControlConfig {
         portMin = b.portMin;
         portMax = b.portMax;
         maxFiltersPerMapping = b.maxFiltersPerMapping;
+        announceCount = b.announceCount;
+        announceFirstIntervalMillis = b.announceFirstIntervalMillis;
         friendlyName = b.friendlyName;
         uuid = b.uuid == null ? UUID.randomUUID() : b.uuid;
         nanoClock = b.nanoClock;
@@ -96,6 +100,11 @@ public final class PortControlConfig {
         return maxFiltersPerMapping;
     }
 
+    /** How many unsolicited NAT-PMP / PCP announcements a port's endpoints send when they start. */
+    public int announceCount() {
+        return announceCount;
+    }
+
     public UUID uuid() {
         return uuid;
     }
@@ -117,6 +126,8 @@ public final class PortControlConfig {
         private int portMin = 1024;
         private int portMax = 65535;
         private int maxFiltersPerMapping = 4;
+        private int announceCount = 10;
+        private long announceFirstIntervalMillis = 250;
         private String friendlyName = "netty-pktkit NAT";
         private UUID uuid;
         private LongSupplier nanoClock = System::nanoTime;
@@ -201,6 +212,19 @@ public final class PortControlConfig {
          */
         public Builder maxFiltersPerMapping(int n) {
             maxFiltersPerMapping = ObjectUtil.checkInRange(n, 1, 64, "maxFiltersPerMapping");
+            return this;
+        }
+
+        /**
+         * The unsolicited announcements to 224.0.0.1:5350 when a port's endpoints start (the epoch starts then):
+         * NAT-PMP's external-address response (RFC 6886 §3.2.1) and PCP's ANNOUNCE response (RFC 6887 §14.1.3),
+         * {@code count} of each, the first at once, then after {@code firstIntervalMillis}, doubling each time.
+         * Default 10 and 250 ms (RFC 6886 §3.2.1's schedule: 250 ms, 500 ms, 1 s, … 64 s). Closing stops them.
+         */
+        public Builder announcements(int count, long firstIntervalMillis) {
+            announceCount = ObjectUtil.checkInRange(count, 0, 16, "count");
+            announceFirstIntervalMillis = ObjectUtil.checkInRange(firstIntervalMillis, 1, 60_000,
+                    "firstIntervalMillis");
             return this;
         }
 

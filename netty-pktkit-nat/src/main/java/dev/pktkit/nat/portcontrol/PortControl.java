@@ -222,6 +222,7 @@ public final class PortControl implements AutoCloseable {
         private ChannelFuture ssdpChannel;
         private volatile ScheduledFuture<?> reannounce;
         private volatile ScheduledFuture<?> nextAnnouncement;
+        private volatile ScheduledFuture<?> firstNotify;
         private volatile boolean stopped;
 
         Endpoints(Channel port, PortContext ctx, Interceptor filter) {
@@ -302,9 +303,11 @@ public final class PortControl implements AutoCloseable {
                         }
                         if (ssdp != null) {
                             Channel c = ssdpChannel.channel();
-                            ssdp.announce(c, "ssdp:alive");
-                            long every = Math.max(1, config.ssdpMaxAge / 2);
-                            reannounce = loop.scheduleAtFixedRate(() -> ssdp.announce(c, "ssdp:alive"), every, every,
+                            // UDA 1.1 §1.2.2: a random 0-100 ms before the first set, then again before max-age
+                            firstNotify = loop.schedule(() -> ssdp.alive(c), config.randomBelow(100),
+                                    TimeUnit.MILLISECONDS);
+                            long every = config.ssdpNotifyIntervalSeconds;
+                            reannounce = loop.scheduleAtFixedRate(() -> ssdp.alive(c), every, every,
                                     TimeUnit.SECONDS);
                         }
                         done.trySuccess(null);
@@ -347,8 +350,12 @@ public final class PortControl implements AutoCloseable {
             if (next != null) {
                 next.cancel(false);
             }
+            if (firstNotify != null) {
+                firstNotify.cancel(false);
+            }
             if (reannounce != null) {
                 reannounce.cancel(false);
+                ssdp.stop();
                 Channel c = ssdpChannel.channel();
                 if (c.isActive() && port.isActive()) { // best effort: before the closes below, on c's loop
                     if (c.eventLoop().inEventLoop()) {

@@ -2,7 +2,9 @@ package dev.pktkit.nat.portcontrol;
 
 import io.netty.util.internal.ObjectUtil;
 
+import java.util.Random;
 import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.LongSupplier;
 
 /**
@@ -36,6 +38,10 @@ public final class PortControlConfig {
     final int maxFiltersPerMapping;
     final int announceCount;
     final long announceFirstIntervalMillis;
+    final int ssdpNotifyIntervalSeconds;
+    final int ssdpCopies;
+    final int maxSsdpPending;
+    final Random random;
     final String friendlyName;
     final UUID uuid;
     final LongSupplier nanoClock;
@@ -59,6 +65,11 @@ public final class PortControlConfig {
         maxFiltersPerMapping = b.maxFiltersPerMapping;
         announceCount = b.announceCount;
         announceFirstIntervalMillis = b.announceFirstIntervalMillis;
+        ssdpNotifyIntervalSeconds = b.ssdpNotifyIntervalSeconds > 0 ? b.ssdpNotifyIntervalSeconds
+                : Math.max(1, b.ssdpMaxAge / 2);
+        ssdpCopies = b.ssdpCopies;
+        maxSsdpPending = b.maxSsdpPending;
+        random = b.random;
         friendlyName = b.friendlyName;
         uuid = b.uuid == null ? UUID.randomUUID() : b.uuid;
         nanoClock = b.nanoClock;
@@ -105,6 +116,20 @@ public final class PortControlConfig {
         return announceCount;
     }
 
+    /** Seconds between the periodic {@code ssdp:alive} sets. */
+    public int ssdpNotifyIntervalSeconds() {
+        return ssdpNotifyIntervalSeconds;
+    }
+
+    public int ssdpMaxAge() {
+        return ssdpMaxAge;
+    }
+
+    /** A random number in [0, bound), from {@link Builder#random} or else {@link ThreadLocalRandom}. */
+    long randomBelow(long bound) {
+        return random != null ? random.nextLong(bound) : ThreadLocalRandom.current().nextLong(bound);
+    }
+
     public UUID uuid() {
         return uuid;
     }
@@ -128,6 +153,10 @@ public final class PortControlConfig {
         private int maxFiltersPerMapping = 4;
         private int announceCount = 10;
         private long announceFirstIntervalMillis = 250;
+        private int ssdpNotifyIntervalSeconds;
+        private int ssdpCopies = 2;
+        private int maxSsdpPending = 32;
+        private Random random;
         private String friendlyName = "netty-pktkit NAT";
         private UUID uuid;
         private LongSupplier nanoClock = System::nanoTime;
@@ -228,6 +257,45 @@ public final class PortControlConfig {
             return this;
         }
 
+        /** SSDP's {@code CACHE-CONTROL: max-age} in seconds (default 1800, as UDA 1.1 recommends at least). */
+        public Builder ssdpMaxAge(int seconds) {
+            ssdpMaxAge = ObjectUtil.checkInRange(seconds, 10, 86400, "seconds");
+            return this;
+        }
+
+        /**
+         * Seconds between the periodic {@code ssdp:alive} sets (default {@code ssdpMaxAge / 2}); must be below the
+         * max-age so the announcements do not lapse.
+         */
+        public Builder ssdpNotifyInterval(int seconds) {
+            ssdpNotifyIntervalSeconds = ObjectUtil.checkPositive(seconds, "seconds");
+            return this;
+        }
+
+        /**
+         * How many times each {@code ssdp:alive} set is sent, 200 ms apart (default 2; UDA 1.1 §1.2.2: more than
+         * once over UDP, at most three times).
+         */
+        public Builder ssdpCopies(int copies) {
+            ssdpCopies = ObjectUtil.checkInRange(copies, 1, 3, "copies");
+            return this;
+        }
+
+        /**
+         * M-SEARCH answers waiting for their {@code MX} delay, per port (default 32 searches); more searches meanwhile
+         * are dropped and counted ({@link PortControlCounter#SSDP_PENDING_FULL}).
+         */
+        public Builder maxSsdpPending(int searches) {
+            maxSsdpPending = ObjectUtil.checkInRange(searches, 1, 4096, "searches");
+            return this;
+        }
+
+        /** The random source of the SSDP delays (default {@link ThreadLocalRandom}), for tests. */
+        public Builder random(Random random) {
+            this.random = ObjectUtil.checkNotNull(random, "random");
+            return this;
+        }
+
         public Builder friendlyName(String name) {
             friendlyName = ObjectUtil.checkNotNull(name, "name");
             return this;
@@ -246,6 +314,10 @@ public final class PortControlConfig {
         }
 
         public PortControlConfig build() {
+            if (ssdpNotifyIntervalSeconds >= ssdpMaxAge) {
+                throw new IllegalArgumentException("ssdpNotifyInterval " + ssdpNotifyIntervalSeconds
+                        + " s must be below ssdpMaxAge " + ssdpMaxAge + " s");
+            }
             return new PortControlConfig(this);
         }
     }

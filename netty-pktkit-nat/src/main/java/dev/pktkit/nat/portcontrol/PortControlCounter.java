@@ -48,5 +48,7 @@ public enum PortControlCounter {
      * Unsolicited NAT-PMP address and PCP ANNOUNCE responses sent to 224.0.0.1:5350 after a port is attached (each
      * datagram of the repeated series).
      */
-    ANNOUNCEMENTS_SENT
+    ANNOUNCEMENTS_SENT,
+    /** M-SEARCH requests dropped because {@code maxSsdpPending} answers were already waiting for their MX delay. */
+    SSDP_PENDING_FULL
 }

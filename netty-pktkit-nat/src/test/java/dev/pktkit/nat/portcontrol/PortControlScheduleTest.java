@@ -14,7 +14,10 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -43,12 +46,20 @@ class PortControlScheduleTest {
         }
     }
 
+    /** Random delays at the top of their range: the first NOTIFY after 99 ms, an MX of n after n s - 1 ms. */
+    static final class Latest extends Random {
+        @Override
+        public long nextLong(long bound) {
+            return bound - 1;
+        }
+    }
+
     private void start(PortControlConfig.Builder b) {
         port = new EmbeddedChannel();
         port.freezeTime();
         nat = Nat.create(port.eventLoop(), NatConfig.builder().outsideAddresses("198.51.100.1")
                 .insideAddress("10.77.0.1").build());
-        pc = PortControl.create(nat, b.clock(clock::get).build());
+        pc = PortControl.create(nat, b.random(new Latest()).clock(clock::get).build());
         pc.attach(port, "lan");
         port.runPendingTasks();
     }
@@ -186,5 +197,99 @@ class PortControlScheduleTest {
         advance(TimeUnit.HOURS.toMillis(1));
         assertEquals(List.of(), announcements(), "the fourth, due at 7 s, never goes");
         assertEquals(3, pc.counters().get(PortControlCounter.ANNOUNCEMENTS_SENT));
+    }
+
+    /**
+     * UDA 1.1 §1.2: the alive set (root device: upnp:rootdevice, uuid, type; two embedded devices: uuid, type;
+     * two services: type — nine NOTIFYs) goes a random 0–100 ms after start (99 ms here), twice 200 ms apart, and
+     * again every ssdpNotifyInterval; byebye for the same nine on close, and no alive after it.
+     */
+    @Test
+    void ssdpAliveAtStartAndEveryIntervalAndByebyeOnClose() {
+        start(PortControlConfig.builder().natPmp(false).pcp(false).ssdpNotifyInterval(60));
+        assertEquals(List.of(), notifies(), "none before the random start delay");
+        advance(98);
+        assertEquals(List.of(), notifies());
+        advance(1);
+        List<Sent> set = notifies();
+        assertAliveSet(set);
+        advance(199);
+        assertEquals(List.of(), notifies());
+        advance(1);
+        assertAliveSet(notifies());                                      // the copy
+        advance(60_000 - 299 - 1);
+        assertEquals(List.of(), notifies(), "the refresh is due 60 s after start");
+        advance(1);
+        assertAliveSet(notifies());
+        advance(200);
+        assertAliveSet(notifies());
+        assertEquals(36, pc.counters().get(PortControlCounter.SSDP_NOTIFY_SENT));
+
+        pc.close();
+        port.runPendingTasks();
+        List<Sent> bye = notifies();
+        assertEquals(9, bye.size());
+        Set<String> nts = new HashSet<>();
+        for (Sent s : bye) {
+            String m = s.text();
+            assertTrue(m.startsWith("NOTIFY * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\n"), m);
+            assertTrue(m.contains("\r\nNTS: ssdp:byebye\r\n"), m);
+            assertFalse(m.contains("LOCATION:") || m.contains("CACHE-CONTROL:"), m);
+            nts.add(m.split("\r\nNT: ")[1].split("\r\n")[0]);
+        }
+        assertEquals(9, nts.size());
+        advance(TimeUnit.HOURS.toMillis(1));
+        assertEquals(List.of(), notifies(), "no alive after byebye");
+        assertEquals(45, pc.counters().get(PortControlCounter.SSDP_NOTIFY_SENT));
+    }
+
+    /** Nine alive NOTIFYs from 1900 with UDA 1.1 §1.2.2's headers, one per notification type. */
+    private void assertAliveSet(List<Sent> set) {
+        assertEquals(9, set.size(), set.toString());
+        Set<String> nts = new HashSet<>();
+        String uuid = "uuid:" + pc.config().uuid();
+        for (Sent s : set) {
+            assertEquals(1900, s.sport());
+            String m = s.text();
+            assertTrue(m.startsWith("NOTIFY * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\n"), m);
+            assertTrue(m.contains("\r\nCACHE-CONTROL: max-age=1800\r\n"), m);
+            assertTrue(m.contains("\r\nLOCATION: http://10.77.0.1:5000/rootDesc.xml\r\n"), m);
+            assertTrue(m.contains("\r\nNTS: ssdp:alive\r\n"), m);
+            assertTrue(m.contains("\r\nSERVER: "), m);
+            assertTrue(m.endsWith("\r\n\r\n"), m);
+            String nt = m.split("\r\nNT: ")[1].split("\r\n")[0];
+            String usn = m.split("\r\nUSN: ")[1].split("\r\n")[0];
+            assertTrue(usn.equals(nt) || usn.endsWith("::" + nt), m);
+            nts.add(nt);
+        }
+        assertEquals(9, nts.size(), nts.toString());
+        assertTrue(nts.contains("upnp:rootdevice"));
+        assertTrue(nts.contains(uuid), "the root device's own uuid");
+        assertTrue(nts.contains("urn:schemas-upnp-org:device:InternetGatewayDevice:2"));
+        assertTrue(nts.contains("urn:schemas-upnp-org:device:WANDevice:2"));
+        assertTrue(nts.contains("urn:schemas-upnp-org:device:WANConnectionDevice:2"));
+        assertTrue(nts.contains("urn:schemas-upnp-org:service:WANIPConnection:2"));
+        assertTrue(nts.contains("urn:schemas-upnp-org:service:WANCommonInterfaceConfig:1"));
+        assertEquals(3, nts.stream().filter(t -> t.startsWith("uuid:")).count());
+    }
+
+    /** An M-SEARCH to the group through the port is answered after its MX delay (at the top: MX s - 1 ms). */
+    @Test
+    void mSearchThroughThePortWaitsForItsMx() {
+        start(PortControlConfig.builder().natPmp(false).pcp(false).ssdpCopies(1));
+        advance(100);
+        assertEquals(9, notifies().size());
+        port.writeInbound(udp(HOST, 40000, SSDP_GROUP, 1900, Unpooled.copiedBuffer(
+                SsdpHandlerTest.msearch("upnp:rootdevice").replace("MX: 2", "MX: 3"), StandardCharsets.US_ASCII)));
+        port.runPendingTasks();
+        advance(2998);
+        assertEquals(List.of(), drain(), "not before the MX delay");
+        advance(1);
+        List<Sent> r = drain();
+        assertEquals(1, r.size());
+        assertEquals(HOST, r.get(0).dst());
+        assertEquals(40000, r.get(0).dport());
+        assertTrue(r.get(0).text().startsWith("HTTP/1.1 200 OK\r\n"));
+        assertTrue(r.get(0).text().contains("\r\nST: upnp:rootdevice\r\n"));
     }
 }

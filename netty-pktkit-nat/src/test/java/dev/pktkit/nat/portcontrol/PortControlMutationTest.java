@@ -98,7 +98,9 @@ class PortControlMutationTest {
                 bytes(PcpServerTest.pmpMap(1, 5000, 0, 0)),
                 bytes(PcpServerTest.pcpMap(3600, HOST, (byte) 1, IpProtocol.TCP, 8080, 18080, 0)),
                 bytes(PcpServerTest.pcpPeer(60, HOST, IpProtocol.UDP, 4000, Ip4.parse("198.51.100.9"), 3478)),
-                bytes(PcpServerTest.pcpHeader(PcpServer.OP_ANNOUNCE, 0, HOST)));
+                bytes(PcpServerTest.pcpHeader(PcpServer.OP_ANNOUNCE, 0, HOST)),
+                bytes(PcpServerTest.filter(PcpServerTest.filter(PcpServerTest.pcpMap(600, HOST, (byte) 2, IpProtocol.UDP,
+                        9000, 19000, 0), 128, 3478, Ip4.parse("198.51.100.9")), 120, 0, Ip4.parse("203.0.113.0"))));
         Random rnd = new Random(13);
         int answered = 0;
         for (int i = 0; i < 20_000; i++) {
@@ -120,6 +122,11 @@ class PortControlMutationTest {
                 pc.expireLeases();
             }
             assertTrue(pc.leaseTable().size() <= 32);
+            if (i % 100 == 0) {
+                for (Lease l : pc.leaseTable().all()) {
+                    assertTrue(l.filters().size() <= pc.config().maxFiltersPerMapping(), l.toString());
+                }
+            }
         }
         assertTrue(answered > 5_000, "most mutations still get an answer: " + answered);
         assertTrue(nat.engine().mappings().size() <= 64 + nat.engine().expectationCount());

@@ -16,6 +16,11 @@ public enum NatDropReason {
     NO_MAPPING,
     /** Inbound refused by the filtering behaviour (no session, no expectation, not a port forward). */
     FILTERED,
+    /**
+     * Inbound that would open a session on a mapping with remote filters (PCP FILTER, {@link
+     * NatEngine#setRemoteFilters}) from a remote none of them matches.
+     */
+    REMOTE_FILTERED,
     /** Inbound TCP without SYN that matches no session. */
     TCP_NO_SESSION,
     /** An ICMP error whose embedded packet matches no session (RFC 5508 REQ-4). */

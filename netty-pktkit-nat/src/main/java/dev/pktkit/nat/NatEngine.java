@@ -76,6 +76,7 @@ public final class NatEngine {
     private static final int F_PERMANENT = 2;
     private static final int F_OPEN = 4; // admits any remote (port forward)
     private static final int F_LEASED = 8; // a dynamic mapping opened by openMapping (held, open, counted as static)
+    private static final int F_FILTERED = 16; // new inbound sessions only from its remote filters (setRemoteFilters)
 
     // TCP session state bits
     private static final int T_SYN_OUT = 1;
@@ -169,6 +170,9 @@ public final class NatEngine {
     private final int[] lMap;
     private final int[] lExpiry;
     private int leaseCount;
+
+    // ---- remote filters of static / opened mappings (PCP FILTER), made at the first one ----
+    private RemoteFilterTable remoteFilters;
 
     // ---- incremental expiry ----
     private int expiryCursor;
@@ -388,7 +392,8 @@ public final class NatEngine {
             ints += a.length;
         }
         long longs = (long) xHi.length + xLo.length + v6Hi.length + v6Lo.length + byOutside.table.length;
-        return 4 * ints + 8 * longs + nsOpen.length + 8L * expects.length;
+        return 4 * ints + 8 * longs + nsOpen.length + 8L * expects.length
+                + (remoteFilters == null ? 0 : remoteFilters.bytes());
     }
 
     /** Look-up work of the indices, counted (see {@link OpenIndex#probeStats}): inside, outside, sessions, hosts. */
@@ -1229,15 +1234,20 @@ public final class NatEngine {
         return target;
     }
 
-    /** A new inbound session on mapping {@code m}: filtering, then expectations. */
+    /**
+     * A new inbound session on mapping {@code m}: filtering (a mapping with remote filters admits only the remotes
+     * they match, whatever it is open to otherwise), then expectations.
+     */
     private int admit(int m, int src, int sport) {
-        boolean ok = (mFlags[m] & F_OPEN) != 0 || filtering == Filtering.ENDPOINT_INDEPENDENT
+        boolean filtered = (mFlags[m] & F_FILTERED) != 0;
+        boolean ok = filtered ? remoteFilters.admits(m, src, sport)
+                : (mFlags[m] & F_OPEN) != 0 || filtering == Filtering.ENDPOINT_INDEPENDENT
                 || (filtering == Filtering.ADDRESS_DEPENDENT && hasRemoteAddress(m, src));
         if (!ok && expectCount > 0) {
             ok = matchExpectation(m, src, sport);
         }
         if (!ok) {
-            return drop(NatDropReason.FILTERED);
+            return drop(filtered ? NatDropReason.REMOTE_FILTERED : NatDropReason.FILTERED);
         }
         int s = createSession(m, src, sport);
         if (s >= 0 && helpers.length > 0) {
@@ -2264,6 +2274,9 @@ public final class NatEngine {
             dropLease(m);
             staticCount--;
         }
+        if ((mFlags[m] & F_FILTERED) != 0) {
+            remoteFilters.remove(m);
+        }
         mFlags[m] = 0;
         mFree[mFreeTop++] = m;
         mappingCount--;
@@ -2779,6 +2792,49 @@ public final class NatEngine {
         return true;
     }
 
+    /**
+     * Restricts which remotes may open new inbound sessions on the static mapping, port forward or opened mapping
+     * ({@link #openMapping}) of an inside endpoint: PCP's FILTER option (RFC 6887 §13.3). With filters, a new
+     * session (a TCP SYN, a UDP datagram without a session) is admitted only from a remote some filter matches (or
+     * through a matching expectation), whatever the mapping is open to otherwise; others are dropped as
+     * {@link NatDropReason#REMOTE_FILTERED}. Sessions that exist go on. An empty list removes the filters. The
+     * filters go with the mapping, and with the opening when {@link #closeMapping} ends it.
+     *
+     * @return false when the endpoint has no static or opened mapping
+     */
+    public boolean setRemoteFilters(int ns, int protocol, int insideAddress, int insidePort,
+                                    java.util.List<RemoteFilter> filters) {
+        checkNamespace(ns);
+        int m = findInside(ns, (protocol << 16) | insidePort, insideAddress);
+        if (m < 0 || (mFlags[m] & (F_PERMANENT | F_LEASED)) == 0) {
+            return false;
+        }
+        if (filters.isEmpty()) {
+            if ((mFlags[m] & F_FILTERED) != 0) {
+                remoteFilters.remove(m);
+                mFlags[m] &= ~F_FILTERED;
+            }
+            return true;
+        }
+        if (remoteFilters == null) {
+            remoteFilters = new RemoteFilterTable(config.maxStatic);
+        }
+        if (!remoteFilters.set(m, filters)) {
+            throw new IllegalStateException("remote filter table full"); // at most one per static/opened mapping
+        }
+        mFlags[m] |= F_FILTERED;
+        return true;
+    }
+
+    /** The remote filters of an inside endpoint's mapping ({@link #setRemoteFilters}); empty when it has none. */
+    public java.util.List<RemoteFilter> remoteFilters(int ns, int protocol, int insideAddress, int insidePort) {
+        int m = findInside(ns, (protocol << 16) | insidePort, insideAddress);
+        if (m < 0 || (mFlags[m] & F_FILTERED) == 0) {
+            return java.util.List.of();
+        }
+        return remoteFilters.of(m);
+    }
+
     /** Whether the inside endpoint's dynamic mapping is opened by {@link #openMapping}. */
     public boolean isOpened(int ns, int protocol, int insideAddress, int insidePort) {
         int m = findInside(ns, (protocol << 16) | insidePort, insideAddress);
@@ -2787,7 +2843,10 @@ public final class NatEngine {
 
     private void closeLeased(int m) {
         dropLease(m);
-        mFlags[m] &= ~(F_OPEN | F_LEASED);
+        if ((mFlags[m] & F_FILTERED) != 0) {
+            remoteFilters.remove(m);
+        }
+        mFlags[m] &= ~(F_OPEN | F_LEASED | F_FILTERED);
         staticCount--;
         mRefs[m]--;
         releaseIfIdle(m);

@@ -675,6 +675,55 @@ class NatEngineTest {
         assertEquals(0, e.mappingCount());
     }
 
+    /**
+     * setRemoteFilters (PCP FILTER): only a static or opened mapping takes filters; with them a new inbound
+     * session comes only from a matching remote (prefix, port 0 = any), others are REMOTE_FILTERED, whatever the
+     * mapping is open to; an empty list lifts them; they go with the mapping; no table exists before the first.
+     */
+    @Test
+    void remoteFiltersRestrictNewInboundSessionsOfStaticAndOpenedMappings() {
+        NatEngine e = engine(cfg().filtering(Filtering.ENDPOINT_INDEPENDENT));
+        int ns = e.openNamespace();
+        int port = e.addPort(ns);
+        long bytes = e.tableBytes();
+        List<RemoteFilter> net = List.of(new RemoteFilter(ip("192.0.2.77"), 24, 0), new RemoteFilter(ip(REMOTE), 32, 4000));
+        ByteBuf o = hold(udp("10.0.0.2", 7000, REMOTE, 53, 0));
+        assertEquals(NatEngine.TO_OUTSIDE, e.outbound(o, port));
+        int ext = sport(o);
+        assertFalse(e.setRemoteFilters(ns, IpProtocol.UDP, ip("10.0.0.2"), 7000, net), "a plain dynamic mapping");
+        assertFalse(e.setRemoteFilters(ns, IpProtocol.UDP, ip("10.0.0.9"), 1, net), "no mapping");
+        assertEquals(bytes, e.tableBytes(), "no filter table before the first filter");
+
+        e.addStaticMapping(ns, IpProtocol.TCP, ip("10.0.0.3"), 22, 0, 2222, true);
+        assertTrue(e.setRemoteFilters(ns, IpProtocol.TCP, ip("10.0.0.3"), 22, net));
+        assertEquals(List.of(new RemoteFilter(ip("192.0.2.0"), 24, 0), new RemoteFilter(ip(REMOTE), 32, 4000)),
+                e.remoteFilters(ns, IpProtocol.TCP, ip("10.0.0.3"), 22), "the address kept as its prefix");
+        assertTrue(e.tableBytes() > bytes);
+        assertEquals(port, e.inbound(hold(tcp("192.0.2.9", 1234, OUT, 2222, 0x02))));
+        assertEquals(port, e.inbound(hold(tcp(REMOTE, 4000, OUT, 2222, 0x02))));
+        assertEquals(NatDropReason.REMOTE_FILTERED, dropOf(e, hold(tcp(REMOTE, 4001, OUT, 2222, 0x02))));
+        assertEquals(NatDropReason.REMOTE_FILTERED, dropOf(e, hold(tcp("192.0.3.1", 1234, OUT, 2222, 0x02))));
+        // the opened dynamic mapping takes them too, under endpoint-independent filtering as well
+        assertTrue(e.openMapping(ns, IpProtocol.UDP, ip("10.0.0.2"), 7000, 600) > 0);
+        assertTrue(e.setRemoteFilters(ns, IpProtocol.UDP, ip("10.0.0.2"), 7000, List.of(new RemoteFilter(ip("192.0.2.1"), 32, 0))));
+        assertEquals(port, e.inbound(hold(udp(REMOTE, 53, OUT, ext, 0))), "its own session goes on");
+        assertEquals(NatDropReason.REMOTE_FILTERED, dropOf(e, hold(udp("192.0.2.2", 53, OUT, ext, 0))));
+        assertTrue(e.closeMapping(ns, IpProtocol.UDP, ip("10.0.0.2"), 7000));
+        assertTrue(e.remoteFilters(ns, IpProtocol.UDP, ip("10.0.0.2"), 7000).isEmpty(), "closing takes them");
+        assertEquals(port, e.inbound(hold(udp("192.0.2.2", 53, OUT, ext, 0))), "EIF again");
+        // an empty list lifts them
+        assertTrue(e.setRemoteFilters(ns, IpProtocol.TCP, ip("10.0.0.3"), 22, List.of()));
+        assertEquals(port, e.inbound(hold(tcp("192.0.3.1", 1235, OUT, 2222, 0x02))));
+        // they go with the forward: a new one on the same endpoint has none
+        assertTrue(e.setRemoteFilters(ns, IpProtocol.TCP, ip("10.0.0.3"), 22, net));
+        assertTrue(e.removeStaticMapping(IpProtocol.TCP, 0, 2222));
+        e.addStaticMapping(ns, IpProtocol.TCP, ip("10.0.0.3"), 22, 0, 2222, true);
+        assertTrue(e.remoteFilters(ns, IpProtocol.TCP, ip("10.0.0.3"), 22).isEmpty());
+        assertEquals(port, e.inbound(hold(tcp("192.0.3.1", 1236, OUT, 2222, 0x02))));
+        assertThrows(IllegalArgumentException.class, () -> new RemoteFilter(0, 33, 0));
+        assertThrows(IllegalArgumentException.class, () -> new RemoteFilter(0, 8, 70000));
+    }
+
     private static NatDropReason dropOf(NatEngine e, ByteBuf inbound) {
         java.util.Map<NatDropReason, Long> before = new java.util.HashMap<>(e.counters().drops());
         assertEquals(NatEngine.DROP, e.inbound(inbound));

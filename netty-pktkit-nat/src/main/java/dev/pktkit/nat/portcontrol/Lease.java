@@ -2,6 +2,9 @@ package dev.pktkit.nat.portcontrol;
 
 import dev.pktkit.codec.wire.Ip4;
 import dev.pktkit.codec.wire.IpProtocol;
+import dev.pktkit.nat.RemoteFilter;
+
+import java.util.List;
 
 /**
  * One mapping granted through UPnP, NAT-PMP or PCP: a port forward in the NAT from {@code externalPort} on the
@@ -24,6 +27,8 @@ public final class Lease {
     long expiresAtNanos;
     /** The NAT's own dynamic mapping of the inside endpoint, opened ({@code NatEngine.openMapping}), not a forward. */
     boolean opened;
+    /** PCP FILTER: the remotes that may open sessions to it (empty: any), as set in the NAT. */
+    List<RemoteFilter> filters = List.of();
 
     Lease(int namespace, int protocol, int externalPort, int internalAddress, int internalPort, Source source,
           byte[] nonce, String description, long expiresAtNanos) {
@@ -42,6 +47,7 @@ public final class Lease {
         Lease l = new Lease(namespace, protocol, externalPort, internalAddress, internalPort, source, nonce,
                 description, expiresAtNanos);
         l.opened = opened;
+        l.filters = filters;
         return l;
     }
 
@@ -51,6 +57,14 @@ public final class Lease {
      */
     public boolean opened() {
         return opened;
+    }
+
+    /**
+     * The remote peers allowed to open sessions through this lease (PCP's FILTER option, RFC 6887 §13.3); empty
+     * when any remote may.
+     */
+    public List<RemoteFilter> filters() {
+        return filters;
     }
 
     public int namespace() {
@@ -89,6 +103,7 @@ public final class Lease {
     @Override
     public String toString() {
         return source + " " + IpProtocol.name(protocol) + " :" + externalPort + " -> ns" + namespace + " "
-                + Ip4.format(internalAddress) + ":" + internalPort + (description == null ? "" : " '" + description + "'");
+                + Ip4.format(internalAddress) + ":" + internalPort + (description == null ? "" : " '" + description + "'")
+                + (filters.isEmpty() ? "" : " from " + filters);
     }
 }

@@ -6,12 +6,16 @@ import dev.pktkit.nat.ExpectedFlow;
 import dev.pktkit.nat.FlowKey;
 import dev.pktkit.nat.NatEngine;
 import dev.pktkit.nat.NatMapping;
+import dev.pktkit.nat.RemoteFilter;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -19,9 +23,17 @@ import java.util.Map;
  * the version byte as RFC 6887 Appendix A says. Works on the NAT's loop: {@link #handle} takes one request and
  * returns the response to send (or null: dropped and counted).
  *
- * <p>Not done: the unsolicited announcements (NAT-PMP's external-address change on 224.0.0.1:5350, PCP's
- * ANNOUNCE repeated after a restart: one announcement, see {@link #announcements}), PCP's FILTER option (answered UNSUPP_OPTION), MAP
- * with protocol 0 (all protocols: UNSUPP_PROTOCOL), IPv6 clients and IPv6 external addresses.
+ * <p>PCP's FILTER option (RFC 6887 §13.3) on MAP: each option is 20 bytes (reserved, prefix length, remote peer
+ * port, remote peer address); the filters of a request are applied in order to the lease's current ones (prefix
+ * length 0 removes all, others are added, duplicates kept once), at most
+ * {@link PortControlConfig#maxFiltersPerMapping} (else EXCESSIVE_REMOTE_PEERS, nothing changed), and set on the
+ * NAT's mapping ({@link NatEngine#setRemoteFilters}), which then admits new inbound sessions only from them. The
+ * options are echoed in the response. An IPv4-mapped address needs a prefix length of 96–128 (an IPv4 /0–/32);
+ * an IPv6 remote peer (the NAT's outside is IPv4), another length, FILTER with lifetime 0 or on another opcode
+ * than MAP: MALFORMED_OPTION.
+ *
+ * <p>Not done: NAT-PMP's announcement of an external-address change, MAP with protocol 0 (all protocols:
+ * UNSUPP_PROTOCOL), IPv6 clients and IPv6 external addresses.
  */
 final class PcpServer {
     // NAT-PMP result codes (RFC 6886 §3.5)
@@ -216,6 +228,7 @@ final class PcpServer {
         int thirdParty = 0;
         boolean hasThirdParty = false;
         boolean preferFailure = false;
+        List<RemoteFilter> filterOps = null; // FILTER options in order; null entries: prefix length 0 (remove all)
         int optEnd = base + len;
         int o = base + HEADER + dataLen;
         while (o < optEnd) {
@@ -242,8 +255,26 @@ final class PcpServer {
                     }
                     preferFailure = true;
                 }
+                case OPT_FILTER -> {
+                    // RFC 6887 §13.3: 20 bytes, MAP only, not with lifetime 0; IPv4 peers as ::ffff:a.b.c.d/96+n
+                    if (olen != 20 || op != OP_MAP || lifetime == 0) {
+                        return pcpError(req, base, dataLen, op, MALFORMED_OPTION, alloc);
+                    }
+                    int prefix = req.getUnsignedByte(o + 5);
+                    RemoteFilter f = null;
+                    if (prefix != 0) {
+                        if (!isMappedV4(req, o + 8) || prefix < 96 || prefix > 128) {
+                            return pcpError(req, base, dataLen, op, MALFORMED_OPTION, alloc);
+                        }
+                        f = new RemoteFilter(req.getInt(o + 20), prefix - 96, req.getUnsignedShort(o + 6));
+                    }
+                    if (filterOps == null) {
+                        filterOps = new ArrayList<>(4);
+                    }
+                    filterOps.add(f);
+                }
                 default -> {
-                    if (code < 128) { // mandatory to process: FILTER (3) and unknown ones
+                    if (code < 128) { // mandatory to process: unknown ones
                         return pcpError(req, base, dataLen, op, UNSUPP_OPTION, alloc);
                     }
                 }
@@ -259,7 +290,7 @@ final class PcpServer {
         }
         return switch (op) {
             case OP_ANNOUNCE -> pcpResponse(req, base, 0, op, SUCCESS, 0, alloc);
-            case OP_MAP -> map(req, base, lifetime, internal, preferFailure, ctx, alloc);
+            case OP_MAP -> map(req, base, lifetime, internal, preferFailure, filterOps, ctx, alloc);
             default -> peer(req, base, lifetime, internal, ctx, alloc);
         };
     }
@@ -269,8 +300,8 @@ final class PcpServer {
         return len >= HEADER + d ? d : 0;
     }
 
-    private ByteBuf map(ByteBuf req, int base, long lifetime, int internal, boolean preferFailure, PortContext ctx,
-                        ByteBufAllocator alloc) {
+    private ByteBuf map(ByteBuf req, int base, long lifetime, int internal, boolean preferFailure,
+                        List<RemoteFilter> filterOps, PortContext ctx, ByteBufAllocator alloc) {
         int d = base + HEADER;
         byte[] nonce = new byte[12];
         req.getBytes(d, nonce);
@@ -295,6 +326,26 @@ final class PcpServer {
         if (ipWanted && (!isMappedV4(req, d + 20) || mappedV4(req, d + 20) != leases.outsideAddress()) && preferFailure) {
             return pcpError(req, base, MAP_DATA, OP_MAP, CANNOT_PROVIDE_EXTERNAL, alloc);
         }
+        List<RemoteFilter> filters = null; // null: the lease's filters stay as they are
+        if (filterOps != null) {
+            // RFC 6887 §13.3: added to the mapping's filters in order, prefix length 0 removing all; too many and
+            // the whole request fails with nothing changed
+            Lease existing = leases.ofInside(ctx.namespace(), protocol, internal, internalPort);
+            filters = new ArrayList<>();
+            if (existing != null && (existing.nonce == null || Arrays.equals(existing.nonce, nonce))) {
+                filters.addAll(existing.filters);
+            }
+            for (RemoteFilter f : filterOps) {
+                if (f == null) {
+                    filters.clear();
+                } else if (!filters.contains(f)) {
+                    filters.add(f);
+                }
+            }
+            if (filters.size() > config.maxFiltersPerMapping) {
+                return pcpError(req, base, MAP_DATA, OP_MAP, EXCESSIVE_REMOTE_PEERS, alloc);
+            }
+        }
         LeaseTable.Result r = leases.map(ctx.namespace(), protocol, internal, internalPort, suggestedPort,
                 preferFailure, lifetime, Lease.Source.PCP, nonce, null);
         int code = switch (r.status()) {
@@ -305,6 +356,13 @@ final class PcpServer {
         };
         if (code != SUCCESS) {
             return pcpError(req, base, MAP_DATA, OP_MAP, code, alloc);
+        }
+        if (filters != null) {
+            // a lease is a forward or an opened mapping, so the NAT has a mapping to filter
+            if (!engine.setRemoteFilters(ctx.namespace(), protocol, internal, internalPort, filters)) {
+                throw new IllegalStateException("lease without a static or opened NAT mapping: " + r.lease());
+            }
+            r.lease().filters = List.copyOf(filters);
         }
         ByteBuf resp = pcpResponse(req, base, MAP_DATA, OP_MAP, SUCCESS, r.lease().secondsLeft(leases.now()), alloc);
         int rd = resp.readerIndex() + HEADER;
@@ -376,13 +434,13 @@ final class PcpServer {
 
     private ByteBuf pcpError(ByteBuf req, int base, int dataLen, int op, int code, ByteBufAllocator alloc) {
         long lifetime = code == NO_RESOURCES || code == CANNOT_PROVIDE_EXTERNAL || code == NETWORK_FAILURE
-                || code == USER_EX_QUOTA || code == EXCESSIVE_REMOTE_PEERS ? SHORT_ERROR_LIFETIME : LONG_ERROR_LIFETIME;
+                || code == USER_EX_QUOTA ? SHORT_ERROR_LIFETIME : LONG_ERROR_LIFETIME;
         return pcpResponse(req, base, dataLen, op, code, lifetime, alloc);
     }
 
     /**
      * A response (RFC 6887 §7.2): version 2, R bit and opcode, result, lifetime, epoch, 96 reserved bits, then
-     * the request's opcode data (and, on success, its THIRD_PARTY / PREFER_FAILURE options) copied.
+     * the request's opcode data (and, on success, its THIRD_PARTY / PREFER_FAILURE / FILTER options) copied.
      */
     private ByteBuf pcpResponse(ByteBuf req, int base, int dataLen, int op, int code, long lifetime,
                                 ByteBufAllocator alloc) {
@@ -404,7 +462,7 @@ final class PcpServer {
             while (o + 4 <= end) {
                 int code0 = req.getUnsignedByte(o);
                 int padded = (req.getUnsignedShort(o + 2) + 3) & ~3;
-                if (code0 == OPT_THIRD_PARTY || code0 == OPT_PREFER_FAILURE) {
+                if (code0 == OPT_THIRD_PARTY || code0 == OPT_PREFER_FAILURE || code0 == OPT_FILTER) {
                     r.writeBytes(req, o, 4 + padded);
                 }
                 o += 4 + padded;

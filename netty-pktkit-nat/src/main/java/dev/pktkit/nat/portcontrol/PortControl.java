@@ -221,6 +221,9 @@ public final class PortControl implements AutoCloseable {
         private ChannelFuture pcpChannel;
         private ChannelFuture ssdpChannel;
         private volatile ScheduledFuture<?> reannounce;
+        private volatile ScheduledFuture<?> nextAnnouncement;
+        private volatile ScheduledFuture<?> firstNotify;
+        private volatile boolean stopped;
 
         Endpoints(Channel port, PortContext ctx, Interceptor filter) {
             this.port = port;
@@ -295,27 +298,16 @@ public final class PortControl implements AutoCloseable {
                         }
                         filter.endpoints = this;
                         port.closeFuture().addListener(x -> close());
-                        if (pcpChannel != null) {
-                            Channel c = pcpChannel.channel();
-                            InetSocketAddress allHosts = new InetSocketAddress("224.0.0.1",
-                                    PortControlConfig.PCP_CLIENT_PORT);
-                            onNat(() -> pcp.announcements(c.alloc())).addListener(a -> {
-                                if (a.isSuccess()) {
-                                    @SuppressWarnings("unchecked")
-                                    List<ByteBuf> msgs = (List<ByteBuf>) a.getNow();
-                                    for (ByteBuf m : msgs) {
-                                        c.write(new DatagramPacket(m, allHosts));
-                                        counters.add(PortControlCounter.ANNOUNCEMENTS_SENT);
-                                    }
-                                    c.flush();
-                                }
-                            });
+                        if (pcpChannel != null && config.announceCount > 0) {
+                            announce(pcpChannel.channel(), 1, config.announceFirstIntervalMillis);
                         }
                         if (ssdp != null) {
                             Channel c = ssdpChannel.channel();
-                            ssdp.announce(c, "ssdp:alive");
-                            long every = Math.max(1, config.ssdpMaxAge / 2);
-                            reannounce = loop.scheduleAtFixedRate(() -> ssdp.announce(c, "ssdp:alive"), every, every,
+                            // UDA 1.1 §1.2.2: a random 0-100 ms before the first set, then again before max-age
+                            firstNotify = loop.schedule(() -> ssdp.alive(c), config.randomBelow(100),
+                                    TimeUnit.MILLISECONDS);
+                            long every = config.ssdpNotifyIntervalSeconds;
+                            reannounce = loop.scheduleAtFixedRate(() -> ssdp.alive(c), every, every,
                                     TimeUnit.SECONDS);
                         }
                         done.trySuccess(null);
@@ -324,10 +316,46 @@ public final class PortControl implements AutoCloseable {
             }
         }
 
+        /**
+         * The {@code n}th of {@link PortControlConfig#announceCount} unsolicited announcements (RFC 6886 §3.2.1, RFC
+         * 6887 §14.1.3) to 224.0.0.1:5350, built on the NAT's loop (the epoch and address of now); the next is
+         * scheduled on the channel's loop {@code nextDelay} ms later, the delay doubling, until the count or close.
+         */
+        private void announce(Channel c, int n, long nextDelay) {
+            if (stopped || !c.isActive()) {
+                return;
+            }
+            InetSocketAddress allHosts = new InetSocketAddress("224.0.0.1", PortControlConfig.PCP_CLIENT_PORT);
+            onNat(() -> pcp.announcements(c.alloc())).addListener(a -> {
+                if (a.isSuccess()) {
+                    @SuppressWarnings("unchecked")
+                    List<ByteBuf> msgs = (List<ByteBuf>) a.getNow();
+                    for (ByteBuf m : msgs) {
+                        c.write(new DatagramPacket(m, allHosts));
+                        counters.add(PortControlCounter.ANNOUNCEMENTS_SENT);
+                    }
+                    c.flush();
+                }
+            });
+            if (n < config.announceCount) {
+                nextAnnouncement = c.eventLoop().schedule(() -> announce(c, n + 1, nextDelay * 2), nextDelay,
+                        TimeUnit.MILLISECONDS);
+            }
+        }
+
         void close() {
             filter.endpoints = null;
+            stopped = true;
+            ScheduledFuture<?> next = nextAnnouncement;
+            if (next != null) {
+                next.cancel(false);
+            }
+            if (firstNotify != null) {
+                firstNotify.cancel(false);
+            }
             if (reannounce != null) {
                 reannounce.cancel(false);
+                ssdp.stop();
                 Channel c = ssdpChannel.channel();
                 if (c.isActive() && port.isActive()) { // best effort: before the closes below, on c's loop
                     if (c.eventLoop().inEventLoop()) {

@@ -2,7 +2,9 @@ package dev.pktkit.nat.portcontrol;
 
 import io.netty.util.internal.ObjectUtil;
 
+import java.util.Random;
 import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.LongSupplier;
 
 /**
@@ -33,6 +35,13 @@ public final class PortControlConfig {
     final int maxHttpConnections;
     final int portMin;
     final int portMax;
+    final int maxFiltersPerMapping;
+    final int announceCount;
+    final long announceFirstIntervalMillis;
+    final int ssdpNotifyIntervalSeconds;
+    final int ssdpCopies;
+    final int maxSsdpPending;
+    final Random random;
     final String friendlyName;
     final UUID uuid;
     final LongSupplier nanoClock;
@@ -53,6 +62,14 @@ public final class PortControlConfig {
         maxHttpConnections = b.maxHttpConnections;
         portMin = b.portMin;
         portMax = b.portMax;
+        maxFiltersPerMapping = b.maxFiltersPerMapping;
+        announceCount = b.announceCount;
+        announceFirstIntervalMillis = b.announceFirstIntervalMillis;
+        ssdpNotifyIntervalSeconds = b.ssdpNotifyIntervalSeconds > 0 ? b.ssdpNotifyIntervalSeconds
+                : Math.max(1, b.ssdpMaxAge / 2);
+        ssdpCopies = b.ssdpCopies;
+        maxSsdpPending = b.maxSsdpPending;
+        random = b.random;
         friendlyName = b.friendlyName;
         uuid = b.uuid == null ? UUID.randomUUID() : b.uuid;
         nanoClock = b.nanoClock;
@@ -90,6 +107,29 @@ public final class PortControlConfig {
         return maxSoapBytes;
     }
 
+    public int maxFiltersPerMapping() {
+        return maxFiltersPerMapping;
+    }
+
+    /** How many unsolicited NAT-PMP / PCP announcements a port's endpoints send when they start. */
+    public int announceCount() {
+        return announceCount;
+    }
+
+    /** Seconds between the periodic {@code ssdp:alive} sets. */
+    public int ssdpNotifyIntervalSeconds() {
+        return ssdpNotifyIntervalSeconds;
+    }
+
+    public int ssdpMaxAge() {
+        return ssdpMaxAge;
+    }
+
+    /** A random number in [0, bound), from {@link Builder#random} or else {@link ThreadLocalRandom}. */
+    long randomBelow(long bound) {
+        return random != null ? random.nextLong(bound) : ThreadLocalRandom.current().nextLong(bound);
+    }
+
     public UUID uuid() {
         return uuid;
     }
@@ -110,6 +150,13 @@ public final class PortControlConfig {
         private int maxHttpConnections = 32;
         private int portMin = 1024;
         private int portMax = 65535;
+        private int maxFiltersPerMapping = 4;
+        private int announceCount = 10;
+        private long announceFirstIntervalMillis = 250;
+        private int ssdpNotifyIntervalSeconds;
+        private int ssdpCopies = 2;
+        private int maxSsdpPending = 32;
+        private Random random;
         private String friendlyName = "netty-pktkit NAT";
         private UUID uuid;
         private LongSupplier nanoClock = System::nanoTime;
@@ -188,6 +235,67 @@ public final class PortControlConfig {
             return this;
         }
 
+        /**
+         * The most remote-peer filters one PCP mapping may hold (FILTER option, RFC 6887 §13.3; default 4, at
+         * least 1 as the RFC asks); a MAP request that would leave more is refused with EXCESSIVE_REMOTE_PEERS.
+         */
+        public Builder maxFiltersPerMapping(int n) {
+            maxFiltersPerMapping = ObjectUtil.checkInRange(n, 1, 64, "maxFiltersPerMapping");
+            return this;
+        }
+
+        /**
+         * The unsolicited announcements to 224.0.0.1:5350 when a port's endpoints start (the epoch starts then):
+         * NAT-PMP's external-address response (RFC 6886 §3.2.1) and PCP's ANNOUNCE response (RFC 6887 §14.1.3),
+         * {@code count} of each, the first at once, then after {@code firstIntervalMillis}, doubling each time.
+         * Default 10 and 250 ms (RFC 6886 §3.2.1's schedule: 250 ms, 500 ms, 1 s, … 64 s). Closing stops them.
+         */
+        public Builder announcements(int count, long firstIntervalMillis) {
+            announceCount = ObjectUtil.checkInRange(count, 0, 16, "count");
+            announceFirstIntervalMillis = ObjectUtil.checkInRange(firstIntervalMillis, 1, 60_000,
+                    "firstIntervalMillis");
+            return this;
+        }
+
+        /** SSDP's {@code CACHE-CONTROL: max-age} in seconds (default 1800, as UDA 1.1 recommends at least). */
+        public Builder ssdpMaxAge(int seconds) {
+            ssdpMaxAge = ObjectUtil.checkInRange(seconds, 10, 86400, "seconds");
+            return this;
+        }
+
+        /**
+         * Seconds between the periodic {@code ssdp:alive} sets (default {@code ssdpMaxAge / 2}); must be below the
+         * max-age so the announcements do not lapse.
+         */
+        public Builder ssdpNotifyInterval(int seconds) {
+            ssdpNotifyIntervalSeconds = ObjectUtil.checkPositive(seconds, "seconds");
+            return this;
+        }
+
+        /**
+         * How many times each {@code ssdp:alive} set is sent, 200 ms apart (default 2; UDA 1.1 §1.2.2: more than
+         * once over UDP, at most three times).
+         */
+        public Builder ssdpCopies(int copies) {
+            ssdpCopies = ObjectUtil.checkInRange(copies, 1, 3, "copies");
+            return this;
+        }
+
+        /**
+         * M-SEARCH answers waiting for their {@code MX} delay, per port (default 32 searches); more searches meanwhile
+         * are dropped and counted ({@link PortControlCounter#SSDP_PENDING_FULL}).
+         */
+        public Builder maxSsdpPending(int searches) {
+            maxSsdpPending = ObjectUtil.checkInRange(searches, 1, 4096, "searches");
+            return this;
+        }
+
+        /** The random source of the SSDP delays (default {@link ThreadLocalRandom}), for tests. */
+        public Builder random(Random random) {
+            this.random = ObjectUtil.checkNotNull(random, "random");
+            return this;
+        }
+
         public Builder friendlyName(String name) {
             friendlyName = ObjectUtil.checkNotNull(name, "name");
             return this;
@@ -206,6 +314,10 @@ public final class PortControlConfig {
         }
 
         public PortControlConfig build() {
+            if (ssdpNotifyIntervalSeconds >= ssdpMaxAge) {
+                throw new IllegalArgumentException("ssdpNotifyInterval " + ssdpNotifyIntervalSeconds
+                        + " s must be below ssdpMaxAge " + ssdpMaxAge + " s");
+            }
             return new PortControlConfig(this);
         }
     }

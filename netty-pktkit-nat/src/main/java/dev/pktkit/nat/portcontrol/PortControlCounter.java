@@ -44,6 +44,11 @@ public enum PortControlCounter {
     REPLY_DROPPED,
     /** SSDP NOTIFY datagrams sent (ssdp:alive and ssdp:byebye, one per notification type). */
     SSDP_NOTIFY_SENT,
-    /** Unsolicited NAT-PMP address and PCP ANNOUNCE responses sent to 224.0.0.1:5350 when a port is attached. */
-    ANNOUNCEMENTS_SENT
+    /**
+     * Unsolicited NAT-PMP address and PCP ANNOUNCE responses sent to 224.0.0.1:5350 after a port is attached (each
+     * datagram of the repeated series).
+     */
+    ANNOUNCEMENTS_SENT,
+    /** M-SEARCH requests dropped because {@code maxSsdpPending} answers were already waiting for their MX delay. */
+    SSDP_PENDING_FULL
 }

@@ -19,16 +19,31 @@ import java.util.Map;
  * {@code LOCATION}. A search for a type answers with the version asked for when it is at most ours (devices are
  * backward compatible), {@code ssdp:all} with every device and service.
  *
+ * <p>A search sent to the group waits a random time below {@code min(MX, 5)} seconds before it is answered (UDA
+ * 1.1 §1.3.3; MX is required there: a multicast search without a valid one, an integer of at least 1, is dropped);
+ * a unicast search is answered at once. At most {@link PortControlConfig.Builder#maxSsdpPending} searches wait at a
+ * time; more are dropped ({@link PortControlCounter#SSDP_PENDING_FULL}). Only the search targets and the sender are
+ * kept while waiting; the answers are built when they go.
+ *
  * <p>{@link #announce} sends the {@code NOTIFY} announcements (UDA 1.1 §1.2): {@code ssdp:alive} for the root
  * device ({@code upnp:rootdevice}, its {@code uuid:} and type), each embedded device ({@code uuid:}, type) and each
- * service (type), nine datagrams to 239.255.255.250:1900, each once (UDA suggests sending each more than once
- * over UDP); {@code ssdp:byebye} the same set without location and age. {@link PortControl} sends alive when a
- * port's endpoints are up and every {@code ssdpMaxAge / 2} seconds, byebye when they close. Not done: the
- * {@code MX} delay (answers go at once), a random delay before the first announcement, {@code ssdp:update}.
+ * service (type), nine datagrams to 239.255.255.250:1900; {@code ssdp:byebye} the same set without location and
+ * age. {@link #alive} sends the alive set {@link PortControlConfig.Builder#ssdpCopies} times, 200 ms apart.
+ * {@link PortControl} sends alive sets a random 0–100 ms after a port's endpoints are up and every
+ * {@link PortControlConfig.Builder#ssdpNotifyInterval} seconds (default max-age / 2), byebye once when they
+ * close. Not done: {@code ssdp:update}, a BOOTID that changes per start.
  */
 final class SsdpHandler extends ChannelInboundHandlerAdapter {
     private static final int MAX_ANSWERS = 8;
+    /** UDA 1.1 §1.3.3: devices may treat an MX above 5 as 5. */
+    static final int MAX_MX = 5;
+    /** Between the copies of one alive set. */
+    static final long COPY_GAP_MILLIS = 200;
     private final PortControl control;
+    private final PortControlConfig config;
+    /** Searches waiting for their MX delay (on the channel's loop). */
+    private int pending;
+    private volatile boolean stopped;
     private final String location;
     private final IgdDescriptions desc;
 
@@ -36,6 +51,11 @@ final class SsdpHandler extends ChannelInboundHandlerAdapter {
         this.control = control;
         this.location = location;
         this.desc = control.descriptions();
+        this.config = control.config();
+    }
+
+    /** A well-formed M-SEARCH: what to answer, and its MX (-1 when absent or not an integer of at least 1). */
+    record Search(List<String> targets, int mx) {
     }
 
     @Override
@@ -45,25 +65,58 @@ final class SsdpHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         try {
-            List<String> targets = parse(p.content());
-            if (targets == null || targets.isEmpty()) {
+            Search search = search(p.content());
+            boolean multicast = p.recipient() != null && p.recipient().getAddress() != null
+                    && p.recipient().getAddress().isMulticastAddress();
+            if (search == null || search.targets().isEmpty() || multicast && search.mx() < 1) {
                 control.counters().add(PortControlCounter.SSDP_DROPPED);
                 return;
             }
-            for (String st : targets) {
-                ByteBuf out = ctx.alloc().buffer(400);
-                out.writeCharSequence(response(st), StandardCharsets.US_ASCII);
-                ctx.write(new DatagramPacket(out, p.sender()));
+            if (!multicast) {
+                answer(ctx, search.targets(), p.sender());
+                return;
             }
-            ctx.flush();
-            control.counters().add(PortControlCounter.SSDP_ANSWERED);
+            if (pending >= config.maxSsdpPending) {
+                control.counters().add(PortControlCounter.SSDP_PENDING_FULL);
+                return;
+            }
+            pending++;
+            long delay = config.randomBelow(Math.min(search.mx(), MAX_MX) * 1000L);
+            java.net.InetSocketAddress to = p.sender();
+            ctx.executor().schedule(() -> {
+                pending--;
+                if (ctx.channel().isActive()) {
+                    answer(ctx, search.targets(), to);
+                }
+            }, delay, java.util.concurrent.TimeUnit.MILLISECONDS);
         } finally {
             p.release();
         }
     }
 
+    /** Searches waiting for their MX delay now. */
+    int pending() {
+        return pending;
+    }
+
+    private void answer(ChannelHandlerContext ctx, List<String> targets, java.net.InetSocketAddress to) {
+        for (String st : targets) {
+            ByteBuf out = ctx.alloc().buffer(400);
+            out.writeCharSequence(response(st), StandardCharsets.US_ASCII);
+            ctx.write(new DatagramPacket(out, to));
+        }
+        ctx.flush();
+        control.counters().add(PortControlCounter.SSDP_ANSWERED);
+    }
+
     /** The search targets to answer, or null when the datagram is not a well-formed M-SEARCH for us. */
     List<String> parse(ByteBuf content) {
+        Search s = search(content);
+        return s == null ? null : s.targets();
+    }
+
+    /** The search, or null when the datagram is not a well-formed M-SEARCH. */
+    Search search(ByteBuf content) {
         if (content.readableBytes() > control.config().maxSsdpBytes || content.readableBytes() < 20) {
             return null;
         }
@@ -77,6 +130,7 @@ final class SsdpHandler extends ChannelInboundHandlerAdapter {
         }
         String man = null;
         String st = null;
+        int mx = -1;
         for (int i = 1; i < lines.length; i++) {
             String l = lines[i];
             int c = l.indexOf(':');
@@ -89,12 +143,15 @@ final class SsdpHandler extends ChannelInboundHandlerAdapter {
                 man = value;
             } else if (name.equals("ST")) {
                 st = value;
+            } else if (name.equals("MX")) {
+                mx = value.length() <= 9 && !value.isEmpty() && value.chars().allMatch(Character::isDigit)
+                        ? Integer.parseInt(value) : -1;
             }
         }
         if (man == null || !man.replace("\"", "").equalsIgnoreCase("ssdp:discover") || st == null) {
             return null;
         }
-        return targets(st);
+        return new Search(targets(st), mx);
     }
 
     List<String> targets(String st) {
@@ -155,6 +212,29 @@ final class SsdpHandler extends ChannelInboundHandlerAdapter {
                 + "BOOTID.UPNP.ORG: 1\r\n"
                 + "CONFIGID.UPNP.ORG: 1\r\n"
                 + "\r\n";
+    }
+
+    /**
+     * Sends the {@code ssdp:alive} set now and {@code ssdpCopies - 1} more times {@value #COPY_GAP_MILLIS} ms apart,
+     * on {@code ch}'s loop, unless stopped meanwhile.
+     */
+    void alive(io.netty.channel.Channel ch) {
+        aliveCopy(ch, 1);
+    }
+
+    private void aliveCopy(io.netty.channel.Channel ch, int n) {
+        if (stopped || !ch.isActive()) {
+            return;
+        }
+        announce(ch, "ssdp:alive");
+        if (n < config.ssdpCopies) {
+            ch.eventLoop().schedule(() -> aliveCopy(ch, n + 1), COPY_GAP_MILLIS, java.util.concurrent.TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** No more alive sets (those scheduled do not go); byebye still can. */
+    void stop() {
+        stopped = true;
     }
 
     /** Sends the announcements on {@code ch} (the SSDP channel, on its loop); counted per datagram. */

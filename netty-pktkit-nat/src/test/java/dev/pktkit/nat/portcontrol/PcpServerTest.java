@@ -131,6 +131,17 @@ class PcpServerTest {
         return b;
     }
 
+    /**
+     * RFC 6887 §13.3 Figure 15, by hand: option code 3, reserved, option length 20; reserved, prefix length, remote
+     * peer port; the remote peer address (128 bits), here IPv4-mapped (::ffff:a.b.c.d), so a /n is 96 + n.
+     */
+    static ByteBuf filter(ByteBuf b, int prefixLength, int remotePort, int remoteV4) {
+        b.writeByte(3).writeByte(0).writeShort(20);
+        b.writeByte(0).writeByte(prefixLength).writeShort(remotePort);
+        b.writeLong(0).writeInt(0xFFFF).writeInt(remoteV4);
+        return b;
+    }
+
     static int result(ByteBuf pcpResp) {
         return pcpResp.getUnsignedByte(3);
     }
@@ -319,9 +330,9 @@ class PcpServerTest {
         assertEquals(UNSUPP_PROTOCOL, result(ask(HOST, pcpMap(60, HOST, (byte) 1, 0, 0, 0, 0))));
         assertEquals(UNSUPP_PROTOCOL, result(ask(HOST, pcpMap(60, HOST, (byte) 1, 132, 80, 80, 0))));
         assertEquals(MALFORMED_REQUEST, result(ask(HOST, pcpMap(60, HOST, (byte) 1, IpProtocol.TCP, 0, 80, 0))));
-        ByteBuf filter = pcpMap(60, HOST, (byte) 1, IpProtocol.TCP, 80, 80, 0);
-        filter.writeByte(OPT_FILTER).writeByte(0).writeShort(20).writeZero(20);
-        assertEquals(UNSUPP_OPTION, result(ask(HOST, filter)));
+        ByteBuf mandatory = pcpMap(60, HOST, (byte) 1, IpProtocol.TCP, 80, 80, 0);
+        mandatory.writeByte(99).writeByte(0).writeShort(4).writeZero(4);           // mandatory, unknown
+        assertEquals(UNSUPP_OPTION, result(ask(HOST, mandatory)));
         ByteBuf overrun = pcpMap(60, HOST, (byte) 1, IpProtocol.TCP, 80, 80, 0);
         overrun.writeByte(130).writeByte(0).writeShort(40).writeZero(4);
         assertEquals(MALFORMED_OPTION, result(ask(HOST, overrun)));
@@ -493,6 +504,149 @@ class PcpServerTest {
         assertNull(nat.engine().mappingOf(ctx.namespace(), IpProtocol.TCP, HOST, 5000));
     }
 
+    private static final int PEER = Ip4.parse("198.51.100.20");
+    private static final int NET = Ip4.parse("203.0.113.0");
+
+    /** How many packets the engine dropped for a reason so far. */
+    private long drops(dev.pktkit.nat.NatDropReason r) {
+        return nat.engine().counters().drops().getOrDefault(r, 0L);
+    }
+
+    /**
+     * RFC 6887 §13.3: two FILTER options on a new MAP (one host and port, one /24 any port) are parsed, echoed byte
+     * for byte, set on the NAT's forward, and enforced: only matching remotes open sessions, others are dropped
+     * and counted as REMOTE_FILTERED.
+     */
+    @Test
+    void pcpFilterIsParsedEchoedAndEnforcedByTheNat() {
+        int port = nat.engine().addPort(ctx.namespace());
+        ByteBuf req = pcpMap(600, HOST, (byte) 1, IpProtocol.UDP, 9100, 19100, 0);
+        filter(req, 128, 3478, PEER);
+        filter(req, 96 + 24, 0, NET);
+        ByteBuf r = ask(HOST, req);
+        assertEquals(SUCCESS, result(r));
+        assertEquals(24 + 36 + 2 * 24, r.readableBytes(), "both FILTER options echoed");
+        assertEquals(req.slice(24 + 36, 48), r.slice(24 + 36, 48), "echoed as sent");
+        assertEquals(19100, r.getUnsignedShort(24 + 18));
+        assertEquals(List.of(new dev.pktkit.nat.RemoteFilter(PEER, 32, 3478), new dev.pktkit.nat.RemoteFilter(NET, 24, 0)),
+                nat.engine().remoteFilters(ctx.namespace(), IpProtocol.UDP, HOST, 9100));
+        assertEquals(2, pc.leases().getNow().stream().filter(l -> l.internalPort() == 9100).findFirst().orElseThrow().filters().size());
+
+        long before = drops(dev.pktkit.nat.NatDropReason.REMOTE_FILTERED);
+        ByteBuf ok = udp(PEER, 3478, OUT, 19100);
+        assertEquals(port, nat.engine().inbound(ok), "the filtered-in peer reaches the host");
+        assertEquals(HOST, Ipv4.dst(ok, 0));
+        assertEquals(9100, ok.getUnsignedShort(22));
+        ok.release();
+        assertEquals(port, in(udp(Ip4.parse("203.0.113.77"), 1234, OUT, 19100)), "any port of the /24");
+        assertEquals(dev.pktkit.nat.NatEngine.DROP, in(udp(PEER, 3479, OUT, 19100)), "the peer's other port");
+        assertEquals(dev.pktkit.nat.NatEngine.DROP, in(udp(Ip4.parse("203.0.114.1"), 1234, OUT, 19100)));
+        assertEquals(dev.pktkit.nat.NatEngine.DROP, in(udp(Ip4.parse("198.51.100.30"), 3478, OUT, 19100)));
+        assertEquals(before + 3, drops(dev.pktkit.nat.NatDropReason.REMOTE_FILTERED));
+        // the session the allowed peer opened goes on
+        assertEquals(port, in(udp(PEER, 3478, OUT, 19100)));
+
+        // deleting the lease removes the forward and its filters with it
+        assertEquals(SUCCESS, result(ask(HOST, pcpMap(0, HOST, (byte) 1, IpProtocol.UDP, 9100, 0, 0))));
+        assertNull(mappingAt(IpProtocol.UDP, 19100));
+        assertTrue(nat.engine().remoteFilters(ctx.namespace(), IpProtocol.UDP, HOST, 9100).isEmpty());
+    }
+
+    /**
+     * §13.3 on renewal: new filters are added to the mapping's, prefix length 0 removes them all (so "0 then X"
+     * replaces), a request that would leave more than the bound (4) fails with EXCESSIVE_REMOTE_PEERS (a long
+     * lifetime error) and changes nothing, and a renewal without FILTER keeps them.
+     */
+    @Test
+    void pcpFilterRenewalAddsReplacesAndIsBounded() {
+        nat.engine().addPort(ctx.namespace());
+        ByteBuf r = ask(HOST, filter(pcpMap(600, HOST, (byte) 1, IpProtocol.TCP, 22, 2222, 0), 128, 0, PEER));
+        assertEquals(SUCCESS, result(r));
+        ByteBuf renew = pcpMap(600, HOST, (byte) 1, IpProtocol.TCP, 22, 0, 0);
+        filter(renew, 128, 0, PEER);                       // a duplicate, kept once
+        filter(renew, 128, 0, PEER + 1);
+        assertEquals(SUCCESS, result(ask(HOST, renew)));
+        assertEquals(2, nat.engine().remoteFilters(ctx.namespace(), IpProtocol.TCP, HOST, 22).size());
+
+        ByteBuf tooMany = pcpMap(600, HOST, (byte) 1, IpProtocol.TCP, 22, 0, 0);
+        for (int i = 2; i < 5; i++) {
+            filter(tooMany, 128, 0, PEER + i);
+        }
+        r = ask(HOST, tooMany);
+        assertEquals(EXCESSIVE_REMOTE_PEERS, result(r));
+        assertEquals(LONG_ERROR_LIFETIME, r.getInt(4));
+        assertEquals(2, nat.engine().remoteFilters(ctx.namespace(), IpProtocol.TCP, HOST, 22).size(), "unchanged");
+        // the same five, but the first option clears: 0 then X replaces
+        ByteBuf replace = pcpMap(600, HOST, (byte) 1, IpProtocol.TCP, 22, 0, 0);
+        filter(replace, 0, 0, 0);
+        filter(replace, 96 + 16, 0, NET);
+        assertEquals(SUCCESS, result(ask(HOST, replace)));
+        assertEquals(List.of(new dev.pktkit.nat.RemoteFilter(NET, 16, 0)),
+                nat.engine().remoteFilters(ctx.namespace(), IpProtocol.TCP, HOST, 22));
+        assertEquals(dev.pktkit.nat.NatEngine.DROP, in(tcpSyn(PEER, 6000, OUT, 2222)), "no longer allowed");
+        assertNotEquals(dev.pktkit.nat.NatEngine.DROP, in(tcpSyn(Ip4.parse("203.0.200.9"), 6000, OUT, 2222)));
+        // a renewal without FILTER keeps them
+        assertEquals(SUCCESS, result(ask(HOST, pcpMap(600, HOST, (byte) 1, IpProtocol.TCP, 22, 0, 0))));
+        assertEquals(1, nat.engine().remoteFilters(ctx.namespace(), IpProtocol.TCP, HOST, 22).size());
+        // prefix length 0 alone: no filter, any remote again
+        assertEquals(SUCCESS, result(ask(HOST, filter(pcpMap(600, HOST, (byte) 1, IpProtocol.TCP, 22, 0, 0), 0, 0, 0))));
+        assertTrue(nat.engine().remoteFilters(ctx.namespace(), IpProtocol.TCP, HOST, 22).isEmpty());
+        assertNotEquals(dev.pktkit.nat.NatEngine.DROP, in(tcpSyn(PEER, 6001, OUT, 2222)));
+    }
+
+    /** §13.3's malformed cases, each MALFORMED_OPTION (a long lifetime error) with no mapping made. */
+    @Test
+    void pcpFilterMalformedCases() {
+        List<ByteBuf> bad = new ArrayList<>();
+        ByteBuf shortOpt = pcpMap(60, HOST, (byte) 1, IpProtocol.UDP, 9000, 19000, 0);
+        shortOpt.writeByte(3).writeByte(0).writeShort(16).writeByte(0).writeByte(128).writeShort(0).writeLong(0)
+                .writeInt(0xFFFF);                                   // length 16
+        bad.add(shortOpt);
+        bad.add(filter(pcpMap(60, HOST, (byte) 1, IpProtocol.UDP, 9000, 19000, 0), 95, 0, PEER));  // < 96 for IPv4
+        bad.add(filter(pcpMap(60, HOST, (byte) 1, IpProtocol.UDP, 9000, 19000, 0), 129, 0, PEER)); // > 128
+        ByteBuf v6 = pcpMap(60, HOST, (byte) 1, IpProtocol.UDP, 9000, 19000, 0);
+        v6.writeByte(3).writeByte(0).writeShort(20).writeByte(0).writeByte(64).writeShort(0)
+                .writeLong(0x2001_0db8_0000_0000L).writeLong(1);      // an IPv6 remote peer
+        bad.add(v6);
+        bad.add(filter(pcpMap(0, HOST, (byte) 1, IpProtocol.UDP, 9000, 0, 0), 128, 0, PEER));       // lifetime 0
+        bad.add(filter(pcpPeer(60, HOST, IpProtocol.UDP, 9000, PEER, 3478), 128, 0, PEER));          // on PEER
+        for (ByteBuf req : bad) {
+            ByteBuf r = ask(HOST, req);
+            assertEquals(MALFORMED_OPTION, result(r), () -> io.netty.buffer.ByteBufUtil.hexDump(req));
+            assertEquals(LONG_ERROR_LIFETIME, r.getInt(4));
+        }
+        assertNull(mappingAt(IpProtocol.UDP, 19000));
+        assertEquals(0, nat.engine().expectationCount());
+        assertTrue(pc.leases().getNow().isEmpty());
+    }
+
+    /**
+     * FILTER on MAP for a port the host already sends from (an opened dynamic mapping, §11.3): only the filtered
+     * remote opens new sessions, while the host's own flow to its server (not in the filter) goes on; the lease's
+     * end closes the mapping and takes the filter with it.
+     */
+    @Test
+    void pcpFilterOnAnOpenedMappingKeepsTheHostsOwnFlows() {
+        int server = Ip4.parse("198.51.100.40");
+        int port = nat.engine().addPort(ctx.namespace());
+        assertEquals(dev.pktkit.nat.NatEngine.TO_OUTSIDE, out(port, udp(HOST, 7000, server, 53)));
+        NatMapping m = nat.engine().mappingOf(ctx.namespace(), IpProtocol.UDP, HOST, 7000);
+        ByteBuf r = ask(HOST, filter(pcpMap(300, HOST, (byte) 5, IpProtocol.UDP, 7000, 0, 0), 128, 0, PEER));
+        assertEquals(SUCCESS, result(r));
+        assertEquals(m.outsidePort(), r.getUnsignedShort(24 + 18));
+        assertTrue(nat.engine().isOpened(ctx.namespace(), IpProtocol.UDP, HOST, 7000));
+        assertEquals(port, in(udp(server, 53, OUT, m.outsidePort())), "the host's own session");
+        assertEquals(port, in(udp(PEER, 4444, OUT, m.outsidePort())), "the filtered-in peer");
+        assertEquals(dev.pktkit.nat.NatEngine.DROP, in(udp(Ip4.parse("198.51.100.30"), 4444, OUT, m.outsidePort())));
+        assertEquals(1, drops(dev.pktkit.nat.NatDropReason.REMOTE_FILTERED));
+        clock.addAndGet(301_000_000_000L);
+        assertEquals(1, pc.expireLeases().getNow());
+        assertTrue(nat.engine().remoteFilters(ctx.namespace(), IpProtocol.UDP, HOST, 7000).isEmpty());
+        // filtered as configured again (APDF): a stranger is FILTERED, not REMOTE_FILTERED
+        assertEquals(dev.pktkit.nat.NatEngine.DROP, in(udp(Ip4.parse("198.51.100.31"), 4444, OUT, m.outsidePort())));
+        assertEquals(1, drops(dev.pktkit.nat.NatDropReason.REMOTE_FILTERED));
+    }
+
     /** Every exchange of the tests above, decoded by tshark's NAT-PMP and PCP dissectors. */
     @Test
     void tsharkDecodesEveryMessage() throws Exception {
@@ -501,6 +655,7 @@ class PcpServerTest {
         pcpMapCreateRefreshNonceDelete();
         pcpMapPreferFailureAndThirdParty();
         pcpPeerReservesTheMappingForTheRemote();
+        pcpFilterIsParsedEchoedAndEnforcedByTheNat();
         Path pcap = Files.createTempFile("pcp", ".pcap");
         try {
             int packets = 0;
@@ -520,7 +675,8 @@ class PcpServerTest {
             Process p = new ProcessBuilder("tshark", "-n", "-r", pcap.toString(), "-T", "fields", "-E", "separator=|",
                     "-e", "nat-pmp.opcode", "-e", "portcontrol.opcode", "-e", "portcontrol.result_code",
                     "-e", "portcontrol.map.rsp_assigned_external_port", "-e", "portcontrol.peer.remote_peer_port",
-                    "-e", "_ws.malformed", "-e", "_ws.expert.severity").redirectErrorStream(true).start();
+                    "-e", "_ws.malformed", "-e", "_ws.expert.severity", "-e", "portcontrol.option.filter.prefix_length",
+                    "-e", "portcontrol.option.filter.remote_peer_port", "-e", "portcontrol.option.filter.remote_peer_ip").redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes());
             assertTrue(p.waitFor(60, TimeUnit.SECONDS));
             assertEquals(0, p.exitValue(), out);
@@ -533,6 +689,9 @@ class PcpServerTest {
             }
             assertTrue(out.contains("|18080|"), "tshark read the assigned external port: " + out);
             assertTrue(out.contains("|3478|"), "tshark read the remote peer port: " + out);
+            // the FILTER request and its echo: two options each, as tshark reads them
+            long filtered = lines.stream().filter(l -> l.endsWith("|128,120|3478,0|::ffff:198.51.100.20,::ffff:203.0.113.0")).count();
+            assertEquals(2, filtered, "tshark read both FILTER options of the request and of the response: " + out);
         } finally {
             Files.deleteIfExists(pcap);
         }

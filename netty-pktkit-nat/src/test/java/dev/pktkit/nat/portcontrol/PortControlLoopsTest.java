@@ -91,7 +91,8 @@ class PortControlLoopsTest {
         portLoop = group.next();
         assertNotSame(natLoop, portLoop);
         nat = Nat.create(natLoop, NatConfig.builder().outsideAddresses("198.51.100.1").insideAddress("10.76.0.1").build());
-        pc = PortControl.create(nat, PortControlConfig.defaults());
+        // one announcement and one alive set, so the counts below are exact (the schedules: PortControlScheduleTest)
+        pc = PortControl.create(nat, PortControlConfig.builder().announcements(1, 250).ssdpCopies(1).build());
         client = VirtualHost.builder().address("10.76.0.2").build();
         cable = new PacketPipe();
         cable.a().pipeline().addLast(new MulticastTap(), client);

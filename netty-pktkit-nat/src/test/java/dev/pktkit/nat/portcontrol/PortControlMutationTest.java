@@ -98,7 +98,9 @@ class PortControlMutationTest {
                 bytes(PcpServerTest.pmpMap(1, 5000, 0, 0)),
                 bytes(PcpServerTest.pcpMap(3600, HOST, (byte) 1, IpProtocol.TCP, 8080, 18080, 0)),
                 bytes(PcpServerTest.pcpPeer(60, HOST, IpProtocol.UDP, 4000, Ip4.parse("198.51.100.9"), 3478)),
-                bytes(PcpServerTest.pcpHeader(PcpServer.OP_ANNOUNCE, 0, HOST)));
+                bytes(PcpServerTest.pcpHeader(PcpServer.OP_ANNOUNCE, 0, HOST)),
+                bytes(PcpServerTest.filter(PcpServerTest.filter(PcpServerTest.pcpMap(600, HOST, (byte) 2, IpProtocol.UDP,
+                        9000, 19000, 0), 128, 3478, Ip4.parse("198.51.100.9")), 120, 0, Ip4.parse("203.0.113.0"))));
         Random rnd = new Random(13);
         int answered = 0;
         for (int i = 0; i < 20_000; i++) {
@@ -120,6 +122,11 @@ class PortControlMutationTest {
                 pc.expireLeases();
             }
             assertTrue(pc.leaseTable().size() <= 32);
+            if (i % 100 == 0) {
+                for (Lease l : pc.leaseTable().all()) {
+                    assertTrue(l.filters().size() <= pc.config().maxFiltersPerMapping(), l.toString());
+                }
+            }
         }
         assertTrue(answered > 5_000, "most mutations still get an answer: " + answered);
         assertTrue(nat.engine().mappings().size() <= 64 + nat.engine().expectationCount());
@@ -156,6 +163,8 @@ class PortControlMutationTest {
         for (int i = 0; i < 5_000; i++) {
             ch.writeInbound(new DatagramPacket(Unpooled.wrappedBuffer(mutate(rnd, seed, 2000)),
                     new InetSocketAddress("239.255.255.250", 1900), from));
+            ch.advanceTimeBy(5, java.util.concurrent.TimeUnit.SECONDS); // past any MX delay
+            ch.runScheduledPendingTasks();
             DatagramPacket p;
             while ((p = ch.readOutbound()) != null) {
                 assertTrue(p.content().toString(StandardCharsets.US_ASCII).startsWith("HTTP/1.1 200 OK\r\n"));
@@ -164,6 +173,7 @@ class PortControlMutationTest {
         }
         assertEquals(5_000, pc.counters().get(PortControlCounter.SSDP_ANSWERED)
                 + pc.counters().get(PortControlCounter.SSDP_DROPPED));
+        assertEquals(0, pc.counters().get(PortControlCounter.SSDP_PENDING_FULL), "each answered before the next");
         assertFalse(ch.finish());
     }
 

@@ -13,6 +13,7 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -28,8 +29,72 @@ class SsdpHandlerTest {
         ch = new EmbeddedChannel();
         nat = Nat.create(ch.eventLoop(), NatConfig.builder().outsideAddresses("198.51.100.1")
                 .insideAddress("10.74.0.1").build());
-        pc = PortControl.create(nat, PortControlConfig.defaults());
+        setUp(PortControlConfig.builder());
+    }
+
+    private void setUp(PortControlConfig.Builder b) {
+        ch.freezeTime();
+        pc = PortControl.create(nat, b.random(new PortControlScheduleTest.Latest()).build());
         ch.pipeline().addLast(new SsdpHandler(pc, "http://10.74.0.1:5000/rootDesc.xml"));
+    }
+
+    private void send(String text, String to) {
+        ch.writeInbound(new DatagramPacket(Unpooled.copiedBuffer(text, StandardCharsets.US_ASCII),
+                new InetSocketAddress(to, 1900), CLIENT));
+    }
+
+    private void advance(long millis) {
+        ch.advanceTimeBy(millis, TimeUnit.MILLISECONDS);
+        ch.runScheduledPendingTasks();
+    }
+
+    /**
+     * UDA 1.1 §1.3.3: a search to the group is answered after a random delay below min(MX, 5) s (the random source
+     * here picks the top: MX s - 1 ms), a unicast one at once; a multicast search without a valid MX is dropped.
+     */
+    @Test
+    void multicastSearchesWaitForTheirMxAndUnicastOnesDoNot() {
+        send(msearch("upnp:rootdevice").replace("MX: 2", "MX: 3"), "239.255.255.250");
+        assertTrue(answers().isEmpty(), "not at once");
+        advance(2998);
+        assertTrue(answers().isEmpty());
+        advance(1);
+        assertEquals(1, answers().size(), "at 3 s - 1 ms");
+        send(msearch("upnp:rootdevice").replace("MX: 2", "MX: 120"), "239.255.255.250");
+        advance(4998);
+        assertTrue(answers().isEmpty());
+        advance(1);
+        assertEquals(1, answers().size(), "an MX above 5 counts as 5");
+        send(msearch("upnp:rootdevice").replace("MX: 2\r\n", ""), "10.74.0.1");
+        assertEquals(1, answers().size(), "unicast: at once, MX not needed");
+        for (String mx : new String[]{"MX: 2\r\n", "MX: 0\r\n", "MX: two\r\n", "MX: -1\r\n"}) {
+            String m = msearch("upnp:rootdevice").replace("MX: 2\r\n", mx.equals("MX: 2\r\n") ? "" : mx);
+            send(m, "239.255.255.250");
+        }
+        advance(10_000);
+        assertTrue(answers().isEmpty(), "multicast without a valid MX: dropped");
+        assertEquals(3, pc.counters().get(PortControlCounter.SSDP_ANSWERED));
+        assertEquals(4, pc.counters().get(PortControlCounter.SSDP_DROPPED));
+    }
+
+    /** At most maxSsdpPending searches wait; more meanwhile are dropped and counted, and room comes back. */
+    @Test
+    void pendingAnswersAreBounded() {
+        tearDown();
+        ch = new EmbeddedChannel();
+        nat = Nat.create(ch.eventLoop(), NatConfig.builder().outsideAddresses("198.51.100.1")
+                .insideAddress("10.74.0.1").build());
+        setUp(PortControlConfig.builder().maxSsdpPending(2));
+        for (int i = 0; i < 5; i++) {
+            send(msearch("ssdp:all"), "239.255.255.250");
+        }
+        assertEquals(3, pc.counters().get(PortControlCounter.SSDP_PENDING_FULL));
+        advance(2000);
+        assertEquals(12, answers().size(), "two searches, six answers each");
+        send(msearch("ssdp:all"), "239.255.255.250");
+        advance(2000);
+        assertEquals(6, answers().size());
+        assertEquals(3, pc.counters().get(PortControlCounter.SSDP_ANSWERED));
     }
 
     @AfterEach
@@ -39,9 +104,16 @@ class SsdpHandlerTest {
         ch.finishAndReleaseAll();
     }
 
+    /** A search to the group, and what it got once its MX delay (at most 5 s) is over. */
     private List<String> search(String text) {
         ch.writeInbound(new DatagramPacket(Unpooled.copiedBuffer(text, StandardCharsets.US_ASCII),
                 new InetSocketAddress("239.255.255.250", 1900), CLIENT));
+        ch.advanceTimeBy(5, TimeUnit.SECONDS);
+        ch.runScheduledPendingTasks();
+        return answers();
+    }
+
+    private List<String> answers() {
         List<String> out = new ArrayList<>();
         DatagramPacket p;
         while ((p = ch.readOutbound()) != null) {

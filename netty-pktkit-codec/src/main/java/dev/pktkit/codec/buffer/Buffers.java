@@ -66,6 +66,12 @@ public final class Buffers {
      */
     static final Class<?> ADAPTIVE = adaptiveClass();
 
+    /**
+     * Whether Netty copies between direct buffers with {@code Unsafe.copyMemory}. Not the same as
+     * {@code hasMemoryAddress()}: on JDK 25 Netty reports memory addresses without using {@code Unsafe}.
+     */
+    private static final boolean UNSAFE = io.netty.util.internal.PlatformDependent.hasUnsafe();
+
     private static Class<?> adaptiveClass() {
         try {
             return Class.forName("io.netty.buffer.AdaptivePoolingAllocator$AdaptiveByteBuf", false,
@@ -91,7 +97,7 @@ public final class Buffers {
      *       {@code getLong}/{@code setLong} (then the tail);</li>
      *   <li>longer, from a heap source: {@code setBytes(int, byte[], int, int)} (an absolute put into the
      *       destination's kept view);</li>
-     *   <li>longer, both with memory addresses ({@code Unsafe}): Netty's bulk copy ({@code copyMemory});</li>
+     *   <li>longer, with {@code Unsafe} and both with memory addresses: Netty's bulk copy ({@code copyMemory});</li>
      *   <li>longer, both of the adaptive allocator (after unwrapping duplicates, whole-buffer slices and
      *       leak-detection wrappers, which keep the indices): Netty's bulk copy between the chunks' views;</li>
      *   <li>longer, into any other direct buffer that keeps its view (pooled, unpooled; not adaptive, not
@@ -123,7 +129,7 @@ public final class Buffers {
                 dst.setBytes(dstIndex, src.array(), src.arrayOffset() + srcIndex, len);
                 return;
             }
-            if (src.hasMemoryAddress() && dst.hasMemoryAddress()) {
+            if (UNSAFE && src.hasMemoryAddress() && dst.hasMemoryAddress()) {
                 src.getBytes(srcIndex, dst, dstIndex, len);
                 return;
             }

@@ -153,6 +153,18 @@ public final class Buffers {
         wordCopy(src, srcIndex, dst, dstIndex, len);
     }
 
+    /**
+     * Appends {@code len} bytes of {@code src} from absolute index {@code srcIndex} at {@code dst}'s writer index
+     * (growing it if needed; its writer index moves by {@code len}, nothing of {@code src} moves), with
+     * {@link #copy}.
+     */
+    public static void append(ByteBuf src, int srcIndex, ByteBuf dst, int len) {
+        dst.ensureWritable(len);
+        int w = dst.writerIndex();
+        copy(src, srcIndex, dst, w, len);
+        dst.writerIndex(w + len);
+    }
+
     private static void wordCopy(ByteBuf src, int srcIndex, ByteBuf dst, int dstIndex, int len) {
         int i = 0;
         for (int words = len & ~7; i < words; i += 8) {

@@ -287,7 +287,7 @@ public final class Udp {
         int start = out.writerIndex();
         writeHeader(out, srcPort, dstPort, payloadLength);
         if (payloadLength > 0) {
-            appendPayload(out, payload, payloadOff, payloadLength);
+            dev.pktkit.codec.buffer.Buffers.append(payload, payloadOff, out, payloadLength);
         }
         fillChecksumV4(out, start, HEADER_LENGTH + payloadLength, src, dst);
         return HEADER_LENGTH + payloadLength;
@@ -299,20 +299,9 @@ public final class Udp {
         int start = out.writerIndex();
         writeHeader(out, srcPort, dstPort, payloadLength);
         if (payloadLength > 0) {
-            appendPayload(out, payload, payloadOff, payloadLength);
+            dev.pktkit.codec.buffer.Buffers.append(payload, payloadOff, out, payloadLength);
         }
         fillChecksumV6(out, start, HEADER_LENGTH + payloadLength, srcHi, srcLo, dstHi, dstLo);
         return HEADER_LENGTH + payloadLength;
-    }
-
-    /**
-     * {@code out.writeBytes(payload, off, len)} without its per-call NIO view between direct buffers
-     * ({@link dev.pktkit.codec.buffer.Buffers#copy}).
-     */
-    private static void appendPayload(ByteBuf out, ByteBuf payload, int off, int len) {
-        out.ensureWritable(len);
-        int w = out.writerIndex();
-        dev.pktkit.codec.buffer.Buffers.copy(payload, off, out, w, len);
-        out.writerIndex(w + len);
     }
 }

@@ -226,4 +226,34 @@ class BuffersTest {
         }
         return sb.toString();
     }
+
+    /** {@code append} grows the destination, moves only its writer index, and keeps what was there. */
+    @Test
+    void appendAddsExactlyTheBytesAtTheWriterIndex() {
+        java.util.Random r = new java.util.Random(2);
+        byte[] data = new byte[5000];
+        r.nextBytes(data);
+        ByteBuf src = alloc.directBuffer(5000).writeBytes(data);
+        try {
+            for (int i = 0; i < 300; i++) {
+                int off = r.nextInt(100);
+                int len = i < 40 ? i : r.nextInt(4800);
+                for (ByteBuf dst : new ByteBuf[]{alloc.directBuffer(16), alloc.heapBuffer(16)}) {
+                    ByteBuf from = i % 2 == 0 ? src : io.netty.buffer.Unpooled.wrappedBuffer(data);
+                    try {
+                        dst.writeByte(0x5A);
+                        Buffers.append(from, off, dst, len);
+                        assertEquals(1 + len, dst.writerIndex());
+                        assertEquals(0x5A, dst.getUnsignedByte(0));
+                        assertEquals(from.slice(off, len), dst.slice(1, len), "len " + len);
+                        assertEquals(0, from.readerIndex());
+                    } finally {
+                        dst.release();
+                    }
+                }
+            }
+        } finally {
+            src.release();
+        }
+    }
 }

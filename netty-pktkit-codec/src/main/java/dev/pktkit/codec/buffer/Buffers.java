@@ -98,8 +98,9 @@ public final class Buffers {
      *   <li>longer, from a heap source: {@code setBytes(int, byte[], int, int)} (an absolute put into the
      *       destination's kept view);</li>
      *   <li>longer, with {@code Unsafe} and both with memory addresses: Netty's bulk copy ({@code copyMemory});</li>
-     *   <li>longer, both of the adaptive allocator (after unwrapping duplicates, whole-buffer slices and
-     *       leak-detection wrappers, which keep the indices): Netty's bulk copy between the chunks' views;</li>
+     *   <li>longer, both of the adaptive allocator (directly, or duplicates, slices or wrappers of such buffers,
+     *       their offset in it found from the memory addresses): Netty's bulk copy between the chunks' views, on
+     *       the underlying adaptive buffers;</li>
      *   <li>longer, into any other direct buffer that keeps its view (pooled, unpooled; not adaptive, not
      *       composite): {@code src.getBytes(srcIndex, dst, dstIndex, len)}, which puts into that view from the
      *       source's memory without a view of the source;</li>
@@ -133,17 +134,21 @@ public final class Buffers {
                 src.getBytes(srcIndex, dst, dstIndex, len);
                 return;
             }
-            ByteBuf s = sameIndexBase(src);
-            ByteBuf d = sameIndexBase(dst);
-            if (ADAPTIVE != null && s.getClass() == ADAPTIVE && d.getClass() == ADAPTIVE) {
-                if (s != src) {
-                    checkRange(src, srcIndex, len);
+            ByteBuf s = adaptiveBase(src);
+            ByteBuf d = s == null ? null : adaptiveBase(dst);
+            if (d != null) {
+                long so = offsetIn(s, src);
+                long dOff = offsetIn(d, dst);
+                if (so >= 0 && dOff >= 0) {
+                    if (s != src) {
+                        checkRange(src, srcIndex, len);
+                    }
+                    if (d != dst) {
+                        checkRange(dst, dstIndex, len);
+                    }
+                    d.setBytes(dstIndex + (int) dOff, s, srcIndex + (int) so, len);
+                    return;
                 }
-                if (d != dst) {
-                    checkRange(dst, dstIndex, len);
-                }
-                d.setBytes(dstIndex, s, srcIndex, len);
-                return;
             }
             if (!buildsViews(dst)) {
                 src.getBytes(srcIndex, dst, dstIndex, len);
@@ -180,19 +185,35 @@ public final class Buffers {
     }
 
     /**
-     * {@code b}, or the buffer it wraps or derives from while that one has the same capacity, so the same
-     * indices address the same bytes: a duplicate, a slice of the whole buffer, a leak-detection or read-only
-     * wrapper. Stops at an adaptive buffer.
+     * The adaptive allocator's buffer whose memory {@code b} is: {@code b} itself, or the buffer it wraps or derives
+     * from (a duplicate, a slice, a leak-detection or read-only wrapper); null for any other kind or a composite.
      */
-    private static ByteBuf sameIndexBase(ByteBuf b) {
-        for (int depth = 0; depth < 8 && b.getClass() != ADAPTIVE; depth++) {
-            ByteBuf u = b.unwrap();
-            if (u == null || u.capacity() != b.capacity()) {
-                break;
+    private static ByteBuf adaptiveBase(ByteBuf b) {
+        for (int depth = 0; b != null && depth < 8 && ADAPTIVE != null; depth++) {
+            if (b.getClass() == ADAPTIVE) {
+                return b;
             }
-            b = u;
+            if (b instanceof CompositeByteBuf) {
+                return null;
+            }
+            b = b.unwrap();
         }
-        return b;
+        return null;
+    }
+
+    /**
+     * The index in {@code base} of {@code b}'s index 0, from their memory addresses (which Netty reports on JDK 25
+     * without {@code Unsafe} too), or -1 if unknown or outside {@code base}.
+     */
+    private static long offsetIn(ByteBuf base, ByteBuf b) {
+        if (b == base) {
+            return 0;
+        }
+        if (!b.hasMemoryAddress() || !base.hasMemoryAddress()) {
+            return -1;
+        }
+        long off = b.memoryAddress() - base.memoryAddress();
+        return off >= 0 && off <= base.capacity() ? off : -1;
     }
 
     /**

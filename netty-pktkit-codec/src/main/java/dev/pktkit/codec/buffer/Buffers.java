@@ -56,9 +56,11 @@ public final class Buffers {
 
     /**
      * Up to this many bytes, {@link #copy} moves 8 bytes at a time through the buffers' own getters and setters
-     * into direct memory instead of a bulk copy (measured faster for packet-sized copies).
+     * into direct memory; longer copies take an allocation-free bulk route where the pair of buffers has one (it
+     * was 2048 while the bulk copies allocated: at 1500 bytes the word copy measured 146 ns, Netty's bulk copy
+     * 70 ns).
      */
-    public static final int WORD_COPY_MAX = 2048;
+    public static final int WORD_COPY_MAX = 256;
 
     /**
      * Netty 4.2's adaptive allocator's buffer class ({@code AdaptivePoolingAllocator.AdaptiveByteBuf}), or null if

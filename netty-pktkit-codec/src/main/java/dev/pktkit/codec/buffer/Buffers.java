@@ -86,7 +86,8 @@ public final class Buffers {
     /**
      * Copies {@code len} bytes from {@code src} at {@code srcIndex} to {@code dst} at {@code dstIndex} (absolute
      * indices; neither buffer's indices move), allocating nothing with Netty's pooled (adaptive and classic),
-     * unpooled and composite buffers, with or without {@code Unsafe}.
+     * unpooled and composite buffers (measured on JDK 25 without {@code Unsafe}; with it the routes are Netty's
+     * {@code copyMemory} or the same ones).
      *
      * <p>Why not simply {@code dst.setBytes(dstIndex, src, srcIndex, len)}: without {@code Unsafe} (the JDK 24+
      * default) Netty copies between direct buffers through {@code ByteBuffer} views, and only some pairs reuse a

@@ -1,6 +1,6 @@
 package dev.pktkit.benchmarks;
 
-import dev.pktkit.vtcp.engine.DirectBytes;
+import dev.pktkit.codec.buffer.Buffers;
 import dev.pktkit.vtcp.engine.SegmentSink;
 import dev.pktkit.vtcp.engine.TcpConnection;
 import dev.pktkit.vtcp.engine.TcpConnectionHandler;
@@ -111,8 +111,8 @@ public class VtcpBenchmark {
                 } else {
                     b = alloc.directBuffer(header.readableBytes() + payload.readableBytes());
                     // word-wise into direct memory: Netty's bulk copy allocates a ByteBuffer view without Unsafe
-                    DirectBytes.append(header, header.readerIndex(), b, header.readableBytes());
-                    DirectBytes.append(payload, payload.readerIndex(), b, payload.readableBytes());
+                    Buffers.append(header, header.readerIndex(), b, header.readableBytes());
+                    Buffers.append(payload, payload.readerIndex(), b, payload.readableBytes());
                     header.release();
                     payload.release();
                 }

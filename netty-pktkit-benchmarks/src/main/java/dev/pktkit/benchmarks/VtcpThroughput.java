@@ -50,9 +50,9 @@ import java.util.regex.Pattern;
  *       computed and verified, at MTU 1500 and 65520; anchor {@code veth}: iperf3 between two namespaces over a
  *       veth pair at the same MTUs.</li>
  *   <li>{@code tun}: Linux ({@code socat}) in a namespace → TUN with {@link OffloadMode#LARGE} offloads and
- *       {@link VirtioNetCodec} (default, or {@code forwarding()}, which marks the channel
- *       {@code OffloadPacket.ACCEPTS}) → a {@code VirtualHost} discard server, and back (the default config, whose
- *       segmentation offload turns on by itself on the marked channel only, and
+ *       {@link VirtioNetCodec} (default, or {@code forwarding()}, which keeps inbound offload state; both mark
+ *       the channel {@code OffloadPacket.ACCEPTS}) → a {@code VirtualHost} discard server, and back (the default
+ *       config, whose segmentation offload turns on by itself on the marked channel, and
  *       {@code TcpEngineConfig.LARGE_SEGMENTS_OFF}); anchor {@code veth-socat}: the
  *       same socat pair over a veth between two namespaces.</li>
  *   <li>{@code conns}: 1, 100 and 10,000 established connections on one host pair: setup rate, heap per
@@ -415,8 +415,8 @@ public final class VtcpThroughput {
             ip("-n", ns, "link", "set", "lo", "up");
             VirtualHost host = VirtualHost.builder().address("10.83.0.2")
                     .tcp(new TcpEngineConfig().largeSegmentBytes(largeSegmentBytes)).build();
-            // forwarding(): inbound offload state kept and the channel marked OffloadPacket.ACCEPTS, so the host
-            // turns its segmentation offload on by itself; the default codec does not mark the channel
+            // either codec marks the LARGE channel OffloadPacket.ACCEPTS, so the host turns its segmentation
+            // offload on by itself; forwarding() also keeps inbound offload state
             ChannelHandler codec = forwardingCodec ? VirtioNetCodec.forwarding() : new VirtioNetCodec();
             tun = (TunChannel) new Bootstrap().group(group).channelFactory(() -> new TunChannel(handle))
                     .option(TunTapChannelOption.OFFLOAD, OffloadMode.LARGE)

@@ -61,7 +61,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <h2>Large frames</h2>
  * When a tenant's first port takes {@code OffloadPacket}s ({@code OffloadPacket.ACCEPTS}: a TAP with tuntap's
- * {@code VirtioNetCodec.forwarding()} and {@code OffloadMode.LARGE}) and {@link Builder#largeFrames} is on (the
+ * {@code VirtioNetCodec}, default or {@code forwarding()}, and {@code OffloadMode.LARGE}) and {@link Builder#largeFrames} is on (the
  * default), the tenant's slirp namespace sends large TCP segments (vtcp's {@code largeSegmentBytes}) and the
  * gateway frames them whole, with their offload state, so that the kernel behind the TAP segments and checksums
  * them: one {@code write} per 64 KB of a download instead of one per MTU-sized frame. The water marks are then

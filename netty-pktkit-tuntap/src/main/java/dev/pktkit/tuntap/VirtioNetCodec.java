@@ -8,6 +8,7 @@ import dev.pktkit.tuntap.vnet.GsoSegmenter;
 import dev.pktkit.tuntap.vnet.VirtioNetHeader;
 import dev.pktkit.tuntap.vnet.VirtioNetPacket;
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
@@ -31,6 +32,18 @@ import java.lang.invoke.VarHandle;
  *
  * Put it first in the pipeline of a {@link TunChannel} or {@link TapChannel}; it reads the channel's MTU at each
  * write. Not sharable: its counters are per channel.
+ *
+ * <p>On a TUN/TAP channel with offloads ({@link OffloadMode#LARGE} or {@link OffloadMode#SEGMENT}: a virtio-net
+ * header before every packet) the codec marks the channel {@link OffloadPacket#ACCEPTS}: whatever it is written,
+ * a {@code ByteBuf} or an {@code OffloadPacket} (a large segment with a partial checksum), reaches the kernel with
+ * its state, and the kernel cuts and checksums it. So a vtcp {@code VirtualHost} behind it turns its segmentation
+ * offload on by itself, and a hub forwards large segments to it without completing them in Java. The mark follows
+ * the configured mode when the codec is added before {@code bind}, and the bound mode when the channel becomes
+ * active (the mode is fixed then); it is taken away when the codec leaves. A channel without offloads
+ * ({@link OffloadMode#NONE}) is not marked: it would cut every large segment in Java. (Before, only
+ * {@link #forwarding()} marked the channel, although the default codec takes {@code OffloadPacket}s on write just
+ * as well: the mark was tied to the inbound half, keeping offload state, while it only tells writers what the
+ * channel takes.)
  *
  * <p>{@link #forwarding()} makes one for a channel that is a hub port: inbound {@link VirtioNetPacket}s go on as
  * they are (codec's {@link OffloadPacket}, state kept), and the channel is marked {@link OffloadPacket#ACCEPTS},
@@ -59,6 +72,8 @@ public final class VirtioNetCodec extends ChannelDuplexHandler {
     private long dropped;
     private long largeIn;
     private long largeOut;
+    /** Whether this codec set {@link OffloadPacket#ACCEPTS} on its channel (on the channel's loop). */
+    private boolean marked;
 
     /** Uses the TUN/TAP channel's MTU. */
     public VirtioNetCodec() {
@@ -90,16 +105,44 @@ public final class VirtioNetCodec extends ChannelDuplexHandler {
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
-        if (forwarding) {
-            ctx.channel().attr(OffloadPacket.ACCEPTS).set(Boolean.TRUE);
-        }
+        mark(ctx.channel());
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        mark(ctx.channel()); // the offload mode is fixed at bind, just before the channel becomes active
+        ctx.fireChannelActive();
     }
 
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
-        if (forwarding) {
+        if (marked) {
             ctx.channel().attr(OffloadPacket.ACCEPTS).set(null);
+            marked = false;
         }
+    }
+
+    /** Marks the channel {@link OffloadPacket#ACCEPTS} when it takes offloaded packets; on its loop. */
+    private void mark(Channel ch) {
+        if (forwarding || writesVirtioHeaders(ch)) {
+            ch.attr(OffloadPacket.ACCEPTS).set(Boolean.TRUE);
+            marked = true;
+        } else if (marked) {
+            ch.attr(OffloadPacket.ACCEPTS).set(null);
+            marked = false;
+        }
+    }
+
+    /**
+     * Whether {@code ch} is a TUN/TAP channel that writes a virtio-net header with every packet: bound with an
+     * offload mode other than {@link OffloadMode#NONE}, or, before {@code bind}, configured with one.
+     */
+    static boolean writesVirtioHeaders(Channel ch) {
+        if (!(ch instanceof AbstractTunTapChannel t)) {
+            return false;
+        }
+        OffloadMode mode = t.isActive() ? t.offloadMode() : t.config().getOffload();
+        return mode != null && mode != OffloadMode.NONE;
     }
 
     /** Inbound packets dropped: inconsistent offload headers, UDP segmentation. */

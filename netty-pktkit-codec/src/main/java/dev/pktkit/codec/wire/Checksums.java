@@ -37,14 +37,18 @@ public final class Checksums {
      * Adds {@code len} bytes of {@code buf} starting at absolute index {@code off}, as big-endian 16-bit words
      * counted from {@code off} (an odd trailing byte is padded with a zero low octet), to {@code initial}.
      *
-     * <p>Heap buffers are summed in place through their backing array. Direct buffers are summed in place through
-     * 8-byte {@link ByteBuf#getLong} reads when Netty has no {@code Unsafe} access (the default on Java 24+): there
-     * a bulk copy out of direct memory goes through a {@code ByteBuffer} duplicate made per call (64 B of garbage
-     * per call), so reading in place is the only allocation-free way, at about 0.8 times the speed of the copy.
-     * With {@code Unsafe}, and for composite buffers, ranges of {@value #COPY_THRESHOLD} bytes or more are copied
-     * in blocks of {@value #SCRATCH_LENGTH} bytes into a per-thread scratch array and summed there (allocation-free
-     * then, and faster); the copy goes through {@link ByteBuf#getBytes(int, byte[], int, int)}, which is safe while
-     * other threads read duplicates of the same buffer. Short ranges (such as an IPv4 header) are read directly.
+     * <p>Heap buffers are summed in place through their backing array. Other buffers of one piece (direct, and
+     * slices or duplicates of direct buffers) are summed in place through 8-byte {@link ByteBuf#getLong} reads when
+     * Netty has no {@code Unsafe} access (the default on Java 24+): there a bulk copy out of direct memory goes
+     * through a {@code ByteBuffer} duplicate made per call (64 B of garbage per call), so reading through the
+     * buffer's own accessors is the allocation-free way. With {@code Unsafe}, and for composite buffers, ranges of
+     * {@value #COPY_THRESHOLD} bytes or more are copied in blocks of {@value #SCRATCH_LENGTH} bytes into a
+     * per-thread scratch array and summed there; the copy goes through
+     * {@link ByteBuf#getBytes(int, byte[], int, int)}, which is safe while other threads read duplicates of the
+     * same buffer. For a composite of direct slices without {@code Unsafe} that copy measured 0 B/op (C2 removes
+     * the per-component duplicate) and 122 ns per 1500 bytes, against 724 ns through the composite's
+     * {@code getLong} (which looks the component up for every read). Short ranges (such as an IPv4 header) are
+     * read directly.
      *
      * @param initial a running sum from an earlier call, {@link #pseudoHeaderV4}, {@link #pseudoHeaderV6}, or 0;
      *                any value is accepted (it is reduced first, keeping its checksum value)
@@ -61,7 +65,7 @@ public final class Checksums {
         if (buf.hasArray()) {
             return sum + sumArray(buf.array(), buf.arrayOffset() + off, len);
         }
-        if (len < COPY_THRESHOLD || (!BULK_COPY_FREE && buf.isDirect() && buf.nioBufferCount() == 1)) {
+        if (len < COPY_THRESHOLD || (!BULK_COPY_FREE && buf.nioBufferCount() == 1)) {
             return sum + sumBuf(buf, off, len);
         }
         byte[] scratch = SCRATCH.get();
@@ -77,13 +81,13 @@ public final class Checksums {
 
     /**
      * Whether a bulk copy out of direct memory allocates nothing (Netty reaches it through {@code Unsafe}); without
-     * it direct buffers are summed in place.
+     * it buffers of one piece are summed in place.
      */
     static final boolean BULK_COPY_FREE = io.netty.util.internal.PlatformDependent.hasUnsafe();
 
     /** Block size for summing non-array buffers; even, so 16-bit words never straddle two blocks. */
     static final int SCRATCH_LENGTH = 4096;
-    /** Below this length non-array buffers are read in place rather than copied. */
+    /** Below this length non-array buffers are read in place rather than copied (with {@code Unsafe}). */
     static final int COPY_THRESHOLD = 128;
     private static final FastThreadLocal<byte[]> SCRATCH = new FastThreadLocal<>() {
         @Override
@@ -142,7 +146,11 @@ public final class Checksums {
         return sum;
     }
 
-    /** Sum through the buffer's own accessors, for short ranges of non-array buffers. */
+    /**
+     * Sum through the buffer's own accessors (no view, no copy), for non-array buffers. One {@code getLong} call
+     * site on purpose: an unrolled loop with four measured about 2× slower inside vtcp's engine, where the buffers
+     * are of several classes (the 64 KiB segment cost went from 22 to 46 µs), though faster alone.
+     */
     private static long sumBuf(ByteBuf b, int i, int len) {
         int end = i + len;
         long sum = 0;

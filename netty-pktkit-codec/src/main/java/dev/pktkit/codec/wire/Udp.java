@@ -287,7 +287,7 @@ public final class Udp {
         int start = out.writerIndex();
         writeHeader(out, srcPort, dstPort, payloadLength);
         if (payloadLength > 0) {
-            out.writeBytes(payload, payloadOff, payloadLength);
+            dev.pktkit.codec.buffer.Buffers.append(payload, payloadOff, out, payloadLength);
         }
         fillChecksumV4(out, start, HEADER_LENGTH + payloadLength, src, dst);
         return HEADER_LENGTH + payloadLength;
@@ -299,7 +299,7 @@ public final class Udp {
         int start = out.writerIndex();
         writeHeader(out, srcPort, dstPort, payloadLength);
         if (payloadLength > 0) {
-            out.writeBytes(payload, payloadOff, payloadLength);
+            dev.pktkit.codec.buffer.Buffers.append(payload, payloadOff, out, payloadLength);
         }
         fillChecksumV6(out, start, HEADER_LENGTH + payloadLength, srcHi, srcLo, dstHi, dstLo);
         return HEADER_LENGTH + payloadLength;

@@ -322,4 +322,90 @@ class ChecksumsTest {
             direct.release();
         }
     }
+
+    /**
+     * Seeded random ranges of random buffers against a plain word-by-word sum: heap (unpooled, pooled, adaptive),
+     * direct (unpooled, pooled, adaptive), slices at odd offsets, and composites of 1-6 components of mixed kinds
+     * and odd sizes; odd offsets and lengths up to 70 000 bytes, any initial sum. The folded result must be the
+     * reference's exactly, and the running sum stay below 2^40.
+     */
+    @Test
+    void randomizedAgainstAPlainWordSumOverEveryBufferKind() {
+        Random r = new Random(0x1071_1624L);
+        io.netty.buffer.ByteBufAllocator pooled = io.netty.buffer.PooledByteBufAllocator.DEFAULT;
+        io.netty.buffer.ByteBufAllocator adaptive = new io.netty.buffer.AdaptiveByteBufAllocator();
+        for (int round = 0; round < 600; round++) {
+            int size = round % 5 == 0 ? 1 + r.nextInt(70_000) : 1 + r.nextInt(3000);
+            byte[] data = new byte[size];
+            r.nextBytes(data);
+            if (round % 7 == 0) {
+                java.util.Arrays.fill(data, (byte) 0xFF); // the fastest-growing sum
+            }
+            int kind = r.nextInt(9);
+            ByteBuf b;
+            int lead = 0; // bytes before data[0] in b
+            switch (kind) {
+                case 0 -> b = Unpooled.wrappedBuffer(data.clone());
+                case 1 -> b = pooled.heapBuffer(size).writeBytes(data);
+                case 2 -> b = adaptive.heapBuffer(size).writeBytes(data);
+                case 3 -> b = Unpooled.directBuffer(size).writeBytes(data);
+                case 4 -> b = pooled.directBuffer(size).writeBytes(data);
+                case 5 -> b = adaptive.directBuffer(size).writeBytes(data);
+                case 6 -> { // a slice at an odd offset of a bigger direct buffer
+                    lead = 1 + 2 * r.nextInt(8);
+                    ByteBuf parent = (r.nextBoolean() ? pooled : adaptive).directBuffer(size + lead + 5);
+                    parent.writeZero(lead).writeBytes(data).writeZero(5);
+                    b = parent.slice(lead, size);
+                    lead = 0;
+                    b = b.retainedSlice(); // own reference for the release below
+                    parent.release();
+                }
+                default -> { // composite
+                    CompositeByteBuf c = Unpooled.compositeBuffer(8);
+                    int at = 0;
+                    int parts = 1 + r.nextInt(6);
+                    for (int p = 0; p < parts && at < size; p++) {
+                        int n = p == parts - 1 ? size - at : Math.min(size - at, 1 + r.nextInt(Math.max(1, size / 2)));
+                        ByteBuf part = switch (r.nextInt(4)) {
+                            case 0 -> Unpooled.wrappedBuffer(data.clone(), at, n);
+                            case 1 -> pooled.directBuffer(n).writeBytes(data, at, n);
+                            case 2 -> adaptive.directBuffer(n).writeBytes(data, at, n);
+                            default -> Unpooled.directBuffer(n).writeBytes(data, at, n);
+                        };
+                        c.addComponent(true, part);
+                        at += n;
+                    }
+                    if (at < size) {
+                        c.addComponent(true, Unpooled.wrappedBuffer(data.clone(), at, size - at));
+                    }
+                    b = c;
+                }
+            }
+            try {
+                for (int k = 0; k < 8; k++) {
+                    int off = r.nextInt(size + 1);
+                    int len = r.nextInt(size - off + 1);
+                    long init = k == 0 ? 0 : r.nextLong() >>> 2;
+                    long ref = init;
+                    int i = off;
+                    for (; i + 1 < off + len; i += 2) {
+                        ref += ((data[i] & 0xFF) << 8) | (data[i + 1] & 0xFF);
+                    }
+                    if (i < off + len) {
+                        ref += (data[i] & 0xFF) << 8;
+                    }
+                    while ((ref >>> 16) != 0) {
+                        ref = (ref & 0xFFFF) + (ref >>> 16);
+                    }
+                    long got = Checksums.partial(b, lead + off, len, init);
+                    String what = "kind " + kind + " size " + size + " off " + off + " len " + len;
+                    assertEquals((int) ref, Checksums.fold(got), what);
+                    assertEquals(~(int) ref & 0xFFFF, Checksums.finish(got), what);
+                    assertTrue(got >= 0 && got < 1L << 40, what);
+                }
+            } finally {
+                b.release();
+            }
+        }
+    }
 }

@@ -1,5 +1,6 @@
 package dev.pktkit.vtcp.engine;
 
+import dev.pktkit.codec.buffer.Buffers;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 
@@ -49,14 +50,14 @@ final class SendBuffer {
                 int t = (head + count - 1) & (ring.length - 1);
                 ByteBuf tail = ring[t];
                 if (owned[t] && tail.maxWritableBytes() >= n && tail.writableBytes() >= n) {
-                    DirectBytes.append(data, data.readerIndex(), tail, n);
+                    Buffers.append(data, data.readerIndex(), tail, n);
                     data.release();
                     bytes += n;
                     return;
                 }
             }
             ByteBuf chunk = alloc.buffer(CHUNK, CHUNK);
-            DirectBytes.append(data, data.readerIndex(), chunk, n);
+            Buffers.append(data, data.readerIndex(), chunk, n);
             data.release();
             push(chunk, true);
         } else {
@@ -148,7 +149,7 @@ final class SendBuffer {
                 continue;
             }
             int n = Math.min(r - off, len);
-            DirectBytes.append(b, b.readerIndex() + off, out, n);
+            Buffers.append(b, b.readerIndex() + off, out, n);
             len -= n;
             off = 0;
         }

@@ -164,8 +164,8 @@ public final class TcpEngine {
     }
 
     /**
-     * {@code Tcp.verifyChecksumV4/V6} over the readable bytes, summing a direct buffer in place ({@link DirectBytes}:
-     * the codec's sum makes a {@code ByteBuffer} duplicate per segment without {@code Unsafe}).
+     * {@code Tcp.verifyChecksumV4/V6} over the readable bytes (codec's {@code Checksums.partial}, which sums a
+     * direct buffer in place without {@code Unsafe}: no {@code ByteBuffer} view per segment).
      */
     private static boolean checksumOk(ByteBuf segment, long pseudo) {
         int len = segment.readableBytes();

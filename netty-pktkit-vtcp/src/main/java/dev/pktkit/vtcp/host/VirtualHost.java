@@ -309,8 +309,8 @@ public final class VirtualHost extends ChannelInboundHandlerAdapter implements L
 
     /**
      * Segmentation offload follows the device: on when its channel takes {@code OffloadPacket}s
-     * ({@link dev.pktkit.codec.offload.OffloadPacket#ACCEPTS}, set by tuntap's {@code VirtioNetCodec.forwarding()};
-     * the default {@code new VirtioNetCodec()} does not set it), off for a pipe, an adapter or a hub port; checked
+     * ({@link dev.pktkit.codec.offload.OffloadPacket#ACCEPTS}, set by tuntap's {@code VirtioNetCodec}, default or
+     * {@code forwarding()}, on a TUN/TAP with offloads), off for a pipe, an adapter or a hub port; checked
      * when the host is added and when the channel becomes active. Inbound {@code OffloadPacket}s are completed.
      */
     private void checkDeviceOffload(ChannelHandlerContext ctx) {

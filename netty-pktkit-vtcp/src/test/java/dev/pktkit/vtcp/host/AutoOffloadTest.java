@@ -169,4 +169,24 @@ class AutoOffloadTest {
     void configRejectsValuesBelowOff() {
         assertThrows(IllegalArgumentException.class, () -> new TcpEngineConfig().largeSegmentBytes(-2));
     }
+
+    /**
+     * A real TUN with {@code OffloadMode.LARGE} behind tuntap's default {@code new VirtioNetCodec()} (root, a
+     * namespace the test creates): the codec marks the channel, so the host's segmentation offload is on with the
+     * default config; the same TUN without offloads (no codec) leaves it off. Read on the host's loop after the bind.
+     */
+    @Test
+    void onBehindTheDefaultCodecOnATunWithOffloads() throws Exception {
+        try (LinuxPeer p = new LinuxPeer(TestLoops.EPOLL, VirtualHost.builder(), null, 1500,
+                dev.pktkit.tuntap.OffloadMode.LARGE)) {
+            assertEquals(TcpLayer.AUTO_LARGE_SEGMENT_BYTES, p.tun.eventLoop()
+                    .submit(() -> p.host.tcpLayer().engine.largeSegmentBytes()).get(10, TimeUnit.SECONDS));
+            assertTrue(p.tun.eventLoop().submit(() -> OffloadPacket.acceptedBy(p.tun)).get(10, TimeUnit.SECONDS));
+        }
+        try (LinuxPeer p = new LinuxPeer(TestLoops.EPOLL, VirtualHost.builder(), null, 1500,
+                dev.pktkit.tuntap.OffloadMode.NONE)) {
+            assertEquals(0, (int) p.tun.eventLoop()
+                    .submit(() -> p.host.tcpLayer().engine.largeSegmentBytes()).get(10, TimeUnit.SECONDS));
+        }
+    }
 }

@@ -111,7 +111,7 @@ public final class VtcpThroughput {
                     b.report("Linux socat → TUN LARGE (VirtioNetCodec) → vtcp", 1500, () -> b.tun(true, 0, false));
                     b.report("Linux socat → TUN LARGE (VirtioNetCodec.forwarding) → vtcp", 1500,
                             () -> b.tun(true, 0, true));
-                    b.report("vtcp default → TUN LARGE (VirtioNetCodec, unmarked: offload off) → Linux socat", 1500,
+                    b.report("vtcp default → TUN LARGE (VirtioNetCodec, marks the channel: offload on) → Linux socat", 1500,
                             () -> b.tun(false, 0, false));
                     b.report("vtcp default → TUN LARGE (VirtioNetCodec.forwarding, marked: offload on) → Linux socat",
                             1500, () -> b.tun(false, 0, true));

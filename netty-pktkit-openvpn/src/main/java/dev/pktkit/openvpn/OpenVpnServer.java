@@ -127,16 +127,26 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
 
     private final SecureRandom random = new SecureRandom();
     private final Map<InetSocketAddress, Session> byAddress = new HashMap<>();
-    private final Session[] byPeerId;
-    private final long[] drops = new long[OpenVpnDropReason.values().length];
-    private final ArrayList<Session> readBatch = new ArrayList<>();
+    /** Peer-id to session: written on the home loop, read lock-free on any receiving loop. */
+    private final java.util.concurrent.atomic.AtomicReferenceArray<Session> byPeerId;
+    private final java.util.concurrent.atomic.AtomicLongArray drops =
+            new java.util.concurrent.atomic.AtomicLongArray(OpenVpnDropReason.values().length);
+    private final java.util.concurrent.atomic.LongAdder handoffs = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder floats = new java.util.concurrent.atomic.LongAdder();
+    /** Per-loop data-path state, by loop; the map and the session counts are the home loop's. */
+    private final java.util.IdentityHashMap<io.netty.channel.EventLoop, LoopState> loopStates =
+            new java.util.IdentityHashMap<>();
+    /** The home loop's own state (its read batch, its dirty links, its hand-overs to other loops). */
+    private LoopState homeState;
+    /** Packets received on the home loop for sessions on other loops, per target loop, until the batch ends. */
+    private final java.util.IdentityHashMap<LoopState, Handoff> outbox = new java.util.IdentityHashMap<>();
     private ChannelHandlerContext udp;
     private volatile io.netty.channel.EventLoop home;
     private ByteBufAllocator alloc;
     private final java.util.LinkedHashSet<Session> sessions = new java.util.LinkedHashSet<>();
-    private final ArrayList<Session> dirtyTcp = new ArrayList<>();
     private ScheduledFuture<?> ticker;
-    private long now;
+    /** The coarse clock: set by the home loop's tick, read by the data loops too. */
+    private volatile long now;
     private int handshakes;
     private int clients;
     private long sessionsCreated;
@@ -173,7 +183,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         maxHandshakes = b.maxHandshakes;
         maxQueuedPerClient = b.maxQueuedPerClient;
         clientInitializer = b.clientInitializer;
-        byPeerId = new Session[maxClients];
+        byPeerId = new java.util.concurrent.atomic.AtomicReferenceArray<>(maxClients);
     }
 
     public static Builder builder() {
@@ -183,15 +193,15 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
     // ---- counters (read from any thread; racy but monotonic) ----
 
     public long drops(OpenVpnDropReason reason) {
-        return drops[reason.ordinal()];
+        return drops.get(reason.ordinal());
     }
 
     /** All non-zero drop counters. */
     public Map<OpenVpnDropReason, Long> drops() {
         Map<OpenVpnDropReason, Long> m = new java.util.EnumMap<>(OpenVpnDropReason.class);
         for (OpenVpnDropReason r : OpenVpnDropReason.values()) {
-            if (drops[r.ordinal()] != 0) {
-                m.put(r, drops[r.ordinal()]);
+            if (drops.get(r.ordinal()) != 0) {
+                m.put(r, drops.get(r.ordinal()));
             }
         }
         return m;
@@ -202,7 +212,20 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
     }
 
     void countDrop(OpenVpnDropReason r) {
-        drops[r.ordinal()]++;
+        drops.incrementAndGet(r.ordinal());
+    }
+
+    /**
+     * Data packets handed over from the loop that received them to their session's loop (the session's data
+     * channel runs on another loop of the group than the UDP socket's, or a TCP frame went through the home loop).
+     */
+    public long handoffs() {
+        return handoffs.sum();
+    }
+
+    /** Clients whose transport address changed (float), taken when a data packet from the new address authenticated. */
+    public long floats() {
+        return floats.sum();
     }
 
     /** Sessions that exist now (handshaking or connected). */
@@ -275,7 +298,8 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
     /** The connected clients' channels (call on the loop). */
     public List<OpenVpnClientChannel> clientChannels() {
         List<OpenVpnClientChannel> out = new ArrayList<>();
-        for (Session s : byPeerId) {
+        for (int i = 0; i < byPeerId.length(); i++) {
+            Session s = byPeerId.get(i);
             if (s != null && s.child != null) {
                 out.add(s.child);
             }
@@ -299,6 +323,8 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         if (home == null) {
             alloc = a;
             now = System.nanoTime();
+            homeState = new LoopState(loop);
+            loopStates.put(loop, homeState);
             home = loop;
             home.execute(() -> {
                 if (ticker == null) {
@@ -326,6 +352,10 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             ticker.cancel(false);
             ticker = null;
         }
+        for (Handoff h : outbox.values()) {
+            h.release();
+        }
+        outbox.clear();
         for (Session s : new ArrayList<>(sessions)) {
             remove(s);
         }
@@ -346,16 +376,51 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        for (int i = 0; i < readBatch.size(); i++) {
-            Session s = readBatch.get(i);
+        completeBatch(homeState);
+        dispatchHandoffs();
+        ctx.fireChannelReadComplete();
+    }
+
+    /** On {@code ls}'s loop at the end of a read batch: the sessions' channels complete their reads; links flush. */
+    private void completeBatch(LoopState ls) {
+        ArrayList<Session> batch = ls.readBatch;
+        for (int i = 0; i < batch.size(); i++) {
+            Session s = batch.get(i);
             s.inBatch = false;
             if (s.child != null) {
                 s.child.completeRead();
             }
         }
-        readBatch.clear();
-        flushLinks();
-        ctx.fireChannelReadComplete();
+        batch.clear();
+        flushLinks(ls);
+    }
+
+    /** On the home loop: one task per loop that has packets handed over from this batch. */
+    private void dispatchHandoffs() {
+        if (outbox.isEmpty()) {
+            return;
+        }
+        for (Handoff h : outbox.values()) {
+            try {
+                h.target.loop.execute(() -> runHandoff(h));
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                h.release(); // the loop is shutting down
+            }
+        }
+        outbox.clear();
+    }
+
+    /** On the target loop: the handed-over packets through their sessions' data channels, then the batch end. */
+    private void runHandoff(Handoff h) {
+        for (int i = 0; i < h.packets.size(); i++) {
+            ByteBuf p = h.packets.get(i);
+            try {
+                openData(h.sessions.get(i), p, p.readerIndex(), p.readableBytes(), h.senders.get(i));
+            } finally {
+                p.release();
+            }
+        }
+        completeBatch(h.target);
     }
 
     /** One packet from UDP ({@code conn} null) or one frame from a TCP connection. */
@@ -572,6 +637,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         }
         statelessReplies++;
         udp.write(new DatagramPacket(out, to), udp.voidPromise());
+        homeState.udpDirty = true;
     }
 
     /** Our session ID for a client: HMAC-SHA256(server secret, time slot, address, port, client session ID). */
@@ -622,7 +688,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         s.control = new ControlChannel(alloc, shared.reliableConfig(), auth, true, localSid, 0,
                 ControlChannel.DEFAULT_SEND_QUEUE, now, out -> {
                     if (!s.closed) {
-                        transmit(s, out);
+                        transmit(homeState, s, out);
                     } else {
                         out.release();
                     }
@@ -728,7 +794,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                 if (!s.closed) {
                     s.control.flushAcks();
                 }
-                flushLinks();
+                flushLinks(homeState);
             }
         }));
     }
@@ -764,11 +830,10 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         s.data = KeyDerivation.dataChannel(s.cipher, shared.authDigest(), key2, true, new ReplayWindow());
         Arrays.fill(key2, (byte) 0);
         int peerId = 0;
-        while (byPeerId[peerId] != null) {
+        while (byPeerId.get(peerId) != null) {
             peerId++;
         }
         s.peerId = peerId;
-        byPeerId[peerId] = s;
         s.useV2 = (s.ivProto & IV_PROTO_DATA_V2) != 0;
         s.state = State.CONNECTED;
         s.keyStarted = now;
@@ -783,7 +848,89 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         if (clientInitializer != null) {
             child.pipeline().addLast(clientInitializer);
         }
-        home.register(child);
+        publishKeys(s);
+        LoopState ls = placeSession(s);
+        s.ls = ls; // after every field the data path reads: the volatile write publishes them
+        byPeerId.set(peerId, s);
+        ls.loop.register(child);
+    }
+
+    /**
+     * The loop a new client's data channel and hub port live on: a TCP client's connection loop; for UDP the loop
+     * of the UDP channel's group with the fewest clients (the UDP channel's own loop on a tie), so the per-packet
+     * AEAD work of different clients runs on different loops.
+     */
+    private LoopState placeSession(Session s) {
+        LoopState best;
+        if (s.tcp != null) {
+            best = stateFor(s.tcp.eventLoop());
+        } else {
+            best = homeState;
+            io.netty.channel.EventLoopGroup group = udp.channel().eventLoop().parent();
+            if (group != null) {
+                for (io.netty.util.concurrent.EventExecutor e : group) {
+                    if (e instanceof io.netty.channel.EventLoop l) {
+                        LoopState c = stateFor(l);
+                        if (c.sessions < best.sessions) {
+                            best = c;
+                        }
+                    }
+                }
+            }
+        }
+        best.sessions++;
+        return best;
+    }
+
+    private LoopState stateFor(io.netty.channel.EventLoop loop) {
+        return loopStates.computeIfAbsent(loop, LoopState::new);
+    }
+
+    /** On the home loop, after any change of a session's keys: the data loop sees them at its next packet. */
+    private static void publishKeys(Session s) {
+        Rekey r = s.rekey;
+        s.keys = new Keys(s.data, s.dataKeyId, s.lameData, s.lameKeyId, r == null ? null : r.data,
+                r == null ? -1 : r.keyId);
+    }
+
+    /**
+     * Destroys data keys no longer published ({@link #publishKeys} ran without them) on the session's data loop,
+     * after whatever packet it is working on.
+     */
+    private static void retire(Session s, dev.pktkit.openvpn.data.DataChannel... keys) {
+        Runnable destroy = () -> {
+            for (dev.pktkit.openvpn.data.DataChannel k : keys) {
+                if (k != null) {
+                    k.destroy();
+                }
+            }
+        };
+        LoopState ls = s.ls;
+        if (ls == null || ls.loop.inEventLoop()) {
+            destroy.run();
+            return;
+        }
+        try {
+            ls.loop.execute(destroy);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            destroy.run(); // the loop is gone: nothing uses the keys any more
+        }
+    }
+
+    /** Ends a renegotiation in progress: unpublished first, then released. */
+    private void dropRekey(Session s) {
+        Rekey r = s.rekey;
+        s.rekey = null;
+        publishKeys(s);
+        r.release();
+    }
+
+    private void onHome(Runnable r) {
+        if (home.inEventLoop()) {
+            r.run();
+        } else {
+            home.execute(r);
+        }
     }
 
     /** Our OCC options string (key method 2); clients only compare it and warn. */
@@ -809,7 +956,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         r.control = new ControlChannel(alloc, shared.reliableConfig(), s.control.wrap(), true,
                 s.control.localSessionId(), keyId, ControlChannel.DEFAULT_SEND_QUEUE, now, out -> {
                     if (!s.closed) {
-                        transmit(s, out);
+                        transmit(homeState, s, out);
                     } else {
                         out.release();
                     }
@@ -833,14 +980,13 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                 return;
             }
             if (r != null) {
-                r.release();
+                dropRekey(s);
             }
             r = startRekey(s, keyId);
             OpenVpnDropReason d = r.control.onPacket(c.retainedSlice(off, plen), now);
             if (d != null) {
                 countDrop(d);
-                r.release();
-                s.rekey = null;
+                dropRekey(s);
                 return;
             }
             r.control.sendReset(now);
@@ -881,6 +1027,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                                 r.control.remoteSessionId(), r.control.localSessionId());
                 r.data = KeyDerivation.dataChannel(s.cipher, shared.authDigest(), key2, true, new ReplayWindow());
                 Arrays.fill(key2, (byte) 0);
+                publishKeys(s); // the client may send with the new key from now on
                 r.plain.discardReadBytes();
             }
         }
@@ -895,9 +1042,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
     private void promote(Session s) {
         Rekey r = s.rekey;
         s.rekey = null;
-        if (s.lameData != null) {
-            s.lameData.destroy();
-        }
+        dev.pktkit.openvpn.data.DataChannel oldLame = s.lameData;
         s.lameData = s.data;
         s.lameKeyId = s.dataKeyId;
         s.lameUntil = now + shared.transitionNanos();
@@ -912,9 +1057,11 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         s.plain = r.plain;
         s.keyId = r.keyId;
         s.keyStarted = now;
-        s.keyBytes = 0;
+        s.keyBytesBase = s.keyBytes;
         s.renegotiations++;
         renegotiations++;
+        publishKeys(s);
+        retire(s, oldLame);
     }
 
     private void onControlMessage(Session s, String m) {
@@ -967,7 +1114,16 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
     }
 
     // ---- data channel ----
+    //
+    // Threads: a connected session's data channel (keys, packet-ids, replay window, its client channel and the hub
+    // port behind it) lives on the session's loop (Session.ls), chosen at authentication (placeSession). A data
+    // packet is looked up on the loop that received it (peer-id: a lock-free array read) and opened there when
+    // that is the session's loop, else handed over (Handoff, one task per target loop per read batch). Keys are
+    // made on the home loop and published as an immutable Keys snapshot; retired keys are destroyed on the data
+    // loop. What the data path learns that the home loop owns (float, exit, the client's use of a new key) goes
+    // back with home.execute.
 
+    /** A data packet on the loop that received it (the home loop, or a TCP connection's loop for its frames). */
     private void onData(ByteBuf c, int off, int len, int op, InetSocketAddress from, TcpConnection conn) {
         Session s;
         if (conn != null) {
@@ -978,18 +1134,40 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                 return;
             }
             int peerId = c.getUnsignedMedium(off + 1);
-            s = peerId < byPeerId.length ? byPeerId[peerId] : null;
+            s = peerId < byPeerId.length() ? byPeerId.get(peerId) : null;
         } else {
-            s = byAddress.get(from);
+            s = byAddress.get(from); // P_DATA_V1 (no peer-id): only received on the home loop
         }
         if (s == null) {
             countDrop(OpenVpnDropReason.NO_SESSION);
             return;
         }
-        int keyId = Opcode.keyId(c.getByte(off));
-        dev.pktkit.openvpn.data.DataChannel key = keyId == s.dataKeyId ? s.data
-                : s.lameData != null && keyId == s.lameKeyId ? s.lameData
-                : s.rekey != null && keyId == s.rekey.keyId ? s.rekey.data : null;
+        LoopState ls = s.ls;
+        if (ls == null) {
+            countDrop(OpenVpnDropReason.NO_KEYS); // not connected yet
+            return;
+        }
+        if (ls.loop.inEventLoop()) {
+            openData(s, c, off, len, from);
+            return;
+        }
+        Handoff h = outbox.get(ls);
+        if (h == null) {
+            h = new Handoff(ls);
+            outbox.put(ls, h);
+        }
+        h.add(s, c.retainedSlice(off, len), from);
+        handoffs.increment();
+    }
+
+    /** On the session's loop: verify, decrypt and deliver one data packet; does not take {@code c}. */
+    private void openData(Session s, ByteBuf c, int off, int len, InetSocketAddress from) {
+        if (s.closed) {
+            countDrop(OpenVpnDropReason.NO_SESSION);
+            return;
+        }
+        Keys k = s.keys;
+        dev.pktkit.openvpn.data.DataChannel key = k.forKey(Opcode.keyId(c.getByte(off)));
         if (key == null) {
             countDrop(OpenVpnDropReason.NO_KEYS);
             return;
@@ -1000,8 +1178,13 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                     ? OpenVpnDropReason.DATA_REPLAY : OpenVpnDropReason.DATA_BAD_TAG);
             return;
         }
-        if (s.rekey != null && key == s.rekey.data) {
-            promote(s); // the client sends with the new key: it is active on both sides
+        if (key == k.next && s.promoteAskedFor != key) {
+            s.promoteAskedFor = key; // the client sends with the new key: it is active on both sides
+            onHome(() -> {
+                if (!s.closed && s.rekey != null && s.rekey.data == key) {
+                    promote(s);
+                }
+            });
         }
         if (!compression.unframe(plain)) {
             plain.release();
@@ -1010,13 +1193,10 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         }
         if (s.tcp == null && !from.equals(s.remote)) {
             // float: the packet authenticated under this client's keys, so its new address is the client's
-            byAddress.remove(s.remote);
-            Session other = byAddress.put(from, s);
-            if (other != null && other != s) {
-                remove(other);
-                byAddress.put(from, s);
-            }
+            InetSocketAddress old = s.remote;
             s.remote = from;
+            floats.increment();
+            onHome(() -> floated(s, old, from));
         }
         s.lastRx = now;
         s.keyBytes += len;
@@ -1029,7 +1209,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                     && plain.getUnsignedByte(plain.readerIndex() + OCC.length) == OCC_EXIT;
             plain.release();
             if (exit) {
-                remove(s);
+                onHome(() -> remove(s));
             }
             return;
         }
@@ -1039,9 +1219,24 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         }
         if (!s.inBatch) {
             s.inBatch = true;
-            readBatch.add(s);
+            s.ls.readBatch.add(s);
         }
         s.child.deliver(plain, maxQueuedPerClient);
+    }
+
+    /** On the home loop: the address table follows a client's float. */
+    private void floated(Session s, InetSocketAddress old, InetSocketAddress from) {
+        if (byAddress.get(old) == s) {
+            byAddress.remove(old);
+        }
+        if (s.closed || !from.equals(s.remote)) {
+            return; // gone, or floated again (that move's task follows)
+        }
+        Session other = byAddress.put(from, s);
+        if (other != null && other != s) {
+            remove(other);
+            byAddress.put(from, s);
+        }
     }
 
     static boolean startsWith(ByteBuf b, byte[] prefix) {
@@ -1057,65 +1252,75 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         return true;
     }
 
-    /** From a client channel: one IP packet to encrypt and send; takes {@code packet}'s reference. */
+    /** On the session's loop (its client channel's): one IP packet to encrypt and send; takes {@code packet}. */
     void sendData(Session s, ByteBuf packet) {
         packet = compression.frame(alloc, packet);
         try {
-            if (s.closed || s.data == null) {
+            Keys k = s.keys;
+            if (s.closed || k.primary == null) {
                 countDrop(OpenVpnDropReason.NO_KEYS);
                 return;
             }
-            ByteBuf out = s.data.seal(alloc, packet, s.dataKeyId, s.useV2 ? s.peerId : -1);
+            ByteBuf out = k.primary.seal(alloc, packet, k.primaryId, s.useV2 ? s.peerId : -1);
             if (out == null) {
                 countDrop(OpenVpnDropReason.PACKET_ID_EXHAUSTED);
                 return;
             }
             s.lastTx = now;
             s.keyBytes += out.readableBytes();
-            transmit(s, out);
+            transmit(s.ls, s, out);
         } finally {
             packet.release();
         }
     }
 
+    /** From a client channel's flush, on the session's loop. */
     void flushLink(Session s) {
-        flushLinks();
+        flushLinks(s.ls);
     }
 
-    private void transmit(Session s, ByteBuf out) {
+    /** On {@code ls}'s loop: one packet to the client (UDP: through the one UDP channel, from any loop). */
+    private void transmit(LoopState ls, Session s, ByteBuf out) {
         if (s.tcp != null) {
             s.tcp.write(out, s.tcp.voidPromise()); // the connection's LengthFieldPrepender adds the length
             if (!s.dirty) {
                 s.dirty = true;
-                dirtyTcp.add(s);
+                ls.dirtyTcp.add(s);
             }
         } else {
             udp.write(new DatagramPacket(out, s.remote), udp.voidPromise());
+            ls.udpDirty = true;
         }
     }
 
-    private void flushLinks() {
-        if (udp != null) {
+    /** On {@code ls}'s loop: flushes the links written from it. */
+    private void flushLinks(LoopState ls) {
+        if (ls.udpDirty) {
+            ls.udpDirty = false;
             udp.flush();
         }
-        for (int i = 0; i < dirtyTcp.size(); i++) {
-            Session s = dirtyTcp.get(i);
+        ArrayList<Session> dirty = ls.dirtyTcp;
+        for (int i = 0; i < dirty.size(); i++) {
+            Session s = dirty.get(i);
             s.dirty = false;
             s.tcp.flush();
         }
-        dirtyTcp.clear();
+        dirty.clear();
     }
 
+    /** From the client channel's close, on the session's loop. */
     void clientChannelClosed(Session s) {
-        if (!s.closed) {
-            if (s.state == State.CONNECTED) {
-                // tell the client; it restarts and reconnects (OpenVPN's server sends the same on a kill)
-                sendControlMessage(s, "RESTART");
-                s.pumpTls();
-                flushLinks();
+        onHome(() -> {
+            if (!s.closed) {
+                if (s.state == State.CONNECTED) {
+                    // tell the client; it restarts and reconnects (OpenVPN's server sends the same on a kill)
+                    sendControlMessage(s, "RESTART");
+                    s.pumpTls();
+                    flushLinks(homeState);
+                }
+                remove(s);
             }
-            remove(s);
-        }
+        });
     }
 
     // ---- timers ----
@@ -1134,18 +1339,19 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                     continue;
                 }
                 if (now - s.lastTx >= pingNanos && s.pushed) {
-                    sendData(s, Unpooled.wrappedBuffer(PING));
+                    sendPing(s);
                 }
                 if (s.lameData != null && now - s.lameUntil > 0) {
-                    s.lameData.destroy();
+                    dev.pktkit.openvpn.data.DataChannel lame = s.lameData;
                     s.lameData = null;
+                    publishKeys(s);
+                    retire(s, lame);
                 }
                 if (s.rekey != null && now - s.rekey.started > shared.handWindowNanos()) {
-                    s.rekey.release(); // the peer did not finish the new key in time; the old one carries on
-                    s.rekey = null;
+                    dropRekey(s); // the peer did not finish the new key in time; the old one carries on
                     countDrop(OpenVpnDropReason.RENEGOTIATION_FAILED);
                 } else if (s.rekey == null && (shared.renegNanos() > 0 && now - s.keyStarted > shared.renegNanos()
-                        || renegBytes > 0 && s.keyBytes > renegBytes)) {
+                        || renegBytes > 0 && s.keyBytes - s.keyBytesBase > renegBytes)) {
                     Rekey r = startRekey(s, nextKeyId(s.keyId));
                     r.control.sendReset(now);
                 }
@@ -1163,7 +1369,21 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             }
             s.control.tick(now);
         }
-        flushLinks();
+        flushLinks(homeState);
+    }
+
+    /** Our keepalive ping, sealed on the session's loop. */
+    private void sendPing(Session s) {
+        LoopState ls = s.ls;
+        if (ls.loop.inEventLoop()) {
+            sendData(s, Unpooled.wrappedBuffer(PING));
+            return;
+        }
+        s.lastTx = now; // one ping per interval, not one per tick until the data loop ran it
+        ls.loop.execute(() -> {
+            sendData(s, Unpooled.wrappedBuffer(PING));
+            flushLinks(ls);
+        });
     }
 
     private void remove(Session s) {
@@ -1177,8 +1397,11 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         } else if (byAddress.get(s.remote) == s) {
             byAddress.remove(s.remote);
         }
-        if (s.peerId >= 0 && byPeerId[s.peerId] == s) {
-            byPeerId[s.peerId] = null;
+        if (s.peerId >= 0 && byPeerId.get(s.peerId) == s) {
+            byPeerId.set(s.peerId, null);
+        }
+        if (s.ls != null) {
+            s.ls.sessions--;
         }
         if (s.state == State.CONNECTED) {
             clients--;
@@ -1191,15 +1414,10 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         s.control.release();
         s.tls.finishAndReleaseAll();
         s.plain.release();
-        if (s.data != null) {
-            s.data.destroy();
-        }
-        if (s.lameData != null) {
-            s.lameData.destroy();
-        }
         if (s.rekey != null) {
-            s.rekey.release();
+            dropRekey(s);
         }
+        retire(s, s.data, s.lameData); // the data loop sees closed first, then the keys go
         if (s.child != null) {
             s.child.closeFromServer();
         }
@@ -1230,8 +1448,10 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
     /** One TCP connection's frames into the server's loop. */
     final class TcpConnection extends io.netty.channel.ChannelInboundHandlerAdapter {
         final io.netty.channel.Channel channel;
-        /** Touched on the server's loop only. */
-        Session session;
+        /** Written on the server's loop; read on the connection's loop for its data frames. */
+        volatile Session session;
+        /** A data frame was opened on this connection's loop in the current read batch. */
+        private boolean openedHere;
 
         TcpConnection(io.netty.channel.Channel channel) {
             this.channel = channel;
@@ -1244,6 +1464,21 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                 return;
             }
             InetSocketAddress from = (InetSocketAddress) channel.remoteAddress();
+            Session s = session;
+            LoopState ls = s == null ? null : s.ls;
+            if (ls != null && ls.loop.inEventLoop() && !home.inEventLoop() && frame.isReadable()) {
+                int op = Opcode.of(frame.getByte(frame.readerIndex()));
+                if (op == Opcode.DATA_V2 || op == Opcode.DATA_V1) {
+                    // the session's data channel lives on this connection's loop: no hop to the home loop
+                    try {
+                        openData(s, frame, frame.readerIndex(), frame.readableBytes(), from);
+                    } finally {
+                        frame.release();
+                    }
+                    openedHere = true;
+                    return;
+                }
+            }
             if (home.inEventLoop()) {
                 onFrame(frame, from);
             } else {
@@ -1257,10 +1492,20 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             } finally {
                 frame.release();
             }
-            if (session != null && session.child != null) {
-                session.child.completeRead();
+            completeBatch(homeState);
+            dispatchHandoffs();
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext c) {
+            if (openedHere) {
+                openedHere = false;
+                Session s = session;
+                if (s != null && s.ls != null) {
+                    completeBatch(s.ls);
+                }
             }
-            flushLinks();
+            c.fireChannelReadComplete();
         }
 
         @Override
@@ -1281,6 +1526,59 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
 
     enum State { TLS, AUTHENTICATING, FAILED, CONNECTED }
 
+    /** One loop's data-path state. */
+    static final class LoopState {
+        final io.netty.channel.EventLoop loop;
+        /** Connected sessions placed on this loop; the home loop's. */
+        int sessions;
+        /** The loop's own: sessions that delivered packets in the current batch, links written. */
+        final ArrayList<Session> readBatch = new ArrayList<>();
+        final ArrayList<Session> dirtyTcp = new ArrayList<>();
+        boolean udpDirty;
+
+        LoopState(io.netty.channel.EventLoop loop) {
+            this.loop = loop;
+        }
+    }
+
+    /** Packets of one read batch handed over to one loop; the batch owns one reference to each. */
+    static final class Handoff {
+        final LoopState target;
+        final ArrayList<Session> sessions = new ArrayList<>();
+        final ArrayList<ByteBuf> packets = new ArrayList<>();
+        final ArrayList<InetSocketAddress> senders = new ArrayList<>();
+
+        Handoff(LoopState target) {
+            this.target = target;
+        }
+
+        void add(Session s, ByteBuf packet, InetSocketAddress from) {
+            sessions.add(s);
+            packets.add(packet);
+            senders.add(from);
+        }
+
+        void release() {
+            for (ByteBuf b : packets) {
+                b.release();
+            }
+            packets.clear();
+        }
+    }
+
+    /** A session's data keys as its data loop sees them: an immutable snapshot the home loop replaces. */
+    record Keys(dev.pktkit.openvpn.data.DataChannel primary, int primaryId,
+                dev.pktkit.openvpn.data.DataChannel lame, int lameId,
+                dev.pktkit.openvpn.data.DataChannel next, int nextId) {
+        static final Keys NONE = new Keys(null, -1, null, -1, null, -1);
+
+        dev.pktkit.openvpn.data.DataChannel forKey(int keyId) {
+            return keyId == primaryId && primary != null ? primary
+                    : keyId == lameId && lame != null ? lame
+                    : keyId == nextId && next != null ? next : null;
+        }
+    }
+
     /** A key being negotiated on an established session (soft reset, new TLS session, key method 2). */
     final class Rekey {
         final Session session;
@@ -1297,19 +1595,28 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             this.keyId = keyId;
         }
 
+        /** On the home loop, after {@link #publishKeys} ran without this key. */
         void release() {
             control.release();
             tls.finishAndReleaseAll();
             plain.release();
-            if (data != null) {
-                data.destroy();
-            }
+            retire(session, data);
         }
     }
 
-    /** One client's state, from its hard reset until it goes. Confined to the server's loop. */
+    /**
+     * One client's state, from its hard reset until it goes. The control side is confined to the server's home
+     * loop; the data side (the fields marked so) to the session's loop {@link #ls} once it is connected.
+     */
     final class Session {
+        /** Written by the home loop, and by the data loop on a float. */
         volatile InetSocketAddress remote;
+        /** The session's data loop, set once at authentication (after everything the data path reads). */
+        volatile LoopState ls;
+        /** The keys the data loop uses, published by the home loop. */
+        volatile Keys keys = Keys.NONE;
+        /** Data loop only: the next key whose first use was reported to the home loop. */
+        dev.pktkit.openvpn.data.DataChannel promoteAskedFor;
         ControlChannel control;
         SslHandler sslHandler;
         EmbeddedChannel tls;
@@ -1325,8 +1632,9 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         int lameKeyId = -1;
         long lameUntil;
         long renegotiations;
-        /** Data-channel bytes (both ways) on the current key, for {@code reneg-bytes}. */
-        long keyBytes;
+        /** Data-channel bytes (both ways), written by the data loop; since the current key: minus the base. */
+        volatile long keyBytes;
+        long keyBytesBase;
         State state = State.TLS;
         KeyMethod2Message clientKm2;
         OpenVpnCredentials credentials;
@@ -1340,7 +1648,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         boolean useV2;
         boolean ekm;
         boolean pushed;
-        boolean closed;
+        volatile boolean closed;
         /** TLS failed (alert sent); the session is removed on the next loop turn, input is dropped until then. */
         boolean tlsFailed;
         boolean inBatch;
@@ -1348,8 +1656,9 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         /** The TCP connection this session runs over, or null for UDP. */
         io.netty.channel.Channel tcp;
         long created;
-        long lastRx;
-        long lastTx;
+        /** Written by the data loop (and the home loop before it starts), read by the home loop's tick. */
+        volatile long lastRx;
+        volatile long lastTx;
         long failedAt;
 
         Session(InetSocketAddress remote) {

@@ -82,11 +82,16 @@ final class TunnelFixture implements AutoCloseable {
     }
 
     TunnelFixture(Path dir) throws Exception {
+        this(dir, 1);
+    }
+
+    /** With the server's channels (UDP, TCP, the server-side TUN) on a group of {@code loops} loops. */
+    TunnelFixture(Path dir, int loops) throws Exception {
         this.dir = dir;
         pki = TestPki.create(dir);
         outer = Netns.create();
         inner = Netns.create();
-        group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+        group = new MultiThreadIoEventLoopGroup(loops, EpollIoHandler.newFactory());
     }
 
     SslContext serverSsl(String... protocols) throws Exception {

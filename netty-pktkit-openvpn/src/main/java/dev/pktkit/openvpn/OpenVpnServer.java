@@ -138,8 +138,6 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             new java.util.IdentityHashMap<>();
     /** The home loop's own state (its read batch, its dirty links, its hand-overs to other loops). */
     private LoopState homeState;
-    /** Packets received on the home loop for sessions on other loops, per target loop, until the batch ends. */
-    private final java.util.IdentityHashMap<LoopState, Handoff> outbox = new java.util.IdentityHashMap<>();
     private ChannelHandlerContext udp;
     private volatile io.netty.channel.EventLoop home;
     private ByteBufAllocator alloc;
@@ -324,6 +322,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             alloc = a;
             now = System.nanoTime();
             homeState = new LoopState(loop);
+            homeState.udp = udp;
             loopStates.put(loop, homeState);
             home = loop;
             home.execute(() -> {
@@ -352,10 +351,12 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             ticker.cancel(false);
             ticker = null;
         }
-        for (Handoff h : outbox.values()) {
-            h.release();
+        if (homeState != null) {
+            for (Handoff h : homeState.outbox.values()) {
+                h.release();
+            }
+            homeState.outbox.clear();
         }
-        outbox.clear();
         for (Session s : new ArrayList<>(sessions)) {
             remove(s);
         }
@@ -368,7 +369,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             return;
         }
         try {
-            onPacket(dp.content(), dp.sender(), null);
+            onPacket(dp.content(), dp.sender(), null, homeState);
         } finally {
             dp.release();
         }
@@ -377,7 +378,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
         completeBatch(homeState);
-        dispatchHandoffs();
+        dispatchHandoffs(homeState);
         ctx.fireChannelReadComplete();
     }
 
@@ -395,8 +396,9 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         flushLinks(ls);
     }
 
-    /** On the home loop: one task per loop that has packets handed over from this batch. */
-    private void dispatchHandoffs() {
+    /** On {@code rx}'s loop at the end of its read batch: one task per loop that has packets handed over. */
+    private void dispatchHandoffs(LoopState rx) {
+        java.util.IdentityHashMap<LoopState, Handoff> outbox = rx.outbox;
         if (outbox.isEmpty()) {
             return;
         }
@@ -423,8 +425,11 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         completeBatch(h.target);
     }
 
-    /** One packet from UDP ({@code conn} null) or one frame from a TCP connection. */
-    private void onPacket(ByteBuf c, InetSocketAddress from, TcpConnection conn) {
+    /**
+     * On the home loop: one packet from UDP ({@code conn} null) or one frame from a TCP connection; {@code socket}
+     * is the loop whose UDP socket received it (the home loop's, or a {@link #reusePortSocket()}'s).
+     */
+    private void onPacket(ByteBuf c, InetSocketAddress from, TcpConnection conn, LoopState socket) {
         int off = c.readerIndex();
         int len = c.readableBytes();
         if (len < 1) {
@@ -433,7 +438,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         }
         int op = Opcode.of(c.getByte(off));
         if (op == Opcode.DATA_V2 || op == Opcode.DATA_V1) {
-            onData(c, off, len, op, from, conn);
+            onData(c, off, len, op, from, conn, homeState);
             return;
         }
         boolean reset = op == Opcode.CONTROL_HARD_RESET_CLIENT_V2 || op == Opcode.CONTROL_HARD_RESET_CLIENT_V3;
@@ -442,8 +447,11 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             remove(s); // the client restarted from the same address
             s = null;
         }
+        if (s != null) {
+            s.socket = socket;
+        }
         if (s == null && conn == null && stateless) {
-            onStateless(c, off, len, op, from);
+            onStateless(c, off, len, op, from, socket);
             return;
         }
         if (s == null) {
@@ -471,6 +479,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                 return;
             }
             s = newSession(from, conn, random.nextLong(), wrap == standaloneWrap ? shared.newWrap() : wrap);
+            s.socket = socket;
             OpenVpnDropReason r = s.control.onPacket(c.retainedSlice(off, plen), now);
             if (r != null) {
                 countDrop(r);
@@ -518,7 +527,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
      * client's address and the client's session ID, and nothing is kept; a session is created only when a
      * control, ack or WKC packet echoes a valid cookie (and acknowledges nothing beyond message 1).
      */
-    private void onStateless(ByteBuf c, int off, int len, int op, InetSocketAddress from) {
+    private void onStateless(ByteBuf c, int off, int len, int op, InetSocketAddress from, LoopState socket) {
         boolean v3 = op == Opcode.CONTROL_HARD_RESET_CLIENT_V3 || op == Opcode.CONTROL_WKC_V1;
         if (op != Opcode.CONTROL_HARD_RESET_CLIENT_V2 && op != Opcode.CONTROL_V1 && op != Opcode.ACK_V1
                 && !(v3 && v2Unwrapper != null)) {
@@ -574,6 +583,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                     return;
                 }
                 Session s = newSession(from, null, random.nextLong(), wrap);
+                s.socket = socket;
                 OpenVpnDropReason r = s.control.onUnwrapped(c.retain(), p, pl, pid, now);
                 if (r != null) {
                     countDrop(r);
@@ -612,6 +622,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             return;
         }
         Session s = newSession(from, null, cookie, wrap == standaloneWrap ? shared.newWrap() : wrap);
+        s.socket = socket;
         s.control.startAfterResets(clientSid, now);
         OpenVpnDropReason r = s.control.onUnwrapped(c.retain(), p, pl, pid, now);
         if (r != null) {
@@ -858,14 +869,15 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
     /**
      * The loop a new client's data channel and hub port live on: a TCP client's connection loop; for UDP the loop
      * of the UDP channel's group with the fewest clients (the UDP channel's own loop on a tie), so the per-packet
-     * AEAD work of different clients runs on different loops.
+     * AEAD work of different clients runs on different loops. On a tie, the loop whose socket the client's
+     * datagrams arrive at ({@link #reusePortSocket()}: the kernel's choice), so that nothing needs handing over.
      */
     private LoopState placeSession(Session s) {
         LoopState best;
         if (s.tcp != null) {
             best = stateFor(s.tcp.eventLoop());
         } else {
-            best = homeState;
+            best = s.socket != null ? s.socket : homeState;
             io.netty.channel.EventLoopGroup group = udp.channel().eventLoop().parent();
             if (group != null) {
                 for (io.netty.util.concurrent.EventExecutor e : group) {
@@ -1124,7 +1136,8 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
     // back with home.execute.
 
     /** A data packet on the loop that received it (the home loop, or a TCP connection's loop for its frames). */
-    private void onData(ByteBuf c, int off, int len, int op, InetSocketAddress from, TcpConnection conn) {
+    private void onData(ByteBuf c, int off, int len, int op, InetSocketAddress from, TcpConnection conn,
+                        LoopState rx) {
         Session s;
         if (conn != null) {
             s = conn.session;
@@ -1151,10 +1164,10 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             openData(s, c, off, len, from);
             return;
         }
-        Handoff h = outbox.get(ls);
+        Handoff h = rx.outbox.get(ls);
         if (h == null) {
             h = new Handoff(ls);
-            outbox.put(ls, h);
+            rx.outbox.put(ls, h);
         }
         h.add(s, c.retainedSlice(off, len), from);
         handoffs.increment();
@@ -1288,7 +1301,8 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                 ls.dirtyTcp.add(s);
             }
         } else {
-            udp.write(new DatagramPacket(out, s.remote), udp.voidPromise());
+            ChannelHandlerContext u = ls.udp != null ? ls.udp : udp; // this loop's own socket, if it has one
+            u.write(new DatagramPacket(out, s.remote), u.voidPromise());
             ls.udpDirty = true;
         }
     }
@@ -1297,7 +1311,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
     private void flushLinks(LoopState ls) {
         if (ls.udpDirty) {
             ls.udpDirty = false;
-            udp.flush();
+            (ls.udp != null ? ls.udp : udp).flush();
         }
         ArrayList<Session> dirty = ls.dirtyTcp;
         for (int i = 0; i < dirty.size(); i++) {
@@ -1445,6 +1459,112 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         };
     }
 
+    /**
+     * The handler for one more UDP socket on the server's port, bound with {@code SO_REUSEPORT} on another loop of the
+     * group (epoll or io_uring), so that the kernel spreads clients' datagrams over the loops by their address hash:
+     * <pre>{@code
+     * Bootstrap b = new Bootstrap().group(group).channel(EpollDatagramChannel.class)
+     *         .option(UnixChannelOption.SO_REUSEPORT, true);
+     * b.clone().handler(server).bind(1194).sync();                 // the server's own socket: its home loop
+     * for (int i = 1; i < loops; i++) {
+     *     b.clone().handler(server.reusePortSocket()).bind(1194).sync();  // the group's next loops
+     * }
+     * }</pre>
+     * A data packet (P_DATA_V2) is looked up by its peer-id on the loop that received it (a lock-free read) and
+     * opened there when its session lives on that loop, else handed over to the session's loop and counted
+     * ({@link #handoffs()}); the session's packets to the client leave through its loop's socket. Control packets
+     * and P_DATA_V1 go to the home loop, where the control channel runs. Bind the server's own UDP channel first.
+     * One handler per socket (not {@code @Sharable}).
+     */
+    public ChannelHandler reusePortSocket() {
+        return new ReusePortSocket();
+    }
+
+    /** One extra SO_REUSEPORT UDP socket of this server. */
+    final class ReusePortSocket extends ChannelDuplexHandler {
+        /** This socket's loop's state; set by the home loop (null until then: everything goes to the home loop). */
+        private volatile LoopState ls;
+        private ChannelHandlerContext ctx;
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext c) {
+            if (home == null || udp == null) {
+                throw new IllegalStateException("bind the server's own UDP channel before its SO_REUSEPORT sockets");
+            }
+            ctx = c;
+            io.netty.channel.EventLoop loop = c.channel().eventLoop();
+            home.execute(() -> {
+                LoopState s = stateFor(loop);
+                if (s.udp == null) {
+                    s.udp = c;
+                }
+                ls = s;
+            });
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext c, Object msg) {
+            if (!(msg instanceof DatagramPacket dp)) {
+                c.fireChannelRead(msg);
+                return;
+            }
+            LoopState me = ls;
+            ByteBuf b = dp.content();
+            int off = b.readerIndex();
+            if (me != null && b.readableBytes() >= 1 && Opcode.of(b.getByte(off)) == Opcode.DATA_V2) {
+                try {
+                    onData(b, off, b.readableBytes(), Opcode.DATA_V2, dp.sender(), null, me);
+                } finally {
+                    dp.release();
+                }
+                return;
+            }
+            try {
+                home.execute(() -> {
+                    try {
+                        onPacket(dp.content(), dp.sender(), null, me);
+                    } finally {
+                        dp.release();
+                    }
+                    completeBatch(homeState);
+                    dispatchHandoffs(homeState);
+                });
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                dp.release();
+            }
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext c) {
+            LoopState me = ls;
+            if (me != null) {
+                completeBatch(me);
+                dispatchHandoffs(me);
+            }
+            c.fireChannelReadComplete();
+        }
+
+        @Override
+        public void handlerRemoved(ChannelHandlerContext c) {
+            LoopState me = ls;
+            if (me != null) {
+                for (Handoff h : me.outbox.values()) {
+                    h.release();
+                }
+                me.outbox.clear();
+                try {
+                    home.execute(() -> {
+                        if (me.udp == ctx) {
+                            me.udp = null; // the loop's sessions send through the home socket again
+                        }
+                    });
+                } catch (java.util.concurrent.RejectedExecutionException e) {
+                    me.udp = null; // the server is going away
+                }
+            }
+        }
+    }
+
     /** One TCP connection's frames into the server's loop. */
     final class TcpConnection extends io.netty.channel.ChannelInboundHandlerAdapter {
         final io.netty.channel.Channel channel;
@@ -1488,12 +1608,12 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
 
         private void onFrame(ByteBuf frame, InetSocketAddress from) {
             try {
-                onPacket(frame, from, this);
+                onPacket(frame, from, this, null);
             } finally {
                 frame.release();
             }
             completeBatch(homeState);
-            dispatchHandoffs();
+            dispatchHandoffs(homeState);
         }
 
         @Override
@@ -1535,6 +1655,10 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         final ArrayList<Session> readBatch = new ArrayList<>();
         final ArrayList<Session> dirtyTcp = new ArrayList<>();
         boolean udpDirty;
+        /** Packets this loop received for sessions on other loops, per target, until its read batch ends. */
+        final java.util.IdentityHashMap<LoopState, Handoff> outbox = new java.util.IdentityHashMap<>();
+        /** This loop's own UDP socket (the server's, or a {@link OpenVpnServer#reusePortSocket()}'s); null: the home one. */
+        volatile ChannelHandlerContext udp;
 
         LoopState(io.netty.channel.EventLoop loop) {
             this.loop = loop;
@@ -1615,6 +1739,8 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         volatile LoopState ls;
         /** The keys the data loop uses, published by the home loop. */
         volatile Keys keys = Keys.NONE;
+        /** Home loop: the loop whose UDP socket the client's control packets last arrived at. */
+        LoopState socket;
         /** Data loop only: the next key whose first use was reported to the home loop. */
         dev.pktkit.openvpn.data.DataChannel promoteAskedFor;
         ControlChannel control;

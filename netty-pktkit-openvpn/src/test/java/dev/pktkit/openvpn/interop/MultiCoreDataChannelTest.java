@@ -96,7 +96,7 @@ class MultiCoreDataChannelTest {
     final class Rig implements AutoCloseable {
         final TestPki pki;
         final StaticKey ta;
-        final MultiThreadIoEventLoopGroup serverGroup = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+        final MultiThreadIoEventLoopGroup serverGroup;
         final MultiThreadIoEventLoopGroup clientGroup = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
         final L3Hub hub = L3Hub.builder().name("multi-core").build();
         final ReadThreads reads = new ReadThreads();
@@ -104,6 +104,11 @@ class MultiCoreDataChannelTest {
         final PacketPipe host;
 
         Rig() throws Exception {
+            this(RENEG_BYTES, NioIoHandler.newFactory());
+        }
+
+        Rig(long renegBytes, io.netty.channel.IoHandlerFactory serverIo) throws Exception {
+            serverGroup = new MultiThreadIoEventLoopGroup(2, serverIo);
             pki = TestPki.create(dir);
             ta = StaticKey.parse(Files.readString(pki.staticKey));
             L3HubClientAttacher attacher = new L3HubClientAttacher(hub);
@@ -112,7 +117,7 @@ class MultiCoreDataChannelTest {
                             .sslProvider(SslProvider.JDK).trustManager(pki.ca.toFile())
                             .clientAuth(ClientAuth.REQUIRE).build())
                     .server("10.8.0.0 255.255.255.0").tlsCrypt(ta).dataCiphers("AES-256-GCM")
-                    .renegBytes(RENEG_BYTES) // new keys made on the home loop during the transfers
+                    .renegBytes(renegBytes) // new keys made on the home loop during the transfers
                     .clientInitializer(new ChannelInitializer<OpenVpnClientChannel>() {
                         @Override
                         protected void initChannel(OpenVpnClientChannel ch) {
@@ -275,6 +280,115 @@ class MultiCoreDataChannelTest {
             } finally {
                 boss.shutdownGracefully(0, 2, TimeUnit.SECONDS).sync();
             }
+        }
+    }
+
+    /**
+     * On epoll, one UDP socket per loop with {@code SO_REUSEPORT} ({@link OpenVpnServer#reusePortSocket()}): the
+     * kernel picks the socket by the clients' address hash, the sessions still go on different loops, both move
+     * data; a data packet of client A that arrives at the other loop's socket is handed over to A's loop (counted)
+     * and its replay check runs there (the copy is refused as a replay), while the same copy at A's own loop's
+     * socket is refused without a hand-over.
+     */
+    @Test
+    void reusePortSocketsOnePerLoop() throws Exception {
+        Tools.assumeCommand("openssl", "openssl");
+        Tools.assumeCommand("openvpn", "openvpn");
+        org.junit.jupiter.api.Assumptions.assumeTrue(io.netty.channel.epoll.Epoll.isAvailable(), "epoll unavailable");
+        try (Rig rig = new Rig(0, io.netty.channel.epoll.EpollIoHandler.newFactory())) {
+            Capture capture = new Capture();
+            Bootstrap b = new Bootstrap().group(rig.serverGroup)
+                    .channel(io.netty.channel.epoll.EpollDatagramChannel.class)
+                    .option(io.netty.channel.unix.UnixChannelOption.SO_REUSEPORT, true);
+            Channel first = b.clone().handler(new ChannelInitializer<Channel>() {
+                @Override
+                protected void initChannel(Channel ch) {
+                    ch.pipeline().addLast(capture, rig.server);
+                }
+            }).bind("127.0.0.1", 0).sync().channel();
+            InetSocketAddress serverAddress = (InetSocketAddress) first.localAddress();
+            Channel second = b.clone().handler(new ChannelInitializer<Channel>() {
+                @Override
+                protected void initChannel(Channel ch) {
+                    ch.pipeline().addLast(capture, rig.server.reusePortSocket());
+                }
+            }).bind(serverAddress).sync().channel();
+            assertNotSame(first.eventLoop(), second.eventLoop());
+
+            LinkedBlockingQueue<byte[]> repliesA = new LinkedBlockingQueue<>();
+            OpenVpnClient a = rig.client(repliesA);
+            new Bootstrap().group(rig.clientGroup).channel(NioDatagramChannel.class).handler(a)
+                    .connect(serverAddress).sync();
+            OpenVpnTunnelChannel tunnelA = a.tunnel().get(30, TimeUnit.SECONDS);
+            LinkedBlockingQueue<byte[]> repliesB = new LinkedBlockingQueue<>();
+            OpenVpnClient bc = rig.client(repliesB);
+            new Bootstrap().group(rig.clientGroup).channel(NioDatagramChannel.class).handler(bc)
+                    .connect(serverAddress).sync();
+            OpenVpnTunnelChannel tunnelB = bc.tunnel().get(30, TimeUnit.SECONDS);
+            List<OpenVpnClientChannel> channels = rig.channels(first.eventLoop());
+            OpenVpnClientChannel chA = byAddress(channels, tunnelA);
+            OpenVpnClientChannel chB = byAddress(channels, tunnelB);
+            assertNotSame(chA.eventLoop(), chB.eventLoop());
+
+            bothAtOnce(tunnelA, repliesA, tunnelB, repliesB, 5);
+            assertNotEquals(threadOf(chA), threadOf(chB));
+            assertEquals(Set.of(threadOf(chA)), rig.reads.threads.get(chA));
+            assertEquals(Set.of(threadOf(chB)), rig.reads.threads.get(chB));
+            assertEquals(java.util.Map.of(), rig.server.drops(), "nothing dropped");
+
+            // a copy of one of A's data packets (peer-id 0), into each socket's pipeline on its own loop
+            byte[] copy = capture.peer0;
+            assertNotNull(copy, "a data packet of A was seen");
+            Channel other = first.eventLoop() == chA.eventLoop() ? second : first;
+            Channel own = other == first ? second : first;
+            long handed = rig.server.handoffs();
+            inject(other, copy, chA.transportAddress());
+            waitFor(() -> rig.server.drops(OpenVpnDropReason.DATA_REPLAY) == 1, "the replay check on A's loop");
+            assertEquals(handed + 1, rig.server.handoffs(), "handed over from the other loop's socket");
+            inject(own, copy, chA.transportAddress());
+            waitFor(() -> rig.server.drops(OpenVpnDropReason.DATA_REPLAY) == 2, "the replay check at A's socket");
+            assertEquals(handed + 1, rig.server.handoffs(), "opened where it arrived");
+
+            tunnelA.close().sync();
+            tunnelB.close().sync();
+            second.close().sync();
+            first.close().sync();
+        }
+    }
+
+    /** Remembers the last P_DATA_V2 datagram for peer-id 0 that a socket received. */
+    @ChannelHandler.Sharable
+    static final class Capture extends ChannelInboundHandlerAdapter {
+        volatile byte[] peer0;
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof DatagramPacket dp) {
+                ByteBuf c = dp.content();
+                int r = c.readerIndex();
+                if (c.readableBytes() > 4 && (c.getUnsignedByte(r) >> 3) == 9 && c.getUnsignedMedium(r + 1) == 0) {
+                    byte[] b = new byte[c.readableBytes()];
+                    c.getBytes(r, b);
+                    peer0 = b;
+                }
+            }
+            ctx.fireChannelRead(msg);
+        }
+    }
+
+    private static void inject(Channel socket, byte[] datagram, InetSocketAddress from) throws Exception {
+        socket.eventLoop().submit(() -> {
+            socket.pipeline().fireChannelRead(new DatagramPacket(Unpooled.wrappedBuffer(datagram),
+                    (InetSocketAddress) socket.localAddress(), from));
+            socket.pipeline().fireChannelReadComplete();
+        }).get(5, TimeUnit.SECONDS);
+    }
+
+    private static void waitFor(java.util.function.BooleanSupplier cond, String what) throws Exception {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!cond.getAsBoolean()) {
+            assertTrue(System.nanoTime() < end, "timed out waiting for " + what);
+            Thread.sleep(5); // polling a condition with a deadline
         }
     }
 

@@ -80,7 +80,7 @@ class OpenVpnThroughputMeasurement {
         TunnelFixture.assumeUsable();
         dev.pktkit.testkit.Tools.assumeCommand("iperf3", "iperf3");
         String cipher = "AES-256-GCM";
-        Result two = twoClients(cipher, 2);
+        Result two = twoClients(cipher, 2); // two loops, an SO_REUSEPORT socket on each
         Result one = twoClients(cipher, 1);
         String report = String.format("%s two stock clients at once -> our server: 2 loops %7.0f Mbit/s %5.2f"
                 + " CPU-s/Gbit | 1 loop %7.0f Mbit/s %5.2f CPU-s/Gbit | throughput ratio 2/1 %.2f, CPU ratio %.2f%n",
@@ -95,6 +95,7 @@ class OpenVpnThroughputMeasurement {
         try (TunnelFixture f = new TunnelFixture(d, loops);
              dev.pktkit.testkit.netns.Netns second = dev.pktkit.testkit.netns.Netns.create()) {
             veth(f);
+            f.reusePort = loops > 1; // one socket per loop: the kernel spreads the clients' datagrams
             second.veth("ovc2", f.inner, "ovs2").addresses("10.201.0.1/24", "10.201.0.2/24").up();
             f.startServer(b -> b.dataCiphers(cipher), f.inner, "0.0.0.0");
             f.startClient(f.profile("udp", "10.200.0.2", f.port(), ""));

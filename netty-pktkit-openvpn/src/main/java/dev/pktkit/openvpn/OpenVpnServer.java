@@ -41,9 +41,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * An OpenVPN 2.6 server as a handler on a UDP {@link io.netty.channel.socket.DatagramChannel}: stock
  * {@code openvpn --client} profiles connect to it. Each client that completes TLS, key method 2 and
- * authentication becomes an {@link OpenVpnClientChannel} (an L3 port, TUN mode) registered on this channel's
- * loop with the {@linkplain Builder#clientInitializer client initializer} in its pipeline, typically an
- * {@link L3HubClientAttacher}.
+ * authentication becomes an {@link OpenVpnClientChannel} (an L3 port, TUN mode) with the
+ * {@linkplain Builder#clientInitializer client initializer} in its pipeline, typically an
+ * {@link L3HubClientAttacher}, registered on the loop its data channel lives on (see Threads below).
  *
  * <pre>{@code
  * L3Hub hub = L3Hub.builder().build();
@@ -78,11 +78,23 @@ import java.util.concurrent.TimeUnit;
  * mode ({@link Builder#tap}), IPv6 pool ({@link Builder#serverIpv6}), renegotiation (soft resets either way,
  * lame-duck key), AES-256-CBC + HMAC, compression framing without compression ({@link Compression}).
  *
- * <p>Not done (see the module README): the multi-core data channel, re-authentication on renegotiation (CRLs:
- * {@link OpenVpnTls}; the client role: {@link OpenVpnClient}; a configuration file: {@link OpenVpnServerConfig}). The TLS engine runs in a per-session
- * {@link EmbeddedChannel} on the server's loop.
+ * <p>Threads (the multi-core data channel): the control side (sessions, TLS in a per-session
+ * {@link EmbeddedChannel}, the address pool, the address table, timers) lives on the <em>home</em> loop, the UDP
+ * channel's (or the first TCP connection's). Each connected client's data channel (open and seal, its packet-ids
+ * and replay window, its {@link OpenVpnClientChannel} and the hub port behind it) lives on one loop chosen when it
+ * authenticates: a TCP client's connection loop; for UDP the loop of the UDP channel's group with the fewest
+ * clients. A data packet is looked up by peer-id on the loop that received it (a lock-free array read) and opened
+ * there if its session lives there, else handed over to the session's loop in one task per loop and read batch
+ * ({@link #handoffs()}). With {@link #reusePortSocket()} on epoll or io_uring, each loop has an
+ * {@code SO_REUSEPORT} socket of its own on the port. Keys go from the home loop to the data loop as immutable
+ * snapshots; what the data path learns for the control side (float, exit, the client's first use of a new key)
+ * goes back as a task. No locks on the data path.
  *
- * <p>One instance per UDP channel (not {@code @Sharable}); all state is on that channel's event loop.
+ * <p>Not done (see the module README): re-authentication on renegotiation (CRLs: {@link OpenVpnTls}; the client
+ * role: {@link OpenVpnClient}; a configuration file: {@link OpenVpnServerConfig}).
+ *
+ * <p>One instance per UDP channel (not {@code @Sharable}); more sockets on the same port through
+ * {@link #reusePortSocket()}.
  */
 public final class OpenVpnServer extends ChannelDuplexHandler {
     /** OpenVPN's ping payload (ping.c). */

@@ -1473,7 +1473,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
 
     /**
      * The handler for one more UDP socket on the server's port, bound with {@code SO_REUSEPORT} on another loop of the
-     * group (epoll or io_uring), so that the kernel spreads clients' datagrams over the loops by their address hash:
+     * group (epoll; io_uring has the same option, untested here), so that the kernel spreads clients' datagrams over the loops by their address hash:
      * <pre>{@code
      * Bootstrap b = new Bootstrap().group(group).channel(EpollDatagramChannel.class)
      *         .option(UnixChannelOption.SO_REUSEPORT, true);

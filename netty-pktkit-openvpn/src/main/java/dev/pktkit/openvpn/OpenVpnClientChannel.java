@@ -16,7 +16,9 @@ import java.net.SocketAddress;
  * {@link L3HubClientAttacher} (its pushed address routed to it), in TAP mode to an {@code L2Hub} with
  * {@link L2HubClientAttacher}, or to any packet device.
  *
- * <p>It runs on the server's event loop (the UDP channel's). Closing it disconnects the client (its session and keys are dropped,
+ * <p>It runs on the loop the server placed the client on ({@link #eventLoop()}: a TCP client's connection
+ * loop; for UDP the loop of the UDP channel's group with the fewest clients), where its packets are decrypted and
+ * encrypted; the control channel stays on the server's home loop. Closing it disconnects the client (its session and keys are dropped,
  * its address goes back to the pool); the client going away closes it. Ownership: a read hands one reference to
  * the pipeline; a write takes one. Non-{@code ByteBuf} writes fail with {@link UnsupportedOperationException}.
  * With auto-read off, packets wait (up to {@code maxQueuedPerClient}, then dropped and counted as
@@ -65,10 +67,15 @@ public final class OpenVpnClientChannel extends TunnelPeerChannel {
         return session.ekm;
     }
 
-    /** The loop all of the server's state lives on (the UDP channel's, or the first TCP connection's). */
+    /**
+     * The loop the server placed this client's data channel on at authentication: a TCP client's connection loop,
+     * for UDP the least-loaded loop of the UDP channel's group. Its decryption, encryption and this channel's
+     * pipeline (the hub port behind it) run there; the control channel stays on the server's home loop.
+     */
     @Override
     protected boolean isCompatible(EventLoop loop) {
-        return loop == server.homeLoop();
+        OpenVpnServer.LoopState ls = session.ls;
+        return ls != null && loop == ls.loop;
     }
 
     @Override

@@ -41,9 +41,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * An OpenVPN 2.6 server as a handler on a UDP {@link io.netty.channel.socket.DatagramChannel}: stock
  * {@code openvpn --client} profiles connect to it. Each client that completes TLS, key method 2 and
- * authentication becomes an {@link OpenVpnClientChannel} (an L3 port, TUN mode) registered on this channel's
- * loop with the {@linkplain Builder#clientInitializer client initializer} in its pipeline, typically an
- * {@link L3HubClientAttacher}.
+ * authentication becomes an {@link OpenVpnClientChannel} (an L3 port, TUN mode) with the
+ * {@linkplain Builder#clientInitializer client initializer} in its pipeline, typically an
+ * {@link L3HubClientAttacher}, registered on the loop its data channel lives on (see Threads below).
  *
  * <pre>{@code
  * L3Hub hub = L3Hub.builder().build();
@@ -78,11 +78,23 @@ import java.util.concurrent.TimeUnit;
  * mode ({@link Builder#tap}), IPv6 pool ({@link Builder#serverIpv6}), renegotiation (soft resets either way,
  * lame-duck key), AES-256-CBC + HMAC, compression framing without compression ({@link Compression}).
  *
- * <p>Not done (see the module README): the multi-core data channel, re-authentication on renegotiation (CRLs:
- * {@link OpenVpnTls}; the client role: {@link OpenVpnClient}; a configuration file: {@link OpenVpnServerConfig}). The TLS engine runs in a per-session
- * {@link EmbeddedChannel} on the server's loop.
+ * <p>Threads (the multi-core data channel): the control side (sessions, TLS in a per-session
+ * {@link EmbeddedChannel}, the address pool, the address table, timers) lives on the <em>home</em> loop, the UDP
+ * channel's (or the first TCP connection's). Each connected client's data channel (open and seal, its packet-ids
+ * and replay window, its {@link OpenVpnClientChannel} and the hub port behind it) lives on one loop chosen when it
+ * authenticates: a TCP client's connection loop; for UDP the loop of the UDP channel's group with the fewest
+ * clients. A data packet is looked up by peer-id on the loop that received it (a lock-free array read) and opened
+ * there if its session lives there, else handed over to the session's loop in one task per loop and read batch
+ * ({@link #handoffs()}). With {@link #reusePortSocket()} on epoll or io_uring, each loop has an
+ * {@code SO_REUSEPORT} socket of its own on the port. Keys go from the home loop to the data loop as immutable
+ * snapshots; what the data path learns for the control side (float, exit, the client's first use of a new key)
+ * goes back as a task. No locks on the data path.
  *
- * <p>One instance per UDP channel (not {@code @Sharable}); all state is on that channel's event loop.
+ * <p>Not done (see the module README): re-authentication on renegotiation (CRLs: {@link OpenVpnTls}; the client
+ * role: {@link OpenVpnClient}; a configuration file: {@link OpenVpnServerConfig}).
+ *
+ * <p>One instance per UDP channel (not {@code @Sharable}); more sockets on the same port through
+ * {@link #reusePortSocket()}.
  */
 public final class OpenVpnServer extends ChannelDuplexHandler {
     /** OpenVPN's ping payload (ping.c). */
@@ -127,16 +139,24 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
 
     private final SecureRandom random = new SecureRandom();
     private final Map<InetSocketAddress, Session> byAddress = new HashMap<>();
-    private final Session[] byPeerId;
-    private final long[] drops = new long[OpenVpnDropReason.values().length];
-    private final ArrayList<Session> readBatch = new ArrayList<>();
+    /** Peer-id to session: written on the home loop, read lock-free on any receiving loop. */
+    private final java.util.concurrent.atomic.AtomicReferenceArray<Session> byPeerId;
+    private final java.util.concurrent.atomic.AtomicLongArray drops =
+            new java.util.concurrent.atomic.AtomicLongArray(OpenVpnDropReason.values().length);
+    private final java.util.concurrent.atomic.LongAdder handoffs = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder floats = new java.util.concurrent.atomic.LongAdder();
+    /** Per-loop data-path state, by loop; the map and the session counts are the home loop's. */
+    private final java.util.IdentityHashMap<io.netty.channel.EventLoop, LoopState> loopStates =
+            new java.util.IdentityHashMap<>();
+    /** The home loop's own state (its read batch, its dirty links, its hand-overs to other loops). */
+    private LoopState homeState;
     private ChannelHandlerContext udp;
     private volatile io.netty.channel.EventLoop home;
     private ByteBufAllocator alloc;
     private final java.util.LinkedHashSet<Session> sessions = new java.util.LinkedHashSet<>();
-    private final ArrayList<Session> dirtyTcp = new ArrayList<>();
     private ScheduledFuture<?> ticker;
-    private long now;
+    /** The coarse clock: set by the home loop's tick, read by the data loops too. */
+    private volatile long now;
     private int handshakes;
     private int clients;
     private long sessionsCreated;
@@ -173,7 +193,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         maxHandshakes = b.maxHandshakes;
         maxQueuedPerClient = b.maxQueuedPerClient;
         clientInitializer = b.clientInitializer;
-        byPeerId = new Session[maxClients];
+        byPeerId = new java.util.concurrent.atomic.AtomicReferenceArray<>(maxClients);
     }
 
     public static Builder builder() {
@@ -183,15 +203,15 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
     // ---- counters (read from any thread; racy but monotonic) ----
 
     public long drops(OpenVpnDropReason reason) {
-        return drops[reason.ordinal()];
+        return drops.get(reason.ordinal());
     }
 
     /** All non-zero drop counters. */
     public Map<OpenVpnDropReason, Long> drops() {
         Map<OpenVpnDropReason, Long> m = new java.util.EnumMap<>(OpenVpnDropReason.class);
         for (OpenVpnDropReason r : OpenVpnDropReason.values()) {
-            if (drops[r.ordinal()] != 0) {
-                m.put(r, drops[r.ordinal()]);
+            if (drops.get(r.ordinal()) != 0) {
+                m.put(r, drops.get(r.ordinal()));
             }
         }
         return m;
@@ -202,7 +222,20 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
     }
 
     void countDrop(OpenVpnDropReason r) {
-        drops[r.ordinal()]++;
+        drops.incrementAndGet(r.ordinal());
+    }
+
+    /**
+     * Data packets handed over from the loop that received them to their session's loop (the session's data
+     * channel runs on another loop of the group than the UDP socket's, or a TCP frame went through the home loop).
+     */
+    public long handoffs() {
+        return handoffs.sum();
+    }
+
+    /** Clients whose transport address changed (float), taken when a data packet from the new address authenticated. */
+    public long floats() {
+        return floats.sum();
     }
 
     /** Sessions that exist now (handshaking or connected). */
@@ -275,7 +308,8 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
     /** The connected clients' channels (call on the loop). */
     public List<OpenVpnClientChannel> clientChannels() {
         List<OpenVpnClientChannel> out = new ArrayList<>();
-        for (Session s : byPeerId) {
+        for (int i = 0; i < byPeerId.length(); i++) {
+            Session s = byPeerId.get(i);
             if (s != null && s.child != null) {
                 out.add(s.child);
             }
@@ -299,6 +333,9 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         if (home == null) {
             alloc = a;
             now = System.nanoTime();
+            homeState = new LoopState(loop);
+            homeState.udp = udp;
+            loopStates.put(loop, homeState);
             home = loop;
             home.execute(() -> {
                 if (ticker == null) {
@@ -326,6 +363,12 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             ticker.cancel(false);
             ticker = null;
         }
+        if (homeState != null) {
+            for (Handoff h : homeState.outbox.values()) {
+                h.release();
+            }
+            homeState.outbox.clear();
+        }
         for (Session s : new ArrayList<>(sessions)) {
             remove(s);
         }
@@ -338,7 +381,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             return;
         }
         try {
-            onPacket(dp.content(), dp.sender(), null);
+            onPacket(dp.content(), dp.sender(), null, homeState);
         } finally {
             dp.release();
         }
@@ -346,20 +389,59 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        for (int i = 0; i < readBatch.size(); i++) {
-            Session s = readBatch.get(i);
+        completeBatch(homeState);
+        dispatchHandoffs(homeState);
+        ctx.fireChannelReadComplete();
+    }
+
+    /** On {@code ls}'s loop at the end of a read batch: the sessions' channels complete their reads; links flush. */
+    private void completeBatch(LoopState ls) {
+        ArrayList<Session> batch = ls.readBatch;
+        for (int i = 0; i < batch.size(); i++) {
+            Session s = batch.get(i);
             s.inBatch = false;
             if (s.child != null) {
                 s.child.completeRead();
             }
         }
-        readBatch.clear();
-        flushLinks();
-        ctx.fireChannelReadComplete();
+        batch.clear();
+        flushLinks(ls);
     }
 
-    /** One packet from UDP ({@code conn} null) or one frame from a TCP connection. */
-    private void onPacket(ByteBuf c, InetSocketAddress from, TcpConnection conn) {
+    /** On {@code rx}'s loop at the end of its read batch: one task per loop that has packets handed over. */
+    private void dispatchHandoffs(LoopState rx) {
+        java.util.IdentityHashMap<LoopState, Handoff> outbox = rx.outbox;
+        if (outbox.isEmpty()) {
+            return;
+        }
+        for (Handoff h : outbox.values()) {
+            try {
+                h.target.loop.execute(() -> runHandoff(h));
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                h.release(); // the loop is shutting down
+            }
+        }
+        outbox.clear();
+    }
+
+    /** On the target loop: the handed-over packets through their sessions' data channels, then the batch end. */
+    private void runHandoff(Handoff h) {
+        for (int i = 0; i < h.packets.size(); i++) {
+            ByteBuf p = h.packets.get(i);
+            try {
+                openData(h.sessions.get(i), p, p.readerIndex(), p.readableBytes(), h.senders.get(i));
+            } finally {
+                p.release();
+            }
+        }
+        completeBatch(h.target);
+    }
+
+    /**
+     * On the home loop: one packet from UDP ({@code conn} null) or one frame from a TCP connection; {@code socket}
+     * is the loop whose UDP socket received it (the home loop's, or a {@link #reusePortSocket()}'s).
+     */
+    private void onPacket(ByteBuf c, InetSocketAddress from, TcpConnection conn, LoopState socket) {
         int off = c.readerIndex();
         int len = c.readableBytes();
         if (len < 1) {
@@ -368,7 +450,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         }
         int op = Opcode.of(c.getByte(off));
         if (op == Opcode.DATA_V2 || op == Opcode.DATA_V1) {
-            onData(c, off, len, op, from, conn);
+            onData(c, off, len, op, from, conn, homeState);
             return;
         }
         boolean reset = op == Opcode.CONTROL_HARD_RESET_CLIENT_V2 || op == Opcode.CONTROL_HARD_RESET_CLIENT_V3;
@@ -377,8 +459,11 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             remove(s); // the client restarted from the same address
             s = null;
         }
+        if (s != null) {
+            s.socket = socket;
+        }
         if (s == null && conn == null && stateless) {
-            onStateless(c, off, len, op, from);
+            onStateless(c, off, len, op, from, socket);
             return;
         }
         if (s == null) {
@@ -406,6 +491,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                 return;
             }
             s = newSession(from, conn, random.nextLong(), wrap == standaloneWrap ? shared.newWrap() : wrap);
+            s.socket = socket;
             OpenVpnDropReason r = s.control.onPacket(c.retainedSlice(off, plen), now);
             if (r != null) {
                 countDrop(r);
@@ -453,7 +539,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
      * client's address and the client's session ID, and nothing is kept; a session is created only when a
      * control, ack or WKC packet echoes a valid cookie (and acknowledges nothing beyond message 1).
      */
-    private void onStateless(ByteBuf c, int off, int len, int op, InetSocketAddress from) {
+    private void onStateless(ByteBuf c, int off, int len, int op, InetSocketAddress from, LoopState socket) {
         boolean v3 = op == Opcode.CONTROL_HARD_RESET_CLIENT_V3 || op == Opcode.CONTROL_WKC_V1;
         if (op != Opcode.CONTROL_HARD_RESET_CLIENT_V2 && op != Opcode.CONTROL_V1 && op != Opcode.ACK_V1
                 && !(v3 && v2Unwrapper != null)) {
@@ -509,6 +595,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                     return;
                 }
                 Session s = newSession(from, null, random.nextLong(), wrap);
+                s.socket = socket;
                 OpenVpnDropReason r = s.control.onUnwrapped(c.retain(), p, pl, pid, now);
                 if (r != null) {
                     countDrop(r);
@@ -547,6 +634,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             return;
         }
         Session s = newSession(from, null, cookie, wrap == standaloneWrap ? shared.newWrap() : wrap);
+        s.socket = socket;
         s.control.startAfterResets(clientSid, now);
         OpenVpnDropReason r = s.control.onUnwrapped(c.retain(), p, pl, pid, now);
         if (r != null) {
@@ -572,6 +660,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         }
         statelessReplies++;
         udp.write(new DatagramPacket(out, to), udp.voidPromise());
+        homeState.udpDirty = true;
     }
 
     /** Our session ID for a client: HMAC-SHA256(server secret, time slot, address, port, client session ID). */
@@ -622,7 +711,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         s.control = new ControlChannel(alloc, shared.reliableConfig(), auth, true, localSid, 0,
                 ControlChannel.DEFAULT_SEND_QUEUE, now, out -> {
                     if (!s.closed) {
-                        transmit(s, out);
+                        transmit(homeState, s, out);
                     } else {
                         out.release();
                     }
@@ -728,7 +817,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                 if (!s.closed) {
                     s.control.flushAcks();
                 }
-                flushLinks();
+                flushLinks(homeState);
             }
         }));
     }
@@ -764,11 +853,10 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         s.data = KeyDerivation.dataChannel(s.cipher, shared.authDigest(), key2, true, new ReplayWindow());
         Arrays.fill(key2, (byte) 0);
         int peerId = 0;
-        while (byPeerId[peerId] != null) {
+        while (byPeerId.get(peerId) != null) {
             peerId++;
         }
         s.peerId = peerId;
-        byPeerId[peerId] = s;
         s.useV2 = (s.ivProto & IV_PROTO_DATA_V2) != 0;
         s.state = State.CONNECTED;
         s.keyStarted = now;
@@ -783,7 +871,90 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         if (clientInitializer != null) {
             child.pipeline().addLast(clientInitializer);
         }
-        home.register(child);
+        publishKeys(s);
+        LoopState ls = placeSession(s);
+        s.ls = ls; // after every field the data path reads: the volatile write publishes them
+        byPeerId.set(peerId, s);
+        ls.loop.register(child);
+    }
+
+    /**
+     * The loop a new client's data channel and hub port live on: a TCP client's connection loop; for UDP the loop
+     * of the UDP channel's group with the fewest clients (the UDP channel's own loop on a tie), so the per-packet
+     * AEAD work of different clients runs on different loops. On a tie, the loop whose socket the client's
+     * datagrams arrive at ({@link #reusePortSocket()}: the kernel's choice), so that nothing needs handing over.
+     */
+    private LoopState placeSession(Session s) {
+        LoopState best;
+        if (s.tcp != null) {
+            best = stateFor(s.tcp.eventLoop());
+        } else {
+            best = s.socket != null ? s.socket : homeState;
+            io.netty.channel.EventLoopGroup group = udp.channel().eventLoop().parent();
+            if (group != null) {
+                for (io.netty.util.concurrent.EventExecutor e : group) {
+                    if (e instanceof io.netty.channel.EventLoop l) {
+                        LoopState c = stateFor(l);
+                        if (c.sessions < best.sessions) {
+                            best = c;
+                        }
+                    }
+                }
+            }
+        }
+        best.sessions++;
+        return best;
+    }
+
+    private LoopState stateFor(io.netty.channel.EventLoop loop) {
+        return loopStates.computeIfAbsent(loop, LoopState::new);
+    }
+
+    /** On the home loop, after any change of a session's keys: the data loop sees them at its next packet. */
+    private static void publishKeys(Session s) {
+        Rekey r = s.rekey;
+        s.keys = new Keys(s.data, s.dataKeyId, s.lameData, s.lameKeyId, r == null ? null : r.data,
+                r == null ? -1 : r.keyId);
+    }
+
+    /**
+     * Destroys data keys no longer published ({@link #publishKeys} ran without them) on the session's data loop,
+     * after whatever packet it is working on.
+     */
+    private static void retire(Session s, dev.pktkit.openvpn.data.DataChannel... keys) {
+        Runnable destroy = () -> {
+            for (dev.pktkit.openvpn.data.DataChannel k : keys) {
+                if (k != null) {
+                    k.destroy();
+                }
+            }
+        };
+        LoopState ls = s.ls;
+        if (ls == null || ls.loop.inEventLoop()) {
+            destroy.run();
+            return;
+        }
+        try {
+            ls.loop.execute(destroy);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            destroy.run(); // the loop is gone: nothing uses the keys any more
+        }
+    }
+
+    /** Ends a renegotiation in progress: unpublished first, then released. */
+    private void dropRekey(Session s) {
+        Rekey r = s.rekey;
+        s.rekey = null;
+        publishKeys(s);
+        r.release();
+    }
+
+    private void onHome(Runnable r) {
+        if (home.inEventLoop()) {
+            r.run();
+        } else {
+            home.execute(r);
+        }
     }
 
     /** Our OCC options string (key method 2); clients only compare it and warn. */
@@ -809,7 +980,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         r.control = new ControlChannel(alloc, shared.reliableConfig(), s.control.wrap(), true,
                 s.control.localSessionId(), keyId, ControlChannel.DEFAULT_SEND_QUEUE, now, out -> {
                     if (!s.closed) {
-                        transmit(s, out);
+                        transmit(homeState, s, out);
                     } else {
                         out.release();
                     }
@@ -833,14 +1004,13 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                 return;
             }
             if (r != null) {
-                r.release();
+                dropRekey(s);
             }
             r = startRekey(s, keyId);
             OpenVpnDropReason d = r.control.onPacket(c.retainedSlice(off, plen), now);
             if (d != null) {
                 countDrop(d);
-                r.release();
-                s.rekey = null;
+                dropRekey(s);
                 return;
             }
             r.control.sendReset(now);
@@ -881,6 +1051,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                                 r.control.remoteSessionId(), r.control.localSessionId());
                 r.data = KeyDerivation.dataChannel(s.cipher, shared.authDigest(), key2, true, new ReplayWindow());
                 Arrays.fill(key2, (byte) 0);
+                publishKeys(s); // the client may send with the new key from now on
                 r.plain.discardReadBytes();
             }
         }
@@ -895,9 +1066,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
     private void promote(Session s) {
         Rekey r = s.rekey;
         s.rekey = null;
-        if (s.lameData != null) {
-            s.lameData.destroy();
-        }
+        dev.pktkit.openvpn.data.DataChannel oldLame = s.lameData;
         s.lameData = s.data;
         s.lameKeyId = s.dataKeyId;
         s.lameUntil = now + shared.transitionNanos();
@@ -912,9 +1081,11 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         s.plain = r.plain;
         s.keyId = r.keyId;
         s.keyStarted = now;
-        s.keyBytes = 0;
+        s.keyBytesBase = s.keyBytes;
         s.renegotiations++;
         renegotiations++;
+        publishKeys(s);
+        retire(s, oldLame);
     }
 
     private void onControlMessage(Session s, String m) {
@@ -967,8 +1138,18 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
     }
 
     // ---- data channel ----
+    //
+    // Threads: a connected session's data channel (keys, packet-ids, replay window, its client channel and the hub
+    // port behind it) lives on the session's loop (Session.ls), chosen at authentication (placeSession). A data
+    // packet is looked up on the loop that received it (peer-id: a lock-free array read) and opened there when
+    // that is the session's loop, else handed over (Handoff, one task per target loop per read batch). Keys are
+    // made on the home loop and published as an immutable Keys snapshot; retired keys are destroyed on the data
+    // loop. What the data path learns that the home loop owns (float, exit, the client's use of a new key) goes
+    // back with home.execute.
 
-    private void onData(ByteBuf c, int off, int len, int op, InetSocketAddress from, TcpConnection conn) {
+    /** A data packet on the loop that received it (the home loop, or a TCP connection's loop for its frames). */
+    private void onData(ByteBuf c, int off, int len, int op, InetSocketAddress from, TcpConnection conn,
+                        LoopState rx) {
         Session s;
         if (conn != null) {
             s = conn.session;
@@ -978,18 +1159,40 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                 return;
             }
             int peerId = c.getUnsignedMedium(off + 1);
-            s = peerId < byPeerId.length ? byPeerId[peerId] : null;
+            s = peerId < byPeerId.length() ? byPeerId.get(peerId) : null;
         } else {
-            s = byAddress.get(from);
+            s = byAddress.get(from); // P_DATA_V1 (no peer-id): only received on the home loop
         }
         if (s == null) {
             countDrop(OpenVpnDropReason.NO_SESSION);
             return;
         }
-        int keyId = Opcode.keyId(c.getByte(off));
-        dev.pktkit.openvpn.data.DataChannel key = keyId == s.dataKeyId ? s.data
-                : s.lameData != null && keyId == s.lameKeyId ? s.lameData
-                : s.rekey != null && keyId == s.rekey.keyId ? s.rekey.data : null;
+        LoopState ls = s.ls;
+        if (ls == null) {
+            countDrop(OpenVpnDropReason.NO_KEYS); // not connected yet
+            return;
+        }
+        if (ls.loop.inEventLoop()) {
+            openData(s, c, off, len, from);
+            return;
+        }
+        Handoff h = rx.outbox.get(ls);
+        if (h == null) {
+            h = new Handoff(ls);
+            rx.outbox.put(ls, h);
+        }
+        h.add(s, c.retainedSlice(off, len), from);
+        handoffs.increment();
+    }
+
+    /** On the session's loop: verify, decrypt and deliver one data packet; does not take {@code c}. */
+    private void openData(Session s, ByteBuf c, int off, int len, InetSocketAddress from) {
+        if (s.closed) {
+            countDrop(OpenVpnDropReason.NO_SESSION);
+            return;
+        }
+        Keys k = s.keys;
+        dev.pktkit.openvpn.data.DataChannel key = k.forKey(Opcode.keyId(c.getByte(off)));
         if (key == null) {
             countDrop(OpenVpnDropReason.NO_KEYS);
             return;
@@ -1000,8 +1203,13 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                     ? OpenVpnDropReason.DATA_REPLAY : OpenVpnDropReason.DATA_BAD_TAG);
             return;
         }
-        if (s.rekey != null && key == s.rekey.data) {
-            promote(s); // the client sends with the new key: it is active on both sides
+        if (key == k.next && s.promoteAskedFor != key) {
+            s.promoteAskedFor = key; // the client sends with the new key: it is active on both sides
+            onHome(() -> {
+                if (!s.closed && s.rekey != null && s.rekey.data == key) {
+                    promote(s);
+                }
+            });
         }
         if (!compression.unframe(plain)) {
             plain.release();
@@ -1010,13 +1218,10 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         }
         if (s.tcp == null && !from.equals(s.remote)) {
             // float: the packet authenticated under this client's keys, so its new address is the client's
-            byAddress.remove(s.remote);
-            Session other = byAddress.put(from, s);
-            if (other != null && other != s) {
-                remove(other);
-                byAddress.put(from, s);
-            }
+            InetSocketAddress old = s.remote;
             s.remote = from;
+            floats.increment();
+            onHome(() -> floated(s, old, from));
         }
         s.lastRx = now;
         s.keyBytes += len;
@@ -1029,7 +1234,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                     && plain.getUnsignedByte(plain.readerIndex() + OCC.length) == OCC_EXIT;
             plain.release();
             if (exit) {
-                remove(s);
+                onHome(() -> remove(s));
             }
             return;
         }
@@ -1039,9 +1244,24 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         }
         if (!s.inBatch) {
             s.inBatch = true;
-            readBatch.add(s);
+            s.ls.readBatch.add(s);
         }
         s.child.deliver(plain, maxQueuedPerClient);
+    }
+
+    /** On the home loop: the address table follows a client's float. */
+    private void floated(Session s, InetSocketAddress old, InetSocketAddress from) {
+        if (byAddress.get(old) == s) {
+            byAddress.remove(old);
+        }
+        if (s.closed || !from.equals(s.remote)) {
+            return; // gone, or floated again (that move's task follows)
+        }
+        Session other = byAddress.put(from, s);
+        if (other != null && other != s) {
+            remove(other);
+            byAddress.put(from, s);
+        }
     }
 
     static boolean startsWith(ByteBuf b, byte[] prefix) {
@@ -1057,65 +1277,76 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         return true;
     }
 
-    /** From a client channel: one IP packet to encrypt and send; takes {@code packet}'s reference. */
+    /** On the session's loop (its client channel's): one IP packet to encrypt and send; takes {@code packet}. */
     void sendData(Session s, ByteBuf packet) {
         packet = compression.frame(alloc, packet);
         try {
-            if (s.closed || s.data == null) {
+            Keys k = s.keys;
+            if (s.closed || k.primary == null) {
                 countDrop(OpenVpnDropReason.NO_KEYS);
                 return;
             }
-            ByteBuf out = s.data.seal(alloc, packet, s.dataKeyId, s.useV2 ? s.peerId : -1);
+            ByteBuf out = k.primary.seal(alloc, packet, k.primaryId, s.useV2 ? s.peerId : -1);
             if (out == null) {
                 countDrop(OpenVpnDropReason.PACKET_ID_EXHAUSTED);
                 return;
             }
             s.lastTx = now;
             s.keyBytes += out.readableBytes();
-            transmit(s, out);
+            transmit(s.ls, s, out);
         } finally {
             packet.release();
         }
     }
 
+    /** From a client channel's flush, on the session's loop. */
     void flushLink(Session s) {
-        flushLinks();
+        flushLinks(s.ls);
     }
 
-    private void transmit(Session s, ByteBuf out) {
+    /** On {@code ls}'s loop: one packet to the client (UDP: through the one UDP channel, from any loop). */
+    private void transmit(LoopState ls, Session s, ByteBuf out) {
         if (s.tcp != null) {
             s.tcp.write(out, s.tcp.voidPromise()); // the connection's LengthFieldPrepender adds the length
             if (!s.dirty) {
                 s.dirty = true;
-                dirtyTcp.add(s);
+                ls.dirtyTcp.add(s);
             }
         } else {
-            udp.write(new DatagramPacket(out, s.remote), udp.voidPromise());
+            ChannelHandlerContext u = ls.udp != null ? ls.udp : udp; // this loop's own socket, if it has one
+            u.write(new DatagramPacket(out, s.remote), u.voidPromise());
+            ls.udpDirty = true;
         }
     }
 
-    private void flushLinks() {
-        if (udp != null) {
-            udp.flush();
+    /** On {@code ls}'s loop: flushes the links written from it. */
+    private void flushLinks(LoopState ls) {
+        if (ls.udpDirty) {
+            ls.udpDirty = false;
+            (ls.udp != null ? ls.udp : udp).flush();
         }
-        for (int i = 0; i < dirtyTcp.size(); i++) {
-            Session s = dirtyTcp.get(i);
+        ArrayList<Session> dirty = ls.dirtyTcp;
+        for (int i = 0; i < dirty.size(); i++) {
+            Session s = dirty.get(i);
             s.dirty = false;
             s.tcp.flush();
         }
-        dirtyTcp.clear();
+        dirty.clear();
     }
 
+    /** From the client channel's close, on the session's loop. */
     void clientChannelClosed(Session s) {
-        if (!s.closed) {
-            if (s.state == State.CONNECTED) {
-                // tell the client; it restarts and reconnects (OpenVPN's server sends the same on a kill)
-                sendControlMessage(s, "RESTART");
-                s.pumpTls();
-                flushLinks();
+        onHome(() -> {
+            if (!s.closed) {
+                if (s.state == State.CONNECTED) {
+                    // tell the client; it restarts and reconnects (OpenVPN's server sends the same on a kill)
+                    sendControlMessage(s, "RESTART");
+                    s.pumpTls();
+                    flushLinks(homeState);
+                }
+                remove(s);
             }
-            remove(s);
-        }
+        });
     }
 
     // ---- timers ----
@@ -1134,18 +1365,19 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                     continue;
                 }
                 if (now - s.lastTx >= pingNanos && s.pushed) {
-                    sendData(s, Unpooled.wrappedBuffer(PING));
+                    sendPing(s);
                 }
                 if (s.lameData != null && now - s.lameUntil > 0) {
-                    s.lameData.destroy();
+                    dev.pktkit.openvpn.data.DataChannel lame = s.lameData;
                     s.lameData = null;
+                    publishKeys(s);
+                    retire(s, lame);
                 }
                 if (s.rekey != null && now - s.rekey.started > shared.handWindowNanos()) {
-                    s.rekey.release(); // the peer did not finish the new key in time; the old one carries on
-                    s.rekey = null;
+                    dropRekey(s); // the peer did not finish the new key in time; the old one carries on
                     countDrop(OpenVpnDropReason.RENEGOTIATION_FAILED);
                 } else if (s.rekey == null && (shared.renegNanos() > 0 && now - s.keyStarted > shared.renegNanos()
-                        || renegBytes > 0 && s.keyBytes > renegBytes)) {
+                        || renegBytes > 0 && s.keyBytes - s.keyBytesBase > renegBytes)) {
                     Rekey r = startRekey(s, nextKeyId(s.keyId));
                     r.control.sendReset(now);
                 }
@@ -1163,7 +1395,21 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             }
             s.control.tick(now);
         }
-        flushLinks();
+        flushLinks(homeState);
+    }
+
+    /** Our keepalive ping, sealed on the session's loop. */
+    private void sendPing(Session s) {
+        LoopState ls = s.ls;
+        if (ls.loop.inEventLoop()) {
+            sendData(s, Unpooled.wrappedBuffer(PING));
+            return;
+        }
+        s.lastTx = now; // one ping per interval, not one per tick until the data loop ran it
+        ls.loop.execute(() -> {
+            sendData(s, Unpooled.wrappedBuffer(PING));
+            flushLinks(ls);
+        });
     }
 
     private void remove(Session s) {
@@ -1177,8 +1423,11 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         } else if (byAddress.get(s.remote) == s) {
             byAddress.remove(s.remote);
         }
-        if (s.peerId >= 0 && byPeerId[s.peerId] == s) {
-            byPeerId[s.peerId] = null;
+        if (s.peerId >= 0 && byPeerId.get(s.peerId) == s) {
+            byPeerId.set(s.peerId, null);
+        }
+        if (s.ls != null) {
+            s.ls.sessions--;
         }
         if (s.state == State.CONNECTED) {
             clients--;
@@ -1191,15 +1440,10 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         s.control.release();
         s.tls.finishAndReleaseAll();
         s.plain.release();
-        if (s.data != null) {
-            s.data.destroy();
-        }
-        if (s.lameData != null) {
-            s.lameData.destroy();
-        }
         if (s.rekey != null) {
-            s.rekey.release();
+            dropRekey(s);
         }
+        retire(s, s.data, s.lameData); // the data loop sees closed first, then the keys go
         if (s.child != null) {
             s.child.closeFromServer();
         }
@@ -1227,11 +1471,119 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         };
     }
 
+    /**
+     * The handler for one more UDP socket on the server's port, bound with {@code SO_REUSEPORT} on another loop of the
+     * group (epoll; io_uring has the same option, untested here), so that the kernel spreads clients' datagrams over the loops by their address hash:
+     * <pre>{@code
+     * Bootstrap b = new Bootstrap().group(group).channel(EpollDatagramChannel.class)
+     *         .option(UnixChannelOption.SO_REUSEPORT, true);
+     * b.clone().handler(server).bind(1194).sync();                 // the server's own socket: its home loop
+     * for (int i = 1; i < loops; i++) {
+     *     b.clone().handler(server.reusePortSocket()).bind(1194).sync();  // the group's next loops
+     * }
+     * }</pre>
+     * A data packet (P_DATA_V2) is looked up by its peer-id on the loop that received it (a lock-free read) and
+     * opened there when its session lives on that loop, else handed over to the session's loop and counted
+     * ({@link #handoffs()}); the session's packets to the client leave through its loop's socket. Control packets
+     * and P_DATA_V1 go to the home loop, where the control channel runs. Bind the server's own UDP channel first.
+     * One handler per socket (not {@code @Sharable}).
+     */
+    public ChannelHandler reusePortSocket() {
+        return new ReusePortSocket();
+    }
+
+    /** One extra SO_REUSEPORT UDP socket of this server. */
+    final class ReusePortSocket extends ChannelDuplexHandler {
+        /** This socket's loop's state; set by the home loop (null until then: everything goes to the home loop). */
+        private volatile LoopState ls;
+        private ChannelHandlerContext ctx;
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext c) {
+            if (home == null || udp == null) {
+                throw new IllegalStateException("bind the server's own UDP channel before its SO_REUSEPORT sockets");
+            }
+            ctx = c;
+            io.netty.channel.EventLoop loop = c.channel().eventLoop();
+            home.execute(() -> {
+                LoopState s = stateFor(loop);
+                if (s.udp == null) {
+                    s.udp = c;
+                }
+                ls = s;
+            });
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext c, Object msg) {
+            if (!(msg instanceof DatagramPacket dp)) {
+                c.fireChannelRead(msg);
+                return;
+            }
+            LoopState me = ls;
+            ByteBuf b = dp.content();
+            int off = b.readerIndex();
+            if (me != null && b.readableBytes() >= 1 && Opcode.of(b.getByte(off)) == Opcode.DATA_V2) {
+                try {
+                    onData(b, off, b.readableBytes(), Opcode.DATA_V2, dp.sender(), null, me);
+                } finally {
+                    dp.release();
+                }
+                return;
+            }
+            try {
+                home.execute(() -> {
+                    try {
+                        onPacket(dp.content(), dp.sender(), null, me);
+                    } finally {
+                        dp.release();
+                    }
+                    completeBatch(homeState);
+                    dispatchHandoffs(homeState);
+                });
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                dp.release();
+            }
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext c) {
+            LoopState me = ls;
+            if (me != null) {
+                completeBatch(me);
+                dispatchHandoffs(me);
+            }
+            c.fireChannelReadComplete();
+        }
+
+        @Override
+        public void handlerRemoved(ChannelHandlerContext c) {
+            LoopState me = ls;
+            if (me != null) {
+                for (Handoff h : me.outbox.values()) {
+                    h.release();
+                }
+                me.outbox.clear();
+                try {
+                    home.execute(() -> {
+                        if (me.udp == ctx) {
+                            me.udp = null; // the loop's sessions send through the home socket again
+                        }
+                    });
+                } catch (java.util.concurrent.RejectedExecutionException e) {
+                    me.udp = null; // the server is going away
+                }
+            }
+        }
+    }
+
     /** One TCP connection's frames into the server's loop. */
     final class TcpConnection extends io.netty.channel.ChannelInboundHandlerAdapter {
         final io.netty.channel.Channel channel;
-        /** Touched on the server's loop only. */
-        Session session;
+        /** Written on the server's loop; read on the connection's loop for its data frames. */
+        volatile Session session;
+        /** A data frame was opened on this connection's loop in the current read batch. */
+        private boolean openedHere;
 
         TcpConnection(io.netty.channel.Channel channel) {
             this.channel = channel;
@@ -1244,6 +1596,21 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                 return;
             }
             InetSocketAddress from = (InetSocketAddress) channel.remoteAddress();
+            Session s = session;
+            LoopState ls = s == null ? null : s.ls;
+            if (ls != null && ls.loop.inEventLoop() && !home.inEventLoop() && frame.isReadable()) {
+                int op = Opcode.of(frame.getByte(frame.readerIndex()));
+                if (op == Opcode.DATA_V2 || op == Opcode.DATA_V1) {
+                    // the session's data channel lives on this connection's loop: no hop to the home loop
+                    try {
+                        openData(s, frame, frame.readerIndex(), frame.readableBytes(), from);
+                    } finally {
+                        frame.release();
+                    }
+                    openedHere = true;
+                    return;
+                }
+            }
             if (home.inEventLoop()) {
                 onFrame(frame, from);
             } else {
@@ -1253,14 +1620,24 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
 
         private void onFrame(ByteBuf frame, InetSocketAddress from) {
             try {
-                onPacket(frame, from, this);
+                onPacket(frame, from, this, null);
             } finally {
                 frame.release();
             }
-            if (session != null && session.child != null) {
-                session.child.completeRead();
+            completeBatch(homeState);
+            dispatchHandoffs(homeState);
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext c) {
+            if (openedHere) {
+                openedHere = false;
+                Session s = session;
+                if (s != null && s.ls != null) {
+                    completeBatch(s.ls);
+                }
             }
-            flushLinks();
+            c.fireChannelReadComplete();
         }
 
         @Override
@@ -1281,6 +1658,63 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
 
     enum State { TLS, AUTHENTICATING, FAILED, CONNECTED }
 
+    /** One loop's data-path state. */
+    static final class LoopState {
+        final io.netty.channel.EventLoop loop;
+        /** Connected sessions placed on this loop; the home loop's. */
+        int sessions;
+        /** The loop's own: sessions that delivered packets in the current batch, links written. */
+        final ArrayList<Session> readBatch = new ArrayList<>();
+        final ArrayList<Session> dirtyTcp = new ArrayList<>();
+        boolean udpDirty;
+        /** Packets this loop received for sessions on other loops, per target, until its read batch ends. */
+        final java.util.IdentityHashMap<LoopState, Handoff> outbox = new java.util.IdentityHashMap<>();
+        /** This loop's own UDP socket (the server's, or a {@link OpenVpnServer#reusePortSocket()}'s); null: the home one. */
+        volatile ChannelHandlerContext udp;
+
+        LoopState(io.netty.channel.EventLoop loop) {
+            this.loop = loop;
+        }
+    }
+
+    /** Packets of one read batch handed over to one loop; the batch owns one reference to each. */
+    static final class Handoff {
+        final LoopState target;
+        final ArrayList<Session> sessions = new ArrayList<>();
+        final ArrayList<ByteBuf> packets = new ArrayList<>();
+        final ArrayList<InetSocketAddress> senders = new ArrayList<>();
+
+        Handoff(LoopState target) {
+            this.target = target;
+        }
+
+        void add(Session s, ByteBuf packet, InetSocketAddress from) {
+            sessions.add(s);
+            packets.add(packet);
+            senders.add(from);
+        }
+
+        void release() {
+            for (ByteBuf b : packets) {
+                b.release();
+            }
+            packets.clear();
+        }
+    }
+
+    /** A session's data keys as its data loop sees them: an immutable snapshot the home loop replaces. */
+    record Keys(dev.pktkit.openvpn.data.DataChannel primary, int primaryId,
+                dev.pktkit.openvpn.data.DataChannel lame, int lameId,
+                dev.pktkit.openvpn.data.DataChannel next, int nextId) {
+        static final Keys NONE = new Keys(null, -1, null, -1, null, -1);
+
+        dev.pktkit.openvpn.data.DataChannel forKey(int keyId) {
+            return keyId == primaryId && primary != null ? primary
+                    : keyId == lameId && lame != null ? lame
+                    : keyId == nextId && next != null ? next : null;
+        }
+    }
+
     /** A key being negotiated on an established session (soft reset, new TLS session, key method 2). */
     final class Rekey {
         final Session session;
@@ -1297,19 +1731,30 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             this.keyId = keyId;
         }
 
+        /** On the home loop, after {@link #publishKeys} ran without this key. */
         void release() {
             control.release();
             tls.finishAndReleaseAll();
             plain.release();
-            if (data != null) {
-                data.destroy();
-            }
+            retire(session, data);
         }
     }
 
-    /** One client's state, from its hard reset until it goes. Confined to the server's loop. */
+    /**
+     * One client's state, from its hard reset until it goes. The control side is confined to the server's home
+     * loop; the data side (the fields marked so) to the session's loop {@link #ls} once it is connected.
+     */
     final class Session {
+        /** Written by the home loop, and by the data loop on a float. */
         volatile InetSocketAddress remote;
+        /** The session's data loop, set once at authentication (after everything the data path reads). */
+        volatile LoopState ls;
+        /** The keys the data loop uses, published by the home loop. */
+        volatile Keys keys = Keys.NONE;
+        /** Home loop: the loop whose UDP socket the client's control packets last arrived at. */
+        LoopState socket;
+        /** Data loop only: the next key whose first use was reported to the home loop. */
+        dev.pktkit.openvpn.data.DataChannel promoteAskedFor;
         ControlChannel control;
         SslHandler sslHandler;
         EmbeddedChannel tls;
@@ -1325,8 +1770,9 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         int lameKeyId = -1;
         long lameUntil;
         long renegotiations;
-        /** Data-channel bytes (both ways) on the current key, for {@code reneg-bytes}. */
-        long keyBytes;
+        /** Data-channel bytes (both ways), written by the data loop; since the current key: minus the base. */
+        volatile long keyBytes;
+        long keyBytesBase;
         State state = State.TLS;
         KeyMethod2Message clientKm2;
         OpenVpnCredentials credentials;
@@ -1340,7 +1786,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         boolean useV2;
         boolean ekm;
         boolean pushed;
-        boolean closed;
+        volatile boolean closed;
         /** TLS failed (alert sent); the session is removed on the next loop turn, input is dropped until then. */
         boolean tlsFailed;
         boolean inBatch;
@@ -1348,8 +1794,9 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         /** The TCP connection this session runs over, or null for UDP. */
         io.netty.channel.Channel tcp;
         long created;
-        long lastRx;
-        long lastTx;
+        /** Written by the data loop (and the home loop before it starts), read by the home loop's tick. */
+        volatile long lastRx;
+        volatile long lastTx;
         long failedAt;
 
         Session(InetSocketAddress remote) {

@@ -68,6 +68,113 @@ class OpenVpnThroughputMeasurement {
         Files.writeString(Path.of("target", "openvpn-throughput.txt"), report);
     }
 
+    /**
+     * The multi-core data channel: two stock clients at once (each in a namespace of its own, each over its own
+     * veth to the server's namespace) against our server whose channels sit on a 2-loop group, then the same with a
+     * 1-loop group; iperf3 from both clients at the same time for {@link #SECONDS} s, to two iperf3 servers behind
+     * the server's TUN. Prints the aggregate Mbit/s, our JVM's CPU-seconds per Gbit, and the ratio 2-loop/1-loop.
+     * Run alone with {@code -Dtest=OpenVpnThroughputMeasurement#twoClients}.
+     */
+    @Test
+    void twoClients() throws Exception {
+        TunnelFixture.assumeUsable();
+        dev.pktkit.testkit.Tools.assumeCommand("iperf3", "iperf3");
+        String cipher = "AES-256-GCM";
+        Result two = twoClients(cipher, 2); // two loops, an SO_REUSEPORT socket on each
+        Result one = twoClients(cipher, 1);
+        String report = String.format("%s two stock clients at once -> our server: 2 loops %7.0f Mbit/s %5.2f"
+                + " CPU-s/Gbit | 1 loop %7.0f Mbit/s %5.2f CPU-s/Gbit | throughput ratio 2/1 %.2f, CPU ratio %.2f%n",
+                cipher, two.mbits, two.cpuSecondsPerGbit, one.mbits, one.cpuSecondsPerGbit, two.mbits / one.mbits,
+                two.cpuSecondsPerGbit / one.cpuSecondsPerGbit);
+        System.out.println("OPENVPN-MULTICORE\n" + report);
+        Files.writeString(Path.of("target", "openvpn-multicore.txt"), report);
+    }
+
+    private Result twoClients(String cipher, int loops) throws Exception {
+        Path d = Files.createDirectories(dir.resolve("two-" + loops + "-" + cipher));
+        try (TunnelFixture f = new TunnelFixture(d, loops);
+             dev.pktkit.testkit.netns.Netns second = dev.pktkit.testkit.netns.Netns.create()) {
+            veth(f);
+            f.reusePort = loops > 1; // one socket per loop: the kernel spreads the clients' datagrams
+            second.veth("ovc2", f.inner, "ovs2").addresses("10.201.0.1/24", "10.201.0.2/24").up();
+            f.startServer(b -> b.dataCiphers(cipher), f.inner, "0.0.0.0");
+            f.startClient(f.profile("udp", "10.200.0.2", f.port(), ""));
+            Path log2 = d.resolve("client2.log");
+            Path conf2 = d.resolve("client2.ovpn");
+            Files.writeString(conf2, f.profile("udp", "10.201.0.2", f.port(), ""));
+            Process client2 = second.start(log2, "openvpn", "--config", conf2.toString());
+            try {
+                f.awaitClientLog("Initialization Sequence Completed", 30);
+                f.waitFor(() -> {
+                    try {
+                        return Files.readString(log2).contains("Initialization Sequence Completed");
+                    } catch (java.io.IOException e) {
+                        return false;
+                    }
+                }, 30, "the second client");
+                java.util.List<dev.pktkit.openvpn.OpenVpnClientChannel> chs =
+                        f.udp.eventLoop().submit(f.server::clientChannels).get();
+                System.out.println("OPENVPN-MULTICORE loops " + loops + ": sessions on " + chs.stream()
+                        .map(c -> c.eventLoop().toString()).toList());
+                Process s1 = f.inner.start(d.resolve("iperf-s1.log"), "iperf3", "-s", "-1", "-B",
+                        TunnelFixture.SERVER_V4, "-p", "5201");
+                Process s2 = f.inner.start(d.resolve("iperf-s2.log"), "iperf3", "-s", "-1", "-B",
+                        TunnelFixture.SERVER_V4, "-p", "5202");
+                f.waitFor(() -> {
+                    try {
+                        String ss = f.inner.exec("ss", "-ltn").output();
+                        return ss.contains(":5201") && ss.contains(":5202");
+                    } catch (Exception e) {
+                        return false;
+                    }
+                }, 10, "the iperf3 servers");
+                var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+                long handoffs0 = f.server.handoffs();
+                long cpu0 = os.getProcessCpuTime();
+                java.util.concurrent.CompletableFuture<CommandResult> r1 =
+                        java.util.concurrent.CompletableFuture.supplyAsync(() -> iperfClient(f.outer, "5201"));
+                java.util.concurrent.CompletableFuture<CommandResult> r2 =
+                        java.util.concurrent.CompletableFuture.supplyAsync(() -> iperfClient(second, "5202"));
+                CommandResult a = r1.get(SECONDS + 60, TimeUnit.SECONDS);
+                CommandResult b = r2.get(SECONDS + 60, TimeUnit.SECONDS);
+                long cpu = os.getProcessCpuTime() - cpu0;
+                s1.waitFor(5, TimeUnit.SECONDS);
+                s2.waitFor(5, TimeUnit.SECONDS);
+                double bits = 0;
+                double secs = 0;
+                StringBuilder each = new StringBuilder();
+                for (CommandResult r : new CommandResult[] {a, b}) {
+                    Matcher m = RECEIVED.matcher(r.output());
+                    if (!r.ok() || !m.find()) {
+                        throw new AssertionError("iperf3 failed: " + r.output());
+                    }
+                    double s = Double.parseDouble(m.group(1));
+                    double bb = Long.parseLong(m.group(2)) * 8.0;
+                    each.append(String.format(" %.0f", bb / s / 1e6));
+                    bits += bb;
+                    secs = Math.max(secs, s);
+                }
+                System.out.println("OPENVPN-MULTICORE loops " + loops + ": per client Mbit/s" + each
+                        + ", handed over " + (f.server.handoffs() - handoffs0) + ", drops " + f.server.drops());
+                return new Result(bits / secs / 1e6, cpu / 1e9 / (bits / 1e9));
+            } finally {
+                client2.destroy();
+                if (!client2.waitFor(5, TimeUnit.SECONDS)) {
+                    client2.destroyForcibly();
+                }
+            }
+        }
+    }
+
+    private static CommandResult iperfClient(dev.pktkit.testkit.netns.Netns ns, String port) {
+        try {
+            return ns.exec(Duration.ofSeconds(SECONDS + 30), "iperf3", "-J", "-c", TunnelFixture.SERVER_V4, "-p",
+                    port, "-t", Integer.toString(SECONDS));
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     private static void veth(TunnelFixture f) throws Exception {
         f.outer.veth("ovc", f.inner, "ovs").addresses("10.200.0.1/24", "10.200.0.2/24").up();
     }

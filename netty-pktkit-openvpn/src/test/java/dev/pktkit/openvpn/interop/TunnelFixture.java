@@ -50,6 +50,10 @@ final class TunnelFixture implements AutoCloseable {
     static final String SERVER_V4 = "10.8.0.1";
 
     final Path dir;
+    final int loops;
+    /** One UDP socket per loop with SO_REUSEPORT ({@link OpenVpnServer#reusePortSocket()}): set before starting. */
+    boolean reusePort;
+    final java.util.List<Channel> extraUdp = new java.util.ArrayList<>();
     final TestPki pki;
     final Netns outer;
     final Netns inner;
@@ -82,11 +86,17 @@ final class TunnelFixture implements AutoCloseable {
     }
 
     TunnelFixture(Path dir) throws Exception {
+        this(dir, 1);
+    }
+
+    /** With the server's channels (UDP, TCP, the server-side TUN) on a group of {@code loops} loops. */
+    TunnelFixture(Path dir, int loops) throws Exception {
+        this.loops = loops;
         this.dir = dir;
         pki = TestPki.create(dir);
         outer = Netns.create();
         inner = Netns.create();
-        group = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
+        group = new MultiThreadIoEventLoopGroup(loops, EpollIoHandler.newFactory());
     }
 
     SslContext serverSsl(String... protocols) throws Exception {
@@ -129,7 +139,18 @@ final class TunnelFixture implements AutoCloseable {
                         });
                     }
                 })
+                .option(io.netty.channel.unix.UnixChannelOption.SO_REUSEPORT, reusePort)
                 .bind(bindHost, 0).sync().channel();
+        for (int i = 1; reusePort && i < loops; i++) {
+            extraUdp.add(new Bootstrap().group(group).channelFactory(() -> {
+                try {
+                    return outerNs.call(EpollDatagramChannel::new);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }).option(io.netty.channel.unix.UnixChannelOption.SO_REUSEPORT, true).handler(server.reusePortSocket())
+                    .bind(udp.localAddress()).sync().channel());
+        }
         tcp = new io.netty.bootstrap.ServerBootstrap().group(group)
                 .channelFactory(() -> {
                     try {
@@ -295,6 +316,9 @@ final class TunnelFixture implements AutoCloseable {
         }
         if (tcp != null) {
             tcp.close().sync();
+        }
+        for (Channel c : extraUdp) {
+            c.close().sync();
         }
         if (udp != null) {
             udp.close().sync();

@@ -23,7 +23,8 @@ import io.netty.buffer.ByteBuf;
  *   port) and rewritten to the expected outside endpoint.</li>
  * </ul>
  * Inbound, a remote's {@code h245Address} is remembered so that the inside host's connection to it is claimed
- * as an H.245 control flow. Addresses of other hosts count {@link AlgEvent#FOREIGN_ADDRESS} and pass.
+ * as an H.245 control flow. Addresses of other hosts, and the inside host's with port 0 or a port below 1024 in
+ * an {@code h245Address} or media channel, count {@link AlgEvent#FOREIGN_ADDRESS} and pass (nothing expected).
  *
  * <p>Bounds: {@link #MAX_PENDING} announced H.245 connections waiting (the oldest is forgotten beyond that; each
  * expires after the expectation timeout), {@link H323Decoder#MAX_ADDRESSES} addresses per message, the engine's
@@ -202,7 +203,9 @@ public final class H323Alg extends Alg {
                 newIp = p.outsideAddress();
                 newPort = p.outsidePort();
             } else {
-                if (port == 0) {
+                if (port < 1024) {
+                    // port 0 or a privileged port: no H.245 or RTP endpoint; nothing expected, unchanged
+                    counters.increment(AlgEvent.FOREIGN_ADDRESS);
                     continue;
                 }
                 boolean tcp = kind == H323Decoder.H245_ADDRESS;

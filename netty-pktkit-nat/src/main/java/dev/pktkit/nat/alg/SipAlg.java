@@ -19,6 +19,8 @@ import java.nio.charset.StandardCharsets;
  *   inside UA's, so that it recognises its own Via in responses and requests addressed to its registered
  *   Contact.</li>
  * </ul>
+ * A media port below 1024 is not expected (counted {@link AlgEvent#FOREIGN_ADDRESS}), nor is a {@code c=} address
+ * other than exactly the inside host's.
  * Bounds: a message with any line longer than {@link AlgConfig.Builder#maxLine} is not parsed
  * ({@link AlgEvent#MALFORMED}); media expectations are bounded by the engine's per-control-flow bound, and once
  * one is refused the message's further {@code m=} lines are refused without asking; a message that goes out
@@ -223,6 +225,15 @@ public final class SipAlg extends Alg {
         return Character.isDigit(c) || c == '.';
     }
 
+    /**
+     * Whether a {@code c=} line names exactly the inside host ({@code c=IN IP4 addr}, optionally {@code /ttl}): a
+     * longer address that merely starts with it ({@code 10.0.0.23} for {@code 10.0.0.2}) is another host's.
+     */
+    static boolean isOurs(String cLine, String from) {
+        String t = cLine.trim();
+        return t.equals("c=IN IP4 " + from) || t.startsWith("c=IN IP4 " + from + "/");
+    }
+
     /** The SDP body with c=/o= addresses rewritten and the m= ports expected; null when malformed. */
     private String sdp(HelperPacket p, int slot, String body, String from, String to) {
         String[] lines = body.split("\r?\n", -1);
@@ -235,7 +246,7 @@ public final class SipAlg extends Alg {
             if (l.startsWith("m=")) {
                 inMedia = true;
             } else if (l.startsWith("c=")) {
-                boolean ours = l.trim().equals("c=IN IP4 " + from) || l.trim().startsWith("c=IN IP4 " + from + "/");
+                boolean ours = isOurs(l, from);
                 if (inMedia) {
                     mediaOurs |= ours;
                 } else {
@@ -252,7 +263,7 @@ public final class SipAlg extends Alg {
         StringBuilder b = new StringBuilder(body.length() + 32);
         for (int i = 0; i < lines.length; i++) {
             String l = lines[i];
-            if (l.startsWith("c=IN IP4 " + from) || (l.startsWith("o=") && l.endsWith(" IN IP4 " + from))) {
+            if ((l.startsWith("c=") && isOurs(l, from)) || (l.startsWith("o=") && l.endsWith(" IN IP4 " + from))) {
                 l = l.replace("IN IP4 " + from, "IN IP4 " + to);
             } else if (l.startsWith("m=")) {
                 String[] f = l.split(" ", 3);
@@ -273,7 +284,11 @@ public final class SipAlg extends Alg {
                     counters.increment(AlgEvent.MALFORMED);
                     return null;
                 }
-                if (port != 0) { // port 0: a declined stream
+                if (port != 0 && port < 1024) {
+                    // a privileged port is no RTP port (Linux's nf_conntrack_sip refuses it too): nothing is
+                    // expected, the line passes as it is
+                    counters.increment(AlgEvent.FOREIGN_ADDRESS);
+                } else if (port != 0) { // port 0: a declined stream
                     ExpectedFlow rtp = expectMedia(p, slot, port, 0);
                     if (rtp != null) {
                         expectMedia(p, slot, port + 1, rtp.outsidePort() == port ? 0 : rtp.outsidePort() + 1);

@@ -189,6 +189,117 @@ class AlgHostileTest {
         assertEquals(0, e.helperErrors());
     }
 
+
+    /** The pending expectation for an inside endpoint, or null. */
+    private ExpectedFlow expected(String host, int insidePort) {
+        for (ExpectedFlow f : e.expectations()) {
+            if (f.expectation().insideAddress() == ip(host) && f.expectation().insidePort() == insidePort) {
+                return f;
+            }
+        }
+        return null;
+    }
+
+    @Test
+    void sipInviteFloodsStayWithinTheFlowAndTotalBounds() {
+        engine(20, AlgConfig.builder().sip(true).build());
+        SipAlg s = algs.sip();
+        // 30 INVITEs from one UA (one control flow), each announcing one stream (RTP + RTCP): four messages fill
+        // the flow's bound, each of the other 26 has its RTP refused by the engine (and so asks nothing more)
+        for (int i = 0; i < 30; i++) {
+            ByteBuf p = sip(HOST, invite(HOST, sdp(HOST, 20000 + 2 * i, 1)));
+            String got = udpPayload(p);
+            assertFalse(got.contains(HOST), "every INVITE is still rewritten: " + got);
+            assertTrue(got.contains("m=audio " + (20000 + 2 * i) + " RTP/AVP 0"), got);
+        }
+        assertEquals(PER_FLOW, e.expectationCount());
+        assertEquals(PER_FLOW, count(s, AlgEvent.EXPECTED));
+        assertEquals(26, count(s, AlgEvent.EXPECT_REFUSED));
+        assertEquals(26, e.counters().expectationsRefused());
+        // ten more UAs, one INVITE each: six fit under the total bound (20), four are refused
+        for (int u = 0; u < 10; u++) {
+            String ua = "10.0.0." + (10 + u);
+            assertFalse(udpPayload(sip(ua, invite(ua, sdp(ua, 30000, 1)))).contains(ua));
+        }
+        assertEquals(20, e.expectationCount(), "the total bound");
+        assertEquals(PER_FLOW + 12, count(s, AlgEvent.EXPECTED));
+        assertEquals(30, count(s, AlgEvent.EXPECT_REFUSED));
+        assertEquals(30, e.counters().expectationsRefused());
+        assertNull(expected("10.0.0.16", 30000), "the seventh UA's stream was refused");
+        // a refused stream's RTP is filtered (counted), an admitted one's comes in
+        long filtered = e.counters().droppedTotal();
+        assertEquals(NatEngine.DROP, e.inbound(keep(udp("192.0.2.33", 3456, OUT, 20008, new byte[12]))));
+        assertEquals(filtered + 1, e.counters().droppedTotal());
+        // survival: the first stream's RTP and RTCP arrive (two expectations consumed), then the flooded UA's
+        // next INVITE gets both of its flows again and its media come in
+        ExpectedFlow rtp = expected(HOST, 20000);
+        ExpectedFlow rtcp = expected(HOST, 20001);
+        assertEquals(port, e.inbound(keep(udp("192.0.2.33", 3456, OUT, rtp.outsidePort(), new byte[12]))));
+        assertEquals(port, e.inbound(keep(udp("192.0.2.33", 3457, OUT, rtcp.outsidePort(), new byte[8]))));
+        assertEquals(18, e.expectationCount());
+        assertFalse(udpPayload(sip(HOST, invite(HOST, sdp(HOST, 21000, 1)))).contains(HOST));
+        assertEquals(20, e.expectationCount());
+        ExpectedFlow again = expected(HOST, 21000);
+        assertNotNull(again);
+        ByteBuf media = keep(udp("192.0.2.34", 4000, OUT, again.outsidePort(), new byte[12]));
+        assertEquals(port, e.inbound(media));
+        assertEquals(ip(HOST), Ipv4.dst(media, 0));
+        assertEquals(21000, Udp.dstPort(media, l4(media)));
+        assertEquals(0, e.helperErrors());
+    }
+
+    @Test
+    void sipBogusSdpAddressesAndPortsExpectNothing() {
+        engine(1024, AlgConfig.builder().sip(true).build());
+        SipAlg s = algs.sip();
+        String tail = "s=-\r\nt=0 0\r\n";
+        // another host's connection address (a third party): the SDP passes as it is, nothing expected
+        String third = "v=0\r\no=alice 1 1 IN IP4 192.0.2.9\r\nc=IN IP4 192.0.2.9\r\n" + tail
+                + "m=audio 20000 RTP/AVP 0\r\n";
+        assertTrue(udpPayload(sip(HOST, invite(HOST, third))).endsWith(third));
+        assertEquals(1, count(s, AlgEvent.FOREIGN_ADDRESS));
+        // an address that only starts with the inside host's (10.0.0.23 for 10.0.0.2), at session level, next to
+        // a media-level c= that is ours: the other host's line is left alone, ours rewritten
+        String prefix = "v=0\r\no=alice 1 1 IN IP4 10.0.0.23\r\nc=IN IP4 10.0.0.23\r\n" + tail
+                + "m=audio 20000 RTP/AVP 0\r\nc=IN IP4 " + HOST + "\r\n";
+        String got = udpPayload(sip(HOST, invite(HOST, prefix)));
+        assertTrue(got.contains("c=IN IP4 10.0.0.23\r\n") && got.contains("o=alice 1 1 IN IP4 10.0.0.23\r\n"), got);
+        assertTrue(got.contains("m=audio 20000 RTP/AVP 0\r\nc=IN IP4 " + OUT + "\r\n"), got);
+        assertEquals(2, e.expectationCount(), "the stream whose c= is ours");
+        List.copyOf(e.expectations()).forEach(ExpectedFlow::cancel);
+        // ports no RTP flow can have: beyond 65534 (no room for RTCP), negative, not a number: the message
+        // passes unchanged, nothing expected
+        long malformed = count(s, AlgEvent.MALFORMED);
+        for (String bad : new String[]{"65535", "70000", "-2", "2x000", ""}) {
+            String m = invite(HOST, sdp(HOST, 20000, 1) + "m=audio " + bad + " RTP/AVP 0\r\n");
+            assertEquals(m, udpPayload(sip(HOST, m)), bad);
+        }
+        assertEquals(malformed + 5, count(s, AlgEvent.MALFORMED));
+        assertEquals(0, e.expectationCount(), "the good stream before each bad m= was withdrawn");
+        // a privileged port (and 1023) is no RTP port: not expected, counted, the line left as it was; the
+        // message's other stream is still served
+        long foreign = count(s, AlgEvent.FOREIGN_ADDRESS);
+        String low = invite(HOST, "v=0\r\nc=IN IP4 " + HOST + "\r\n" + tail + "m=audio 22 RTP/AVP 0\r\n"
+                + "m=audio 1023 RTP/AVP 0\r\nm=audio 1024 RTP/AVP 0\r\n");
+        got = udpPayload(sip(HOST, low));
+        assertTrue(got.contains("m=audio 22 RTP/AVP 0\r\nm=audio 1023 RTP/AVP 0\r\nm=audio "), got);
+        assertEquals(foreign + 2, count(s, AlgEvent.FOREIGN_ADDRESS));
+        assertNull(expected(HOST, 22));
+        assertNull(expected(HOST, 23));
+        assertNull(expected(HOST, 1023));
+        assertNotNull(expected(HOST, 1024));
+        assertEquals(2, e.expectationCount());
+        long dropped = e.counters().droppedTotal();
+        assertEquals(NatEngine.DROP, e.inbound(keep(udp("192.0.2.33", 3456, OUT, 22, new byte[12]))));
+        assertEquals(dropped + 1, e.counters().droppedTotal());
+        // survival: a well-formed INVITE's media come in
+        sip(HOST, invite(HOST, sdp(HOST, 40000, 1)));
+        assertEquals(4, e.expectationCount());
+        assertEquals(port, e.inbound(keep(udp("192.0.2.33", 3456, OUT, expected(HOST, 40000).outsidePort(),
+                new byte[12]))));
+        assertEquals(0, e.helperErrors());
+    }
+
     // ---- IRC DCC ----
 
     private static String dcc(String file, String host, int port) {
@@ -252,6 +363,61 @@ class AlgHostileTest {
         assertEquals("PRIVMSG bob :\u0001DCC SEND ok " + (ip(OUT) & 0xFFFF_FFFFL) + " 54000 100\u0001\r\n",
                 tcpPayload(okp));
         assertEquals(20, e.expectationCount());
+        assertEquals(0, e.helperErrors());
+    }
+
+
+    @Test
+    void ircBogusDccAddressesAndPortsExpectNothing() {
+        engine(1024, AlgConfig.builder().irc(true).build());
+        IrcAlg irc = algs.irc();
+        connect(HOST, 46000, 6667);
+        long seq = 101;
+        long me = ip(HOST) & 0xFFFF_FFFFL;
+        String[] foreign = {
+                dcc("f", "10.0.0.9", 50000),                      // another inside host
+                dcc("f", OUT, 50000),                             // the NAT's own outside address
+                dcc("f", SERVER, 50000),                          // the server's
+                dcc("f", HOST, 0),                                // passive DCC
+                dcc("f", HOST, 22),                               // a privileged port
+                dcc("f", HOST, 1023),
+                "PRIVMSG bob :\u0001DCC CHAT chat 0 50000\u0001\r\n"};
+        String[] malformed = {
+                "PRIVMSG bob :\u0001DCC SEND f 4294967296 50000 1\u0001\r\n",   // beyond 32 bits
+                "PRIVMSG bob :\u0001DCC SEND f 123456789012 50000 1\u0001\r\n", // 12 digits
+                "PRIVMSG bob :\u0001DCC SEND f " + me + " 70000 1\u0001\r\n",   // port beyond 65535
+                "PRIVMSG bob :\u0001DCC SEND f " + me + " 123456 1\u0001\r\n",  // six digits
+                "PRIVMSG bob :\u0001DCC SEND f " + me + " -5 1\u0001\r\n",
+                "PRIVMSG bob :\u0001DCC SEND f 10.0.0.2 50000 1\u0001\r\n",     // dotted, not a number
+                "PRIVMSG bob :\u0001DCC SEND f " + me + "\u0001\r\n",            // no port
+                "PRIVMSG bob :\u0001DCC SEND \"unterminated " + me + " 50000 1\u0001\r\n",
+                "PRIVMSG bob :\u0001DCC SEND f " + me + " 50000 1\r\n"};        // no closing 0x01
+        for (String m : foreign) {
+            assertEquals(m, tcpPayload(out(tcp(HOST, 46000, SERVER, 6667, seq, 501, Tcp.ACK | Tcp.PSH, null, m))));
+            seq += m.length();
+        }
+        for (String m : malformed) {
+            assertEquals(m, tcpPayload(out(tcp(HOST, 46000, SERVER, 6667, seq, 501, Tcp.ACK | Tcp.PSH, null, m))));
+            seq += m.length();
+        }
+        assertEquals(foreign.length, count(irc, AlgEvent.FOREIGN_ADDRESS));
+        assertEquals(malformed.length, count(irc, AlgEvent.MALFORMED));
+        assertEquals(0, e.expectationCount());
+        assertEquals(0, count(irc, AlgEvent.EXPECTED));
+        assertEquals(0, count(irc, AlgEvent.REWRITTEN));
+        // nothing was opened: a connection to the announced port is refused
+        long dropped = e.counters().droppedTotal();
+        assertEquals(NatEngine.DROP, e.inbound(keep(tcp("192.0.2.77", 33333, OUT, 50000, 1, 0, Tcp.SYN, null, ""))));
+        assertEquals(dropped + 1, e.counters().droppedTotal());
+        // survival: the next well-formed DCC on the same connection is rewritten and its transfer admitted
+        String ok = dcc("ok", HOST, 50000);
+        assertEquals(dcc("ok", OUT, 50000),
+                tcpPayload(out(tcp(HOST, 46000, SERVER, 6667, seq, 501, Tcp.ACK | Tcp.PSH, null, ok))));
+        assertEquals(1, e.expectationCount());
+        ByteBuf syn = keep(tcp("192.0.2.77", 33334, OUT, expected(HOST, 50000).outsidePort(), 1, 0, Tcp.SYN, null,
+                ""));
+        assertEquals(port, e.inbound(syn));
+        assertEquals(50000, Tcp.dstPort(syn, l4(syn)));
         assertEquals(0, e.helperErrors());
     }
 
@@ -328,6 +494,124 @@ class AlgHostileTest {
         ByteBuf syn = keep(tcp(SERVER, 50123, OUT, h245.outsidePort(), 900, 0, Tcp.SYN, null, new byte[0]));
         assertEquals(port, e.inbound(syn));
         assertEquals(30200, Tcp.dstPort(syn, l4(syn)));
+    }
+
+
+    @Test
+    void h323CallsStayWithinTheTotalBound() {
+        engine(20, AlgConfig.builder().h323(true).build());
+        H323Alg h = algs.h323();
+        // four calls, each a Setup announcing H.245 and three fastStart channels (RTP + RTCP each): 7 flows a
+        // call, under the flow's bound (8); the third call meets the total bound (20), the fourth gets nothing
+        for (int c = 0; c < 4; c++) {
+            int cport = 40100 + c;
+            connect(HOST, cport, 1720);
+            int base = 16000 + 100 * c;
+            byte[] m = tpkt(q931(SETUP, 20 + c, setup(ip(HOST), 30000 + c, ip(HOST), cport,
+                    openLogicalChannel(1, ip(HOST), base + 1, ip(HOST), base),
+                    openLogicalChannel(2, ip(HOST), base + 3, ip(HOST), base + 2),
+                    openLogicalChannel(3, ip(HOST), base + 5, ip(HOST), base + 4))));
+            h323Out(cport, 101, m);
+        }
+        assertEquals(20, e.expectationCount(), "the total bound");
+        assertEquals(20, count(h, AlgEvent.EXPECTED));
+        assertTrue(count(h, AlgEvent.EXPECT_REFUSED) >= 1 + 7, h.toString());
+        assertNotNull(expected(HOST, 30002), "the third call's H.245 fitted");
+        assertNull(expected(HOST, 30003), "the fourth call's H.245 did not");
+        assertNull(expected(HOST, 16300));
+        assertEquals(3, h.pendingH245());
+        // survival: the first call's callee opens H.245 (one expectation consumed) and the fourth call,
+        // retransmitting its Setup, gets its H.245 connection expected
+        ByteBuf syn = keep(tcp(SERVER, 50200, OUT, expected(HOST, 30000).outsidePort(), 900, 0, Tcp.SYN, null,
+                new byte[0]));
+        assertEquals(port, e.inbound(syn));
+        assertEquals(19, e.expectationCount());
+        byte[] again = tpkt(q931(SETUP, 23, setup(ip(HOST), 30003, ip(HOST), 40103,
+                openLogicalChannel(1, ip(HOST), 16301, ip(HOST), 16300),
+                openLogicalChannel(2, ip(HOST), 16303, ip(HOST), 16302),
+                openLogicalChannel(3, ip(HOST), 16305, ip(HOST), 16304)))); // the same Setup, retransmitted
+        byte[] sent = h323Out(40103, 101, again);
+        assertNotNull(expected(HOST, 30003));
+        assertEquals(-1, find(sent, ip(HOST), 30003));
+        assertEquals(20, e.expectationCount());
+        assertEquals(0, e.helperErrors());
+    }
+
+    @Test
+    void h245BogusAddressesAndTruncatedPerExpectNothing() {
+        engine(1024, AlgConfig.builder().h323(true).build());
+        H323Alg h = algs.h323();
+        connect(HOST, 40200, 1720);
+        // a Setup whose fastStart channel names a third party, port 0 and a privileged port: only its good
+        // h245Address is expected and rewritten
+        byte[] setup = tpkt(q931(SETUP, 30, setup(ip(HOST), 30300, ip(HOST), 40200,
+                openLogicalChannel(1, ip("10.0.0.9"), 16001, ip("10.0.0.9"), 16000),
+                openLogicalChannel(2, ip(HOST), 0, ip(HOST), 80))));
+        byte[] sent = h323Out(40200, 101, setup);
+        assertNotNull(expected(HOST, 30300));
+        assertEquals(1, e.expectationCount(), "H.245 only: " + e.expectations());
+        assertTrue(find(sent, ip("10.0.0.9"), 16000) > 0, "the third party's address passes as it is");
+        assertTrue(find(sent, ip(HOST), 80) > 0);
+        // 10.0.0.9: RTCP (forward and reverse) and RTP; the inside host with port 0 (RTCP), 80 (RTP) and 81 (RTCP)
+        long foreign = count(h, AlgEvent.FOREIGN_ADDRESS);
+        assertEquals(6, foreign, h.toString());
+        // the callee opens H.245: over it, OpenLogicalChannel / Ack naming bogus endpoints expect nothing
+        ExpectedFlow h245 = expected(HOST, 30300);
+        ByteBuf syn = keep(tcp(SERVER, 50300, OUT, h245.outsidePort(), 900, 0, Tcp.SYN, null, new byte[0]));
+        assertEquals(port, e.inbound(syn));
+        assertEquals(0, e.expectationCount());
+        long seq = 1000;
+        byte[][] bogus = {
+                tpkt(h245Olc(1, ip("10.0.0.9"), 20001, ip("10.0.0.9"), 20000)),
+                tpkt(h245Olc(2, ip(OUT), 20003, ip(OUT), 20002)),
+                tpkt(h245OlcAck(3, ip(HOST), 0)),
+                tpkt(h245OlcAck(4, ip(HOST), 1000)),
+                tpkt(h245OlcAck(5, ip(SERVER), 20010))};
+        for (byte[] m : bogus) {
+            ByteBuf p = out(tcp(HOST, 30300, SERVER, 50300, seq, 901, Tcp.ACK | Tcp.PSH, null, m));
+            assertArrayEquals(m, H323AlgTest.payloadOf(p));
+            seq += m.length;
+        }
+        assertEquals(0, e.expectationCount());
+        assertEquals(foreign + 3 + 3 + 2 + 2 + 2, count(h, AlgEvent.FOREIGN_ADDRESS), h.toString());
+        // every truncation of the PER of an OpenLogicalChannel and of an Ack, each in a TPKT of its own length:
+        // decoded without throwing, unchanged when malformed (counted), nothing expected from a malformed one
+        H323Decoder d = new H323Decoder();
+        long malformed = count(h, AlgEvent.MALFORMED);
+        int truncatedMalformed = 0;
+        for (byte[] full : new byte[][]{h245Olc(6, ip(HOST), 21001, ip(HOST), 21000), h245OlcAck(7, ip(HOST), 21010)}) {
+            for (int n = 1; n < full.length; n++) {
+                byte[] cut = Arrays.copyOf(full, n);
+                ByteBuf view = io.netty.buffer.Unpooled.wrappedBuffer(cut);
+                boolean bad = d.decodeH245(view, 0, n) == H323Decoder.MALFORMED;
+                view.release();
+                int before = e.expectationCount();
+                byte[] m = tpkt(cut);
+                byte[] got = H323AlgTest.payloadOf(out(tcp(HOST, 30300, SERVER, 50300, seq, 901, Tcp.ACK | Tcp.PSH,
+                        null, m)));
+                seq += m.length;
+                if (bad) {
+                    truncatedMalformed++;
+                    assertArrayEquals(m, got, "a malformed truncation at " + n + " passes unchanged");
+                    assertEquals(before, e.expectationCount(), "and expects nothing");
+                }
+            }
+        }
+        assertTrue(truncatedMalformed > 0);
+        assertEquals(malformed + truncatedMalformed, count(h, AlgEvent.MALFORMED));
+        assertEquals(0, e.helperErrors(), "the decoder never threw");
+        List.copyOf(e.expectations()).forEach(ExpectedFlow::cancel);
+        // survival: a well-formed Ack over the same connection is rewritten and its RTP comes in from the callee
+        byte[] ack = tpkt(h245OlcAck(8, ip(HOST), 22000));
+        byte[] got = H323AlgTest.payloadOf(out(tcp(HOST, 30300, SERVER, 50300, seq, 901, Tcp.ACK | Tcp.PSH, null,
+                ack)));
+        ExpectedFlow rtp = expected(HOST, 22000);
+        assertNotNull(rtp);
+        assertEquals(-1, find(got, ip(HOST), 22000));
+        assertTrue(find(got, ip(OUT), rtp.outsidePort()) > 0);
+        ByteBuf media = keep(udp(SERVER, 7078, OUT, rtp.outsidePort(), new byte[12]));
+        assertEquals(port, e.inbound(media));
+        assertEquals(22000, Udp.dstPort(media, l4(media)));
     }
 
     // ---- PPTP ----

@@ -197,8 +197,10 @@ class SipAlgTest {
             f.cancel();
         }
         long dropped = e.counters().droppedTotal();
+        long filtered = refusedInbound();
         assertEquals(NatEngine.DROP, e.inbound(keep(udp("192.0.2.33", 3456, OUT, 49170, new byte[12]))));
         assertEquals(dropped + 1, e.counters().droppedTotal());
+        assertEquals(filtered + 1, refusedInbound(), "counted as filtered / no mapping: " + e.counters());
         // the same INVITE again (a new expectation): admitted
         e.outbound(keep(udp(HOST, 5060, PROXY, 5060, msg.getBytes(StandardCharsets.ISO_8859_1))), port);
         assertEquals(port, e.inbound(keep(udp("192.0.2.33", 3456, OUT, 49170, new byte[12]))));
@@ -210,6 +212,24 @@ class SipAlgTest {
         e.outbound(p, port);
         assertTrue(payload(p).contains("c=IN IP4 " + HOST), payload(p));
         assertEquals(pending, e.expectationCount(), "nothing new expected");
+        dropped = e.counters().droppedTotal();
+        filtered = refusedInbound();
         assertEquals(NatEngine.DROP, e.inbound(keep(udp("192.0.2.33", 3458, OUT, 49180, new byte[12]))));
+        assertEquals(dropped + 1, e.counters().droppedTotal());
+        assertEquals(filtered + 1, refusedInbound(), "counted as filtered / no mapping: " + e.counters());
+        // with the ALG on again, a new signalling flow (sessions are offered to the helpers when they start) is
+        // served: the callee's first RTP comes in
+        Algs.install(e, AlgConfig.builder().sip(true).build());
+        ByteBuf q = keep(udp(HOST, 5064, PROXY, 5060, invite(HOST, 5064, sdp(HOST, 49190))
+                .getBytes(StandardCharsets.ISO_8859_1)));
+        e.outbound(q, port);
+        assertFalse(payload(q).contains("c=IN IP4 " + HOST), payload(q));
+        assertEquals(port, e.inbound(keep(udp("192.0.2.33", 3459, OUT, 49190, new byte[12]))));
+    }
+
+    /** Inbound drops for want of a mapping or by the filter: the two ways an unexpected first packet is refused. */
+    private long refusedInbound() {
+        return e.counters().dropped(dev.pktkit.nat.NatDropReason.NO_MAPPING)
+                + e.counters().dropped(dev.pktkit.nat.NatDropReason.FILTERED);
     }
 }

@@ -158,11 +158,27 @@ class SipInteropTest {
                 assertEquals(0, alice.exitValue(), both);
                 assertEquals(0, bob.exitValue(), both);
                 assertTrue(b.contains("answer-media " + NAT_OUT + " " + aliceRtp + " "), both);
+                // on the wire: bob's RTP reached the NAT's outside TUN at alice's announced port
+                assertTrue(f.outsideRecorder().count(x -> x.fromKernel() && x.udp() && x.destination().equals(NAT_OUT)
+                        && x.destinationPort() == aliceRtp && x.sourcePort() == bobRtp) > 0, "bob sent RTP: " + both);
+                // and on the inside TUN, the packets of alice's RTP port in the order they crossed it
+                List<Packet> media = f.insideRecorder().packets().stream().filter(x -> x.udp()
+                        && ((x.fromKernel() && x.source().equals(HOST) && x.sourcePort() == aliceRtp)
+                        || (!x.fromKernel() && x.destination().equals(HOST) && x.destinationPort() == aliceRtp)))
+                        .toList();
                 if (!withdraw) {
                     // the first media packet came from outside, through the expectation
                     assertTrue(a.contains("rtp-first-from ('" + SERVER + "', " + bobRtp + ")"), both);
                     assertTrue(b.contains("rtp-from ('" + NAT_OUT + "', " + aliceRtp + ")"), both);
+                    // deterministic, not a race: alice sends no RTP before she has received some, so the first
+                    // packet at her port is bob's, written inwards by the NAT before any of hers went out
+                    assertFalse(media.isEmpty(), both);
+                    assertFalse(media.get(0).fromKernel(), "the first RTP packet at alice's port was inbound: " + both);
+                    assertEquals(SERVER, media.get(0).source());
+                    assertEquals(bobRtp, media.get(0).sourcePort());
                 } else {
+                    // nothing reached alice's port, nor did she send from it
+                    assertEquals(List.of(), media, both);
                     assertEquals(2, withdrawn, "RTP and RTCP were pending: " + both);
                     assertTrue(a.contains("no-rtp"), both);
                     assertTrue(b.contains("rtp-from None"), both);

@@ -90,4 +90,24 @@ public class CopyBenchmark {
         dst.release();
         return b;
     }
+
+    /** Direct source into a heap destination: Netty's {@code getBytes} into the array (the route before codec9). */
+    @Benchmark
+    public int nettyGetBytesToHeap() {
+        ByteBuf dst = allocator.heapBuffer(len);
+        src.getBytes(off, dst.array(), dst.arrayOffset(), len);
+        int b = dst.getByte(len - 1);
+        dst.release();
+        return b;
+    }
+
+    /** Direct source into a heap destination through {@link Buffers#copy}. */
+    @Benchmark
+    public int buffersCopyToHeap() {
+        ByteBuf dst = allocator.heapBuffer(len);
+        Buffers.copy(src, off, dst, 0, len);
+        int b = dst.getByte(len - 1);
+        dst.release();
+        return b;
+    }
 }

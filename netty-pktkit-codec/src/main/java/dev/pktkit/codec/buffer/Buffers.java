@@ -6,6 +6,8 @@ import io.netty.buffer.CompositeByteBuf;
 import io.netty.util.IllegalReferenceCountException;
 import io.netty.util.internal.MathUtil;
 
+import java.nio.ReadOnlyBufferException;
+
 /**
  * Ownership helpers for devices that rewrite packets in place (TTL, NAT, MAC rewrite).
  *
@@ -116,8 +118,13 @@ public final class Buffers {
      *
      * @throws IndexOutOfBoundsException if a range is outside its buffer's capacity
      * @throws io.netty.util.IllegalReferenceCountException if a buffer is released
+     * @throws ReadOnlyBufferException if {@code dst} is read-only (checked first: the routes that unwrap a buffer
+     *         to its adaptive base would otherwise write through a read-only wrapper)
      */
     public static void copy(ByteBuf src, int srcIndex, ByteBuf dst, int dstIndex, int len) {
+        if (dst.isReadOnly()) {
+            throw new ReadOnlyBufferException();
+        }
         if (dst.hasArray()) {
             if (src.hasArray()) {
                 checkRange(src, srcIndex, len);

@@ -256,4 +256,34 @@ class BuffersTest {
             src.release();
         }
     }
+
+    @Test
+    void aReadOnlyDestinationIsRefusedAndLeftAlone() {
+        io.netty.buffer.ByteBufAllocator[] allocs = {new io.netty.buffer.AdaptiveByteBufAllocator(),
+                PooledByteBufAllocator.DEFAULT, io.netty.buffer.UnpooledByteBufAllocator.DEFAULT};
+        for (io.netty.buffer.ByteBufAllocator alloc : allocs) {
+            for (boolean direct : new boolean[] {true, false}) {
+                // a short copy (word by word) and a long one (the routes that unwrap to the adaptive base)
+                for (int len : new int[] {64, Buffers.WORD_COPY_MAX + 1000}) {
+                    ByteBuf src = alloc.directBuffer(len).writeZero(len);
+                    for (int i = 0; i < len; i++) {
+                        src.setByte(i, 0x5a);
+                    }
+                    ByteBuf target = direct ? alloc.directBuffer(len) : alloc.heapBuffer(len);
+                    target.writeZero(len);
+                    ByteBuf readOnly = target.asReadOnly();
+                    try {
+                        org.junit.jupiter.api.Assertions.assertThrows(java.nio.ReadOnlyBufferException.class,
+                                () -> Buffers.copy(src, 0, readOnly, 0, len), alloc + " " + direct + " " + len);
+                        for (int i = 0; i < len; i++) {
+                            assertEquals(0, target.getByte(i), alloc + " " + direct + " " + len + " at " + i);
+                        }
+                    } finally {
+                        src.release();
+                        target.release();
+                    }
+                }
+            }
+        }
+    }
 }

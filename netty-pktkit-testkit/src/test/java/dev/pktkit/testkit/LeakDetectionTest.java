@@ -38,9 +38,15 @@ class LeakDetectionTest {
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(Leaker.class.getName());
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), out);
+        java.nio.file.Path log = java.nio.file.Files.createTempFile("leak-child", ".log");
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        boolean ended = p.waitFor(60, TimeUnit.SECONDS);
+        if (!ended) {
+            p.destroyForcibly();
+        }
+        String out = java.nio.file.Files.readString(log, StandardCharsets.UTF_8);
+        java.nio.file.Files.deleteIfExists(log);
+        assertTrue(ended, "the child ended within 60 s: " + out);
         assertEquals(0, p.exitValue(), out);
         assertTrue(out.contains("LEAKS 1"), out);
         // the records name the method that allocated the buffer and the one that retained it last

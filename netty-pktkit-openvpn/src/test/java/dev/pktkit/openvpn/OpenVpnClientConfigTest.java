@@ -328,6 +328,52 @@ class OpenVpnClientConfigTest {
                 "name-prefix").check(server));
     }
 
+    /**
+     * verify-x509-name ... subject compares with the subject as OpenVPN 2.6 prints it: OpenSSL's short names
+     * (emailAddress as easy-rsa's "org" certificates carry it), multi-valued RDNs joined with " + ", the
+     * certificate's order; checked against openssl's own print with OpenVPN's flags.
+     */
+    @Test
+    void verifyX509NameSubjectAsOpenVpnPrintsIt() throws Exception {
+        Tools.assumeCommand("openssl", "openssl");
+        run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", "ca.key", "-subj", "/CN=test CA", "-days", "1", "-addext",
+                "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign", "-out", "ca.pem");
+        String ext = "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n";
+        issue("org", "/C=US/ST=CA/L=SanFrancisco/O=Copyleft Certificate Co/OU=My Organizational Unit"
+                + "/CN=server/emailAddress=me@example.net", ext);
+        issue("multi", "/C=DE/O=Example, Inc./CN=vpn.example.com+serialNumber=42/street=Main St 1", ext);
+
+        String org = "C=US, ST=CA, L=SanFrancisco, O=Copyleft Certificate Co, OU=My Organizational Unit,"
+                + " CN=server, emailAddress=me@example.net";
+        assertEquals(org, OpenVpnTls.ServerCheck.openVpnSubject(cert("org.pem").getSubjectX500Principal()));
+        assertEquals(org, opensslSubject("org.pem"));
+        assertDoesNotThrow(() -> new OpenVpnTls.ServerCheck(false, org, "subject").check(cert("org.pem")));
+        assertThrows(CertificateException.class, () -> new OpenVpnTls.ServerCheck(false,
+                org.replace("me@", "you@"), "subject").check(cert("org.pem")));
+
+        // the parts of a multi-valued RDN in their DER order (a SET OF sorts by encoding: the shorter first)
+        String multi = "C=DE, O=Example, Inc., serialNumber=42 + CN=vpn.example.com, street=Main St 1";
+        assertEquals(multi, OpenVpnTls.ServerCheck.openVpnSubject(cert("multi.pem").getSubjectX500Principal()));
+        assertEquals(multi, opensslSubject("multi.pem"));
+        assertDoesNotThrow(() -> new OpenVpnTls.ServerCheck(false, multi, "subject").check(cert("multi.pem")));
+        assertDoesNotThrow(() -> new OpenVpnTls.ServerCheck(false, "vpn.example.com", "name")
+                .check(cert("multi.pem")));
+    }
+
+    /** The subject as openssl prints it with the flags OpenVPN 2.6's x509_get_subject passes. */
+    private String opensslSubject(String pem) throws Exception {
+        Process p = new ProcessBuilder("openssl", "x509", "-in", pem, "-noout", "-subject", "-nameopt",
+                "sep_comma_plus_space,sname,utf8,esc_ctrl").directory(dir.toFile()).redirectErrorStream(true)
+                .start();
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "openssl hung");
+        assertEquals(0, p.exitValue(), out);
+        assertTrue(out.startsWith("subject="), out);
+        return out.substring("subject=".length());
+    }
+
     private void issue(String name, String subject, String ext) throws Exception {
         Files.writeString(dir.resolve(name + ".ext"), "basicConstraints=CA:FALSE\n" + ext);
         run("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",

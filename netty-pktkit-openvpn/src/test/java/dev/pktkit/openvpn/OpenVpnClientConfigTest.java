@@ -225,7 +225,10 @@ class OpenVpnClientConfigTest {
         "ping -1|line 5: not a non-negative number: -1",
         "ping-restart x|line 5: not a non-negative number: x",
         "keepalive 10|line 5: keepalive takes 2 arguments, not 1",
-        "keepalive 60 10|line 5: keepalive needs 0 < ping < restart",
+        "keepalive 60 10|line 5: keepalive's restart (10) must be at least twice its ping (60)",
+        "keepalive 10 15|line 5: keepalive's restart (15) must be at least twice its ping (10)",
+        "keepalive 10 19|line 5: keepalive's restart (19) must be at least twice its ping (10)",
+        "keepalive 0 10|line 5: keepalive parameters must be > 0",
         "explicit-exit-notify x|line 5: not a non-negative number: x",
         "server-poll-timeout 0|line 5: server-poll-timeout must be at least 1 second",
         "connect-timeout soon|line 5: not a non-negative number: soon",
@@ -238,6 +241,12 @@ class OpenVpnClientConfigTest {
                 () -> OpenVpnClientConfig.parse(text, dir));
         assertTrue(e.getMessage().startsWith(message), e.getMessage());
         assertEquals(5, e.line());
+    }
+
+    /** OpenVPN 2.6 takes a restart of exactly twice the ping (it refuses less: see refusesWithTheLine). */
+    @Test
+    void keepaliveRestartTwiceThePingIsAccepted() {
+        assertDoesNotThrow(() -> OpenVpnClientConfig.parse(MINIMAL + "keepalive 10 20\n", dir));
     }
 
     @Test

@@ -576,7 +576,7 @@ class PcpServerTest {
         assertEquals(EXCESSIVE_REMOTE_PEERS, result(r));
         assertEquals(LONG_ERROR_LIFETIME, r.getInt(4));
         assertEquals(2, nat.engine().remoteFilters(ctx.namespace(), IpProtocol.TCP, HOST, 22).size(), "unchanged");
-        // the same five, but the first option clears: 0 then X replaces
+        // two filter options, the first clearing: 0 then X replaces
         ByteBuf replace = pcpMap(600, HOST, (byte) 1, IpProtocol.TCP, 22, 0, 0);
         filter(replace, 0, 0, 0);
         filter(replace, 96 + 16, 0, NET);

@@ -137,6 +137,24 @@ final class ConfigText {
         }
     }
 
+    /**
+     * {@code keepalive PING RESTART}'s two numbers, refused as OpenVPN 2.6 refuses them: both above 0 and the
+     * restart at least twice the ping ({@code --keepalive 10 60} is OpenVPN's recommendation).
+     */
+    static int[] keepalive(int lineNo, List<String> w) {
+        List<String> a = args(lineNo, w, 2, 2);
+        int ping = number(lineNo, a.get(0));
+        int restart = number(lineNo, a.get(1));
+        if (ping < 1 || restart < 1) {
+            throw new OpenVpnConfigException(lineNo, "keepalive parameters must be > 0");
+        }
+        if ((long) ping * 2 > restart) {
+            throw new OpenVpnConfigException(lineNo, "keepalive's restart (" + restart
+                    + ") must be at least twice its ping (" + ping + ")");
+        }
+        return new int[] {ping, restart};
+    }
+
     static int port(String s, int lineNo) {
         int p = number(lineNo, s);
         if (p > 65535) {

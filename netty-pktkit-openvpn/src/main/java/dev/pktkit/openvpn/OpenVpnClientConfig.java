@@ -329,14 +329,9 @@ public final class OpenVpnClientConfig {
             case "ping" -> ping = ConfigText.number(lineNo, ConfigText.args(lineNo, w, 1, 1).get(0));
             case "ping-restart" -> pingRestart = ConfigText.number(lineNo, ConfigText.args(lineNo, w, 1, 1).get(0));
             case "keepalive" -> {
-                List<String> a = ConfigText.args(lineNo, w, 2, 2);
-                int p = ConfigText.number(lineNo, a.get(0));
-                int r = ConfigText.number(lineNo, a.get(1));
-                if (p < 1 || r <= p) {
-                    throw new OpenVpnConfigException(lineNo, "keepalive needs 0 < ping < restart");
-                }
-                ping = p;
-                pingRestart = r;
+                int[] k = ConfigText.keepalive(lineNo, w);
+                ping = k[0];
+                pingRestart = k[1];
             }
             case "explicit-exit-notify" -> {
                 List<String> a = ConfigText.args(lineNo, w, 0, 1);

@@ -236,12 +236,9 @@ public final class OpenVpnServerConfig {
                 push.add(o);
             }
             case "keepalive" -> {
-                List<String> a = args(lineNo, w, 2, 2);
-                ping = number(lineNo, a.get(0));
-                pingRestart = number(lineNo, a.get(1));
-                if (ping < 1 || pingRestart <= ping) {
-                    throw new OpenVpnConfigException(lineNo, "keepalive needs 0 < ping < restart");
-                }
+                int[] k = ConfigText.keepalive(lineNo, w);
+                ping = k[0];
+                pingRestart = k[1];
                 keepalive = true;
             }
             case "reneg-sec" -> renegSec = number(lineNo, args(lineNo, w, 1, 2).get(0));

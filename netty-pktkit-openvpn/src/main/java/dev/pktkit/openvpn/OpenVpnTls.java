@@ -161,7 +161,12 @@ public final class OpenVpnTls {
                 }
             }
             if (x509Name != null) {
-                String subject = openVpnSubject(server.getSubjectX500Principal());
+                String subject;
+                try {
+                    subject = openVpnSubject(server.getSubjectX500Principal());
+                } catch (IllegalArgumentException e) {
+                    throw new java.security.cert.CertificateException("verify-x509-name: " + e.getMessage());
+                }
                 String cn = commonName(server.getSubjectX500Principal());
                 boolean ok = switch (x509NameType) {
                     case "subject" -> subject.equals(x509Name);
@@ -175,28 +180,183 @@ public final class OpenVpnTls {
             }
         }
 
-        /** The subject as OpenVPN 2.6 prints it: RDNs in certificate order, {@code ", "} between them. */
+        /**
+         * The subject as OpenVPN 2.6 prints it for {@code verify-x509-name ... subject} (OpenSSL's
+         * {@code X509_NAME_print_ex} with {@code XN_FLAG_SEP_CPLUS_SPC | XN_FLAG_FN_SN}, UTF-8, control characters
+         * escaped): the RDNs in certificate order with {@code ", "} between them, the parts of a multi-valued RDN
+         * in their encoded order with {@code " + "} between them, each part as OpenSSL's short name
+         * ({@code emailAddress}, {@code serialNumber}, {@code street}, ...; the dotted OID for a type OpenSSL does
+         * not name), {@code =} and the value unescaped. A value that is not a string is {@code #} and its hex.
+         * Read from the DER encoding: the JDK's RFC 2253 form prints unnamed types as {@code #hex} and
+         * {@link javax.naming.ldap.Rdn} reorders multi-valued RDNs.
+         */
         static String openVpnSubject(javax.security.auth.x500.X500Principal p) {
-            List<String> rdns = new ArrayList<>();
-            try {
-                for (javax.naming.ldap.Rdn r : new javax.naming.ldap.LdapName(p.getName()).getRdns()) {
-                    rdns.add(r.getType() + "=" + r.getValue());
+            Der name = new Der(p.getEncoded(), 0, p.getEncoded().length);
+            StringBuilder out = new StringBuilder();
+            Der rdns = name.next(0x30);
+            while (rdns.more()) {
+                Der set = rdns.next(0x31);
+                if (!out.isEmpty()) {
+                    out.append(", ");
                 }
-            } catch (javax.naming.InvalidNameException e) {
-                return p.getName();
+                boolean first = true;
+                while (set.more()) {
+                    Der ava = set.next(0x30);
+                    Der oid = ava.next(0x06);
+                    Der value = ava.next(-1);
+                    if (!first) {
+                        out.append(" + ");
+                    }
+                    first = false;
+                    String oidText = oid.oid();
+                    out.append(SHORT_NAMES.getOrDefault(oidText, oidText)).append('=');
+                    appendValue(out, value);
+                }
             }
-            return String.join(", ", rdns); // LdapName lists the RDNs from the last one (RFC 2253 order reversed)
+            if (!out.isEmpty() && out.charAt(0) == '-') {
+                out.setCharAt(0, '_'); // OpenVPN's string_replace_leading(subject, '-', '_')
+            }
+            return out.toString();
         }
 
+        /** OpenSSL's short names ({@code obj_mac.h}) of the attribute types a subject carries. */
+        private static final java.util.Map<String, String> SHORT_NAMES = java.util.Map.ofEntries(
+                java.util.Map.entry("2.5.4.3", "CN"), java.util.Map.entry("2.5.4.4", "SN"),
+                java.util.Map.entry("2.5.4.5", "serialNumber"), java.util.Map.entry("2.5.4.6", "C"),
+                java.util.Map.entry("2.5.4.7", "L"), java.util.Map.entry("2.5.4.8", "ST"),
+                java.util.Map.entry("2.5.4.9", "street"), java.util.Map.entry("2.5.4.10", "O"),
+                java.util.Map.entry("2.5.4.11", "OU"), java.util.Map.entry("2.5.4.12", "title"),
+                java.util.Map.entry("2.5.4.13", "description"), java.util.Map.entry("2.5.4.15", "businessCategory"),
+                java.util.Map.entry("2.5.4.17", "postalCode"), java.util.Map.entry("2.5.4.41", "name"),
+                java.util.Map.entry("2.5.4.42", "GN"), java.util.Map.entry("2.5.4.43", "initials"),
+                java.util.Map.entry("2.5.4.44", "generationQualifier"),
+                java.util.Map.entry("2.5.4.46", "dnQualifier"), java.util.Map.entry("2.5.4.65", "pseudonym"),
+                java.util.Map.entry("2.5.4.72", "role"), java.util.Map.entry("2.5.4.97", "organizationIdentifier"),
+                java.util.Map.entry("1.2.840.113549.1.9.1", "emailAddress"),
+                java.util.Map.entry("1.2.840.113549.1.9.2", "unstructuredName"),
+                java.util.Map.entry("0.9.2342.19200300.100.1.1", "UID"),
+                java.util.Map.entry("0.9.2342.19200300.100.1.25", "DC"),
+                java.util.Map.entry("1.3.6.1.4.1.311.60.2.1.1", "jurisdictionL"),
+                java.util.Map.entry("1.3.6.1.4.1.311.60.2.1.2", "jurisdictionST"),
+                java.util.Map.entry("1.3.6.1.4.1.311.60.2.1.3", "jurisdictionC"));
+
+        private static final String HEX = "0123456789ABCDEF";
+
+        private static void appendValue(StringBuilder out, Der v) {
+            byte[] b = java.util.Arrays.copyOfRange(v.buf, v.start, v.end);
+            String text = switch (v.tag) {
+                case 0x0c -> new String(b, java.nio.charset.StandardCharsets.UTF_8); // UTF8String
+                case 0x12, 0x13, 0x16, 0x1a -> new String(b, java.nio.charset.StandardCharsets.US_ASCII);
+                case 0x14 -> new String(b, java.nio.charset.StandardCharsets.ISO_8859_1); // T61String, as OpenSSL
+                case 0x1e -> new String(b, java.nio.charset.StandardCharsets.UTF_16BE); // BMPString
+                case 0x1c -> new String(b, java.nio.charset.Charset.forName("UTF-32BE")); // UniversalString
+                default -> null;
+            };
+            if (text == null) {
+                out.append('#');
+                for (byte x : b) {
+                    out.append(HEX.charAt((x >> 4) & 15)).append(HEX.charAt(x & 15)); // OpenSSL's capitals
+                }
+                return;
+            }
+            for (int i = 0; i < text.length(); i++) {
+                char c = text.charAt(i);
+                if (c < 0x20 || c == 0x7f) {
+                    out.append('\\').append(String.format("%02X", (int) c)); // ASN1_STRFLGS_ESC_CTRL
+                } else {
+                    out.append(c);
+                }
+            }
+        }
+
+        /** A minimal DER reader over one encoded X.509 Name (definite lengths only, as DER has). */
+        private static final class Der {
+            final byte[] buf;
+            final int start;
+            final int end;
+            int tag;
+            private int pos;
+
+            Der(byte[] buf, int start, int end) {
+                this.buf = buf;
+                this.start = start;
+                this.end = end;
+                this.pos = start;
+            }
+
+            boolean more() {
+                return pos < end;
+            }
+
+            /** The next element (its content as a new reader), refused unless its tag is {@code want} (-1: any). */
+            Der next(int want) {
+                if (pos + 2 > end) {
+                    throw new IllegalArgumentException("truncated name");
+                }
+                int t = buf[pos++] & 0xff;
+                int len = buf[pos++] & 0xff;
+                if (len >= 0x80) {
+                    int n = len & 0x7f;
+                    if (n == 0 || n > 3 || pos + n > end) {
+                        throw new IllegalArgumentException("bad length in name");
+                    }
+                    len = 0;
+                    for (int i = 0; i < n; i++) {
+                        len = (len << 8) | (buf[pos++] & 0xff);
+                    }
+                }
+                if (len > end - pos || (want >= 0 && t != want)) {
+                    throw new IllegalArgumentException("bad element in name");
+                }
+                Der d = new Der(buf, pos, pos + len);
+                d.tag = t;
+                pos += len;
+                return d;
+            }
+
+            String oid() {
+                StringBuilder s = new StringBuilder();
+                long v = 0;
+                boolean firstArc = true;
+                for (int i = start; i < end; i++) {
+                    v = (v << 7) | (buf[i] & 0x7f);
+                    if ((buf[i] & 0x80) == 0) {
+                        if (firstArc) {
+                            int a = v < 40 ? 0 : v < 80 ? 1 : 2;
+                            s.append(a).append('.').append(v - 40L * a);
+                            firstArc = false;
+                        } else {
+                            s.append('.').append(v);
+                        }
+                        v = 0;
+                    }
+                }
+                return s.toString();
+            }
+        }
+
+        /**
+         * The last CN in certificate order, a part of a multi-valued RDN included (OpenVPN's
+         * {@code extract_x509_field_ssl} takes the last entry with the NID), or null.
+         */
         static String commonName(javax.security.auth.x500.X500Principal p) {
             String cn = null;
             try {
-                for (javax.naming.ldap.Rdn r : new javax.naming.ldap.LdapName(p.getName()).getRdns()) {
-                    if (r.getType().equalsIgnoreCase("CN")) {
-                        cn = String.valueOf(r.getValue()); // the last CN in certificate order, as OpenVPN takes
+                Der rdns = new Der(p.getEncoded(), 0, p.getEncoded().length).next(0x30);
+                while (rdns.more()) {
+                    Der set = rdns.next(0x31);
+                    while (set.more()) {
+                        Der ava = set.next(0x30);
+                        Der oid = ava.next(0x06);
+                        Der value = ava.next(-1);
+                        if (oid.oid().equals("2.5.4.3")) {
+                            StringBuilder v = new StringBuilder();
+                            appendValue(v, value);
+                            cn = v.toString();
+                        }
                     }
                 }
-            } catch (javax.naming.InvalidNameException e) {
+            } catch (IllegalArgumentException e) {
                 return null;
             }
             return cn;

@@ -225,7 +225,10 @@ class OpenVpnClientConfigTest {
         "ping -1|line 5: not a non-negative number: -1",
         "ping-restart x|line 5: not a non-negative number: x",
         "keepalive 10|line 5: keepalive takes 2 arguments, not 1",
-        "keepalive 60 10|line 5: keepalive needs 0 < ping < restart",
+        "keepalive 60 10|line 5: keepalive's restart (10) must be at least twice its ping (60)",
+        "keepalive 10 15|line 5: keepalive's restart (15) must be at least twice its ping (10)",
+        "keepalive 10 19|line 5: keepalive's restart (19) must be at least twice its ping (10)",
+        "keepalive 0 10|line 5: keepalive parameters must be > 0",
         "explicit-exit-notify x|line 5: not a non-negative number: x",
         "server-poll-timeout 0|line 5: server-poll-timeout must be at least 1 second",
         "connect-timeout soon|line 5: not a non-negative number: soon",
@@ -238,6 +241,12 @@ class OpenVpnClientConfigTest {
                 () -> OpenVpnClientConfig.parse(text, dir));
         assertTrue(e.getMessage().startsWith(message), e.getMessage());
         assertEquals(5, e.line());
+    }
+
+    /** OpenVPN 2.6 takes a restart of exactly twice the ping (it refuses less: see refusesWithTheLine). */
+    @Test
+    void keepaliveRestartTwiceThePingIsAccepted() {
+        assertDoesNotThrow(() -> OpenVpnClientConfig.parse(MINIMAL + "keepalive 10 20\n", dir));
     }
 
     @Test
@@ -326,6 +335,52 @@ class OpenVpnClientConfigTest {
         assertDoesNotThrow(() -> new OpenVpnTls.ServerCheck(false, "vpn.", "name-prefix").check(server));
         assertThrows(CertificateException.class, () -> new OpenVpnTls.ServerCheck(false, "alice",
                 "name-prefix").check(server));
+    }
+
+    /**
+     * verify-x509-name ... subject compares with the subject as OpenVPN 2.6 prints it: OpenSSL's short names
+     * (emailAddress as easy-rsa's "org" certificates carry it), multi-valued RDNs joined with " + ", the
+     * certificate's order; checked against openssl's own print with OpenVPN's flags.
+     */
+    @Test
+    void verifyX509NameSubjectAsOpenVpnPrintsIt() throws Exception {
+        Tools.assumeCommand("openssl", "openssl");
+        run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", "ca.key", "-subj", "/CN=test CA", "-days", "1", "-addext",
+                "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign", "-out", "ca.pem");
+        String ext = "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n";
+        issue("org", "/C=US/ST=CA/L=SanFrancisco/O=Copyleft Certificate Co/OU=My Organizational Unit"
+                + "/CN=server/emailAddress=me@example.net", ext);
+        issue("multi", "/C=DE/O=Example, Inc./CN=vpn.example.com+serialNumber=42/street=Main St 1", ext);
+
+        String org = "C=US, ST=CA, L=SanFrancisco, O=Copyleft Certificate Co, OU=My Organizational Unit,"
+                + " CN=server, emailAddress=me@example.net";
+        assertEquals(org, OpenVpnTls.ServerCheck.openVpnSubject(cert("org.pem").getSubjectX500Principal()));
+        assertEquals(org, opensslSubject("org.pem"));
+        assertDoesNotThrow(() -> new OpenVpnTls.ServerCheck(false, org, "subject").check(cert("org.pem")));
+        assertThrows(CertificateException.class, () -> new OpenVpnTls.ServerCheck(false,
+                org.replace("me@", "you@"), "subject").check(cert("org.pem")));
+
+        // the parts of a multi-valued RDN in their DER order (a SET OF sorts by encoding: the shorter first)
+        String multi = "C=DE, O=Example, Inc., serialNumber=42 + CN=vpn.example.com, street=Main St 1";
+        assertEquals(multi, OpenVpnTls.ServerCheck.openVpnSubject(cert("multi.pem").getSubjectX500Principal()));
+        assertEquals(multi, opensslSubject("multi.pem"));
+        assertDoesNotThrow(() -> new OpenVpnTls.ServerCheck(false, multi, "subject").check(cert("multi.pem")));
+        assertDoesNotThrow(() -> new OpenVpnTls.ServerCheck(false, "vpn.example.com", "name")
+                .check(cert("multi.pem")));
+    }
+
+    /** The subject as openssl prints it with the flags OpenVPN 2.6's x509_get_subject passes. */
+    private String opensslSubject(String pem) throws Exception {
+        Process p = new ProcessBuilder("openssl", "x509", "-in", pem, "-noout", "-subject", "-nameopt",
+                "sep_comma_plus_space,sname,utf8,esc_ctrl").directory(dir.toFile()).redirectErrorStream(true)
+                .start();
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "openssl hung");
+        assertEquals(0, p.exitValue(), out);
+        assertTrue(out.startsWith("subject="), out);
+        return out.substring("subject=".length());
     }
 
     private void issue(String name, String subject, String ext) throws Exception {

@@ -13,6 +13,7 @@ import java.security.SecureRandom;
 import java.util.List;
 import java.util.Set;
 
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -111,7 +112,10 @@ class OpenVpnServerConfigTest {
         "proto tcp-client|line 4: proto tcp-client is not a server transport",
         "data-ciphers AES-256-GCM:BF-CBC|line 4: unsupported data cipher BF-CBC",
         "keepalive 10|line 4: keepalive takes 2 arguments, not 1",
-        "keepalive 60 10|line 4: keepalive needs 0 < ping < restart",
+        "keepalive 60 10|line 4: keepalive's restart (10) must be at least twice its ping (60)",
+        "keepalive 10 15|line 4: keepalive's restart (15) must be at least twice its ping (10)",
+        "keepalive 10 19|line 4: keepalive's restart (19) must be at least twice its ping (10)",
+        "keepalive 0 10|line 4: keepalive parameters must be > 0",
         "port 70000|line 4: port out of range: 70000",
         "compress lz4-v2|line 4: compress lz4-v2: only the framing stubs",
         "comp-lzo yes|line 4: only comp-lzo no is supported",
@@ -126,6 +130,13 @@ class OpenVpnServerConfigTest {
                 () -> OpenVpnServerConfig.parse(text, dir));
         assertTrue(e.getMessage().startsWith(message), e.getMessage());
         assertEquals(4, e.line());
+    }
+
+    /** OpenVPN 2.6 takes a restart of exactly twice the ping (it refuses less: see refusesWithTheLine). */
+    @Test
+    void keepaliveRestartTwiceThePingIsAccepted() throws Exception {
+        String text = pkiLines() + "keepalive 10 20\nserver 10.8.0.0 255.255.255.0\n";
+        assertDoesNotThrow(() -> OpenVpnServerConfig.parse(text, dir));
     }
 
     @Test

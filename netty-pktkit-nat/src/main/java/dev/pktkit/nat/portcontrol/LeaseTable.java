@@ -134,7 +134,23 @@ final class LeaseTable {
                 return new Result(Status.CONFLICT, mine);
             }
             if (mine.opened) {
-                engine.openMapping(ns, protocol, internalAddress, internalPort, engineSeconds(seconds));
+                int port;
+                try {
+                    port = engine.openMapping(ns, protocol, internalAddress, internalPort, engineSeconds(seconds));
+                } catch (IllegalStateException e) {
+                    port = -1;
+                }
+                if (port != mine.externalPort) {
+                    // the engine ended the opened mapping on its own (its backstop expiry ran before our sweep),
+                    // or the port is another mapping's now: the lease is stale. It ends, and the request is
+                    // served as a new one (RFC 6887 §11.3: a MAP for a lost mapping makes one), with the port
+                    // the client had as the suggestion
+                    remove(mine);
+                    counters.add(PortControlCounter.LEASE_EXPIRED);
+                    return map(ns, protocol, internalAddress, internalPort,
+                            externalPort != 0 ? externalPort : mine.externalPort, exact, seconds, source, nonce,
+                            description != null ? description : mine.description);
+                }
             }
             mine.expiresAtNanos = expires;
             if (description != null) {

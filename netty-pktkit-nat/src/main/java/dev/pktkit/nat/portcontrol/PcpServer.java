@@ -360,7 +360,12 @@ final class PcpServer {
         if (filters != null) {
             // a lease is a forward or an opened mapping, so the NAT has a mapping to filter
             if (!engine.setRemoteFilters(ctx.namespace(), protocol, internal, internalPort, filters)) {
-                throw new IllegalStateException("lease without a static or opened NAT mapping: " + r.lease());
+                // no static or opened NAT mapping under the lease (the lease table re-creates a lost one, so
+                // this is a defence): the request fails (counted as PCP_ERROR), and a lease it made is undone
+                if (r.status() == LeaseTable.Status.CREATED) {
+                    leases.deleteInside(ctx.namespace(), protocol, internal, internalPort, nonce);
+                }
+                return pcpError(req, base, MAP_DATA, OP_MAP, NO_RESOURCES, alloc);
             }
             r.lease().filters = List.copyOf(filters);
         }

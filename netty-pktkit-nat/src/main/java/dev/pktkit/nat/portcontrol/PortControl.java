@@ -303,16 +303,29 @@ public final class PortControl implements AutoCloseable {
                         }
                         if (ssdp != null) {
                             Channel c = ssdpChannel.channel();
-                            // UDA 1.1 §1.2.2: a random 0-100 ms before the first set, then again before max-age
+                            // UDA 1.1 §1.2.2: a random 0-100 ms before the first set, then again at a random
+                            // interval below half the max-age, drawn anew each period
                             firstNotify = loop.schedule(() -> ssdp.alive(c), config.randomBelow(100),
                                     TimeUnit.MILLISECONDS);
-                            long every = config.ssdpNotifyIntervalSeconds;
-                            reannounce = loop.scheduleAtFixedRate(() -> ssdp.alive(c), every, every,
-                                    TimeUnit.SECONDS);
+                            scheduleRefresh(loop, c);
                         }
                         done.trySuccess(null);
                     }
                 });
+            }
+        }
+
+        /** The next periodic alive set, {@link PortControlConfig#ssdpNotifyDelayMillis} from now. */
+        private void scheduleRefresh(EventLoop loop, Channel c) {
+            ScheduledFuture<?> f = loop.schedule(() -> {
+                if (!stopped) {
+                    ssdp.alive(c);
+                    scheduleRefresh(loop, c);
+                }
+            }, config.ssdpNotifyDelayMillis(), TimeUnit.MILLISECONDS);
+            reannounce = f;
+            if (stopped) {
+                f.cancel(false);
             }
         }
 

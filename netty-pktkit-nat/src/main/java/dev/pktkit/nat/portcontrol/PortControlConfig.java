@@ -65,8 +65,7 @@ public final class PortControlConfig {
         maxFiltersPerMapping = b.maxFiltersPerMapping;
         announceCount = b.announceCount;
         announceFirstIntervalMillis = b.announceFirstIntervalMillis;
-        ssdpNotifyIntervalSeconds = b.ssdpNotifyIntervalSeconds > 0 ? b.ssdpNotifyIntervalSeconds
-                : Math.max(1, b.ssdpMaxAge / 2);
+        ssdpNotifyIntervalSeconds = b.ssdpNotifyIntervalSeconds; // 0: random per period
         ssdpCopies = b.ssdpCopies;
         maxSsdpPending = b.maxSsdpPending;
         random = b.random;
@@ -117,8 +116,23 @@ public final class PortControlConfig {
     }
 
     /** Seconds between the periodic {@code ssdp:alive} sets. */
+    /** The explicit {@link Builder#ssdpNotifyInterval}, or 0 for the default (random per period). */
     public int ssdpNotifyIntervalSeconds() {
         return ssdpNotifyIntervalSeconds;
+    }
+
+    /**
+     * Milliseconds to the next periodic {@code ssdp:alive} set: the explicit interval, or else (UDA 1.1 §1.2.2: a
+     * randomly distributed interval less than half the max-age) uniform in [max-age / 4, max-age / 2), drawn
+     * from {@link #randomBelow} for each period.
+     */
+    long ssdpNotifyDelayMillis() {
+        if (ssdpNotifyIntervalSeconds > 0) {
+            return ssdpNotifyIntervalSeconds * 1000L;
+        }
+        long lo = ssdpMaxAge * 1000L / 4;
+        long hi = ssdpMaxAge * 1000L / 2;
+        return lo + randomBelow(hi - lo);
     }
 
     public int ssdpMaxAge() {
@@ -264,8 +278,8 @@ public final class PortControlConfig {
         }
 
         /**
-         * Seconds between the periodic {@code ssdp:alive} sets (default {@code ssdpMaxAge / 2}); must be below the
-         * max-age so the announcements do not lapse.
+         * Seconds between the periodic {@code ssdp:alive} sets, fixed; must be below half the max-age (UDA 1.1
+         * §1.2.2). The default is random per period, uniform in [max-age / 4, max-age / 2), from {@link #random}.
          */
         public Builder ssdpNotifyInterval(int seconds) {
             ssdpNotifyIntervalSeconds = ObjectUtil.checkPositive(seconds, "seconds");
@@ -314,9 +328,9 @@ public final class PortControlConfig {
         }
 
         public PortControlConfig build() {
-            if (ssdpNotifyIntervalSeconds >= ssdpMaxAge) {
+            if (ssdpNotifyIntervalSeconds > 0 && ssdpNotifyIntervalSeconds * 2L >= ssdpMaxAge) {
                 throw new IllegalArgumentException("ssdpNotifyInterval " + ssdpNotifyIntervalSeconds
-                        + " s must be below ssdpMaxAge " + ssdpMaxAge + " s");
+                        + " s must be below half of ssdpMaxAge " + ssdpMaxAge + " s (UDA 1.1 §1.2.2)");
             }
             return new PortControlConfig(this);
         }

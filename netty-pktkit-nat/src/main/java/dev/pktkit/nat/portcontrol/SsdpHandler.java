@@ -29,9 +29,10 @@ import java.util.Map;
  * device ({@code upnp:rootdevice}, its {@code uuid:} and type), each embedded device ({@code uuid:}, type) and each
  * service (type), nine datagrams to 239.255.255.250:1900; {@code ssdp:byebye} the same set without location and
  * age. {@link #alive} sends the alive set {@link PortControlConfig.Builder#ssdpCopies} times, 200 ms apart.
- * {@link PortControl} sends alive sets a random 0–100 ms after a port's endpoints are up and every
- * {@link PortControlConfig.Builder#ssdpNotifyInterval} seconds (default max-age / 2), byebye once when they
- * close. Not done: {@code ssdp:update}, a BOOTID that changes per start.
+ * {@link PortControl} sends alive sets a random 0–100 ms after a port's endpoints are up and then again after
+ * each period, by default random per period in [max-age / 4, max-age / 2) (UDA 1.1 §1.2.2: a randomly
+ * distributed interval less than half the max-age), or a fixed
+ * {@link PortControlConfig.Builder#ssdpNotifyInterval} below half the max-age; byebye once when they close. Not done: {@code ssdp:update}, a BOOTID that changes per start.
  */
 final class SsdpHandler extends ChannelInboundHandlerAdapter {
     private static final int MAX_ANSWERS = 8;

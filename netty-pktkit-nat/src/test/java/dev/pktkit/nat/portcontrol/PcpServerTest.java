@@ -576,7 +576,7 @@ class PcpServerTest {
         assertEquals(EXCESSIVE_REMOTE_PEERS, result(r));
         assertEquals(LONG_ERROR_LIFETIME, r.getInt(4));
         assertEquals(2, nat.engine().remoteFilters(ctx.namespace(), IpProtocol.TCP, HOST, 22).size(), "unchanged");
-        // the same five, but the first option clears: 0 then X replaces
+        // two filter options, the first clearing: 0 then X replaces
         ByteBuf replace = pcpMap(600, HOST, (byte) 1, IpProtocol.TCP, 22, 0, 0);
         filter(replace, 0, 0, 0);
         filter(replace, 96 + 16, 0, NET);
@@ -645,6 +645,42 @@ class PcpServerTest {
         // filtered as configured again (APDF): a stranger is FILTERED, not REMOTE_FILTERED
         assertEquals(dev.pktkit.nat.NatEngine.DROP, in(udp(Ip4.parse("198.51.100.31"), 4444, OUT, m.outsidePort())));
         assertEquals(1, drops(dev.pktkit.nat.NatDropReason.REMOTE_FILTERED));
+    }
+
+    /**
+     * A renewal with FILTER after the engine ended the opened mapping on its own (its backstop expiry ran before
+     * the lease table's sweep, and the host's session ended too): the stale lease ends (LEASE_EXPIRED) and the
+     * request is served as a new MAP (§11.3), a forward with the old and the new filter, answered SUCCESS and
+     * counted; nothing is thrown from the packet path.
+     */
+    @Test
+    void pcpFilterRenewalAfterTheEngineEndedTheOpenedMapping() {
+        int server = Ip4.parse("198.51.100.40");
+        int port = nat.engine().addPort(ctx.namespace());
+        assertEquals(dev.pktkit.nat.NatEngine.TO_OUTSIDE, out(port, udp(HOST, 7000, server, 53)));
+        assertEquals(SUCCESS, result(ask(HOST, filter(pcpMap(300, HOST, (byte) 5, IpProtocol.UDP, 7000, 0, 0),
+                128, 0, PEER))));
+        assertTrue(nat.engine().isOpened(ctx.namespace(), IpProtocol.UDP, HOST, 7000));
+        // the engine's clock runs past the opened mapping's end and its session's; the lease table's does not
+        nat.engine().tick(nat.engine().now() + 100_000);
+        assertNull(nat.engine().mappingOf(ctx.namespace(), IpProtocol.UDP, HOST, 7000));
+        assertEquals(1, pc.leases().getNow().size(), "the lease table has not swept");
+        long ok = pc.counters().get(PortControlCounter.PCP_OK);
+
+        ByteBuf r = ask(HOST, filter(pcpMap(300, HOST, (byte) 5, IpProtocol.UDP, 7000, 0, 0), 128, 0, PEER + 1));
+        assertNotNull(r, "answered");
+        assertEquals(SUCCESS, result(r));
+        assertEquals(ok + 1, pc.counters().get(PortControlCounter.PCP_OK));
+        assertEquals(1, pc.counters().get(PortControlCounter.LEASE_EXPIRED), "the stale lease");
+        int external = r.getUnsignedShort(24 + 18);
+        NatMapping m = mappingAt(IpProtocol.UDP, external);
+        assertNotNull(m, "a mapping at the answered port");
+        assertEquals(List.of(new dev.pktkit.nat.RemoteFilter(PEER, 32, 0), new dev.pktkit.nat.RemoteFilter(PEER + 1,
+                32, 0)), nat.engine().remoteFilters(ctx.namespace(), IpProtocol.UDP, HOST, 7000));
+        assertEquals(1, pc.leases().getNow().size());
+        assertEquals(external, pc.leases().getNow().get(0).externalPort());
+        assertEquals(port, in(udp(PEER + 1, 4444, OUT, external)), "the new filter's peer");
+        assertEquals(dev.pktkit.nat.NatEngine.DROP, in(udp(Ip4.parse("198.51.100.30"), 4444, OUT, external)));
     }
 
     /** Every exchange of the tests above, decoded by tshark's NAT-PMP and PCP dissectors. */

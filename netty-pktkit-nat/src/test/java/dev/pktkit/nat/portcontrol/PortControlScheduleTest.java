@@ -54,12 +54,31 @@ class PortControlScheduleTest {
         }
     }
 
+    /** Returns the given values in turn (each capped below its bound: Long.MAX_VALUE is the top of the range). */
+    static final class Steps extends Random {
+        private final long[] values;
+        private int next;
+
+        Steps(long... values) {
+            this.values = values;
+        }
+
+        @Override
+        public long nextLong(long bound) {
+            return Math.min(values[next++], bound - 1);
+        }
+    }
+
     private void start(PortControlConfig.Builder b) {
+        start(b, new Latest());
+    }
+
+    private void start(PortControlConfig.Builder b, Random random) {
         port = new EmbeddedChannel();
         port.freezeTime();
         nat = Nat.create(port.eventLoop(), NatConfig.builder().outsideAddresses("198.51.100.1")
                 .insideAddress("10.77.0.1").build());
-        pc = PortControl.create(nat, b.random(new Latest()).clock(clock::get).build());
+        pc = PortControl.create(nat, b.random(random).clock(clock::get).build());
         pc.attach(port, "lan");
         port.runPendingTasks();
     }
@@ -241,6 +260,63 @@ class PortControlScheduleTest {
         advance(TimeUnit.HOURS.toMillis(1));
         assertEquals(List.of(), notifies(), "no alive after byebye");
         assertEquals(45, pc.counters().get(PortControlCounter.SSDP_NOTIFY_SENT));
+    }
+
+    /**
+     * UDA 1.1 §1.2.2: by default each period to the next alive set is drawn anew, uniform in [max-age / 4,
+     * max-age / 2) — here the bottom of the range (450 s for max-age 1800), then its top (900 s - 1 ms): two
+     * different periods, each alive set exactly when due and none before.
+     */
+    @Test
+    void ssdpRefreshPeriodsAreRandomBelowHalfTheMaxAge() {
+        start(PortControlConfig.builder().natPmp(false).pcp(false), new Steps(99, 0, Long.MAX_VALUE, 0));
+        assertRefreshes(99, 450_000, 899_999);
+    }
+
+    /** The same with a seeded source: the periods are the ones its draws give, in range and not equal. */
+    @Test
+    void ssdpRefreshPeriodsFollowASeededRandom() {
+        Random replay = new Random(20261204);
+        long first = replay.nextLong(100);
+        long p1 = 450_000 + replay.nextLong(450_000);
+        long p2 = 450_000 + replay.nextLong(450_000);
+        assertNotEquals(p1, p2);
+        start(PortControlConfig.builder().natPmp(false).pcp(false), new Random(20261204));
+        assertRefreshes(first, p1, p2);
+    }
+
+    /** A fixed interval must be below half the max-age (§1.2.2); the default has no fixed interval. */
+    @Test
+    void ssdpNotifyIntervalMustBeBelowHalfTheMaxAge() {
+        assertThrows(IllegalArgumentException.class, () -> PortControlConfig.builder().ssdpNotifyInterval(900).build());
+        assertEquals(899, PortControlConfig.builder().ssdpNotifyInterval(899).build().ssdpNotifyIntervalSeconds());
+        assertThrows(IllegalArgumentException.class,
+                () -> PortControlConfig.builder().ssdpMaxAge(100).ssdpNotifyInterval(50).build());
+        assertEquals(49, PortControlConfig.builder().ssdpMaxAge(100).ssdpNotifyInterval(49).build()
+                .ssdpNotifyIntervalSeconds());
+        assertEquals(0, PortControlConfig.builder().build().ssdpNotifyIntervalSeconds());
+    }
+
+    /** The first alive set (and its copy) {@code first} ms after start, then one each period, nothing between. */
+    private void assertRefreshes(long first, long... periods) {
+        advance(first - 1);
+        assertEquals(List.of(), notifies());
+        advance(1);
+        assertAliveSet(notifies());
+        long since = first; // ms since start
+        long due = 0;       // the last set's time
+        for (long p : periods) {
+            long at = due + p;
+            advance(at - 1 - since);
+            assertAliveSet(notifies());                                  // the previous set's copy, nothing else
+            advance(1);
+            assertAliveSet(notifies());
+            since = at;
+            due = at;
+        }
+        advance(200);
+        assertAliveSet(notifies());                                      // the last set's copy
+        assertEquals(9L * 2 * (periods.length + 1), pc.counters().get(PortControlCounter.SSDP_NOTIFY_SENT));
     }
 
     /** Nine alive NOTIFYs from 1900 with UDA 1.1 §1.2.2's headers, one per notification type. */

@@ -131,7 +131,8 @@ class SlirpGatewayTest {
         Guest again = guest(0x5254_0000_0001L, "vm-1", "again");
         assertSame(first.tenant(), again.tenant(), "the same key, the same tenant");
         assertSame(ns, again.tenant().namespace());
-        assertEquals(first.lease().address(), again.lease().address(), "its DHCP binding is still there");
+        assertEquals(first.lease().address(), again.lease().address(), "its address again (its binding, or after the"
+                + " RELEASE its closing adapter may send, its previous address: RFC 2131 §4.3.1)");
         assertEquals("again", read(at), "the forward made before reaches the guest that came back");
         assertEquals(1, gateway.tenantCount());
     }

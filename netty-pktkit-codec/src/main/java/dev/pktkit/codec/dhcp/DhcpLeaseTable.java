@@ -10,6 +10,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -132,6 +133,11 @@ final class DhcpLeaseTable {
     private final TreeSet<Binding> offers = new TreeSet<>(BY_EXPIRY);
     private final TreeSet<Binding> leases = new TreeSet<>(BY_EXPIRY);
     private final IntObjectHashMap<Long> quarantine = new IntObjectHashMap<>();
+    /**
+     * Each client's address from its last released or expired lease, for RFC 2131 §4.3.1's second choice (offered
+     * again when still free), the oldest forgotten first beyond one entry per pool address.
+     */
+    private final LinkedHashMap<ClientKey, Integer> previous;
     private final ArrayDeque<long[]> quarantineOrder = new ArrayDeque<>();
     private int cursor;
     private long seq;
@@ -158,6 +164,13 @@ final class DhcpLeaseTable {
         staticLeases.forEach((mac, ip) -> byIp.put(ip, mac));
         this.staticByIp = Map.copyOf(byIp);
         this.excluded = Set.copyOf(excluded);
+        int remembered = Math.max(16, Math.min(poolEnd - poolStart + 1, 65_536));
+        this.previous = new LinkedHashMap<>() {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<ClientKey, Integer> eldest) {
+                return size() > remembered;
+            }
+        };
         this.offerHoldNanos = offerHold.toNanos();
         this.leaseNanos = leaseTime.toNanos();
         this.declineHoldNanos = declineHold.toNanos();
@@ -294,8 +307,9 @@ final class DhcpLeaseTable {
 
     /**
      * DISCOVER: the address to offer {@code key}, held for it for the offer hold: its static address, its current
-     * binding's, {@code requested} when usable, else the next free pool address (withdrawing the oldest offer when
-     * none is free). A bound client keeps its lease unchanged.
+     * binding's, {@code requested} when usable, its previous (released or expired) lease's when still free (RFC 2131
+     * §4.3.1), else the next free pool address (withdrawing the oldest offer when none is free). A bound client
+     * keeps its lease unchanged.
      *
      * @return the address, or {@link #EXHAUSTED} or {@link #TABLE_FULL}
      */
@@ -312,6 +326,8 @@ final class DhcpLeaseTable {
             a = b.address;
         } else if (requested != 0 && usableBy(requested, key, mac, now)) {
             a = requested;
+        } else if (previousUsable(key, mac, now)) {
+            a = previous.get(key);
         } else {
             a = allocate(now);
             if (a == EXHAUSTED) {
@@ -369,6 +385,7 @@ final class DhcpLeaseTable {
         }
         remove(b, true);
         if (b.bound) {
+            remember(b);
             listener.leaseEvent(DhcpLeaseEvent.Kind.RELEASED, b);
         }
         return true;
@@ -426,8 +443,23 @@ final class DhcpLeaseTable {
     private void expireOne(Binding b) {
         remove(b, true);
         if (b.bound) {
+            remember(b);
             listener.leaseEvent(DhcpLeaseEvent.Kind.EXPIRED, b);
         }
+    }
+
+    /** Keeps a lease's address as its client's previous one (a static lease needs no memory). */
+    private void remember(Binding b) {
+        if (!b.staticLease && inPool(b.address)) {
+            work++;
+            previous.remove(b.key); // re-inserted as the newest
+            previous.put(b.key, b.address);
+        }
+    }
+
+    private boolean previousUsable(ClientKey key, long mac, long now) {
+        Integer p = previous.get(key);
+        return p != null && free.isFree(p - poolStart) && usableBy(p, key, mac, now);
     }
 
     private void note(Binding b, String hostName, int relay) {

@@ -135,4 +135,27 @@ class DhcpLeaseTableTest {
         assertEquals(DhcpLeaseTable.TABLE_FULL, t.offer(key(4), 4, 0, null, 0, S), "two leases: full");
         assertEquals(2, t.size());
     }
+
+    /** RFC 2131 §4.3.1: a client that released or let expire its lease is offered the same address again if free. */
+    @Test
+    void aReturningClientIsOfferedItsPreviousAddress() {
+        DhcpLeaseTable t = table(20, 100);
+        int a = t.offer(key(1), 1, 0, null, 0, 0);
+        assertEquals(DhcpLeaseEvent.Kind.GRANTED, t.ack(key(1), 1, a, null, 0, 0));
+        assertTrue(t.release(key(1), a, S));
+        int other = t.offer(key(2), 2, 0, null, 0, S);
+        assertTrue(other != a, "the cursor moved past it: a new client gets another address");
+        assertEquals(a, t.offer(key(1), 1, 0, null, 0, 2 * S), "released: offered its address again");
+        assertEquals(DhcpLeaseEvent.Kind.GRANTED, t.ack(key(1), 1, a, null, 0, 2 * S));
+
+        // expired: the same
+        t.expire(2 * S + 101 * S, 100);
+        assertEquals(a, t.offer(key(1), 1, 0, null, 0, 110 * S), "expired: offered its address again");
+        t.withdrawOffer(key(1), 110 * S);
+
+        // taken meanwhile by another client: a free one instead
+        assertEquals(DhcpLeaseEvent.Kind.GRANTED, t.ack(key(3), 3, a, null, 0, 111 * S));
+        int instead = t.offer(key(1), 1, 0, null, 0, 112 * S);
+        assertTrue(instead != a && instead != 0, Ip4.format(instead));
+    }
 }

@@ -822,13 +822,14 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         }));
     }
 
-    private static String commonName(X509Certificate x) {
-        for (String part : x.getSubjectX500Principal().getName().split(",")) {
-            if (part.startsWith("CN=")) {
-                return part.substring(3);
-            }
-        }
-        return "";
+    /**
+     * The client's common name as OpenVPN takes it (the last CN in certificate order, a part of a multi-valued RDN
+     * included, escapes undone), or "" without one. Read from the DER, not by splitting the RFC 2253 string, which
+     * breaks on an escaped comma ({@code CN=Doe\, John}).
+     */
+    static String commonName(X509Certificate x) {
+        String cn = OpenVpnTls.ServerCheck.commonName(x.getSubjectX500Principal());
+        return cn == null ? "" : cn;
     }
 
     private void answerAuth(Session s, boolean ok) {

@@ -370,6 +370,22 @@ class OpenVpnClientConfigTest {
                 .check(cert("multi.pem")));
     }
 
+    /** The server reads a client's common name from the DER: an escaped comma and a multi-valued RDN kept whole. */
+    @Test
+    void theServerReadsAClientsCommonNameWhole() throws Exception {
+        Tools.assumeCommand("openssl", "openssl");
+        run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", "ca.key", "-subj", "/CN=test CA", "-days", "1", "-addext",
+                "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign", "-out", "ca.pem");
+        String ext = "keyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n";
+        issue("comma", "/O=Example/CN=Doe, John", ext);
+        issue("multi", "/O=Example/CN=alice+serialNumber=7", ext);
+        issue("none", "/O=Example", ext);
+        assertEquals("Doe, John", OpenVpnServer.commonName(cert("comma.pem")));
+        assertEquals("alice", OpenVpnServer.commonName(cert("multi.pem")));
+        assertEquals("", OpenVpnServer.commonName(cert("none.pem")));
+    }
+
     /** The subject as openssl prints it with the flags OpenVPN 2.6's x509_get_subject passes. */
     private String opensslSubject(String pem) throws Exception {
         Process p = new ProcessBuilder("openssl", "x509", "-in", pem, "-noout", "-subject", "-nameopt",

@@ -19,10 +19,13 @@ final class ConfigText {
     /** Largest file a directive may name (a certificate chain, a key, a CRL, a password file): 1 MiB. */
     static final int MAX_FILE_BYTES = 1 << 20;
 
-    /** What a reader does with each directive line and each inline block. */
-    interface Sink {
+    /** What a reader does with each inline block. */
+    interface Inline {
         void inline(int lineNo, String tag, String body);
+    }
 
+    /** What a reader does with each directive line. */
+    interface Directive {
         void directive(int lineNo, List<String> words);
     }
 
@@ -31,10 +34,10 @@ final class ConfigText {
 
     /**
      * Walks the text: blank lines and {@code #}/{@code ;} comments skipped, inline blocks handed over whole, every
-     * other line tokenized. A {@link RuntimeException} from the sink (a key that does not parse, say) becomes an
+     * other line tokenized. A {@link RuntimeException} from either handler (a key that does not parse, say) becomes an
      * {@link OpenVpnConfigException} on that line.
      */
-    static void read(String text, Sink sink) {
+    static void read(String text, Inline inline, Directive directive) {
         String[] lines = text.split("\r?\n", -1);
         for (int i = 0; i < lines.length; i++) {
             int lineNo = i + 1;
@@ -54,7 +57,7 @@ final class ConfigText {
                     throw new OpenVpnConfigException(lineNo, "<" + tag + "> is not closed");
                 }
                 try {
-                    sink.inline(lineNo, tag, body.toString());
+                    inline.inline(lineNo, tag, body.toString());
                 } catch (OpenVpnConfigException e) {
                     throw e;
                 } catch (RuntimeException e) {
@@ -65,7 +68,7 @@ final class ConfigText {
             }
             List<String> w = tokens(line, lineNo);
             try {
-                sink.directive(lineNo, w);
+                directive.directive(lineNo, w);
             } catch (OpenVpnConfigException e) {
                 throw e;
             } catch (RuntimeException e) {

@@ -123,17 +123,7 @@ public final class OpenVpnServerConfig {
      */
     public static OpenVpnServerConfig parse(String text, Path baseDir) {
         OpenVpnServerConfig c = new OpenVpnServerConfig();
-        ConfigText.read(text, new ConfigText.Sink() {
-            @Override
-            public void inline(int lineNo, String tag, String body) {
-                c.inline(lineNo, tag, body);
-            }
-
-            @Override
-            public void directive(int lineNo, List<String> words) {
-                c.directive(lineNo, words, baseDir);
-            }
-        });
+        ConfigText.read(text, c::inline, (lineNo, words) -> c.directive(lineNo, words, baseDir));
         c.check();
         return c;
     }

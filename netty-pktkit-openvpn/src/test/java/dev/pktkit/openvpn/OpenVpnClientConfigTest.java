@@ -285,10 +285,7 @@ class OpenVpnClientConfigTest {
     /** Certificates made by openssl: the builder's TLS context, and the remote-cert-tls / verify-x509-name checks. */
     @Test
     void builderAndServerCertificateChecks() throws Exception {
-        Tools.assumeCommand("openssl", "openssl");
-        run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                "-keyout", "ca.key", "-subj", "/CN=test CA", "-days", "1", "-addext",
-                "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign", "-out", "ca.pem");
+        makeCa();
         issue("server", "/C=DE/O=Example/CN=vpn.example.com", "keyUsage=critical,digitalSignature\n"
                 + "extendedKeyUsage=serverAuth\n");
         issue("client", "/CN=alice", "keyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n");
@@ -344,10 +341,7 @@ class OpenVpnClientConfigTest {
      */
     @Test
     void verifyX509NameSubjectAsOpenVpnPrintsIt() throws Exception {
-        Tools.assumeCommand("openssl", "openssl");
-        run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                "-keyout", "ca.key", "-subj", "/CN=test CA", "-days", "1", "-addext",
-                "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign", "-out", "ca.pem");
+        makeCa();
         String ext = "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n";
         issue("org", "/C=US/ST=CA/L=SanFrancisco/O=Copyleft Certificate Co/OU=My Organizational Unit"
                 + "/CN=server/emailAddress=me@example.net", ext);
@@ -373,10 +367,7 @@ class OpenVpnClientConfigTest {
     /** The server reads a client's common name from the DER: an escaped comma and a multi-valued RDN kept whole. */
     @Test
     void theServerReadsAClientsCommonNameWhole() throws Exception {
-        Tools.assumeCommand("openssl", "openssl");
-        run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                "-keyout", "ca.key", "-subj", "/CN=test CA", "-days", "1", "-addext",
-                "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign", "-out", "ca.pem");
+        makeCa();
         String ext = "keyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n";
         issue("comma", "/O=Example/CN=Doe, John", ext);
         issue("multi", "/O=Example/CN=alice+serialNumber=7", ext);
@@ -397,6 +388,14 @@ class OpenVpnClientConfigTest {
         assertEquals(0, p.exitValue(), out);
         assertTrue(out.startsWith("subject="), out);
         return out.substring("subject=".length());
+    }
+
+    /** A self-signed test CA in {@code ca.pem} / {@code ca.key}, made by openssl (skips without it). */
+    private void makeCa() throws Exception {
+        Tools.assumeCommand("openssl", "openssl");
+        run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", "ca.key", "-subj", "/CN=test CA", "-days", "1", "-addext",
+                "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign", "-out", "ca.pem");
     }
 
     private void issue(String name, String subject, String ext) throws Exception {

@@ -30,7 +30,6 @@ import io.netty.channel.socket.DatagramPacket;
 import io.netty.channel.socket.nio.NioDatagramChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
-import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
@@ -180,7 +179,8 @@ class MultiCoreDataChannelTest {
                     .connect(serverAddress).sync();
             OpenVpnTunnelChannel tunnelA = a.tunnel().get(30, TimeUnit.SECONDS);
             // client B through a relay whose upstream port can change; placed on the other loop
-            Relay relay = new Relay(rig.clientGroup, serverAddress);
+            FloatRelay relay = new FloatRelay(new Bootstrap().group(rig.clientGroup).channel(NioDatagramChannel.class),
+                    serverAddress);
             LinkedBlockingQueue<byte[]> repliesB = new LinkedBlockingQueue<>();
             OpenVpnClient b = rig.client(repliesB);
             new Bootstrap().group(rig.clientGroup).channel(NioDatagramChannel.class).handler(b)
@@ -507,48 +507,5 @@ class MultiCoreDataChannelTest {
         b.writeBytes(payload);
         b.setShort(22, Checksums.internet(b, 20, total - 20));
         return b;
-    }
-
-    /** Client ⇄ downstream socket; upstream through {@code current} (switchable) to the server, on loopback. */
-    static final class Relay {
-        final Channel downstream;
-        final Channel[] upstream = new Channel[2];
-        volatile int current;
-        volatile InetSocketAddress client;
-
-        Relay(MultiThreadIoEventLoopGroup group, InetSocketAddress server) throws Exception {
-            Bootstrap b = new Bootstrap().group(group).channel(NioDatagramChannel.class);
-            for (int i = 0; i < 2; i++) {
-                upstream[i] = b.clone().handler(new SimpleChannelInboundHandler<DatagramPacket>() {
-                    @Override
-                    protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket p) {
-                        if (client != null) {
-                            downstream.writeAndFlush(new DatagramPacket(p.content().retain(), client));
-                        }
-                    }
-                }).bind("127.0.0.1", 0).sync().channel();
-            }
-            downstream = b.clone().handler(new SimpleChannelInboundHandler<DatagramPacket>() {
-                @Override
-                protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket p) {
-                    client = p.sender();
-                    upstream[current].writeAndFlush(new DatagramPacket(p.content().retain(), server));
-                }
-            }).bind("127.0.0.1", 0).sync().channel();
-        }
-
-        int port() {
-            return ((InetSocketAddress) downstream.localAddress()).getPort();
-        }
-
-        InetSocketAddress upstreamAddress(int i) {
-            return (InetSocketAddress) upstream[i].localAddress();
-        }
-
-        void close() throws InterruptedException {
-            downstream.close().sync();
-            upstream[0].close().sync();
-            upstream[1].close().sync();
-        }
     }
 }

@@ -288,13 +288,10 @@ class OpenVpnThroughputMeasurement {
             throws Exception {
         if (WARMUP > 0) {
             // unmeasured: the JIT compiles the data path here (openvpn is compiled ahead of time; a server runs warm)
-            transfer(f, serverAddress, WARMUP, () -> 0L);
+            transfer(f, serverAddress, WARMUP, () -> { });
         }
         long[] cpu = new long[1];
-        CommandResult r = transfer(f, serverAddress, SECONDS, () -> {
-            cpu[0] = cpuNanos.getAsLong();
-            return 0L;
-        });
+        CommandResult r = transfer(f, serverAddress, SECONDS, () -> cpu[0] = cpuNanos.getAsLong());
         long used = cpuNanos.getAsLong() - cpu[0];
         Matcher m = RECEIVED.matcher(r.output());
         if (!r.ok() || !m.find()) {
@@ -308,11 +305,11 @@ class OpenVpnThroughputMeasurement {
 
     /** One iperf3 transfer of {@code seconds} into the server namespace; {@code beforeEach} runs before each try. */
     private static CommandResult transfer(TunnelFixture f, String serverAddress, int seconds,
-            java.util.function.LongSupplier beforeEach) throws Exception {
+            Runnable beforeEach) throws Exception {
         Process srv = f.inner.start(f.dir.resolve("iperf-s.log"), "iperf3", "-s", "-1", "-B", serverAddress);
         CommandResult r = null;
         for (int attempt = 0; attempt < 50; attempt++) {
-            beforeEach.getAsLong();
+            beforeEach.run();
             r = f.outer.exec(Duration.ofSeconds(seconds + 30), "iperf3", "-J", "-c", serverAddress, "-t",
                     Integer.toString(seconds));
             if (r.ok()) {

@@ -4,11 +4,7 @@ import dev.pktkit.linux.NetNamespace;
 import dev.pktkit.openvpn.OpenVpnClientChannel;
 import dev.pktkit.testkit.netns.CommandResult;
 import io.netty.bootstrap.Bootstrap;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.epoll.EpollDatagramChannel;
-import io.netty.channel.socket.DatagramPacket;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -34,61 +30,23 @@ class StockClientFloatTest {
         TunnelFixture.assumeUsable();
     }
 
-    /** Client ⇄ downstream socket; upstream through {@code current} (switchable) to the server. */
-    static final class Relay {
-        final Channel downstream;
-        final Channel[] upstream = new Channel[2];
-        volatile int current;
-        volatile InetSocketAddress client;
-
-        Relay(TunnelFixture f, InetSocketAddress server) throws Exception {
-            NetNamespace ns = f.outer.closeWith(NetNamespace.named(f.outer.name()));
-            Bootstrap b = new Bootstrap().group(f.group).channelFactory(() -> {
-                try {
-                    return ns.call(EpollDatagramChannel::new);
-                } catch (Exception e) {
-                    throw new IllegalStateException(e);
-                }
-            });
-            for (int i = 0; i < 2; i++) {
-                upstream[i] = b.clone().handler(new SimpleChannelInboundHandler<DatagramPacket>() {
-                    @Override
-                    protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket p) {
-                        if (client != null) {
-                            downstream.writeAndFlush(new DatagramPacket(p.content().retain(), client));
-                        }
-                    }
-                }).bind("127.0.0.1", 0).sync().channel();
+    /** The relay's sockets in the client's namespace. */
+    private static FloatRelay relay(TunnelFixture f, InetSocketAddress server) throws Exception {
+        NetNamespace ns = f.outer.closeWith(NetNamespace.named(f.outer.name()));
+        return new FloatRelay(new Bootstrap().group(f.group).channelFactory(() -> {
+            try {
+                return ns.call(EpollDatagramChannel::new);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
             }
-            downstream = b.clone().handler(new SimpleChannelInboundHandler<DatagramPacket>() {
-                @Override
-                protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket p) {
-                    client = p.sender();
-                    upstream[current].writeAndFlush(new DatagramPacket(p.content().retain(), server));
-                }
-            }).bind("127.0.0.1", 0).sync().channel();
-        }
-
-        int port() {
-            return ((InetSocketAddress) downstream.localAddress()).getPort();
-        }
-
-        InetSocketAddress upstreamAddress(int i) {
-            return (InetSocketAddress) upstream[i].localAddress();
-        }
-
-        void close() throws InterruptedException {
-            downstream.close().sync();
-            upstream[0].close().sync();
-            upstream[1].close().sync();
-        }
+        }), server);
     }
 
     @Test
     void clientAddressChangesAndTrafficContinues() throws Exception {
         try (TunnelFixture f = new TunnelFixture(dir)) {
             f.startServer(b -> b.dataCiphers("AES-128-GCM"));
-            Relay relay = new Relay(f, (InetSocketAddress) f.udp.localAddress());
+            FloatRelay relay = relay(f, (InetSocketAddress) f.udp.localAddress());
             try {
                 f.startClient(f.profile("udp", "127.0.0.1", relay.port(), ""));
                 f.awaitClientLog("Initialization Sequence Completed", 30);

@@ -326,12 +326,13 @@ final class DhcpLeaseTable {
             a = b.address;
         } else if (requested != 0 && usableBy(requested, key, mac, now)) {
             a = requested;
-        } else if (previousUsable(key, mac, now)) {
-            a = previous.get(key);
         } else {
-            a = allocate(now);
-            if (a == EXHAUSTED) {
-                return a;
+            a = previousAddress(key, mac, now); // its last lease's, RFC 2131 §4.3.1
+            if (a == 0) {
+                a = allocate(now);
+                if (a == EXHAUSTED) {
+                    return a;
+                }
             }
         }
         if (b != null && b.bound && b.address == a) {
@@ -457,9 +458,10 @@ final class DhcpLeaseTable {
         }
     }
 
-    private boolean previousUsable(ClientKey key, long mac, long now) {
+    /** {@code key}'s previous lease's address when still free, else 0. */
+    private int previousAddress(ClientKey key, long mac, long now) {
         Integer p = previous.get(key);
-        return p != null && free.isFree(p - poolStart) && usableBy(p, key, mac, now);
+        return p != null && free.isFree(p - poolStart) && usableBy(p, key, mac, now) ? p : 0;
     }
 
     private void note(Binding b, String hostName, int relay) {

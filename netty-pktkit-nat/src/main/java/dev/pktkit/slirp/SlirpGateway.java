@@ -44,10 +44,13 @@ import java.util.concurrent.TimeUnit;
  * <li>{@link #attach(Channel, Object)}: the tenant named by {@code key}, made on first use and kept when its
  * ports go, until {@link #closeTenant(Object)} or {@link #close()}. A port that reconnects with the same key (a
  * QEMU guest restarting its netdev, a WireGuard peer roaming) finds its own DHCP lease, port forwards and open
- * connections again; several ports with one key share a segment, as VMs of one tenant would.</li>
+ * connections again; several ports with one key share a segment, as VMs of one tenant would.
+ * {@link #connector(Object)} puts every port of a listener on one such segment: one LAN behind one gateway (the
+ * main example's), and {@link #open(Object)} makes the tenant before its first port, for its port forwards.</li>
  * </ul>
  * Each tenant runs on one event loop of the group given ({@link Builder#group}, default the slirp's host
- * transport group): the first port's own loop when it is one of the group's, so that its frames, the gateway, the
+ * transport group): the first port's own loop when it is one of the group's (the group's next for a tenant
+ * {@linkplain #open opened} without a port), so that its frames, the gateway, the
  * slirp namespace and (when the group is also the slirp's host group) the host sockets share one thread. Bounded by {@link Builder#maxTenants}: over it, {@code attach} fails.
  *
  * <h2>Write buffers on the segment</h2>
@@ -149,22 +152,56 @@ public final class SlirpGateway implements AutoCloseable {
     public Future<Tenant> attach(Channel port, Object key) {
         Objects.requireNonNull(port, "port");
         Objects.requireNonNull(key, "key");
-        if (closed) {
-            return GlobalEventExecutor.INSTANCE.newFailedFuture(new IllegalStateException("gateway closed"));
-        }
         Tenant t;
-        synchronized (tenants) {
-            t = tenants.get(key);
-            if (t == null) {
-                if (tenants.size() >= maxTenants) {
-                    return GlobalEventExecutor.INSTANCE.newFailedFuture(
-                            new IllegalStateException("maxTenants (" + maxTenants + ") reached"));
-                }
-                t = new Tenant(key, loopFor(port), largeFrames && OffloadPacket.acceptedBy(port));
-                tenants.put(key, t);
-            }
+        try {
+            t = tenantFor(key, port, false);
+        } catch (IllegalStateException e) {
+            return GlobalEventExecutor.INSTANCE.newFailedFuture(e);
         }
         return attachTo(t, port, null);
+    }
+
+    /**
+     * Opens the tenant named {@code key} before any port joins it (it is made now if there is none), so that its
+     * namespace can take port forwards first; ports join it with {@link #attach(Channel, Object)} or
+     * {@link #connector(Object)}. The future completes once the tenant's gateway and slirp namespace run; it fails
+     * when the gateway is closed or full.
+     */
+    public Future<Tenant> open(Object key) {
+        Objects.requireNonNull(key, "key");
+        Tenant t;
+        try {
+            t = tenantFor(key, null, false);
+        } catch (IllegalStateException e) {
+            return GlobalEventExecutor.INSTANCE.newFailedFuture(e);
+        }
+        return t.ready;
+    }
+
+    /**
+     * The tenant named {@code key}, made now for {@code port} (null: none yet) if there is none; with
+     * {@code mustBeNew}, one that exists already is an error.
+     *
+     * @throws IllegalStateException if the gateway is closed or {@link Builder#maxTenants} is reached
+     */
+    private Tenant tenantFor(Object key, Channel port, boolean mustBeNew) {
+        synchronized (tenants) {
+            if (closed) {
+                throw new IllegalStateException("gateway closed");
+            }
+            Tenant t = tenants.get(key);
+            if (t != null && mustBeNew) {
+                throw new IllegalStateException(port + " is attached already");
+            }
+            if (t == null) {
+                if (tenants.size() >= maxTenants) {
+                    throw new IllegalStateException("maxTenants (" + maxTenants + ") reached");
+                }
+                t = new Tenant(key, loopFor(port), largeFrames && port != null && OffloadPacket.acceptedBy(port));
+                tenants.put(key, t);
+            }
+            return t;
+        }
     }
 
     private Future<Tenant> attachTo(Tenant tenant, Channel port, Promise<L2Port> attached) {
@@ -207,59 +244,67 @@ public final class SlirpGateway implements AutoCloseable {
         return port -> {
             Objects.requireNonNull(port, "port");
             PortKey key = new PortKey(port);
-            Tenant t;
-            synchronized (tenants) {
-                if (closed) {
-                    throw new IllegalStateException("gateway closed");
-                }
-                if (tenants.size() >= maxTenants || tenants.containsKey(key)) {
-                    throw new IllegalStateException(tenants.containsKey(key) ? port + " is attached already"
-                            : "maxTenants (" + maxTenants + ") reached");
-                }
-                t = new Tenant(key, loopFor(port), largeFrames && OffloadPacket.acceptedBy(port));
-                tenants.put(key, t);
-            }
+            Tenant t = tenantFor(key, port, true);
             port.closeFuture().addListener(f -> closeTenant(key));
-            Promise<L2Port> l2 = GlobalEventExecutor.INSTANCE.newPromise();
-            attachTo(t, port, l2);
-            return new Attachment() {
-                @Override
-                public Channel port() {
-                    return port;
-                }
-
-                @Override
-                public boolean isAttached() {
-                    L2Port a = l2.getNow();
-                    return a != null && a.isAttached();
-                }
-
-                @Override
-                public Future<Void> detach() {
-                    Promise<Void> done = GlobalEventExecutor.INSTANCE.newPromise();
-                    l2.addListener(f -> {
-                        if (!f.isSuccess()) {
-                            closeTenant(key);
-                            done.trySuccess(null);
-                            return;
-                        }
-                        l2.getNow().detach().addListener(d -> {
-                            closeTenant(key);
-                            done.trySuccess(null);
-                        });
-                    });
-                    return done;
-                }
-            };
+            return attachment(t, port, () -> closeTenant(key));
         };
     }
 
     /**
-     * A new tenant's loop: the port's own when it is one of the group's (its frames then reach the gateway and
+     * A {@link PortConnector} that puts every port on the segment of the tenant named {@code key}, as
+     * {@link #attach(Channel, Object)}: one LAN whose VMs reach each other and, through one gateway and slirp
+     * namespace, the host's network. The attachment's {@code detach()} takes the port off the segment (the port
+     * stays open); the tenant stays until {@link #closeTenant(Object)} or {@link #close()}.
+     */
+    public PortConnector connector(Object key) {
+        Objects.requireNonNull(key, "key");
+        return port -> {
+            Objects.requireNonNull(port, "port");
+            return attachment(tenantFor(key, port, false), port, () -> { });
+        };
+    }
+
+    /** Attaches {@code port} to {@code tenant}'s segment; the attachment's detach runs {@code afterDetach}. */
+    private Attachment attachment(Tenant tenant, Channel port, Runnable afterDetach) {
+        Promise<L2Port> l2 = GlobalEventExecutor.INSTANCE.newPromise();
+        attachTo(tenant, port, l2);
+        return new Attachment() {
+            @Override
+            public Channel port() {
+                return port;
+            }
+
+            @Override
+            public boolean isAttached() {
+                L2Port a = l2.getNow();
+                return a != null && a.isAttached();
+            }
+
+            @Override
+            public Future<Void> detach() {
+                Promise<Void> done = GlobalEventExecutor.INSTANCE.newPromise();
+                l2.addListener(f -> {
+                    if (!f.isSuccess()) {
+                        afterDetach.run();
+                        done.trySuccess(null);
+                        return;
+                    }
+                    l2.getNow().detach().addListener(d -> {
+                        afterDetach.run();
+                        done.trySuccess(null);
+                    });
+                });
+                return done;
+            }
+        };
+    }
+
+    /**
+     * A new tenant's loop: the port's own (if any) when it is one of the group's (its frames then reach the gateway and
      * slirp without a hand-over between threads), else the group's next.
      */
     private EventLoop loopFor(Channel port) {
-        EventLoop own = port.isRegistered() ? port.eventLoop() : null;
+        EventLoop own = port != null && port.isRegistered() ? port.eventLoop() : null;
         return own != null && Slirp.contains(group, own) ? own : group.next();
     }
 

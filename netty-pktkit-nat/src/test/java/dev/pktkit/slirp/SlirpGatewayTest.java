@@ -2,7 +2,9 @@ package dev.pktkit.slirp;
 
 import dev.pktkit.codec.adapter.DhcpLease;
 import dev.pktkit.codec.adapter.L2Adapter;
+import dev.pktkit.codec.pipe.Attachment;
 import dev.pktkit.codec.pipe.PacketPipe;
+import dev.pktkit.codec.pipe.PortConnector;
 import dev.pktkit.codec.transport.TransportKind;
 import dev.pktkit.testkit.TestLoops;
 import dev.pktkit.vtcp.host.VirtualHost;
@@ -29,6 +31,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -78,10 +81,19 @@ class SlirpGatewayTest {
      * {@code says} and closes.
      */
     private Guest guest(long mac, Object key, String says) throws Exception {
+        return guest(mac, says, port -> gateway.attach(port, key).get(10, TimeUnit.SECONDS));
+    }
+
+    /** How a guest's port joins the gateway: returns its tenant. */
+    private interface Join {
+        SlirpGateway.Tenant join(Channel port) throws Exception;
+    }
+
+    private Guest guest(long mac, String says, Join join) throws Exception {
         PacketPipe pipe = new PacketPipe();
         pipes.add(pipe);
         pipe.register(group.next(), group.next()).sync();
-        SlirpGateway.Tenant t = gateway.attach(pipe.b(), key).get(10, TimeUnit.SECONDS);
+        SlirpGateway.Tenant t = join.join(pipe.b());
         L2Adapter adapter = L2Adapter.builder().mac(mac).dhcp(true).build();
         VirtualHost host = VirtualHost.builder().addressesOf(adapter).build();
         pipe.a().eventLoop().submit(() -> pipe.a().pipeline().addLast(adapter, host)).sync();
@@ -158,6 +170,32 @@ class SlirpGatewayTest {
         one.pipe().b().closeFuture().get(5, TimeUnit.SECONDS); // and the ports on its segment
         assertEquals("two", read(f2.hostAddress()), "the other tenant is untouched");
         assertTrue(two.pipe().b().isActive());
+    }
+
+    @Test
+    void anOpenedTenantTakesForwardsFirstAndItsConnectorMakesOneLan() throws Exception {
+        SlirpGateway.Tenant lan = gateway.open("lan").get(10, TimeUnit.SECONDS);
+        assertSame(lan, gateway.tenant("lan"));
+        PortForward f = forward(lan, 0); // before any guest: to the first lease's 10.0.2.15:8080
+        PortConnector connector = gateway.connector("lan");
+        List<Attachment> attached = new ArrayList<>();
+        Join viaConnector = port -> {
+            attached.add(connector.attach(port));
+            return gateway.tenant("lan");
+        };
+        Guest one = guest(0x5254_0000_0001L, "one", viaConnector);
+        Guest two = guest(0x5254_0000_0002L, "two", viaConnector);
+        assertEquals("10.0.2.15", one.lease().address().getHostAddress());
+        assertEquals("10.0.2.16", two.lease().address().getHostAddress(), "one LAN: one pool");
+        assertEquals("one", read(f.hostAddress()), "the forward made before the first guest reaches it");
+        assertEquals(1, gateway.tenantCount());
+
+        attached.get(0).detach().get(5, TimeUnit.SECONDS);
+        assertFalse(attached.get(0).isAttached());
+        assertTrue(one.pipe().b().isOpen(), "detach takes the port off the segment and leaves it open");
+        assertSame(lan, gateway.tenant("lan"), "the tenant stays");
+        assertTrue(attached.get(1).isAttached());
+        assertEquals(List.of(f), lan.namespace().loop.submit(lan.namespace()::portForwards).get(5, TimeUnit.SECONDS));
     }
 
     /**

@@ -12,6 +12,8 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -39,12 +41,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * checks its SHA-256 with busybox {@code wget} and {@code sha256sum}, uploads it base64-encoded (the host decodes
  * it and checks the SHA-256), pings the gateway over both families (the host kernel's ICMP counters show the
  * requests arrived: the replies are the host's), and serves HTTP that the host reaches through the example's
- * {@code --forward} (IPv4) and a forward added at run time through the Java API (IPv6); a second VM on the same
+ * {@code --forward} (IPv4) and a forward added at run time through the Java API (IPv6), and the same for a UDP
+ * echo; a second VM on the same
  * LAN leases 10.0.2.16, pings the first and fetches its page. With {@code --isolated} two VMs each lease
  * 10.0.2.15 in a tenant of their own and both reach the host.
  *
- * <p>Not here: a UDP echo inside the VM — Debian's busybox has no UDP server ({@code nc} without {@code -u});
- * UDP forwards into a Linux guest are proven by {@code SlirpTapInteropTest} (a namespace's kernel).
+ * <p>Busybox has no UDP server ({@code nc} without {@code -u}): the VM runs the host's {@code socat} (with its
+ * libraries, {@link LinuxGuest.Builder#hostProgram}) as a UDP echo, which the host reaches through the example's
+ * UDP {@code --forward} (IPv4) and a UDP forward added at run time (IPv6).
  */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class QemuLanTest {
@@ -119,6 +123,31 @@ class QemuLanTest {
         throw new AssertionError(name);
     }
 
+    private static int freeUdpPort() throws IOException {
+        try (DatagramSocket s = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** Sends {@code text} to {@code at} until the echo comes back (UDP: up to 5 tries, 3 s each). */
+    private static String udpEcho(InetSocketAddress at, String text) throws IOException {
+        byte[] out = text.getBytes(StandardCharsets.US_ASCII);
+        try (DatagramSocket s = new DatagramSocket(new InetSocketAddress(at.getAddress(), 0))) {
+            s.setSoTimeout(3_000);
+            for (int i = 0; i < 5; i++) {
+                s.send(new DatagramPacket(out, out.length, at));
+                DatagramPacket in = new DatagramPacket(new byte[512], 512);
+                try {
+                    s.receive(in);
+                    return new String(in.getData(), 0, in.getLength(), StandardCharsets.US_ASCII);
+                } catch (java.net.SocketTimeoutException e) {
+                    // lost: try again
+                }
+            }
+        }
+        return "no echo";
+    }
+
     private static String get(InetSocketAddress at, String path) throws IOException {
         try (Socket s = new Socket(at.getAddress(), at.getPort())) {
             s.setSoTimeout(20_000);
@@ -139,10 +168,11 @@ class QemuLanTest {
         HttpServer http4 = http("127.0.0.1");
         HttpServer http6 = http("::1");
         int forward4 = freePort();
+        int udpForward4 = freeUdpPort();
         String mac = "52:54:00:12:34:56";
         String slaac = "fec0::5054:ff:fe12:3456"; // the EUI-64 of the MAC in the advertised fec0::/64
         try (QemuLan lan = QemuLan.start(new QemuLan.Options(dir.resolve("lan.sock"), dir.resolve("lan.pcapng"),
-                false, true, List.of("tcp:" + forward4 + ":8080"),
+                false, true, List.of("tcp:" + forward4 + ":8080", "udp:" + udpForward4 + ":7777"),
                 List.of(new InetSocketAddress("127.0.0.1", dnsPort))))) {
             long in4 = hostIcmp(false, "InEchos");
             long in6 = hostIcmp(true, "Icmp6InEchos");
@@ -158,17 +188,20 @@ class QemuLanTest {
                     mark v6route "$(ip -6 route show default | head -1)"
                     mark dns4 "$(nslookup vm.pktkit.test 10.0.2.3 | grep -c -e 192.0.2.55 -e 2001:db8::55)"
                     mark dns6 "$(nslookup vm.pktkit.test fec0::3 | grep -c -e 192.0.2.55 -e 2001:db8::55)"
-                    wget -q -O /tmp/f http://10.0.2.2:P4/file && mark sha4 "$(sha256sum /tmp/f | cut -d' ' -f1)"
-                    wget -q -O /tmp/f6 'http://[fec0::2]:P6/file' && mark sha6 "$(sha256sum /tmp/f6 | cut -d' ' -f1)"
-                    base64 /tmp/f > /tmp/f.b64 && wget -q -O /tmp/u --post-file=/tmp/f.b64 http://10.0.2.2:P4/upload \
+                    wget -q -O /tmp/f http://10.0.2.2:@P4@/file && mark sha4 "$(sha256sum /tmp/f | cut -d' ' -f1)"
+                    wget -q -O /tmp/f6 'http://[fec0::2]:@P6@/file' && mark sha6 "$(sha256sum /tmp/f6 | cut -d' ' -f1)"
+                    base64 /tmp/f > /tmp/f.b64 && wget -q -O /tmp/u --post-file=/tmp/f.b64 http://10.0.2.2:@P4@/upload \
                       && mark upload "$(cat /tmp/u)"
                     if ping -c 3 -W 3 10.0.2.2 >/dev/null; then mark ping4 ok; else mark ping4 fail; fi
                     if ping6 -c 3 -W 3 fec0::2 >/dev/null; then mark ping6 ok; else mark ping6 fail; fi
                     mkdir -p /www && echo hello-from-vm > /www/who && httpd -p 8080 -h /www
+                    socat UDP4-LISTEN:7777,fork,reuseaddr PIPE &
+                    socat UDP6-LISTEN:7777,fork,reuseaddr,ipv6only=1 PIPE &
                     mark ready yes
                     sleep 600
-                    """.replace("P4", Integer.toString(p4)).replace("P6", Integer.toString(p6));
-            try (LinuxGuest vm = LinuxGuest.builder().nic(lan.netdevArgument("n0"), mac).script(script).start()) {
+                    """.replace("@P4@", Integer.toString(p4)).replace("@P6@", Integer.toString(p6));
+            try (LinuxGuest vm = LinuxGuest.builder().nic(lan.netdevArgument("n0"), mac)
+                    .hostProgram("socat", "socat").script(script).start()) {
                 Duration t = Duration.ofSeconds(120);
                 String lease = vm.awaitMarker("lease", t);
                 assertTrue(lease.startsWith("10.0.2.15/") && lease.contains("router 10.0.2.2")
@@ -195,6 +228,13 @@ class QemuLanTest {
                 assertEquals("hello-from-vm", get(f6.hostAddress(), "/who"),
                         "a forward added at run time reaches it over IPv6");
                 f6.close();
+                assertEquals("udp-echo-4", udpEcho(new InetSocketAddress("127.0.0.1", udpForward4), "udp-echo-4"),
+                        () -> "the example's UDP --forward reaches socat's echo in the VM over IPv4: "
+                                + vm.consoleTail() + "\n" + lan.slirp().counters());
+                PortForward u6 = tenant.namespace().forwardUdp(new InetSocketAddress("::1", 0),
+                        new InetSocketAddress(InetAddress.getByName(slaac), 7777)).get(5, TimeUnit.SECONDS);
+                assertEquals("udp-echo-6", udpEcho(u6.hostAddress(), "udp-echo-6"), "and one added at run time over IPv6");
+                u6.close();
 
                 try (LinuxGuest second = LinuxGuest.builder().nic(lan.netdevArgument("n0"), "52:54:00:12:34:57")
                         .script("""
@@ -224,9 +264,9 @@ class QemuLanTest {
                 true, true, List.of(), List.of()))) {
             String script = """
                     udhcpc -i eth0 -n -q -t 5 -T 2 || mark dhcp failed
-                    wget -q -O /tmp/f http://10.0.2.2:P4/file && mark sha4 "$(sha256sum /tmp/f | cut -d' ' -f1)"
+                    wget -q -O /tmp/f http://10.0.2.2:@P4@/file && mark sha4 "$(sha256sum /tmp/f | cut -d' ' -f1)"
                     sleep 600
-                    """.replace("P4", Integer.toString(http4.getAddress().getPort()));
+                    """.replace("@P4@", Integer.toString(http4.getAddress().getPort()));
             try (LinuxGuest a = LinuxGuest.builder().nic(lan.netdevArgument("n0"), "52:54:00:12:34:56")
                     .script(script).start();
                  LinuxGuest b = LinuxGuest.builder().nic(lan.netdevArgument("n0"), "52:54:00:12:34:57")

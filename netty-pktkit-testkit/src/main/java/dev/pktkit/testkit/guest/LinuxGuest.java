@@ -11,8 +11,10 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.Deflater;
 import java.util.zip.GZIPOutputStream;
@@ -247,6 +249,7 @@ public final class LinuxGuest implements AutoCloseable {
     /** What to boot. */
     public static final class Builder {
         private final List<String[]> nics = new ArrayList<>();
+        private final List<Path> hostPrograms = new ArrayList<>();
         private String script = "true";
         private int memoryMb = 256;
 
@@ -277,6 +280,43 @@ public final class LinuxGuest implements AutoCloseable {
         public Builder script(String script) {
             this.script = Objects.requireNonNull(script);
             return this;
+        }
+
+        /**
+         * Adds the host's program {@code name} (found in {@code /usr/bin}, {@code /bin}, {@code /usr/sbin} or
+         * {@code /sbin}) to the guest's {@code /bin}, with the shared libraries and loader that {@code ldd} lists
+         * at their own paths, for what busybox lacks (a UDP server, for one). Skips the calling test when the
+         * program is not installed; {@code debianPackage} names the package that has it.
+         */
+        public Builder hostProgram(String name, String debianPackage) {
+            Path found = null;
+            for (String dir : new String[] {"/usr/bin", "/bin", "/usr/sbin", "/sbin"}) {
+                Path p = Path.of(dir, name);
+                if (Files.isExecutable(p)) {
+                    found = p;
+                    break;
+                }
+            }
+            org.junit.jupiter.api.Assumptions.assumeTrue(found != null,
+                    name + " is not installed (Debian package " + debianPackage + ")");
+            hostPrograms.add(found);
+            return this;
+        }
+
+        /** The absolute paths of the libraries and loader in {@code ldd}'s output, in order. */
+        static List<String> lddPaths(String lddOutput) {
+            List<String> paths = new ArrayList<>();
+            for (String line : lddOutput.split("\n")) {
+                String l = line.trim();
+                int arrow = l.indexOf("=> ");
+                String path = arrow >= 0 ? l.substring(arrow + 3) : l;
+                int paren = path.indexOf(" (");
+                path = paren >= 0 ? path.substring(0, paren) : path;
+                if (path.startsWith("/") && !paths.contains(path)) {
+                    paths.add(path);
+                }
+            }
+            return paths;
         }
 
         public Builder memoryMb(int mb) {
@@ -339,8 +379,38 @@ public final class LinuxGuest implements AutoCloseable {
                     order.append(name).append('\n');
                 }
                 cpio.file("modules/order", 0644, utf8(order.toString()));
+                Set<String> dirs = new HashSet<>(List.of("bin", "sbin", "etc", "tmp"));
+                for (Path program : hostPrograms) {
+                    cpio.file("bin/" + program.getFileName(), 0755, Files.readAllBytes(program));
+                    for (String lib : lddPaths(run("ldd", program.toString()))) {
+                        String name = lib.substring(1);
+                        for (int i = name.indexOf('/'); i > 0; i = name.indexOf('/', i + 1)) {
+                            if (dirs.add(name.substring(0, i))) {
+                                cpio.directory(name.substring(0, i), 0755);
+                            }
+                        }
+                        if (dirs.add(name)) { // a library two programs share is written once
+                            cpio.file(name, 0755, Files.readAllBytes(Path.of(lib)));
+                        }
+                    }
+                }
             }
             return out;
+        }
+
+        /** {@code command}'s standard output; an {@link IOException} when it fails. */
+        private static String run(String... command) throws IOException {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+            String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            try {
+                if (p.waitFor() != 0) {
+                    throw new IOException(String.join(" ", command) + " failed: " + output);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted", e);
+            }
+            return output;
         }
 
         private static byte[] utf8(String s) {

@@ -5,6 +5,7 @@ import org.junit.jupiter.api.Test;
 import java.io.IOException;
 import java.net.DatagramSocket;
 import java.time.Duration;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -30,6 +31,29 @@ class LinuxGuestTest {
             assertEquals("0", g.awaitMarker("exit", Duration.ofSeconds(30)));
             assertEquals(0, g.awaitExit(Duration.ofSeconds(30)));
         }
+    }
+
+    @Test
+    void aHostProgramRunsInTheGuestWithItsLibraries() throws Exception {
+        try (LinuxGuest g = LinuxGuest.builder()
+                .nic("dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=" + freeUdpPort()
+                        + ",remote.type=inet,remote.host=127.0.0.1,remote.port=" + freeUdpPort(), "52:54:00:00:00:01")
+                .hostProgram("socat", "socat")
+                .script("mark socat \"$(socat -V | grep -o 'socat version [0-9]*' | head -1)\"").start()) {
+            assertEquals("socat version 1", g.awaitMarker("socat", Duration.ofSeconds(60)), g.consoleTail());
+        }
+    }
+
+    @Test
+    void lddOutputGivesTheLibrariesAndTheLoader() {
+        assertEquals(List.of("/lib/x86_64-linux-gnu/libwrap.so.0", "/lib/x86_64-linux-gnu/libc.so.6",
+                "/lib64/ld-linux-x86-64.so.2"), LinuxGuest.Builder.lddPaths("""
+                \tlinux-vdso.so.1 (0x00007ff592dc3000)
+                \tlibwrap.so.0 => /lib/x86_64-linux-gnu/libwrap.so.0 (0x00007ff592cfd000)
+                \tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007ff59241e000)
+                \t/lib64/ld-linux-x86-64.so.2 (0x00007ff592dc5000)
+                \tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007ff59241e000)
+                """));
     }
 
     @Test

@@ -3,6 +3,7 @@ package dev.pktkit.examples;
 import com.sun.net.httpserver.HttpServer;
 import dev.pktkit.slirp.PortForward;
 import dev.pktkit.slirp.SlirpGateway;
+import dev.pktkit.testkit.SnmpCounters;
 import dev.pktkit.testkit.Tools;
 import dev.pktkit.testkit.guest.LinuxGuest;
 import org.junit.jupiter.api.Test;
@@ -19,7 +20,6 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
@@ -27,8 +27,6 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -100,29 +98,6 @@ class QemuLanTest {
         }
     }
 
-    /** This (the JVM's, the host's) namespace's ICMP counter {@code name}, from /proc/net/snmp or snmp6. */
-    private static long hostIcmp(boolean v6, String name) throws IOException {
-        if (v6) {
-            Matcher m = Pattern.compile("(?m)^" + name + "\\s+(\\d+)").matcher(Files.readString(Path.of(
-                    "/proc/net/snmp6")));
-            assertTrue(m.find(), name);
-            return Long.parseLong(m.group(1));
-        }
-        String[] lines = Files.readString(Path.of("/proc/net/snmp")).split("\n");
-        for (int i = 0; i + 1 < lines.length; i++) {
-            if (lines[i].startsWith("Icmp:") && lines[i + 1].startsWith("Icmp:")) {
-                String[] k = lines[i].trim().split("\\s+");
-                String[] v = lines[i + 1].trim().split("\\s+");
-                for (int j = 1; j < k.length; j++) {
-                    if (k[j].equals(name)) {
-                        return Long.parseLong(v[j]);
-                    }
-                }
-            }
-        }
-        throw new AssertionError(name);
-    }
-
     private static int freeUdpPort() throws IOException {
         try (DatagramSocket s = new DatagramSocket(0, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
@@ -174,8 +149,8 @@ class QemuLanTest {
         try (QemuLan lan = QemuLan.start(new QemuLan.Options(dir.resolve("lan.sock"), dir.resolve("lan.pcapng"),
                 false, true, List.of("tcp:" + forward4 + ":8080", "udp:" + udpForward4 + ":7777"),
                 List.of(new InetSocketAddress("127.0.0.1", dnsPort))))) {
-            long in4 = hostIcmp(false, "InEchos");
-            long in6 = hostIcmp(true, "Icmp6InEchos");
+            long in4 = SnmpCounters.icmp(false, "InEchos");
+            long in6 = SnmpCounters.icmp(true, "Icmp6InEchos");
             int p4 = http4.getAddress().getPort();
             int p6 = http6.getAddress().getPort();
             String script = """
@@ -216,8 +191,8 @@ class QemuLanTest {
                 assertEquals(sha, vm.awaitMarker("upload", t), "the host read the VM's upload whole");
                 assertEquals("ok", vm.awaitMarker("ping4", t), () -> vm.consoleTail() + "\n" + lan.slirp().counters());
                 assertEquals("ok", vm.awaitMarker("ping6", t), () -> vm.consoleTail() + "\n" + lan.slirp().counters());
-                assertTrue(hostIcmp(false, "InEchos") - in4 >= 3, "the host's kernel answered the IPv4 pings");
-                assertTrue(hostIcmp(true, "Icmp6InEchos") - in6 >= 3, "and the IPv6 ones");
+                assertTrue(SnmpCounters.icmp(false, "InEchos") - in4 >= 3, "the host's kernel answered the IPv4 pings");
+                assertTrue(SnmpCounters.icmp(true, "Icmp6InEchos") - in6 >= 3, "and the IPv6 ones");
                 assertEquals("yes", vm.awaitMarker("ready", t));
 
                 assertEquals("hello-from-vm", get(new InetSocketAddress("127.0.0.1", forward4), "/who"),

@@ -2,6 +2,7 @@ package dev.pktkit.slirp;
 
 import dev.pktkit.codec.transport.TransportKind;
 import dev.pktkit.linux.NetNamespace;
+import dev.pktkit.testkit.SnmpCounters;
 import dev.pktkit.testkit.TestLoops;
 import dev.pktkit.testkit.Tools;
 import dev.pktkit.testkit.netns.CommandResult;
@@ -18,8 +19,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -86,25 +85,8 @@ class SlirpIcmpTest {
 
     /** A counter of the host namespace's kernel, from {@code /proc/net/snmp} (v4) or {@code snmp6} (v6). */
     private long hostCounter(boolean v6, String name) throws Exception {
-        if (v6) {
-            CommandResult r = hostNs.exec("cat", "/proc/net/snmp6").check();
-            Matcher m = Pattern.compile("(?m)^" + name + "\\s+(\\d+)").matcher(r.output());
-            assertTrue(m.find(), r.output());
-            return Long.parseLong(m.group(1));
-        }
-        String[] lines = hostNs.exec("cat", "/proc/net/snmp").check().output().split("\n");
-        for (int i = 0; i + 1 < lines.length; i++) {
-            if (lines[i].startsWith("Icmp:") && lines[i + 1].startsWith("Icmp:")) {
-                String[] keys = lines[i].trim().split("\\s+");
-                String[] values = lines[i + 1].trim().split("\\s+");
-                for (int k = 1; k < keys.length; k++) {
-                    if (keys[k].equals(name)) {
-                        return Long.parseLong(values[k]);
-                    }
-                }
-            }
-        }
-        throw new AssertionError("no Icmp " + name + " in /proc/net/snmp");
+        return v6 ? SnmpCounters.snmp6(hostNs.exec("cat", "/proc/net/snmp6").check().output(), name)
+                : SnmpCounters.snmp(hostNs.exec("cat", "/proc/net/snmp").check().output(), "Icmp", name);
     }
 
     /** Pings the gateway 3 times over IPv4 and IPv6; the host's kernel must have answered each. */

@@ -2,6 +2,7 @@ package dev.pktkit.slirp;
 
 import dev.pktkit.codec.transport.TransportKind;
 import dev.pktkit.linux.NetNamespace;
+import dev.pktkit.testkit.SnmpCounters;
 import dev.pktkit.testkit.TestLoops;
 import dev.pktkit.testkit.Tools;
 import dev.pktkit.testkit.netns.CommandResult;
@@ -338,39 +339,16 @@ class SlirpTapInteropTest {
         }
     }
 
-    /** A counter of this (the JVM's) namespace's kernel, from /proc/net/snmp or snmp6. */
-    private static long hostIcmp(boolean v6, String name) throws IOException {
-        if (v6) {
-            Matcher m = Pattern.compile("(?m)^" + name + "\\s+(\\d+)").matcher(Files.readString(Path.of(
-                    "/proc/net/snmp6")));
-            assertTrue(m.find());
-            return Long.parseLong(m.group(1));
-        }
-        String[] lines = Files.readString(Path.of("/proc/net/snmp")).split("\n");
-        for (int i = 0; i + 1 < lines.length; i++) {
-            if (lines[i].startsWith("Icmp:") && lines[i + 1].startsWith("Icmp:")) {
-                String[] k = lines[i].trim().split("\\s+");
-                String[] v = lines[i + 1].trim().split("\\s+");
-                for (int j = 1; j < k.length; j++) {
-                    if (k[j].equals(name)) {
-                        return Long.parseLong(v[j]);
-                    }
-                }
-            }
-        }
-        throw new AssertionError(name);
-    }
-
     @Test
     void pingReachesTheHostsKernel() throws Exception {
-        long in4 = hostIcmp(false, "InEchos");
-        long in6 = hostIcmp(true, "Icmp6InEchos");
+        long in4 = SnmpCounters.icmp(false, "InEchos");
+        long in6 = SnmpCounters.icmp(true, "Icmp6InEchos");
         CommandResult r4 = g1.exec("ping", "-c", "3", "-i", "0.2", "-W", "3", "10.0.2.2");
         assertTrue(r4.output().contains("3 received"), () -> r4.output() + "\n" + slirp.counters());
         CommandResult r6 = g1.exec("ping", "-6", "-c", "3", "-i", "0.2", "-W", "3", "fec0::2");
         assertTrue(r6.output().contains("3 received"), () -> r6.output() + "\n" + slirp.counters());
-        assertTrue(hostIcmp(false, "InEchos") - in4 >= 3, "the host's kernel received the requests");
-        assertTrue(hostIcmp(true, "Icmp6InEchos") - in6 >= 3, "the host's kernel received the IPv6 requests");
+        assertTrue(SnmpCounters.icmp(false, "InEchos") - in4 >= 3, "the host's kernel received the requests");
+        assertTrue(SnmpCounters.icmp(true, "Icmp6InEchos") - in6 >= 3, "the host's kernel received the IPv6 requests");
     }
 
     @Test

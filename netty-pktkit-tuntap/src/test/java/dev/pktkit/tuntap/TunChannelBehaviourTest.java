@@ -1,5 +1,6 @@
 package dev.pktkit.tuntap;
 
+import dev.pktkit.testkit.SnmpCounters;
 import dev.pktkit.testkit.netns.CommandResult;
 import dev.pktkit.testkit.netns.Netns;
 import dev.pktkit.codec.device.EchoResponder;
@@ -273,15 +274,7 @@ class TunChannelBehaviourTest {
 
     /** The namespace's {@code Icmp OutEchoReps} counter from {@code /proc/net/snmp}. */
     private long kernelEchoReplies() throws Exception {
-        String[] lines = ns.exec("cat", "/proc/net/snmp").check().output().split("\n");
-        for (int i = 0; i + 1 < lines.length; i++) {
-            if (lines[i].startsWith("Icmp:") && lines[i + 1].startsWith("Icmp:")) {
-                List<String> names = List.of(lines[i].trim().split("\\s+"));
-                String[] values = lines[i + 1].trim().split("\\s+");
-                return Long.parseLong(values[names.indexOf("OutEchoReps")]);
-            }
-        }
-        throw new AssertionError("no Icmp line in /proc/net/snmp");
+        return SnmpCounters.snmp(ns.exec("cat", "/proc/net/snmp").check().output(), "Icmp", "OutEchoReps");
     }
 
     @Test

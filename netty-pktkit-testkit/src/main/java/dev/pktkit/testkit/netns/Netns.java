@@ -261,6 +261,25 @@ public final class Netns implements AutoCloseable {
     }
 
     /**
+     * Deletes this namespace's veth devices, which takes their peers in other namespaces with them now: the kernel
+     * dismantles a deleted namespace's devices later, in a work queue, so a peer would otherwise linger for a
+     * while after {@link #close()}.
+     */
+    private void deleteVeths() throws IOException, InterruptedException {
+        CommandResult list = runOnHost(DEFAULT_TIMEOUT, "ip", "-n", name, "-o", "link", "show", "type", "veth");
+        if (!list.ok()) {
+            return;
+        }
+        for (String line : list.output().split("\n")) {
+            String[] f = line.split(":\\s+", 3); // "7: pkv1@if8: <BROADCAST,...": the name before '@'
+            if (f.length >= 2 && !f[1].isEmpty()) {
+                String dev = f[1].contains("@") ? f[1].substring(0, f[1].indexOf('@')) : f[1];
+                runOnHost(DEFAULT_TIMEOUT, "ip", "-n", name, "link", "del", "dev", dev);
+            }
+        }
+    }
+
+    /**
      * Closes the registered resources (last registered first), kills the processes in the namespace and deletes
      * it. Idempotent. Throws (after doing all of it) if something could not be closed or deleted.
      */
@@ -296,6 +315,7 @@ public final class Netns implements AutoCloseable {
             p.waitFor(10, TimeUnit.SECONDS);
         }
         killAllIn(name);
+        deleteVeths();
         CommandResult r = runOnHost(DEFAULT_TIMEOUT, "ip", "netns", "del", name);
         LIVE.remove(this);
         if (!r.ok()) {

@@ -1,5 +1,6 @@
 package dev.pktkit.tuntap;
 
+import dev.pktkit.testkit.Cleanup;
 import dev.pktkit.testkit.netns.CommandResult;
 import dev.pktkit.testkit.netns.Netns;
 import dev.pktkit.codec.adapter.L2Adapter;
@@ -22,9 +23,9 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -61,11 +62,10 @@ class TapDhcpTest {
     @TempDir
     Path dir;
 
+    @RegisterExtension
+    final Cleanup cleanup = new Cleanup();
+
     private Netns ns;
-    private MultiThreadIoEventLoopGroup group;
-    private TapChannel tap;
-    private L2Hub hub;
-    private PacketPipe gateway;
 
     static List<String> loops() {
         return NativeLoops.available();
@@ -75,40 +75,18 @@ class TapDhcpTest {
     void setUp() throws Exception {
         Netns.assumeTunUsable();
         Tools.assumeCommand("udhcpc", "udhcpc");
-        ns = Netns.create();
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        try {
-            if (gateway != null) {
-                gateway.close();
-            }
-            if (hub != null) {
-                hub.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
-            }
-            if (tap != null) {
-                tap.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
-            }
-            if (group != null) {
-                group.shutdownGracefully(0, 10, TimeUnit.SECONDS).syncUninterruptibly();
-            }
-        } finally {
-            if (ns != null) {
-                ns.close();
-            }
-        }
+        ns = cleanup.add(Netns.create());
     }
 
     @ParameterizedTest
     @MethodSource("loops")
     void udhcpcDiscoverArrivesOnTheTapChannel(String loop) throws Exception {
-        group = TestLoops.group(loop, 1);
+        MultiThreadIoEventLoopGroup group = cleanup.add(TestLoops.group(loop, 1));
         TapTest.FrameRecorder recorder = new TapTest.FrameRecorder();
-        tap = (TapChannel) new Bootstrap().group(group)
+        TapChannel tap = (TapChannel) cleanup.add(new Bootstrap().group(group)
                 .channelFactory(() -> new TapChannel(Namespaces.handle(ns)))
                 .handler(recorder)
-                .bind(TunTapAddress.of("pktap2")).sync().channel();
+                .bind(TunTapAddress.of("pktap2")).sync().channel());
         try {
             tap.link().up();
             long mac = tap.link().info().macAddress();
@@ -163,22 +141,23 @@ class TapDhcpTest {
     @MethodSource("loops")
     void udhcpcLeasesFromOurDhcpServerAndPingsTheGateway(String loop) throws Exception {
         Tools.assumeCommand("ping", "iputils-ping");
-        group = TestLoops.group(loop, 2);
-        hub = L2Hub.builder().name("dhcp-lan").build();
+        MultiThreadIoEventLoopGroup group = cleanup.add(TestLoops.group(loop, 2));
+        L2Hub hub = cleanup.add(L2Hub.builder().name("dhcp-lan").build());
         L2Adapter adapter = L2Adapter.builder().mac(GATEWAY_MAC).ipv4(GATEWAY_IP + "/24").ipv6(false).build();
         EchoResponder responder = new EchoResponder(adapter);
         ChannelHandler server = dhcpServerHandler();
-        gateway = PacketPipe.open(group.next(), new ChannelInitializer<Channel>() {
+        PacketPipe gateway = PacketPipe.open(group.next(), new ChannelInitializer<Channel>() {
             @Override
             protected void initChannel(Channel ch) {
                 ch.pipeline().addLast(server, adapter, responder); // the server reads frames, before the adapter
             }
         }, group.next(), null).sync().getNow();
+        cleanup.add(gateway::close);
         hub.add(gateway.b());
-        tap = (TapChannel) new Bootstrap().group(group)
+        TapChannel tap = (TapChannel) cleanup.add(new Bootstrap().group(group)
                 .channelFactory(() -> new TapChannel(Namespaces.handle(ns)))
                 .handler(new ChannelInboundHandlerAdapter())
-                .bind(TunTapAddress.of("pktap3")).sync().channel();
+                .bind(TunTapAddress.of("pktap3")).sync().channel());
         hub.add(tap);
         tap.link().up();
 

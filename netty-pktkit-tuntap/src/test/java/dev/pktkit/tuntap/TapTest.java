@@ -1,5 +1,6 @@
 package dev.pktkit.tuntap;
 
+import dev.pktkit.testkit.Cleanup;
 import dev.pktkit.testkit.netns.CommandResult;
 import dev.pktkit.testkit.netns.Netns;
 import dev.pktkit.codec.adapter.L2Adapter;
@@ -18,9 +19,9 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.util.ReferenceCountUtil;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -49,11 +50,10 @@ class TapTest {
     @TempDir
     Path dir;
 
+    @RegisterExtension
+    final Cleanup cleanup = new Cleanup();
+
     private Netns ns;
-    private MultiThreadIoEventLoopGroup group;
-    private TapChannel tap;
-    private L2Hub hub;
-    private PacketPipe gateway;
 
     static List<String> loops() {
         return NativeLoops.available();
@@ -63,29 +63,7 @@ class TapTest {
     void setUp() throws Exception {
         Netns.assumeTunUsable();
         Tools.assumeCommand("ping", "iputils-ping");
-        ns = Netns.create();
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        try {
-            if (gateway != null) {
-                gateway.close();
-            }
-            if (hub != null) {
-                hub.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
-            }
-            if (tap != null) {
-                tap.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
-            }
-            if (group != null) {
-                group.shutdownGracefully(0, 10, TimeUnit.SECONDS).syncUninterruptibly();
-            }
-        } finally {
-            if (ns != null) {
-                ns.close();
-            }
-        }
+        ns = cleanup.add(Netns.create());
     }
 
     /** Frames from the kernel, queued for the test thread. */
@@ -112,12 +90,12 @@ class TapTest {
     @ParameterizedTest
     @MethodSource("loops")
     void kernelArpRequestsArriveAsEthernetFrames(String loop) throws Exception {
-        group = TestLoops.group(loop, 1);
+        MultiThreadIoEventLoopGroup group = cleanup.add(TestLoops.group(loop, 1));
         FrameRecorder recorder = new FrameRecorder();
-        tap = (TapChannel) new Bootstrap().group(group)
+        TapChannel tap = (TapChannel) cleanup.add(new Bootstrap().group(group)
                 .channelFactory(() -> new TapChannel(Namespaces.handle(ns)))
                 .handler(recorder)
-                .bind(TunTapAddress.of("pktap0")).sync().channel();
+                .bind(TunTapAddress.of("pktap0")).sync().channel());
         try {
             tap.link().addAddress("10.78.0.1/24").up();
             long kernelMac = tap.link().info().macAddress();
@@ -158,8 +136,8 @@ class TapTest {
     @ParameterizedTest
     @MethodSource("loops")
     void kernelPingsGatewayBehindL2Hub(String loop) throws Exception {
-        group = TestLoops.group(loop, 2);
-        hub = L2Hub.builder().name("tap-lan").build();
+        MultiThreadIoEventLoopGroup group = cleanup.add(TestLoops.group(loop, 2));
+        L2Hub hub = cleanup.add(L2Hub.builder().name("tap-lan").build());
         L2Adapter adapter = L2Adapter.builder()
                 .mac(0x02_00_5e_78_00_feL)
                 .ipv4("10.78.0.254/24")
@@ -167,17 +145,18 @@ class TapTest {
                 .dadTransmits(0)
                 .build();
         EchoResponder responder = new EchoResponder(adapter);
-        gateway = PacketPipe.open(group.next(), new io.netty.channel.ChannelInitializer<>() {
+        PacketPipe gateway = PacketPipe.open(group.next(), new io.netty.channel.ChannelInitializer<>() {
             @Override
             protected void initChannel(io.netty.channel.Channel ch) {
                 ch.pipeline().addLast(adapter, responder);
             }
         }, group.next(), null).sync().getNow();
+        cleanup.add(gateway::close);
         hub.add(gateway.b());
-        tap = (TapChannel) new Bootstrap().group(group)
+        TapChannel tap = (TapChannel) cleanup.add(new Bootstrap().group(group)
                 .channelFactory(() -> new TapChannel(Namespaces.handle(ns)))
                 .handler(new ChannelInboundHandlerAdapter())
-                .bind(TunTapAddress.of("pktap1")).sync().channel();
+                .bind(TunTapAddress.of("pktap1")).sync().channel());
         hub.add(tap);
         tap.link().addAddress("10.78.0.1/24").addAddress("fd78::1/64").up();
 

@@ -1,5 +1,6 @@
 package dev.pktkit.tuntap;
 
+import dev.pktkit.testkit.Cleanup;
 import dev.pktkit.testkit.SnmpCounters;
 import dev.pktkit.testkit.netns.CommandResult;
 import dev.pktkit.testkit.netns.Netns;
@@ -19,11 +20,11 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.util.ReferenceCountUtil;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -49,10 +50,10 @@ class TunChannelBehaviourTest {
     static final int KERNEL = Ip4.parse("10.71.0.1");
     static final int US = Ip4.parse("10.71.0.2");
 
+    @RegisterExtension
+    final Cleanup cleanup = new Cleanup();
+
     private Netns ns;
-    private MultiThreadIoEventLoopGroup group;
-    private MultiThreadIoEventLoopGroup otherGroup;
-    private TunChannel tun;
     private final BatchRecorder recorder = new BatchRecorder();
 
     static List<String> loops() {
@@ -62,27 +63,8 @@ class TunChannelBehaviourTest {
     @BeforeEach
     void setUp() throws Exception {
         Netns.assumeTunUsable();
-        ns = Netns.create();
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        try {
-            if (tun != null) {
-                tun.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
-            }
-            if (group != null) {
-                group.shutdownGracefully(0, 10, TimeUnit.SECONDS).syncUninterruptibly();
-            }
-            if (otherGroup != null) {
-                otherGroup.shutdownGracefully(0, 10, TimeUnit.SECONDS).syncUninterruptibly();
-            }
-        } finally {
-            recorder.releaseAll();
-            if (ns != null) {
-                ns.close();
-            }
-        }
+        ns = cleanup.add(Netns.create());
+        cleanup.add(recorder::releaseAll); // after the channel's close, before the namespace's
     }
 
     /** Counts packets per read batch and keeps them for the test thread. */
@@ -163,8 +145,8 @@ class TunChannelBehaviourTest {
     @ParameterizedTest
     @MethodSource("loops")
     void eachReadBatchEndsWithOneReadCompleteAndHoldsAtMostMaxMessages(String loop) throws Exception {
-        group = TestLoops.group(loop, 1);
-        tun = open(group, true, 8);
+        MultiThreadIoEventLoopGroup group = cleanup.add(TestLoops.group(loop, 1));
+        TunChannel tun = cleanup.add(open(group, true, 8));
         int n = 40;
         tun.eventLoop().submit(() -> {
             for (int i = 0; i < n; i++) {
@@ -191,8 +173,8 @@ class TunChannelBehaviourTest {
     @ParameterizedTest
     @MethodSource("loops")
     void writesLeaveOnFlush(String loop) throws Exception {
-        group = TestLoops.group(loop, 1);
-        tun = open(group, true, 16);
+        MultiThreadIoEventLoopGroup group = cleanup.add(TestLoops.group(loop, 1));
+        TunChannel tun = cleanup.add(open(group, true, 16));
         long beforeFlush = onLoop(tun, () -> {
             for (int i = 0; i < 10; i++) {
                 tun.write(echoRequest(tun, i), tun.voidPromise());
@@ -208,9 +190,9 @@ class TunChannelBehaviourTest {
     @ParameterizedTest
     @MethodSource("loops")
     void writesToADownLinkAreDroppedAndRefusedPacketsFailTheirPromise(String loop) throws Exception {
-        group = TestLoops.group(loop, 1);
-        tun = (TunChannel) new Bootstrap().group(group).channelFactory(() -> new TunChannel(Namespaces.handle(ns)))
-                .handler(recorder).bind(TunTapAddress.of("pktbeh")).sync().channel();
+        MultiThreadIoEventLoopGroup group = cleanup.add(TestLoops.group(loop, 1));
+        TunChannel tun = (TunChannel) cleanup.add(new Bootstrap().group(group).channelFactory(() -> new TunChannel(Namespaces.handle(ns)))
+                .handler(recorder).bind(TunTapAddress.of("pktbeh")).sync().channel());
         // down: the kernel discards it (EIO); counted, and the promise succeeds
         io.netty.channel.ChannelFuture down = tun.writeAndFlush(echoRequest(tun, 1));
         assertTrue(down.await(10, TimeUnit.SECONDS));
@@ -239,8 +221,8 @@ class TunChannelBehaviourTest {
     @ParameterizedTest
     @MethodSource("loops")
     void withoutAutoReadEachReadDeliversOnePacket(String loop) throws Exception {
-        group = TestLoops.group(loop, 1);
-        tun = open(group, false, 16);
+        MultiThreadIoEventLoopGroup group = cleanup.add(TestLoops.group(loop, 1));
+        TunChannel tun = cleanup.add(open(group, false, 16));
         tun.eventLoop().submit(() -> {
             for (int i = 0; i < 5; i++) {
                 tun.write(echoRequest(tun, i), tun.voidPromise());
@@ -283,11 +265,11 @@ class TunChannelBehaviourTest {
         Assumptions.assumeTrue(kinds.contains(TestLoops.EPOLL) && kinds.contains(TestLoops.IO_URING),
                 "needs both epoll and io_uring");
         Tools.assumeCommand("ping", "iputils-ping");
-        group = TestLoops.group(TestLoops.EPOLL, 1);
-        otherGroup = TestLoops.group(TestLoops.IO_URING, 1);
+        MultiThreadIoEventLoopGroup group = cleanup.add(TestLoops.group(TestLoops.EPOLL, 1));
+        MultiThreadIoEventLoopGroup otherGroup = cleanup.add(TestLoops.group(TestLoops.IO_URING, 1));
         EchoResponder responder = new EchoResponder(LocalAddresses.of(InetAddress.getByName("10.71.0.2")));
-        tun = (TunChannel) new Bootstrap().group(group).channelFactory(() -> new TunChannel(Namespaces.handle(ns)))
-                .handler(responder).bind(TunTapAddress.of("pktmove")).sync().channel();
+        TunChannel tun = (TunChannel) cleanup.add(new Bootstrap().group(group).channelFactory(() -> new TunChannel(Namespaces.handle(ns)))
+                .handler(responder).bind(TunTapAddress.of("pktmove")).sync().channel());
         tun.link().addAddress("10.71.0.1/24").up();
         assertEquals(0, ns.exec("ping", "-c", "2", "-i", "0.2", "-w", "10", "10.71.0.2").exit());
 

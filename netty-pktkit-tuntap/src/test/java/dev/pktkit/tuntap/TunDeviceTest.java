@@ -1,5 +1,6 @@
 package dev.pktkit.tuntap;
 
+import dev.pktkit.testkit.Cleanup;
 import dev.pktkit.testkit.netns.CommandResult;
 import dev.pktkit.testkit.netns.Netns;
 import dev.pktkit.codec.device.EchoResponder;
@@ -12,11 +13,11 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -38,9 +39,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 @Timeout(value = 2, unit = TimeUnit.MINUTES)
 class TunDeviceTest {
+    @RegisterExtension
+    final Cleanup cleanup = new Cleanup();
+
     private Netns ns;
     private MultiThreadIoEventLoopGroup group;
-    private final List<Channel> channels = new ArrayList<>();
 
     static List<String> loops() {
         return NativeLoops.available();
@@ -49,28 +52,12 @@ class TunDeviceTest {
     @BeforeEach
     void setUp() throws Exception {
         Netns.assumeTunUsable();
-        ns = Netns.create();
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        try {
-            for (Channel c : channels) {
-                c.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
-            }
-            if (group != null) {
-                group.shutdownGracefully(0, 10, TimeUnit.SECONDS).syncUninterruptibly();
-            }
-        } finally {
-            if (ns != null) {
-                ns.close();
-            }
-        }
+        ns = cleanup.add(Netns.create());
     }
 
     private Bootstrap tun(String loop) {
         if (group == null) {
-            group = TestLoops.group(loop, 2);
+            group = cleanup.add(cleanup.add(TestLoops.group(loop, 2)));
         }
         return new Bootstrap().group(group).channelFactory(() -> new TunChannel(Namespaces.handle(ns)))
                 .handler(new ChannelInboundHandlerAdapter());
@@ -78,7 +65,7 @@ class TunDeviceTest {
 
     private Bootstrap tap(String loop) {
         if (group == null) {
-            group = TestLoops.group(loop, 2);
+            group = cleanup.add(cleanup.add(TestLoops.group(loop, 2)));
         }
         return new Bootstrap().group(group).channelFactory(() -> new TapChannel(Namespaces.handle(ns)))
                 .handler(new ChannelInboundHandlerAdapter());
@@ -86,7 +73,7 @@ class TunDeviceTest {
 
     private <C extends Channel> C bound(ChannelFuture f) throws InterruptedException {
         f.await(10, TimeUnit.SECONDS);
-        channels.add(f.channel());
+        cleanup.add(f.channel());
         if (!f.isSuccess()) {
             throw new AssertionError("bind failed", f.cause());
         }
@@ -138,12 +125,12 @@ class TunDeviceTest {
     @ParameterizedTest
     @MethodSource("loops")
     void openBindsWithoutACastOrAPlaceholderHandler(String loop) throws Exception {
-        group = TestLoops.group(loop, 2);
+        group = cleanup.add(TestLoops.group(loop, 2));
         io.netty.util.concurrent.Future<TapChannel> tapFuture = TapChannel.open(group, Namespaces.handle(ns), "pktopen0");
         assertTrue(tapFuture.await(10, TimeUnit.SECONDS));
         TapChannel tap = tapFuture.getNow();
         assertTrue(tapFuture.isSuccess(), String.valueOf(tapFuture.cause()));
-        channels.add(tap);
+        cleanup.add(tap);
         assertTrue(tap.isActive());
         assertTrue(linkExists("pktopen0"));
         org.junit.jupiter.api.Assertions.assertNull(tap.pipeline().first(), "no handler: none was asked for");
@@ -154,7 +141,7 @@ class TunDeviceTest {
         assertTrue(tunFuture.await(10, TimeUnit.SECONDS));
         assertTrue(tunFuture.isSuccess(), String.valueOf(tunFuture.cause()));
         TunChannel tun = tunFuture.getNow();
-        channels.add(tun);
+        cleanup.add(tun);
         assertTrue(tun.isActive());
         org.junit.jupiter.api.Assertions.assertSame(device, tun.pipeline().first(), "the given handler is there");
 
@@ -301,12 +288,12 @@ class TunDeviceTest {
     @MethodSource("loops")
     void multiQueueDeviceSpreadsQueuesOverLoops(String loop) throws Exception {
         Tools.assumeCommand("ping", "iputils-ping");
-        group = TestLoops.group(loop, 2);
+        group = cleanup.add(TestLoops.group(loop, 2));
         EchoResponder responder = new EchoResponder(LocalAddresses.of(InetAddress.getByName("10.75.0.2")));
         List<Channel> queues = MultiQueue.bind(new Bootstrap().group(group)
                 .channelFactory(() -> new TunChannel(Namespaces.handle(ns))).handler(responder),
                 TunTapAddress.of("pktmq"), 2).sync().getNow();
-        channels.addAll(queues);
+        queues.forEach(cleanup::add);
         assertEquals(2, queues.size());
         assertNotEquals(queues.get(0).eventLoop(), queues.get(1).eventLoop(), "one queue per loop");
         for (Channel q : queues) {

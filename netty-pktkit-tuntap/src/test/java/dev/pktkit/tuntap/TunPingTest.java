@@ -1,5 +1,6 @@
 package dev.pktkit.tuntap;
 
+import dev.pktkit.testkit.Cleanup;
 import dev.pktkit.testkit.netns.CommandResult;
 import dev.pktkit.testkit.netns.Netns;
 import dev.pktkit.codec.device.EchoResponder;
@@ -8,9 +9,9 @@ import dev.pktkit.testkit.TestLoops;
 import dev.pktkit.testkit.Tools;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -28,9 +29,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 @Timeout(value = 2, unit = TimeUnit.MINUTES)
 class TunPingTest {
+    @RegisterExtension
+    final Cleanup cleanup = new Cleanup();
+
     private Netns ns;
-    private MultiThreadIoEventLoopGroup group;
-    private TunChannel tun;
 
     static List<String> loops() {
         return NativeLoops.available();
@@ -40,32 +42,19 @@ class TunPingTest {
     void setUp() throws Exception {
         Netns.assumeTunUsable();
         Tools.assumeCommand("ping", "iputils-ping");
-        ns = Netns.create();
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        if (tun != null) {
-            tun.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
-        }
-        if (group != null) {
-            group.shutdownGracefully(0, 10, TimeUnit.SECONDS).syncUninterruptibly();
-        }
-        if (ns != null) {
-            ns.close();
-        }
+        ns = cleanup.add(Netns.create());
     }
 
     @ParameterizedTest
     @MethodSource("loops")
     void kernelPingsEchoResponderOverIpv4AndIpv6(String loop) throws Exception {
-        group = TestLoops.group(loop, 1);
+        MultiThreadIoEventLoopGroup group = cleanup.add(TestLoops.group(loop, 1));
         EchoResponder responder = new EchoResponder(LocalAddresses.of(InetAddress.getByName("10.77.0.2"),
                 InetAddress.getByName("fd77::2")));
-        tun = (TunChannel) new Bootstrap().group(group)
+        TunChannel tun = (TunChannel) cleanup.add(new Bootstrap().group(group)
                 .channelFactory(() -> new TunChannel(Namespaces.handle(ns)))
                 .handler(responder)
-                .bind(TunTapAddress.of("pkt0")).sync().channel();
+                .bind(TunTapAddress.of("pkt0")).sync().channel());
         assertEquals("pkt0", tun.localAddress().name());
         tun.link().addAddress("10.77.0.1/24").addAddress("fd77::1/64").up();
 

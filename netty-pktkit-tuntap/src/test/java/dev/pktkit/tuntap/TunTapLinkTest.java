@@ -1,5 +1,6 @@
 package dev.pktkit.tuntap;
 
+import dev.pktkit.testkit.Cleanup;
 import dev.pktkit.testkit.netns.CommandResult;
 import dev.pktkit.testkit.netns.Netns;
 import dev.pktkit.codec.device.EchoResponder;
@@ -12,10 +13,10 @@ import dev.pktkit.linux.netlink.RtNetlink;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.net.InetAddress;
 import java.util.concurrent.TimeUnit;
@@ -32,44 +33,29 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 @Timeout(value = 2, unit = TimeUnit.MINUTES)
 class TunTapLinkTest {
+    @RegisterExtension
+    final Cleanup cleanup = new Cleanup();
+
     private Netns ns;
     private Netns other;
     private MultiThreadIoEventLoopGroup group;
-    private AbstractTunTapChannel channel;
 
     @BeforeEach
     void setUp() throws Exception {
         Netns.assumeTunUsable();
-        ns = Netns.create();
-        group = TestLoops.group(NativeLoops.available().get(0), 1);
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        try {
-            if (channel != null) {
-                channel.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
+        cleanup.add(() -> { // last: a device may have moved there
+            if (other != null) {
+                other.close();
             }
-            if (group != null) {
-                group.shutdownGracefully(0, 10, TimeUnit.SECONDS).syncUninterruptibly();
-            }
-        } finally {
-            try {
-                if (ns != null) {
-                    ns.close();
-                }
-            } finally {
-                if (other != null) {
-                    other.close();
-                }
-            }
-        }
+        });
+        ns = cleanup.add(Netns.create());
+        group = cleanup.add(TestLoops.group(NativeLoops.available().get(0), 1));
     }
 
     private TunChannel tun(String name, io.netty.channel.ChannelHandler handler) throws InterruptedException {
         TunChannel t = (TunChannel) new Bootstrap().group(group).channelFactory(() -> new TunChannel(Namespaces.handle(ns)))
                 .handler(handler).bind(TunTapAddress.of(name)).sync().channel();
-        channel = t;
+        cleanup.add(t);
         return t;
     }
 
@@ -107,7 +93,7 @@ class TunTapLinkTest {
     void tapMacAddress() throws Exception {
         TapChannel t = (TapChannel) new Bootstrap().group(group).channelFactory(() -> new TapChannel(Namespaces.handle(ns)))
                 .handler(new ChannelInboundHandlerAdapter()).bind(TunTapAddress.of("pktmac")).sync().channel();
-        channel = t;
+        cleanup.add(t);
         t.link().macAddress(0x02_11_22_33_44_55L);
         assertEquals(0x02_11_22_33_44_55L, t.link().info().macAddress());
         String show = ns.exec("ip", "link", "show", "pktmac").check().output();

@@ -1,6 +1,7 @@
 package dev.pktkit.tuntap;
 
 import dev.pktkit.codec.offload.OffloadPacket;
+import dev.pktkit.testkit.Cleanup;
 import dev.pktkit.testkit.TestLoops;
 import dev.pktkit.testkit.netns.Netns;
 import io.netty.bootstrap.Bootstrap;
@@ -8,10 +9,10 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.embedded.EmbeddedChannel;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -31,6 +32,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 @Timeout(value = 2, unit = TimeUnit.MINUTES)
 class VirtioNetCodecMarkTest {
+    @RegisterExtension
+    final Cleanup cleanup = new Cleanup();
+
     private Netns ns;
     private MultiThreadIoEventLoopGroup group;
     private Channel ch;
@@ -42,21 +46,7 @@ class VirtioNetCodecMarkTest {
     @BeforeEach
     void setUp() throws Exception {
         Netns.assumeTunUsable();
-        ns = Netns.create();
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        try {
-            if (ch != null) {
-                ch.close().awaitUninterruptibly(10, TimeUnit.SECONDS);
-            }
-            if (group != null) {
-                group.shutdownGracefully(0, 10, TimeUnit.SECONDS).syncUninterruptibly();
-            }
-        } finally {
-            ns.close();
-        }
+        ns = cleanup.add(Netns.create());
     }
 
     private boolean marked() throws Exception {
@@ -64,13 +54,13 @@ class VirtioNetCodecMarkTest {
     }
 
     private Channel open(String loop, boolean tap, OffloadMode mode, VirtioNetCodec codec) throws Exception {
-        group = TestLoops.group(loop, 1);
+        group = cleanup.add(TestLoops.group(loop, 1));
         Supplier<AbstractTunTapChannel> factory = tap ? () -> new TapChannel(Namespaces.handle(ns))
                 : () -> new TunChannel(Namespaces.handle(ns));
-        ch = new Bootstrap().group(group).channelFactory(factory::get)
+        ch = cleanup.add(new Bootstrap().group(group).channelFactory(factory::get)
                 .option(TunTapChannelOption.OFFLOAD, mode)
                 .handler(codec != null ? codec : new ChannelInboundHandlerAdapter())
-                .bind(TunTapAddress.of(tap ? "pktmarkp" : "pktmarku")).sync().channel();
+                .bind(TunTapAddress.of(tap ? "pktmarkp" : "pktmarku")).sync().channel());
         return ch;
     }
 

@@ -50,6 +50,8 @@ public final class TcpEngine {
     final SegmentSink sink;
     final ByteBufAllocator alloc;
     final int[] sackScratch = new int[2 * TcpOptions.MAX_SACK_BLOCKS];
+    /** Where a segment's payload passes between the send queue and the packet while it is summed (the engine's thread). */
+    final byte[] copyScratch = new byte[4096];
 
     private final long[] drops = new long[DropReason.values().length];
     private final HashMap<FlowKey, TcpConnection> conns = new HashMap<>();

@@ -80,6 +80,32 @@ public final class Checksums {
     }
 
     /**
+     * Adds {@code len} bytes of {@code a} from {@code off}, as big-endian 16-bit words counted from {@code off} (an
+     * odd trailing byte padded with a zero low octet), to {@code initial}: {@link #partial(ByteBuf, int, int, long)}
+     * for an array, for callers that gather bytes into a scratch array of their own (a copy that sums what it
+     * moves).
+     *
+     * @param initial as for {@link #partial(ByteBuf, int, int, long)}
+     * @return the new running sum, not folded; never negative
+     * @throws IndexOutOfBoundsException if {@code [off, off + len)} is not within the array
+     */
+    public static long partial(byte[] a, int off, int len, long initial) {
+        if (off < 0 || len < 0 || off > a.length - len) {
+            throw new IndexOutOfBoundsException("checksum range " + off + "+" + len + " outside length " + a.length);
+        }
+        return (initial >>> 32) + (initial & LOW32) + sumArray(a, off, len);
+    }
+
+    /**
+     * The running sum {@code sum} of bytes that start at an odd distance from the checksummed data's start, turned
+     * into their contribution at that place: the folded sum with its two octets swapped (RFC 1071 §2(B)).
+     */
+    public static long oddOffset(long sum) {
+        int f = fold(sum);
+        return ((f & 0xFF) << 8) | (f >>> 8);
+    }
+
+    /**
      * Whether a bulk copy out of direct memory allocates nothing (Netty reaches it through {@code Unsafe}); without
      * it buffers of one piece are summed in place.
      */

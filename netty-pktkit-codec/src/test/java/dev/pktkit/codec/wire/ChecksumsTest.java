@@ -30,6 +30,38 @@ class ChecksumsTest {
         return sum;
     }
 
+    /**
+     * The array overload sums as the buffer one does at any offset and length (and a piece summed on its own and
+     * then placed at an odd distance with {@code oddOffset} adds up to the whole); bad ranges are refused.
+     */
+    @Test
+    void arraySumsAsTheBufferSumAndOddPiecesJoin() {
+        Random rnd = new Random(7);
+        for (int round = 0; round < 500; round++) {
+            byte[] a = new byte[1 + rnd.nextInt(3000)];
+            rnd.nextBytes(a);
+            int off = rnd.nextInt(a.length);
+            int len = rnd.nextInt(a.length - off + 1);
+            long initial = rnd.nextLong() >>> 1;
+            ByteBuf direct = Unpooled.directBuffer(a.length).writeBytes(a);
+            try {
+                assertEquals(Checksums.fold(Checksums.partial(direct, off, len, initial)),
+                        Checksums.fold(Checksums.partial(a, off, len, initial)), "round " + round);
+                int cut = len == 0 ? 0 : rnd.nextInt(len) | 1; // an odd first piece, when there is room for one
+                if (cut <= len) {
+                    long first = Checksums.partial(a, off, cut, 0);
+                    long second = Checksums.partial(a, off + cut, len - cut, 0);
+                    assertEquals(Checksums.fold(Checksums.partial(a, off, len, 0)),
+                            Checksums.fold(first + Checksums.oddOffset(second)), "round " + round);
+                }
+            } finally {
+                direct.release();
+            }
+        }
+        assertThrows(IndexOutOfBoundsException.class, () -> Checksums.partial(new byte[4], 2, 3, 0));
+        assertThrows(IndexOutOfBoundsException.class, () -> Checksums.partial(new byte[4], -1, 1, 0));
+    }
+
     @Test
     void rfc1071Example() {
         // RFC 1071 §3 numerical example: words 0001 f203 f4f5 f6f7 sum to 2ddf0, folded ddf2; checksum ~ddf2 = 220d

@@ -1,6 +1,7 @@
 package dev.pktkit.vtcp.engine;
 
 import dev.pktkit.codec.buffer.Buffers;
+import dev.pktkit.codec.wire.Checksums;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 
@@ -153,6 +154,53 @@ final class SendBuffer {
             len -= n;
             off = 0;
         }
+    }
+
+    /**
+     * Copies {@code [seq, seq + len)} to {@code out}'s writer index as {@link #copyInto} does, and adds the bytes
+     * it moves, as 16-bit words counted from the first, to {@code sum}: the copy and the checksum in one pass.
+     * Bytes of direct buffers go through {@code scratch} (read once in bulk, summed there, written once in bulk),
+     * where {@link Checksums#partial(ByteBuf, int, int, long)} would read them 8 bytes per call through the
+     * buffer's bounds-checked accessors after a separate copy.
+     *
+     * @return the new running sum, not folded
+     */
+    long copyIntoSummed(int seq, int len, ByteBuf out, long sum, byte[] scratch) {
+        int off = seq - headSeq;
+        int done = 0; // bytes summed so far: an odd count puts the next bytes at odd word offsets
+        out.ensureWritable(len);
+        for (int i = 0; i < count && len > 0; i++) {
+            ByteBuf b = ring[(head + i) & (ring.length - 1)];
+            int r = b.readableBytes();
+            if (off >= r) {
+                off -= r;
+                continue;
+            }
+            int n = Math.min(r - off, len);
+            int from = b.readerIndex() + off;
+            len -= n;
+            off = 0;
+            if (b.hasArray()) {
+                byte[] a = b.array();
+                int ai = b.arrayOffset() + from;
+                long s = Checksums.partial(a, ai, n, 0);
+                sum += (done & 1) == 0 ? s : Checksums.oddOffset(s);
+                out.writeBytes(a, ai, n);
+                done += n;
+                continue;
+            }
+            while (n > 0) {
+                int k = Math.min(n, scratch.length);
+                b.getBytes(from, scratch, 0, k);
+                long s = Checksums.partial(scratch, 0, k, 0);
+                sum += (done & 1) == 0 ? s : Checksums.oddOffset(s);
+                out.writeBytes(scratch, 0, k);
+                done += k;
+                from += k;
+                n -= k;
+            }
+        }
+        return sum;
     }
 
     void releaseAll() {

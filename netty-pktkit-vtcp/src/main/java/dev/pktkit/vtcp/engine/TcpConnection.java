@@ -1858,28 +1858,37 @@ public final class TcpConnection implements TcpFlow {
             }
         }
         h.writerIndex(w + hl);
-        ByteBuf payload = null;
-        if (len > 0) {
-            if (copy) {
-                sendBuf.copyInto(seq, len, h);
-            } else {
-                payload = sendBuf.slice(seq, len);
-            }
-        }
         int total = hl + len;
         long pseudo = v6 ? Checksums.pseudoHeaderV6(localHi, localLo, remoteHi, remoteLo, IpProtocol.TCP, total)
                 : Checksums.pseudoHeaderV4(local4, remote4, IpProtocol.TCP, total);
         // the piece size of a large segment: the MSS less the SACK option this header carries (currentMss())
         int pieceMss = mss - (sackN > 0 ? 4 + 8 * sackN : 0);
         boolean large = engine.largeSegmentBytes() > 0 && len > pieceMss && !syn;
-        if (cfg.computeChecksums() && !large) {
-            long sum = Checksums.partial(h, w, h.writerIndex() - w, pseudo);
-            if (payload != null) {
-                sum = Checksums.partial(payload, payload.readerIndex(), len, sum);
-            }
-            h.setShort(w + 16, Checksums.finish(sum));
+        boolean sum = cfg.computeChecksums() && !large;
+        ByteBuf payload = null;
+        if (sum && copy) {
+            // the header's words (hl is a multiple of 4, so the payload's words stay aligned), then the payload's,
+            // summed as they are copied
+            long s = Checksums.partial(h, w, hl, pseudo);
+            s = sendBuf.copyIntoSummed(seq, len, h, s, engine.copyScratch);
+            h.setShort(w + 16, Checksums.finish(s));
         } else {
-            h.setShort(w + 16, Checksums.fold(pseudo));
+            if (len > 0) {
+                if (copy) {
+                    sendBuf.copyInto(seq, len, h);
+                } else {
+                    payload = sendBuf.slice(seq, len);
+                }
+            }
+            if (sum) {
+                long s = Checksums.partial(h, w, h.writerIndex() - w, pseudo);
+                if (payload != null) {
+                    s = Checksums.partial(payload, payload.readerIndex(), len, s);
+                }
+                h.setShort(w + 16, Checksums.finish(s));
+            } else {
+                h.setShort(w + 16, Checksums.fold(pseudo));
+            }
         }
         if ((flags & Tcp.ACK) != 0) {
             lastAckSent = rcvNxt;

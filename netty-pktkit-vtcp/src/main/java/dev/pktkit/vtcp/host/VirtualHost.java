@@ -130,6 +130,10 @@ public final class VirtualHost extends ChannelInboundHandlerAdapter implements L
     private volatile EventLoop loop;
     private boolean inRead;
     private boolean flushNeeded;
+    /** Inside {@link #holdFlushes()}: packets sent from the host's side wait for one flush per batch. */
+    private boolean holding;
+    /** Packets written while {@link #holding} since the last flush. */
+    private int held;
     private TcpSink tcp;
 
     private VirtualHost(Builder b) {
@@ -375,7 +379,7 @@ public final class VirtualHost extends ChannelInboundHandlerAdapter implements L
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
         inRead = false;
-        if (flushNeeded) {
+        if (flushNeeded && !holding) {
             flushNeeded = false;
             ctx.flush();
         }
@@ -859,6 +863,46 @@ public final class VirtualHost extends ChannelInboundHandlerAdapter implements L
         return write(c, packet, true);
     }
 
+    /**
+     * At most this many packets sent inside {@link #holdFlushes()} wait for one flush: the device's segment (a hub
+     * that flushes once per read batch) takes a batch whole only up to its ports' water marks, which
+     * {@code SlirpGateway} sets to 32 frames by default.
+     */
+    static final int HELD_FLUSH_PACKETS = 16;
+
+    /**
+     * Makes the packets sent from now until {@link #releaseFlushes(boolean)} leave with one device flush per
+     * {@value #HELD_FLUSH_PACKETS} rather than one each (the segments one host write gives the TCP engine: each
+     * flush runs the device's pipeline, and a pipe's delivery, on its own). On the device's loop only; a call on
+     * another thread, or inside a batch or a device read (which flushes at its end), changes nothing.
+     *
+     * @return whether this call began a batch; pass it to {@link #releaseFlushes(boolean)}
+     */
+    boolean holdFlushes() {
+        EventLoop l = loop;
+        if (holding || l == null || !l.inEventLoop()) {
+            return false;
+        }
+        holding = true;
+        return true;
+    }
+
+    /** Ends the batch {@link #holdFlushes()} began (when {@code began}), flushing what it held. */
+    void releaseFlushes(boolean began) {
+        if (!began) {
+            return;
+        }
+        holding = false;
+        held = 0;
+        ChannelHandlerContext c = ctx;
+        if (flushNeeded && !inRead) {
+            flushNeeded = false;
+            if (c != null) {
+                c.flush();
+            }
+        }
+    }
+
     /** Sends several packets built on another loop in one hop. */
     private boolean write(ChannelHandlerContext c, io.netty.util.ReferenceCounted packet, boolean flushNow) {
         Channel ch = c.channel();
@@ -878,7 +922,11 @@ public final class VirtualHost extends ChannelInboundHandlerAdapter implements L
         if (flushNow) {
             if (inRead) {
                 flushNeeded = true;
+            } else if (holding && ++held < HELD_FLUSH_PACKETS) {
+                flushNeeded = true;
             } else {
+                held = 0;
+                flushNeeded = false;
                 c.flush();
             }
         }

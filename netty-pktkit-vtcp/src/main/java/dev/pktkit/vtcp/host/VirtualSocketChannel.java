@@ -413,6 +413,7 @@ public final class VirtualSocketChannel extends AbstractVirtualChannel implement
         inTransit.addAndGet(handed);
         onHostLoop(() -> {
             TcpConnection c = conn;
+            boolean batch = host.holdFlushes(); // the segments of these bytes leave with few device flushes
             try {
                 if (rest == null) {
                     writeToEngine(c, first);
@@ -426,6 +427,7 @@ public final class VirtualSocketChannel extends AbstractVirtualChannel implement
                     engineWritable = c.isWritable();
                 }
             } finally {
+                host.releaseFlushes(batch);
                 // even when the engine threw: bytes left counted in transit would block this channel's writes
                 // for good (the exception itself reaches the loop's log)
                 inTransit.addAndGet(-handed);

@@ -1005,7 +1005,7 @@ public final class NatEngine {
         } else {
             ck = getUnsignedShort(nb, buf, ckAt);
         }
-        if (sHelp[s] >= 0 && !unwanted(buf, off, tcp, w0, w4, sHelp[s], out)) {
+        if (sHelp[s] >= 0 && !unwanted(buf, nb, off, b, tcp, w0, w4, sHelp[s], out)) {
             return SLOW;
         }
         refresh(s, proto, flags, out);
@@ -1046,16 +1046,22 @@ public final class NatEngine {
      * session (TCP), and no payload, or a payload its helper does not want ({@link NatHelper#wants}: the ALG's
      * fast path). {@code w4} is TCP's offset..checksum word.
      */
-    private boolean unwanted(ByteBuf buf, int off, boolean tcp, long w0, long w4, int h, boolean out) {
-        if (tcp && (hlAfter[2 * h] != 0 || hlAfter[2 * h + 1] != 0)) {
+    private boolean unwanted(ByteBuf buf, ByteBuffer nb, int off, int b, boolean tcp, long w0, long w4, int h,
+                             boolean out) {
+        if (tcp && (hlAfter[2 * h] | hlAfter[2 * h + 1]) != 0) {
             return false;
         }
-        int end = off + ((int) (w0 >>> 32) & 0xFFFF);
-        int dataAt = off + 20 + (tcp ? ((int) (w4 >>> 60) & 0xF) << 2 : 8);
-        if (tcp && dataAt < off + 40) {
+        int total = (int) (w0 >>> 32) & 0xFFFF;
+        int data = 20 + (tcp ? ((int) (w4 >>> 60) & 0xF) << 2 : 8); // payload offset from the IP header
+        if (tcp && data < 40) {
             return false; // a bad data offset: the general path drops it
         }
-        return dataAt >= end ? dataAt == end : !helpers[hlHelper[h]].wants(buf, dataAt, end - dataAt, out);
+        if (data >= total) {
+            return data == total;
+        }
+        NatHelper helper = helpers[hlHelper[h]];
+        return nb != null ? !helper.wants(buf, nb, b + data, off + data, total - data, out)
+                : !helper.wants(buf, off + data, total - data, out);
     }
 
     /**

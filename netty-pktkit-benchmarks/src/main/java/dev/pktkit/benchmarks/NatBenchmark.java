@@ -132,7 +132,7 @@ public class NatBenchmark {
     }
 
     /** Stores the header words the sink restores in the 16 bytes after the packet (inside capacity). */
-    private static ByteBuf save(ByteBuf b) {
+    static ByteBuf save(ByteBuf b) {
         int o = b.readerIndex();
         int end = b.writerIndex();
         b.capacity(end + 16);
@@ -155,7 +155,7 @@ public class NatBenchmark {
         return save(b);
     }
 
-    private static ByteBuf udp(int src, int sport, int dst, int dport) {
+    static ByteBuf udp(int src, int sport, int dst, int dport) {
         ByteBuf b = PooledByteBufAllocator.DEFAULT.directBuffer(28 + PAYLOAD + 16, 28 + PAYLOAD + 16);
         Ipv4.writeHeader(b, src, dst, IpProtocol.UDP, 64, 8 + PAYLOAD, 1, true);
         ByteBuf payload = PooledByteBufAllocator.DEFAULT.heapBuffer(PAYLOAD).writeZero(PAYLOAD);

@@ -942,7 +942,7 @@ public final class NatEngine {
     /**
      * {@link #outbound} ({@code out}) or {@link #inbound} for the common case: an IPv4 packet with a 20-byte
      * header, not a fragment, TCP or UDP, of an existing session no helper claimed (or whose helper does not want
-     * this packet, see {@link #unwanted}); outbound to a unicast remote (not the NAT's inside address, not
+     * this packet and which has no sequence offsets); outbound to a unicast remote (not the NAT's inside address, not
      * hairpinned), inbound for an IPv4 inside host, delivered to the port that last sent for it. Four reads (three
      * header words; TCP: offset..checksum, UDP: checksum) and three writes (TTL..source, destination..ports,
      * transport checksum). Anything else, and any packet the general path would drop, returns {@link #SLOW} with
@@ -1005,8 +1005,20 @@ public final class NatEngine {
         } else {
             ck = getUnsignedShort(nb, buf, ckAt);
         }
-        if (sHelp[s] >= 0 && !unwanted(buf, off, tcp, w0, w4, sHelp[s], out)) {
-            return SLOW;
+        int h = sHelp[s];
+        if (h >= 0) {
+            // a helped session stays here when it has no sequence offsets (TCP) and its helper does not want this
+            // payload (NatHelper.wants: the ALG's fast path); written out here, not as a method: C2 does not
+            // inline a call into this method once the callee's own code is big, and the call costs more than
+            // the test
+            int total = (int) (w0 >>> 32) & 0xFFFF;
+            int data = 20 + (tcp ? ((int) (w4 >>> 60) & 0xF) << 2 : 8); // payload offset from the IP header
+            if ((tcp && ((hlAfter[2 * h] | hlAfter[2 * h + 1]) != 0 || data < 40)) // offsets, or a bad data offset
+                    || (data >= total ? data != total
+                    : nb != null ? helpers[hlHelper[h]].wants(buf, nb, b + data, off + data, total - data, out)
+                    : helpers[hlHelper[h]].wants(buf, off + data, total - data, out))) {
+                return SLOW;
+            }
         }
         refresh(s, proto, flags, out);
         // the endpoint on the NAT's side: outbound the source (inside -> outside), inbound the destination
@@ -1039,23 +1051,6 @@ public final class NatEngine {
         setShort(nb, buf, ckAt, transportChecksum(ck, proto, oldA, newA, oldP, newP, partial));
         counters.count(out ? NatCounters.OUT : NatCounters.IN);
         return target;
-    }
-
-    /**
-     * A helped session's packet that the fast path may translate as an unhelped one: no sequence offsets on the
-     * session (TCP), and no payload, or a payload its helper does not want ({@link NatHelper#wants}: the ALG's
-     * fast path). {@code w4} is TCP's offset..checksum word.
-     */
-    private boolean unwanted(ByteBuf buf, int off, boolean tcp, long w0, long w4, int h, boolean out) {
-        if (tcp && (hlAfter[2 * h] != 0 || hlAfter[2 * h + 1] != 0)) {
-            return false;
-        }
-        int end = off + ((int) (w0 >>> 32) & 0xFFFF);
-        int dataAt = off + 20 + (tcp ? ((int) (w4 >>> 60) & 0xF) << 2 : 8);
-        if (tcp && dataAt < off + 40) {
-            return false; // a bad data offset: the general path drops it
-        }
-        return dataAt >= end ? dataAt == end : !helpers[hlHelper[h]].wants(buf, dataAt, end - dataAt, out);
     }
 
     /**

@@ -2,6 +2,8 @@ package dev.pktkit.nat;
 
 import io.netty.buffer.ByteBuf;
 
+import java.nio.ByteBuffer;
+
 /**
  * A connection-tracking helper (an application-level gateway, ALG) hooked into {@link NatEngine}: it claims new
  * sessions it understands (an FTP control connection, a TFTP request) and then sees every packet of those
@@ -62,6 +64,26 @@ public interface NatHelper {
      */
     default boolean wants(ByteBuf buf, int payloadOffset, int payloadLength, boolean outbound) {
         return true;
+    }
+
+    /**
+     * {@link #wants(ByteBuf, int, int, boolean)} from the engine's fast path, which reads a direct buffer through
+     * one NIO view of it ({@link ByteBuf#internalNioBuffer}; without {@code Unsafe} each {@code ByteBuf} read costs
+     * its own index, reference-count and view checks, a view read only its bounds check). Same contract; read
+     * {@code view} with absolute gets only and change neither it nor the buffer. By default the
+     * {@code ByteBuf} form.
+     *
+     * @param buf           the packet, not yet translated
+     * @param view          the NIO view the engine reads {@code buf} through (its own byte order)
+     * @param viewAt        index in {@code view} of the first payload byte (the same byte as
+     *                      {@code payloadOffset} in {@code buf})
+     * @param payloadOffset absolute index in {@code buf} of the first payload byte
+     * @param payloadLength payload bytes (at least 1)
+     * @param outbound      from the inside to the outside
+     */
+    default boolean wants(ByteBuf buf, ByteBuffer view, int viewAt, int payloadOffset, int payloadLength,
+                          boolean outbound) {
+        return wants(buf, payloadOffset, payloadLength, outbound);
     }
 
     /** The helped session in {@code slot} ended; its state may go. */

@@ -5,6 +5,8 @@ import dev.pktkit.nat.ExpectedFlow;
 import dev.pktkit.nat.HelperPacket;
 import io.netty.buffer.ByteBuf;
 
+import java.nio.ByteBuffer;
+
 /**
  * FTP (RFC 959, RFC 2428) through the NAT. Control connections to or from the configured ports (21) are
  * tracked; in the inside host's packets:
@@ -43,31 +45,94 @@ public final class FtpAlg extends Alg {
     private static final long HIGHS = 0x8080_8080_8080_8080L;
 
     /**
-     * The fast path: counts the packet, and wants it only when it goes out and one of its lines starts with a
-     * letter of PORT/EPRT or a digit 2 (227/229); every other control segment crosses as plain NAT traffic. The
-     * line starts are found eight bytes at a time: a word without a line feed costs one read and four ALU
-     * operations ({@code (x - 0x01..) & ~x & 0x80..} on the word XOR {@code 0x0A..}, exact for "no line feed";
-     * a hit is checked byte by byte), so a one-line command that cannot be one of those costs about
-     * {@code length / 8} reads; a heap buffer's array is read directly (one {@code VarHandle} load per word), other
-     * buffers through {@code getLong}. A line feed in the last byte starts no line.
+     * The fast path: wants a packet only when it goes out and one of its lines starts with a
+     * letter of PORT/EPRT or a digit 2 (227/229); every other control segment crosses as plain NAT traffic. Every
+     * line is checked: the first byte, then every byte after a line feed (a line feed in the last byte starts no
+     * line). The line feeds are looked for eight bytes at a time, without a branch per word: each word XOR
+     * {@code 0x0A..} goes through {@code (x - 0x01..) & ~x & 0x80..} (non-zero exactly when the word holds a line
+     * feed) and the results are ORed together, the last word overlapping the one before it so that no byte is
+     * read one at a time. A segment of one line (a command ends in its only line feed, the last byte) thus costs
+     * about {@code length / 8} loads and five ALU operations per load; only a segment with a line feed before its
+     * last byte is then checked line by line ({@link #wantsSlow}). A heap buffer's array is read directly (one
+     * {@code VarHandle} load per word), other buffers through {@code getLong}; the engine's fast path hands over
+     * its NIO view of a direct buffer ({@link #wants(ByteBuf, ByteBuffer, int, int, int, boolean)}). A packet
+     * turned away is counted ({@link AlgEvent#PACKETS}) here, a wanted one in {@link #packet}: once each, although
+     * the engine asks twice when its fast path passes a wanted packet on to its general path.
      */
     @Override
     public boolean wants(ByteBuf b, int at, int length, boolean outbound) {
-        counters.increment(AlgEvent.PACKETS);
-        if (!outbound) {
-            return false; // an outside peer's addresses are its own: nothing to translate
+        if (outbound && (b.hasArray() ? wants(b.array(), b.arrayOffset() + at, length) : wantsDirect(b, at, length))) {
+            return true; // counted in packet(), which follows (the engine may ask twice: fast path, then general)
         }
-        if (b.hasArray()) { // a heap buffer: its array read directly, eight bytes per load
-            return wants(b.array(), b.arrayOffset() + at, length);
-        }
+        counters.increment(AlgEvent.PACKETS); // done with here: an inbound packet, or no line to look at
+        return false;
+    }
+
+    /** The check on a buffer without an array, through {@code getLong}. */
+    private static boolean wantsDirect(ByteBuf b, int at, int length) {
         if (lineStart(b.getByte(at))) {
             return true;
         }
-        int last = at + length - 1; // the next line would start after a line feed before this index
+        int n = length - 1; // bytes that may hold a line feed with a byte after it
+        if (n >= 8) {
+            long hits = 0;
+            int last = at + n - 8;
+            for (int i = at; i < last; i += 8) {
+                hits |= lineFeeds(b.getLong(i));
+            }
+            if ((hits | lineFeeds(b.getLong(last))) == 0) {
+                return false;
+            }
+        }
+        return wantsSlow(b, at, length);
+    }
+
+    /**
+     * {@link #wants(ByteBuf, int, int, boolean)} on the engine's NIO view of the packet ({@code view} index
+     * {@code viewAt} is the payload's first byte; absolute reads only, the view is not changed).
+     */
+    @Override
+    public boolean wants(ByteBuf b, ByteBuffer view, int viewAt, int at, int length, boolean outbound) {
+        if (outbound && wants(b, view, viewAt, at, length)) {
+            return true;
+        }
+        counters.increment(AlgEvent.PACKETS);
+        return false;
+    }
+
+    private static boolean wants(ByteBuf b, ByteBuffer view, int viewAt, int at, int length) {
+        if (lineStart(view.get(viewAt))) {
+            return true;
+        }
+        int n = length - 1;
+        if (n >= 8) {
+            long hits = 0;
+            int last = viewAt + n - 8;
+            for (int i = viewAt; i < last; i += 8) {
+                hits |= lineFeeds(view.getLong(i)); // byte order does not matter to "holds a line feed"
+            }
+            if ((hits | lineFeeds(view.getLong(last))) == 0) {
+                return false;
+            }
+        }
+        return wantsSlow(b, at, length);
+    }
+
+    /** Non-zero exactly when one of the eight bytes of {@code w} is a line feed (exact for "none"). */
+    private static long lineFeeds(long w) {
+        long x = w ^ NEWLINES;
+        return (x - ONES) & ~x & HIGHS;
+    }
+
+    /**
+     * The line-by-line check, once a line feed before the last byte was seen (or the payload is short): a word
+     * without a line feed is skipped, one with a line feed checked byte by byte.
+     */
+    private static boolean wantsSlow(ByteBuf b, int at, int length) {
+        int last = at + length - 1;
         int i = at;
         for (; i + 8 <= last; i += 8) {
-            long x = b.getLong(i) ^ NEWLINES;
-            if (((x - ONES) & ~x & HIGHS) != 0) { // a line feed among these eight (or a false hit above one)
+            if (lineFeeds(b.getLong(i)) != 0) {
                 for (int k = i; k < i + 8; k++) {
                     if (b.getByte(k) == '\n' && lineStart(b.getByte(k + 1))) {
                         return true;
@@ -91,19 +156,19 @@ public final class FtpAlg extends Alg {
         if (lineStart(a[at])) {
             return true;
         }
-        int last = at + length - 1;
-        int i = at;
-        for (; i + 8 <= last; i += 8) {
-            long x = (long) LONG_BE.get(a, i) ^ NEWLINES;
-            if (((x - ONES) & ~x & HIGHS) != 0) {
-                for (int k = i; k < i + 8; k++) {
-                    if (a[k] == '\n' && lineStart(a[k + 1])) {
-                        return true;
-                    }
-                }
+        int n = length - 1;
+        if (n >= 8) {
+            long hits = 0;
+            int last = at + n - 8;
+            for (int i = at; i < last; i += 8) {
+                hits |= lineFeeds((long) LONG_BE.get(a, i));
+            }
+            if ((hits | lineFeeds((long) LONG_BE.get(a, last))) == 0) {
+                return false;
             }
         }
-        for (; i < last; i++) {
+        int end = at + length - 1;
+        for (int i = at; i < end; i++) {
             if (a[i] == '\n' && lineStart(a[i + 1])) {
                 return true;
             }
@@ -119,7 +184,7 @@ public final class FtpAlg extends Alg {
 
     @Override
     public boolean packet(HelperPacket p, int slot) {
-        // counted in wants(), which the engine calls first
+        counters.increment(AlgEvent.PACKETS); // here when wants() said yes (it counts the packets it turns away)
         if (!p.isOutbound()) {
             return true; // an outside peer's addresses are its own: nothing to translate
         }

@@ -276,9 +276,68 @@ class FtpAlgTest {
                 assertEquals(reference(d, from, d.length), ftp.wants(b, from, d.length - from, true),
                         () -> java.util.HexFormat.of().formatHex(d) + " from " + from);
                 assertFalse(ftp.wants(b, from, d.length - from, false), "inbound: never");
+                // the engine's fast path: the same payload read through an NIO view at another index (5 bytes
+                // in), of either byte order (the line-feed test does not depend on it)
+                java.nio.ByteBuffer view = java.nio.ByteBuffer.allocateDirect(padded.length).put(0, padded)
+                        .order(n % 2 == 0 ? java.nio.ByteOrder.BIG_ENDIAN : java.nio.ByteOrder.LITTLE_ENDIAN);
+                assertEquals(reference(d, from, d.length), ftp.wants(b, view, 5 + from, from, d.length - from, true),
+                        () -> "view: " + java.util.HexFormat.of().formatHex(d) + " from " + from);
+                assertFalse(ftp.wants(b, view, 5 + from, from, d.length - from, false), "view, inbound: never");
             } finally {
                 b.release();
             }
         }
+    }
+
+    /**
+     * The engine's fast path hands a pooled direct buffer's NIO view to the ALG: FTP control segments (without a
+     * command, with PORT lines first, later or split by a segment boundary, several lines, lower case) through an
+     * engine fed heap copies (general path) and one fed pooled direct copies (NIO fast path while the session has
+     * no sequence offset) must come out alike: verdicts, bytes, the NAT's and the ALG's counters.
+     */
+    @Test
+    void directAndHeapControlSegmentsTranslateAlike() {
+        NatEngine dir = new NatEngine(NatConfig.builder().outsideAddresses(OUT).insideAddress("10.0.0.1")
+                .filtering(Filtering.ADDRESS_AND_PORT_DEPENDENT).maxExpectations(64, 4).build());
+        Algs dirAlgs = Algs.install(dir, AlgConfig.defaults());
+        int dport = dir.addPort(dir.openNamespace());
+        assertEquals(port, dport);
+        String[] lines = {"USER anonymous\r\n", "RETR some/file/name.bin\r\n", "NOOP\r\n", "PORT 10,0,0,2,156,64\r\n",
+                "port 10,0,0,2,156,65\r\n", "EPRT |1|10.0.0.2|40066|\r\n", "PASV\r\n", "PO", "RT 10,0,0,2,1,2\r\n",
+                "TYPE I\r\n", "x\n", "\n", "LIST -la /a/rather/long/path/to/make/more/than/eight/words/of/it\r\n"};
+        java.util.SplittableRandom r = new java.util.SplittableRandom(21);
+        long[] seq = new long[4];
+        for (int c = 0; c < 4; c++) {
+            for (NatEngine x : new NatEngine[]{e, dir}) {
+                ByteBuf syn = tcp(CLIENT, 40100 + c, SERVER, 21, 1000, 0, Tcp.SYN, null, "");
+                assertEquals(NatEngine.TO_OUTSIDE, x.outbound(syn, port));
+                syn.release();
+            }
+            seq[c] = 1001;
+        }
+        for (int n = 0; n < 3000; n++) {
+            int c = r.nextInt(4);
+            StringBuilder text = new StringBuilder();
+            for (int k = r.nextInt(1, 4); k > 0; k--) {
+                // mostly lines that are not commands: the fast path's case
+                text.append(lines[r.nextInt(8) < 6 ? r.nextInt(3) + (r.nextBoolean() ? 0 : 9) : r.nextInt(lines.length)]);
+            }
+            byte[] payload = text.toString().getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+            ByteBuf h = tcp(CLIENT, 40100 + c, SERVER, 21, seq[c], 5001, A | Tcp.PSH, null, payload);
+            seq[c] += payload.length;
+            ByteBuf d = io.netty.buffer.PooledByteBufAllocator.DEFAULT.directBuffer(h.readableBytes() + 64)
+                    .writeBytes(h, h.readerIndex(), h.readableBytes());
+            int vh = e.outbound(h, port);
+            int vd = dir.outbound(d, dport);
+            assertEquals(vh, vd, "verdict of segment " + n);
+            assertEquals(io.netty.buffer.ByteBufUtil.hexDump(h), io.netty.buffer.ByteBufUtil.hexDump(d),
+                    "bytes of segment " + n);
+            h.release();
+            d.release();
+        }
+        assertEquals(e.counters().toString(), dir.counters().toString());
+        assertEquals(algs.ftp().counters().toString(), dirAlgs.ftp().counters().toString());
+        assertEquals(3000, algs.ftp().counters().get(AlgEvent.PACKETS));
+        assertTrue(algs.ftp().counters().get(AlgEvent.REWRITTEN) > 0, algs.ftp().counters().toString());
     }
 }

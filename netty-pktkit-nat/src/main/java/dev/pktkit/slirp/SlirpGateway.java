@@ -35,7 +35,7 @@ import java.util.concurrent.TimeUnit;
  * <pre>{@code
  * Slirp slirp = Slirp.builder().build();
  * SlirpGateway gateway = SlirpGateway.builder(slirp).build();
- * QemuListener.stream(QemuAddress.unix(path)).group(group).connector(port -> gateway.attach(port)) ...
+ * QemuListener.stream(QemuAddress.unix(path)).group(group).connector(gateway.connector()) ...
  * }</pre>
  *
  * <h2>How a tenant is chosen</h2>
@@ -51,7 +51,9 @@ import java.util.concurrent.TimeUnit;
  * Each tenant runs on one event loop of the group given ({@link Builder#group}, default the slirp's host
  * transport group): the first port's own loop when it is one of the group's (the group's next for a tenant
  * {@linkplain #open opened} without a port), so that its frames, the gateway, the
- * slirp namespace and (when the group is also the slirp's host group) the host sockets share one thread. Bounded by {@link Builder#maxTenants}: over it, {@code attach} fails.
+ * slirp namespace and (when the group is also the slirp's host group) the host sockets share one thread.
+ * Bounded by {@link Builder#maxTenants}: over it, {@code attach} and {@code open} return a failed future and the
+ * connectors throw {@link IllegalStateException}, as they do once the gateway is closed.
  *
  * <h2>Write buffers on the segment</h2>
  * The segment's hub writes a whole ingress read batch to its destination port and flushes once at the batch's end,
@@ -165,7 +167,8 @@ public final class SlirpGateway implements AutoCloseable {
      * Opens the tenant named {@code key} before any port joins it (it is made now if there is none), so that its
      * namespace can take port forwards first; ports join it with {@link #attach(Channel, Object)} or
      * {@link #connector(Object)}. The future completes once the tenant's gateway and slirp namespace run; it fails
-     * when the gateway is closed or full.
+     * when the gateway is closed or full. A tenant opened this way has no first port to take its frame size from,
+     * so it sends plain frames ({@link Builder#largeFrames} applies to tenants a port made).
      */
     public Future<Tenant> open(Object key) {
         Objects.requireNonNull(key, "key");
@@ -175,7 +178,15 @@ public final class SlirpGateway implements AutoCloseable {
         } catch (IllegalStateException e) {
             return GlobalEventExecutor.INSTANCE.newFailedFuture(e);
         }
-        return t.ready;
+        Promise<Tenant> p = GlobalEventExecutor.INSTANCE.newPromise(); // may be waited on from any thread
+        t.ready.addListener(f -> {
+            if (f.isSuccess()) {
+                p.trySuccess(t);
+            } else {
+                p.tryFailure(f.cause());
+            }
+        });
+        return p;
     }
 
     /**
@@ -254,7 +265,9 @@ public final class SlirpGateway implements AutoCloseable {
      * A {@link PortConnector} that puts every port on the segment of the tenant named {@code key}, as
      * {@link #attach(Channel, Object)}: one LAN whose VMs reach each other and, through one gateway and slirp
      * namespace, the host's network. The attachment's {@code detach()} takes the port off the segment (the port
-     * stays open); the tenant stays until {@link #closeTenant(Object)} or {@link #close()}.
+     * stays open, its raised write-buffer water marks too); the tenant stays until {@link #closeTenant(Object)} or
+     * {@link #close()}. A port that comes after {@code closeTenant(key)} gets a new, empty tenant by that key (the
+     * old one's forwards are gone with it).
      */
     public PortConnector connector(Object key) {
         Objects.requireNonNull(key, "key");
@@ -264,10 +277,18 @@ public final class SlirpGateway implements AutoCloseable {
         };
     }
 
-    /** Attaches {@code port} to {@code tenant}'s segment; the attachment's detach runs {@code afterDetach}. */
+    /**
+     * Attaches {@code port} to {@code tenant}'s segment; the attachment's detach runs {@code afterDetach}. A port
+     * whose tenant failed to start is closed (it would reach nothing).
+     */
     private Attachment attachment(Tenant tenant, Channel port, Runnable afterDetach) {
         Promise<L2Port> l2 = GlobalEventExecutor.INSTANCE.newPromise();
         attachTo(tenant, port, l2);
+        l2.addListener(f -> {
+            if (!f.isSuccess()) {
+                port.close();
+            }
+        });
         return new Attachment() {
             @Override
             public Channel port() {
@@ -334,8 +355,12 @@ public final class SlirpGateway implements AutoCloseable {
     /** Closes every tenant. The slirp stays open (its owner closes it). */
     @Override
     public void close() {
-        closed = true;
-        for (Object k : tenants.keySet().toArray()) {
+        Object[] keys;
+        synchronized (tenants) { // no tenant made after this can miss the close
+            closed = true;
+            keys = tenants.keySet().toArray();
+        }
+        for (Object k : keys) {
             closeTenant(k);
         }
     }
@@ -354,12 +379,15 @@ public final class SlirpGateway implements AutoCloseable {
         private final L2Port gatewayPort;
         private final Promise<Tenant> ready;
         private volatile SlirpNamespace namespace;
+        /** Closed (the gateway's own {@code closed} is for the whole gateway). */
+        private volatile boolean ended;
         /** Large frames for this tenant's download, or null (its first port wanted plain frames). */
         final LargeFrames large;
 
         private Tenant(Object key, EventLoop loop, boolean largeFrames) {
             this.key = key;
             this.ready = loop.newPromise();
+            ready.setUncancellable(); // handed to callers of open(): none of them may cancel the tenant's start
             this.hub = L2Hub.builder().name("slirp-" + Integer.toHexString(System.identityHashCode(this))).build();
             Inet4Address gw4 = (Inet4Address) slirp.gatewayV4;
             this.adapter = L2Adapter.builder().ipv4(gw4, 24)
@@ -384,6 +412,11 @@ public final class SlirpGateway implements AutoCloseable {
                     slirp.attach(ch).addListener(f -> {
                         if (f.isSuccess()) {
                             namespace = (SlirpNamespace) f.getNow();
+                            if (ended) { // closed while its namespace was being made
+                                namespace.close();
+                                ready.tryFailure(new IllegalStateException(Tenant.this + " closed"));
+                                return;
+                            }
                             ready.trySuccess(Tenant.this);
                         } else {
                             ready.tryFailure(f.cause());
@@ -424,7 +457,7 @@ public final class SlirpGateway implements AutoCloseable {
             return key;
         }
 
-        /** Its slirp namespace: port forwards, counters. Null until {@code attach}'s future completed. */
+        /** Its slirp namespace: port forwards, counters. Null until {@code attach}'s or {@code open}'s future completed. */
         public SlirpNamespace namespace() {
             return namespace;
         }
@@ -452,6 +485,7 @@ public final class SlirpGateway implements AutoCloseable {
         /** Closes its segment (and with it the ports on it), gateway and namespace. */
         @Override
         public void close() {
+            ended = true;
             tenants.remove(key, this);
             SlirpNamespace ns = namespace;
             if (ns != null) {

@@ -28,6 +28,7 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -196,6 +197,28 @@ class SlirpGatewayTest {
         assertSame(lan, gateway.tenant("lan"), "the tenant stays");
         assertTrue(attached.get(1).isAttached());
         assertEquals(List.of(f), lan.namespace().loop.submit(lan.namespace()::portForwards).get(5, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void openAndTheConnectorsFailWhenFullOrClosedAndAttachFindsTheOpenedTenant() throws Exception {
+        SlirpGateway one = SlirpGateway.builder(slirp).group(group).maxTenants(1).build();
+        try {
+            SlirpGateway.Tenant t = one.open("a").get(10, TimeUnit.SECONDS);
+            assertSame(t, one.open("a").get(10, TimeUnit.SECONDS), "open again: the same tenant");
+            PacketPipe pipe = new PacketPipe();
+            pipes.add(pipe);
+            pipe.register(group.next(), group.next()).sync();
+            assertSame(t, one.attach(pipe.b(), "a").get(10, TimeUnit.SECONDS), "attach by the key finds it");
+            ExecutionException full = assertThrows(ExecutionException.class,
+                    () -> one.open("b").get(10, TimeUnit.SECONDS));
+            assertTrue(full.getCause().getMessage().contains("maxTenants"), full.getCause().toString());
+            assertThrows(IllegalStateException.class, () -> one.connector("b").attach(pipe.a()));
+        } finally {
+            one.close();
+        }
+        assertEquals(0, one.tenantCount());
+        assertThrows(ExecutionException.class, () -> one.open("a").get(10, TimeUnit.SECONDS), "closed");
+        assertThrows(IllegalStateException.class, () -> one.connector("a").attach(new PacketPipe().a()));
     }
 
     /**

@@ -3,6 +3,7 @@ package dev.pktkit.testkit.netns;
 import dev.pktkit.testkit.Cleanup;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 import java.io.IOException;
@@ -24,12 +25,17 @@ import java.io.IOException;
  * }
  * }</pre>
  */
-public final class NetnsExtension implements AfterEachCallback, AfterAllCallback {
+public final class NetnsExtension implements BeforeEachCallback, AfterEachCallback, AfterAllCallback {
     private final Cleanup cleanup = new Cleanup();
 
     /** A new namespace, closed after the current test (or class). */
     public Netns create() throws IOException, InterruptedException {
         return cleanup.add(Netns.create());
+    }
+
+    @Override
+    public void beforeEach(ExtensionContext context) {
+        cleanup.beforeEach(context);
     }
 
     @Override

@@ -41,6 +41,16 @@ class OpenVpnThroughputMeasurement {
     static final int SECONDS = 10;
     /** Seconds of unmeasured transfer before each measured one ({@code -Dpktkit.measure.warmup}, 0 for none). */
     static final int WARMUP = Integer.getInteger("pktkit.measure.warmup", 3);
+    /** The ciphers to measure ({@code -Dpktkit.measure.ciphers}, comma-separated; default both). */
+    static final String[] CIPHERS = System.getProperty("pktkit.measure.ciphers", "AES-256-GCM,CHACHA20-POLY1305")
+            .split(",");
+    /**
+     * The pairs to measure ({@code -Dpktkit.measure.pairs}, comma-separated of {@code pair} (ours ↔ ours),
+     * {@code ours} (stock client → our server), {@code stock} (openvpn ↔ openvpn); default all three). A pair left
+     * out prints as 0 and its ratios as NaN or infinity.
+     */
+    static final java.util.Set<String> PAIRS = java.util.Set.of(
+            System.getProperty("pktkit.measure.pairs", "pair,ours,stock").split(","));
 
     @TempDir
     Path dir;
@@ -53,10 +63,11 @@ class OpenVpnThroughputMeasurement {
         TunnelFixture.assumeUsable();
         dev.pktkit.testkit.Tools.assumeCommand("iperf3", "iperf3");
         StringBuilder report = new StringBuilder();
-        for (String cipher : new String[] {"AES-256-GCM", "CHACHA20-POLY1305"}) {
-            Result pair = oursOurs(cipher);
-            Result ours = ours(cipher);
-            Result stock = stock(cipher);
+        Result none = new Result(0, 0);
+        for (String cipher : CIPHERS) {
+            Result pair = PAIRS.contains("pair") ? oursOurs(cipher) : none;
+            Result ours = PAIRS.contains("ours") ? ours(cipher) : none;
+            Result stock = PAIRS.contains("stock") ? stock(cipher) : none;
             report.append(String.format("%-18s openvpn client -> our server %7.0f Mbit/s %5.2f CPU-s/Gbit (our JVM)"
                     + " | openvpn <-> openvpn %7.0f Mbit/s %5.2f CPU-s/Gbit (openvpn server)"
                     + " | ratio %.2f, CPU ratio (ours/openvpn) %.2f%n", cipher, ours.mbits,
@@ -290,9 +301,16 @@ class OpenVpnThroughputMeasurement {
             // unmeasured: the JIT compiles the data path here (openvpn is compiled ahead of time; a server runs warm)
             transfer(f, serverAddress, WARMUP, () -> { });
         }
-        long[] cpu = new long[1];
-        CommandResult r = transfer(f, serverAddress, SECONDS, () -> cpu[0] = cpuNanos.getAsLong());
+        long[] cpu = new long[2];
+        CommandResult r = transfer(f, serverAddress, SECONDS, () -> {
+            cpu[0] = cpuNanos.getAsLong();
+            cpu[1] = System.nanoTime();
+        });
         long used = cpuNanos.getAsLong() - cpu[0];
+        // CLOCK_MONOTONIC, as System.nanoTime on Linux: a profile recorded with `perf record -k CLOCK_MONOTONIC`
+        // can be cut to this transfer with `perf report --time START,END` (seconds)
+        System.out.printf("OPENVPN-TRANSFER %s %s monotonic %.6f,%.6f%n", f.dir.getFileName(), serverAddress,
+                cpu[1] / 1e9, System.nanoTime() / 1e9);
         Matcher m = RECEIVED.matcher(r.output());
         if (!r.ok() || !m.find()) {
             throw new AssertionError("iperf3 failed: " + r.output());

@@ -23,6 +23,25 @@ class MssFixTest {
         assertEquals(0, MssFix.maxMss(60, 24, Compression.NONE, false, false));
     }
 
+    /** {@code mssfix} as both readers take it (OpenVPN 2.6's forms; {@code fixed} refused with its line). */
+    @Test
+    void theDirectiveIsReadAsOpenVpnReadsIt() {
+        assertEquals(1492, ConfigText.mssfix(3, java.util.List.of("mssfix")));
+        assertEquals(1400, ConfigText.mssfix(3, java.util.List.of("mssfix", "1400", "mtu")));
+        assertEquals(1478, ConfigText.mssfix(3, java.util.List.of("mssfix", "1450"))); // + IPv4 and UDP headers
+        assertEquals(0, ConfigText.mssfix(3, java.util.List.of("mssfix", "0")));
+        OpenVpnConfigException e = org.junit.jupiter.api.Assertions.assertThrows(OpenVpnConfigException.class,
+                () -> ConfigText.mssfix(3, java.util.List.of("mssfix", "1400", "fixed")));
+        assertEquals(3, e.line());
+        e = org.junit.jupiter.api.Assertions.assertThrows(OpenVpnConfigException.class,
+                () -> ConfigText.mssfix(4, java.util.List.of("mssfix", "-1")));
+        assertEquals(4, e.line());
+        org.junit.jupiter.api.Assertions.assertThrows(OpenVpnConfigException.class,
+                () -> ConfigText.mssfix(4, java.util.List.of("mssfix", "1400", "mtu", "x")));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> OpenVpnServer.builder().mssfix(70000));
+    }
+
     @Test
     void anIpv4SynIsLoweredWithAValidChecksum() {
         ByteBuf p = v4(0x02, new int[] {2, 4, 0x05, 0xb4, 1, 1, 4, 2}); // MSS 1460 first, as Linux lays it out

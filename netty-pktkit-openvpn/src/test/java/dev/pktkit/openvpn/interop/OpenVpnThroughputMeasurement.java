@@ -49,6 +49,13 @@ class OpenVpnThroughputMeasurement {
      * {@code ours} (stock client → our server), {@code stock} (openvpn ↔ openvpn); default all three). A pair left
      * out prints as 0 and its ratios as NaN or infinity.
      */
+    /**
+     * The offload mode of the client-side TUN in the ours ↔ ours pair ({@code -Dpktkit.measure.clientTunOffload},
+     * default {@code NONE}): with {@code SEGMENT} the kernel's TCP sends 64 KiB segments into the TUN and the
+     * channel cuts them in Java before they are sealed.
+     */
+    static final dev.pktkit.tuntap.OffloadMode CLIENT_TUN_OFFLOAD = dev.pktkit.tuntap.OffloadMode.valueOf(
+            System.getProperty("pktkit.measure.clientTunOffload", "NONE"));
     static final java.util.Set<String> PAIRS = java.util.Set.of(
             System.getProperty("pktkit.measure.pairs", "pair,ours,stock").split(","));
 
@@ -227,16 +234,21 @@ class OpenVpnThroughputMeasurement {
                             }
                         }).build();
                 NetNamespace outerNs = f.outer.closeWith(NetNamespace.named(f.outer.name()));
-                new Bootstrap().group(cg).channelFactory(() -> {
+                Bootstrap cb = new Bootstrap().group(cg).channelFactory(() -> {
                     try {
                         return outerNs.call(EpollDatagramChannel::new);
                     } catch (Exception e) {
                         throw new IllegalStateException(e);
                     }
-                }).handler(client).connect("10.200.0.2", f.port()).sync();
+                });
+                if (f.batchUdpReads) {
+                    TunnelFixture.batchReads(cb);
+                }
+                cb.handler(client).connect("10.200.0.2", f.port()).sync();
                 OpenVpnTunnelChannel tunnel = client.tunnel().get(30, TimeUnit.SECONDS);
                 String addr = tunnel.tunnelAddress().getHostAddress();
                 tun = (TunChannel) new Bootstrap().group(cg).channelFactory(() -> new TunChannel(outerNs))
+                        .option(dev.pktkit.tuntap.TunTapChannelOption.OFFLOAD, CLIENT_TUN_OFFLOAD)
                         .handler(new ChannelInboundHandlerAdapter()).bind(TunTapAddress.of("ovcl0")).sync().channel();
                 tun.link().mtu(1500).addAddress(addr + "/24").up();
                 chub.attach(tun, L3PortOptions.prefixes(addr + "/32"));

@@ -339,6 +339,10 @@ class OpenVpnThroughputMeasurement {
         Process srv = f.inner.start(f.dir.resolve("iperf-s.log"), "iperf3", "-s", "-1", "-B", serverAddress);
         CommandResult r = null;
         for (int attempt = 0; attempt < 50; attempt++) {
+            if (!srv.isAlive()) {
+                // it did not bind (the previous transfer's one-off server still held the port): start it again
+                srv = f.inner.start(f.dir.resolve("iperf-s.log"), "iperf3", "-s", "-1", "-B", serverAddress);
+            }
             beforeEach.run();
             r = f.outer.exec(Duration.ofSeconds(seconds + 30), "iperf3", "-J", "-c", serverAddress, "-t",
                     Integer.toString(seconds));
@@ -347,7 +351,10 @@ class OpenVpnThroughputMeasurement {
             }
             Thread.sleep(100); // the iperf3 server may not listen yet: retry with a bound, not a synchronising sleep
         }
-        srv.waitFor(5, TimeUnit.SECONDS);
+        if (!srv.waitFor(5, TimeUnit.SECONDS)) {
+            srv.destroy(); // the next transfer's server needs the port
+            srv.waitFor(5, TimeUnit.SECONDS);
+        }
         return r;
     }
 }

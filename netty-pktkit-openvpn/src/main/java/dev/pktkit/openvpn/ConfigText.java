@@ -141,6 +141,27 @@ final class ConfigText {
     }
 
     /**
+     * {@code mssfix [MAX [mtu]]} as OpenVPN 2.6 reads it, as the outer packet size for
+     * {@link OpenVpnOptions#mssfix}: no argument is the default 1492 (mtu); {@code MAX mtu} is the packet with IP
+     * and UDP header; plain {@code MAX} is 2.6's older meaning without those headers, taken here as IPv4 + UDP
+     * (28 bytes more); 0 turns it off; {@code fixed} is refused.
+     */
+    static int mssfix(int lineNo, List<String> w) {
+        List<String> a = args(lineNo, w, 0, 2);
+        if (a.isEmpty()) {
+            return MssFix.DEFAULT;
+        }
+        int max = number(lineNo, a.get(0));
+        if (a.size() == 2 && !a.get(1).equals("mtu")) {
+            throw new OpenVpnConfigException(lineNo, "mssfix " + a.get(1) + ": only the mtu form is done");
+        }
+        if (max > 65535) {
+            throw new OpenVpnConfigException(lineNo, "mssfix above 65535: " + max);
+        }
+        return max == 0 || a.size() == 2 ? max : Math.min(65535, max + 28);
+    }
+
+    /**
      * {@code keepalive PING RESTART}'s two numbers, refused as OpenVPN 2.6 refuses them: both above 0 and the
      * restart at least twice the ping ({@code --keepalive 10 60} is OpenVPN's recommendation).
      */

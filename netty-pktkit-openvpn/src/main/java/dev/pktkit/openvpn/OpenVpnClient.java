@@ -621,6 +621,9 @@ public final class OpenVpnClient extends ChannelDuplexHandler {
             plain.release();
             return;
         }
+        if (shared.mssfix() > 0) {
+            MssFix.apply(plain, false, maxMss(k)); // our own decrypted buffer: rewritten in place
+        }
         tunnel.deliver(plain, maxQueued);
     }
 
@@ -628,12 +631,21 @@ public final class OpenVpnClient extends ChannelDuplexHandler {
 
     /** From the tunnel channel: one IP packet to encrypt and send; takes {@code packet}'s reference. */
     void sendData(ByteBuf packet) {
-        packet = compression.frame(alloc, packet);
         try {
             if (closed || data == null) {
                 countDrop(OpenVpnDropReason.NO_KEYS);
                 return;
             }
+            if (shared.mssfix() > 0) {
+                int max = maxMss(data);
+                if (MssFix.needed(packet, false, max)) {
+                    ByteBuf own = packet.copy(); // a SYN, rare: the hub's buffer may be shared, so rewrite a copy
+                    packet.release();
+                    packet = own;
+                    MssFix.apply(packet, false, max);
+                }
+            }
+            packet = compression.frame(alloc, packet);
             ByteBuf out = data.seal(alloc, packet, dataKeyId, peerId);
             if (out == null) {
                 countDrop(OpenVpnDropReason.PACKET_ID_EXHAUSTED);
@@ -644,6 +656,13 @@ public final class OpenVpnClient extends ChannelDuplexHandler {
         } finally {
             packet.release();
         }
+    }
+
+    /** The MSS limit for TCP over IPv4 in the tunnel under {@code key} ({@link MssFix#maxMss}). */
+    private int maxMss(DataChannel key) {
+        InetSocketAddress r = remote;
+        return MssFix.maxMss(shared.mssfix(), key.overhead(), compression, tcp,
+                r != null && r.getAddress() instanceof java.net.Inet6Address);
     }
 
     private void transmit(ByteBuf out) {

@@ -96,7 +96,6 @@ public final class OpenVpnClientConfig {
             Map.entry("socks-proxy", "proxies are not done"),
             Map.entry("pkcs12", "use ca, cert and key"),
             Map.entry("fragment", "not done"),
-            Map.entry("mssfix", "not done"),
             Map.entry("tun-mtu", "the tunnel MTU is 1500"),
             Map.entry("server", "this reads client profiles (OpenVpnServerConfig reads server files)"),
             Map.entry("mode", "this reads client profiles (OpenVpnServerConfig reads server files)"),
@@ -141,6 +140,7 @@ public final class OpenVpnClientConfig {
     private int ping;
     private int pingRestart;
     private Integer explicitExitNotify;
+    private Integer mssfix;
     private int serverPollTimeout = DEFAULT_SERVER_POLL_TIMEOUT;
 
     private record PendingRemote(String host, Integer port, String proto, int line) {
@@ -317,6 +317,7 @@ public final class OpenVpnClientConfig {
                 }
             }
             case "ping" -> ping = ConfigText.number(lineNo, ConfigText.args(lineNo, w, 1, 1).get(0));
+            case "mssfix" -> mssfix = ConfigText.mssfix(lineNo, w);
             case "ping-restart" -> pingRestart = ConfigText.number(lineNo, ConfigText.args(lineNo, w, 1, 1).get(0));
             case "keepalive" -> {
                 int[] k = ConfigText.keepalive(lineNo, w);
@@ -512,6 +513,9 @@ public final class OpenVpnClientConfig {
         OpenVpnClient.Builder b = OpenVpnClient.builder()
                 .ssl(OpenVpnTls.clientContext(cert, key, ca, tlsProtocols, check))
                 .auth(auth).keepalive(ping, pingRestart);
+        if (mssfix != null) {
+            b.mssfix(mssfix);
+        }
         if (dataCiphers != null) {
             b.dataCiphers(dataCiphers);
         }

@@ -38,6 +38,7 @@ public abstract class OpenVpnOptions<B extends OpenVpnOptions<B>> {
     private int renegSeconds;
     private int transitionWindowSeconds = 60;
     private boolean tlsEkm = true;
+    private int mssfix = MssFix.DEFAULT;
 
     OpenVpnOptions(KeyDirection tlsAuthDirection, int renegSeconds) {
         this.tlsAuthDirection = tlsAuthDirection;
@@ -139,6 +140,20 @@ public abstract class OpenVpnOptions<B extends OpenVpnOptions<B>> {
         return self();
     }
 
+    /**
+     * {@code mssfix N mtu} (OpenVPN 2.6's default is {@code 1492 mtu}, and so is ours): the MSS option of TCP SYNs
+     * crossing the tunnel either way is lowered so that a full segment, encapsulated, is an outer IP packet of at
+     * most {@code outerPacketBytes} (IP and UDP or TCP header included); 0 turns it off. Without it a tunnel with
+     * a 1500-byte MTU sends every full segment as two IP fragments.
+     */
+    public B mssfix(int outerPacketBytes) {
+        if (outerPacketBytes < 0 || outerPacketBytes > 65535) {
+            throw new IllegalArgumentException("mssfix must be 0..65535: " + outerPacketBytes);
+        }
+        this.mssfix = outerPacketBytes;
+        return self();
+    }
+
     /** The options as the client or server keeps them; checks what both roles check. */
     Shared shared(boolean server) {
         Objects.requireNonNull(ssl, "ssl");
@@ -152,14 +167,15 @@ public abstract class OpenVpnOptions<B extends OpenVpnOptions<B>> {
         }
         return new Shared(server, ssl, tlsAuthKey, tlsAuthDirection, tlsAuthDigest, tlsCryptKey,
                 List.copyOf(dataCiphers), authDigest, reliableConfig, TimeUnit.SECONDS.toNanos(handWindowSeconds),
-                TimeUnit.SECONDS.toNanos(renegSeconds), TimeUnit.SECONDS.toNanos(transitionWindowSeconds), tlsEkm);
+                TimeUnit.SECONDS.toNanos(renegSeconds), TimeUnit.SECONDS.toNanos(transitionWindowSeconds), tlsEkm,
+                mssfix);
     }
 
     /** The shared options, frozen: what {@link OpenVpnServer} and {@link OpenVpnClient} keep. */
     record Shared(boolean server, SslContext ssl, StaticKey tlsAuthKey, KeyDirection tlsAuthDirection,
                   String tlsAuthDigest, StaticKey tlsCryptKey, List<DataCipher> dataCiphers, String authDigest,
                   ReliableConfig reliableConfig, long handWindowNanos, long renegNanos, long transitionNanos,
-                  boolean tlsEkm) {
+                  boolean tlsEkm, int mssfix) {
 
         /** Whether a static-key protection ({@code tls-auth} or {@code tls-crypt}) is configured. */
         boolean staticKeyProtection() {

@@ -1243,6 +1243,9 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
             plain.release();
             return;
         }
+        if (shared.mssfix() > 0) {
+            MssFix.apply(plain, tap, maxMss(s, key)); // our own decrypted buffer: rewritten in place
+        }
         if (!s.inBatch) {
             s.inBatch = true;
             s.ls.readBatch.add(s);
@@ -1280,13 +1283,22 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
 
     /** On the session's loop (its client channel's): one IP packet to encrypt and send; takes {@code packet}. */
     void sendData(Session s, ByteBuf packet) {
-        packet = compression.frame(alloc, packet);
         try {
             Keys k = s.keys;
             if (s.closed || k.primary == null) {
                 countDrop(OpenVpnDropReason.NO_KEYS);
                 return;
             }
+            if (shared.mssfix() > 0) {
+                int max = maxMss(s, k.primary);
+                if (MssFix.needed(packet, tap, max)) {
+                    ByteBuf own = packet.copy(); // a SYN, rare: the hub's buffer may be shared, so rewrite a copy
+                    packet.release();
+                    packet = own;
+                    MssFix.apply(packet, tap, max);
+                }
+            }
+            packet = compression.frame(alloc, packet);
             ByteBuf out = k.primary.seal(alloc, packet, k.primaryId, s.useV2 ? s.peerId : -1);
             if (out == null) {
                 countDrop(OpenVpnDropReason.PACKET_ID_EXHAUSTED);
@@ -1298,6 +1310,13 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
         } finally {
             packet.release();
         }
+    }
+
+    /** The MSS limit for TCP over IPv4 in {@code s}'s tunnel under {@code key} ({@link MssFix#maxMss}). */
+    private int maxMss(Session s, dev.pktkit.openvpn.data.DataChannel key) {
+        InetSocketAddress remote = s.remote;
+        return MssFix.maxMss(shared.mssfix(), key.overhead(), compression, s.tcp != null,
+                remote != null && remote.getAddress() instanceof java.net.Inet6Address);
     }
 
     /** From a client channel's flush, on the session's loop. */

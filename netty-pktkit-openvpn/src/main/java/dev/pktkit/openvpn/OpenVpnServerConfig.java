@@ -60,7 +60,6 @@ public final class OpenVpnServerConfig {
             Map.entry("ccd-exclusive", "per-client files are not read"),
             Map.entry("duplicate-cn", "not done"),
             Map.entry("fragment", "not done"),
-            Map.entry("mssfix", "not done"),
             Map.entry("tun-mtu", "the tunnel MTU is 1500"),
             Map.entry("ifconfig", "use server NETWORK NETMASK"),
             Map.entry("ifconfig-pool", "use server NETWORK NETMASK"),
@@ -102,6 +101,7 @@ public final class OpenVpnServerConfig {
     private Integer renegSec;
     private Long renegBytes;
     private Integer handWindow;
+    private Integer mssfix;
     private Integer tranWindow;
     private Compression compression = Compression.NONE;
     private Integer maxClients;
@@ -234,6 +234,7 @@ public final class OpenVpnServerConfig {
             case "reneg-sec" -> renegSec = number(lineNo, args(lineNo, w, 1, 2).get(0));
             case "reneg-bytes" -> renegBytes = (long) number(lineNo, args(lineNo, w, 1, 1).get(0));
             case "hand-window" -> handWindow = number(lineNo, args(lineNo, w, 1, 1).get(0));
+            case "mssfix" -> mssfix = ConfigText.mssfix(lineNo, w);
             case "tran-window" -> tranWindow = number(lineNo, args(lineNo, w, 1, 1).get(0));
             case "compress" -> {
                 List<String> a = args(lineNo, w, 0, 1);
@@ -401,6 +402,9 @@ public final class OpenVpnServerConfig {
         }
         if (handWindow != null) {
             b.handWindow(handWindow);
+        }
+        if (mssfix != null) {
+            b.mssfix(mssfix);
         }
         if (tranWindow != null) {
             b.transitionWindow(tranWindow);

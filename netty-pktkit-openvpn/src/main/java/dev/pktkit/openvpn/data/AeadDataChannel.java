@@ -197,6 +197,11 @@ public final class AeadDataChannel implements DataChannel {
 
     /** Why the last {@link #open} returned null: {@link #TOO_SHORT}, {@link #BAD_TAG} or {@link #REPLAYED}. */
     @Override
+    public int overhead() {
+        return 4 + PACKET_ID + TAG;
+    }
+
+    @Override
     public int lastRejection() {
         return rejection;
     }

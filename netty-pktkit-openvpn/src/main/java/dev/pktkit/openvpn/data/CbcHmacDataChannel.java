@@ -174,6 +174,11 @@ public final class CbcHmacDataChannel implements DataChannel {
     }
 
     @Override
+    public int overhead() {
+        return 4 + hmacLength + 16 + 4 + 16; // header, HMAC, IV, packet-id, padding up to a block
+    }
+
+    @Override
     public int lastRejection() {
         return rejection;
     }

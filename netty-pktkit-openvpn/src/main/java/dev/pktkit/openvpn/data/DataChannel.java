@@ -30,5 +30,11 @@ public interface DataChannel {
 
     int lastRejection();
 
+    /**
+     * The most bytes {@link #seal} adds to a plaintext with a P_DATA_V2 header (opcode and peer-id, packet-id,
+     * tag or HMAC, IV, largest padding): what {@code mssfix} subtracts.
+     */
+    int overhead();
+
     void destroy();
 }

@@ -53,6 +53,8 @@ final class TunnelFixture implements AutoCloseable {
     final int loops;
     /** One UDP socket per loop with SO_REUSEPORT ({@link OpenVpnServer#reusePortSocket()}): set before starting. */
     boolean reusePort;
+    /** Batched UDP reads on the server's socket (recvmmsg, {@link #batchReads(Bootstrap)}): set before starting. */
+    boolean batchUdpReads = Boolean.getBoolean("pktkit.measure.recvmmsg");
     final java.util.List<Channel> extraUdp = new java.util.ArrayList<>();
     final TestPki pki;
     final Netns outer;
@@ -120,7 +122,7 @@ final class TunnelFixture implements AutoCloseable {
                 .clientInitializer(tap ? new L2HubClientAttacher(l2hub) : new L3HubClientAttacher(hub))).build();
         NetNamespace outerNs = socketNs.closeWith(NetNamespace.named(socketNs.name()));
         NetNamespace innerNs = inner.closeWith(NetNamespace.named(inner.name()));
-        udp = new Bootstrap().group(group)
+        Bootstrap udpBootstrap = new Bootstrap().group(group)
                 .channelFactory(() -> {
                     try {
                         return outerNs.call(EpollDatagramChannel::new);
@@ -139,8 +141,11 @@ final class TunnelFixture implements AutoCloseable {
                         });
                     }
                 })
-                .option(io.netty.channel.unix.UnixChannelOption.SO_REUSEPORT, reusePort)
-                .bind(bindHost, 0).sync().channel();
+                .option(io.netty.channel.unix.UnixChannelOption.SO_REUSEPORT, reusePort);
+        if (batchUdpReads) {
+            batchReads(udpBootstrap);
+        }
+        udp = udpBootstrap.bind(bindHost, 0).sync().channel();
         for (int i = 1; reusePort && i < loops; i++) {
             extraUdp.add(new Bootstrap().group(group).channelFactory(() -> {
                 try {
@@ -180,6 +185,13 @@ final class TunnelFixture implements AutoCloseable {
         } else {
             hub.attach(tun, L3PortOptions.prefixes(SERVER_V4 + "/32"));
         }
+    }
+
+    /** recvmmsg on an epoll datagram channel: up to 16 datagrams of at most 2 KiB per read system call. */
+    static Bootstrap batchReads(Bootstrap b) {
+        return b.option(io.netty.channel.epoll.EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, 2048)
+                .option(io.netty.channel.ChannelOption.RCVBUF_ALLOCATOR,
+                        new io.netty.channel.FixedRecvByteBufAllocator(16 * 2048));
     }
 
     int port() {

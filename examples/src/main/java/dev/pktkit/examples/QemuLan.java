@@ -28,7 +28,8 @@ import java.util.concurrent.TimeUnit;
  * {@link QemuListener} on a Unix socket puts every VM that connects on one LAN segment, whose gateway — a
  * {@link SlirpGateway} tenant — hands out 10.0.2.15 onwards by DHCP (router 10.0.2.2, DNS 10.0.2.3), advertises
  * fec0::/64 for SLAAC with DNS fec0::3, and takes the VMs' TCP, UDP, ICMP echo and DNS out through the host's
- * own sockets (slirp). The VMs also reach each other. With {@code --isolated} every VM gets a tenant of its own
+ * own sockets (slirp; ICMP echo where the host lets this process open ICMP sockets — {@code ping_group_range} or
+ * {@code CAP_NET_RAW} — and answered administratively prohibited where it does not). The VMs also reach each other. With {@code --isolated} every VM gets a tenant of its own
  * instead (the same addresses, and no VM sees another). Every frame of every VM is captured to
  * {@code target/qemu-lan.pcapng}. Runs until Ctrl-C or {@code --seconds=N}.
  *
@@ -41,8 +42,9 @@ import java.util.concurrent.TimeUnit;
  * <li>{@code --host-loopback}: the gateway address 10.0.2.2 (fec0::2) is the host's loopback, as with QEMU's
  * {@code -netdev user}; off by default, so the VMs reach the host's other addresses only;</li>
  * <li>{@code --forward=PROTO:HOSTPORT:GUESTPORT} or {@code --forward=PROTO:HOSTPORT:GUESTADDRESS:GUESTPORT}
- * (repeatable; PROTO {@code tcp} or {@code udp}): a port on the host's loopback that reaches a VM's port (default
- * address 10.0.2.15, the first lease; shared LAN only, as every isolated VM has the same addresses);</li>
+ * (repeatable; PROTO {@code tcp} or {@code udp}): a port on the host's loopback that reaches a VM's port (an IPv4
+ * address, default 10.0.2.15, the first lease; shared LAN only, as every isolated VM has the same addresses; IPv6
+ * forwards through the Java API, {@code gateway().tenant("lan").namespace().forwardTcp(...)});</li>
  * <li>{@code --dns=ADDRESS:PORT} (repeatable): the forwarder's upstreams (default the host's
  * {@code /etc/resolv.conf}).</li>
  * </ul>
@@ -53,10 +55,11 @@ public final class QemuLan implements AutoCloseable {
 
     private final Options options;
     private final MultiThreadIoEventLoopGroup group;
-    private final Slirp slirp;
-    private final SlirpGateway gateway;
-    private final PacketCapture capture;
-    private final QemuListener vms;
+    // set in order by the constructor; null when it failed before (close() takes what there is)
+    private Slirp slirp;
+    private SlirpGateway gateway;
+    private PacketCapture capture;
+    private QemuListener vms;
     /**
      * What {@link #start} needs: the socket, the capture file, a tenant per VM or one LAN, the loopback
      * mapping, the forwards ({@code PROTO:HOSTPORT:[GUESTADDRESS:]GUESTPORT}), and the upstream DNS servers
@@ -88,8 +91,13 @@ public final class QemuLan implements AutoCloseable {
                 throw new IllegalArgumentException(
                         "--forward=PROTO:HOSTPORT:[GUESTADDRESS:]GUESTPORT, PROTO tcp or udp: " + spec);
             }
-            return new Forward(f[0].equals("tcp"), Integer.parseInt(f[1]), f.length == 4 ? f[2] : "10.0.2.15",
-                    Integer.parseInt(f[f.length - 1]));
+            int host = Integer.parseInt(f[1]);
+            int guest = Integer.parseInt(f[f.length - 1]);
+            if (host < 0 || host > 65535 || guest < 1 || guest > 65535) {
+                throw new IllegalArgumentException("--forward ports: HOSTPORT 0-65535 (0: any free one), GUESTPORT"
+                        + " 1-65535: " + spec);
+            }
+            return new Forward(f[0].equals("tcp"), host, f.length == 4 ? f[2] : "10.0.2.15", guest);
         }
     }
 
@@ -99,21 +107,31 @@ public final class QemuLan implements AutoCloseable {
         Path pcap = o.pcap().toAbsolutePath();
         Files.createDirectories(pcap.getParent());
         this.group = Transports.newEventLoopGroup(2);
-        Slirp.Builder b = Slirp.builder().hostLoopback(o.hostLoopback()).hostTransport(group, Transports.chosen());
-        if (!o.dns().isEmpty()) {
-            b.dnsUpstreams(o.dns());
+        try { // a start that fails halfway (a forward's port in use, a bad socket path) leaves nothing running
+            Slirp.Builder b = Slirp.builder().hostLoopback(o.hostLoopback())
+                    .hostTransport(group, Transports.chosen());
+            if (!o.dns().isEmpty()) {
+                b.dnsUpstreams(o.dns());
+            }
+            this.slirp = b.build();
+            this.gateway = SlirpGateway.builder(slirp).group(group).build();
+            this.capture = PacketCapture.pcapng(pcap, LinkType.ETHERNET);
+            PortConnector tenants = o.isolated() ? gateway.connector() : sharedLan(o.forwards());
+            this.vms = QemuListener.stream(QemuAddress.unix(o.socket())).group(group).connector(port -> {
+                String id = port.id().asShortText();
+                port.pipeline().addFirst(capture.newHandler("vm-" + id));
+                System.out.println("VM joined: port " + id);
+                port.closeFuture().addListener(f -> System.out.println("VM left: port " + id));
+                return tenants.attach(port);
+            }).bind().get(5, TimeUnit.SECONDS);
+        } catch (Exception | Error e) {
+            try {
+                close();
+            } catch (Exception suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
         }
-        this.slirp = b.build();
-        this.gateway = SlirpGateway.builder(slirp).group(group).build();
-        this.capture = PacketCapture.pcapng(pcap, LinkType.ETHERNET);
-        PortConnector tenants = o.isolated() ? gateway.connector() : sharedLan(o.forwards());
-        this.vms = QemuListener.stream(QemuAddress.unix(o.socket())).group(group).connector(port -> {
-            String id = port.id().asShortText();
-            port.pipeline().addFirst(capture.newHandler("vm-" + id));
-            System.out.println("VM joined: port " + id);
-            port.closeFuture().addListener(f -> System.out.println("VM left: port " + id));
-            return tenants.attach(port);
-        }).bind().get(5, TimeUnit.SECONDS);
     }
 
     /**
@@ -159,11 +177,19 @@ public final class QemuLan implements AutoCloseable {
 
     @Override
     public void close() throws Exception {
-        vms.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
-        gateway.close();
-        slirp.close();
+        if (vms != null) {
+            vms.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        }
+        if (gateway != null) {
+            gateway.close();
+        }
+        if (slirp != null) {
+            slirp.close();
+        }
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
-        capture.close();
+        if (capture != null) {
+            capture.close();
+        }
         Files.deleteIfExists(options.socket());
     }
 
@@ -189,6 +215,9 @@ public final class QemuLan implements AutoCloseable {
                 } else if (arg.startsWith("--dns=")) {
                     String v = arg.substring("--dns=".length());
                     int colon = v.lastIndexOf(':');
+                    if (colon < 0) {
+                        throw new IllegalArgumentException("--dns=ADDRESS:PORT: " + v);
+                    }
                     dns.add(new InetSocketAddress(v.substring(0, colon).replace("[", "").replace("]", ""),
                             Integer.parseInt(v.substring(colon + 1))));
                 } else if (!arg.isEmpty()) {

@@ -20,15 +20,20 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -253,9 +258,53 @@ class QemuLanTest {
                     assertEquals(sha, vm.awaitMarker("sha4", t), vm.consoleTail());
                 }
                 assertEquals(2, lan.gateway().tenantCount(), "a tenant per VM");
+                for (SlirpGateway.Tenant tenant : lan.gateway().tenants()) {
+                    assertEquals(2, tenant.segment().size(), "a segment of its own: its gateway and one VM");
+                }
             }
         } finally {
             http4.stop(0);
         }
+    }
+
+    @Test
+    void badOptionsFailBeforeAnythingStarts() {
+        Path socket = Path.of("/nonexistent/lan.sock");
+        Path pcap = Path.of("target/unused.pcapng");
+        for (String bad : List.of("ssh:2222:22", "tcp:2222", "tcp:70000:22", "tcp:2222:0", "udp:x:53")) {
+            assertThrows(IllegalArgumentException.class, () -> new QemuLan.Options(socket, pcap, false, false,
+                    List.of(bad), List.of()), bad);
+        }
+        assertThrows(IllegalArgumentException.class, () -> new QemuLan.Options(socket, pcap, true, false,
+                List.of("tcp:2222:22"), List.of()), "an isolated VM's forwards go through the API");
+        new QemuLan.Options(socket, pcap, false, false, List.of("tcp:0:10.0.2.16:22", "udp:5353:53"), List.of());
+    }
+
+    @Test
+    void aStartThatFailsLeavesNothingRunning(@TempDir Path dir) throws Exception {
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Set<Thread> before = loopThreads();
+            QemuLan.Options o = new QemuLan.Options(dir.resolve("lan.sock"), dir.resolve("lan.pcapng"), false, false,
+                    List.of("tcp:" + taken.getLocalPort() + ":22"), List.of());
+            Exception e = assertThrows(Exception.class, () -> QemuLan.start(o), "the forward's port is in use");
+            assertFalse(Files.exists(dir.resolve("lan.sock")), "no listener was bound: " + e);
+            Set<Thread> started = loopThreads();
+            started.removeAll(before);
+            for (Thread t : started) {
+                t.join(10_000); // the group was shut down before start() threw: its threads end
+                assertFalse(t.isAlive(), t + " still runs after the failed start");
+            }
+        }
+    }
+
+    /** The live threads of Netty event loop groups made with the default thread factory. */
+    private static Set<Thread> loopThreads() {
+        Set<Thread> s = new HashSet<>();
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.isAlive() && t.getName().startsWith("multiThreadIoEventLoopGroup-")) {
+                s.add(t);
+            }
+        }
+        return s;
     }
 }

@@ -57,7 +57,7 @@ class TunDeviceTest {
 
     private Bootstrap tun(String loop) {
         if (group == null) {
-            group = cleanup.add(cleanup.add(TestLoops.group(loop, 2)));
+            group = cleanup.add(TestLoops.group(loop, 2));
         }
         return new Bootstrap().group(group).channelFactory(() -> new TunChannel(Namespaces.handle(ns)))
                 .handler(new ChannelInboundHandlerAdapter());
@@ -65,7 +65,7 @@ class TunDeviceTest {
 
     private Bootstrap tap(String loop) {
         if (group == null) {
-            group = cleanup.add(cleanup.add(TestLoops.group(loop, 2)));
+            group = cleanup.add(TestLoops.group(loop, 2));
         }
         return new Bootstrap().group(group).channelFactory(() -> new TapChannel(Namespaces.handle(ns)))
                 .handler(new ChannelInboundHandlerAdapter());

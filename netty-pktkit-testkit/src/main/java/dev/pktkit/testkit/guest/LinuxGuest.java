@@ -286,7 +286,9 @@ public final class LinuxGuest implements AutoCloseable {
          * Adds the host's program {@code name} (found in {@code /usr/bin}, {@code /bin}, {@code /usr/sbin} or
          * {@code /sbin}) to the guest's {@code /bin}, with the shared libraries and loader that {@code ldd} lists
          * at their own paths, for what busybox lacks (a UDP server, for one). Skips the calling test when the
-         * program is not installed; {@code debianPackage} names the package that has it.
+         * program is not installed; {@code debianPackage} names the package that has it. The guest has no
+         * {@code ld.so.cache}: libraries are found in the loader's built-in directories (Debian's multiarch
+         * {@code /lib/x86_64-linux-gnu} among them), and what a program loads with {@code dlopen} is not copied.
          */
         public Builder hostProgram(String name, String debianPackage) {
             Path found = null;
@@ -303,17 +305,31 @@ public final class LinuxGuest implements AutoCloseable {
             return this;
         }
 
-        /** The absolute paths of the libraries and loader in {@code ldd}'s output, in order. */
+        /**
+         * The absolute paths of the libraries and loader in {@code ldd}'s output, in order: for
+         * {@code name => /path}, the path; for a line naming an absolute path on its left (the loader, which some
+         * systems print as {@code /lib64/ld.so => /usr/lib64/ld.so}), that too, as the program's ELF interpreter
+         * field names it. A static program ({@code not a dynamic executable}) has none.
+         *
+         * @throws IllegalStateException for a library {@code ldd} could not find (the program would fail in the
+         *         guest)
+         */
         static List<String> lddPaths(String lddOutput) {
             List<String> paths = new ArrayList<>();
             for (String line : lddOutput.split("\n")) {
                 String l = line.trim();
-                int arrow = l.indexOf("=> ");
-                String path = arrow >= 0 ? l.substring(arrow + 3) : l;
-                int paren = path.indexOf(" (");
-                path = paren >= 0 ? path.substring(0, paren) : path;
-                if (path.startsWith("/") && !paths.contains(path)) {
-                    paths.add(path);
+                if (l.endsWith("=> not found")) {
+                    throw new IllegalStateException("ldd: " + l);
+                }
+                int paren = l.lastIndexOf(" (");
+                String spec = paren >= 0 ? l.substring(0, paren) : l;
+                int arrow = spec.indexOf(" => ");
+                String left = arrow >= 0 ? spec.substring(0, arrow) : spec;
+                String right = arrow >= 0 ? spec.substring(arrow + 4) : "";
+                for (String path : new String[] {left, right}) {
+                    if (path.startsWith("/") && !paths.contains(path)) {
+                        paths.add(path);
+                    }
                 }
             }
             return paths;
@@ -382,7 +398,7 @@ public final class LinuxGuest implements AutoCloseable {
                 Set<String> dirs = new HashSet<>(List.of("bin", "sbin", "etc", "tmp"));
                 for (Path program : hostPrograms) {
                     cpio.file("bin/" + program.getFileName(), 0755, Files.readAllBytes(program));
-                    for (String lib : lddPaths(run("ldd", program.toString()))) {
+                    for (String lib : lddPaths(ldd(program))) {
                         String name = lib.substring(1);
                         for (int i = name.indexOf('/'); i > 0; i = name.indexOf('/', i + 1)) {
                             if (dirs.add(name.substring(0, i))) {
@@ -398,13 +414,16 @@ public final class LinuxGuest implements AutoCloseable {
             return out;
         }
 
-        /** {@code command}'s standard output; an {@link IOException} when it fails. */
-        private static String run(String... command) throws IOException {
-            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        /** {@code ldd program}'s output (empty for a static program); an {@link IOException} when it fails. */
+        private static String ldd(Path program) throws IOException {
+            Process p = new ProcessBuilder("ldd", program.toString()).redirectErrorStream(true).start();
             String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             try {
                 if (p.waitFor() != 0) {
-                    throw new IOException(String.join(" ", command) + " failed: " + output);
+                    if (output.contains("not a dynamic executable")) {
+                        return "";
+                    }
+                    throw new IOException("ldd " + program + " failed: " + output);
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();

@@ -273,7 +273,7 @@ public final class Netns implements AutoCloseable {
         for (String line : list.output().split("\n")) {
             String[] f = line.split(":\\s+", 3); // "7: pkv1@if8: <BROADCAST,...": the name before '@'
             if (f.length >= 2 && !f[1].isEmpty()) {
-                String dev = f[1].contains("@") ? f[1].substring(0, f[1].indexOf('@')) : f[1];
+                String dev = f[1].contains("@") ? f[1].substring(0, f[1].lastIndexOf('@')) : f[1];
                 runOnHost(DEFAULT_TIMEOUT, "ip", "-n", name, "link", "del", "dev", dev);
             }
         }
@@ -315,7 +315,15 @@ public final class Netns implements AutoCloseable {
             p.waitFor(10, TimeUnit.SECONDS);
         }
         killAllIn(name);
-        deleteVeths();
+        try {
+            deleteVeths();
+        } catch (IOException | RuntimeException e) {
+            if (failure == null) {
+                failure = e;
+            } else {
+                failure.addSuppressed(e);
+            }
+        }
         CommandResult r = runOnHost(DEFAULT_TIMEOUT, "ip", "netns", "del", name);
         LIVE.remove(this);
         if (!r.ok()) {

@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The fixture itself: a guest boots and reports markers; two guests on QEMU's own datagram link ping. */
@@ -54,6 +55,15 @@ class LinuxGuestTest {
                 \t/lib64/ld-linux-x86-64.so.2 (0x00007ff592dc5000)
                 \tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007ff59241e000)
                 """));
+        assertEquals(List.of("/usr/lib64/libc.so.6", "/lib64/ld-linux-x86-64.so.2", "/usr/lib64/ld-linux-x86-64.so.2"),
+                LinuxGuest.Builder.lddPaths("""
+                \tlibc.so.6 => /usr/lib64/libc.so.6 (0x00007f0000000000)
+                \t/lib64/ld-linux-x86-64.so.2 => /usr/lib64/ld-linux-x86-64.so.2 (0x00007f0000100000)
+                """), "a loader printed with => is copied under both names (the ELF interpreter is the left one)");
+        assertEquals(List.of(), LinuxGuest.Builder.lddPaths(""), "a static program");
+        IllegalStateException missing = assertThrows(IllegalStateException.class, () -> LinuxGuest.Builder.lddPaths(
+                "\tlibgone.so.1 => not found\n\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x1)\n"));
+        assertTrue(missing.getMessage().contains("libgone.so.1"), missing.getMessage());
     }
 
     @Test

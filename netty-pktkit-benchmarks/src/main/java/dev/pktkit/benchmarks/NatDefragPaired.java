@@ -9,7 +9,7 @@ import java.util.Locale;
  * benchmark method in forks of its own, and the forks of this path differ by several nanoseconds from each other
  * (code layout, JIT decisions), more than the 1.4 ns to be shown. Here the three NATs run the same compiled code,
  * in rounds: each round times one block of bursts through each (the order rotating from round to round), and the
- * per-round differences to the NAT without a defragmenter are averaged, with a 95 % interval (Student's t over the
+ * per-round differences to the NAT without a defragmenter are averaged, with a 95 % interval (normal approximation over the
  * rounds). The second NAT with a defragmenter is the control: its difference to the first is what "identical"
  * measures here.
  *

@@ -33,14 +33,16 @@ final class MssFix {
      * @param compression  the framing (one byte more for {@code compress stub} and {@code comp-lzo no})
      * @param tcp          whether the outer transport is TCP (its header and the 2-byte length) or UDP
      * @param ipv6Outer    whether the outer IP header is IPv6
+     * @param tap          whether the tunnel carries Ethernet frames (TAP mode: their 14-byte header is sealed too)
      */
-    static int maxMss(int mssfix, int dataOverhead, Compression compression, boolean tcp, boolean ipv6Outer) {
+    static int maxMss(int mssfix, int dataOverhead, Compression compression, boolean tcp, boolean ipv6Outer,
+                      boolean tap) {
         if (mssfix <= 0) {
             return 0;
         }
         int outer = (ipv6Outer ? 40 : 20) + (tcp ? 20 + 2 : 8);
         int framing = compression == Compression.STUB || compression == Compression.LZO_NO ? 1 : 0;
-        return Math.max(0, mssfix - outer - dataOverhead - framing - IPV4_AND_TCP);
+        return Math.max(0, mssfix - outer - dataOverhead - framing - (tap ? ETHERNET : 0) - IPV4_AND_TCP);
     }
 
     /**
@@ -82,6 +84,9 @@ final class MssFix {
                 return -1;
             }
             r += ETHERNET;
+            if ((b.getUnsignedByte(r) >>> 4) != (type == 0x0800 ? 4 : 6)) {
+                return -1; // the EtherType and the IP version disagree: not ours to touch
+            }
         }
         if (end - r < 40) {
             return -1;
@@ -91,15 +96,20 @@ final class MssFix {
         int max;
         if (first >>> 4 == 4) {
             int ihl = (first & 0x0F) * 4;
-            if (b.getUnsignedByte(r + 9) != 6 || ihl < 20 || (b.getUnsignedShort(r + 6) & 0x1FFF) != 0) {
+            int total = b.getUnsignedShort(r + 2);
+            if (b.getUnsignedByte(r + 9) != 6 || ihl < 20 || (b.getUnsignedShort(r + 6) & 0x1FFF) != 0
+                    || total > end - r || total < ihl + 20) {
                 return -1;
             }
+            end = r + total; // Ethernet padding behind the packet is not the TCP header's
             tcp = r + ihl;
             max = maxMssV4;
         } else if (first >>> 4 == 6) {
-            if (b.getUnsignedByte(r + 6) != 6) {
+            int total = 40 + b.getUnsignedShort(r + 4);
+            if (b.getUnsignedByte(r + 6) != 6 || total > end - r || total < 60) {
                 return -1;
             }
+            end = r + total;
             tcp = r + 40;
             max = maxMssV4 - 20;
         } else {

@@ -662,7 +662,7 @@ public final class OpenVpnClient extends ChannelDuplexHandler {
     private int maxMss(DataChannel key) {
         InetSocketAddress r = remote;
         return MssFix.maxMss(shared.mssfix(), key.overhead(), compression, tcp,
-                r != null && r.getAddress() instanceof java.net.Inet6Address);
+                r != null && r.getAddress() instanceof java.net.Inet6Address, false); // the client is TUN only
     }
 
     private void transmit(ByteBuf out) {

@@ -1316,7 +1316,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
     private int maxMss(Session s, dev.pktkit.openvpn.data.DataChannel key) {
         InetSocketAddress remote = s.remote;
         return MssFix.maxMss(shared.mssfix(), key.overhead(), compression, s.tcp != null,
-                remote != null && remote.getAddress() instanceof java.net.Inet6Address);
+                remote != null && remote.getAddress() instanceof java.net.Inet6Address, tap);
     }
 
     /** From a client channel's flush, on the session's loop. */

@@ -16,11 +16,13 @@ class MssFixTest {
     /** 1492 - 20 (IPv4) - 8 (UDP) - 24 (P_DATA_V2 AEAD) - 40 (inner IPv4 + TCP), as OpenVPN 2.6 for AES-GCM. */
     @Test
     void theLimitFollowsTheEncapsulation() {
-        assertEquals(1400, MssFix.maxMss(1492, 24, Compression.NONE, false, false));
-        assertEquals(1380, MssFix.maxMss(1492, 24, Compression.STUB_V2, false, true));
-        assertEquals(1385, MssFix.maxMss(1492, 24, Compression.LZO_NO, true, false));
-        assertEquals(0, MssFix.maxMss(0, 24, Compression.NONE, false, false));
-        assertEquals(0, MssFix.maxMss(60, 24, Compression.NONE, false, false));
+        assertEquals(1400, MssFix.maxMss(1492, 24, Compression.NONE, false, false, false));
+        assertEquals(1380, MssFix.maxMss(1492, 24, Compression.STUB_V2, false, true, false));
+        assertEquals(1385, MssFix.maxMss(1492, 24, Compression.LZO_NO, true, false, false));
+        assertEquals(0, MssFix.maxMss(0, 24, Compression.NONE, false, false, false));
+        assertEquals(1386, MssFix.maxMss(1492, 24, Compression.NONE, false, false, true),
+                "TAP: the Ethernet header is sealed with the packet (1386 + 40 + 14 + 24 + 28 = 1492)");
+        assertEquals(0, MssFix.maxMss(60, 24, Compression.NONE, false, false, false));
     }
 
     /** {@code mssfix} as both readers take it (OpenVPN 2.6's forms; {@code fixed} refused with its line). */
@@ -99,7 +101,10 @@ class MssFixTest {
         fragment.setShort(6, 0x0010);
         ByteBuf udp = v4(0x02, new int[] {2, 4, 0x05, 0xb4});
         udp.setByte(9, 17);
-        for (ByteBuf b : new ByteBuf[] {ack, small, truncated, noMss, fragment, udp}) {
+        ByteBuf zeroLength = v4(0x02, new int[] {2, 0, 0x05, 0xb4}); // an option of length 0 ends the parse
+        ByteBuf longerThanSent = v4(0x02, new int[] {2, 4, 0x05, 0xb4});
+        longerThanSent.setShort(2, longerThanSent.readableBytes() + 8); // IPv4 total length past the bytes
+        for (ByteBuf b : new ByteBuf[] {ack, small, truncated, noMss, fragment, udp, zeroLength, longerThanSent}) {
             ByteBuf before = b.copy();
             assertFalse(MssFix.needed(b, false, 1400));
             assertFalse(MssFix.apply(b, false, 1400));
@@ -112,6 +117,35 @@ class MssFixTest {
         assertFalse(MssFix.apply(tiny, false, 1400));
         assertFalse(MssFix.apply(tiny, true, 1400));
         tiny.release();
+    }
+
+    @Test
+    void anMssOptionOfAnotherLengthIsSkippedAndTheRealOneLowered() {
+        ByteBuf p = v4(0x02, new int[] {2, 3, 0x05, 2, 4, 0x05, 0xb4, 0}); // a 3-byte "MSS", then a real one
+        assertTrue(MssFix.apply(p, false, 1400));
+        assertEquals(0x05, p.getUnsignedByte(20 + 22), "the odd-length option untouched");
+        assertEquals(1400, p.getUnsignedShort(20 + 25));
+        assertV4ChecksumValid(p);
+        p.release();
+    }
+
+    @Test
+    void aTapFrameIsReadToItsIpLengthAndItsEtherTypeMustMatch() {
+        ByteBuf ip = v4(0x02, new int[] {2, 4, 0x05, 0xb4});
+        ByteBuf padded = Unpooled.buffer();
+        padded.writeLong(0x4600_0000_0001_5254L).writeInt(0x0012_3456).writeShort(0x0800).writeBytes(ip, 0,
+                ip.readableBytes()).writeZero(6); // Ethernet padding behind the IP packet
+        assertTrue(MssFix.apply(padded, true, 1400));
+        assertEquals(1400, padded.getUnsignedShort(14 + 20 + 22));
+        ByteBuf mislabelled = Unpooled.buffer();
+        mislabelled.writeLong(0x4600_0000_0001_5254L).writeInt(0x0012_3456).writeShort(0x86DD).writeBytes(ip);
+        ByteBuf before = mislabelled.copy();
+        assertFalse(MssFix.apply(mislabelled, true, 1400), "an IPv4 packet behind an IPv6 EtherType");
+        assertEquals(before, mislabelled);
+        before.release();
+        mislabelled.release();
+        padded.release();
+        ip.release();
     }
 
     /** An IPv4 packet with a TCP header of {@code flags} and {@code options} (padded to a multiple of 4). */

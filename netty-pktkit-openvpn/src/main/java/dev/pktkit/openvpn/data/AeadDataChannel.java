@@ -195,12 +195,12 @@ public final class AeadDataChannel implements DataChannel {
         return out;
     }
 
-    /** Why the last {@link #open} returned null: {@link #TOO_SHORT}, {@link #BAD_TAG} or {@link #REPLAYED}. */
     @Override
     public int overhead() {
         return 4 + PACKET_ID + TAG;
     }
 
+    /** Why the last {@link #open} returned null: {@link #TOO_SHORT}, {@link #BAD_TAG} or {@link #REPLAYED}. */
     @Override
     public int lastRejection() {
         return rejection;

@@ -873,8 +873,9 @@ public final class VirtualHost extends ChannelInboundHandlerAdapter implements L
     /**
      * Makes the packets sent from now until {@link #releaseFlushes(boolean)} leave with one device flush per
      * {@value #HELD_FLUSH_PACKETS} rather than one each (the segments one host write gives the TCP engine: each
-     * flush runs the device's pipeline, and a pipe's delivery, on its own). On the device's loop only; a call on
-     * another thread, or inside a batch or a device read (which flushes at its end), changes nothing.
+     * flush runs the device's pipeline, and a pipe's delivery, on its own), or sooner when the device's write buffer
+     * passes its high water mark. On the device's loop only; a call on another thread or inside a batch changes
+     * nothing, and inside a device read the read's own flush at its end covers what was held.
      *
      * @return whether this call began a batch; pass it to {@link #releaseFlushes(boolean)}
      */
@@ -922,7 +923,9 @@ public final class VirtualHost extends ChannelInboundHandlerAdapter implements L
         if (flushNow) {
             if (inRead) {
                 flushNeeded = true;
-            } else if (holding && ++held < HELD_FLUSH_PACKETS) {
+            } else if (holding && ++held < HELD_FLUSH_PACKETS && ch.isWritable()) {
+                // held: unless the device's write buffer is past its high water mark (a hub port with lower marks,
+                // or large segments), which a held batch must not overrun
                 flushNeeded = true;
             } else {
                 held = 0;

@@ -60,6 +60,20 @@ final class MssFix {
         return rewrite(b, tap, at, maxMssV4);
     }
 
+    /**
+     * A packet on its way into the tunnel, clamped: {@code packet} itself when it needs no change, else a clamped
+     * copy (a SYN, rare; the hub's buffer may be shared) with {@code packet} released.
+     */
+    static ByteBuf clampOutgoing(ByteBuf packet, boolean tap, int maxMssV4) {
+        if (!needed(packet, tap, maxMssV4)) {
+            return packet;
+        }
+        ByteBuf own = packet.copy();
+        packet.release();
+        apply(own, tap, maxMssV4);
+        return own;
+    }
+
     /** Whether {@link #apply} would change {@code b} (read only: the caller copies a shared packet first). */
     static boolean needed(ByteBuf b, boolean tap, int maxMssV4) {
         return mssAt(b, tap, maxMssV4) >= 0;

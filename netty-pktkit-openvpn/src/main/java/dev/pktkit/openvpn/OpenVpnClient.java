@@ -637,13 +637,7 @@ public final class OpenVpnClient extends ChannelDuplexHandler {
                 return;
             }
             if (shared.mssfix() > 0) {
-                int max = maxMss(data);
-                if (MssFix.needed(packet, false, max)) {
-                    ByteBuf own = packet.copy(); // a SYN, rare: the hub's buffer may be shared, so rewrite a copy
-                    packet.release();
-                    packet = own;
-                    MssFix.apply(packet, false, max);
-                }
+                packet = MssFix.clampOutgoing(packet, false, maxMss(data));
             }
             packet = compression.frame(alloc, packet);
             ByteBuf out = data.seal(alloc, packet, dataKeyId, peerId);

@@ -1290,13 +1290,7 @@ public final class OpenVpnServer extends ChannelDuplexHandler {
                 return;
             }
             if (shared.mssfix() > 0) {
-                int max = maxMss(s, k.primary);
-                if (MssFix.needed(packet, tap, max)) {
-                    ByteBuf own = packet.copy(); // a SYN, rare: the hub's buffer may be shared, so rewrite a copy
-                    packet.release();
-                    packet = own;
-                    MssFix.apply(packet, tap, max);
-                }
+                packet = MssFix.clampOutgoing(packet, tap, maxMss(s, k.primary));
             }
             packet = compression.frame(alloc, packet);
             ByteBuf out = k.primary.seal(alloc, packet, k.primaryId, s.useV2 ? s.peerId : -1);

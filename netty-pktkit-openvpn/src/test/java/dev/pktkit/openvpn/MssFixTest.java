@@ -120,6 +120,24 @@ class MssFixTest {
     }
 
     @Test
+    void anOutgoingSharedSynIsClampedInACopy() {
+        ByteBuf shared = v4(0x02, new int[] {2, 4, 0x05, 0xb4});
+        shared.retain(); // the hub's other holder
+        ByteBuf before = shared.copy();
+        ByteBuf out = MssFix.clampOutgoing(shared, false, 1400);
+        assertTrue(out != shared, "a copy");
+        assertEquals(1, shared.refCnt(), "our reference to the shared buffer is released");
+        assertEquals(before, shared, "the other holder's bytes are untouched");
+        assertEquals(1400, out.getUnsignedShort(20 + 22));
+        assertV4ChecksumValid(out);
+        ByteBuf ack = v4(0x10, new int[] {2, 4, 0x05, 0xb4});
+        assertTrue(MssFix.clampOutgoing(ack, false, 1400) == ack, "anything else passes as it is");
+        for (ByteBuf b : new ByteBuf[] {shared, before, out, ack}) {
+            b.release();
+        }
+    }
+
+    @Test
     void anMssOptionOfAnotherLengthIsSkippedAndTheRealOneLowered() {
         ByteBuf p = v4(0x02, new int[] {2, 3, 0x05, 2, 4, 0x05, 0xb4, 0}); // a 3-byte "MSS", then a real one
         assertTrue(MssFix.apply(p, false, 1400));
